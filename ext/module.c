@@ -1,0 +1,109 @@
+/* The _nvml extension module: its state, and the assembly of the generated and
+ * hand-written pieces.  Multi-phase init, so each (sub)interpreter gets its own state. */
+#include "pynvml.h"
+
+#include "generated/constants.c.h"
+#include "generated/wrappers.c.h"
+
+static int
+add_constants(PyObject *module)
+{
+    for (size_t i = 0; i < sizeof pn_int_constants / sizeof pn_int_constants[0]; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(pn_int_constants[i].value);
+        if (v != NULL && pn_int_constants[i].negative)
+            Py_SETREF(v, PyNumber_Negative(v));
+        if (v == NULL || PyModule_AddObject(module, pn_int_constants[i].name, v) < 0) {
+            Py_XDECREF(v);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < sizeof pn_str_constants / sizeof pn_str_constants[0]; i++)
+        if (PyModule_AddStringConstant(module, pn_str_constants[i].name, pn_str_constants[i].value) < 0)
+            return -1;
+    return 0;
+}
+
+static int
+module_exec(PyObject *module)
+{
+    pn_state *st = pn_get_state(module);
+    if (pn_loader_setup(st) < 0 ||
+        pn_errors_setup(module, st) < 0 ||
+        pn_handles_setup(module, st) < 0 ||
+        pn_structs_setup(module, st) < 0 ||
+        add_constants(module) < 0 ||
+        PyModule_AddFunctions(module, pn_generated_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_error_methods) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    pn_state *st = pn_get_state(module);
+    if (st == NULL)
+        return 0;
+    Py_VISIT(st->NVMLError);
+    Py_VISIT(st->code_to_class);
+    Py_VISIT(st->friendly_class);
+    for (int i = 0; i < PN_NHANDLES; i++)
+        Py_VISIT(st->handle_types[i]);
+    for (int i = 0; i < PN_NSTRUCTS; i++)
+        Py_VISIT(st->struct_types[i]);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    pn_state *st = pn_get_state(module);
+    if (st == NULL)
+        return 0;
+    Py_CLEAR(st->NVMLError);
+    Py_CLEAR(st->code_to_class);
+    Py_CLEAR(st->friendly_class);
+    for (int i = 0; i < PN_NHANDLES; i++)
+        Py_CLEAR(st->handle_types[i]);
+    for (int i = 0; i < PN_NSTRUCTS; i++)
+        Py_CLEAR(st->struct_types[i]);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    pn_state *st = pn_get_state((PyObject *)module);
+    module_clear((PyObject *)module);
+    if (st == NULL)
+        return;
+    /* The library stays loaded: NVML keeps process-wide state of its own, and another
+     * module instance (a sub-interpreter, a reload) may still use it. */
+    free(st->lib_path);
+    free(st->sim_path);
+    if (st->init_lock != NULL)
+        PyThread_free_lock(st->init_lock);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pynvml._nvml",
+    .m_doc = "NVML bindings in C: the core of pynvml.",
+    .m_size = sizeof(pn_state),
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__nvml(void)
+{
+    return PyModuleDef_Init(&module_def);
+}

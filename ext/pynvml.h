@@ -1,0 +1,159 @@
+/* Internal interface of the _nvml extension: module state and the helpers that the
+ * generated wrappers (generated/wrappers.c.h) and the hand-written files share.
+ *
+ * Files, one job each:
+ *   module.c    module init, state, constants, method table
+ *   loader.c    dlopen of libnvidia-ml, lazy symbol resolution, init/shutdown refcount
+ *   errors.c    the NVMLError class hierarchy and raising NVML return codes
+ *   handles.c   opaque handle types (devices, units, event sets, ...)
+ *   structs.c   struct/union types built from the generated field tables
+ *   convert.c   argument parsing and conversion, C string decoding
+ *   post.c      result converters for calls whose Python result has its own shape
+ *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
+ */
+#ifndef PYNVML_H
+#define PYNVML_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#include <stddef.h>
+
+#include "nvml_decls.h"
+
+/* What NVML reports for a 64-bit value it does not have (NVML_VALUE_NOT_AVAILABLE). */
+#define PN_VALUE_NOT_AVAILABLE 0xFFFFFFFFFFFFFFFFull
+
+/* Handle kinds, in the order of generated/nvml_decls.h's PN_HANDLE_* list. */
+typedef struct {
+    PyObject_HEAD
+    void *ptr;              /* the NVML handle */
+    unsigned long epoch;    /* pn_state.epoch when it was made */
+} pn_handle;
+
+/* A struct or union object.  `data` points at the C bytes: at `inline_data` for an
+ * object that owns them, or into `base`'s bytes for a view of a nested field. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    PyObject *base;
+    double inline_data[];   /* double: alignment of the widest NVML field */
+} pn_struct;
+
+typedef struct {
+    /* the loaded library */
+    void *lib;
+    char *lib_path;                 /* what dlopen was given */
+    char *sim_path;                 /* the simulator shipped with the package */
+    void *syms[PN_NSYMS];           /* resolved entry points, NULL until first use */
+    PyThread_type_lock init_lock;   /* serializes nvmlInit and nvmlShutdown */
+    long refcount;                  /* successful inits minus shutdowns */
+    unsigned long epoch;            /* bumped when the last shutdown invalidates handles */
+    unsigned long forks_seen;       /* pn_fork_count when state was last checked */
+    /* types */
+    PyObject *NVMLError;
+    PyObject *code_to_class;        /* dict: int code -> NVMLError subclass */
+    PyObject *handle_types[PN_NHANDLES];
+    PyObject *struct_types[PN_NSTRUCTS];
+    PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
+} pn_state;
+
+static inline pn_state *pn_get_state(PyObject *module) {
+    return (pn_state *)PyModule_GetState(module);
+}
+
+/* loader.c */
+extern volatile unsigned long pn_fork_count;
+void *pn_resolve(pn_state *st, int sym);
+int pn_check_fork(pn_state *st);
+PyObject *pn_init_with_flags(pn_state *st, unsigned int flags);
+PyObject *pn_shutdown(pn_state *st);
+int pn_loader_setup(pn_state *st);
+
+#define PN_RESOLVE(st, IDX, TYPE, var)                               \
+    TYPE var = (TYPE)(st)->syms[IDX];                                 \
+    if (var == NULL && (var = (TYPE)pn_resolve((st), (IDX))) == NULL) \
+        return NULL
+
+/* errors.c */
+int pn_errors_setup(PyObject *module, pn_state *st);
+PyObject *pn_raise(pn_state *st, int code);
+extern PyMethodDef pn_error_methods[];
+
+/* handles.c */
+int pn_handles_setup(PyObject *module, pn_state *st);
+PyObject *pn_handle_new(pn_state *st, int kind, void *ptr);
+int pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out);
+
+/* structs.c */
+typedef struct {
+    const char *name;
+    unsigned int offset;
+    unsigned char kind;         /* PN_K_* */
+    unsigned int count;         /* 0: a single value; N: a fixed array (char: buffer size) */
+    int sub;                    /* PN_STRUCT_* index of a nested struct, else -1 */
+    const char *fmt;            /* str() format, NULL for the struct's default */
+} pn_field;
+
+typedef struct {
+    const char *pyname;
+    const char *cname;
+    unsigned int size;
+    unsigned int align;
+    const pn_field *fields;
+    unsigned int nfields;
+    const char *fmt_default;
+    int printable;
+    int version_field;          /* index of the `version` field, or -1 */
+    unsigned int version;       /* the struct's version word */
+} pn_struct_def;
+
+enum { PN_K_U8, PN_K_U16, PN_K_U32, PN_K_I32, PN_K_U64, PN_K_I64, PN_K_ULONG, PN_K_F64,
+       PN_K_CHARS, PN_K_STRUCT };
+
+extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
+int pn_structs_setup(PyObject *module, pn_state *st);
+PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
+int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
+
+/* convert.c */
+int pn_unpack(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+              const char *const *names, int nmin, int nmax, PyObject **out);
+int pn_arg_u64_range(PyObject *o, const char *fname, const char *argname,
+                     unsigned long long max, unsigned long long *out);
+int pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
+                     long long min, long long max, long long *out);
+int pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out);
+int pn_arg_cstr(PyObject *o, const char *fname, const char *argname, const char **out);
+PyObject *pn_decode(const char *buf, size_t cap);
+
+static inline int pn_arg_u32(PyObject *o, const char *f, const char *a, unsigned int *out) {
+    unsigned long long v;
+    if (pn_arg_u64_range(o, f, a, 0xFFFFFFFFull, &v) < 0) return -1;
+    *out = (unsigned int)v;
+    return 0;
+}
+static inline int pn_arg_i32(PyObject *o, const char *f, const char *a, int *out) {
+    long long v;
+    if (pn_arg_i64_range(o, f, a, -0x80000000LL, 0x7FFFFFFFLL, &v) < 0) return -1;
+    *out = (int)v;
+    return 0;
+}
+static inline int pn_arg_u64(PyObject *o, const char *f, const char *a, unsigned long long *out) {
+    return pn_arg_u64_range(o, f, a, ~0ull, out);
+}
+static inline int pn_arg_i64(PyObject *o, const char *f, const char *a, long long *out) {
+    return pn_arg_i64_range(o, f, a, (-0x7FFFFFFFFFFFFFFFLL - 1), 0x7FFFFFFFFFFFFFFFLL, out);
+}
+
+/* post.c */
+PyObject *pn_post_processes(pn_state *st, PyObject *result);
+PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
+
+/* hand_*.c */
+extern PyMethodDef pn_hand_methods[];
+
+/* generated/wrappers.c.h */
+extern PyMethodDef pn_generated_methods[];
+
+#endif

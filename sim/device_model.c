@@ -1,0 +1,403 @@
+/* The simulated GPUs: the profile they are read from, NVML's init refcount, the device
+ * handles, and the lookups and JSON readers that the entry points share.
+ *
+ * The profile is loaded by the first nvmlInit* (and again after the last nvmlShutdown):
+ * the file PYNVML_SIM_PROFILE names, or the built-in one (profiles/default.json, linked
+ * in by incbin.S).  A handle is the address of a sim_device in our own array, so any
+ * other pointer is recognized, without being read, and answered INVALID_ARGUMENT.
+ */
+#include "sim.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char sim_default_profile[];   /* incbin.S: the built-in profile, NUL-terminated */
+
+#define SIM_MAX_DEVICES 64
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int refcount;
+static cJSON *profile;
+static sim_device devices[SIM_MAX_DEVICES];
+static unsigned int ndevices;
+
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096) * 2;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static nvmlReturn_t
+load_profile(void)
+{
+    const char *path = getenv("PYNVML_SIM_PROFILE");
+    cJSON *p;
+    if (path != NULL && *path != '\0') {
+        char *text = read_file(path);
+        if (text == NULL) {
+            fprintf(stderr, "simulated NVML: cannot read PYNVML_SIM_PROFILE=%s\n", path);
+            return NVML_ERROR_DRIVER_NOT_LOADED;
+        }
+        p = cJSON_Parse(text);
+        free(text);
+    }
+    else
+        p = cJSON_Parse(sim_default_profile);
+    if (p == NULL || !cJSON_IsObject(p)) {
+        fprintf(stderr, "simulated NVML: the profile %s is not a JSON object (near: %.40s)\n",
+                path ? path : "(built in)", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "?");
+        cJSON_Delete(p);
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
+    ndevices = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, devs) {
+        if (ndevices == SIM_MAX_DEVICES)
+            break;
+        devices[ndevices].index = ndevices;
+        devices[ndevices].data = (cJSON *)d;
+        ndevices++;
+    }
+    cJSON_Delete(profile);   /* the previous init's, unused since its last shutdown */
+    profile = p;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_init(void)
+{
+    nvmlReturn_t rc = NVML_SUCCESS;
+    pthread_mutex_lock(&lock);
+    if (refcount == 0)
+        rc = load_profile();
+    if (rc == NVML_SUCCESS)
+        refcount++;
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+nvmlReturn_t
+sim_shutdown(void)
+{
+    nvmlReturn_t rc = NVML_SUCCESS;
+    pthread_mutex_lock(&lock);
+    if (refcount == 0)
+        rc = NVML_ERROR_UNINITIALIZED;
+    else if (--refcount == 0) {
+        /* Keep the parsed profile: a thread still inside a call may read it.  It is
+         * replaced (and the old one freed) only by the next first nvmlInit. */
+        ndevices = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int
+sim_initialized(void)
+{
+    return __atomic_load_n(&refcount, __ATOMIC_ACQUIRE) > 0;
+}
+
+unsigned int
+sim_device_count(void)
+{
+    return ndevices;
+}
+
+sim_device *
+sim_device_at(unsigned int i)
+{
+    return i < ndevices ? &devices[i] : NULL;
+}
+
+sim_device *
+sim_device_of(nvmlDevice_t d)
+{
+    uintptr_t p = (uintptr_t)d, base = (uintptr_t)devices;
+    if (p < base || p >= base + ndevices * sizeof devices[0] || (p - base) % sizeof devices[0])
+        return NULL;
+    return (sim_device *)d;
+}
+
+const cJSON *
+sim_system(void)
+{
+    return cJSON_GetObjectItemCaseSensitive(profile, "system");
+}
+
+nvmlReturn_t
+sim_error_of(const cJSON *j)
+{
+    if (!cJSON_IsObject(j))
+        return NVML_SUCCESS;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (e == NULL)
+        return NVML_SUCCESS;
+    if (cJSON_IsNumber(e))
+        return (nvmlReturn_t)e->valueint;
+    if (cJSON_IsString(e)) {
+        for (const sim_named_code *c = sim_error_codes; c->name; c++) {
+            if (strcmp(c->name, e->valuestring) == 0 ||
+                (strncmp(c->name, "NVML_ERROR_", 11) == 0 && strcmp(c->name + 11, e->valuestring) == 0))
+                return c->code;
+        }
+    }
+    return NVML_ERROR_UNKNOWN;
+}
+
+/* --- entry-point helpers -------------------------------------------------------- */
+
+nvmlReturn_t
+sim_begin_system(sim_call *c, const char *key)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    c->dev = NULL;
+    c->value = cJSON_GetObjectItemCaseSensitive(sim_system(), key);
+    if (c->value == NULL)
+        return NVML_ERROR_NOT_SUPPORTED;
+    return sim_error_of(c->value);
+}
+
+nvmlReturn_t
+sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if ((c->dev = sim_device_of(d)) == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
+    if (rc != NVML_SUCCESS)
+        return rc;
+    c->value = cJSON_GetObjectItemCaseSensitive(c->dev->data, key);
+    if (c->value == NULL)
+        return NVML_ERROR_NOT_SUPPORTED;
+    return sim_error_of(c->value);
+}
+
+static nvmlReturn_t
+descend(sim_call *c, const char *k)
+{
+    c->value = cJSON_GetObjectItemCaseSensitive(c->value, k);
+    if (c->value == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return sim_error_of(c->value);
+}
+
+nvmlReturn_t
+sim_key_u64(sim_call *c, unsigned long long k)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", k);
+    return descend(c, buf);
+}
+
+nvmlReturn_t
+sim_key_device(sim_call *c, nvmlDevice_t d)
+{
+    sim_device *other = sim_device_of(d);
+    if (other == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return sim_key_u64(c, other->index);
+}
+
+nvmlReturn_t
+sim_key_str(sim_call *c, const char *s)
+{
+    if (s == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return descend(c, s);
+}
+
+nvmlReturn_t
+sim_check_object(const cJSON *j)
+{
+    nvmlReturn_t rc = sim_error_of(j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    return cJSON_IsObject(j) ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
+}
+
+/* Scalars: a missing value leaves the output as it was; a non-number is a profile bug,
+ * answered NVML_ERROR_UNKNOWN.  Numbers are doubles in cJSON: 64-bit values above 2^53
+ * may also be written as strings ("18446744073709551615", "0xFFFF..."). */
+static nvmlReturn_t
+get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
+{
+    nvmlReturn_t rc = sim_error_of(j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    *is_str = 0;
+    if (cJSON_IsNumber(j)) {
+        *out = (long double)j->valuedouble;
+        return NVML_SUCCESS;
+    }
+    if (cJSON_IsBool(j)) {
+        *out = cJSON_IsTrue(j);
+        return NVML_SUCCESS;
+    }
+    if (cJSON_IsString(j)) {
+        char *end;
+        *u = strtoull(j->valuestring, &end, 0);
+        if (*end == '\0' && end != j->valuestring) {
+            *is_str = 1;
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_UNKNOWN;
+}
+
+#define SIM_GETTER(NAME, TYPE)                                          \
+    nvmlReturn_t NAME(const cJSON *j, void *out)                        \
+    {                                                                   \
+        if (j == NULL)                                                  \
+            return NVML_SUCCESS;                                        \
+        long double v = 0;                                              \
+        unsigned long long u = 0;                                       \
+        int is_str;                                                     \
+        nvmlReturn_t rc = get_number(j, &v, &is_str, &u);               \
+        if (rc != NVML_SUCCESS)                                         \
+            return rc;                                                  \
+        TYPE t = is_str ? (TYPE)u : (TYPE)v;                            \
+        memcpy(out, &t, sizeof t);                                      \
+        return NVML_SUCCESS;                                            \
+    }
+
+SIM_GETTER(sim_get_u8, unsigned char)
+SIM_GETTER(sim_get_u16, unsigned short)
+SIM_GETTER(sim_get_u32, unsigned int)
+SIM_GETTER(sim_get_i32, int)
+SIM_GETTER(sim_get_u64, unsigned long long)
+SIM_GETTER(sim_get_i64, long long)
+SIM_GETTER(sim_get_ulong, unsigned long)
+SIM_GETTER(sim_get_f64, double)
+
+nvmlReturn_t
+sim_get_chars(const cJSON *j, char *buf, size_t cap)
+{
+    if (j == NULL)
+        return NVML_SUCCESS;
+    if (!cJSON_IsString(j))
+        return NVML_ERROR_UNKNOWN;
+    snprintf(buf, cap, "%s", j->valuestring);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_get_array(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fill)
+{
+    if (j == NULL)
+        return NVML_SUCCESS;
+    if (!cJSON_IsArray(j))
+        return NVML_ERROR_UNKNOWN;
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {
+        if (i == n)
+            break;
+        nvmlReturn_t rc = fill(e, (char *)arr + i * elsize);
+        if (rc != NVML_SUCCESS)
+            return rc;
+        i++;
+    }
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_fill_device(const cJSON *j, void *dst)
+{
+    if (!cJSON_IsNumber(j) || j->valueint < 0 || (unsigned int)j->valueint >= ndevices)
+        return NVML_ERROR_UNKNOWN;
+    *(nvmlDevice_t *)dst = (nvmlDevice_t)&devices[j->valueint];
+    return NVML_SUCCESS;
+}
+
+/* The data of output idx of nout: the value itself when there is one output. */
+static const cJSON *
+output(sim_call *c, int idx, int nout)
+{
+    if (nout == 1)
+        return c->value;
+    return cJSON_GetArrayItem(c->value, idx);
+}
+
+nvmlReturn_t
+sim_out(sim_call *c, int idx, int nout, void *dst, sim_fill_fn fill)
+{
+    const cJSON *j = output(c, idx, nout);
+    if (j == NULL)
+        return NVML_ERROR_UNKNOWN;
+    return fill(j, dst);
+}
+
+nvmlReturn_t
+sim_out_chars(sim_call *c, int idx, int nout, char *buf, unsigned int len)
+{
+    const cJSON *j = output(c, idx, nout);
+    nvmlReturn_t rc = sim_error_of(j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (!cJSON_IsString(j))
+        return NVML_ERROR_UNKNOWN;
+    if (buf == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (strlen(j->valuestring) + 1 > len)
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    memcpy(buf, j->valuestring, strlen(j->valuestring) + 1);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int query_ok, unsigned int *n)
+{
+    const cJSON *j = output(c, idx, nout);
+    nvmlReturn_t rc = sim_error_of(j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (!cJSON_IsArray(j))
+        return NVML_ERROR_UNKNOWN;
+    *n = (unsigned int)cJSON_GetArraySize(j);
+    if (arr_null && *count == 0) {
+        /* A size query. */
+        *count = *n;
+        return (*n == 0 || query_ok) ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    if (*count < *n || arr_null) {
+        *count = *n;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    return SIM_PROCEED;
+}
+
+nvmlReturn_t
+sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n, size_t elsize, sim_fill_fn fill)
+{
+    return sim_get_array(output(c, idx, nout), arr, n, elsize, fill);
+}

@@ -1,0 +1,78 @@
+/* The simulated NVML's internal interface.
+ *
+ *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
+ *                         and the helpers below that generated/entry_points.c calls
+ *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
+ *   generated/            one entry point per spec function, and a JSON reader per struct
+ *
+ * A profile is {"system": {...}, "devices": [{...}, ...]}: each object maps an entry
+ * point's name to its data (see codegen/emit_sim.py for the shape), and any value may
+ * be {"error": "NOT_SUPPORTED"} (or a code) to make the call fail that way.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#define PN_DECLARE_PROTOTYPES
+#include "nvml_decls.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+typedef struct sim_device {
+    unsigned int index;
+    cJSON *data;
+} sim_device;
+
+typedef struct {
+    const cJSON *value;     /* the call's data, one level down per keyed input */
+    sim_device *dev;        /* NULL for a system call */
+} sim_call;
+
+typedef struct {
+    const char *name;
+    int code;
+} sim_named_code;
+
+typedef nvmlReturn_t (*sim_fill_fn)(const cJSON *j, void *dst);
+
+#define SIM_PROCEED (-1)
+#define SIM_UNUSED __attribute__((unused))
+
+extern const sim_named_code sim_error_codes[];
+
+/* device_model.c: state */
+nvmlReturn_t sim_init(void);
+nvmlReturn_t sim_shutdown(void);
+int sim_initialized(void);
+unsigned int sim_device_count(void);
+sim_device *sim_device_at(unsigned int i);
+sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
+const cJSON *sim_system(void);
+nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
+
+/* device_model.c: what generated entry points call */
+nvmlReturn_t sim_begin_system(sim_call *c, const char *key);
+nvmlReturn_t sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d);
+nvmlReturn_t sim_key_u64(sim_call *c, unsigned long long k);
+nvmlReturn_t sim_key_device(sim_call *c, nvmlDevice_t d);
+nvmlReturn_t sim_key_str(sim_call *c, const char *s);
+nvmlReturn_t sim_check_object(const cJSON *j);
+nvmlReturn_t sim_get_u8(const cJSON *j, void *out);
+nvmlReturn_t sim_get_u16(const cJSON *j, void *out);
+nvmlReturn_t sim_get_u32(const cJSON *j, void *out);
+nvmlReturn_t sim_get_i32(const cJSON *j, void *out);
+nvmlReturn_t sim_get_u64(const cJSON *j, void *out);
+nvmlReturn_t sim_get_i64(const cJSON *j, void *out);
+nvmlReturn_t sim_get_ulong(const cJSON *j, void *out);
+nvmlReturn_t sim_get_f64(const cJSON *j, void *out);
+nvmlReturn_t sim_get_chars(const cJSON *j, char *buf, size_t cap);
+nvmlReturn_t sim_get_array(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fill);
+nvmlReturn_t sim_fill_device(const cJSON *j, void *dst);
+nvmlReturn_t sim_out(sim_call *c, int idx, int nout, void *dst, sim_fill_fn fill);
+nvmlReturn_t sim_out_chars(sim_call *c, int idx, int nout, char *buf, unsigned int len);
+nvmlReturn_t sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null,
+                       int query_ok, unsigned int *n);
+nvmlReturn_t sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n,
+                           size_t elsize, sim_fill_fn fill);
+
+#endif

@@ -1,0 +1,114 @@
+"""pynvml: Python bindings to NVIDIA's management library (NVML), written in C.
+
+A drop-in replacement for nvidia-ml-py's ``pynvml``::
+
+    from pynvml import *
+    nvmlInit()
+    handle = nvmlDeviceGetHandleByIndex(0)
+    print(nvmlDeviceGetName(handle), nvmlDeviceGetMemoryInfo(handle).used)
+    nvmlShutdown()
+
+The functions, struct classes, constants and NVMLError classes come from the C
+extension ``pynvml._nvml``.  This file adds the few pure-Python names of the original
+API (friendly objects, the ctypes-facing internals some tools reach for).  ctypes is
+imported only when one of those is used.
+
+Environment: PYNVML_LIBRARY=<path> loads another libnvidia-ml; PYNVML_LIBRARY=sim the
+simulated NVML shipped in this package, whose GPUs PYNVML_SIM_PROFILE=<json> describes.
+"""
+from . import _nvml
+from ._nvml import *  # noqa: F401,F403
+from ._nvml import NVMLError, _library_path
+
+__version__ = "13.610.43"
+
+
+class NVMLLibraryMismatchError(Exception):
+    pass
+
+
+class nvmlFriendlyObject:
+    """A struct's fields as plain attributes (any value can be assigned)."""
+
+    def __init__(self, dictionary):
+        for key in dictionary:
+            setattr(self, key, dictionary[key])
+
+    def __str__(self):
+        return self.__dict__.__str__()
+
+    __repr__ = object.__repr__
+
+
+def nvmlStructToFriendlyObject(struct):
+    """A struct (ours, or a ctypes one) as an nvmlFriendlyObject, bytes decoded."""
+    d = {}
+    for field in struct._fields_:
+        key = field[0]
+        value = getattr(struct, key)
+        d[key] = value.decode() if isinstance(value, bytes) else value
+    return nvmlFriendlyObject(d)
+
+
+def nvmlFriendlyObjectToStruct(obj, model):
+    """Fill `model` (a struct instance) from a friendly object's attributes."""
+    for field in model._fields_:
+        key = field[0]
+        setattr(model, key, obj.__dict__[key])
+    return model
+
+
+def _nvmlCheckReturn(ret):
+    if ret != NVML_SUCCESS:  # noqa: F405
+        raise NVMLError(ret)
+    return ret
+
+
+# --- what ctypes-based tools reach for (nvitop, gpustat) -------------------------------
+# _nvmlGetFunctionPointer gives a ctypes function of the very library _nvml loaded.
+# Our own functions never go through it, so a tool that wraps it changes nothing here.
+_nvmlGetFunctionPointer_cache = dict()
+_nvmlLib_refcount = 0
+
+
+def _nvmlGetFunctionPointer(name):
+    if name in _nvmlGetFunctionPointer_cache:
+        return _nvmlGetFunctionPointer_cache[name]
+    lib = _ctypes_library()
+    if lib is None:
+        raise NVMLError(NVML_ERROR_UNINITIALIZED)  # noqa: F405
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        raise NVMLError(NVML_ERROR_FUNCTION_NOT_FOUND) from None  # noqa: F405
+    _nvmlGetFunctionPointer_cache[name] = fn
+    return fn
+
+
+def _ctypes_library():
+    global nvmlLib
+    path = _library_path()
+    if path is None:
+        return None
+    lib = globals().get("nvmlLib")
+    if lib is None:
+        import ctypes
+
+        lib = nvmlLib = ctypes.CDLL(path)
+    return lib
+
+
+def __getattr__(name):
+    # Lazily made names: they need ctypes, which `import pynvml` does not load.
+    if name == "nvmlLib":
+        return _ctypes_library()
+    if name in ("_PrintableStructure", "NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint"):
+        from . import _ctypes_compat
+
+        value = getattr(_ctypes_compat, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
+
+
+_nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject)

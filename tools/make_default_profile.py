@@ -1,0 +1,123 @@
+"""Write sim/profiles/default.json: two H100 80GB HBM3, modelled on what nvidia-ml-py
+returned on a real one (../shared/reference/h100/nvidia-ml-py.json).
+
+    python tools/make_default_profile.py [REFERENCE_DIR]
+
+Every function of the spec with a recorded result on the H100 gets that result, under
+the simulator's key for it (the C entry point, or the function's simkey=), keyed by
+its integer arguments; an NVML error is recorded as {"error": NAME}.  A few values are
+added by hand (below): the second GPU's identity, topology between the two, a process
+per GPU, process names.  The output is checked in; this is rerun only to refresh it.
+"""
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "codegen"))
+import spec as spec_mod  # noqa: E402
+
+CALL = re.compile(r"^(\w+)\((.*)\)$")
+
+
+def error_name(code, names):
+    return names.get(code, code)
+
+
+def value_of(v):
+    if isinstance(v, dict):
+        return {k: value_of(x) for k, x in v.items() if k != "__class__"}
+    if isinstance(v, (list, tuple)):
+        return [value_of(x) for x in v]
+    return v
+
+
+def main(argv):
+    ref = Path(argv[0]) if argv else ROOT.parent / "shared" / "reference"
+    data = json.loads((ref / "h100" / "nvidia-ml-py.json").read_text())
+    spec = spec_mod.load()
+    codes = {c.value: c.name for c in spec.constants if c.name.startswith("NVML_ERROR_")}
+    by_py = {f.pyname: f for f in spec.functions}
+    system, device = {}, {}
+    for call, result in sorted(data["calls"].items()):
+        m = CALL.match(call)
+        f = by_py.get(m.group(1)) if m else None
+        if f is None or "crash" in result or "exception" in result or f.hand_sim:
+            continue
+        args = [a for a in m.group(2).split(",") if a]
+        on_device = bool(args) and args[0] == "h"
+        keys = args[1:] if on_device else args
+        if any(not k.isdigit() for k in keys):
+            continue
+        if "error" in result:
+            value = {"error": error_name(result["code"], codes)}
+            if result["code"] == 2 and keys:   # a missing key already answers INVALID_ARGUMENT
+                continue
+        else:
+            value = value_of(result["value"])
+        target = device if on_device else system
+        key = f.options.get("simkey", f.csym)
+        if keys:
+            node = target.setdefault(key, {})
+            if not isinstance(node, dict) or "error" in node:
+                continue
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = value
+        else:
+            target.setdefault(key, value)
+    # A function whose every recorded argument failed the same way fails that way for all.
+    for key, node in list(device.items()):
+        if isinstance(node, dict) and node and all(isinstance(v, dict) and "error" in v for v in node.values()):
+            errs = {v["error"] for v in node.values()}
+            if len(errs) == 1 and not any(isinstance(v, dict) and set(v) - {"error"} for v in node.values()):
+                device[key] = {"error": errs.pop()}
+    fields = {}
+    for fid, r in sorted(data["field_values"].items(), key=lambda kv: int(kv[0])):
+        if r["ret"] != 0:
+            fields[fid] = {"error": error_name(r["ret"], codes)}
+            continue
+        t = r["valueType"]
+        member = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"][t]
+        fields[fid] = {"valueType": t, "value": r["value"][member]}
+    device["nvmlDeviceGetFieldValues"] = fields
+
+    gpu0 = device
+    gpu1 = copy.deepcopy(device)
+    gpu0["nvmlDeviceGetMinorNumber"] = 0
+    gpu1["nvmlDeviceGetMinorNumber"] = 1
+    gpu1["nvmlDeviceGetUUID"] = gpu0["nvmlDeviceGetUUID"][:-1] + "1"
+    gpu1["nvmlDeviceGetSerial"] = gpu0["nvmlDeviceGetSerial"][:-1] + "1"
+    pci1 = gpu1["nvmlDeviceGetPciInfo_v3"]
+    pci1["device"] = 7
+    pci1["busId"] = "00000000:00:07.0"
+    pci1["busIdLegacy"] = "0000:00:07.0"
+    for g, other in ((gpu0, 1), (gpu1, 0)):
+        g["nvmlDeviceGetTopologyCommonAncestor"] = {str(other): 50}   # NVML_TOPOLOGY_SYSTEM
+        g["nvmlDeviceGetTopologyNearestGpus"] = {str(lvl): ([other] if lvl == 50 else [])
+                                                 for lvl in (0, 10, 20, 30, 40, 50)}
+    # A training job on GPU 1, so the process views have something to show.
+    gpu1["nvmlDeviceGetComputeRunningProcesses_v3"] = [
+        {"pid": 4242, "usedGpuMemory": 17179869184, "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF}]
+    mem = gpu1["nvmlDeviceGetMemoryInfo"]
+    mem["used"] += 17179869184
+    mem["free"] -= 17179869184
+    gpu1["nvmlDeviceGetUtilizationRates"] = {"gpu": 87, "memory": 41}
+    gpu1["nvmlDeviceGetPowerUsage"] = 512345
+    gpu1["nvmlDeviceGetTemperature"] = {"0": 61}
+    system["nvmlSystemGetProcessName"] = {"4242": "python3"}
+    profile = {
+        "about": "Two simulated NVIDIA H100 80GB HBM3, modelled on a real one (driver 580.159.04). "
+                 "Written by tools/make_default_profile.py.",
+        "system": system,
+        "devices": [gpu0, gpu1],
+    }
+    out = ROOT / "sim" / "profiles" / "default.json"
+    out.write_text(json.dumps(profile, indent=1, sort_keys=True) + "\n")
+    print("wrote", out.relative_to(ROOT), len(gpu0), "device entries")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
