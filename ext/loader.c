@@ -94,7 +94,8 @@ load_library(pn_state *st)
         PyErr_Fetch(&type, &exc, &tb);
         PyErr_NormalizeException(&type, &exc, &tb);
         if (exc != NULL) {
-            PyObject *detail = PyUnicode_FromFormat("%s: %s", want, why ? why : "not found");
+            PyObject *detail = why ? PyUnicode_FromString(why)
+                                   : PyUnicode_FromFormat("%s: not found", want);
             if (detail != NULL) {
                 PyObject_SetAttrString(exc, "detail", detail);
                 Py_DECREF(detail);

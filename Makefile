@@ -1,0 +1,55 @@
+# The project's commands.  A newcomer needs two:  make run   and   make test
+#
+#   make run        build, then show each GPU (the simulated ones where no GPU is)
+#   make test       build, then run the whole test suite (what .ci/run does)
+#   make generate   regenerate the C, simulator and stubs from spec/
+#   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
+#
+# Everything lands in .venv (Python packages) and .ref (nvidia-ml-py and the client
+# tools the tests compare against, kept apart so their top-level pynvml.py can't
+# shadow ours).  System packages: cJSON's headers (libcjson-dev), installed if missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+REF := .ref
+REF_VERSION := 13.610.43
+
+.PHONY: run test generate bench sysdeps venv build ref clean
+
+run: build
+	$(PY) -m pynvml
+
+test: build ref
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+sysdeps:
+	@if [ ! -f /usr/include/cjson/cJSON.h ]; then \
+	  echo "installing libcjson-dev (the simulator's JSON parser)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libcjson-dev >/dev/null; \
+	fi
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "pytest>=7" "hypothesis>=6"
+	touch $@
+
+venv: $(VENV)/.created
+
+build: sysdeps venv
+	$(PY) -m pip install -q --no-deps --force-reinstall .
+
+ref: venv
+	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
+	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
+
+generate:
+	$(PYTHON) codegen/generate.py
+
+bench: build ref
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build $(VENV) $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*

@@ -1,0 +1,111 @@
+"""Shared test set-up.
+
+The suite runs against the simulated NVML (PYNVML_LIBRARY=sim) unless
+PYNVML_TEST_REAL=1, where it runs against the real libnvidia-ml.so.1 and skips what
+needs the simulator (marker `simulator`) or would change the GPU's state (`mutates`).
+
+Fixtures:
+  nvml            nvmlInit() for the test, nvmlShutdown() after
+  use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
+  default_profile the built-in simulator profile, as a dict (a fresh copy)
+  ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
+  reference_data  ../shared/reference/, skipped where absent
+"""
+import copy
+import ctypes
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference"
+REF_MODULE = ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py"
+REAL = os.environ.get("PYNVML_TEST_REAL") == "1"
+
+if not REAL:
+    os.environ["PYNVML_LIBRARY"] = "sim"
+    os.environ.pop("PYNVML_SIM_PROFILE", None)
+
+import pynvml  # noqa: E402
+
+SIM_LIBRARY = Path(pynvml.__file__).parent / "_sim" / "libnvidia-ml.so.1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not REAL:
+        return
+    skip_sim = pytest.mark.skip(reason="needs the simulated NVML (running on a real GPU)")
+    skip_mut = pytest.mark.skip(reason="changes GPU state: simulator only")
+    for item in items:
+        if "simulator" in item.keywords:
+            item.add_marker(skip_sim)
+        if "mutates" in item.keywords:
+            item.add_marker(skip_mut)
+
+
+@pytest.fixture
+def nvml():
+    pynvml.nvmlInit()
+    try:
+        yield pynvml
+    finally:
+        while pynvml._nvml._refcount() > 0:
+            pynvml.nvmlShutdown()
+
+
+@pytest.fixture
+def default_profile():
+    return copy.deepcopy(_default_profile())
+
+
+def _default_profile():
+    global _DEFAULT
+    try:
+        return _DEFAULT
+    except NameError:
+        _DEFAULT = json.loads((ROOT / "sim" / "profiles" / "default.json").read_text())
+        return _DEFAULT
+
+
+@pytest.fixture
+def use_profile(tmp_path, monkeypatch):
+    """use_profile(profile_dict) -> path; the next first nvmlInit loads it."""
+    if REAL:
+        pytest.skip("simulator profiles need the simulated NVML")
+    assert pynvml._nvml._refcount() == 0, "a profile takes effect at the first nvmlInit"
+
+    def use(profile):
+        path = tmp_path / "profile.json"
+        text = profile if isinstance(profile, (str, bytes)) else json.dumps(profile)
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+        monkeypatch.setenv("PYNVML_SIM_PROFILE", str(path))
+        return path
+
+    yield use
+    while pynvml._nvml._refcount() > 0:
+        pynvml.nvmlShutdown()
+
+
+@pytest.fixture(scope="session")
+def ref():
+    """nvidia-ml-py 13.610.43, imported under another name, on the NVML ours uses."""
+    if not REF_MODULE.exists():
+        pytest.skip("nvidia-ml-py is not in .ref/ (make ref)")
+    spec = importlib.util.spec_from_file_location("nvidia_ml_py_ref", REF_MODULE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nvidia_ml_py_ref"] = mod
+    spec.loader.exec_module(mod)
+    # Its loader only opens a library when nvmlLib is None: hand it ours.
+    mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
+    return mod
+
+
+@pytest.fixture(scope="session")
+def reference_data():
+    if not REFERENCE.exists():
+        pytest.skip("../shared/reference is not here")
+    return REFERENCE
