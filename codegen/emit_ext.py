@@ -265,6 +265,13 @@ def emit_structs(spec: Spec) -> str:
         o.append(f'    {{"{s.pyname}", "{s.cname}", sizeof({s.cname}), _Alignof({s.cname}), pn_fields_{s.cname}, '
                  f"{len(s.fields)}, {fmt}, {int(s.printable)}, {vfield}, {ver}}},")
     o.append("};")
+    o.append("/* Other Python names of struct classes. */")
+    o.append("static const struct { const char *name; int sidx; } pn_struct_aliases[] = {")
+    for s in spec.structs.values():
+        for a in s.aliases:
+            o.append(f'    {{"{a}", PN_STRUCT_{s.cname}}},')
+    o.append("    {NULL, 0},")
+    o.append("};")
     del names
     return "\n".join(o) + "\n"
 

@@ -54,6 +54,9 @@ def emit(spec: Spec) -> str:
             o.append(f"    {fld.name}: {py_type(spec, fld.type)}")
         o.append("    def __init__(self, *args: Any, **kwargs: Any) -> None: ...")
         o.append("")
+        for a in s.aliases:
+            o.append(f"{a} = {s.pyname}")
+            o.append("")
     for f in spec.functions:
         if not f.python:
             continue

@@ -69,6 +69,7 @@ class Struct:
     fmt_default: str | None = None
     version: str | None = None   # macro holding the struct's version word
     printable: bool = True       # str() like nvidia-ml-py's _PrintableStructure
+    aliases: list[str] = field(default_factory=list)   # other Python names of the class
     line: int = 0
 
 
@@ -205,6 +206,15 @@ def parse_structs(path: Path) -> dict[str, Struct]:
     cur = None
     for no, line in _lines(path):
         where = f"{path.name}:{no}"
+        if line.startswith("alias "):
+            alias, _, target = (w.strip() for w in line[len("alias "):].partition("="))
+            for st in structs.values():
+                if st.pyname == target:
+                    st.aliases.append(alias)
+                    break
+            else:
+                raise SpecError(f"{where}: alias of unknown class {target}")
+            continue
         if not line[0].isspace():
             m = _STRUCT_RE.match(line)
             if not m:

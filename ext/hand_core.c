@@ -228,5 +228,6 @@ PyMethodDef pn_hand_methods[] = {
     {"_configure", (PyCFunction)(void (*)(void))h_configure, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"_library_path", h_library_path, METH_NOARGS, "The path of the loaded NVML library, or None."},
     {"_refcount", h_refcount, METH_NOARGS, "How many nvmlInit* are not yet shut down."},
+    {"_struct_layouts", pn_struct_layouts, METH_NOARGS, "The C layout of each struct: {name: (size, align, [(field, offset)])}."},
     {NULL, NULL, 0, NULL},
 };

@@ -115,6 +115,7 @@ extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
 int pn_structs_setup(PyObject *module, pn_state *st);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
+PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
 
 /* convert.c */
 int pn_unpack(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,

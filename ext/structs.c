@@ -494,6 +494,14 @@ pn_structs_setup(PyObject *module, pn_state *st)
             return -1;
         }
     }
+    for (int i = 0; pn_struct_aliases[i].name != NULL; i++) {
+        PyObject *t = st->struct_types[pn_struct_aliases[i].sidx];
+        Py_INCREF(t);
+        if (PyModule_AddObject(module, pn_struct_aliases[i].name, t) < 0) {
+            Py_DECREF(t);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -518,4 +526,28 @@ pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char
     }
     *out = ((pn_struct *)o)->data;
     return 0;
+}
+
+/* _nvml._struct_layouts(): {C name: (size, align, [(field, offset), ...])}, the layout
+ * the C compiler gave our declarations, for tests to hold against nvml.h's. */
+PyObject *
+pn_struct_layouts(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyDict_New();
+    for (int i = 0; out != NULL && i < PN_NSTRUCTS; i++) {
+        const pn_struct_def *d = &pn_struct_defs[i];
+        PyObject *fields = PyList_New(d->nfields);
+        for (unsigned int k = 0; fields != NULL && k < d->nfields; k++) {
+            PyObject *f = Py_BuildValue("(sI)", d->fields[k].name, d->fields[k].offset);
+            if (f == NULL)
+                Py_CLEAR(fields);
+            else
+                PyList_SET_ITEM(fields, k, f);
+        }
+        PyObject *v = fields ? Py_BuildValue("(IIN)", d->size, d->align, fields) : NULL;
+        if (v == NULL || PyDict_SetItemString(out, d->cname, v) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(v);
+    }
+    return out;
 }

@@ -1440,12 +1440,6 @@ typedef struct {
     unsigned long long usedGpuMemory;
     unsigned int gpuInstanceId;
     unsigned int computeInstanceId;
-} nvmlProcessInfo_v1_t;
-typedef struct {
-    unsigned int pid;
-    unsigned long long usedGpuMemory;
-    unsigned int gpuInstanceId;
-    unsigned int computeInstanceId;
 } nvmlProcessInfo_v2_t;
 typedef struct {
     unsigned int pid;
@@ -1499,7 +1493,6 @@ enum {
     PN_STRUCT_nvmlBAR1Memory_t,
     PN_STRUCT_nvmlUtilization_t,
     PN_STRUCT_nvmlPciInfo_t,
-    PN_STRUCT_nvmlProcessInfo_v1_t,
     PN_STRUCT_nvmlProcessInfo_v2_t,
     PN_STRUCT_nvmlProcessInfo_t,
     PN_STRUCT_nvmlProcessUtilizationSample_t,

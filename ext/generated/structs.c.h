@@ -30,12 +30,6 @@ static const pn_field pn_fields_nvmlPciInfo_t[] = {
     {"pciSubSystemId", offsetof(nvmlPciInfo_t, pciSubSystemId), PN_K_U32, 0, -1, "0x%08X"},
     {"busId", offsetof(nvmlPciInfo_t, busId), PN_K_CHARS, 32, -1, NULL},
 };
-static const pn_field pn_fields_nvmlProcessInfo_v1_t[] = {
-    {"pid", offsetof(nvmlProcessInfo_v1_t, pid), PN_K_U32, 0, -1, NULL},
-    {"usedGpuMemory", offsetof(nvmlProcessInfo_v1_t, usedGpuMemory), PN_K_U64, 0, -1, "%d B"},
-    {"gpuInstanceId", offsetof(nvmlProcessInfo_v1_t, gpuInstanceId), PN_K_U32, 0, -1, NULL},
-    {"computeInstanceId", offsetof(nvmlProcessInfo_v1_t, computeInstanceId), PN_K_U32, 0, -1, NULL},
-};
 static const pn_field pn_fields_nvmlProcessInfo_v2_t[] = {
     {"pid", offsetof(nvmlProcessInfo_v2_t, pid), PN_K_U32, 0, -1, NULL},
     {"usedGpuMemory", offsetof(nvmlProcessInfo_v2_t, usedGpuMemory), PN_K_U64, 0, -1, "%d B"},
@@ -94,7 +88,6 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlBAR1Memory_t", "nvmlBAR1Memory_t", sizeof(nvmlBAR1Memory_t), _Alignof(nvmlBAR1Memory_t), pn_fields_nvmlBAR1Memory_t, 3, "%d B", 1, -1, 0},
     {"c_nvmlUtilization_t", "nvmlUtilization_t", sizeof(nvmlUtilization_t), _Alignof(nvmlUtilization_t), pn_fields_nvmlUtilization_t, 2, "%d %%", 1, -1, 0},
     {"nvmlPciInfo_t", "nvmlPciInfo_t", sizeof(nvmlPciInfo_t), _Alignof(nvmlPciInfo_t), pn_fields_nvmlPciInfo_t, 7, NULL, 1, -1, 0},
-    {"c_nvmlProcessInfo_t", "nvmlProcessInfo_v1_t", sizeof(nvmlProcessInfo_v1_t), _Alignof(nvmlProcessInfo_v1_t), pn_fields_nvmlProcessInfo_v1_t, 4, NULL, 1, -1, 0},
     {"c_nvmlProcessInfo_v2_t", "nvmlProcessInfo_v2_t", sizeof(nvmlProcessInfo_v2_t), _Alignof(nvmlProcessInfo_v2_t), pn_fields_nvmlProcessInfo_v2_t, 4, NULL, 1, -1, 0},
     {"c_nvmlProcessInfo_v3_t", "nvmlProcessInfo_t", sizeof(nvmlProcessInfo_t), _Alignof(nvmlProcessInfo_t), pn_fields_nvmlProcessInfo_t, 4, NULL, 1, -1, 0},
     {"c_nvmlProcessUtilizationSample_t", "nvmlProcessUtilizationSample_t", sizeof(nvmlProcessUtilizationSample_t), _Alignof(nvmlProcessUtilizationSample_t), pn_fields_nvmlProcessUtilizationSample_t, 6, NULL, 1, -1, 0},
@@ -103,4 +96,9 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlValue_t", "nvmlValue_t", sizeof(nvmlValue_t), _Alignof(nvmlValue_t), pn_fields_nvmlValue_t, 7, NULL, 0, -1, 0},
     {"c_nvmlFieldValue_t", "nvmlFieldValue_t", sizeof(nvmlFieldValue_t), _Alignof(nvmlFieldValue_t), pn_fields_nvmlFieldValue_t, 7, NULL, 1, -1, 0},
     {"c_nvmlSample_t", "nvmlSample_t", sizeof(nvmlSample_t), _Alignof(nvmlSample_t), pn_fields_nvmlSample_t, 2, NULL, 1, -1, 0},
+};
+/* Other Python names of struct classes. */
+static const struct { const char *name; int sidx; } pn_struct_aliases[] = {
+    {"c_nvmlProcessInfo_t", PN_STRUCT_nvmlProcessInfo_t},
+    {NULL, 0},
 };

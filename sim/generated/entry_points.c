@@ -107,18 +107,6 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPciInfo_t(const cJSON *j, void *dst)
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessInfo_v1_t(const cJSON *j, void *dst)
-{
-    nvmlProcessInfo_v1_t *p = dst;
-    nvmlReturn_t rc = sim_check_object(j);
-    if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuMemory"), &p->usedGpuMemory))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
-    return NVML_SUCCESS;
-}
-
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessInfo_v2_t(const cJSON *j, void *dst)
 {
     nvmlProcessInfo_v2_t *p = dst;

@@ -69,14 +69,6 @@ class nvmlPciInfo_t:
     busId: str
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlProcessInfo_t:
-    _fields_: list[tuple[str, str]]
-    pid: int
-    usedGpuMemory: int
-    gpuInstanceId: int
-    computeInstanceId: int
-    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
-
 class c_nvmlProcessInfo_v2_t:
     _fields_: list[tuple[str, str]]
     pid: int
@@ -92,6 +84,8 @@ class c_nvmlProcessInfo_v3_t:
     gpuInstanceId: int
     computeInstanceId: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+c_nvmlProcessInfo_t = c_nvmlProcessInfo_v3_t
 
 class c_nvmlProcessUtilizationSample_t:
     _fields_: list[tuple[str, str]]

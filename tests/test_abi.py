@@ -1,0 +1,86 @@
+"""Our declarations of the NVML ABI against nvml.h's facts (../shared/reference/nvml-abi.json):
+every struct's size, alignment and field offsets as our C compiler laid them out, and
+every constant's value.  Skipped where the reference is absent."""
+import json
+
+import pytest
+
+import pynvml
+
+
+@pytest.fixture(scope="module")
+def abi(reference_data):
+    return json.loads((reference_data / "nvml-abi.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def api(reference_data):
+    return json.loads((reference_data / "nvidia-ml-py-api.json").read_text())
+
+
+LAYOUTS = pynvml._nvml._struct_layouts()
+
+
+@pytest.mark.parametrize("cname", sorted(LAYOUTS))
+def test_struct_layout_matches_nvml_h(abi, cname):
+    size, align, fields = LAYOUTS[cname]
+    record = abi["records"].get(cname)
+    assert record is not None, f"{cname} is not a struct of nvml.h"
+    assert (size, align) == (record["size"], record["align"])
+    offsets = {name: off for name, _type, off in record["fields"]}
+    assert {name for name, _ in fields} == set(offsets), "field names differ"
+    for name, off in fields:
+        assert offsets[name] == off, f"{cname}.{name}"
+
+
+def test_every_struct_class_has_its_c_size():
+    for cname, (size, _align, _fields) in LAYOUTS.items():
+        cls = next(getattr(pynvml, n) for n in dir(pynvml)
+                   if isinstance(getattr(pynvml, n), type) and getattr(pynvml, n).__doc__ == cname)
+        assert len(bytes(cls())) == size
+
+
+def test_constants_match_nvidia_ml_py(api):
+    missing, wrong = [], []
+    for name, value in api["constants"].items():
+        if not hasattr(pynvml, name):
+            missing.append(name)
+        elif getattr(pynvml, name) != value or type(getattr(pynvml, name)) is not type(value):
+            wrong.append((name, getattr(pynvml, name), value))
+    assert not missing and not wrong, (missing[:20], wrong[:20])
+    assert len(api["constants"]) == 1381
+
+
+# Where nvidia-ml-py 13.610.43 and nvml.h (CUDA 13.0) disagree we keep nvidia-ml-py's
+# value: code written for it must see the same numbers.  These are all such names.
+NVIDIA_ML_PY_DIFFERS = {
+    "NVML_GPM_METRIC_MAX": (333, 210),                    # newer metrics in nvidia-ml-py
+    "NVML_COMPUTE_INSTANCE_PROFILE_COUNT": (9, 8),
+    "NVML_FI_MAX": (303, 274),                            # newer field ids
+    "NVML_GPU_INSTANCE_PROFILE_COUNT": (18, 17),
+    "NVML_NVLINK_MAX_LINKS": (36, 18),
+    "NVML_POWER_SMOOTHING_NUM_PROFILE_PARAMS": (8, 4),
+    "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
+    # format strings in both; the reference JSON holds pointer values for them
+    "NVML_DEVICE_PCI_BUS_ID_FMT": ("%08X:%02X:%02X.0", None),
+    "NVML_DEVICE_PCI_BUS_ID_LEGACY_FMT": ("%04X:%02X:%02X.0", None),
+}
+
+
+def test_enum_and_macro_values_match_nvml_h(abi):
+    checked, differs = 0, {}
+    items = [kv for enum in abi["enums"].values() for kv in enum.items()] + list(abi["macros"].items())
+    for name, value in items:
+        if hasattr(pynvml, name) and isinstance(value, int):
+            checked += 1
+            if getattr(pynvml, name) != value:
+                differs[name] = getattr(pynvml, name)
+    assert differs == {k: v[0] for k, v in NVIDIA_ML_PY_DIFFERS.items()}
+    assert checked > 1000
+
+
+def test_error_classes_match_nvidia_ml_py(api):
+    for name in api["errors"]:
+        cls = getattr(pynvml, name)
+        assert issubclass(cls, pynvml.NVMLError)
+    assert len([n for n in dir(pynvml) if n.startswith("NVMLError_")]) == len(api["errors"]) == 31
