@@ -1692,7 +1692,7 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetCurrPcieLinkWidth)(nvmlDevice_t handle, 
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMaxPcieLinkWidth)(nvmlDevice_t handle, unsigned int *maxLinkWidth);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPcieSpeed)(nvmlDevice_t device, unsigned int *pcieSpeed);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPcieThroughput)(nvmlDevice_t device, unsigned int counter, unsigned int *value);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetPcieReplayCounter)(nvmlDevice_t device, unsigned int *value);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPcieReplayCounter)(nvmlDevice_t handle, unsigned int *value);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkState)(nvmlDevice_t device, unsigned int link, unsigned int *isActive);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkVersion)(nvmlDevice_t device, unsigned int link, unsigned int *version);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkCapability)(nvmlDevice_t device, unsigned int link, unsigned int capability, unsigned int *capResult);
@@ -1791,7 +1791,7 @@ nvmlReturn_t nvmlDeviceGetCurrPcieLinkWidth(nvmlDevice_t handle, unsigned int *c
 nvmlReturn_t nvmlDeviceGetMaxPcieLinkWidth(nvmlDevice_t handle, unsigned int *maxLinkWidth);
 nvmlReturn_t nvmlDeviceGetPcieSpeed(nvmlDevice_t device, unsigned int *pcieSpeed);
 nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, unsigned int counter, unsigned int *value);
-nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value);
+nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t handle, unsigned int *value);
 nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link, unsigned int *isActive);
 nvmlReturn_t nvmlDeviceGetNvLinkVersion(nvmlDevice_t device, unsigned int link, unsigned int *version);
 nvmlReturn_t nvmlDeviceGetNvLinkCapability(nvmlDevice_t device, unsigned int link, unsigned int capability, unsigned int *capResult);

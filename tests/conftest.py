@@ -23,7 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference"
-REF_MODULE = ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py"
+# nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
+REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
 REAL = os.environ.get("PYNVML_TEST_REAL") == "1"
 
 if not REAL:

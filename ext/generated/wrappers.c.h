@@ -3336,13 +3336,13 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieReplayCounter, "nvmlDeviceGetPcieReplayCounter(device)\n--\n\nCalls NVML's nvmlDeviceGetPcieReplayCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieReplayCounter, "nvmlDeviceGetPcieReplayCounter(handle)\n--\n\nCalls NVML's nvmlDeviceGetPcieReplayCounter.");
 static PyObject *
 pn_w_nvmlDeviceGetPcieReplayCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    static const char *const names[] = {"device", NULL};
+    static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
     PyObject *const *argv = args;
     if (kwnames != NULL || nargs != 1) {
@@ -3350,12 +3350,12 @@ pn_w_nvmlDeviceGetPcieReplayCounter(PyObject *module, PyObject *const *args, Py_
             return NULL;
         argv = argbuf;
     }
-    nvmlDevice_t a_device;
-    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieReplayCounter", "device", (void **)&a_device) < 0) return NULL;
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieReplayCounter", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_value = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieReplayCounter, pfn_nvmlDeviceGetPcieReplayCounter, fn);
     Py_BEGIN_ALLOW_THREADS
-    rc = fn(a_device, &o_value);
+    rc = fn(a_handle, &o_value);
     Py_END_ALLOW_THREADS
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;

@@ -1076,11 +1076,11 @@ nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, unsigned int count
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
+nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t handle, unsigned int *value)
 {
     sim_call c;
     nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPcieReplayCounter", device))) return rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPcieReplayCounter", handle))) return rc;
     if (value == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if ((rc = sim_out(&c, 0, 1, value, sim_fill_u32))) return rc;
     return NVML_SUCCESS;

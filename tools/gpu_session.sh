@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Everything the project runs on the GPU machine (the `device` tool), in one call:
+#
+#   bash tools/gpu_session.sh        (carry .carry: cJSON for the simulator build)
+#
+# It builds pynvml for that machine's Python, runs the test suite on the real GPU
+# (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
+# nvidia-ml-py getter by getter, runs the benchmarks, and saves nvidia-smi's view.
+# Nothing here changes the GPU's state.  Results go to $OUT (the device tool brings
+# them back).
+set -u
+PY=${PY:-/opt/torch/.venv/bin/python3}
+OUT=${OUT:-/tmp/gpu-session}
+mkdir -p "$OUT"
+export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
+REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
+export PYNVML_REFERENCE="$REFERENCE"
+echo "reference nvidia-ml-py: $REFERENCE"
+
+rm -rf /tmp/ours build
+$PY -m pip install -q --no-build-isolation --no-deps --no-compile --target /tmp/ours . >"$OUT/build.txt" 2>&1 \
+  || { cat "$OUT/build.txt"; exit 1; }
+export PYTHONPATH=/tmp/ours
+$PY -c 'import pynvml; print("ours:", pynvml.__file__)'
+
+nvidia-smi -q -x >"$OUT/nvidia-smi-q.xml" 2>&1
+nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
+
+echo "== tests on the real GPU"
+PYNVML_TEST_REAL=1 timeout 300 $PY -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest-real.txt" | tail -25
+echo "== tests on the simulator"
+timeout 300 $PY -m pytest -q -p no:cacheprovider -x tests 2>&1 | tee "$OUT/pytest-sim.txt" | tail -5
+
+if [ -f tools/compare_with_nvidia_ml_py.py ]; then
+  echo "== ours vs nvidia-ml-py on the real GPU"
+  timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference "$REFERENCE" --json "$OUT/compare.json" \
+    2>&1 | tee "$OUT/compare.txt" | tail -40
+fi
+if [ -f bench/run.py ]; then
+  echo "== benchmarks"
+  timeout 200 $PY bench/run.py --reference "$REFERENCE" --json "$OUT/bench.json" --markdown \
+    2>&1 | tee "$OUT/bench.md" | tail -40
+fi
