@@ -105,7 +105,7 @@ h_nvmlDeviceGetFieldValues(PyObject *module, PyObject *const *args, Py_ssize_t n
     nvmlDevice_t dev;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "handle", (void **)&dev) < 0)
         return NULL;
-    if (PyUnicode_Check(argv[1]) || PyBytes_Check(argv[1])) {
+    if (PyUnicode_Check(argv[1]) || PyBytes_Check(argv[1]) || !PySequence_Check(argv[1])) {
         PyErr_Format(PyExc_TypeError, "%s(): argument 'fieldIds' must be a sequence of field ids", fname);
         return NULL;
     }

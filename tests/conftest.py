@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference"
+# ../shared/reference, or a copy where PYNVML_REFERENCE_DATA points (the GPU machine)
+REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
 REAL = os.environ.get("PYNVML_TEST_REAL") == "1"

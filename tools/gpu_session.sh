@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the project runs on the GPU machine (the `device` tool), in one call:
 #
-#   bash tools/gpu_session.sh        (carry .carry: cJSON for the simulator build)
+#   bash tools/gpu_session.sh        (carry .carry: cJSON for the simulator build, and a
+#                                     copy of ../shared/reference in .carry/reference)
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -12,7 +13,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
+export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"

@@ -88,6 +88,8 @@ def main(argv=None):
             print()
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:   # the reader went away (| head): stop quietly
+        sys.stdout = open(os.devnull, "w")
     finally:
         N.nvmlShutdown()
     return 0
