@@ -10,6 +10,7 @@
  *   convert.c   argument parsing and conversion, C string decoding
  *   post.c      result converters for calls whose Python result has its own shape
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
+ *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
  */
 #ifndef PYNVML_H
 #define PYNVML_H
@@ -153,6 +154,9 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 
 /* hand_*.c */
 extern PyMethodDef pn_hand_methods[];
+
+/* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
+extern PyMethodDef pn_smi_methods[];
 
 /* generated/wrappers.c.h */
 extern PyMethodDef pn_generated_methods[];
