@@ -41,9 +41,13 @@ venv: $(VENV)/.created
 build: sysdeps venv
 	$(PY) -m pip install -q --no-deps --force-reinstall .
 
+# nvidia-ml-py, and gpustat and nvitop without it (their own needs go into .venv)
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
+	@if [ ! -d $(REF)/clients/nvitop ]; then \
+	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 && \
+	  $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"; fi
 
 generate:
 	$(PYTHON) codegen/generate.py

@@ -175,11 +175,15 @@ done:
 static PyObject *
 h_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"sim_library", "friendly_class", NULL};
-    PyObject *argv[2];
+    static const char *const names[] = {"sim_library", "friendly_class", "error_base", "error_classes", NULL};
+    PyObject *argv[4];
     pn_state *st = pn_get_state(module);
-    if (pn_unpack("_configure", args, nargs, kwnames, names, 2, 2, argv) < 0)
+    if (pn_unpack("_configure", args, nargs, kwnames, names, 4, 4, argv) < 0)
         return NULL;
+    if (!PyType_Check(argv[2]) || !PyDict_Check(argv[3])) {
+        PyErr_SetString(PyExc_TypeError, "_configure: error_base must be a class, error_classes a dict");
+        return NULL;
+    }
     const char *path;
     if (pn_arg_cstr(argv[0], "_configure", "sim_library", &path) < 0)
         return NULL;
@@ -190,6 +194,10 @@ h_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     st->sim_path = copy;
     Py_INCREF(argv[1]);
     Py_XSETREF(st->friendly_class, argv[1]);
+    Py_INCREF(argv[2]);
+    Py_XSETREF(st->NVMLError, argv[2]);
+    Py_INCREF(argv[3]);
+    Py_XSETREF(st->code_to_class, argv[3]);
     Py_RETURN_NONE;
 }
 

@@ -28,13 +28,11 @@ module_exec(PyObject *module)
 {
     pn_state *st = pn_get_state(module);
     if (pn_loader_setup(st) < 0 ||
-        pn_errors_setup(module, st) < 0 ||
         pn_handles_setup(module, st) < 0 ||
         pn_structs_setup(module, st) < 0 ||
         add_constants(module) < 0 ||
         PyModule_AddFunctions(module, pn_generated_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_methods) < 0 ||
-        PyModule_AddFunctions(module, pn_error_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0)
         return -1;
     return 0;

@@ -4,7 +4,7 @@
  * Files, one job each:
  *   module.c    module init, state, constants, method table
  *   loader.c    dlopen of libnvidia-ml, lazy symbol resolution, init/shutdown refcount
- *   errors.c    the NVMLError class hierarchy and raising NVML return codes
+ *   errors.c    raising NVML return codes as NVMLError (classes: src/pynvml/_errors.py)
  *   handles.c   opaque handle types (devices, units, event sets, ...)
  *   structs.c   struct/union types built from the generated field tables
  *   convert.c   argument parsing and conversion, C string decoding
@@ -52,8 +52,8 @@ typedef struct {
     unsigned long epoch;            /* bumped when the last shutdown invalidates handles */
     unsigned long forks_seen;       /* pn_fork_count when state was last checked */
     /* types */
-    PyObject *NVMLError;
-    PyObject *code_to_class;        /* dict: int code -> NVMLError subclass */
+    PyObject *NVMLError;            /* pynvml.NVMLError, set from Python (_configure) */
+    PyObject *code_to_class;        /* NVMLError._valClassMapping: code -> subclass */
     PyObject *handle_types[PN_NHANDLES];
     PyObject *struct_types[PN_NSTRUCTS];
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
@@ -77,9 +77,7 @@ int pn_loader_setup(pn_state *st);
         return NULL
 
 /* errors.c */
-int pn_errors_setup(PyObject *module, pn_state *st);
 PyObject *pn_raise(pn_state *st, int code);
-extern PyMethodDef pn_error_methods[];
 
 /* handles.c */
 int pn_handles_setup(PyObject *module, pn_state *st);

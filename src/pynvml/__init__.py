@@ -17,8 +17,12 @@ Environment: PYNVML_LIBRARY=<path> loads another libnvidia-ml; PYNVML_LIBRARY=si
 simulated NVML shipped in this package, whose GPUs PYNVML_SIM_PROFILE=<json> describes.
 """
 from . import _nvml
+from ._errors import NVMLError, make_error_classes, nvmlExceptionClass  # noqa: F401
 from ._nvml import *  # noqa: F401,F403
-from ._nvml import NVMLError, _library_path
+from ._nvml import _library_path
+
+globals().update(make_error_classes(vars(_nvml)))
+del make_error_classes
 
 __version__ = "13.610.43"
 
@@ -111,4 +115,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
 
 
-_nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject)
+_nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject,
+                 error_base=NVMLError, error_classes=NVMLError._valClassMapping)
