@@ -1,10 +1,13 @@
 /* The simulated GPUs: the profile they are read from, NVML's init refcount, the device
  * handles, and the lookups and JSON readers that the entry points share.
  *
- * The profile is loaded by the first nvmlInit* (and again after the last nvmlShutdown):
- * the file PYNVML_SIM_PROFILE names, or the built-in one (profiles/default.json, linked
- * in by incbin.S).  A handle is the address of a sim_device in our own array, so any
- * other pointer is recognized, without being read, and answered INVALID_ARGUMENT.
+ * The profile is loaded by the first nvmlInit*: the file PYNVML_SIM_PROFILE names, or
+ * the built-in one (profiles/default.json, linked in by incbin.S).  A later first
+ * nvmlInit (after the last nvmlShutdown) reloads it only if that source changed (another
+ * path, or the file's size or time): so a thread still inside a call while others
+ * shut down and re-initialize keeps reading a profile that stays in memory.  A handle
+ * is the address of a sim_device in our own array, so any other pointer is recognized,
+ * without being read, and answered INVALID_ARGUMENT.
  */
 #include "sim.h"
 
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const char sim_default_profile[];   /* incbin.S: the built-in profile, NUL-terminated */
 
@@ -53,11 +57,30 @@ read_file(const char *path)
     return buf;
 }
 
+/* What the loaded profile came from: "" for the built-in one. */
+static char loaded_path[4096];
+static struct stat loaded_stat;
+
+static int
+source_unchanged(const char *path)
+{
+    if (profile == NULL)
+        return 0;
+    if (path == NULL || *path == '\0')
+        return loaded_path[0] == '\0';
+    struct stat now;
+    return strcmp(path, loaded_path) == 0 && stat(path, &now) == 0 &&
+           now.st_size == loaded_stat.st_size && now.st_mtim.tv_sec == loaded_stat.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == loaded_stat.st_mtim.tv_nsec && now.st_ino == loaded_stat.st_ino;
+}
+
 static nvmlReturn_t
 load_profile(void)
 {
     const char *path = getenv("PYNVML_SIM_PROFILE");
     cJSON *p;
+    if (source_unchanged(path))
+        return NVML_SUCCESS;
     if (path != NULL && *path != '\0') {
         char *text = read_file(path);
         if (text == NULL) {
@@ -85,8 +108,11 @@ load_profile(void)
         devices[ndevices].data = (cJSON *)d;
         ndevices++;
     }
-    cJSON_Delete(profile);   /* the previous init's, unused since its last shutdown */
+    cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
     profile = p;
+    snprintf(loaded_path, sizeof loaded_path, "%s", path ? path : "");
+    if (path == NULL || *path == '\0' || stat(path, &loaded_stat) != 0)
+        memset(&loaded_stat, 0, sizeof loaded_stat);
     return NVML_SUCCESS;
 }
 
@@ -110,11 +136,8 @@ sim_shutdown(void)
     pthread_mutex_lock(&lock);
     if (refcount == 0)
         rc = NVML_ERROR_UNINITIALIZED;
-    else if (--refcount == 0) {
-        /* Keep the parsed profile: a thread still inside a call may read it.  It is
-         * replaced (and the old one freed) only by the next first nvmlInit. */
-        ndevices = 0;
-    }
+    else
+        --refcount;   /* the devices stay: calls check the refcount first */
     pthread_mutex_unlock(&lock);
     return rc;
 }

@@ -12,6 +12,8 @@
 #ifndef SIM_H
 #define SIM_H
 
+#define _GNU_SOURCE   /* POSIX and GNU declarations (struct stat's st_mtim, strcasecmp) under -std=c11 */
+
 #define PN_DECLARE_PROTOTYPES
 #include "nvml_decls.h"
 

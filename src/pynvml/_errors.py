@@ -64,9 +64,6 @@ class NVMLError(Exception):
 
     __hash__ = None
 
-    def __reduce__(self):
-        return (NVMLError, (self.value,))
-
 
 def _subclass(name, code):
     def __new__(typ, *args):
