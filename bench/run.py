@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""Benchmarks: our C-extension pynvml vs raw NVML (C) vs nvidia-ml-py vs plain ctypes.
+
+    PYNVML_LIBRARY=sim .venv/bin/python bench/run.py --quick     (the simulated NVML)
+    python bench/run.py --reference /path/to/nvidia-ml-py/pynvml.py --markdown --json out.json
+
+What it measures (bench/README.md says how to read it):
+  per call      ns per call of nine getters: raw C (bench/raw_nvml.c, built here with cc),
+                ours, nvidia-ml-py, and a plain ctypes call with argtypes set (the floor of any
+                ctypes binding); all on the very library ours loaded
+  struct field  ns per `mem.total`: ours, a plain Python object, nvidia-ml-py's ctypes struct
+  import        `import pynvml` in fresh interpreters (median), modules it adds, ctypes loaded?
+  memory        VmRSS of a fresh interpreter, after `import pynvml`, after nvmlInit()
+  threads       total calls/s of one cheap call from 1, 2, 4, 8 Python threads
+
+Python timings are timeit loops (gc off): N iterations per repeat, N calibrated so that a repeat
+takes a fixed time, repeats taken round-robin over everything timed in a table, the median of
+the repeats reported (min in --json too).  The raw C
+numbers are medians of runs as well.  Nothing here changes GPU state.
+"""
+import argparse
+import ctypes
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench"
+RAW_BIN = BUILD / "raw_nvml"
+DEFAULT_REF = ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py"
+
+
+# --------------------------------------------------------------------------- options
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer, shorter repeats (about 15 s)")
+    p.add_argument("--json", metavar="OUT", help="save all results as JSON")
+    p.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    p.add_argument("--reference", metavar="PATH",
+                   help="nvidia-ml-py's pynvml.py (default: $PYNVML_REFERENCE or .ref/nvidia-ml-py/pynvml.py)")
+    p.add_argument("--device", type=int, default=0, help="device index to time (default 0)")
+    return p.parse_args(argv)
+
+
+class Settings:
+    def __init__(self, quick):
+        self.quick = quick
+        self.target_s = 0.005 if quick else 0.02      # one timeit repeat
+        self.repeats = 5 if quick else 7
+        self.import_runs = 5 if quick else 11
+        self.mem_runs = 1 if quick else 3
+        self.thread_s = 0.25 if quick else 0.6        # per thread count and binding
+        self.threads = (1, 2, 4, 8)
+
+
+# --------------------------------------------------------------------------- loading
+def load_reference(path, lib_path):
+    """nvidia-ml-py's pynvml.py under another module name, on the library ours loaded."""
+    spec = importlib.util.spec_from_file_location("nvidia_ml_py_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nvidia_ml_py_bench"] = mod
+    spec.loader.exec_module(mod)
+    # Its loader opens a library only while nvmlLib is None: hand it the one ours uses.
+    mod.nvmlLib = ctypes.CDLL(lib_path)
+    mod.nvmlInit()
+    return mod
+
+
+def reference_version(path):
+    for d in sorted(Path(path).parent.glob("nvidia_ml_py-*.dist-info")):
+        return d.name[len("nvidia_ml_py-"):-len(".dist-info")]
+    return "?"
+
+
+def build_raw():
+    """Compile bench/raw_nvml.c; returns (binary or None, message)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None, "no C compiler (cc)"
+    BUILD.mkdir(parents=True, exist_ok=True)
+    cmd = [cc, "-O2", "-Iinclude", "bench/raw_nvml.c", "-ldl", "-o", str(RAW_BIN.relative_to(ROOT))]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"cc failed: {e}"
+    if r.returncode != 0:
+        return None, "cc failed: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    return RAW_BIN, " ".join(cmd)
+
+
+def run_raw_threads(binary, lib_path, call, st):
+    env = dict(os.environ, PYNVML_LIBRARY=lib_path)
+    args = [str(binary), "--threads", ",".join(map(str, st.threads)), "--seconds", str(st.thread_s), "--call", call]
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return None
+    rates = json.loads(r.stdout)["rates"]
+    return {int(k): v for k, v in rates.items() if v is not None} or None
+
+
+def run_raw(binary, lib_path, quick):
+    env = dict(os.environ, PYNVML_LIBRARY=lib_path)
+    args = [str(binary)] + (["--quick"] if quick else [])
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return {}, (r.stderr.strip() or f"exit {r.returncode}")
+    return json.loads(r.stdout), r.stderr.strip()
+
+
+# --------------------------------------------------------------------------- timing
+def calibrate(timer, st):
+    """Iterations for one repeat of about st.target_s."""
+    n = 1
+    while True:
+        dt = timer.timeit(n)
+        if dt >= st.target_s / 10 or n >= 1 << 24:
+            break
+        n *= 4
+    return max(1, int(n * st.target_s / max(dt, 1e-9)))
+
+
+def time_many(jobs, st):
+    """jobs: {key: (stmt, namespace)} -> {key: (median ns, min ns)}.
+
+    All are calibrated first, then the repeats go round-robin over the jobs, so that a burst
+    of noise from elsewhere on the machine spoils one repeat of several jobs (which the
+    median drops), not every repeat of one job."""
+    timers = {k: timeit.Timer(stmt, globals=ns) for k, (stmt, ns) in jobs.items()}
+    counts = {k: calibrate(t, st) for k, t in timers.items()}
+    runs = {k: [] for k in timers}
+    for _ in range(st.repeats):
+        for k, t in timers.items():
+            runs[k].append(t.timeit(counts[k]) / counts[k] * 1e9)
+    return {k: (statistics.median(v), min(v)) for k, v in runs.items()}
+
+
+def call_job(fn, args):
+    """(stmt, namespace) calling fn(*args) with the arguments as names, or the error's name."""
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - an NVMLError on this GPU: report, don't time
+        return type(e).__name__
+    names = [f"a{i}" for i in range(len(args))]
+    return f"f({', '.join(names)})", dict(zip(names, args), f=fn)
+
+
+# --------------------------------------------------------------------------- plain ctypes
+class _Mem(ctypes.Structure):
+    _fields_ = [("total", ctypes.c_ulonglong), ("free", ctypes.c_ulonglong), ("used", ctypes.c_ulonglong)]
+
+
+class _Util(ctypes.Structure):
+    _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
+
+
+class _Pci(ctypes.Structure):
+    _fields_ = [("busIdLegacy", ctypes.c_char * 16), ("domain", ctypes.c_uint), ("bus", ctypes.c_uint),
+                ("device", ctypes.c_uint), ("pciDeviceId", ctypes.c_uint), ("pciSubSystemId", ctypes.c_uint),
+                ("busId", ctypes.c_char * 32)]
+
+
+def ctypes_calls(lib_path, index):
+    """{entry point: (function with argtypes, args)}: outputs preallocated, pointers pre-made."""
+    C = ctypes
+    lib = C.CDLL(lib_path)   # its own CDLL object: argtypes set here don't reach nvidia-ml-py's
+
+    def fn(name, argtypes):
+        f = getattr(lib, name)
+        f.argtypes = argtypes
+        f.restype = C.c_int
+        return f
+
+    handle = C.c_void_p()
+    get_handle = fn("nvmlDeviceGetHandleByIndex_v2", [C.c_uint, C.POINTER(C.c_void_p)])
+    if get_handle(index, C.byref(handle)) != 0:
+        return {}
+    u = C.c_uint()
+    hout = C.c_void_p()
+    name = C.create_string_buffer(96)
+    mem, util, pci = _Mem(), _Util(), _Pci()
+    return {
+        "nvmlDeviceGetCount_v2": (fn("nvmlDeviceGetCount_v2", [C.POINTER(C.c_uint)]), (C.byref(u),)),
+        "nvmlDeviceGetHandleByIndex_v2": (get_handle, (index, C.byref(hout))),
+        "nvmlDeviceGetName": (fn("nvmlDeviceGetName", [C.c_void_p, C.c_char_p, C.c_uint]), (handle, name, 96)),
+        "nvmlDeviceGetMemoryInfo": (fn("nvmlDeviceGetMemoryInfo", [C.c_void_p, C.POINTER(_Mem)]),
+                                    (handle, C.byref(mem))),
+        "nvmlDeviceGetTemperature": (fn("nvmlDeviceGetTemperature", [C.c_void_p, C.c_uint, C.POINTER(C.c_uint)]),
+                                     (handle, 0, C.byref(u))),
+        "nvmlDeviceGetUtilizationRates": (fn("nvmlDeviceGetUtilizationRates", [C.c_void_p, C.POINTER(_Util)]),
+                                          (handle, C.byref(util))),
+        "nvmlDeviceGetPowerUsage": (fn("nvmlDeviceGetPowerUsage", [C.c_void_p, C.POINTER(C.c_uint)]),
+                                    (handle, C.byref(u))),
+        "nvmlDeviceGetClockInfo": (fn("nvmlDeviceGetClockInfo", [C.c_void_p, C.c_uint, C.POINTER(C.c_uint)]),
+                                   (handle, 0, C.byref(u))),
+        "nvmlDeviceGetPciInfo_v3": (fn("nvmlDeviceGetPciInfo_v3", [C.c_void_p, C.POINTER(_Pci)]),
+                                    (handle, C.byref(pci))),
+    }
+
+
+# (C entry point, Python function name, arguments: "h" = the device handle, "i" = its index)
+CALLS = [
+    ("nvmlDeviceGetCount_v2", "nvmlDeviceGetCount", ()),
+    ("nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex", ("i",)),
+    ("nvmlDeviceGetName", "nvmlDeviceGetName", ("h",)),
+    ("nvmlDeviceGetMemoryInfo", "nvmlDeviceGetMemoryInfo", ("h",)),
+    ("nvmlDeviceGetTemperature", "nvmlDeviceGetTemperature", ("h", 0)),
+    ("nvmlDeviceGetUtilizationRates", "nvmlDeviceGetUtilizationRates", ("h",)),
+    ("nvmlDeviceGetPowerUsage", "nvmlDeviceGetPowerUsage", ("h",)),
+    ("nvmlDeviceGetClockInfo", "nvmlDeviceGetClockInfo", ("h", 0)),
+    ("nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo_v3", ("h",)),
+]
+
+
+def bind_args(spec, handle, index):
+    return tuple(handle if a == "h" else index if a == "i" else a for a in spec)
+
+
+def bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st):
+    cts = ctypes_calls(lib_path, index)
+    out, jobs = {}, {}
+    for cname, pyname, spec in CALLS:
+        out[cname] = row = {"python": pyname}
+        cands = [("ours", getattr(ours, pyname), bind_args(spec, ours_h, index))]
+        if ref is not None:
+            cands.append(("ref", getattr(ref, pyname), bind_args(spec, ref_h, index)))
+        for label, fn, args in cands:
+            job = call_job(fn, args)
+            if isinstance(job, str):
+                row[label], row[label + "_error"] = None, job
+            else:
+                jobs[cname, label] = job
+        if cname in cts:
+            f, args = cts[cname]
+            rc = f(*args)
+            if rc == 0:
+                jobs[cname, "ctypes"] = call_job(f, args)
+            else:
+                row["ctypes"], row["ctypes_error"] = None, f"rc {rc}"
+    for (cname, label), (med, mn) in time_many(jobs, st).items():
+        out[cname][label], out[cname][label + "_min"] = med, mn
+    return out
+
+
+# --------------------------------------------------------------------------- struct attribute
+def bench_attr(ours, ref, ours_h, ref_h, st):
+    class Plain:
+        pass
+
+    try:
+        m = ours.nvmlDeviceGetMemoryInfo(ours_h)
+    except Exception as e:  # noqa: BLE001
+        return {"error": type(e).__name__}
+    p = Plain()
+    p.total = m.total
+    c = _Mem(m.total, m.free, m.used)
+    jobs = {"timeit loop (empty statement)": ("pass", {}),
+            "ours: c_nvmlMemory_t .total": ("m.total", {"m": m}),
+            "plain Python object .total": ("p.total", {"p": p}),
+            "plain ctypes.Structure .total": ("c.total", {"c": c})}
+    if ref is not None:
+        jobs["nvidia-ml-py: c_nvmlMemory_t .total"] = ("m.total", {"m": ref.nvmlDeviceGetMemoryInfo(ref_h)})
+    rows = {k: med for k, (med, _) in time_many(jobs, st).items()}
+    return rows
+
+
+# --------------------------------------------------------------------------- import and memory
+# Both import importlib.util before the baseline; nvidia-ml-py's pynvml.py is then loaded
+# from its file under the name pynvml (what `import pynvml` does, without the path search,
+# so a `pynvml` elsewhere on sys.path cannot be picked up instead).
+_LOAD = r"""
+import sys, time, importlib.util
+def load_pynvml(ref):
+    if not ref:
+        import pynvml
+        return pynvml
+    spec = importlib.util.spec_from_file_location("pynvml", ref)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["pynvml"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+"""
+
+_IMPORT_CODE = _LOAD + r"""
+ref = sys.argv[1]
+n0 = len(sys.modules)
+t0 = time.perf_counter()
+pynvml = load_pynvml(ref)
+t1 = time.perf_counter()
+print(repr(((t1 - t0) * 1e3, len(sys.modules) - n0, "ctypes" in sys.modules, pynvml.__file__)))
+"""
+
+_MEMORY_CODE = _LOAD + r"""
+def rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+ref, lib = sys.argv[1], sys.argv[2]
+r0 = rss()
+pynvml = load_pynvml(ref)
+r1 = rss()
+t0 = time.perf_counter()
+if ref:
+    import ctypes
+    pynvml.nvmlLib = ctypes.CDLL(lib)   # what nvidia-ml-py's nvmlInit would open itself
+pynvml.nvmlInit()
+t1 = time.perf_counter()
+r2 = rss()
+print(repr((r0, r1, r2, (t1 - t0) * 1e3, pynvml.__file__)))
+"""
+
+
+def _subprocess(code, args):
+    # cwd: our build folder, so that '' on sys.path finds no stray pynvml
+    r = subprocess.run([sys.executable, "-c", code] + list(args), cwd=BUILD, capture_output=True,
+                       text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError((r.stderr.strip().splitlines() or ["?"])[-1])
+    import ast
+    return ast.literal_eval(r.stdout.strip().splitlines()[-1])
+
+
+def bench_import(ref_file, expect_file, st):
+    _subprocess(_IMPORT_CODE, [ref_file])          # warm-up: .pyc files written, page cache
+    runs = [_subprocess(_IMPORT_CODE, [ref_file]) for _ in range(st.import_runs)]
+    got = runs[0][3]
+    if expect_file and os.path.realpath(got) != os.path.realpath(expect_file):
+        raise RuntimeError(f"imported {got}, expected {expect_file}")
+    return {"ms": statistics.median(r[0] for r in runs), "ms_min": min(r[0] for r in runs),
+            "modules": runs[0][1], "ctypes": runs[0][2], "file": got}
+
+
+def bench_memory(ref_file, lib_path, st):
+    runs = [_subprocess(_MEMORY_CODE, [ref_file, lib_path]) for _ in range(st.mem_runs)]
+    bare = statistics.median(r[0] for r in runs)
+    imp = statistics.median(r[1] - r[0] for r in runs)
+    init = statistics.median(r[2] - r[1] for r in runs)
+    return {"bare_kib": bare, "import_kib": imp, "init_kib": init,
+            "init_ms": statistics.median(r[3] for r in runs), "file": runs[0][4]}
+
+
+# --------------------------------------------------------------------------- threads
+def thread_rate(fn, args, nthreads, seconds):
+    """Total calls/s of fn(*args) from nthreads threads running for `seconds`."""
+    barrier = threading.Barrier(nthreads + 1)
+    stop = [False]
+    counts = [0] * nthreads
+    ends = [0.0] * nthreads
+
+    def work(k):
+        n = 0
+        barrier.wait()
+        while not stop[0]:
+            for _ in range(32):
+                fn(*args)
+            n += 32
+        counts[k] = n
+        ends[k] = time.perf_counter()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(nthreads)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    stop[0] = True
+    for t in threads:
+        t.join()
+    return sum(counts) / (max(ends) - t0)
+
+
+def bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, raw_binary):
+    cts = ctypes_calls(lib_path, index)
+    for cname, pyname in (("nvmlDeviceGetPowerUsage", "nvmlDeviceGetPowerUsage"),
+                          ("nvmlDeviceGetTemperature", "nvmlDeviceGetTemperature"),
+                          ("nvmlDeviceGetCount_v2", "nvmlDeviceGetCount")):
+        spec = next(s for c, _, s in CALLS if c == cname)
+        try:
+            getattr(ours, pyname)(*bind_args(spec, ours_h, index))
+            break
+        except Exception:  # noqa: BLE001 - not supported here: try the next cheap call
+            continue
+    else:
+        return {"error": "no cheap call works"}
+    bindings = [("ours", getattr(ours, pyname), bind_args(spec, ours_h, index))]
+    if ref is not None:
+        bindings.append(("nvidia-ml-py", getattr(ref, pyname), bind_args(spec, ref_h, index)))
+    if cname in cts:
+        bindings.append(("plain ctypes", *cts[cname]))
+    res = {"call": cname, "rates": {}}
+    if raw_binary is not None and index == 0:
+        raw = run_raw_threads(raw_binary, lib_path, cname, st)
+        if raw:
+            res["rates"]["raw C (pthreads)"] = raw
+    for label, fn, args in bindings:
+        res["rates"][label] = {n: thread_rate(fn, args, n, st.thread_s) for n in st.threads}
+    return res
+
+
+# --------------------------------------------------------------------------- machine
+def machine_info(ours, h, lib_path, simulated):
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+        "library": lib_path,
+        "simulated": simulated,
+        "ours": f"pynvml {getattr(ours, '__version__', '?')} ({os.path.dirname(ours.__file__)})",
+    }
+    for key, fn in (("nvml_version", "nvmlSystemGetNVMLVersion"), ("driver_version", "nvmlSystemGetDriverVersion"),
+                    ("gpu", "nvmlDeviceGetName")):
+        try:
+            info[key] = getattr(ours, fn)(h) if fn == "nvmlDeviceGetName" else getattr(ours, fn)()
+        except Exception as e:  # noqa: BLE001
+            info[key] = type(e).__name__
+    try:
+        info["device_count"] = ours.nvmlDeviceGetCount()
+    except Exception:  # noqa: BLE001
+        pass
+    return info
+
+
+# --------------------------------------------------------------------------- output
+def fmt_ns(v):
+    return "-" if v is None else f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def fmt_ratio(a, b):
+    return "-" if a is None or b is None or b <= 0 else f"{a / b:.2f}x"
+
+
+def table(headers, rows, markdown, align=None):
+    align = align or ["l"] + ["r"] * (len(headers) - 1)
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |",
+                 "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+        lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+
+    def line(cells):
+        return "  ".join(str(c).rjust(w) if a == "r" else str(c).ljust(w) for c, w, a in zip(cells, widths, align))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def report(res, markdown):
+    out = []
+    h = "## " if markdown else "== "
+    m = res["machine"]
+    nvml = "simulated NVML (raw C = the simulator's own cost)" if m["simulated"] else "real NVML"
+    lines = [
+        ("date", m["date"]),
+        ("machine", f"{m['cpu']}, nproc {m['nproc']}"),
+        ("NVML", f"{nvml}: {m['library']}"),
+        ("versions", f"NVML {m.get('nvml_version')}, driver {m.get('driver_version')}"),
+        ("device", f"{res['device']} of {m.get('device_count', '?')}: {m.get('gpu')}"),
+        ("python", m["python"]),
+        ("ours", m["ours"]),
+        ("reference", res["reference"] or "not found (make ref, or --reference PATH): its columns are empty"),
+        ("raw C", res["raw_build"]),
+        ("timing", f"{'--quick' if res['quick'] else 'full'}; Python: median of timeit repeats (gc off), "
+                   "C: median of runs"),
+    ]
+    if markdown:
+        out.append("# pynvml benchmarks\n")
+        out.append("\n".join(f"- {k}: {v}" for k, v in lines))
+    else:
+        out.append("pynvml benchmarks")
+        out.extend(f"{k + ':':<11}{v}" for k, v in lines)
+    if res.get("note"):
+        out.append(("\n**" if markdown else "\nNOTE: ") + res["note"] + ("**" if markdown else ""))
+    if res.get("raw_error"):
+        out.append(f"raw C run: {res['raw_error']}")
+
+    out.append("\n" + h + "ns per call (lower is better)")
+    rows = []
+    for cname, r in res["calls"].items():
+        raw = res["raw"].get(cname)
+        ours = r.get("ours")
+        ref = r.get("ref")
+        rows.append([cname, fmt_ns(raw),
+                     fmt_ns(ours) if ours is not None else r.get("ours_error") or "-",
+                     fmt_ns(ref) if ref is not None else r.get("ref_error") or "-",
+                     fmt_ns(r.get("ctypes")), fmt_ratio(ours, raw), fmt_ratio(ref, ours)])
+    out.append(table(["call", "raw C ns", "ours ns", "nvidia-ml-py ns", "plain ctypes ns", "ours/raw",
+                      "nvidia-ml-py/ours"], rows, markdown))
+
+    out.append("\n" + h + "struct attribute access: ns per `mem.total` (timeit loop included)")
+    attr = res["attr"]
+    if "error" in attr:
+        out.append(f"nvmlDeviceGetMemoryInfo failed: {attr['error']}")
+    else:
+        out.append(table(["what", "ns"], [[k, f"{v:.1f}"] for k, v in attr.items()], markdown))
+
+    out.append("\n" + h + "import and memory (fresh interpreters)")
+    rows = []
+    for label in ("ours", "nvidia-ml-py"):
+        imp, mem = res["import"].get(label), res["memory"].get(label)
+        if imp is None and mem is None:
+            continue
+        if isinstance(imp, str) or isinstance(mem, str):
+            rows.append([label, imp if isinstance(imp, str) else "", mem if isinstance(mem, str) else "", "", "",
+                         "", ""])
+            continue
+        rows.append([label, f"{imp['ms']:.2f}", str(imp["modules"]), "yes" if imp["ctypes"] else "no",
+                     f"{mem['import_kib'] / 1024:+.2f}", f"{mem['init_kib'] / 1024:+.2f}", f"{mem['init_ms']:.2f}"])
+    out.append(table(["module", "import ms (median)", "modules added", "ctypes loaded", "RSS +import MiB",
+                      "RSS +nvmlInit MiB", "nvmlInit ms"], rows, markdown))
+    bare = next((v["bare_kib"] for v in res["memory"].values() if isinstance(v, dict)), None)
+    if bare is not None:
+        out.append(("\n" if markdown else "") + f"(bare interpreter: VmRSS {bare / 1024:.1f} MiB; the first nvmlInit opens the library"
+                   f"{' and reads the simulator profile' if m['simulated'] else ''})")
+
+    thr = res["threads"]
+    if "error" in thr:
+        out.append(f"\nthreads: {thr['error']}")
+    else:
+        out.append("\n" + h + f"threads: total {thr['call']} calls/s (higher is better)")
+        ns = sorted({n for v in thr["rates"].values() for n in v})
+        rows = []
+        for label, rates in thr["rates"].items():
+            base = rates[ns[0]]
+            rows.append([label] + [f"{rates[n] / 1e3:,.0f}k ({rates[n] / base:.2f})" for n in ns])
+        out.append(table(["binding"] + [f"{n} thread{'s' if n > 1 else ''}" for n in ns], rows, markdown))
+        out.append(("\n" if markdown else "") + f"(in parentheses: vs 1 thread; nproc {m['nproc']})")
+    out.append(f"\ntotal run time {res['seconds']:.1f} s")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None):
+    args = parse_args(argv)
+    st = Settings(args.quick)
+    t_start = time.perf_counter()
+    BUILD.mkdir(parents=True, exist_ok=True)
+
+    import pynvml as ours
+    fallback = None
+    try:
+        ours.nvmlInit()
+    except ours.NVMLError_LibraryNotFound:
+        if os.environ.get("PYNVML_LIBRARY"):
+            raise
+        # No driver here (and no PYNVML_LIBRARY): run on the simulated NVML, and say so.
+        # The subprocesses (import, memory) inherit it.
+        os.environ["PYNVML_LIBRARY"] = "sim"
+        ours.nvmlInit()
+        fallback = "no libnvidia-ml.so.1 here: using the simulated NVML (PYNVML_LIBRARY=sim)"
+    lib_path = ours._nvml._library_path()
+    sim_path = os.path.join(os.path.dirname(ours.__file__), "_sim", "libnvidia-ml.so.1")
+    simulated = os.environ.get("PYNVML_LIBRARY") == "sim" or (
+        os.path.exists(lib_path) and os.path.realpath(lib_path) == os.path.realpath(sim_path))
+    index = args.device
+    ours_h = ours.nvmlDeviceGetHandleByIndex(index)
+
+    ref_path = args.reference or os.environ.get("PYNVML_REFERENCE") or str(DEFAULT_REF)
+    ref = ref_h = None
+    if os.path.exists(ref_path):
+        ref = load_reference(ref_path, lib_path)
+        ref_h = ref.nvmlDeviceGetHandleByIndex(index)
+    elif args.reference:
+        sys.exit(f"--reference {args.reference}: no such file")
+
+    res = {"quick": args.quick, "device": index, "note": fallback, "machine": machine_info(ours, ours_h, lib_path, simulated),
+           "reference": f"nvidia-ml-py {reference_version(ref_path)} ({ref_path})" if ref else None}
+
+    binary, res["raw_build"] = build_raw()
+    res["raw"], res["raw_error"] = ({}, None) if binary is None else run_raw(binary, lib_path, args.quick)
+    if index != 0 and res["raw"]:
+        res["raw_error"] = "raw C times device 0"
+
+    res["calls"] = bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st)
+    res["attr"] = bench_attr(ours, ref, ours_h, ref_h, st)
+    res["threads"] = bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, binary)
+
+    res["import"], res["memory"] = {}, {}
+    for label, ref_file, expect in (("ours", "", ours.__file__),
+                                    ("nvidia-ml-py", ref_path if ref else None, ref_path)):
+        if ref_file is None:
+            continue
+        for key, fn in (("import", lambda: bench_import(ref_file, expect, st)),
+                        ("memory", lambda: bench_memory(ref_file, lib_path, st))):
+            try:
+                res[key][label] = fn()
+            except Exception as e:  # noqa: BLE001 - report it in the table, keep going
+                res[key][label] = f"failed: {e}"
+
+    if ref is not None:
+        ref.nvmlShutdown()
+    ours.nvmlShutdown()
+    res["seconds"] = time.perf_counter() - t_start
+    print(report(res, args.markdown))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1, default=str) + "\n")
+        print(f"results saved to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
