@@ -412,6 +412,8 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
         *count = *n;
         return (*n == 0 || query_ok) ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE;
     }
+    if (query_ok && *count == 0)   /* such calls want the count they were told (seen on the H100) */
+        return NVML_ERROR_INVALID_ARGUMENT;
     if (*count < *n || arr_null) {
         *count = *n;
         return NVML_ERROR_INSUFFICIENT_SIZE;

@@ -89,7 +89,7 @@ def main(argv):
     gpu0["nvmlDeviceGetMinorNumber"] = 0
     gpu1["nvmlDeviceGetMinorNumber"] = 1
     gpu1["nvmlDeviceGetUUID"] = gpu0["nvmlDeviceGetUUID"][:-1] + "1"
-    gpu1["nvmlDeviceGetSerial"] = gpu0["nvmlDeviceGetSerial"][:-1] + "1"
+    gpu1["nvmlDeviceGetSerial"] = gpu0["nvmlDeviceGetSerial"][:-1] + "2"
     pci1 = gpu1["nvmlDeviceGetPciInfo_v3"]
     pci1["device"] = 7
     pci1["busId"] = "00000000:00:07.0"

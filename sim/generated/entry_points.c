@@ -816,7 +816,7 @@ nvmlReturn_t nvmlDeviceGetRetiredPages_v2(nvmlDevice_t device, unsigned int sour
 {
     sim_call c;
     nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetRetiredPages", device))) return rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetRetiredPages_v2", device))) return rc;
     if ((rc = sim_key_u64(&c, (unsigned long long)sourceFilter))) return rc;
     if (pageCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     unsigned int n = 0;

@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""Call every getter that both pynvml (ours) and nvidia-ml-py have, with the same
+arguments, on whatever NVML is loaded, and compare what each returns.
+
+    python tools/compare_with_nvidia_ml_py.py [--reference PATH] [--json OUT] [--verbose]
+                                              [--only NAME ...] [--exact]
+
+Ours is imported as `pynvml` (so PYTHONPATH / PYNVML_LIBRARY choose which one and which
+NVML); nvidia-ml-py's single-file pynvml.py is loaded from --reference under another
+module name and handed the very library ours loaded (its `nvmlLib` preset), so both
+talk to one NVML: the real libnvidia-ml.so.1 on a GPU machine, or the simulated one
+with PYNVML_LIBRARY=sim.  Without --reference the script takes $PYNVML_REFERENCE, or
+.ref/nvidia-ml-py/pynvml.py (make ref) if present, else the first pynvml.py found on sys.path (also on the path
+that Python has without PYTHONPATH, where ours usually is on a GPU machine).
+
+Only getters are called: a function must have `Get` in its name and none of the verbs
+that change state (MUTATING below); nvmlErrorString is the one exception.  Arguments:
+each device handle, the ints 0..5 for every integer parameter (every combination), a
+few extra values where a parameter has meaningful ones (topology levels, pids, field
+ids), and for the handle lookups the identifiers the devices report.
+
+Results are compared by value and by shape: int, float, str, None, list, tuple, dict;
+structs field by field (by their _fields_ names, and their class name); nvmlFriendlyObject
+by its __dict__; a device handle by nvmlDeviceGetIndex of it; an exception by its class
+name.  Values that change by themselves (temperatures, power, clocks, utilization,
+energy, timestamps, fans, throughput, violation times, PCIe counters) are compared within
+a tolerance (10% or 10 units; 50% for PCIe throughput and utilization; a field value's
+read latency is not compared) unless --exact.  Differences that are known behaviour of
+nvidia-ml-py (known_difference below) are counted apart from the rest.
+
+Output: with --verbose one line per call (AGREE, or DIFF with the reason); always a
+summary (calls compared, agreed, differed, of those known) and a table of differences.
+--json OUT writes every call with both results.  Exit status 0 when no difference is
+left unexplained, 1 otherwise, 2 when the comparison could not run.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib.util
+import inspect
+import itertools
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections import Counter, OrderedDict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REF_MODULE_NAME = "nvidia_ml_py_reference"
+
+# A name with one of these verbs may change the GPU's state: it is never called.
+MUTATING = re.compile(
+    r"(Set|Reset|Clear|Create|Destroy|Register|Remove|Drain|Freeze|Modify|Discover|Validate|Flush|"
+    r"Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|Init|Shutdown|Kill|Trigger|"
+    r"Update|Apply|Commit|Attach|Detach|Add|Delete|Release|Lock|Unlock|Pause|Resume|Activate|"
+    r"Deactivate|Write|Load|Issue|Request|Cancel|Begin|End|Submit|Power(?:On|Off)|Migrate)")
+READ_ONLY_EXTRA = {"nvmlErrorString"}
+
+# Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
+DEVICE_PARAMS = {"handle", "device", "device1", "device2"}
+STR_PARAMS = {"uuid", "serial", "pciBusId"}
+INT_VALUES = range(6)
+
+# Values that change between two calls made a moment apart.
+VOLATILE_FUNCTIONS = re.compile(
+    r"Temperature(?!Threshold)|PowerUsage|Energy|ClockInfo|GetClock$|Utilization|FanSpeed|"
+    r"PcieThroughput|PcieReplayCounter|ViolationStatus|MemoryInfo|RunningProcesses|PerformanceState|"
+    r"PowerState|ClocksEventReasons|ClocksThrottleReasons|FieldValues|EnforcedPowerLimit")
+VALUE_MEMBERS = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"]   # by NVML_VALUE_TYPE_*
+VOLATILE_FIELDS = re.compile(r"(?i)timestamp|referenceTime|violationTime")
+# How long NVML took to read a field value: says nothing about the value (types compared only).
+IGNORED_FIELDS = re.compile(r"\.latencyUsec$")
+REL_TOL, ABS_TOL = 0.10, 10
+# Looser where a value is an average over a short window (PCIe KB/s over 20 ms, utilization %).
+TOLERANCES = [(re.compile(r"PcieThroughput"), 0.5, 1000), (re.compile(r"Utilization"), 0.5, 25)]
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+def find_reference(explicit: str | None = None) -> Path | None:
+    """nvidia-ml-py's pynvml.py: --reference, $PYNVML_REFERENCE, .ref/ (make ref), or a
+    pynvml.py on sys.path."""
+    explicit = explicit or os.environ.get("PYNVML_REFERENCE")
+    if explicit:
+        p = Path(explicit)
+        return p / "pynvml.py" if p.is_dir() else p
+    local = ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py"
+    if local.exists():
+        return local
+    paths = list(sys.path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    try:   # the path this Python has without PYTHONPATH (ours is often put first through it)
+        out = subprocess.run([sys.executable, "-c", "import sys, json; print(json.dumps(sys.path))"],
+                             capture_output=True, text=True, env=env, cwd="/", timeout=60)
+        paths += json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    for entry in paths:
+        candidate = Path(entry or ".") / "pynvml.py"   # ours is a package, pynvml/__init__.py
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_reference(path: Path, library_path: str | None):
+    """Import nvidia-ml-py from `path` as REF_MODULE_NAME, bound to `library_path`."""
+    spec = importlib.util.spec_from_file_location(REF_MODULE_NAME, str(path))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[REF_MODULE_NAME] = mod      # it looks itself up in sys.modules while loading
+    spec.loader.exec_module(mod)
+    if library_path:
+        # Its loader opens a library only while nvmlLib is None: give it the one ours uses.
+        mod.nvmlLib = ctypes.CDLL(library_path)
+    return mod
+
+
+def library_path_of(ours) -> str:
+    try:
+        p = ours._nvml._library_path()
+    except AttributeError:
+        p = None
+    return p or "libnvidia-ml.so.1"
+
+
+# --- which functions, which arguments --------------------------------------------------------
+
+def is_read_only(name: str) -> bool:
+    if name in READ_ONLY_EXTRA:
+        return True
+    return name.startswith("nvml") and "Get" in name and MUTATING.search(name) is None
+
+
+def param_kind(fname: str, p: inspect.Parameter) -> str:
+    """device | int | str | version | fieldids: what a parameter takes."""
+    if p.name in DEVICE_PARAMS:
+        return "device"
+    if p.name in STR_PARAMS:
+        return "str"
+    if p.name == "fieldIds":
+        return "fieldids"
+    if fname == "nvmlDeviceGetMemoryInfo" and p.name == "version":
+        return "version"
+    return "int"
+
+
+def common_functions(ours, ref, only=None) -> list[str]:
+    names = []
+    for n in sorted(dir(ours)):
+        if not n.startswith("nvml") or not is_read_only(n):
+            continue
+        a, b = getattr(ours, n), getattr(ref, n, None)
+        if not callable(a) or not callable(b) or isinstance(a, type):
+            continue
+        if only and n not in only:
+            continue
+        names.append(n)
+    return names
+
+
+class Arg:
+    """An argument, made for each library separately (handles differ)."""
+
+    def __init__(self, label, value=None, device=None):
+        self.label, self.value, self.device = label, value, device
+
+    def make(self, handles):
+        return handles[self.device] if self.device is not None else self.value
+
+
+def device_facts(ours, handles):
+    """What the devices report (ours asked): identifiers and pids, for argument values."""
+    facts = []
+    for h in handles:
+        f = {}
+        for key, fn in (("uuid", "nvmlDeviceGetUUID"), ("serial", "nvmlDeviceGetSerial")):
+            try:
+                f[key] = getattr(ours, fn)(h)
+            except Exception:  # noqa: BLE001 - a device that lacks it just gives no value
+                pass
+        try:
+            pci = ours.nvmlDeviceGetPciInfo(h)
+            f["busId"], f["busIdLegacy"] = pci.busId, pci.busIdLegacy
+        except Exception:  # noqa: BLE001
+            pass
+        pids = set()
+        for fn in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+            try:
+                pids |= {p.pid for p in getattr(ours, fn)(h)}
+            except Exception:  # noqa: BLE001
+                pass
+        f["pids"] = sorted(pids)
+        facts.append(f)
+    return facts
+
+
+def constants(ours, prefix):
+    return sorted({v for k, v in vars(ours).items() if k.startswith(prefix) and isinstance(v, int)})
+
+
+def str_values(pname, facts):
+    out = []
+    for i, f in enumerate(facts):
+        if pname == "uuid" and "uuid" in f:
+            out += [f["uuid"], f["uuid"].lower(), f["uuid"].encode()]
+        elif pname == "serial" and "serial" in f:
+            out += [f["serial"], f["serial"].encode()]
+        elif pname == "pciBusId" and "busId" in f:
+            out += [f["busId"], f["busId"].lower(), f["busId"].upper(), f["busIdLegacy"], f["busId"].encode()]
+    out.append({"uuid": "GPU-00000000-0000-0000-0000-000000000000", "serial": "0",
+                "pciBusId": "0000:ff:1f.7"}[pname])
+    seen, uniq = set(), []
+    for v in out:
+        if (type(v), v) not in seen:
+            seen.add((type(v), v))
+            uniq.append(v)
+    return uniq
+
+
+def plan_calls(ours, name, ndev, facts):
+    """[(label, [Arg...], {kw: Arg})] for one function."""
+    fn = getattr(ours, name)
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    kinds = [param_kind(name, p) for p in params]
+    if not params:
+        return [(f"{name}()", [], {})]
+    choices = []
+    for p, k in zip(params, kinds):
+        if k == "device":
+            choices.append([Arg(f"dev{i}", device=i) for i in range(ndev)])
+        elif k == "int":
+            vals = list(INT_VALUES)
+            if name == "nvmlDeviceGetTopologyNearestGpus":
+                vals += constants(ours, "NVML_TOPOLOGY_")
+            elif name == "nvmlSystemGetProcessName":
+                vals += [pid for f in facts for pid in f["pids"]]
+            elif name == "nvmlErrorString":
+                vals += constants(ours, "NVML_ERROR_") + [-1, 999]
+            choices.append([Arg(repr(v), v) for v in sorted(set(vals), key=vals.index)])
+        elif k == "str":
+            choices.append([Arg(repr(v), v) for v in str_values(p.name, facts)])
+        elif k == "version":
+            vals = [None, 0, getattr(ours, "nvmlMemory_v2", 0x02000028)] + list(INT_VALUES)[1:]
+            choices.append([Arg("<default>", inspect.Parameter.empty)] +
+                           [Arg(repr(v), v) for v in sorted(set(vals), key=vals.index)])
+        elif k == "fieldids":
+            ids = [v for v in constants(ours, "NVML_FI_DEV_") if v < 1000] or list(range(1, 300))
+            choices.append([Arg(repr(v), v) for v in INT_VALUES] +
+                           [Arg("[]", []), Arg("[all NVML_FI_DEV_*]", ids),
+                            Arg("[(id, 0) pairs, 99999]", [(i, 0) for i in ids[:20]] + [99999])])
+    calls = []
+    for combo in itertools.product(*choices):
+        args = [a for a in combo if a.value is not inspect.Parameter.empty or a.device is not None]
+        label = f"{name}({', '.join(a.label for a in args)})"
+        calls.append((label, args, {}))
+    # A str argument by keyword, as callers write it (nvmlDeviceGetHandleByUUID(uuid=...)).
+    if len(params) == 1 and kinds[0] == "str":
+        for a in choices[0][:1]:
+            calls.append((f"{name}({params[0].name}={a.label})", [], {params[0].name: a}))
+    return calls
+
+
+# --- canonical form of a result ----------------------------------------------------------------
+
+def canon(v, lib, depth=0):
+    """A JSON-able description of a result, the same for equal results of either library."""
+    if depth > 20:
+        return {"type": "other", "repr": "<too deep>"}
+    if v is None or isinstance(v, (bool, str)):
+        return {"type": type(v).__name__, "value": v}
+    if isinstance(v, int):
+        return {"type": "int", "value": int(v)}
+    if isinstance(v, float):
+        return {"type": "float", "value": None if math.isnan(v) else v, "nan": math.isnan(v)}
+    if isinstance(v, bytes):
+        return {"type": "bytes", "value": v.hex()}
+    if isinstance(v, (list, tuple)):
+        return {"type": type(v).__name__, "items": [canon(x, lib, depth + 1) for x in v]}
+    if isinstance(v, dict):
+        return {"type": "dict", "items": {str(k): canon(x, lib, depth + 1) for k, x in v.items()}}
+    handle_cls = getattr(lib, "c_nvmlDevice_t", None)
+    if isinstance(handle_cls, type) and isinstance(v, handle_cls):
+        try:
+            return {"type": "handle", "index": lib.nvmlDeviceGetIndex(v)}
+        except Exception as e:  # noqa: BLE001
+            return {"type": "handle", "index": None, "error": type(e).__name__}
+    if isinstance(v, ctypes.Array):
+        return {"type": "ctypes_array", "items": [canon(x, lib, depth + 1) for x in v]}
+    if type(v).__name__ == "nvmlFriendlyObject":
+        return {"type": "friendly", "items": {k: canon(x, lib, depth + 1) for k, x in vars(v).items()}}
+    fields = getattr(type(v), "_fields_", None)
+    if fields is not None:
+        names = [f[0] for f in fields]
+        values = {}
+        for n in names:
+            x = getattr(v, n)
+            if n in ("value", "sampleValue") and "valueType" in names and getattr(type(x), "_fields_", None):
+                # a c_nvmlValue_t union: the member that valueType says NVML wrote
+                t = v.valueType
+                member = VALUE_MEMBERS[t] if t < len(VALUE_MEMBERS) else None
+                values[n] = {"type": "union", "member": member,
+                             "value": canon(getattr(x, member), lib, depth + 1) if member else None}
+            else:
+                values[n] = canon(x, lib, depth + 1)
+        return {"type": "struct", "class": type(v).__name__, "fields": names, "values": values}
+    return {"type": "other", "class": type(v).__name__, "repr": repr(v)}
+
+
+def canon_exception(e):
+    return {"type": "exception", "class": type(e).__name__, "value": getattr(e, "value", None),
+            "text": str(e)[:200]}
+
+
+def _close(a, b, rel=REL_TOL, absolute=ABS_TOL):
+    return abs(a - b) <= max(absolute, rel * max(abs(a), abs(b)))
+
+
+def tolerance_of(name):
+    for rx, rel, absolute in TOLERANCES:
+        if rx.search(name):
+            return rel, absolute
+    return REL_TOL, ABS_TOL
+
+
+def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) -> list[str]:
+    """Differences between two canonical results (empty when they agree).  `volatile`: the
+    numbers may change between the two calls; within `tol` (relative, absolute) they agree."""
+    where = path or "result"
+    if a["type"] != b["type"]:
+        what = lambda c: c["class"] if c["type"] == "exception" else c["type"]  # noqa: E731
+        return [f"{where}: ours {what(a)}, nvidia-ml-py {what(b)}"]
+    t = a["type"]
+    if t == "exception":
+        return [] if a["class"] == b["class"] else [f"{where}: ours raises {a['class']}, nvidia-ml-py {b['class']}"]
+    if t in ("int", "float"):
+        if t == "float" and a["nan"] and b["nan"]:
+            return []
+        x, y = a["value"], b["value"]
+        if x == y or (not exact and IGNORED_FIELDS.search(path)):
+            return []
+        tolerant = not exact and (volatile or VOLATILE_FIELDS.search(path or "") is not None)
+        if tolerant and x is not None and y is not None and _close(x, y, *tol):
+            return []
+        return [f"{where}: ours {x!r}, nvidia-ml-py {y!r}"]
+    if t in ("str", "bool", "NoneType", "bytes"):
+        return [] if a["value"] == b["value"] else [f"{where}: ours {a['value']!r}, nvidia-ml-py {b['value']!r}"]
+    if t in ("list", "tuple", "ctypes_array"):
+        if len(a["items"]) != len(b["items"]):
+            return [f"{where}: ours {len(a['items'])} items, nvidia-ml-py {len(b['items'])}"]
+        out = []
+        for i, (x, y) in enumerate(zip(a["items"], b["items"])):
+            out += compare(x, y, volatile, exact, f"{path}[{i}]", tol)
+        return out
+    if t in ("dict", "friendly"):
+        if list(a["items"]) != list(b["items"]):
+            return [f"{where}: ours keys {list(a['items'])}, nvidia-ml-py {list(b['items'])}"]
+        out = []
+        for k in a["items"]:
+            out += compare(a["items"][k], b["items"][k], volatile, exact, f"{path}.{k}", tol)
+        return out
+    if t == "struct":
+        out = []
+        if a["class"] != b["class"]:
+            out.append(f"{where}: ours class {a['class']}, nvidia-ml-py {b['class']}")
+        if a["fields"] != b["fields"]:
+            return out + [f"{where}: ours fields {a['fields']}, nvidia-ml-py {b['fields']}"]
+        for k in a["fields"]:
+            out += compare(a["values"][k], b["values"][k], volatile, exact, f"{path}.{k}", tol)
+        return out
+    if t == "handle":
+        return [] if a["index"] == b["index"] else [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
+    if t == "union":
+        if a["member"] != b["member"]:
+            return [f"{where}: ours member {a['member']}, nvidia-ml-py {b['member']}"]
+        if a["value"] is None or b["value"] is None:
+            return [] if a["value"] == b["value"] else [f"{where}: ours {a['value']}, nvidia-ml-py {b['value']}"]
+        return compare(a["value"], b["value"], volatile, exact, f"{path}.{a['member']}", tol)
+    return [] if a.get("repr") == b.get("repr") else [f"{where}: ours {a.get('repr')}, nvidia-ml-py {b.get('repr')}"]
+
+
+# --- known behaviour of nvidia-ml-py -----------------------------------------------------------
+
+def _same_items(o, r, volatile, exact, tol):
+    return compare({"type": "list", "items": o["items"]}, {"type": "list", "items": r["items"]},
+                   volatile, exact, "", tol) == []
+
+
+def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_TOL, ABS_TOL)):
+    """The reason, when ours vs nvidia-ml-py differ exactly as a known nvidia-ml-py quirk does."""
+    if name == "nvmlDeviceGetFieldValues" and o["type"] == "list" and r["type"] == "ctypes_array" \
+            and _same_items(o, r, volatile, exact, tol):
+        return "nvidia-ml-py returns its ctypes array itself, ours a list of the same structs"
+    if name == "nvmlDeviceGetProcessUtilization" and o == {"type": "list", "items": []} \
+            and r["type"] == "exception" and r["class"] == "NVMLError" and r["value"] == 0:
+        return "nvidia-ml-py raises NVMLError(0) when NVML's size query succeeds (no samples); ours returns []"
+    if name == "nvmlDeviceGetTopologyNearestGpus" and o == {"type": "list", "items": []} \
+            and r["type"] == "exception" and r["class"] == "NVMLError_InvalidArgument":
+        # Seen on an H100 (driver 580): the size query (count 0, no array) answers SUCCESS, 0;
+        # nvidia-ml-py then calls again with count 0 and an empty ctypes array (not NULL),
+        # which NVML rejects.  Ours stops after the query.
+        return ("nvidia-ml-py's second call passes count 0 with a non-NULL empty array, which NVML "
+                "rejects (INVALID_ARGUMENT); ours returns [] after the size query answered 0")
+    if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
+        return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
+    return None
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def signature_mismatch(a, b):
+    """(ours, theirs) as text when the parameter names differ, else None."""
+    try:
+        sa, sb = inspect.signature(a), inspect.signature(b)
+    except (TypeError, ValueError):
+        return None
+    if list(sa.parameters) == list(sb.parameters):
+        return None
+    return str(sa), str(sb)
+
+
+def _call(lib, fn_name, args, kwargs, handles):
+    try:
+        v = getattr(lib, fn_name)(*[a.make(handles) for a in args],
+                                  **{k: a.make(handles) for k, a in kwargs.items()})
+        return canon(v, lib)
+    except Exception as e:  # noqa: BLE001 - an exception is a result to compare
+        return canon_exception(e)
+
+
+def run_comparison(ours, ref, only=None, exact=False, log=None):
+    """Both libraries must be initialized.  Returns the list of per-call records."""
+    n = ours.nvmlDeviceGetCount()
+    ours_handles = [ours.nvmlDeviceGetHandleByIndex(i) for i in range(n)]
+    ref_handles = [ref.nvmlDeviceGetHandleByIndex(i) for i in range(n)]
+    facts = device_facts(ours, ours_handles)
+    records = []
+    for name in common_functions(ours, ref, only):
+        volatile = VOLATILE_FUNCTIONS.search(name) is not None
+        tol = tolerance_of(name)
+        mismatch = signature_mismatch(getattr(ours, name), getattr(ref, name))
+        if mismatch:
+            # Another nvidia-ml-py version may take something else there (a pointer, say):
+            # calling it with our arguments could crash the process.  Not called.
+            rec = {"function": name, "call": f"{name}{mismatch[0]}", "ours": {"type": "not called"},
+                   "reference": {"type": "not called"},
+                   "status": "diff", "reason": f"not called: parameters differ, ours {mismatch[0]}, "
+                                               f"nvidia-ml-py {mismatch[1]}"}
+            records.append(rec)
+            if log:
+                log(rec)
+            continue
+        for label, args, kwargs in plan_calls(ours, name, n, facts):
+            o = _call(ours, name, args, kwargs, ours_handles)
+            r = _call(ref, name, args, kwargs, ref_handles)
+            diffs = compare(o, r, volatile, exact, "", tol)
+            rec = {"function": name, "call": label, "ours": o, "reference": r}
+            if not diffs:
+                rec["status"] = "agree"
+            else:
+                reason = known_difference(name, bool(kwargs), o, r, volatile, exact, tol)
+                rec["status"] = "known" if reason else "diff"
+                rec["reason"] = reason or "; ".join(diffs[:3]) + (f" (+{len(diffs) - 3} more)" if len(diffs) > 3 else "")
+            records.append(rec)
+            if log:
+                log(rec)
+    # Handle identity: ours compares handles by the device, nvidia-ml-py by the Python object.
+    if n:
+        o = {"type": "bool", "value": ours.nvmlDeviceGetHandleByIndex(0) == ours.nvmlDeviceGetHandleByIndex(0)}
+        r = {"type": "bool", "value": ref.nvmlDeviceGetHandleByIndex(0) == ref.nvmlDeviceGetHandleByIndex(0)}
+        rec = {"function": "handle ==", "call": "nvmlDeviceGetHandleByIndex(0) == nvmlDeviceGetHandleByIndex(0)",
+               "ours": o, "reference": r}
+        if o == r:
+            rec["status"] = "agree"
+        elif o["value"] is True and r["value"] is False:
+            rec["status"], rec["reason"] = "known", ("nvidia-ml-py's handles are ctypes pointers compared by "
+                                                     "identity: two handles of one GPU are !=")
+        else:
+            rec["status"], rec["reason"] = "diff", f"ours {o['value']}, nvidia-ml-py {r['value']}"
+        records.append(rec)
+        if log:
+            log(rec)
+    return records
+
+
+def summarize(records):
+    c = Counter(r["status"] for r in records)
+    table = Counter((r["function"], r["status"], r["reason"]) for r in records if r["status"] != "agree")
+    return {
+        "compared": len(records), "agreed": c["agree"], "differed": c["known"] + c["diff"],
+        "known": c["known"], "unexplained": c["diff"],
+        "functions": len({r["function"] for r in records}),
+        "differences": [{"function": f, "status": s, "reason": why, "calls": k}
+                        for (f, s, why), k in sorted(table.items())],
+    }
+
+
+def format_summary(s):
+    lines = [f"compared {s['compared']} calls of {s['functions']} functions: {s['agreed']} agreed, "
+             f"{s['differed']} differed ({s['known']} known nvidia-ml-py behaviour, {s['unexplained']} unexplained)"]
+    if s["differences"]:
+        w = max(len(d["function"]) for d in s["differences"])
+        lines.append(f"{'function':<{w}}  {'calls':>5}  {'kind':<7}  reason")
+        for d in s["differences"]:
+            kind = "known" if d["status"] == "known" else "DIFF"
+            lines.append(f"{d['function']:<{w}}  {d['calls']:>5}  {kind:<7}  {d['reason']}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reference", help="nvidia-ml-py's pynvml.py (or the folder holding it)")
+    ap.add_argument("--json", metavar="OUT", help="write every call and both results here")
+    ap.add_argument("--verbose", "-v", action="store_true", help="one line per call")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="compare these functions only")
+    ap.add_argument("--exact", action="store_true", help="no tolerance for values that change by themselves")
+    opts = ap.parse_args(argv)
+
+    import pynvml as ours
+
+    ref_path = find_reference(opts.reference)
+    if ref_path is None or not ref_path.is_file():
+        print(f"nvidia-ml-py's pynvml.py not found ({ref_path or 'give --reference'})", file=sys.stderr)
+        return 2
+    if Path(ours.__file__).resolve() == ref_path.resolve():
+        print(f"{ref_path} is ours, not nvidia-ml-py", file=sys.stderr)
+        return 2
+    try:
+        ours.nvmlInit()
+    except Exception as e:  # noqa: BLE001
+        print(f"nvmlInit (ours) failed: {e!r}", file=sys.stderr)
+        return 2
+    lib_path = library_path_of(ours)
+    ref = load_reference(ref_path, lib_path)
+    ref.nvmlInit()
+    print(f"ours: {Path(ours.__file__).parent}  nvidia-ml-py: {ref_path}  NVML: {lib_path}")
+    try:
+        print(f"driver {ours.nvmlSystemGetDriverVersion()}, {ours.nvmlDeviceGetCount()} device(s)")
+    except Exception as e:  # noqa: BLE001
+        print(f"driver/device count unavailable: {e!r}")
+
+    def log(rec):
+        if opts.verbose:
+            if rec["status"] == "agree":
+                print(f"AGREE {rec['call']}")
+            elif rec["status"] == "known":
+                print(f"DIFF {rec['call']}: known nvidia-ml-py behaviour: {rec['reason']}")
+            else:
+                print(f"DIFF {rec['call']}: {rec['reason']}")
+
+    records = run_comparison(ours, ref, only=set(opts.only) if opts.only else None, exact=opts.exact, log=log)
+    summary = summarize(records)
+    print(format_summary(summary))
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(OrderedDict(
+            library=lib_path, reference=str(ref_path), ours=str(Path(ours.__file__).parent),
+            exact=opts.exact, summary=summary, calls=records), indent=1, default=repr))
+    ref.nvmlShutdown()
+    ours.nvmlShutdown()
+    return 0 if summary["unexplained"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
