@@ -202,9 +202,9 @@ field_set(PyObject *self, PyObject *v, void *closure)
                          Py_TYPE(v)->tp_name);
             return -1;
         }
-        if ((size_t)n >= f->count) {
+        if ((size_t)n > f->count) {   /* a full buffer, without its NUL, is allowed (as in ctypes) */
             PyErr_Format(PyExc_ValueError, "field '%s' holds at most %u bytes, got %zd", f->name,
-                         f->count - 1, n);
+                         f->count, n);
             return -1;
         }
         memset(p, 0, f->count);
