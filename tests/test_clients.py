@@ -59,7 +59,7 @@ def _normalize_nvitop(text):
              for l in lines]
     # the process row: this test's own process, whose %CPU, %MEM and TIME move between runs
     pid = str(os.getpid())
-    return [re.sub(r"\s[\d.]+\s+[\d.]+\s+[\d:.]+(\s+\S)", r" <cpu mem time>\1", l) if pid in l else l
+    return [re.sub(r"[\d.]+\s+[\d.]+\s+[\d:.]+(\s+\S+\s+│)$", r"<cpu mem time>\1", l) if pid in l else l
             for l in lines]
 
 
