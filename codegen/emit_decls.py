@@ -6,7 +6,7 @@ the extension's tables use.
 """
 from __future__ import annotations
 
-from spec import EXTRA_SYMBOLS, HANDLES, SCALARS, Spec, Struct, Type
+from spec import EXTRA_SYMBOLS, HANDLES, OPAQUE_HANDLES, SCALARS, Spec, Struct, Type
 
 
 def c_type(t: Type) -> str:
@@ -14,11 +14,23 @@ def c_type(t: Type) -> str:
         return SCALARS[t.base]
     if t.kind == "handle":
         return HANDLES[t.base][0]
-    if t.kind == "char":
+    if t.kind == "opaque":
+        return OPAQUE_HANDLES[t.base][0]
+    if t.kind in ("char", "char1"):
         return "char"
     if t.kind == "str":
         return "const char *"
+    if t.kind == "ptr":
+        return c_type(t.pointee) + " *"
     return t.base
+
+
+def c_member(fld) -> str:
+    """A struct member's C declaration."""
+    dim = f"[{fld.type.count}]" if fld.type.count else ""
+    ct = c_type(fld.type)
+    sep = "" if ct.endswith("*") else " "
+    return f"{ct}{sep}{fld.cname}{dim};"
 
 
 def c_params(spec: Spec, f) -> list[str]:
@@ -56,8 +68,9 @@ def struct_order(spec: Spec) -> list[Struct]:
         if s.cname in done:
             return
         for fld in s.fields:
-            if fld.type.kind == "struct":
-                visit(spec.structs[fld.type.base], stack + (s.cname,))
+            t = fld.type.pointee if fld.type.kind == "ptr" else fld.type
+            if t.kind == "struct":
+                visit(spec.structs[t.base], stack + (s.cname,))
         done[s.cname] = s
 
     for s in spec.structs.values():
@@ -81,19 +94,26 @@ def emit(spec: Spec) -> str:
     for name in HANDLES:
         o.append(f"    PN_HANDLE_{name},")
     o.append("    PN_NHANDLES\n};")
+    o.append("/* Handles that only appear in struct fields (no Python class) */")
+    for name, (ctd, _py) in OPAQUE_HANDLES.items():
+        if name not in HANDLES:
+            o.append(f"typedef struct {ctd[:-2]}_st *{ctd};")
     o.append("")
-    o.append("/* Structs and unions */")
+    o.append("/* Structs and unions (pn_*: nvidia-ml-py's layouts that nvml.h lacks) */")
     for s in struct_order(spec):
         kw = "union" if s.union else "struct"
         o.append(f"typedef {kw} {{")
-        for fld in s.fields:
-            dim = f"[{fld.type.count}]" if fld.type.count else ""
-            o.append(f"    {c_type(fld.type)} {fld.name}{dim};")
+        for fld in s.c_fields():
+            o.append(f"    {c_member(fld)}")
         o.append(f"}} {s.cname};")
+    for alias, target in spec.typedefs.items():
+        o.append(f"typedef {target} {alias};")
     o.append("enum {")
     for s in spec.structs.values():
         o.append(f"    PN_STRUCT_{s.cname},")
     o.append("    PN_NSTRUCTS\n};")
+    for alias, target in spec.typedefs.items():
+        o.append(f"#define PN_STRUCT_{alias} PN_STRUCT_{target}")
     o.append("")
     o.append("/* Entry points: an index each, a pointer type, and (for the simulator) a prototype */")
     syms = spec.c_symbols

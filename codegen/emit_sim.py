@@ -7,6 +7,10 @@ the function's name (or its `simkey=`), descends one level per scalar or device 
 outputs from what it found: a single output is the value itself, several are a JSON
 list in order.  Any level may be {"error": CODE} instead of data.  The runtime these
 call is sim/sim.h.
+
+A struct's reader takes an object keyed by the Python field names; a field it does not
+name is left as it was.  Pointer fields are never written (they are the caller's), a
+device handle field is a device index, a single char is a one-character string or a code.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ def emit_fillers(spec: Spec) -> list[str]:
         o.append(f"static SIM_UNUSED nvmlReturn_t sim_fill_{s.cname}(const cJSON *j, void *dst)")
         o.append("{")
         o.append(f"    {s.cname} *p = dst;")
+        o.append("    (void)p;")
         o.append("    nvmlReturn_t rc = sim_check_object(j);")
         o.append("    if (rc != NVML_SUCCESS) return rc;")
         for fld in s.fields:
@@ -45,15 +50,27 @@ def emit_fillers(spec: Spec) -> list[str]:
             if fld.name == "version" and s.version:
                 continue  # the caller's version word stays as it was
             item = f'cJSON_GetObjectItemCaseSensitive(j, "{fld.name}")'
+            dst = f"p->{fld.cname}"
             if t.kind == "char":
-                o.append(f"    if ((rc = sim_get_chars({item}, p->{fld.name}, sizeof p->{fld.name}))) return rc;")
+                o.append(f"    if ((rc = sim_get_chars({item}, {dst}, sizeof {dst}))) return rc;")
+            elif t.kind == "char1":
+                # one char: a one-character string, or its code
+                o.append(f"    {{ const cJSON *c1 = {item};")
+                o.append(f"      if (cJSON_IsString(c1)) {dst} = c1->valuestring[0];")
+                o.append(f"      else if ((rc = sim_get_u8(c1, &{dst}))) return rc; }}")
+            elif t.kind in ("ptr", "opaque"):
+                continue  # pointers: NVML's callers own them; left as they were
+            elif t.kind == "handle":
+                if t.base != "Device":
+                    continue  # no simulated handles of that kind: left as they were
+                o.append(f"    if ({item} && (rc = sim_fill_device({item}, &{dst}))) return rc;")
             elif t.count:
-                o.append(f"    if ((rc = sim_get_array({item}, p->{fld.name}, {t.count}, sizeof p->{fld.name}[0], "
+                o.append(f"    if ((rc = sim_get_array({item}, {dst}, {t.count}, sizeof {dst}[0], "
                          f"{_filler(t)}))) return rc;")
             elif t.kind == "scalar":
-                o.append(f"    if ((rc = {SCALAR_GET[t.base]}({item}, &p->{fld.name}))) return rc;")
+                o.append(f"    if ((rc = {SCALAR_GET[t.base]}({item}, &{dst}))) return rc;")
             elif t.kind == "struct":
-                o.append(f"    if ({item} && (rc = sim_fill_{t.base}({item}, &p->{fld.name}))) return rc;")
+                o.append(f"    if ({item} && (rc = sim_fill_{t.base}({item}, &{dst}))) return rc;")
             else:
                 raise SpecError(f"{s.cname}.{fld.name}: no simulator reader")
         o.append("    return NVML_SUCCESS;")

@@ -10,17 +10,30 @@ POSTS = {"processes": "list[nvmlFriendlyObject]",
 
 
 def py_type(spec: Spec, t: Type, inp: bool = False) -> str:
+    if t.kind == "scalar" and t.base == "u8" and t.count:
+        return "bytes"
     if t.kind == "scalar":
         base = "float" if t.base == "f64" else "int"
-    elif t.kind in ("char", "str"):
+    elif t.kind in ("char", "str", "char1"):
         base = "str | bytes" if inp else "str"
     elif t.kind == "handle":
         base = HANDLES[t.base][1]
+    elif t.kind == "opaque":
+        return "int | None"
+    elif t.kind == "ptr":
+        return "str | None" if t.pointee.kind == "char1" else "int | None"
     else:
         base = spec.structs[t.base].pyname
     if t.counted or (t.count and t.kind != "char"):
         return f"list[{base}]"
     return base
+
+
+def field_type(spec: Spec, t: Type) -> str:
+    """What a struct field reads as."""
+    if t.kind == "handle":
+        return f"{HANDLES[t.base][1]} | None"
+    return py_type(spec, t)
 
 
 def returns(spec: Spec, f: Function) -> str:
@@ -50,8 +63,10 @@ def emit(spec: Spec) -> str:
     for s in spec.structs.values():
         o.append(f"class {s.pyname}:")
         o.append("    _fields_: list[tuple[str, str]]")
+        if s.printable:
+            o.append("    _fmt_: dict[str, str]")
         for fld in s.fields:
-            o.append(f"    {fld.name}: {py_type(spec, fld.type)}")
+            o.append(f"    {fld.name}: {field_type(spec, fld.type)}")
         o.append("    def __init__(self, *args: Any, **kwargs: Any) -> None: ...")
         o.append("")
         for a in s.aliases:

@@ -24,7 +24,8 @@ SCALARS = {
     "f64": "double",
 }
 
-# Opaque handle kinds: spec name -> (C typedef, Python class name).
+# Opaque handle kinds: spec name -> (C typedef, Python class name).  A handle field of
+# a struct reads as the handle object (None when NULL).
 HANDLES = {
     "Device": ("nvmlDevice_t", "c_nvmlDevice_t"),
     "Unit": ("nvmlUnit_t", "c_nvmlUnit_t"),
@@ -34,6 +35,17 @@ HANDLES = {
     "GpmSample": ("nvmlGpmSample_t", "c_nvmlGpmSample_t"),
 }
 
+# Handles that the extension has no Python class for yet: spec name -> (C typedef, the
+# ctypes struct nvidia-ml-py points to).  A field of such a type is an opaque pointer.
+OPAQUE_HANDLES = {
+    "SystemEventSet": ("nvmlSystemEventSet_t", "struct_c_nvmlSystemEventSet_t"),
+}
+
+# The ctypes type names nvidia-ml-py's classes use for our scalars (x86-64 Linux, where
+# c_ulonglong is c_ulong), as `_fields_` spells them.
+CTYPES_NAMES = {"u8": "c_ubyte", "u16": "c_ushort", "u32": "c_uint", "i32": "c_int", "u64": "c_ulong",
+                "i64": "c_long", "ulong": "c_ulong", "f64": "c_double"}
+
 
 class SpecError(Exception):
     pass
@@ -41,12 +53,15 @@ class SpecError(Exception):
 
 @dataclass
 class Type:
-    """A spec type: scalar, handle, struct, char buffer, fixed or counted array."""
+    """A spec type: scalar, handle, struct, char buffer, fixed or counted array, and in
+    structs also a single char, a pointer or an opaque handle."""
 
     base: str                # 'u32', 'Device', 'nvmlMemory_t', 'char', 'str'
-    kind: str                # scalar | handle | struct | char | str
+    kind: str                # scalar | handle | struct | char | str | char1 | ptr | opaque
     count: str | None = None  # fixed array length (number or macro name); None if not an array
     counted: bool = False     # "T[]": length comes from an NVML count parameter
+    pointee: "Type | None" = None   # kind ptr: what it points to (char: a C string)
+    bits: int | None = None   # a ctypes bit field of nvidia-ml-py's over the whole C member
 
     @property
     def is_array(self) -> bool:
@@ -55,9 +70,13 @@ class Type:
 
 @dataclass
 class Field:
-    name: str
+    name: str                    # the Python name
     type: Type
     fmt: str | None = None
+    cname: str = ""              # the C member name (nvml.h's), when it differs
+
+    def __post_init__(self):
+        self.cname = self.cname or self.name
 
 
 @dataclass
@@ -70,7 +89,17 @@ class Struct:
     version: str | None = None   # macro holding the struct's version word
     printable: bool = True       # str() like nvidia-ml-py's _PrintableStructure
     aliases: list[str] = field(default_factory=list)   # other Python names of the class
+    nonabi: bool = False         # no such struct in nvml.h: the layout is nvidia-ml-py's
+    c_order: list[str] | None = None   # Python field names in C order, where it differs
+    defaults: dict[str, str] = field(default_factory=dict)  # field -> value set at construction
     line: int = 0
+
+    def c_fields(self) -> list[Field]:
+        """The fields in the order of the C declaration."""
+        if not self.c_order:
+            return self.fields
+        by_name = {f.name: f for f in self.fields}
+        return [by_name[n] for n in self.c_order]
 
 
 @dataclass
@@ -131,6 +160,7 @@ class Spec:
     constants: list[Constant]
     structs: dict[str, Struct]
     functions: list[Function]
+    typedefs: dict[str, str] = field(default_factory=dict)  # C alias -> a struct's C name
 
     def const_value(self, name: str) -> int:
         for c in self.constants:
@@ -147,20 +177,39 @@ class Spec:
 # Entry points called by hand-written code rather than by a spec function.
 EXTRA_SYMBOLS = ["nvmlInitWithFlags", "nvmlInit_v2", "nvmlShutdown", "nvmlErrorString"]
 
-_TYPE_RE = re.compile(r"^(?P<base>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<count>[A-Za-z0-9_]*)\])?$")
+_TYPE_RE = re.compile(r"^(?P<base>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<bits>[0-9]+))?(?P<ptr>\*)?"
+                      r"(?:\[(?P<count>[A-Za-z0-9_]*)\])?$")
 
 
-def parse_type(text: str, structs: dict[str, Struct] | None, where: str) -> Type:
+def parse_type(text: str, structs: dict[str, Struct] | None, where: str, in_struct: bool = False,
+               typedefs: dict[str, str] | None = None) -> Type:
     m = _TYPE_RE.match(text)
     if not m:
         raise SpecError(f"{where}: bad type {text!r}")
     base, count = m.group("base"), m.group("count")
+    if typedefs and base in typedefs:
+        base = typedefs[base]
+    if m.group("bits"):
+        if not in_struct or base not in ("u8", "u16", "u32", "u64") or m.group("ptr") or count is not None:
+            raise SpecError(f"{where}: bit fields are single unsigned struct fields")
+        return Type(base, "scalar", bits=int(m.group("bits")))
+    if m.group("ptr"):
+        if not in_struct or count is not None:
+            raise SpecError(f"{where}: pointers are struct fields only, and not in arrays")
+        if base == "char":
+            return Type("char", "ptr", pointee=Type("char", "char1"))
+        pointee = parse_type(base, structs, where, in_struct, typedefs)
+        if pointee.kind not in ("scalar", "struct"):
+            raise SpecError(f"{where}: a pointer to {base} is not supported")
+        return Type(base, "ptr", pointee=pointee)
     if base in SCALARS:
         kind = "scalar"
     elif base in HANDLES:
         kind = "handle"
+    elif base in OPAQUE_HANDLES and in_struct:
+        kind = "opaque"
     elif base == "char":
-        kind = "char"
+        kind = "char" if count or not in_struct else "char1"
     elif base == "str":
         kind = "str"
     elif structs is None or base in structs:
@@ -169,6 +218,8 @@ def parse_type(text: str, structs: dict[str, Struct] | None, where: str) -> Type
         raise SpecError(f"{where}: unknown type {base!r}")
     if kind == "char" and not count:
         raise SpecError(f"{where}: char needs a size")
+    if kind in ("handle", "opaque", "char1") and count is not None and in_struct:
+        raise SpecError(f"{where}: no arrays of {base} in structs")
     if count is None:
         return Type(base, kind)
     if count == "":
@@ -198,10 +249,13 @@ def parse_constants(path: Path) -> list[Constant]:
 
 _STRUCT_RE = re.compile(r"^(struct|union)\s+(\w+)\s*:\s*(\w+)(.*)$")
 _STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_STRUCT_FLAGS = {"plain", "nonabi"}
 
 
-def parse_structs(path: Path) -> dict[str, Struct]:
+def parse_structs(path: Path) -> tuple[dict[str, Struct], dict[str, str]]:
+    """The structs (by C name) and the C typedef aliases of structs.nvml."""
     structs: dict[str, Struct] = {}
+    typedefs: dict[str, str] = {}
     order: list[tuple[Struct, list[tuple[int, str, str, str | None]]]] = []
     cur = None
     for no, line in _lines(path):
@@ -214,15 +268,30 @@ def parse_structs(path: Path) -> dict[str, Struct]:
                     break
             else:
                 raise SpecError(f"{where}: alias of unknown class {target}")
+            cur = None
+            continue
+        if line.startswith("typedef "):
+            alias, _, target = (w.strip() for w in line[len("typedef "):].partition("="))
+            if target not in structs or alias in structs or alias in typedefs:
+                raise SpecError(f"{where}: typedef {alias} of unknown struct {target} (or declared twice)")
+            typedefs[alias] = target
+            cur = None
             continue
         if not line[0].isspace():
             m = _STRUCT_RE.match(line)
             if not m:
                 raise SpecError(f"{where}: expected 'struct CNAME : PYNAME'")
             kind, cname, pyname, rest = m.groups()
+            if cname in structs:
+                raise SpecError(f"{where}: {cname} declared twice")
+            flags = set(rest.split())
+            if flags - _STRUCT_FLAGS:
+                raise SpecError(f"{where}: unknown flags {sorted(flags - _STRUCT_FLAGS)}")
             cur = Struct(cname, pyname, kind == "union", [], line=no)
-            if "plain" in rest.split():
-                cur.printable = False
+            cur.printable = "plain" not in flags
+            cur.nonabi = "nonabi" in flags
+            if cur.nonabi != cname.startswith("pn_"):
+                raise SpecError(f"{where}: a struct of our own (nonabi) has a pn_ C name, and only it")
             structs[cname] = cur
             order.append((cur, []))
             continue
@@ -233,6 +302,13 @@ def parse_structs(path: Path) -> dict[str, Struct]:
             cur.fmt_default = _STR_RE.search(line).group(1)
         elif words[0] == "version":
             cur.version = words[1].strip()
+        elif words[0] == "c_order":
+            cur.c_order = words[1].split()
+        elif words[0] == "default":
+            fname, _, value = (w.strip() for w in words[1].partition("="))
+            if not value:
+                raise SpecError(f"{where}: expected 'default FIELD = VALUE'")
+            cur.defaults[fname] = value
         else:
             m = _STR_RE.search(line)
             fmt = m.group(1) if m else None
@@ -240,16 +316,27 @@ def parse_structs(path: Path) -> dict[str, Struct]:
             tname, fname = body.split()
             order[-1][1].append((no, tname, fname, fmt))
     for st, raw_fields in order:
+        where = f"{path.name}:{st.line}"
         for no, tname, fname, fmt in raw_fields:
-            t = parse_type(tname, structs, f"{path.name}:{no}")
-            st.fields.append(Field(fname, t, fmt))
-    return structs
+            t = parse_type(tname, structs, f"{path.name}:{no}", in_struct=True, typedefs=typedefs)
+            pyname, _, cname = fname.partition(":")
+            st.fields.append(Field(pyname, t, fmt, cname))
+        names = [f.name for f in st.fields]
+        if len(set(names)) != len(names) or not names:
+            raise SpecError(f"{where}: {st.pyname} needs fields, each once")
+        if st.c_order is not None and sorted(st.c_order) != sorted(names):
+            raise SpecError(f"{where}: c_order must name every field once")
+        for fname in st.defaults:
+            if fname not in names or st.fields[names.index(fname)].type.kind != "scalar" \
+                    or st.fields[names.index(fname)].type.count:
+                raise SpecError(f"{where}: default for {fname}, which is not a scalar field")
+    return structs, typedefs
 
 
 _FUNC_RE = re.compile(r"^(?P<py>\w+)(?:\s*=\s*(?P<c>\w+))?\s*\((?P<params>[^)]*)\)\s*(?P<opts>.*)$")
 
 
-def parse_functions(path: Path, structs: dict[str, Struct]) -> list[Function]:
+def parse_functions(path: Path, structs: dict[str, Struct], typedefs: dict[str, str] | None = None) -> list[Function]:
     out = []
     for no, line in _lines(path):
         where = f"{path.name}:{no}"
@@ -270,7 +357,7 @@ def parse_functions(path: Path, structs: dict[str, Struct]) -> list[Function]:
                 role = words.pop(0)
             if len(words) != 2:
                 raise SpecError(f"{where}: bad parameter {ptext!r}")
-            params.append(Param(words[1], parse_type(words[0], structs, where), role, default))
+            params.append(Param(words[1], parse_type(words[0], structs, where, typedefs=typedefs), role, default))
         counts = {p.name for p in params if p.role == "count"}
         for p in params:
             if p.type.count in counts:
@@ -289,10 +376,10 @@ def parse_functions(path: Path, structs: dict[str, Struct]) -> list[Function]:
 
 def load(spec_dir: Path = SPEC_DIR) -> Spec:
     constants = parse_constants(spec_dir / "constants.nvml")
-    structs = parse_structs(spec_dir / "structs.nvml")
-    functions = parse_functions(spec_dir / "functions.nvml", structs)
+    structs, typedefs = parse_structs(spec_dir / "structs.nvml")
+    functions = parse_functions(spec_dir / "functions.nvml", structs, typedefs)
     names = [f.pyname for f in functions]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise SpecError(f"functions declared twice: {sorted(dup)}")
-    return Spec(constants, structs, functions)
+    return Spec(constants, structs, functions, typedefs)

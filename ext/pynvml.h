@@ -33,11 +33,14 @@ typedef struct {
 } pn_handle;
 
 /* A struct or union object.  `data` points at the C bytes: at `inline_data` for an
- * object that owns them, or into `base`'s bytes for a view of a nested field. */
+ * object that owns them, or into `base`'s bytes for a view of a nested field.  `def`
+ * is its entry of pn_struct_defs (the class's, or the pynvml class it derives from). */
+struct pn_struct_def;
 typedef struct {
     PyObject_HEAD
     char *data;
     PyObject *base;
+    const struct pn_struct_def *def;
     double inline_data[];   /* double: alignment of the widest NVML field */
 } pn_struct;
 
@@ -86,15 +89,23 @@ int pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const 
 
 /* structs.c */
 typedef struct {
-    const char *name;
+    const char *name;           /* the Python name */
+    const char *cname;          /* nvml.h's name of the member */
     unsigned int offset;
     unsigned char kind;         /* PN_K_* */
     unsigned int count;         /* 0: a single value; N: a fixed array (char: buffer size) */
-    int sub;                    /* PN_STRUCT_* index of a nested struct, else -1 */
+    int sub;                    /* PN_STRUCT_* of a nested struct, PN_HANDLE_* of a handle, else -1 */
     const char *fmt;            /* str() format, NULL for the struct's default */
+    const char *ctype;          /* the ctypes type name `_fields_` gives, e.g. "c_uint_Array_8" */
+    unsigned char bits;         /* nvidia-ml-py's bit field: only the low bits count; 0: all */
 } pn_field;
 
 typedef struct {
+    unsigned int field;         /* index of a scalar field */
+    unsigned long long value;   /* its value in a new object */
+} pn_default;
+
+typedef struct pn_struct_def {
     const char *pyname;
     const char *cname;
     unsigned int size;
@@ -105,10 +116,17 @@ typedef struct {
     int printable;
     int version_field;          /* index of the `version` field, or -1 */
     unsigned int version;       /* the struct's version word */
+    int has_pointers;           /* holds pointers or handles NVML follows: read-only buffer */
+    const pn_default *defaults; /* field values of a new object (nvidia-ml-py's __init__) */
+    unsigned int ndefaults;
+    int nonabi;                 /* our own C name: nvml.h has no struct of this layout */
 } pn_struct_def;
 
+/* Field kinds: the scalars (in this order), then a char buffer (char[N], read as str),
+ * a nested struct or union, one char, a pointer (read as its address), a C string
+ * pointer (char *, read as str) and a handle. */
 enum { PN_K_U8, PN_K_U16, PN_K_U32, PN_K_I32, PN_K_U64, PN_K_I64, PN_K_ULONG, PN_K_F64,
-       PN_K_CHARS, PN_K_STRUCT };
+       PN_K_CHARS, PN_K_STRUCT, PN_K_CHAR, PN_K_PTR, PN_K_CSTR, PN_K_HANDLE };
 
 extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
 int pn_structs_setup(PyObject *module, pn_state *st);

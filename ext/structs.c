@@ -7,9 +7,16 @@
  *
  * What the classes keep of nvidia-ml-py's ctypes classes: the field names and order,
  * construction by position and keyword (c_nvmlMemory_t(-1, -1, -1) wraps as ctypes
- * does), assignment, `_fields_`, `_fmt_`, and str() as _PrintableStructure prints
- * ("c_nvmlMemory_t(total: 85520809984 B, ...)").  They also support the buffer
- * protocol (bytes(s), ctypes' from_buffer_copy) and == by content.
+ * does), the field values nvidia-ml-py's __init__ sets (version words), assignment,
+ * `_fields_` (names with ctypes' type names), `_fmt_`, and str() as
+ * _PrintableStructure prints ("c_nvmlMemory_t(total: 85520809984 B, ...)").  They also
+ * support the buffer protocol (bytes(s), ctypes' from_buffer_copy) and == by content.
+ *
+ * What a field reads as (spec/structs.nvml has the full list): char buffers as str,
+ * u8 arrays as bytes, other arrays as lists, pointers as an int address (None when
+ * NULL), handles as handle objects.  Python cannot write a pointer or a handle that NVML
+ * would follow except a handle object it got from NVML: pointer fields take only None,
+ * and the buffer of a struct with such fields is read-only.
  */
 #include "pynvml.h"
 
@@ -30,31 +37,31 @@ state_of_type(PyTypeObject *t)
     return NULL;
 }
 
-/* The struct index of an object's class (or of the first pynvml class it derives from). */
+/* The struct index of a class (or of the first pynvml class it derives from). */
 static int
 sidx_of(pn_state *st, PyTypeObject *t)
 {
     for (int i = 0; i < PN_NSTRUCTS; i++)
+        if (t == (PyTypeObject *)st->struct_types[i])
+            return i;
+    for (int i = 0; i < PN_NSTRUCTS; i++)
         if (PyType_IsSubtype(t, (PyTypeObject *)st->struct_types[i]))
             return i;
+    PyErr_Format(PyExc_TypeError, "%s is not a pynvml struct class", t->tp_name);
     return -1;
 }
 
-static const pn_struct_def *
+static inline const pn_struct_def *
 def_of(PyObject *self)
 {
-    pn_state *st = state_of_type(Py_TYPE(self));
-    if (st == NULL)
-        return NULL;
-    int i = sidx_of(st, Py_TYPE(self));
-    return i < 0 ? NULL : &pn_struct_defs[i];
+    return ((pn_struct *)self)->def;
 }
 
 static size_t
 kind_size(unsigned char kind)
 {
     switch (kind) {
-    case PN_K_U8: return 1;
+    case PN_K_U8: case PN_K_CHAR: case PN_K_CHARS: return 1;
     case PN_K_U16: return 2;
     case PN_K_U32: case PN_K_I32: return 4;
     default: return 8;
@@ -78,6 +85,7 @@ new_view(pn_state *st, int sidx, PyObject *base, char *data)
     v->data = data;
     Py_INCREF(base);
     v->base = base;
+    v->def = &pn_struct_defs[sidx];
     return (PyObject *)v;
 }
 
@@ -142,8 +150,36 @@ field_get(PyObject *self, void *closure)
 {
     const pn_field *f = closure;
     char *p = ((pn_struct *)self)->data + f->offset;
-    if (f->kind == PN_K_CHARS)
+    void *ptr;
+    switch (f->kind) {
+    case PN_K_CHARS:
         return pn_decode(p, f->count);
+    case PN_K_CHAR:
+        return PyUnicode_DecodeUTF8(p, 1, "replace");
+    case PN_K_PTR:
+    case PN_K_CSTR:
+    case PN_K_HANDLE:
+        memcpy(&ptr, p, sizeof ptr);
+        if (ptr == NULL)
+            Py_RETURN_NONE;
+        if (f->kind == PN_K_PTR)
+            return PyLong_FromVoidPtr(ptr);
+        if (f->kind == PN_K_CSTR)     /* a string NVML points to (static in the library) */
+            return PyUnicode_DecodeUTF8(ptr, (Py_ssize_t)strlen(ptr), "replace");
+        {
+            pn_state *st = state_of_type(Py_TYPE(self));
+            return st ? pn_handle_new(st, f->sub, ptr) : NULL;
+        }
+    case PN_K_U8:
+        if (f->count)
+            return PyBytes_FromStringAndSize(p, f->count);
+        break;
+    }
+    if (f->bits) {   /* nvidia-ml-py's bit field: the low bits of the member */
+        unsigned long long u = 0;
+        memcpy(&u, p, kind_size(f->kind));   /* little-endian: the low bytes */
+        return PyLong_FromUnsignedLongLong(u & ((1ull << f->bits) - 1));
+    }
     if (f->kind != PN_K_STRUCT && f->count == 0)
         return scalar_get(f->kind, p);
     pn_state *st = state_of_type(Py_TYPE(self));
@@ -177,45 +213,55 @@ item_set(pn_state *st, const pn_field *f, char *p, PyObject *v)
     return 0;
 }
 
+/* str or bytes for a char buffer or a char: its bytes. */
 static int
-field_set(PyObject *self, PyObject *v, void *closure)
+text_bytes(PyObject *v, const pn_field *f, const char **s, Py_ssize_t *n)
 {
-    const pn_field *f = closure;
-    char *p = ((pn_struct *)self)->data + f->offset;
-    if (v == NULL) {
-        PyErr_Format(PyExc_AttributeError, "field '%s' cannot be deleted", f->name);
-        return -1;
-    }
-    if (f->kind == PN_K_CHARS) {
-        const char *s;
-        Py_ssize_t n;
-        if (PyUnicode_Check(v)) {
-            if ((s = PyUnicode_AsUTF8AndSize(v, &n)) == NULL)
-                return -1;
-        }
-        else if (PyBytes_Check(v)) {
-            s = PyBytes_AS_STRING(v);
-            n = PyBytes_GET_SIZE(v);
-        }
-        else {
-            PyErr_Format(PyExc_TypeError, "field '%s' takes str or bytes, not %.100s", f->name,
-                         Py_TYPE(v)->tp_name);
+    if (PyUnicode_Check(v)) {
+        if ((*s = PyUnicode_AsUTF8AndSize(v, n)) == NULL)
             return -1;
-        }
-        if ((size_t)n > f->count) {   /* a full buffer, without its NUL, is allowed (as in ctypes) */
-            PyErr_Format(PyExc_ValueError, "field '%s' holds at most %u bytes, got %zd", f->name,
-                         f->count, n);
-            return -1;
-        }
-        memset(p, 0, f->count);
-        memcpy(p, s, n);
         return 0;
     }
-    pn_state *st = f->kind == PN_K_STRUCT ? state_of_type(Py_TYPE(self)) : NULL;
-    if (f->kind == PN_K_STRUCT && st == NULL)
+    if (PyBytes_Check(v)) {
+        *s = PyBytes_AS_STRING(v);
+        *n = PyBytes_GET_SIZE(v);
+        return 0;
+    }
+    if (f->kind == PN_K_CHAR && PyByteArray_Check(v)) {
+        *s = PyByteArray_AS_STRING(v);
+        *n = PyByteArray_GET_SIZE(v);
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "field '%s' takes str or bytes, not %.100s", f->name, Py_TYPE(v)->tp_name);
+    return -1;
+}
+
+/* A whole array: all or nothing, and what the value does not cover is zeroed. */
+static int
+array_set(PyObject *self, const pn_field *f, char *p, PyObject *v)
+{
+    size_t esz = elem_size(f), total = esz * f->count;
+    if (f->kind == PN_K_U8 && PyObject_CheckBuffer(v)) {
+        Py_buffer b;
+        if (PyObject_GetBuffer(v, &b, PyBUF_SIMPLE) < 0)
+            return -1;
+        if ((size_t)b.len > total) {
+            PyErr_Format(PyExc_ValueError, "field '%s' holds %u bytes, got %zd", f->name, f->count, b.len);
+            PyBuffer_Release(&b);
+            return -1;
+        }
+        memmove(p, b.buf, b.len);     /* the source may be this very struct */
+        memset(p + b.len, 0, total - b.len);
+        PyBuffer_Release(&b);
+        return 0;
+    }
+    if (PyUnicode_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "field '%s' takes a sequence of its items, not str", f->name);
         return -1;
-    if (f->count == 0)
-        return item_set(st, f, p, v);
+    }
+    pn_state *st = NULL;
+    if (f->kind == PN_K_STRUCT && (st = state_of_type(Py_TYPE(self))) == NULL)
+        return -1;
     PyObject *seq = PySequence_Fast(v, "an array field takes a sequence");
     if (seq == NULL)
         return -1;
@@ -225,33 +271,149 @@ field_set(PyObject *self, PyObject *v, void *closure)
         Py_DECREF(seq);
         return -1;
     }
+    char *tmp = PyMem_Calloc(1, total);
+    if (tmp == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (item_set(st, f, p + i * elem_size(f), PySequence_Fast_GET_ITEM(seq, i)) < 0) {
+        if (item_set(st, f, tmp + i * esz, PySequence_Fast_GET_ITEM(seq, i)) < 0) {
+            PyMem_Free(tmp);
             Py_DECREF(seq);
             return -1;
         }
     }
+    memcpy(p, tmp, total);
+    PyMem_Free(tmp);
     Py_DECREF(seq);
     return 0;
 }
 
+static int
+field_set(PyObject *self, PyObject *v, void *closure)
+{
+    const pn_field *f = closure;
+    char *p = ((pn_struct *)self)->data + f->offset;
+    const char *s;
+    Py_ssize_t n;
+    if (v == NULL) {
+        PyErr_Format(PyExc_AttributeError, "field '%s' cannot be deleted", f->name);
+        return -1;
+    }
+    switch (f->kind) {
+    case PN_K_CHARS:
+        if (text_bytes(v, f, &s, &n) < 0)
+            return -1;
+        if ((size_t)n > f->count) {   /* exactly full is kept without a terminator, as ctypes does */
+            PyErr_Format(PyExc_ValueError, "field '%s' holds at most %u bytes, got %zd", f->name, f->count, n);
+            return -1;
+        }
+        memset(p, 0, f->count);
+        memcpy(p, s, n);
+        return 0;
+    case PN_K_CHAR:
+        if (PyLong_Check(v)) {
+            long c = PyLong_AsLong(v);
+            if (c == -1 && PyErr_Occurred())
+                return -1;
+            if (c < 0 || c > 255) {
+                PyErr_Format(PyExc_ValueError, "field '%s' takes a char code 0..255, got %ld", f->name, c);
+                return -1;
+            }
+            *p = (char)c;
+            return 0;
+        }
+        if (text_bytes(v, f, &s, &n) < 0)
+            return -1;
+        if (n != 1) {
+            PyErr_Format(PyExc_ValueError, "field '%s' holds one byte, got %zd", f->name, n);
+            return -1;
+        }
+        *p = s[0];
+        return 0;
+    case PN_K_PTR:
+    case PN_K_CSTR:
+        if (v != Py_None) {
+            PyErr_Format(PyExc_TypeError,
+                         "field '%s' is a pointer that NVML follows: it can only be set to None "
+                         "(the functions that take a %s fill it)", f->name, def_of(self)->pyname);
+            return -1;
+        }
+        memset(p, 0, sizeof(void *));
+        return 0;
+    case PN_K_HANDLE: {
+        void *ptr = NULL;
+        if (v != Py_None) {
+            pn_state *st = state_of_type(Py_TYPE(self));
+            if (st == NULL)
+                return -1;
+            PyTypeObject *want = (PyTypeObject *)st->handle_types[f->sub];
+            if (Py_TYPE(v) != want) {
+                PyErr_Format(PyExc_TypeError, "field '%s' takes a %s or None, not %.100s", f->name,
+                             want->tp_name, Py_TYPE(v)->tp_name);
+                return -1;
+            }
+            if (pn_arg_handle(st, v, f->sub, def_of(self)->pyname, f->name, &ptr) < 0)
+                return -1;
+        }
+        memcpy(p, &ptr, sizeof ptr);
+        return 0;
+    }
+    }
+    if (f->count)
+        return array_set(self, f, p, v);
+    if (f->bits) {   /* only the low bits change, as in a ctypes bit field */
+        unsigned long long old = 0, u = 0, mask = (1ull << f->bits) - 1;
+        if (scalar_set(PN_K_U64, (char *)&u, v, f->name) < 0)
+            return -1;
+        memcpy(&old, p, kind_size(f->kind));
+        old = (old & ~mask) | (u & mask);
+        memcpy(p, &old, kind_size(f->kind));
+        return 0;
+    }
+    pn_state *st = NULL;
+    if (f->kind == PN_K_STRUCT && (st = state_of_type(Py_TYPE(self))) == NULL)
+        return -1;
+    return item_set(st, f, p, v);
+}
+
+/* A new object of struct `sidx` (of class `type`, that struct's class or a subclass). */
 static PyObject *
-struct_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+struct_alloc(PyTypeObject *type, int sidx)
 {
     pn_struct *self = (pn_struct *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
     self->data = (char *)self->inline_data;   /* tp_alloc zeroed it */
     self->base = NULL;
+    self->def = &pn_struct_defs[sidx];
+    /* what nvidia-ml-py's __init__ sets before the arguments */
+    for (unsigned int i = 0; i < self->def->ndefaults; i++) {
+        const pn_field *f = &self->def->fields[self->def->defaults[i].field];
+        unsigned long long v = self->def->defaults[i].value;
+        switch (kind_size(f->kind)) {
+        case 1: *(unsigned char *)(self->data + f->offset) = (unsigned char)v; break;
+        case 2: *(unsigned short *)(self->data + f->offset) = (unsigned short)v; break;
+        case 4: *(unsigned int *)(self->data + f->offset) = (unsigned int)v; break;
+        default: *(unsigned long long *)(self->data + f->offset) = v; break;
+        }
+    }
     return (PyObject *)self;
+}
+
+static PyObject *
+struct_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    pn_state *st = state_of_type(type);
+    int sidx = st ? sidx_of(st, type) : -1;
+    return sidx < 0 ? NULL : struct_alloc(type, sidx);
 }
 
 static int
 struct_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     const pn_struct_def *d = def_of(self);
-    if (d == NULL)
-        return -1;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
     if ((size_t)n > d->nfields) {
         PyErr_Format(PyExc_TypeError, "%s takes at most %u fields, got %zd", d->pyname, d->nfields, n);
@@ -297,8 +459,6 @@ static PyObject *
 struct_str(PyObject *self)
 {
     const pn_struct_def *d = def_of(self);
-    if (d == NULL)
-        return NULL;
     if (!d->printable)
         return PyUnicode_FromFormat("<%s object at %p>", Py_TYPE(self)->tp_name, self);
     PyObject *parts = PyList_New(0);
@@ -309,7 +469,13 @@ struct_str(PyObject *self)
         const char *fmt = f->fmt ? f->fmt : d->fmt_default ? d->fmt_default : "%s";
         PyObject *value = field_get(self, (void *)f);
         PyObject *pyfmt = value ? PyUnicode_FromFormat("%s: %s", f->name, fmt) : NULL;
-        PyObject *text = pyfmt ? PyUnicode_Format(pyfmt, value) : NULL;
+        PyObject *text = NULL;
+        if (pyfmt != NULL) {
+            /* a tuple would be taken as the format's argument list */
+            PyObject *arg = PyTuple_Pack(1, value);
+            text = arg ? PyUnicode_Format(pyfmt, arg) : NULL;
+            Py_XDECREF(arg);
+        }
         Py_XDECREF(value);
         Py_XDECREF(pyfmt);
         if (text == NULL || PyList_Append(parts, text) < 0) {
@@ -336,8 +502,6 @@ struct_richcompare(PyObject *a, PyObject *b, int op)
     if ((op != Py_EQ && op != Py_NE) || Py_TYPE(a) != Py_TYPE(b))
         Py_RETURN_NOTIMPLEMENTED;
     const pn_struct_def *d = def_of(a);
-    if (d == NULL)
-        return NULL;
     int eq = memcmp(((pn_struct *)a)->data, ((pn_struct *)b)->data, d->size) == 0;
     return PyBool_FromLong(op == Py_EQ ? eq : !eq);
 }
@@ -346,18 +510,15 @@ static int
 struct_getbuffer(PyObject *self, Py_buffer *view, int flags)
 {
     const pn_struct_def *d = def_of(self);
-    if (d == NULL)
-        return -1;
-    return PyBuffer_FillInfo(view, self, ((pn_struct *)self)->data, d->size, 0, flags);
+    /* read-only where the bytes hold pointers NVML would follow */
+    return PyBuffer_FillInfo(view, self, ((pn_struct *)self)->data, d->size, d->has_pointers, flags);
 }
 
 static PyObject *
 struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     const pn_struct_def *d = def_of(self);
-    if (d == NULL)
-        return NULL;
-    PyObject *c = struct_new(Py_TYPE(self), NULL, NULL);
+    PyObject *c = struct_alloc(Py_TYPE(self), (int)(d - pn_struct_defs));
     if (c != NULL)
         memcpy(((pn_struct *)c)->data, ((pn_struct *)self)->data, d->size);
     return c;
@@ -368,11 +529,14 @@ struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     /* Pickle as the class and the field values, in order. */
     const pn_struct_def *d = def_of(self);
-    if (d == NULL)
-        return NULL;
     PyObject *values = PyTuple_New(d->nfields);
     for (unsigned int i = 0; values != NULL && i < d->nfields; i++) {
-        PyObject *v = field_get(self, (void *)&d->fields[i]);
+        const pn_field *f = &d->fields[i];
+        PyObject *v = field_get(self, (void *)f);
+        if (v != NULL && v != Py_None && (f->kind == PN_K_PTR || f->kind == PN_K_CSTR)) {
+            PyErr_Format(PyExc_TypeError, "cannot pickle a %s whose '%s' points somewhere", d->pyname, f->name);
+            Py_CLEAR(v);
+        }
         if (v == NULL) {
             Py_CLEAR(values);
             break;
@@ -389,16 +553,6 @@ static PyMethodDef struct_methods[] = {
     {"__reduce__", struct_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
-
-static const char *
-kind_name(const pn_field *f)
-{
-    static const char *const names[] = {"c_ubyte", "c_ushort", "c_uint", "c_int", "c_ulonglong",
-                                        "c_longlong", "c_ulong", "c_double", "c_char", NULL};
-    if (f->kind == PN_K_STRUCT)
-        return pn_struct_defs[f->sub].pyname;
-    return names[f->kind];
-}
 
 /* Getset tables and type names live as long as the process: every module instance
  * shares them (before 3.12, a type made from a spec keeps pointing at spec->name). */
@@ -455,38 +609,54 @@ pn_structs_setup(PyObject *module, pn_state *st)
         if (t == NULL)
             return -1;
         st->struct_types[i] = t;
-        /* _fields_ and _fmt_, as the ctypes classes have them. */
+        /* _fields_ (names and ctypes type names) and, for printable classes, _fmt_, as
+         * nvidia-ml-py's classes have them. */
         PyObject *fields = PyList_New(d->nfields);
-        PyObject *fmt = PyDict_New();
-        if (fields == NULL || fmt == NULL)
+        if (fields == NULL)
             return -1;
         for (unsigned int k = 0; k < d->nfields; k++) {
             const pn_field *f = &d->fields[k];
-            PyObject *pair = f->count && f->kind != PN_K_STRUCT && f->kind != PN_K_CHARS
-                ? Py_BuildValue("(ss#)", f->name, kind_name(f), (Py_ssize_t)strlen(kind_name(f)))
-                : Py_BuildValue("(ss)", f->name, kind_name(f));
-            if (pair == NULL)
+            PyObject *pair = f->bits ? Py_BuildValue("(ssi)", f->name, f->ctype, (int)f->bits)
+                                     : Py_BuildValue("(ss)", f->name, f->ctype);
+            if (pair == NULL) {
+                Py_DECREF(fields);
                 return -1;
-            PyList_SET_ITEM(fields, k, pair);
-            if (f->fmt != NULL) {
-                PyObject *s = PyUnicode_FromString(f->fmt);
-                if (s == NULL || PyDict_SetItemString(fmt, f->name, s) < 0)
-                    return -1;
-                Py_DECREF(s);
             }
-        }
-        if (d->fmt_default != NULL) {
-            PyObject *s = PyUnicode_FromString(d->fmt_default);
-            if (s == NULL || PyDict_SetItemString(fmt, "<default>", s) < 0)
-                return -1;
-            Py_DECREF(s);
+            PyList_SET_ITEM(fields, k, pair);
         }
         PyObject *tdict = ((PyTypeObject *)t)->tp_dict;
-        if (PyDict_SetItemString(tdict, "_fields_", fields) < 0 ||
-            PyDict_SetItemString(tdict, "_fmt_", fmt) < 0)
-            return -1;
+        int rc = PyDict_SetItemString(tdict, "_fields_", fields);
         Py_DECREF(fields);
-        Py_DECREF(fmt);
+        if (rc < 0)
+            return -1;
+        if (d->printable) {
+            PyObject *fmt = PyDict_New();
+            if (fmt == NULL)
+                return -1;
+            for (unsigned int k = 0; k < d->nfields; k++) {
+                const pn_field *f = &d->fields[k];
+                PyObject *s = f->fmt ? PyUnicode_FromString(f->fmt) : NULL;
+                if (f->fmt != NULL && (s == NULL || PyDict_SetItemString(fmt, f->name, s) < 0)) {
+                    Py_XDECREF(s);
+                    Py_DECREF(fmt);
+                    return -1;
+                }
+                Py_XDECREF(s);
+            }
+            if (d->fmt_default != NULL) {
+                PyObject *s = PyUnicode_FromString(d->fmt_default);
+                if (s == NULL || PyDict_SetItemString(fmt, "<default>", s) < 0) {
+                    Py_XDECREF(s);
+                    Py_DECREF(fmt);
+                    return -1;
+                }
+                Py_DECREF(s);
+            }
+            rc = PyDict_SetItemString(tdict, "_fmt_", fmt);
+            Py_DECREF(fmt);
+            if (rc < 0)
+                return -1;
+        }
         PyType_Modified((PyTypeObject *)t);
         Py_INCREF(t);
         if (PyModule_AddObject(module, d->pyname, t) < 0) {
@@ -509,7 +679,7 @@ PyObject *
 pn_struct_new(pn_state *st, int sidx, const void *data)
 {
     PyTypeObject *t = (PyTypeObject *)st->struct_types[sidx];
-    PyObject *o = struct_new(t, NULL, NULL);
+    PyObject *o = struct_alloc(t, sidx);
     if (o != NULL)
         memcpy(((pn_struct *)o)->data, data, pn_struct_defs[sidx].size);
     return o;
@@ -528,8 +698,9 @@ pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char
     return 0;
 }
 
-/* _nvml._struct_layouts(): {C name: (size, align, [(field, offset), ...])}, the layout
- * the C compiler gave our declarations, for tests to hold against nvml.h's. */
+/* _nvml._struct_layouts(): {C name: (size, align, [(C field name, offset), ...])}, the
+ * layout the C compiler gave our declarations, for tests to hold against nvml.h's.
+ * Structs of our own (nonabi) have C names beginning with pn_. */
 PyObject *
 pn_struct_layouts(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -538,7 +709,7 @@ pn_struct_layouts(PyObject *module, PyObject *Py_UNUSED(ignored))
         const pn_struct_def *d = &pn_struct_defs[i];
         PyObject *fields = PyList_New(d->nfields);
         for (unsigned int k = 0; fields != NULL && k < d->nfields; k++) {
-            PyObject *f = Py_BuildValue("(sI)", d->fields[k].name, d->fields[k].offset);
+            PyObject *f = Py_BuildValue("(sI)", d->fields[k].cname, d->fields[k].offset);
             if (f == NULL)
                 Py_CLEAR(fields);
             else

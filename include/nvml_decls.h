@@ -1403,29 +1403,246 @@ enum {
     PN_HANDLE_GpmSample,
     PN_NHANDLES
 };
+/* Handles that only appear in struct fields (no Python class) */
+typedef struct nvmlSystemEventSet_st *nvmlSystemEventSet_t;
 
-/* Structs and unions */
+/* Structs and unions (pn_*: nvidia-ml-py's layouts that nvml.h lacks) */
 typedef struct {
-    unsigned long long total;
-    unsigned long long free;
-    unsigned long long used;
-} nvmlMemory_t;
+    char *shortName;
+    char *longName;
+    char *unit;
+} pn_metricInfo_t;
+typedef struct {
+    unsigned int gpuUtilization;
+    unsigned int memoryUtilization;
+    unsigned long long maxMemoryUsage;
+    unsigned long long time;
+    unsigned long long startTime;
+    unsigned int isRunning;
+    unsigned int reserved[5];
+} nvmlAccountingStats_t;
+typedef struct {
+    unsigned int pid;
+    unsigned int isRunning;
+    unsigned int gpuUtilization;
+    unsigned int memoryUtilization;
+    unsigned long long maxMemoryUsage;
+    unsigned int sampleCount;
+    unsigned long long sumGpuUtil;
+    unsigned long long sumFbUtil;
+    unsigned long long time;
+    unsigned long long startTime;
+} pn_nvmlAccountingStats_v2_t;
 typedef struct {
     unsigned int version;
-    unsigned long long total;
-    unsigned long long reserved;
-    unsigned long long free;
-    unsigned long long used;
-} nvmlMemory_v2_t;
+    unsigned int vgpuCount;
+    unsigned int *vgpuInstances;
+} nvmlActiveVgpuInstanceInfo_v1_t;
 typedef struct {
     unsigned long long bar1Total;
     unsigned long long bar1Free;
     unsigned long long bar1Used;
 } nvmlBAR1Memory_t;
 typedef struct {
-    unsigned int gpu;
-    unsigned int memory;
-} nvmlUtilization_t;
+    unsigned int timeRun;
+} pn_nvmlBBXTimeData_v1_t;
+typedef struct {
+    unsigned int type;
+    unsigned int fwVersion;
+} nvmlBridgeChipInfo_t;
+typedef struct {
+    unsigned int bridgeCount;
+    nvmlBridgeChipInfo_t bridgeChipInfo[128];
+} nvmlBridgeChipHierarchy_t;
+typedef struct {
+    unsigned int isC2cEnabled;
+} nvmlC2cModeInfo_v1_t;
+typedef struct {
+    unsigned int clkApiDomain;
+    unsigned int clkDomainFaultMask;
+} nvmlClkMonFaultInfo_t;
+typedef struct {
+    unsigned int bGlobalStatus;
+    unsigned int clkMonListSize;
+    nvmlClkMonFaultInfo_t clkMonList[32];
+} nvmlClkMonStatus_t;
+typedef struct {
+    unsigned int version;
+    unsigned int type;
+    unsigned int pstate;
+    int clockOffsetMHz;
+    int minClockOffsetMHz;
+    int maxClockOffsetMHz;
+} nvmlClockOffset_v1_t;
+typedef struct {
+    unsigned int start;
+    unsigned int size;
+} nvmlComputeInstancePlacement_t;
+typedef struct {
+    nvmlDevice_t device;
+    nvmlGpuInstance_t gpuInstance;
+    unsigned int id;
+    unsigned int profileId;
+    nvmlComputeInstancePlacement_t placement;
+} nvmlComputeInstanceInfo_t;
+typedef struct {
+    unsigned int id;
+    unsigned int sliceCount;
+    unsigned int instanceCount;
+    unsigned int multiprocessorCount;
+    unsigned int sharedCopyEngineCount;
+    unsigned int sharedDecoderCount;
+    unsigned int sharedEncoderCount;
+    unsigned int sharedJpegCount;
+    unsigned int sharedOfaCount;
+} nvmlComputeInstanceProfileInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int id;
+    unsigned int sliceCount;
+    unsigned int instanceCount;
+    unsigned int multiprocessorCount;
+    unsigned int sharedCopyEngineCount;
+    unsigned int sharedDecoderCount;
+    unsigned int sharedEncoderCount;
+    unsigned int sharedJpegCount;
+    unsigned int sharedOfaCount;
+    char name[96];
+} nvmlComputeInstanceProfileInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long attackerAdvantage;
+} nvmlConfComputeGetKeyRotationThresholdInfo_v1_t;
+typedef struct {
+    unsigned int isCecAttestationReportPresent;
+    unsigned int attestationReportSize;
+    unsigned int cecAttestationReportSize;
+    unsigned char nonce[32];
+    unsigned char attestationReport[8192];
+    unsigned char cecAttestationReport[4096];
+} nvmlConfComputeGpuAttestationReport_t;
+typedef struct {
+    unsigned int certChainSize;
+    unsigned int attestationCertChainSize;
+    unsigned char certChain[4096];
+    unsigned char attestationCertChain[5120];
+} nvmlConfComputeGpuCertificate_t;
+typedef struct {
+    unsigned long long protectedMemSizeKib;
+    unsigned long long unprotectedMemSizeKib;
+} nvmlConfComputeMemSizeInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long maxAttackerAdvantage;
+} nvmlConfComputeSetKeyRotationThresholdInfo_v1_t;
+typedef struct {
+    unsigned int cpuCaps;
+    unsigned int gpusCaps;
+} nvmlConfComputeSystemCaps_t;
+typedef struct {
+    unsigned int environment;
+    unsigned int ccFeature;
+    unsigned int devToolsMode;
+} nvmlConfComputeSystemState_t;
+typedef struct {
+    unsigned int version;
+    unsigned int index;
+    unsigned int signalType;
+    unsigned int target;
+} nvmlCoolerInfo_v1_t;
+typedef struct {
+    unsigned int cperTypeMask;
+    char uuid[80];
+    unsigned long long handle;
+} pn_nvmlCPERCursor_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int value;
+} nvmlDeviceAddressingMode_v1_t;
+typedef struct {
+    unsigned int multiprocessorCount;
+    unsigned int sharedCopyEngineCount;
+    unsigned int sharedDecoderCount;
+    unsigned int sharedEncoderCount;
+    unsigned int sharedJpegCount;
+    unsigned int sharedOfaCount;
+    unsigned int gpuInstanceSliceCount;
+    unsigned int computeInstanceSliceCount;
+    unsigned long long memorySizeMB;
+} nvmlDeviceAttributes_t;
+typedef struct {
+    unsigned int version;
+    unsigned int capMask;
+} nvmlDeviceCapabilities_v1_t;
+typedef struct {
+    unsigned int version;
+    char str[2048];
+} nvmlDeviceCurrentClockFreqs_v1_t;
+typedef struct {
+    unsigned int version;
+    char str[2048];
+} nvmlDevicePerfModes_v1_t;
+typedef struct {
+    unsigned int currentMode;
+    unsigned int mode;
+    unsigned int supportedPowerMizerModes;
+} nvmlDevicePowerMizerModes_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int encryptionState;
+} nvmlDramEncryptionInfo_v1_t;
+typedef struct {
+    unsigned long long l1Cache;
+    unsigned long long l2Cache;
+    unsigned long long deviceMemory;
+    unsigned long long registerFile;
+} nvmlEccErrorCounts_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long aggregateUncParity;
+    unsigned long long aggregateUncSecDed;
+    unsigned long long aggregateCor;
+    unsigned long long volatileUncParity;
+    unsigned long long volatileUncSecDed;
+    unsigned long long volatileCor;
+    unsigned long long aggregateUncBucketL2;
+    unsigned long long aggregateUncBucketSm;
+    unsigned long long aggregateUncBucketPcie;
+    unsigned long long aggregateUncBucketMcu;
+    unsigned long long aggregateUncBucketOther;
+    unsigned int bThresholdExceeded;
+} nvmlEccSramErrorStatus_v1_t;
+typedef struct {
+    unsigned int unit;
+    unsigned int location;
+    unsigned int sublocation;
+    unsigned int extlocation;
+    unsigned int address;
+    unsigned int isParity;
+    unsigned int count;
+} nvmlEccSramUniqueUncorrectedErrorEntry_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int entryCount;
+    nvmlEccSramUniqueUncorrectedErrorEntry_v1_t *entries;
+} nvmlEccSramUniqueUncorrectedErrorCounts_v1_t;
+typedef struct {
+    unsigned int sessionId;
+    unsigned int pid;
+    unsigned int vgpuInstance;
+    unsigned int codecType;
+    unsigned int hResolution;
+    unsigned int vResolution;
+    unsigned int averageFps;
+    unsigned int averageLatency;
+} nvmlEncoderSessionInfo_t;
+typedef struct {
+    nvmlDevice_t device;
+    unsigned long long eventType;
+    unsigned long long eventData;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+} nvmlEventData_t;
 typedef struct {
     char busIdLegacy[16];
     unsigned int domain;
@@ -1436,35 +1653,33 @@ typedef struct {
     char busId[32];
 } nvmlPciInfo_t;
 typedef struct {
+    nvmlPciInfo_t pciInfo;
+    char uuid[80];
+} nvmlExcludedDeviceInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int fan;
+    unsigned int speed;
+} nvmlFanSpeedInfo_v1_t;
+typedef struct {
+    unsigned int sessionId;
     unsigned int pid;
-    unsigned long long usedGpuMemory;
-    unsigned int gpuInstanceId;
-    unsigned int computeInstanceId;
-} nvmlProcessInfo_v2_t;
+    unsigned int vgpuInstance;
+    unsigned int displayOrdinal;
+    unsigned int sessionType;
+    unsigned int sessionFlags;
+    unsigned int hMaxResolution;
+    unsigned int vMaxResolution;
+    unsigned int hResolution;
+    unsigned int vResolution;
+    unsigned int averageFPS;
+    unsigned int averageLatency;
+} nvmlFBCSessionInfo_t;
 typedef struct {
-    unsigned int pid;
-    unsigned long long usedGpuMemory;
-    unsigned int gpuInstanceId;
-    unsigned int computeInstanceId;
-} nvmlProcessInfo_t;
-typedef struct {
-    unsigned int pid;
-    unsigned long long timeStamp;
-    unsigned int smUtil;
-    unsigned int memUtil;
-    unsigned int encUtil;
-    unsigned int decUtil;
-} nvmlProcessUtilizationSample_t;
-typedef struct {
-    unsigned long long l1Cache;
-    unsigned long long l2Cache;
-    unsigned long long deviceMemory;
-    unsigned long long registerFile;
-} nvmlEccErrorCounts_t;
-typedef struct {
-    unsigned long long referenceTime;
-    unsigned long long violationTime;
-} nvmlViolationTime_t;
+    unsigned int sessionsCount;
+    unsigned int averageFPS;
+    unsigned int averageLatency;
+} nvmlFBCStats_t;
 typedef union {
     double dVal;
     unsigned int uiVal;
@@ -1484,25 +1699,1029 @@ typedef struct {
     nvmlValue_t value;
 } nvmlFieldValue_t;
 typedef struct {
+    pn_nvmlCPERCursor_v1_t cursor;
+    unsigned char *buffer;
+    unsigned int bufferSize;
+} pn_nvmlGetCPER_v1_t;
+typedef struct {
+    unsigned int metricId;
+    unsigned int nvmlReturn;
+    double value;
+    pn_metricInfo_t metricInfo;
+} nvmlGpmMetric_t;
+typedef struct {
+    unsigned int version;
+    unsigned int numMetrics;
+    nvmlGpmSample_t sample1;
+    nvmlGpmSample_t sample2;
+    nvmlGpmMetric_t metrics[333];
+} pn_nvmlGpmMetricsGet_t;
+typedef struct {
+    unsigned int version;
+    unsigned int isSupportedDevice;
+} nvmlGpmSupport_t;
+typedef struct {
+    unsigned int bIsPresent;
+    unsigned int percentage;
+    unsigned int incThreshold;
+    unsigned int decThreshold;
+} pn_nvmlGpuDynamicPstatesUtilization_t;
+typedef struct {
+    unsigned int flags;
+    pn_nvmlGpuDynamicPstatesUtilization_t utilization[8];
+} nvmlGpuDynamicPstatesInfo_t;
+typedef struct {
+    unsigned char clusterUuid[80];
+    unsigned int status;
+    unsigned int cliqueId;
+    unsigned int state;
+} pn_nvmlGpuFabricInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned char clusterUuid[16];
+    unsigned int status;
+    unsigned int cliqueId;
+    unsigned int state;
+    unsigned int healthMask;
+} nvmlGpuFabricInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned char clusterUuid[16];
+    unsigned int status;
+    unsigned int cliqueId;
+    unsigned int state;
+    unsigned int healthMask;
+    unsigned char healthSummary;
+} nvmlGpuFabricInfo_v3_t;
+typedef struct {
+    unsigned int start;
+    unsigned int size;
+} nvmlGpuInstancePlacement_t;
+typedef struct {
+    nvmlDevice_t device;
+    unsigned int id;
+    unsigned int profileId;
+    nvmlGpuInstancePlacement_t placement;
+} nvmlGpuInstanceInfo_t;
+typedef struct {
+    unsigned int id;
+    unsigned int isP2pSupported;
+    unsigned int sliceCount;
+    unsigned int instanceCount;
+    unsigned int multiprocessorCount;
+    unsigned int copyEngineCount;
+    unsigned int decoderCount;
+    unsigned int encoderCount;
+    unsigned int jpegCount;
+    unsigned int ofaCount;
+    unsigned long long memorySizeMB;
+} nvmlGpuInstanceProfileInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int id;
+    unsigned int isP2pSupported;
+    unsigned int sliceCount;
+    unsigned int instanceCount;
+    unsigned int multiprocessorCount;
+    unsigned int copyEngineCount;
+    unsigned int decoderCount;
+    unsigned int encoderCount;
+    unsigned int jpegCount;
+    unsigned int ofaCount;
+    unsigned long long memorySizeMB;
+    char name[96];
+} nvmlGpuInstanceProfileInfo_v2_t;
+typedef struct {
+    int controller;
+    int defaultMinTemp;
+    int defaultMaxTemp;
+    int currentTemp;
+    int target;
+} pn_nvmlGpuThermalSensor_t;
+typedef struct {
+    unsigned int count;
+    pn_nvmlGpuThermalSensor_t sensor[3];
+} nvmlGpuThermalSettings_t;
+typedef struct {
+    unsigned int featureCode;
+    unsigned int featureState;
+    char licenseInfo[128];
+} pn_nvmlGridLicensableFeature_t;
+typedef struct {
+    unsigned int featureCode;
+    unsigned int featureState;
+    char licenseInfo[128];
+    char productName[128];
+} pn_nvmlGridLicensableFeature_v2_t;
+typedef struct {
+    unsigned int featureCode;
+    unsigned int featureState;
+    char licenseInfo[128];
+    char productName[128];
+    unsigned int featureEnabled;
+} pn_nvmlGridLicensableFeature_v3_t;
+typedef struct {
+    unsigned int year;
+    unsigned short month;
+    unsigned short day;
+    unsigned short hour;
+    unsigned short min;
+    unsigned short sec;
+    unsigned char status;
+} nvmlGridLicenseExpiry_t;
+typedef struct {
+    unsigned int featureCode;
+    unsigned int featureState;
+    char licenseInfo[128];
+    char productName[128];
+    unsigned int featureEnabled;
+    nvmlGridLicenseExpiry_t licenseExpiry;
+} nvmlGridLicensableFeature_t;
+typedef struct {
+    int isGridLicenseSupported;
+    unsigned int licensableFeaturesCount;
+    pn_nvmlGridLicensableFeature_t gridLicensableFeatures[3];
+} pn_nvmlGridLicensableFeatures_t;
+typedef struct {
+    int isGridLicenseSupported;
+    unsigned int licensableFeaturesCount;
+    pn_nvmlGridLicensableFeature_v2_t gridLicensableFeatures[3];
+} pn_nvmlGridLicensableFeatures_v2_t;
+typedef struct {
+    int isGridLicenseSupported;
+    unsigned int licensableFeaturesCount;
+    pn_nvmlGridLicensableFeature_v3_t gridLicensableFeatures[3];
+} pn_nvmlGridLicensableFeatures_v3_t;
+typedef struct {
+    int isGridLicenseSupported;
+    unsigned int licensableFeaturesCount;
+    nvmlGridLicensableFeature_t gridLicensableFeatures[3];
+} nvmlGridLicensableFeatures_t;
+typedef struct {
+    char value[64];
+} nvmlHostname_v1_t;
+typedef struct {
+    unsigned int hwbcId;
+    char firmwareVersion[32];
+} nvmlHwbcEntry_t;
+typedef struct {
+    char cause[256];
+    unsigned int color;
+} nvmlLedState_t;
+typedef struct {
+    unsigned int version;
+    int marginTemperature;
+} nvmlMarginTemperature_v1_t;
+typedef struct {
+    unsigned int mask[8];
+} nvmlMask255_t;
+typedef struct {
+    unsigned long long total;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long total;
+    unsigned long long reserved;
+    unsigned long long free;
+    unsigned long long used;
+} nvmlMemory_v2_t;
+typedef struct {
+    unsigned char ucodeType;
+    unsigned int major;
+    unsigned int minor;
+    unsigned int subMinor;
+} nvmlNvlinkFirmwareVersion_t;
+typedef struct {
+    nvmlNvlinkFirmwareVersion_t firmwareVersion[100];
+    unsigned int numValidEntries;
+} nvmlNvlinkFirmwareInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int bIsBest;
+    unsigned char bwMode;
+} nvmlNvlinkGetBwMode_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int isNvleEnabled;
+} nvmlNvLinkInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int isNvleEnabled;
+    nvmlNvlinkFirmwareInfo_t firmwareInfo;
+} nvmlNvLinkInfo_v2_t;
+typedef struct {
+    unsigned int lowPwrThreshold;
+} nvmlNvLinkPowerThres_t;
+typedef struct {
+    unsigned int version;
+    unsigned int bSetBest;
+    unsigned char bwMode;
+} nvmlNvlinkSetBwMode_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned char bwModes[23];
+    unsigned char totalBwModes;
+} nvmlNvlinkSupportedBwModes_v1_t;
+typedef struct {
+    unsigned int units;
+    unsigned int pktfilter;
+} nvmlNvLinkUtilizationControl_t;
+typedef struct {
+    char busId[16];
+    unsigned int domain;
+    unsigned int bus;
+    unsigned int device;
+    unsigned int pciDeviceId;
+    unsigned int pciSubSystemId;
+    unsigned int reserved0;
+    unsigned int reserved1;
+    unsigned int reserved2;
+    unsigned int reserved3;
+} pn_nvmlPciInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned int domain;
+    unsigned int bus;
+    unsigned int device;
+    unsigned int pciDeviceId;
+    unsigned int pciSubSystemId;
+    unsigned int baseClass;
+    unsigned int subClass;
+    char busId[32];
+} nvmlPciInfoExt_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long value;
+} nvmlPdi_v1_t;
+typedef struct {
+    unsigned int version;
+    char ibGuid[16];
+    char rackGuid[16];
+    char chassisPhysicalSlotNumber;
+    char computeSlotIndex;
+    char nodeIndex;
+    char peerType;
+    char moduleId;
+} nvmlPlatformInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    char ibGuid[16];
+    char chassisSerialNumber[16];
+    char slotNumber;
+    char trayIndex;
+    char hostId;
+    char peerType;
+    char moduleId;
+} nvmlPlatformInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned int profileId;
+    unsigned int paramId;
+    double value;
+} nvmlPowerSmoothingProfile_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int state;
+} nvmlPowerSmoothingState_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int powerScope;
+    unsigned int powerValueMw;
+} nvmlPowerValue_v2_t;
+typedef struct {
+    unsigned int localPort;
+} pn_nvmlPRMCounterInput_v1_t;
+typedef struct {
+    unsigned int status;
+    unsigned int outputType;
+    nvmlValue_t outputValue;
+} pn_nvmlPRMCounterValue_v1_t;
+typedef struct {
+    unsigned int counterId;
+    pn_nvmlPRMCounterInput_v1_t inputValue;
+    pn_nvmlPRMCounterValue_v1_t outputValue;
+} pn_nvmlPRMCounter_v1_t;
+typedef struct {
+    unsigned int numCounters;
+    pn_nvmlPRMCounter_v1_t *counters;
+} pn_nvmlPRMCounterList_v1_t;
+typedef struct {
+    unsigned int dataSize;
+    unsigned int status;
+    unsigned char data[496];
+} nvmlPRMTLV_v1_t;
+typedef struct {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+    unsigned long long usedGpuCcProtectedMemory;
+} nvmlProcessDetail_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int mode;
+    unsigned int numProcArrayEntries;
+    nvmlProcessDetail_v1_t *procArray;
+} nvmlProcessDetailList_v1_t;
+typedef struct {
+    unsigned long long timeStamp;
+    unsigned int pid;
+    unsigned int smUtil;
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+    unsigned int jpgUtil;
+    unsigned int ofaUtil;
+} nvmlProcessUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int processSamplesCount;
+    unsigned long long lastSeenTimeStamp;
+    nvmlProcessUtilizationInfo_v1_t *procUtilArray;
+} nvmlProcessesUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+} nvmlProcessInfo_v2_t;
+typedef struct {
+    unsigned int pid;
+    unsigned long long timeStamp;
+    unsigned int smUtil;
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+} nvmlProcessUtilizationSample_t;
+typedef struct {
+    char state[256];
+    unsigned int current;
+    unsigned int voltage;
+    unsigned int power;
+} nvmlPSUInfo_t;
+typedef struct {
+    unsigned int corrActiveRemaps;
+    unsigned int corrInactiveRemaps;
+    unsigned int uncActiveRemaps;
+    unsigned int uncInactiveRemaps;
+    unsigned int bPending;
+    unsigned int bfailureOccurred;
+} pn_nvmlRemappedRowsInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned int bChannelRepairPending;
+    unsigned int bTpcRepairPending;
+} nvmlRepairStatus_v1_t;
+typedef struct {
+    unsigned int max;
+    unsigned int high;
+    unsigned int partial;
+    unsigned int low;
+    unsigned int none;
+} nvmlRowRemapperHistogramValues_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long pollMask;
+} pn_nvmlRusdSettings_v1_t;
+typedef struct {
     unsigned long long timeStamp;
     nvmlValue_t sampleValue;
 } nvmlSample_t;
+typedef struct {
+    unsigned int version;
+    unsigned int environment;
+    unsigned int ccFeature;
+    unsigned int devToolsMode;
+    unsigned int multiGpuMode;
+} nvmlSystemConfComputeSettings_v1_t;
+typedef struct {
+    unsigned int version;
+    char branch[80];
+} nvmlSystemDriverBranchInfo_v1_t;
+typedef struct {
+    unsigned long long eventType;
+    unsigned int gpuId;
+} nvmlSystemEventData_v1_t;
+typedef struct {
+    unsigned int version;
+    nvmlSystemEventSet_t set;
+} nvmlSystemEventSetCreateRequest_v1_t;
+typedef struct {
+    unsigned int version;
+    nvmlSystemEventSet_t set;
+} nvmlSystemEventSetFreeRequest_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int timeoutms;
+    nvmlSystemEventSet_t set;
+    nvmlSystemEventData_v1_t *data;
+    unsigned int dataSize;
+    unsigned int numEvent;
+} nvmlSystemEventSetWaitRequest_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long eventTypes;
+    nvmlSystemEventSet_t set;
+} nvmlSystemRegisterEventRequest_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int sensorType;
+    int temperature;
+} nvmlTemperature_v1_t;
+typedef struct {
+    unsigned int speed;
+    unsigned int state;
+} nvmlUnitFanInfo_t;
+typedef struct {
+    nvmlUnitFanInfo_t fans[24];
+    unsigned int count;
+} nvmlUnitFanSpeeds_t;
+typedef struct {
+    char name[96];
+    char id[96];
+    char serial[96];
+    char firmwareVersion[96];
+} nvmlUnitInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int unrepairableMemory;
+} pn_nvmlUnrepairableMemory_v1_t;
+typedef struct {
+    unsigned int gpu;
+    unsigned int memory;
+} nvmlUtilization_t;
+typedef union {
+    char str[41];
+    unsigned char bytes[16];
+} nvmlUUIDValue_t;
+typedef struct {
+    unsigned int version;
+    unsigned int type;
+    nvmlUUIDValue_t value;
+} nvmlUUID_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int vgpuTypeId;
+    unsigned int count;
+    unsigned int *placementIds;
+    unsigned int placementSize;
+} nvmlVgpuCreatablePlacementInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int mode;
+} nvmlVgpuHeterogeneousMode_v1_t;
+typedef struct {
+    unsigned long long timeStamp;
+    unsigned int vgpuInstance;
+    nvmlValue_t smUtil;
+    nvmlValue_t memUtil;
+    nvmlValue_t encUtil;
+    nvmlValue_t decUtil;
+    nvmlValue_t jpgUtil;
+    nvmlValue_t ofaUtil;
+} nvmlVgpuInstanceUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int sampleValType;
+    unsigned int vgpuInstanceCount;
+    unsigned long long lastSeenTimeStamp;
+    nvmlVgpuInstanceUtilizationInfo_v1_t *vgpuUtilArray;
+} nvmlVgpuInstancesUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int vgpuInstance;
+    unsigned long long timeStamp;
+    nvmlValue_t smUtil;
+    nvmlValue_t memUtil;
+    nvmlValue_t encUtil;
+    nvmlValue_t decUtil;
+} nvmlVgpuInstanceUtilizationSample_t;
+typedef struct {
+    unsigned int year;
+    unsigned short month;
+    unsigned short day;
+    unsigned short hour;
+    unsigned short min;
+    unsigned short sec;
+    unsigned char status;
+} nvmlVgpuLicenseExpiry_t;
+typedef struct {
+    unsigned char isLicensed;
+    nvmlVgpuLicenseExpiry_t licenseExpiry;
+    unsigned int currentState;
+} nvmlVgpuLicenseInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned int revision;
+    unsigned int guestInfoState;
+    char guestDriverVersion[80];
+    char hostDriverVersion[80];
+    unsigned int reserved[6];
+    unsigned int vgpuVirtualizationCaps;
+    unsigned int guestVgpuVersion;
+    unsigned int opaqueDataSize;
+    char opaqueData[260];
+} pn_nvmlVgpuMetadata_t;
+typedef struct {
+    unsigned int vgpuVmCompatibility;
+    unsigned int compatibilityLimitCode;
+} nvmlVgpuPgpuCompatibility_t;
+typedef struct {
+    unsigned int minVersion;
+    unsigned int maxVersion;
+} nvmlVgpuVersion_t;
+typedef struct {
+    unsigned int version;
+    unsigned int revision;
+    char hostDriverVersion[80];
+    unsigned int pgpuVirtualizationCaps;
+    unsigned int reserved[5];
+    nvmlVgpuVersion_t hostSupportedVgpuRange;
+    unsigned int opaqueDataSize;
+    char opaqueData[256];
+} pn_nvmlVgpuPgpuMetadata_t;
+typedef struct {
+    unsigned int version;
+    unsigned int placementId;
+} nvmlVgpuPlacementId_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int placementSize;
+    unsigned int count;
+    unsigned int *placementIds;
+} nvmlVgpuPlacementList_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int placementSize;
+    unsigned int count;
+    unsigned int *placementIds;
+    unsigned int mode;
+} nvmlVgpuPlacementList_v2_t;
+typedef struct {
+    char processName[64];
+    unsigned long long timeStamp;
+    unsigned int vgpuInstance;
+    unsigned int pid;
+    unsigned int smUtil;
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+    unsigned int jpgUtil;
+    unsigned int ofaUtil;
+} nvmlVgpuProcessUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int vgpuProcessCount;
+    unsigned long long lastSeenTimeStamp;
+    nvmlVgpuProcessUtilizationInfo_v1_t *vgpuProcUtilArray;
+} nvmlVgpuProcessesUtilizationInfo_v1_t;
+typedef struct {
+    unsigned int vgpuInstance;
+    unsigned int pid;
+    char processName[64];
+    unsigned long long timeStamp;
+    unsigned int smUtil;
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+} nvmlVgpuProcessUtilizationSample_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long size;
+} nvmlVgpuRuntimeState_v1_t;
+typedef struct {
+    unsigned int timeslice;
+} pn_nvmlVgpuSchedData_t;
+typedef struct {
+    unsigned int avgFactor;
+    unsigned int timeslice;
+} pn_nvmlVgpuSchedDataWithARR_t;
+typedef struct {
+    unsigned int timeslice;
+} pn_nvmlVgpuSchedSetData_t;
+typedef struct {
+    unsigned int avgFactor;
+    unsigned int frequency;
+} pn_nvmlVgpuSchedSetDataWithARR_t;
+typedef struct {
+    unsigned int supportedSchedulers[3];
+    unsigned int maxTimeslice;
+    unsigned int minTimeslice;
+    unsigned int isArrModeSupported;
+    unsigned int maxFrequencyForARR;
+    unsigned int minFrequencyForARR;
+    unsigned int maxAvgFactorForARR;
+    unsigned int minAvgFactorForARR;
+} nvmlVgpuSchedulerCapabilities_t;
+typedef union {
+    pn_nvmlVgpuSchedDataWithARR_t vgpuSchedDataWithARR;
+    pn_nvmlVgpuSchedData_t vgpuSchedData;
+} nvmlVgpuSchedulerParams_t;
+typedef struct {
+    unsigned int schedulerPolicy;
+    unsigned int arrMode;
+    nvmlVgpuSchedulerParams_t schedulerParams;
+} nvmlVgpuSchedulerGetState_t;
+typedef struct {
+    unsigned long long timestamp;
+    unsigned long long timeRunTotal;
+    unsigned long long timeRun;
+    unsigned int swRunlistId;
+    unsigned long long targetTimeSlice;
+    unsigned long long cumulativePreemptionTime;
+} nvmlVgpuSchedulerLogEntry_t;
+typedef struct {
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int arrMode;
+    nvmlVgpuSchedulerParams_t schedulerParams;
+    unsigned int entriesCount;
+    nvmlVgpuSchedulerLogEntry_t logEntries[200];
+} nvmlVgpuSchedulerLog_t;
+typedef struct {
+    unsigned long long timestamp;
+    unsigned long long timeRunTotal;
+    unsigned long long timeRun;
+    unsigned int swRunlistId;
+    unsigned long long targetTimeSlice;
+    unsigned long long cumulativePreemptionTime;
+    unsigned int weight;
+} pn_nvmlVgpuSchedulerLogEntry_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int arrMode;
+    nvmlVgpuSchedulerParams_t schedulerParams;
+    unsigned int entriesCount;
+    nvmlVgpuSchedulerLogEntry_t logEntries[200];
+} nvmlVgpuSchedulerLogInfo_v1_t;
+typedef struct {
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int avgFactor;
+    unsigned int timeslice;
+    unsigned int entriesCount;
+    pn_nvmlVgpuSchedulerLogEntry_v2_t logEntries[200];
+} pn_nvmlVgpuSchedulerLogInfo_v2_t;
+typedef union {
+    pn_nvmlVgpuSchedSetDataWithARR_t vgpuSchedDataWithARR;
+    pn_nvmlVgpuSchedSetData_t vgpuSchedData;
+} nvmlVgpuSchedulerSetParams_t;
+typedef struct {
+    unsigned int schedulerPolicy;
+    unsigned int enableARRMode;
+    nvmlVgpuSchedulerSetParams_t schedulerParams;
+} nvmlVgpuSchedulerSetState_t;
+typedef struct {
+    unsigned int version;
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int enableARRMode;
+    nvmlVgpuSchedulerSetParams_t schedulerParams;
+} nvmlVgpuSchedulerState_v1_t;
+typedef struct {
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int avgFactor;
+    unsigned int frequency;
+} pn_nvmlVgpuSchedulerState_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int arrMode;
+    nvmlVgpuSchedulerParams_t schedulerParams;
+} nvmlVgpuSchedulerStateInfo_v1_t;
+typedef struct {
+    unsigned int engineId;
+    unsigned int schedulerPolicy;
+    unsigned int avgFactor;
+    unsigned int timeslice;
+} pn_nvmlVgpuSchedulerStateInfo_v2_t;
+typedef struct {
+    unsigned int version;
+    unsigned long long bar1Size;
+} nvmlVgpuTypeBar1Info_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int vgpuCount;
+    unsigned int *vgpuTypeIds;
+} nvmlVgpuTypeIdInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int vgpuTypeId;
+    unsigned int maxInstancePerGI;
+} nvmlVgpuTypeMaxInstance_v1_t;
+typedef struct {
+    unsigned long long referenceTime;
+    unsigned long long violationTime;
+} nvmlViolationTime_t;
+typedef struct {
+    unsigned int version;
+    nvmlMask255_t perfProfilesMask;
+    nvmlMask255_t requestedProfilesMask;
+    nvmlMask255_t enforcedProfilesMask;
+} nvmlWorkloadPowerProfileCurrentProfiles_v1_t;
+typedef struct {
+    unsigned int version;
+    unsigned int profileId;
+    unsigned int priority;
+    nvmlMask255_t conflictingMask;
+} nvmlWorkloadPowerProfileInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    nvmlMask255_t perfProfilesMask;
+    nvmlWorkloadPowerProfileInfo_v1_t perfProfile[255];
+} nvmlWorkloadPowerProfileProfilesInfo_v1_t;
+typedef struct {
+    unsigned int version;
+    nvmlMask255_t requestedProfilesMask;
+} nvmlWorkloadPowerProfileRequestedProfiles_v1_t;
+typedef struct {
+    unsigned int operation;
+    nvmlMask255_t updateProfilesMask;
+} pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t;
+typedef nvmlActiveVgpuInstanceInfo_v1_t nvmlActiveVgpuInstanceInfo_t;
+typedef nvmlClockOffset_v1_t nvmlClockOffset_t;
+typedef nvmlConfComputeGetKeyRotationThresholdInfo_v1_t nvmlConfComputeGetKeyRotationThresholdInfo_t;
+typedef nvmlConfComputeSetKeyRotationThresholdInfo_v1_t nvmlConfComputeSetKeyRotationThresholdInfo_t;
+typedef nvmlCoolerInfo_v1_t nvmlCoolerInfo_t;
+typedef nvmlDeviceAddressingMode_v1_t nvmlDeviceAddressingMode_t;
+typedef nvmlDeviceCapabilities_v1_t nvmlDeviceCapabilities_t;
+typedef nvmlDeviceCurrentClockFreqs_v1_t nvmlDeviceCurrentClockFreqs_t;
+typedef nvmlDevicePerfModes_v1_t nvmlDevicePerfModes_t;
+typedef nvmlDramEncryptionInfo_v1_t nvmlDramEncryptionInfo_t;
+typedef nvmlEccSramErrorStatus_v1_t nvmlEccSramErrorStatus_t;
+typedef nvmlEccSramUniqueUncorrectedErrorCounts_v1_t nvmlEccSramUniqueUncorrectedErrorCounts_t;
+typedef nvmlFanSpeedInfo_v1_t nvmlFanSpeedInfo_t;
+typedef nvmlGpuFabricInfo_v3_t nvmlGpuFabricInfoV_t;
+typedef nvmlMarginTemperature_v1_t nvmlMarginTemperature_t;
+typedef nvmlNvLinkInfo_v2_t nvmlNvLinkInfo_t;
+typedef nvmlNvlinkGetBwMode_v1_t nvmlNvlinkGetBwMode_t;
+typedef nvmlNvlinkSetBwMode_v1_t nvmlNvlinkSetBwMode_t;
+typedef nvmlNvlinkSupportedBwModes_v1_t nvmlNvlinkSupportedBwModes_t;
+typedef nvmlPciInfoExt_v1_t nvmlPciInfoExt_t;
+typedef nvmlPdi_v1_t nvmlPdi_t;
+typedef nvmlPlatformInfo_v2_t nvmlPlatformInfo_t;
+typedef nvmlPowerSmoothingProfile_v1_t nvmlPowerSmoothingProfile_t;
+typedef nvmlPowerSmoothingState_v1_t nvmlPowerSmoothingState_t;
+typedef nvmlProcessInfo_v2_t nvmlProcessInfo_t;
+typedef nvmlProcessDetailList_v1_t nvmlProcessDetailList_t;
+typedef nvmlProcessesUtilizationInfo_v1_t nvmlProcessesUtilizationInfo_t;
+typedef nvmlRepairStatus_v1_t nvmlRepairStatus_t;
+typedef nvmlSystemConfComputeSettings_v1_t nvmlSystemConfComputeSettings_t;
+typedef nvmlSystemDriverBranchInfo_v1_t nvmlSystemDriverBranchInfo_t;
+typedef nvmlSystemEventSetCreateRequest_v1_t nvmlSystemEventSetCreateRequest_t;
+typedef nvmlSystemEventSetFreeRequest_v1_t nvmlSystemEventSetFreeRequest_t;
+typedef nvmlSystemEventSetWaitRequest_v1_t nvmlSystemEventSetWaitRequest_t;
+typedef nvmlSystemRegisterEventRequest_v1_t nvmlSystemRegisterEventRequest_t;
+typedef nvmlTemperature_v1_t nvmlTemperature_t;
+typedef nvmlUUID_v1_t nvmlUUID_t;
+typedef nvmlVgpuCreatablePlacementInfo_v1_t nvmlVgpuCreatablePlacementInfo_t;
+typedef nvmlVgpuHeterogeneousMode_v1_t nvmlVgpuHeterogeneousMode_t;
+typedef nvmlVgpuInstancesUtilizationInfo_v1_t nvmlVgpuInstancesUtilizationInfo_t;
+typedef nvmlVgpuPlacementId_v1_t nvmlVgpuPlacementId_t;
+typedef nvmlVgpuPlacementList_v2_t nvmlVgpuPlacementList_t;
+typedef nvmlVgpuProcessesUtilizationInfo_v1_t nvmlVgpuProcessesUtilizationInfo_t;
+typedef nvmlVgpuRuntimeState_v1_t nvmlVgpuRuntimeState_t;
+typedef nvmlVgpuSchedulerLogInfo_v1_t nvmlVgpuSchedulerLogInfo_t;
+typedef nvmlVgpuSchedulerStateInfo_v1_t nvmlVgpuSchedulerStateInfo_t;
+typedef nvmlVgpuSchedulerState_v1_t nvmlVgpuSchedulerState_t;
+typedef nvmlVgpuTypeBar1Info_v1_t nvmlVgpuTypeBar1Info_t;
+typedef nvmlVgpuTypeIdInfo_v1_t nvmlVgpuTypeIdInfo_t;
+typedef nvmlVgpuTypeMaxInstance_v1_t nvmlVgpuTypeMaxInstance_t;
+typedef nvmlWorkloadPowerProfileCurrentProfiles_v1_t nvmlWorkloadPowerProfileCurrentProfiles_t;
+typedef nvmlWorkloadPowerProfileInfo_v1_t nvmlWorkloadPowerProfileInfo_t;
+typedef nvmlWorkloadPowerProfileProfilesInfo_v1_t nvmlWorkloadPowerProfileProfilesInfo_t;
+typedef nvmlWorkloadPowerProfileRequestedProfiles_v1_t nvmlWorkloadPowerProfileRequestedProfiles_t;
 enum {
+    PN_STRUCT_pn_metricInfo_t,
+    PN_STRUCT_nvmlAccountingStats_t,
+    PN_STRUCT_pn_nvmlAccountingStats_v2_t,
+    PN_STRUCT_nvmlActiveVgpuInstanceInfo_v1_t,
+    PN_STRUCT_nvmlBAR1Memory_t,
+    PN_STRUCT_pn_nvmlBBXTimeData_v1_t,
+    PN_STRUCT_nvmlBridgeChipHierarchy_t,
+    PN_STRUCT_nvmlBridgeChipInfo_t,
+    PN_STRUCT_nvmlC2cModeInfo_v1_t,
+    PN_STRUCT_nvmlClkMonFaultInfo_t,
+    PN_STRUCT_nvmlClkMonStatus_t,
+    PN_STRUCT_nvmlClockOffset_v1_t,
+    PN_STRUCT_nvmlComputeInstanceInfo_t,
+    PN_STRUCT_nvmlComputeInstancePlacement_t,
+    PN_STRUCT_nvmlComputeInstanceProfileInfo_t,
+    PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t,
+    PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t,
+    PN_STRUCT_nvmlConfComputeGpuAttestationReport_t,
+    PN_STRUCT_nvmlConfComputeGpuCertificate_t,
+    PN_STRUCT_nvmlConfComputeMemSizeInfo_t,
+    PN_STRUCT_nvmlConfComputeSetKeyRotationThresholdInfo_v1_t,
+    PN_STRUCT_nvmlConfComputeSystemCaps_t,
+    PN_STRUCT_nvmlConfComputeSystemState_t,
+    PN_STRUCT_nvmlCoolerInfo_v1_t,
+    PN_STRUCT_pn_nvmlCPERCursor_v1_t,
+    PN_STRUCT_nvmlDeviceAddressingMode_v1_t,
+    PN_STRUCT_nvmlDeviceAttributes_t,
+    PN_STRUCT_nvmlDeviceCapabilities_v1_t,
+    PN_STRUCT_nvmlDeviceCurrentClockFreqs_v1_t,
+    PN_STRUCT_nvmlDevicePerfModes_v1_t,
+    PN_STRUCT_nvmlDevicePowerMizerModes_v1_t,
+    PN_STRUCT_nvmlDramEncryptionInfo_v1_t,
+    PN_STRUCT_nvmlEccErrorCounts_t,
+    PN_STRUCT_nvmlEccSramErrorStatus_v1_t,
+    PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t,
+    PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t,
+    PN_STRUCT_nvmlEncoderSessionInfo_t,
+    PN_STRUCT_nvmlEventData_t,
+    PN_STRUCT_nvmlExcludedDeviceInfo_t,
+    PN_STRUCT_nvmlFanSpeedInfo_v1_t,
+    PN_STRUCT_nvmlFBCSessionInfo_t,
+    PN_STRUCT_nvmlFBCStats_t,
+    PN_STRUCT_nvmlFieldValue_t,
+    PN_STRUCT_pn_nvmlGetCPER_v1_t,
+    PN_STRUCT_nvmlGpmMetric_t,
+    PN_STRUCT_pn_nvmlGpmMetricsGet_t,
+    PN_STRUCT_nvmlGpmSupport_t,
+    PN_STRUCT_nvmlGpuDynamicPstatesInfo_t,
+    PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t,
+    PN_STRUCT_pn_nvmlGpuFabricInfo_t,
+    PN_STRUCT_nvmlGpuFabricInfo_v2_t,
+    PN_STRUCT_nvmlGpuFabricInfo_v3_t,
+    PN_STRUCT_nvmlGpuInstanceInfo_t,
+    PN_STRUCT_nvmlGpuInstancePlacement_t,
+    PN_STRUCT_nvmlGpuInstanceProfileInfo_t,
+    PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t,
+    PN_STRUCT_pn_nvmlGpuThermalSensor_t,
+    PN_STRUCT_nvmlGpuThermalSettings_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeature_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeature_v2_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeature_v3_t,
+    PN_STRUCT_nvmlGridLicensableFeature_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeatures_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeatures_v2_t,
+    PN_STRUCT_pn_nvmlGridLicensableFeatures_v3_t,
+    PN_STRUCT_nvmlGridLicensableFeatures_t,
+    PN_STRUCT_nvmlGridLicenseExpiry_t,
+    PN_STRUCT_nvmlHostname_v1_t,
+    PN_STRUCT_nvmlHwbcEntry_t,
+    PN_STRUCT_nvmlLedState_t,
+    PN_STRUCT_nvmlMarginTemperature_v1_t,
+    PN_STRUCT_nvmlMask255_t,
     PN_STRUCT_nvmlMemory_t,
     PN_STRUCT_nvmlMemory_v2_t,
-    PN_STRUCT_nvmlBAR1Memory_t,
-    PN_STRUCT_nvmlUtilization_t,
+    PN_STRUCT_nvmlNvlinkFirmwareInfo_t,
+    PN_STRUCT_nvmlNvlinkFirmwareVersion_t,
+    PN_STRUCT_nvmlNvlinkGetBwMode_v1_t,
+    PN_STRUCT_nvmlNvLinkInfo_v1_t,
+    PN_STRUCT_nvmlNvLinkInfo_v2_t,
+    PN_STRUCT_nvmlNvLinkPowerThres_t,
+    PN_STRUCT_nvmlNvlinkSetBwMode_v1_t,
+    PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t,
+    PN_STRUCT_nvmlNvLinkUtilizationControl_t,
     PN_STRUCT_nvmlPciInfo_t,
+    PN_STRUCT_pn_nvmlPciInfo_v2_t,
+    PN_STRUCT_nvmlPciInfoExt_v1_t,
+    PN_STRUCT_nvmlPdi_v1_t,
+    PN_STRUCT_nvmlPlatformInfo_v1_t,
+    PN_STRUCT_nvmlPlatformInfo_v2_t,
+    PN_STRUCT_nvmlPowerSmoothingProfile_v1_t,
+    PN_STRUCT_nvmlPowerSmoothingState_v1_t,
+    PN_STRUCT_nvmlPowerValue_v2_t,
+    PN_STRUCT_pn_nvmlPRMCounter_v1_t,
+    PN_STRUCT_pn_nvmlPRMCounterInput_v1_t,
+    PN_STRUCT_pn_nvmlPRMCounterList_v1_t,
+    PN_STRUCT_pn_nvmlPRMCounterValue_v1_t,
+    PN_STRUCT_nvmlPRMTLV_v1_t,
+    PN_STRUCT_nvmlProcessDetail_v1_t,
+    PN_STRUCT_nvmlProcessDetailList_v1_t,
+    PN_STRUCT_nvmlProcessesUtilizationInfo_v1_t,
     PN_STRUCT_nvmlProcessInfo_v2_t,
-    PN_STRUCT_nvmlProcessInfo_t,
+    PN_STRUCT_nvmlProcessUtilizationInfo_v1_t,
     PN_STRUCT_nvmlProcessUtilizationSample_t,
-    PN_STRUCT_nvmlEccErrorCounts_t,
-    PN_STRUCT_nvmlViolationTime_t,
-    PN_STRUCT_nvmlValue_t,
-    PN_STRUCT_nvmlFieldValue_t,
+    PN_STRUCT_nvmlPSUInfo_t,
+    PN_STRUCT_pn_nvmlRemappedRowsInfo_v2_t,
+    PN_STRUCT_nvmlRepairStatus_v1_t,
+    PN_STRUCT_nvmlRowRemapperHistogramValues_t,
+    PN_STRUCT_pn_nvmlRusdSettings_v1_t,
     PN_STRUCT_nvmlSample_t,
+    PN_STRUCT_nvmlSystemConfComputeSettings_v1_t,
+    PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t,
+    PN_STRUCT_nvmlSystemEventData_v1_t,
+    PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t,
+    PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t,
+    PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t,
+    PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t,
+    PN_STRUCT_nvmlTemperature_v1_t,
+    PN_STRUCT_nvmlUnitFanInfo_t,
+    PN_STRUCT_nvmlUnitFanSpeeds_t,
+    PN_STRUCT_nvmlUnitInfo_t,
+    PN_STRUCT_pn_nvmlUnrepairableMemory_v1_t,
+    PN_STRUCT_nvmlUtilization_t,
+    PN_STRUCT_nvmlUUID_v1_t,
+    PN_STRUCT_nvmlUUIDValue_t,
+    PN_STRUCT_nvmlValue_t,
+    PN_STRUCT_nvmlVgpuCreatablePlacementInfo_v1_t,
+    PN_STRUCT_nvmlVgpuHeterogeneousMode_v1_t,
+    PN_STRUCT_nvmlVgpuInstancesUtilizationInfo_v1_t,
+    PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t,
+    PN_STRUCT_nvmlVgpuInstanceUtilizationSample_t,
+    PN_STRUCT_nvmlVgpuLicenseExpiry_t,
+    PN_STRUCT_nvmlVgpuLicenseInfo_t,
+    PN_STRUCT_pn_nvmlVgpuMetadata_t,
+    PN_STRUCT_nvmlVgpuPgpuCompatibility_t,
+    PN_STRUCT_pn_nvmlVgpuPgpuMetadata_t,
+    PN_STRUCT_nvmlVgpuPlacementId_v1_t,
+    PN_STRUCT_nvmlVgpuPlacementList_v1_t,
+    PN_STRUCT_nvmlVgpuPlacementList_v2_t,
+    PN_STRUCT_nvmlVgpuProcessesUtilizationInfo_v1_t,
+    PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t,
+    PN_STRUCT_nvmlVgpuProcessUtilizationSample_t,
+    PN_STRUCT_nvmlVgpuRuntimeState_v1_t,
+    PN_STRUCT_pn_nvmlVgpuSchedData_t,
+    PN_STRUCT_pn_nvmlVgpuSchedDataWithARR_t,
+    PN_STRUCT_pn_nvmlVgpuSchedSetData_t,
+    PN_STRUCT_pn_nvmlVgpuSchedSetDataWithARR_t,
+    PN_STRUCT_nvmlVgpuSchedulerCapabilities_t,
+    PN_STRUCT_nvmlVgpuSchedulerGetState_t,
+    PN_STRUCT_nvmlVgpuSchedulerLog_t,
+    PN_STRUCT_nvmlVgpuSchedulerLogEntry_t,
+    PN_STRUCT_pn_nvmlVgpuSchedulerLogEntry_v2_t,
+    PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t,
+    PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t,
+    PN_STRUCT_nvmlVgpuSchedulerParams_t,
+    PN_STRUCT_nvmlVgpuSchedulerSetParams_t,
+    PN_STRUCT_nvmlVgpuSchedulerSetState_t,
+    PN_STRUCT_nvmlVgpuSchedulerState_v1_t,
+    PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t,
+    PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t,
+    PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t,
+    PN_STRUCT_nvmlVgpuTypeBar1Info_v1_t,
+    PN_STRUCT_nvmlVgpuTypeIdInfo_v1_t,
+    PN_STRUCT_nvmlVgpuTypeMaxInstance_v1_t,
+    PN_STRUCT_nvmlVgpuVersion_t,
+    PN_STRUCT_nvmlViolationTime_t,
+    PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t,
+    PN_STRUCT_nvmlWorkloadPowerProfileInfo_v1_t,
+    PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t,
+    PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t,
+    PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t,
     PN_NSTRUCTS
 };
+#define PN_STRUCT_nvmlActiveVgpuInstanceInfo_t PN_STRUCT_nvmlActiveVgpuInstanceInfo_v1_t
+#define PN_STRUCT_nvmlClockOffset_t PN_STRUCT_nvmlClockOffset_v1_t
+#define PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_t PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t
+#define PN_STRUCT_nvmlConfComputeSetKeyRotationThresholdInfo_t PN_STRUCT_nvmlConfComputeSetKeyRotationThresholdInfo_v1_t
+#define PN_STRUCT_nvmlCoolerInfo_t PN_STRUCT_nvmlCoolerInfo_v1_t
+#define PN_STRUCT_nvmlDeviceAddressingMode_t PN_STRUCT_nvmlDeviceAddressingMode_v1_t
+#define PN_STRUCT_nvmlDeviceCapabilities_t PN_STRUCT_nvmlDeviceCapabilities_v1_t
+#define PN_STRUCT_nvmlDeviceCurrentClockFreqs_t PN_STRUCT_nvmlDeviceCurrentClockFreqs_v1_t
+#define PN_STRUCT_nvmlDevicePerfModes_t PN_STRUCT_nvmlDevicePerfModes_v1_t
+#define PN_STRUCT_nvmlDramEncryptionInfo_t PN_STRUCT_nvmlDramEncryptionInfo_v1_t
+#define PN_STRUCT_nvmlEccSramErrorStatus_t PN_STRUCT_nvmlEccSramErrorStatus_v1_t
+#define PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_t PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t
+#define PN_STRUCT_nvmlFanSpeedInfo_t PN_STRUCT_nvmlFanSpeedInfo_v1_t
+#define PN_STRUCT_nvmlGpuFabricInfoV_t PN_STRUCT_nvmlGpuFabricInfo_v3_t
+#define PN_STRUCT_nvmlMarginTemperature_t PN_STRUCT_nvmlMarginTemperature_v1_t
+#define PN_STRUCT_nvmlNvLinkInfo_t PN_STRUCT_nvmlNvLinkInfo_v2_t
+#define PN_STRUCT_nvmlNvlinkGetBwMode_t PN_STRUCT_nvmlNvlinkGetBwMode_v1_t
+#define PN_STRUCT_nvmlNvlinkSetBwMode_t PN_STRUCT_nvmlNvlinkSetBwMode_v1_t
+#define PN_STRUCT_nvmlNvlinkSupportedBwModes_t PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t
+#define PN_STRUCT_nvmlPciInfoExt_t PN_STRUCT_nvmlPciInfoExt_v1_t
+#define PN_STRUCT_nvmlPdi_t PN_STRUCT_nvmlPdi_v1_t
+#define PN_STRUCT_nvmlPlatformInfo_t PN_STRUCT_nvmlPlatformInfo_v2_t
+#define PN_STRUCT_nvmlPowerSmoothingProfile_t PN_STRUCT_nvmlPowerSmoothingProfile_v1_t
+#define PN_STRUCT_nvmlPowerSmoothingState_t PN_STRUCT_nvmlPowerSmoothingState_v1_t
+#define PN_STRUCT_nvmlProcessInfo_t PN_STRUCT_nvmlProcessInfo_v2_t
+#define PN_STRUCT_nvmlProcessDetailList_t PN_STRUCT_nvmlProcessDetailList_v1_t
+#define PN_STRUCT_nvmlProcessesUtilizationInfo_t PN_STRUCT_nvmlProcessesUtilizationInfo_v1_t
+#define PN_STRUCT_nvmlRepairStatus_t PN_STRUCT_nvmlRepairStatus_v1_t
+#define PN_STRUCT_nvmlSystemConfComputeSettings_t PN_STRUCT_nvmlSystemConfComputeSettings_v1_t
+#define PN_STRUCT_nvmlSystemDriverBranchInfo_t PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t
+#define PN_STRUCT_nvmlSystemEventSetCreateRequest_t PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t
+#define PN_STRUCT_nvmlSystemEventSetFreeRequest_t PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t
+#define PN_STRUCT_nvmlSystemEventSetWaitRequest_t PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t
+#define PN_STRUCT_nvmlSystemRegisterEventRequest_t PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t
+#define PN_STRUCT_nvmlTemperature_t PN_STRUCT_nvmlTemperature_v1_t
+#define PN_STRUCT_nvmlUUID_t PN_STRUCT_nvmlUUID_v1_t
+#define PN_STRUCT_nvmlVgpuCreatablePlacementInfo_t PN_STRUCT_nvmlVgpuCreatablePlacementInfo_v1_t
+#define PN_STRUCT_nvmlVgpuHeterogeneousMode_t PN_STRUCT_nvmlVgpuHeterogeneousMode_v1_t
+#define PN_STRUCT_nvmlVgpuInstancesUtilizationInfo_t PN_STRUCT_nvmlVgpuInstancesUtilizationInfo_v1_t
+#define PN_STRUCT_nvmlVgpuPlacementId_t PN_STRUCT_nvmlVgpuPlacementId_v1_t
+#define PN_STRUCT_nvmlVgpuPlacementList_t PN_STRUCT_nvmlVgpuPlacementList_v2_t
+#define PN_STRUCT_nvmlVgpuProcessesUtilizationInfo_t PN_STRUCT_nvmlVgpuProcessesUtilizationInfo_v1_t
+#define PN_STRUCT_nvmlVgpuRuntimeState_t PN_STRUCT_nvmlVgpuRuntimeState_v1_t
+#define PN_STRUCT_nvmlVgpuSchedulerLogInfo_t PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t
+#define PN_STRUCT_nvmlVgpuSchedulerStateInfo_t PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t
+#define PN_STRUCT_nvmlVgpuSchedulerState_t PN_STRUCT_nvmlVgpuSchedulerState_v1_t
+#define PN_STRUCT_nvmlVgpuTypeBar1Info_t PN_STRUCT_nvmlVgpuTypeBar1Info_v1_t
+#define PN_STRUCT_nvmlVgpuTypeIdInfo_t PN_STRUCT_nvmlVgpuTypeIdInfo_v1_t
+#define PN_STRUCT_nvmlVgpuTypeMaxInstance_t PN_STRUCT_nvmlVgpuTypeMaxInstance_v1_t
+#define PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_t PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t
+#define PN_STRUCT_nvmlWorkloadPowerProfileInfo_t PN_STRUCT_nvmlWorkloadPowerProfileInfo_v1_t
+#define PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_t PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t
+#define PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_t PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
@@ -1678,11 +2897,11 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetPersistenceMode)(nvmlDevice_t handle, un
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetDisplayMode)(nvmlDevice_t handle, unsigned int *display);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetDisplayActive)(nvmlDevice_t handle, unsigned int *isActive);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMigMode)(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetComputeRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetComputeRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetComputeRunningProcesses_v2)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetGraphicsRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGraphicsRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGraphicsRunningProcesses_v2)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2)(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetProcessUtilization)(nvmlDevice_t handle, nvmlProcessUtilizationSample_t *samples, unsigned int *count, unsigned long long timeStamp);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCurrPcieLinkGeneration)(nvmlDevice_t handle, unsigned int *currLinkGen);
@@ -1777,11 +2996,11 @@ nvmlReturn_t nvmlDeviceGetPersistenceMode(nvmlDevice_t handle, unsigned int *mod
 nvmlReturn_t nvmlDeviceGetDisplayMode(nvmlDevice_t handle, unsigned int *display);
 nvmlReturn_t nvmlDeviceGetDisplayActive(nvmlDevice_t handle, unsigned int *isActive);
 nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode, unsigned int *pendingMode);
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
-nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
-nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos);
+nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v2(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos);
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t handle, nvmlProcessUtilizationSample_t *samples, unsigned int *count, unsigned long long timeStamp);
 nvmlReturn_t nvmlDeviceGetCurrPcieLinkGeneration(nvmlDevice_t handle, unsigned int *currLinkGen);

@@ -33,10 +33,8 @@ C_RECORD = {
 }
 
 # Every struct/union class the extension defines (aliases once, under their own name).
-STRUCT_CLASSES = sorted(
-    {name for name in dir(pynvml._nvml)
-     if isinstance(getattr(pynvml._nvml, name), type) and hasattr(getattr(pynvml._nvml, name), "_fields_")}
-    | set(C_RECORD))
+# The classes of the first functions, in depth; tests/test_struct_classes.py covers all.
+STRUCT_CLASSES = sorted(C_RECORD)
 
 UNIONS = {"c_nvmlValue_t"}
 PRINTABLE = [n for n in STRUCT_CLASSES if n not in UNIONS]

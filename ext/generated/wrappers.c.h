@@ -2509,7 +2509,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2539,7 +2539,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }
@@ -2570,7 +2570,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2600,7 +2600,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }
@@ -2692,7 +2692,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2722,7 +2722,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }
@@ -2753,7 +2753,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2783,7 +2783,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }
@@ -2875,7 +2875,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2905,7 +2905,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }
@@ -2936,7 +2936,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
-    nvmlProcessInfo_t *o_infos = NULL;
+    nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     Py_BEGIN_ALLOW_THREADS
     rc = fn(a_handle, &c_infoCount, o_infos);
@@ -2966,7 +2966,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     PyObject *items[1] = {NULL};
     items[0] = PyList_New(c_infoCount);
     for (unsigned int i = 0; items[0] != NULL && i < c_infoCount; i++) {
-        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_t, &o_infos[i]);
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlProcessInfo_v2_t, &o_infos[i]);
         if (el == NULL) { Py_CLEAR(items[0]); break; }
         PyList_SET_ITEM(items[0], i, el);
     }

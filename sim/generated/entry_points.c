@@ -48,32 +48,64 @@ static SIM_UNUSED nvmlReturn_t sim_fill_i64(const cJSON *j, void *dst) { return 
 static SIM_UNUSED nvmlReturn_t sim_fill_ulong(const cJSON *j, void *dst) { return sim_get_ulong(j, dst); }
 static SIM_UNUSED nvmlReturn_t sim_fill_f64(const cJSON *j, void *dst) { return sim_get_f64(j, dst); }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMemory_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_metricInfo_t(const cJSON *j, void *dst)
 {
-    nvmlMemory_t *p = dst;
+    pn_metricInfo_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "total"), &p->total))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "free"), &p->free))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "used"), &p->used))) return rc;
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMemory_v2_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlAccountingStats_t(const cJSON *j, void *dst)
 {
-    nvmlMemory_v2_t *p = dst;
+    nvmlAccountingStats_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "total"), &p->total))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "reserved"), &p->reserved))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "free"), &p->free))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "used"), &p->used))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuUtilization"), &p->gpuUtilization))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memoryUtilization"), &p->memoryUtilization))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "maxMemoryUsage"), &p->maxMemoryUsage))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "time"), &p->time))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "startTime"), &p->startTime))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isRunning"), &p->isRunning))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "reserved"), p->reserved, 5, sizeof p->reserved[0], sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlAccountingStats_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlAccountingStats_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isRunning"), &p->isRunning))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuUtilization"), &p->gpuUtilization))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memoryUtilization"), &p->memoryUtilization))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "maxMemoryUsage"), &p->maxMemoryUsage))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sampleCount"), &p->sampleCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "sumGpuUtil"), &p->sumGpuUtil))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "sumFbUtil"), &p->sumFbUtil))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "time"), &p->time))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "startTime"), &p->startTime))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlActiveVgpuInstanceInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlActiveVgpuInstanceInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuCount"), &p->vgpuCount))) return rc;
     return NVML_SUCCESS;
 }
 
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlBAR1Memory_t(const cJSON *j, void *dst)
 {
     nvmlBAR1Memory_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "bar1Total"), &p->bar1Total))) return rc;
@@ -82,19 +114,429 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlBAR1Memory_t(const cJSON *j, void *d
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUtilization_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlBBXTimeData_v1_t(const cJSON *j, void *dst)
 {
-    nvmlUtilization_t *p = dst;
+    pn_nvmlBBXTimeData_v1_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpu"), &p->gpu))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memory"), &p->memory))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeRun"), &p->timeRun))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlBridgeChipInfo_t(const cJSON *j, void *dst)
+{
+    nvmlBridgeChipInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "type"), &p->type))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "fwVersion"), &p->fwVersion))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlBridgeChipHierarchy_t(const cJSON *j, void *dst)
+{
+    nvmlBridgeChipHierarchy_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bridgeCount"), &p->bridgeCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "bridgeChipInfo"), p->bridgeChipInfo, 128, sizeof p->bridgeChipInfo[0], sim_fill_nvmlBridgeChipInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlC2cModeInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlC2cModeInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isC2cEnabled"), &p->isC2cEnabled))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlClkMonFaultInfo_t(const cJSON *j, void *dst)
+{
+    nvmlClkMonFaultInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "clkApiDomain"), &p->clkApiDomain))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "clkDomainFaultMask"), &p->clkDomainFaultMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlClkMonStatus_t(const cJSON *j, void *dst)
+{
+    nvmlClkMonStatus_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bGlobalStatus"), &p->bGlobalStatus))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "clkMonListSize"), &p->clkMonListSize))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clkMonList"), p->clkMonList, 32, sizeof p->clkMonList[0], sim_fill_nvmlClkMonFaultInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlClockOffset_v1_t(const cJSON *j, void *dst)
+{
+    nvmlClockOffset_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "type"), &p->type))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pstate"), &p->pstate))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "clockOffsetMHz"), &p->clockOffsetMHz))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "minClockOffsetMHz"), &p->minClockOffsetMHz))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "maxClockOffsetMHz"), &p->maxClockOffsetMHz))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlComputeInstancePlacement_t(const cJSON *j, void *dst)
+{
+    nvmlComputeInstancePlacement_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "start"), &p->start))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "size"), &p->size))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlComputeInstanceInfo_t(const cJSON *j, void *dst)
+{
+    nvmlComputeInstanceInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "device") && (rc = sim_fill_device(cJSON_GetObjectItemCaseSensitive(j, "device"), &p->device))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "profileId"), &p->profileId))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "placement") && (rc = sim_fill_nvmlComputeInstancePlacement_t(cJSON_GetObjectItemCaseSensitive(j, "placement"), &p->placement))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlComputeInstanceProfileInfo_t(const cJSON *j, void *dst)
+{
+    nvmlComputeInstanceProfileInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sliceCount"), &p->sliceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "instanceCount"), &p->instanceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiprocessorCount"), &p->multiprocessorCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedCopyEngineCount"), &p->sharedCopyEngineCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedDecoderCount"), &p->sharedDecoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedEncoderCount"), &p->sharedEncoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedJpegCount"), &p->sharedJpegCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedOfaCount"), &p->sharedOfaCount))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlComputeInstanceProfileInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlComputeInstanceProfileInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sliceCount"), &p->sliceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "instanceCount"), &p->instanceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiprocessorCount"), &p->multiprocessorCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedCopyEngineCount"), &p->sharedCopyEngineCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedDecoderCount"), &p->sharedDecoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedEncoderCount"), &p->sharedEncoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedJpegCount"), &p->sharedJpegCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedOfaCount"), &p->sharedOfaCount))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "name"), p->name, sizeof p->name))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "attackerAdvantage"), &p->attackerAdvantage))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeGpuAttestationReport_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeGpuAttestationReport_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isCecAttestationReportPresent"), &p->isCecAttestationReportPresent))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "attestationReportSize"), &p->attestationReportSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cecAttestationReportSize"), &p->cecAttestationReportSize))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "nonce"), p->nonce, 32, sizeof p->nonce[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "attestationReport"), p->attestationReport, 8192, sizeof p->attestationReport[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "cecAttestationReport"), p->cecAttestationReport, 4096, sizeof p->cecAttestationReport[0], sim_fill_u8))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeGpuCertificate_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeGpuCertificate_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "certChainSize"), &p->certChainSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "attestationCertChainSize"), &p->attestationCertChainSize))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "certChain"), p->certChain, 4096, sizeof p->certChain[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "attestationCertChain"), p->attestationCertChain, 5120, sizeof p->attestationCertChain[0], sim_fill_u8))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeMemSizeInfo_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeMemSizeInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "protectedMemSizeKib"), &p->protectedMemSizeKib))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "unprotectedMemSizeKib"), &p->unprotectedMemSizeKib))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeSetKeyRotationThresholdInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "maxAttackerAdvantage"), &p->maxAttackerAdvantage))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeSystemCaps_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeSystemCaps_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cpuCaps"), &p->cpuCaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpusCaps"), &p->gpusCaps))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeSystemState_t(const cJSON *j, void *dst)
+{
+    nvmlConfComputeSystemState_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "environment"), &p->environment))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ccFeature"), &p->ccFeature))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "devToolsMode"), &p->devToolsMode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlCoolerInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlCoolerInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "index"), &p->index))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "coolerControlType"), &p->signalType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "coolerTarget"), &p->target))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlCPERCursor_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlCPERCursor_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cperTypeMask"), &p->cperTypeMask))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "uuid"), p->uuid, sizeof p->uuid))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "handle"), &p->handle))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDeviceAddressingMode_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDeviceAddressingMode_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "value"), &p->value))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDeviceAttributes_t(const cJSON *j, void *dst)
+{
+    nvmlDeviceAttributes_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiprocessorCount"), &p->multiprocessorCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedCopyEngineCount"), &p->sharedCopyEngineCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedDecoderCount"), &p->sharedDecoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedEncoderCount"), &p->sharedEncoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedJpegCount"), &p->sharedJpegCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sharedOfaCount"), &p->sharedOfaCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceSliceCount"), &p->gpuInstanceSliceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceSliceCount"), &p->computeInstanceSliceCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "memorySizeMB"), &p->memorySizeMB))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDeviceCapabilities_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDeviceCapabilities_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "capMask"), &p->capMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDeviceCurrentClockFreqs_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDeviceCurrentClockFreqs_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "str"), p->str, sizeof p->str))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDevicePerfModes_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDevicePerfModes_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "str"), p->str, sizeof p->str))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDevicePowerMizerModes_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDevicePowerMizerModes_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "currentMode"), &p->currentMode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "mode"), &p->mode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "supportedPowerMizerModes"), &p->supportedPowerMizerModes))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlDramEncryptionInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlDramEncryptionInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encryptionState"), &p->encryptionState))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccErrorCounts_t(const cJSON *j, void *dst)
+{
+    nvmlEccErrorCounts_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "l1Cache"), &p->l1Cache))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "l2Cache"), &p->l2Cache))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "deviceMemory"), &p->deviceMemory))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "registerFile"), &p->registerFile))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccSramErrorStatus_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEccSramErrorStatus_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncParity"), &p->aggregateUncParity))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncSecDed"), &p->aggregateUncSecDed))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateCor"), &p->aggregateCor))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "volatileUncParity"), &p->volatileUncParity))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "volatileUncSecDed"), &p->volatileUncSecDed))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "volatileCor"), &p->volatileCor))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncBucketL2"), &p->aggregateUncBucketL2))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncBucketSm"), &p->aggregateUncBucketSm))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncBucketPcie"), &p->aggregateUncBucketPcie))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncBucketMcu"), &p->aggregateUncBucketMcu))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "aggregateUncBucketOther"), &p->aggregateUncBucketOther))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bThresholdExceeded"), &p->bThresholdExceeded))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEccSramUniqueUncorrectedErrorEntry_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "unit"), &p->unit))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "location"), &p->location))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sublocation"), &p->sublocation))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "extlocation"), &p->extlocation))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "address"), &p->address))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isParity"), &p->isParity))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "entryCount"), &p->entryCount))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEncoderSessionInfo_t(const cJSON *j, void *dst)
+{
+    nvmlEncoderSessionInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sessionId"), &p->sessionId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "codecType"), &p->codecType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "hResolution"), &p->hResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vResolution"), &p->vResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "averageFps"), &p->averageFps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encodeLatency"), &p->averageLatency))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventData_t(const cJSON *j, void *dst)
+{
+    nvmlEventData_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "device") && (rc = sim_fill_device(cJSON_GetObjectItemCaseSensitive(j, "device"), &p->device))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventType"), &p->eventType))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventData"), &p->eventData))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
     return NVML_SUCCESS;
 }
 
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPciInfo_t(const cJSON *j, void *dst)
 {
     nvmlPciInfo_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "busIdLegacy"), p->busIdLegacy, sizeof p->busIdLegacy))) return rc;
@@ -107,69 +549,65 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPciInfo_t(const cJSON *j, void *dst)
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessInfo_v2_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlExcludedDeviceInfo_t(const cJSON *j, void *dst)
 {
-    nvmlProcessInfo_v2_t *p = dst;
+    nvmlExcludedDeviceInfo_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "pci") && (rc = sim_fill_nvmlPciInfo_t(cJSON_GetObjectItemCaseSensitive(j, "pci"), &p->pciInfo))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "uuid"), p->uuid, sizeof p->uuid))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlFanSpeedInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlFanSpeedInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "fan"), &p->fan))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "speed"), &p->speed))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlFBCSessionInfo_t(const cJSON *j, void *dst)
+{
+    nvmlFBCSessionInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sessionId"), &p->sessionId))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuMemory"), &p->usedGpuMemory))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "displayOrdinal"), &p->displayOrdinal))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sessionType"), &p->sessionType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sessionFlags"), &p->sessionFlags))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "hMaxResolution"), &p->hMaxResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vMaxResolution"), &p->vMaxResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "hResolution"), &p->hResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vResolution"), &p->vResolution))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "averageFPS"), &p->averageFPS))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "averageLatency"), &p->averageLatency))) return rc;
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessInfo_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlFBCStats_t(const cJSON *j, void *dst)
 {
-    nvmlProcessInfo_t *p = dst;
+    nvmlFBCStats_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuMemory"), &p->usedGpuMemory))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
-    return NVML_SUCCESS;
-}
-
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessUtilizationSample_t(const cJSON *j, void *dst)
-{
-    nvmlProcessUtilizationSample_t *p = dst;
-    nvmlReturn_t rc = sim_check_object(j);
-    if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
-    return NVML_SUCCESS;
-}
-
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccErrorCounts_t(const cJSON *j, void *dst)
-{
-    nvmlEccErrorCounts_t *p = dst;
-    nvmlReturn_t rc = sim_check_object(j);
-    if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "l1Cache"), &p->l1Cache))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "l2Cache"), &p->l2Cache))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "deviceMemory"), &p->deviceMemory))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "registerFile"), &p->registerFile))) return rc;
-    return NVML_SUCCESS;
-}
-
-static SIM_UNUSED nvmlReturn_t sim_fill_nvmlViolationTime_t(const cJSON *j, void *dst)
-{
-    nvmlViolationTime_t *p = dst;
-    nvmlReturn_t rc = sim_check_object(j);
-    if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "referenceTime"), &p->referenceTime))) return rc;
-    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "violationTime"), &p->violationTime))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sessionsCount"), &p->sessionsCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "averageFPS"), &p->averageFPS))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "averageLatency"), &p->averageLatency))) return rc;
     return NVML_SUCCESS;
 }
 
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlValue_t(const cJSON *j, void *dst)
 {
     nvmlValue_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_f64(cJSON_GetObjectItemCaseSensitive(j, "dVal"), &p->dVal))) return rc;
@@ -185,6 +623,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlValue_t(const cJSON *j, void *dst)
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlFieldValue_t(const cJSON *j, void *dst)
 {
     nvmlFieldValue_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "fieldId"), &p->fieldId))) return rc;
@@ -197,13 +636,1586 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlFieldValue_t(const cJSON *j, void *d
     return NVML_SUCCESS;
 }
 
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGetCPER_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGetCPER_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "cursor") && (rc = sim_fill_pn_nvmlCPERCursor_v1_t(cJSON_GetObjectItemCaseSensitive(j, "cursor"), &p->cursor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bufferSize"), &p->bufferSize))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpmMetric_t(const cJSON *j, void *dst)
+{
+    nvmlGpmMetric_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "metricId"), &p->metricId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "nvmlReturn"), &p->nvmlReturn))) return rc;
+    if ((rc = sim_get_f64(cJSON_GetObjectItemCaseSensitive(j, "value"), &p->value))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "metricInfo") && (rc = sim_fill_pn_metricInfo_t(cJSON_GetObjectItemCaseSensitive(j, "metricInfo"), &p->metricInfo))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpmMetricsGet_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGpmMetricsGet_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numMetrics"), &p->numMetrics))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "metrics"), p->metrics, 333, sizeof p->metrics[0], sim_fill_nvmlGpmMetric_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpmSupport_t(const cJSON *j, void *dst)
+{
+    nvmlGpmSupport_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isSupportedDevice"), &p->isSupportedDevice))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpuDynamicPstatesUtilization_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGpuDynamicPstatesUtilization_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bIsPresent"), &p->bIsPresent))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "percentage"), &p->percentage))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "incThreshold"), &p->incThreshold))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decThreshold"), &p->decThreshold))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuDynamicPstatesInfo_t(const cJSON *j, void *dst)
+{
+    nvmlGpuDynamicPstatesInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "flags"), &p->flags))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "utilization"), p->utilization, 8, sizeof p->utilization[0], sim_fill_pn_nvmlGpuDynamicPstatesUtilization_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpuFabricInfo_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGpuFabricInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 80, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cliqueId"), &p->cliqueId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlGpuFabricInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cliqueId"), &p->cliqueId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "healthMask"), &p->healthMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_v3_t(const cJSON *j, void *dst)
+{
+    nvmlGpuFabricInfo_v3_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cliqueId"), &p->cliqueId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "healthMask"), &p->healthMask))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "healthSummary"), &p->healthSummary))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuInstancePlacement_t(const cJSON *j, void *dst)
+{
+    nvmlGpuInstancePlacement_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "start"), &p->start))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "size"), &p->size))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuInstanceInfo_t(const cJSON *j, void *dst)
+{
+    nvmlGpuInstanceInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "device") && (rc = sim_fill_device(cJSON_GetObjectItemCaseSensitive(j, "device"), &p->device))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "profileId"), &p->profileId))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "placement") && (rc = sim_fill_nvmlGpuInstancePlacement_t(cJSON_GetObjectItemCaseSensitive(j, "placement"), &p->placement))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuInstanceProfileInfo_t(const cJSON *j, void *dst)
+{
+    nvmlGpuInstanceProfileInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isP2pSupported"), &p->isP2pSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sliceCount"), &p->sliceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "instanceCount"), &p->instanceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiprocessorCount"), &p->multiprocessorCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "copyEngineCount"), &p->copyEngineCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decoderCount"), &p->decoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encoderCount"), &p->encoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "jpegCount"), &p->jpegCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ofaCount"), &p->ofaCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "memorySizeMB"), &p->memorySizeMB))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuInstanceProfileInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlGpuInstanceProfileInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isP2pSupported"), &p->isP2pSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sliceCount"), &p->sliceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "instanceCount"), &p->instanceCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiprocessorCount"), &p->multiprocessorCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "copyEngineCount"), &p->copyEngineCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decoderCount"), &p->decoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encoderCount"), &p->encoderCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "jpegCount"), &p->jpegCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ofaCount"), &p->ofaCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "memorySizeMB"), &p->memorySizeMB))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "name"), p->name, sizeof p->name))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpuThermalSensor_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGpuThermalSensor_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "controller"), &p->controller))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "defaultMinTemp"), &p->defaultMinTemp))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "defaultMaxTemp"), &p->defaultMaxTemp))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "currentTemp"), &p->currentTemp))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "target"), &p->target))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuThermalSettings_t(const cJSON *j, void *dst)
+{
+    nvmlGpuThermalSettings_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "sensor"), p->sensor, 3, sizeof p->sensor[0], sim_fill_pn_nvmlGpuThermalSensor_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeature_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeature_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureCode"), &p->featureCode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureState"), &p->featureState))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "licenseInfo"), p->licenseInfo, sizeof p->licenseInfo))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeature_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeature_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureCode"), &p->featureCode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureState"), &p->featureState))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "licenseInfo"), p->licenseInfo, sizeof p->licenseInfo))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "productName"), p->productName, sizeof p->productName))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeature_v3_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeature_v3_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureCode"), &p->featureCode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureState"), &p->featureState))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "licenseInfo"), p->licenseInfo, sizeof p->licenseInfo))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "productName"), p->productName, sizeof p->productName))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureEnabled"), &p->featureEnabled))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGridLicenseExpiry_t(const cJSON *j, void *dst)
+{
+    nvmlGridLicenseExpiry_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "year"), &p->year))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "month"), &p->month))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "day"), &p->day))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "hour"), &p->hour))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "min"), &p->min))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "sec"), &p->sec))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGridLicensableFeature_t(const cJSON *j, void *dst)
+{
+    nvmlGridLicensableFeature_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureCode"), &p->featureCode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureState"), &p->featureState))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "licenseInfo"), p->licenseInfo, sizeof p->licenseInfo))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "productName"), p->productName, sizeof p->productName))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureEnabled"), &p->featureEnabled))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "licenseExpiry") && (rc = sim_fill_nvmlGridLicenseExpiry_t(cJSON_GetObjectItemCaseSensitive(j, "licenseExpiry"), &p->licenseExpiry))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeatures_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeatures_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "isGridLicenseSupported"), &p->isGridLicenseSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "licensableFeaturesCount"), &p->licensableFeaturesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "gridLicensableFeatures"), p->gridLicensableFeatures, 3, sizeof p->gridLicensableFeatures[0], sim_fill_pn_nvmlGridLicensableFeature_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeatures_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeatures_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "isGridLicenseSupported"), &p->isGridLicenseSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "licensableFeaturesCount"), &p->licensableFeaturesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "gridLicensableFeatures"), p->gridLicensableFeatures, 3, sizeof p->gridLicensableFeatures[0], sim_fill_pn_nvmlGridLicensableFeature_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGridLicensableFeatures_v3_t(const cJSON *j, void *dst)
+{
+    pn_nvmlGridLicensableFeatures_v3_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "isGridLicenseSupported"), &p->isGridLicenseSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "licensableFeaturesCount"), &p->licensableFeaturesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "gridLicensableFeatures"), p->gridLicensableFeatures, 3, sizeof p->gridLicensableFeatures[0], sim_fill_pn_nvmlGridLicensableFeature_v3_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGridLicensableFeatures_t(const cJSON *j, void *dst)
+{
+    nvmlGridLicensableFeatures_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "isGridLicenseSupported"), &p->isGridLicenseSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "licensableFeaturesCount"), &p->licensableFeaturesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "gridLicensableFeatures"), p->gridLicensableFeatures, 3, sizeof p->gridLicensableFeatures[0], sim_fill_nvmlGridLicensableFeature_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlHostname_v1_t(const cJSON *j, void *dst)
+{
+    nvmlHostname_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "value"), p->value, sizeof p->value))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlHwbcEntry_t(const cJSON *j, void *dst)
+{
+    nvmlHwbcEntry_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "hwbcId"), &p->hwbcId))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "firmwareVersion"), p->firmwareVersion, sizeof p->firmwareVersion))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlLedState_t(const cJSON *j, void *dst)
+{
+    nvmlLedState_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "cause"), p->cause, sizeof p->cause))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "color"), &p->color))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMarginTemperature_v1_t(const cJSON *j, void *dst)
+{
+    nvmlMarginTemperature_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "marginTemperature"), &p->marginTemperature))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMask255_t(const cJSON *j, void *dst)
+{
+    nvmlMask255_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "mask"), p->mask, 8, sizeof p->mask[0], sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMemory_t(const cJSON *j, void *dst)
+{
+    nvmlMemory_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "total"), &p->total))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "free"), &p->free))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "used"), &p->used))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlMemory_v2_t(const cJSON *j, void *dst)
+{
+    nvmlMemory_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "total"), &p->total))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "reserved"), &p->reserved))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "free"), &p->free))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "used"), &p->used))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkFirmwareVersion_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkFirmwareVersion_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "ucodeType"), &p->ucodeType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "major"), &p->major))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minor"), &p->minor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "subMinor"), &p->subMinor))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkFirmwareInfo_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkFirmwareInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "firmwareVersion"), p->firmwareVersion, 100, sizeof p->firmwareVersion[0], sim_fill_nvmlNvlinkFirmwareVersion_t))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numValidEntries"), &p->numValidEntries))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkGetBwMode_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkGetBwMode_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bIsBest"), &p->bIsBest))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bwMode"), &p->bwMode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvLinkInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvLinkInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isNvleEnabled"), &p->isNvleEnabled))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvLinkInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlNvLinkInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isNvleEnabled"), &p->isNvleEnabled))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "firmwareInfo") && (rc = sim_fill_nvmlNvlinkFirmwareInfo_t(cJSON_GetObjectItemCaseSensitive(j, "firmwareInfo"), &p->firmwareInfo))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvLinkPowerThres_t(const cJSON *j, void *dst)
+{
+    nvmlNvLinkPowerThres_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "lowPwrThreshold"), &p->lowPwrThreshold))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkSetBwMode_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkSetBwMode_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bSetBest"), &p->bSetBest))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bwMode"), &p->bwMode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkSupportedBwModes_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkSupportedBwModes_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "bwModes"), p->bwModes, 23, sizeof p->bwModes[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "totalBwModes"), &p->totalBwModes))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvLinkUtilizationControl_t(const cJSON *j, void *dst)
+{
+    nvmlNvLinkUtilizationControl_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "units"), &p->units))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pktfilter"), &p->pktfilter))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPciInfo_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPciInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "busId"), p->busId, sizeof p->busId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "domain"), &p->domain))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bus"), &p->bus))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "device"), &p->device))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pciDeviceId"), &p->pciDeviceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pciSubSystemId"), &p->pciSubSystemId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "reserved0"), &p->reserved0))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "reserved1"), &p->reserved1))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "reserved2"), &p->reserved2))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "reserved3"), &p->reserved3))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPciInfoExt_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPciInfoExt_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "domain"), &p->domain))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bus"), &p->bus))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "device"), &p->device))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pciDeviceId"), &p->pciDeviceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pciSubSystemId"), &p->pciSubSystemId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "baseClass"), &p->baseClass))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "subClass"), &p->subClass))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "busId"), p->busId, sizeof p->busId))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPdi_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPdi_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "value"), &p->value))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPlatformInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPlatformInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "ibGuid"), p->ibGuid, sizeof p->ibGuid))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "rackGuid"), p->rackGuid, sizeof p->rackGuid))) return rc;
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "chassisPhysicalSlotNumber");
+      if (cJSON_IsString(c1)) p->chassisPhysicalSlotNumber = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->chassisPhysicalSlotNumber))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "computeSlotIndex");
+      if (cJSON_IsString(c1)) p->computeSlotIndex = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->computeSlotIndex))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "nodeIndex");
+      if (cJSON_IsString(c1)) p->nodeIndex = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->nodeIndex))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "peerType");
+      if (cJSON_IsString(c1)) p->peerType = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->peerType))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "moduleId");
+      if (cJSON_IsString(c1)) p->moduleId = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->moduleId))) return rc; }
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPlatformInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlPlatformInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "ibGuid"), p->ibGuid, sizeof p->ibGuid))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "chassisSerialNumber"), p->chassisSerialNumber, sizeof p->chassisSerialNumber))) return rc;
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "slotNumber");
+      if (cJSON_IsString(c1)) p->slotNumber = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->slotNumber))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "trayIndex");
+      if (cJSON_IsString(c1)) p->trayIndex = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->trayIndex))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "hostId");
+      if (cJSON_IsString(c1)) p->hostId = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->hostId))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "peerType");
+      if (cJSON_IsString(c1)) p->peerType = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->peerType))) return rc; }
+    { const cJSON *c1 = cJSON_GetObjectItemCaseSensitive(j, "moduleId");
+      if (cJSON_IsString(c1)) p->moduleId = c1->valuestring[0];
+      else if ((rc = sim_get_u8(c1, &p->moduleId))) return rc; }
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPowerSmoothingProfile_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPowerSmoothingProfile_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "profileId"), &p->profileId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "paramId"), &p->paramId))) return rc;
+    if ((rc = sim_get_f64(cJSON_GetObjectItemCaseSensitive(j, "value"), &p->value))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPowerSmoothingState_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPowerSmoothingState_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPowerValue_v2_t(const cJSON *j, void *dst)
+{
+    nvmlPowerValue_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "powerScope"), &p->powerScope))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "powerValueMw"), &p->powerValueMw))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPRMCounterInput_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPRMCounterInput_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "localPort"), &p->localPort))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPRMCounterValue_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPRMCounterValue_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "outputType"), &p->outputType))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "outputValue") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "outputValue"), &p->outputValue))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPRMCounter_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPRMCounter_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "counterId"), &p->counterId))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "inputValue") && (rc = sim_fill_pn_nvmlPRMCounterInput_v1_t(cJSON_GetObjectItemCaseSensitive(j, "inputValue"), &p->inputValue))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "outputValue") && (rc = sim_fill_pn_nvmlPRMCounterValue_v1_t(cJSON_GetObjectItemCaseSensitive(j, "outputValue"), &p->outputValue))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPRMCounterList_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPRMCounterList_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numCounters"), &p->numCounters))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPRMTLV_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPRMTLV_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "dataSize"), &p->dataSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "data"), p->data, 496, sizeof p->data[0], sim_fill_u8))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessDetail_v1_t(const cJSON *j, void *dst)
+{
+    nvmlProcessDetail_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuMemory"), &p->usedGpuMemory))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuCcProtectedMemory"), &p->usedGpuCcProtectedMemory))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessDetailList_v1_t(const cJSON *j, void *dst)
+{
+    nvmlProcessDetailList_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "mode"), &p->mode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numProcArrayEntries"), &p->numProcArrayEntries))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlProcessUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "jpgUtil"), &p->jpgUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ofaUtil"), &p->ofaUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessesUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlProcessesUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "processSamplesCount"), &p->processSamplesCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "lastSeenTimeStamp"), &p->lastSeenTimeStamp))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessInfo_v2_t(const cJSON *j, void *dst)
+{
+    nvmlProcessInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "usedGpuMemory"), &p->usedGpuMemory))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlProcessUtilizationSample_t(const cJSON *j, void *dst)
+{
+    nvmlProcessUtilizationSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPSUInfo_t(const cJSON *j, void *dst)
+{
+    nvmlPSUInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "state"), p->state, sizeof p->state))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "current"), &p->current))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "voltage"), &p->voltage))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "power"), &p->power))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlRemappedRowsInfo_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlRemappedRowsInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "corrActiveRemaps"), &p->corrActiveRemaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "corrInactiveRemaps"), &p->corrInactiveRemaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "uncActiveRemaps"), &p->uncActiveRemaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "uncInactiveRemaps"), &p->uncInactiveRemaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bPending"), &p->bPending))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bfailureOccurred"), &p->bfailureOccurred))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlRepairStatus_v1_t(const cJSON *j, void *dst)
+{
+    nvmlRepairStatus_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bChannelRepairPending"), &p->bChannelRepairPending))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bTpcRepairPending"), &p->bTpcRepairPending))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlRowRemapperHistogramValues_t(const cJSON *j, void *dst)
+{
+    nvmlRowRemapperHistogramValues_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "max"), &p->max))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "high"), &p->high))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "partial"), &p->partial))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "low"), &p->low))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "none"), &p->none))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlRusdSettings_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlRusdSettings_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "pollMask"), &p->pollMask))) return rc;
+    return NVML_SUCCESS;
+}
+
 static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSample_t(const cJSON *j, void *dst)
 {
     nvmlSample_t *p = dst;
+    (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
     if (cJSON_GetObjectItemCaseSensitive(j, "sampleValue") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "sampleValue"), &p->sampleValue))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemConfComputeSettings_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemConfComputeSettings_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "environment"), &p->environment))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ccFeature"), &p->ccFeature))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "devToolsMode"), &p->devToolsMode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "multiGpuMode"), &p->multiGpuMode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemDriverBranchInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemDriverBranchInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "branch"), p->branch, sizeof p->branch))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemEventData_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemEventData_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventType"), &p->eventType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuId"), &p->gpuId))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemEventSetCreateRequest_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemEventSetCreateRequest_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemEventSetFreeRequest_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemEventSetFreeRequest_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemEventSetWaitRequest_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemEventSetWaitRequest_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeoutms"), &p->timeoutms))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "dataSize"), &p->dataSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numEvent"), &p->numEvent))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSystemRegisterEventRequest_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSystemRegisterEventRequest_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventTypes"), &p->eventTypes))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlTemperature_v1_t(const cJSON *j, void *dst)
+{
+    nvmlTemperature_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sensorType"), &p->sensorType))) return rc;
+    if ((rc = sim_get_i32(cJSON_GetObjectItemCaseSensitive(j, "temperature"), &p->temperature))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUnitFanInfo_t(const cJSON *j, void *dst)
+{
+    nvmlUnitFanInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "speed"), &p->speed))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUnitFanSpeeds_t(const cJSON *j, void *dst)
+{
+    nvmlUnitFanSpeeds_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "fans"), p->fans, 24, sizeof p->fans[0], sim_fill_nvmlUnitFanInfo_t))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUnitInfo_t(const cJSON *j, void *dst)
+{
+    nvmlUnitInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "name"), p->name, sizeof p->name))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "id"), p->id, sizeof p->id))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "serial"), p->serial, sizeof p->serial))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "firmwareVersion"), p->firmwareVersion, sizeof p->firmwareVersion))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlUnrepairableMemory_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlUnrepairableMemory_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "unrepairableMemory"), &p->unrepairableMemory))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUtilization_t(const cJSON *j, void *dst)
+{
+    nvmlUtilization_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpu"), &p->gpu))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memory"), &p->memory))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUUIDValue_t(const cJSON *j, void *dst)
+{
+    nvmlUUIDValue_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "str"), p->str, sizeof p->str))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "bytes"), p->bytes, 16, sizeof p->bytes[0], sim_fill_u8))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlUUID_v1_t(const cJSON *j, void *dst)
+{
+    nvmlUUID_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "type"), &p->type))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "value") && (rc = sim_fill_nvmlUUIDValue_t(cJSON_GetObjectItemCaseSensitive(j, "value"), &p->value))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuCreatablePlacementInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuCreatablePlacementInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuTypeId"), &p->vgpuTypeId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementSize"), &p->placementSize))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuHeterogeneousMode_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuHeterogeneousMode_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "mode"), &p->mode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuInstanceUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuInstanceUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "smUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "memUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "encUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "decUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "jpgUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "jpgUtil"), &p->jpgUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "ofaUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "ofaUtil"), &p->ofaUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuInstancesUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuInstancesUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sampleValType"), &p->sampleValType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstanceCount"), &p->vgpuInstanceCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "lastSeenTimeStamp"), &p->lastSeenTimeStamp))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuInstanceUtilizationSample_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuInstanceUtilizationSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "smUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "memUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "encUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "decUtil") && (rc = sim_fill_nvmlValue_t(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuLicenseExpiry_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuLicenseExpiry_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "year"), &p->year))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "month"), &p->month))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "day"), &p->day))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "hour"), &p->hour))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "min"), &p->min))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "sec"), &p->sec))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuLicenseInfo_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuLicenseInfo_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "isLicensed"), &p->isLicensed))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "licenseExpiry") && (rc = sim_fill_nvmlVgpuLicenseExpiry_t(cJSON_GetObjectItemCaseSensitive(j, "licenseExpiry"), &p->licenseExpiry))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "currentState"), &p->currentState))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuMetadata_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuMetadata_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "revision"), &p->revision))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "guestInfoState"), &p->guestInfoState))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "guestDriverVersion"), p->guestDriverVersion, sizeof p->guestDriverVersion))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "hostDriverVersion"), p->hostDriverVersion, sizeof p->hostDriverVersion))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "reserved"), p->reserved, 6, sizeof p->reserved[0], sim_fill_u32))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuVirtualizationCaps"), &p->vgpuVirtualizationCaps))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "guestVgpuVersion"), &p->guestVgpuVersion))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "opaqueDataSize"), &p->opaqueDataSize))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "opaqueData"), p->opaqueData, sizeof p->opaqueData))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPgpuCompatibility_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuPgpuCompatibility_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuVmCompatibility"), &p->vgpuVmCompatibility))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "compatibilityLimitCode"), &p->compatibilityLimitCode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuVersion_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuVersion_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minVersion"), &p->minVersion))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxVersion"), &p->maxVersion))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuPgpuMetadata_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuPgpuMetadata_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "revision"), &p->revision))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "hostDriverVersion"), p->hostDriverVersion, sizeof p->hostDriverVersion))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pgpuVirtualizationCaps"), &p->pgpuVirtualizationCaps))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "reserved"), p->reserved, 5, sizeof p->reserved[0], sim_fill_u32))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "hostSupportedVgpuRange") && (rc = sim_fill_nvmlVgpuVersion_t(cJSON_GetObjectItemCaseSensitive(j, "hostSupportedVgpuRange"), &p->hostSupportedVgpuRange))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "opaqueDataSize"), &p->opaqueDataSize))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "opaqueData"), p->opaqueData, sizeof p->opaqueData))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPlacementId_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuPlacementId_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementId"), &p->placementId))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPlacementList_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuPlacementList_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementSize"), &p->placementSize))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPlacementList_v2_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuPlacementList_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementSize"), &p->placementSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "mode"), &p->mode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuProcessUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuProcessUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "processName"), p->processName, sizeof p->processName))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "jpgUtil"), &p->jpgUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "ofaUtil"), &p->ofaUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuProcessesUtilizationInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuProcessesUtilizationInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuProcessCount"), &p->vgpuProcessCount))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "lastSeenTimeStamp"), &p->lastSeenTimeStamp))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuProcessUtilizationSample_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuProcessUtilizationSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuInstance"), &p->vgpuInstance))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pid"), &p->pid))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "processName"), p->processName, sizeof p->processName))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeStamp"), &p->timeStamp))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "smUtil"), &p->smUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "memUtil"), &p->memUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "encUtil"), &p->encUtil))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "decUtil"), &p->decUtil))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuRuntimeState_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuRuntimeState_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "size"), &p->size))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedData_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedData_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeslice"), &p->timeslice))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedDataWithARR_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedDataWithARR_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "avgFactor"), &p->avgFactor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeslice"), &p->timeslice))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedSetData_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedSetData_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeslice"), &p->timeslice))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedSetDataWithARR_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedSetDataWithARR_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "avgFactor"), &p->avgFactor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "frequency"), &p->frequency))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerCapabilities_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerCapabilities_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "supportedSchedulers"), p->supportedSchedulers, 3, sizeof p->supportedSchedulers[0], sim_fill_u32))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxTimeslice"), &p->maxTimeslice))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minTimeslice"), &p->minTimeslice))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "isArrModeSupported"), &p->isArrModeSupported))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxFrequencyForARR"), &p->maxFrequencyForARR))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minFrequencyForARR"), &p->minFrequencyForARR))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxAvgFactorForARR"), &p->maxAvgFactorForARR))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minAvgFactorForARR"), &p->minAvgFactorForARR))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerParams_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerParams_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedDataWithARR") && (rc = sim_fill_pn_nvmlVgpuSchedDataWithARR_t(cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedDataWithARR"), &p->vgpuSchedDataWithARR))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedData") && (rc = sim_fill_pn_nvmlVgpuSchedData_t(cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedData"), &p->vgpuSchedData))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerGetState_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerGetState_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "arrMode"), &p->arrMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerLogEntry_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerLogEntry_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timestamp"), &p->timestamp))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeRunTotal"), &p->timeRunTotal))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeRun"), &p->timeRun))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "swRunlistId"), &p->swRunlistId))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "targetTimeSlice"), &p->targetTimeSlice))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "cumulativePreemptionTime"), &p->cumulativePreemptionTime))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerLog_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerLog_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "arrMode"), &p->arrMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "entriesCount"), &p->entriesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "logEntries"), p->logEntries, 200, sizeof p->logEntries[0], sim_fill_nvmlVgpuSchedulerLogEntry_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedulerLogEntry_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedulerLogEntry_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timestamp"), &p->timestamp))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeRunTotal"), &p->timeRunTotal))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timeRun"), &p->timeRun))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "swRunlistId"), &p->swRunlistId))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "targetTimeSlice"), &p->targetTimeSlice))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "cumulativePreemptionTime"), &p->cumulativePreemptionTime))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "weight"), &p->weight))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerLogInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerLogInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "arrMode"), &p->arrMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "entriesCount"), &p->entriesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "logEntries"), p->logEntries, 200, sizeof p->logEntries[0], sim_fill_nvmlVgpuSchedulerLogEntry_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedulerLogInfo_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedulerLogInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "avgFactor"), &p->avgFactor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeslice"), &p->timeslice))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "entriesCount"), &p->entriesCount))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "logEntries"), p->logEntries, 200, sizeof p->logEntries[0], sim_fill_pn_nvmlVgpuSchedulerLogEntry_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerSetParams_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerSetParams_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedDataWithARR") && (rc = sim_fill_pn_nvmlVgpuSchedSetDataWithARR_t(cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedDataWithARR"), &p->vgpuSchedDataWithARR))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedData") && (rc = sim_fill_pn_nvmlVgpuSchedSetData_t(cJSON_GetObjectItemCaseSensitive(j, "vgpuSchedData"), &p->vgpuSchedData))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerSetState_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerSetState_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "enableARRMode"), &p->enableARRMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerSetParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerState_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerState_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "enableARRMode"), &p->enableARRMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerSetParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedulerState_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedulerState_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "avgFactor"), &p->avgFactor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "frequency"), &p->frequency))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuSchedulerStateInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuSchedulerStateInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "arrMode"), &p->arrMode))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "schedulerParams") && (rc = sim_fill_nvmlVgpuSchedulerParams_t(cJSON_GetObjectItemCaseSensitive(j, "schedulerParams"), &p->schedulerParams))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlVgpuSchedulerStateInfo_v2_t(const cJSON *j, void *dst)
+{
+    pn_nvmlVgpuSchedulerStateInfo_v2_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "engineId"), &p->engineId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "schedulerPolicy"), &p->schedulerPolicy))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "avgFactor"), &p->avgFactor))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeslice"), &p->timeslice))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuTypeBar1Info_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuTypeBar1Info_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "bar1Size"), &p->bar1Size))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuTypeIdInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuTypeIdInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuCount"), &p->vgpuCount))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuTypeMaxInstance_v1_t(const cJSON *j, void *dst)
+{
+    nvmlVgpuTypeMaxInstance_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "vgpuTypeId"), &p->vgpuTypeId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxInstancePerGI"), &p->maxInstancePerGI))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlViolationTime_t(const cJSON *j, void *dst)
+{
+    nvmlViolationTime_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "referenceTime"), &p->referenceTime))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "violationTime"), &p->violationTime))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlWorkloadPowerProfileCurrentProfiles_v1_t(const cJSON *j, void *dst)
+{
+    nvmlWorkloadPowerProfileCurrentProfiles_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "perfProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "perfProfilesMask"), &p->perfProfilesMask))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "requestedProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "requestedProfilesMask"), &p->requestedProfilesMask))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "enforcedProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "enforcedProfilesMask"), &p->enforcedProfilesMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlWorkloadPowerProfileInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlWorkloadPowerProfileInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "profileId"), &p->profileId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "priority"), &p->priority))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "conflictingmask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "conflictingmask"), &p->conflictingMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlWorkloadPowerProfileProfilesInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlWorkloadPowerProfileProfilesInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "perfProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "perfProfilesMask"), &p->perfProfilesMask))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "perfProfile"), p->perfProfile, 255, sizeof p->perfProfile[0], sim_fill_nvmlWorkloadPowerProfileInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlWorkloadPowerProfileRequestedProfiles_v1_t(const cJSON *j, void *dst)
+{
+    nvmlWorkloadPowerProfileRequestedProfiles_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "requestedProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "requestedProfilesMask"), &p->requestedProfilesMask))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t(const cJSON *j, void *dst)
+{
+    pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "operation"), &p->operation))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "updateProfilesMask") && (rc = sim_fill_nvmlMask255_t(cJSON_GetObjectItemCaseSensitive(j, "updateProfilesMask"), &p->updateProfilesMask))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -906,7 +2918,7 @@ nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos)
+nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos)
 {
     sim_call c;
     nvmlReturn_t rc;
@@ -915,7 +2927,7 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t handle, unsign
     unsigned int n = 0;
     rc = sim_count(&c, 0, 1, infoCount, infos == NULL, 0, &n);
     if (rc != SIM_PROCEED) return rc;
-    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_t))) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_v2_t))) return rc;
     *infoCount = n;
     return NVML_SUCCESS;
 }
@@ -934,7 +2946,7 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t handle, unsign
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos)
+nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos)
 {
     sim_call c;
     nvmlReturn_t rc;
@@ -943,7 +2955,7 @@ nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t handle, unsig
     unsigned int n = 0;
     rc = sim_count(&c, 0, 1, infoCount, infos == NULL, 0, &n);
     if (rc != SIM_PROCEED) return rc;
-    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_t))) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_v2_t))) return rc;
     *infoCount = n;
     return NVML_SUCCESS;
 }
@@ -962,7 +2974,7 @@ nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t handle, unsig
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_t *infos)
+nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t handle, unsigned int *infoCount, nvmlProcessInfo_v2_t *infos)
 {
     sim_call c;
     nvmlReturn_t rc;
@@ -971,7 +2983,7 @@ nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v3(nvmlDevice_t handle, uns
     unsigned int n = 0;
     rc = sim_count(&c, 0, 1, infoCount, infos == NULL, 0, &n);
     if (rc != SIM_PROCEED) return rc;
-    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_t))) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, infos, n, sizeof *infos, sim_fill_nvmlProcessInfo_v2_t))) return rc;
     *infoCount = n;
     return NVML_SUCCESS;
 }

@@ -106,7 +106,8 @@ def __getattr__(name):
     # Lazily made names: they need ctypes, which `import pynvml` does not load.
     if name == "nvmlLib":
         return _ctypes_library()
-    if name in ("_PrintableStructure", "NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint"):
+    if name in ("_PrintableStructure", "NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint") \
+            or name.startswith("struct_c_nvml"):
         from . import _ctypes_compat
 
         value = getattr(_ctypes_compat, name)

@@ -32,3 +32,33 @@ class _PrintableStructure(ctypes.Structure):
         if isinstance(value, str):
             value = value.encode()
         super().__setattr__(name, value)
+
+
+# The opaque structs behind NVML's handles, for ctypes code that builds POINTER()s to
+# them.  Our own handles are not ctypes pointers, but convert to and from them.
+class struct_c_nvmlDevice_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlUnit_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlEventSet_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlSystemEventSet_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlGpuInstance_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlComputeInstance_t(ctypes.Structure):
+    pass
+
+
+class struct_c_nvmlGpmSample_t(ctypes.Structure):
+    pass

@@ -29,8 +29,655 @@ class c_nvmlGpmSample_t:
     @property
     def value(self) -> int: ...
 
+class c_metricInfo_t:
+    _fields_: list[tuple[str, str]]
+    shortName: str | None
+    longName: str | None
+    unit: str | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlAccountingStats_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    gpuUtilization: int
+    memoryUtilization: int
+    maxMemoryUsage: int
+    time: int
+    startTime: int
+    isRunning: int
+    reserved: list[int]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlAccountingStats_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    pid: int
+    isRunning: int
+    gpuUtilization: int
+    memoryUtilization: int
+    maxMemoryUsage: int
+    sampleCount: int
+    sumGpuUtil: int
+    sumFbUtil: int
+    time: int
+    startTime: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlActiveVgpuInstanceInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    vgpuCount: int
+    vgpuInstances: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlBAR1Memory_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    bar1Total: int
+    bar1Free: int
+    bar1Used: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlBBXTimeData_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeRun: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlBridgeChipHierarchy_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    bridgeCount: int
+    bridgeChipInfo: list[c_nvmlBridgeChipInfo_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlBridgeChipInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    type: int
+    fwVersion: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlC2cModeInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isC2cEnabled: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class nvmlClkMonFaultInfo_t:
+    _fields_: list[tuple[str, str]]
+    clkApiDomain: int
+    clkDomainFaultMask: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class nvmlClkMonStatus_t:
+    _fields_: list[tuple[str, str]]
+    bGlobalStatus: int
+    clkMonListSize: int
+    clkMonList: list[nvmlClkMonFaultInfo_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlClockOffset_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    type: int
+    pstate: int
+    clockOffsetMHz: int
+    minClockOffsetMHz: int
+    maxClockOffsetMHz: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlComputeInstanceInfo_t:
+    _fields_: list[tuple[str, str]]
+    device: c_nvmlDevice_t | None
+    gpuInstance: c_nvmlGpuInstance_t | None
+    id: int
+    profileId: int
+    placement: c_nvmlComputeInstancePlacement_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlComputeInstancePlacement_t:
+    _fields_: list[tuple[str, str]]
+    start: int
+    size: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlComputeInstanceProfileInfo_t:
+    _fields_: list[tuple[str, str]]
+    id: int
+    sliceCount: int
+    instanceCount: int
+    multiprocessorCount: int
+    sharedCopyEngineCount: int
+    sharedDecoderCount: int
+    sharedEncoderCount: int
+    sharedJpegCount: int
+    sharedOfaCount: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlComputeInstanceProfileInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    id: int
+    sliceCount: int
+    instanceCount: int
+    multiprocessorCount: int
+    sharedCopyEngineCount: int
+    sharedDecoderCount: int
+    sharedEncoderCount: int
+    sharedJpegCount: int
+    sharedOfaCount: int
+    name: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeGetKeyRotationThresholdInfo_t:
+    _fields_: list[tuple[str, str]]
+    version: int
+    attackerAdvantage: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeGpuAttestationReport_t:
+    _fields_: list[tuple[str, str]]
+    isCecAttestationReportPresent: int
+    attestationReportSize: int
+    cecAttestationReportSize: int
+    nonce: bytes
+    attestationReport: bytes
+    cecAttestationReport: bytes
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeGpuCertificate_t:
+    _fields_: list[tuple[str, str]]
+    certChainSize: int
+    attestationCertChainSize: int
+    certChain: bytes
+    attestationCertChain: bytes
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeMemSizeInfo_t:
+    _fields_: list[tuple[str, str]]
+    protectedMemSizeKib: int
+    unprotectedMemSizeKib: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeSetKeyRotationThresholdInfo_t:
+    _fields_: list[tuple[str, str]]
+    version: int
+    maxAttackerAdvantage: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeSystemCaps_t:
+    _fields_: list[tuple[str, str]]
+    cpuCaps: int
+    gpusCaps: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlConfComputeSystemState_t:
+    _fields_: list[tuple[str, str]]
+    environment: int
+    ccFeature: int
+    devToolsMode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlCoolerInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    index: int
+    coolerControlType: int
+    coolerTarget: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlCPERCursor_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    cperTypeMask: int
+    uuid: str
+    handle: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDeviceAddressingMode_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    value: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDeviceAttributes:
+    _fields_: list[tuple[str, str]]
+    multiprocessorCount: int
+    sharedCopyEngineCount: int
+    sharedDecoderCount: int
+    sharedEncoderCount: int
+    sharedJpegCount: int
+    sharedOfaCount: int
+    gpuInstanceSliceCount: int
+    computeInstanceSliceCount: int
+    memorySizeMB: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDeviceCapabilities_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    capMask: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDeviceCurrentClockFreqs_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    str: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDevicePerfModes_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    str: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDevicePowerMizerModes_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    currentMode: int
+    mode: int
+    supportedPowerMizerModes: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlDramEncryptionInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    encryptionState: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccErrorCounts_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    l1Cache: int
+    l2Cache: int
+    deviceMemory: int
+    registerFile: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccSramErrorStatus_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    aggregateUncParity: int
+    aggregateUncSecDed: int
+    aggregateCor: int
+    volatileUncParity: int
+    volatileUncSecDed: int
+    volatileCor: int
+    aggregateUncBucketL2: int
+    aggregateUncBucketSm: int
+    aggregateUncBucketPcie: int
+    aggregateUncBucketMcu: int
+    aggregateUncBucketOther: int
+    bThresholdExceeded: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    entryCount: int
+    entries: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    unit: int
+    location: int
+    sublocation: int
+    extlocation: int
+    address: int
+    isParity: int
+    count: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEncoderSession_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    sessionId: int
+    pid: int
+    vgpuInstance: int
+    codecType: int
+    hResolution: int
+    vResolution: int
+    averageFps: int
+    encodeLatency: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventData_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    device: c_nvmlDevice_t | None
+    eventType: int
+    eventData: int
+    gpuInstanceId: int
+    computeInstanceId: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlExcludedDeviceInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    pci: nvmlPciInfo_t
+    uuid: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlFanSpeedInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    fan: int
+    speed: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlFBCSession_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    sessionId: int
+    pid: int
+    vgpuInstance: int
+    displayOrdinal: int
+    sessionType: int
+    sessionFlags: int
+    hMaxResolution: int
+    vMaxResolution: int
+    hResolution: int
+    vResolution: int
+    averageFPS: int
+    averageLatency: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlFBCStats_t:
+    _fields_: list[tuple[str, str]]
+    sessionsCount: int
+    averageFPS: int
+    averageLatency: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlFieldValue_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    fieldId: int
+    scopeId: int
+    timestamp: int
+    latencyUsec: int
+    valueType: int
+    nvmlReturn: int
+    value: c_nvmlValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGetCPER_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    cursor: c_nvmlCPERCursor_v1_t
+    buffer: int | None
+    bufferSize: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpmMetric_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    metricId: int
+    nvmlReturn: int
+    value: float
+    metricInfo: c_metricInfo_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpmMetricsGet_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    numMetrics: int
+    sample1: c_nvmlGpmSample_t | None
+    sample2: c_nvmlGpmSample_t | None
+    metrics: list[c_nvmlGpmMetric_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpmSupport_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    isSupportedDevice: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuDynamicPstatesInfo_t:
+    _fields_: list[tuple[str, str]]
+    flags: int
+    utilization: list[c_nvmlGpuDynamicPstatesUtilization_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuDynamicPstatesUtilization_t:
+    _fields_: list[tuple[str, str]]
+    bIsPresent: int
+    percentage: int
+    incThreshold: int
+    decThreshold: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuFabricInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    clusterUuid: bytes
+    status: int
+    cliqueId: int
+    state: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuFabricInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    clusterUuid: bytes
+    status: int
+    cliqueId: int
+    state: int
+    healthMask: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+c_nvmlGpuFabricInfoV_t = c_nvmlGpuFabricInfo_v2_t
+
+class c_nvmlGpuFabricInfo_v3_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    clusterUuid: bytes
+    status: int
+    cliqueId: int
+    state: int
+    healthMask: int
+    healthSummary: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuInstanceInfo_t:
+    _fields_: list[tuple[str, str]]
+    device: c_nvmlDevice_t | None
+    id: int
+    profileId: int
+    placement: c_nvmlGpuInstancePlacement_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuInstancePlacement_t:
+    _fields_: list[tuple[str, str]]
+    start: int
+    size: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuInstanceProfileInfo_t:
+    _fields_: list[tuple[str, str]]
+    id: int
+    isP2pSupported: int
+    sliceCount: int
+    instanceCount: int
+    multiprocessorCount: int
+    copyEngineCount: int
+    decoderCount: int
+    encoderCount: int
+    jpegCount: int
+    ofaCount: int
+    memorySizeMB: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuInstanceProfileInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    id: int
+    isP2pSupported: int
+    sliceCount: int
+    instanceCount: int
+    multiprocessorCount: int
+    copyEngineCount: int
+    decoderCount: int
+    encoderCount: int
+    jpegCount: int
+    ofaCount: int
+    memorySizeMB: int
+    name: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuThermalSensor_t:
+    _fields_: list[tuple[str, str]]
+    controller: int
+    defaultMinTemp: int
+    defaultMaxTemp: int
+    currentTemp: int
+    target: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuThermalSettings_t:
+    _fields_: list[tuple[str, str]]
+    count: int
+    sensor: list[c_nvmlGpuThermalSensor_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeature_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    featureCode: int
+    featureState: int
+    licenseInfo: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeature_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    featureCode: int
+    featureState: int
+    licenseInfo: str
+    productName: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeature_v3_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    featureCode: int
+    featureState: int
+    licenseInfo: str
+    productName: str
+    featureEnabled: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeature_v4_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    featureCode: int
+    featureState: int
+    licenseInfo: str
+    productName: str
+    featureEnabled: int
+    licenseExpiry: c_nvmlGridLicenseExpiry_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeatures_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isGridLicenseSupported: int
+    licensableFeaturesCount: int
+    gridLicensableFeatures: list[c_nvmlGridLicensableFeature_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeatures_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isGridLicenseSupported: int
+    licensableFeaturesCount: int
+    gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v2_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeatures_v3_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isGridLicenseSupported: int
+    licensableFeaturesCount: int
+    gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v3_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicensableFeatures_v4_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isGridLicenseSupported: int
+    licensableFeaturesCount: int
+    gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v4_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGridLicenseExpiry_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    year: int
+    month: int
+    day: int
+    hour: int
+    min: int
+    sec: int
+    status: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlHostname_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    value: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlHwbcEntry_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    hwbcId: int
+    firmwareVersion: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlLedState_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    cause: str
+    color: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlMarginTemperature_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    marginTemperature: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlMask255_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    mask: list[int]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
 class c_nvmlMemory_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     total: int
     free: int
     used: int
@@ -38,6 +685,7 @@ class c_nvmlMemory_t:
 
 class c_nvmlMemory_v2_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     version: int
     total: int
     reserved: int
@@ -45,21 +693,76 @@ class c_nvmlMemory_v2_t:
     used: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlBAR1Memory_t:
+class c_nvmlNvlinkFirmwareInfo_t:
     _fields_: list[tuple[str, str]]
-    bar1Total: int
-    bar1Free: int
-    bar1Used: int
+    _fmt_: dict[str, str]
+    firmwareVersion: list[c_nvmlNvlinkFirmwareVersion_t]
+    numValidEntries: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlUtilization_t:
+class c_nvmlNvlinkFirmwareVersion_t:
     _fields_: list[tuple[str, str]]
-    gpu: int
-    memory: int
+    _fmt_: dict[str, str]
+    ucodeType: int
+    major: int
+    minor: int
+    subMinor: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkGetBwMode_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    bIsBest: int
+    bwMode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvLinkInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    isNvleEnabled: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvLinkInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    isNvleEnabled: int
+    firmwareInfo: c_nvmlNvlinkFirmwareInfo_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvLinkPowerThres_t:
+    _fields_: list[tuple[str, str]]
+    lowPwrThreshold: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkSetBwMode_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    bSetBest: int
+    bwMode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkSupportedBwModes_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    bwModes: bytes
+    totalBwModes: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class nvmlNvLinkUtilizationControl_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    units: int
+    pktfilter: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
 class nvmlPciInfo_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     busIdLegacy: str
     domain: int
     bus: int
@@ -69,26 +772,187 @@ class nvmlPciInfo_t:
     busId: str
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
+class nvmlPciInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    busId: str
+    domain: int
+    bus: int
+    device: int
+    pciDeviceId: int
+    pciSubSystemId: int
+    reserved0: int
+    reserved1: int
+    reserved2: int
+    reserved3: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class nvmlPciInfoExt_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    domain: int
+    bus: int
+    device: int
+    pciDeviceId: int
+    pciSubSystemId: int
+    baseClass: int
+    subClass: int
+    busId: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPdi_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    value: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPlatformInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    ibGuid: str
+    rackGuid: str
+    chassisPhysicalSlotNumber: str
+    computeSlotIndex: str
+    nodeIndex: str
+    peerType: str
+    moduleId: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPlatformInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    ibGuid: str
+    chassisSerialNumber: str
+    slotNumber: str
+    trayIndex: str
+    hostId: str
+    peerType: str
+    moduleId: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPowerSmoothingProfile_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    profileId: int
+    paramId: int
+    value: float
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPowerSmoothingState_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    state: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPowerValue_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    powerScope: int
+    powerValueMw: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPRMCounter_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    counterId: int
+    inputValue: c_nvmlPRMCounterInput_v1_t
+    outputValue: c_nvmlPRMCounterValue_v1_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPRMCounterInput_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    localPort: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPRMCounterList_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    numCounters: int
+    counters: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPRMCounterValue_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    status: int
+    outputType: int
+    outputValue: c_nvmlValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPRMTLV_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    dataSize: int
+    status: int
+    data: bytes
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlProcessDetail_v1_t:
+    _fields_: list[tuple[str, str]]
+    pid: int
+    usedGpuMemory: int
+    gpuInstanceId: int
+    computeInstanceId: int
+    usedGpuCcProtectedMemory: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlProcessDetailList_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    mode: int
+    numProcArrayEntries: int
+    procArray: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+c_nvmlProcessDetailList_t = c_nvmlProcessDetailList_v1_t
+
+class c_nvmlProcessesUtilizationInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    processSamplesCount: int
+    lastSeenTimeStamp: int
+    procUtilArray: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
 class c_nvmlProcessInfo_v2_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     pid: int
     usedGpuMemory: int
     gpuInstanceId: int
     computeInstanceId: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlProcessInfo_v3_t:
+c_nvmlProcessInfo_t = c_nvmlProcessInfo_v2_t
+
+c_nvmlProcessInfo_v3_t = c_nvmlProcessInfo_v2_t
+
+class c_nvmlProcessUtilizationInfo_v1_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeStamp: int
     pid: int
-    usedGpuMemory: int
-    gpuInstanceId: int
-    computeInstanceId: int
+    smUtil: int
+    memUtil: int
+    encUtil: int
+    decUtil: int
+    jpgUtil: int
+    ofaUtil: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
-
-c_nvmlProcessInfo_t = c_nvmlProcessInfo_v3_t
 
 class c_nvmlProcessUtilizationSample_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     pid: int
     timeStamp: int
     smUtil: int
@@ -97,18 +961,170 @@ class c_nvmlProcessUtilizationSample_t:
     decUtil: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlEccErrorCounts_t:
+class c_nvmlPSUInfo_t:
     _fields_: list[tuple[str, str]]
-    l1Cache: int
-    l2Cache: int
-    deviceMemory: int
-    registerFile: int
+    _fmt_: dict[str, str]
+    state: str
+    current: int
+    voltage: int
+    power: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlViolationTime_t:
+class c_nvmlRemappedRowsInfo_v2_t:
     _fields_: list[tuple[str, str]]
-    referenceTime: int
-    violationTime: int
+    _fmt_: dict[str, str]
+    corrActiveRemaps: int
+    corrInactiveRemaps: int
+    uncActiveRemaps: int
+    uncInactiveRemaps: int
+    bPending: int
+    bfailureOccurred: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlRepairStatus_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    bChannelRepairPending: int
+    bTpcRepairPending: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlRowRemapperHistogramValues:
+    _fields_: list[tuple[str, str]]
+    max: int
+    high: int
+    partial: int
+    low: int
+    none: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlRusdSettings_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    pollMask: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeStamp: int
+    sampleValue: c_nvmlValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemConfComputeSettings_v1_t:
+    _fields_: list[tuple[str, str]]
+    version: int
+    environment: int
+    ccFeature: int
+    devToolsMode: int
+    multiGpuMode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemDriverBranchInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    branch: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemEventData_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    eventType: int
+    gpuId: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemEventSetCreateRequest_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    set: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemEventSetFreeRequest_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    set: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemEventSetWaitRequest_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    timeoutms: int
+    set: int | None
+    data: int | None
+    dataSize: int
+    numEvent: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSystemRegisterEventRequest_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    eventTypes: int
+    set: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlTemperature_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    sensorType: int
+    temperature: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUnitFanInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    speed: int
+    state: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUnitFanSpeeds_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    fans: list[c_nvmlUnitFanInfo_t]
+    count: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUnitInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    name: str
+    id: str
+    serial: str
+    firmwareVersion: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUnrepairableMemory_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    unrepairableMemory: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUtilization_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    gpu: int
+    memory: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUUID_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    type: int
+    value: c_nvmlUUIDValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlUUIDValue_t:
+    _fields_: list[tuple[str, str]]
+    str: str
+    bytes: bytes
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
 class c_nvmlValue_t:
@@ -122,21 +1138,417 @@ class c_nvmlValue_t:
     usVal: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlFieldValue_t:
+class c_nvmlVgpuCreatablePlacementInfo_v1_t:
     _fields_: list[tuple[str, str]]
-    fieldId: int
-    scopeId: int
-    timestamp: int
-    latencyUsec: int
-    valueType: int
-    nvmlReturn: int
-    value: c_nvmlValue_t
+    _fmt_: dict[str, str]
+    version: int
+    vgpuTypeId: int
+    count: int
+    placementIds: int | None
+    placementSize: int
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
-class c_nvmlSample_t:
+class c_nvmlVgpuHeterogeneousMode_v1_t:
     _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    mode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuInstancesUtilizationInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    sampleValType: int
+    vgpuInstanceCount: int
+    lastSeenTimeStamp: int
+    vgpuUtilArray: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuInstanceUtilizationInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
     timeStamp: int
-    sampleValue: c_nvmlValue_t
+    vgpuInstance: int
+    smUtil: c_nvmlValue_t
+    memUtil: c_nvmlValue_t
+    encUtil: c_nvmlValue_t
+    decUtil: c_nvmlValue_t
+    jpgUtil: c_nvmlValue_t
+    ofaUtil: c_nvmlValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuInstanceUtilizationSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    vgpuInstance: int
+    timeStamp: int
+    smUtil: c_nvmlValue_t
+    memUtil: c_nvmlValue_t
+    encUtil: c_nvmlValue_t
+    decUtil: c_nvmlValue_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuLicenseExpiry_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    year: int
+    month: int
+    day: int
+    hour: int
+    min: int
+    sec: int
+    status: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuLicenseInfo_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    isLicensed: int
+    licenseExpiry: c_nvmlVgpuLicenseExpiry_t
+    currentState: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuMetadata_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    revision: int
+    guestInfoState: int
+    guestDriverVersion: str
+    hostDriverVersion: str
+    reserved: list[int]
+    vgpuVirtualizationCaps: int
+    guestVgpuVersion: int
+    opaqueDataSize: int
+    opaqueData: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuPgpuCompatibility_t:
+    _fields_: list[tuple[str, str]]
+    vgpuVmCompatibility: int
+    compatibilityLimitCode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuPgpuMetadata_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    revision: int
+    hostDriverVersion: str
+    pgpuVirtualizationCaps: int
+    reserved: list[int]
+    hostSupportedVgpuRange: c_nvmlVgpuVersion_t
+    opaqueDataSize: int
+    opaqueData: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuPlacementId_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    placementId: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuPlacementList_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    count: int
+    placementSize: int
+    placementIds: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuPlacementList_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    placementSize: int
+    count: int
+    placementIds: int | None
+    mode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuProcessesUtilizationInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    vgpuProcessCount: int
+    lastSeenTimeStamp: int
+    vgpuProcUtilArray: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuProcessUtilizationInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    processName: str
+    timeStamp: int
+    vgpuInstance: int
+    pid: int
+    smUtil: int
+    memUtil: int
+    encUtil: int
+    decUtil: int
+    jpgUtil: int
+    ofaUtil: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuProcessUtilizationSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    vgpuInstance: int
+    pid: int
+    processName: str
+    timeStamp: int
+    smUtil: int
+    memUtil: int
+    encUtil: int
+    decUtil: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class nvmlVgpuRuntimeState_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    size: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedData_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeslice: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedDataWithARR_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    avgFactor: int
+    timeslice: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedSetData_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeslice: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedSetDataWithARR_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    avgFactor: int
+    frequency: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerCapabilities_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    supportedSchedulers: list[int]
+    maxTimeslice: int
+    minTimeslice: int
+    isArrModeSupported: int
+    maxFrequencyForARR: int
+    minFrequencyForARR: int
+    maxAvgFactorForARR: int
+    minAvgFactorForARR: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerGetState_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    schedulerPolicy: int
+    arrMode: int
+    schedulerParams: c_nvmlVgpuSchedulerParams_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerLog_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    engineId: int
+    schedulerPolicy: int
+    arrMode: int
+    schedulerParams: c_nvmlVgpuSchedulerParams_t
+    entriesCount: int
+    logEntries: list[c_nvmlVgpuSchedulerLogEntry_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerLogEntry_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timestamp: int
+    timeRunTotal: int
+    timeRun: int
+    swRunlistId: int
+    targetTimeSlice: int
+    cumulativePreemptionTime: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerLogEntry_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timestamp: int
+    timeRunTotal: int
+    timeRun: int
+    swRunlistId: int
+    targetTimeSlice: int
+    cumulativePreemptionTime: int
+    weight: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerLogInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    engineId: int
+    schedulerPolicy: int
+    arrMode: int
+    schedulerParams: c_nvmlVgpuSchedulerParams_t
+    entriesCount: int
+    logEntries: list[c_nvmlVgpuSchedulerLogEntry_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerLogInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    engineId: int
+    schedulerPolicy: int
+    avgFactor: int
+    timeslice: int
+    entriesCount: int
+    logEntries: list[c_nvmlVgpuSchedulerLogEntry_v2_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerParams_t:
+    _fields_: list[tuple[str, str]]
+    vgpuSchedDataWithARR: c_nvmlVgpuSchedDataWithARR_t
+    vgpuSchedData: c_nvmlVgpuSchedData_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerSetParams_t:
+    _fields_: list[tuple[str, str]]
+    vgpuSchedDataWithARR: c_nvmlVgpuSchedSetDataWithARR_t
+    vgpuSchedData: c_nvmlVgpuSchedSetData_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerSetState_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    schedulerPolicy: int
+    enableARRMode: int
+    schedulerParams: c_nvmlVgpuSchedulerSetParams_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerState_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    engineId: int
+    schedulerPolicy: int
+    enableARRMode: int
+    schedulerParams: c_nvmlVgpuSchedulerSetParams_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerState_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    engineId: int
+    schedulerPolicy: int
+    avgFactor: int
+    frequency: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerStateInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    engineId: int
+    schedulerPolicy: int
+    arrMode: int
+    schedulerParams: c_nvmlVgpuSchedulerParams_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuSchedulerStateInfo_v2_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    engineId: int
+    schedulerPolicy: int
+    avgFactor: int
+    timeslice: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuTypeBar1Info_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    bar1Size: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuTypeIdInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    vgpuCount: int
+    vgpuTypeIds: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuTypeMaxInstance_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    vgpuTypeId: int
+    maxInstancePerGI: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlVgpuVersion_t:
+    _fields_: list[tuple[str, str]]
+    minVersion: int
+    maxVersion: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlViolationTime_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    referenceTime: int
+    violationTime: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    perfProfilesMask: c_nvmlMask255_t
+    requestedProfilesMask: c_nvmlMask255_t
+    enforcedProfilesMask: c_nvmlMask255_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlWorkloadPowerProfileInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    profileId: int
+    priority: int
+    conflictingmask: c_nvmlMask255_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlWorkloadPowerProfileProfilesInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    perfProfilesMask: c_nvmlMask255_t
+    perfProfile: list[c_nvmlWorkloadPowerProfileInfo_v1_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    version: int
+    requestedProfilesMask: c_nvmlMask255_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    operation: int
+    updateProfilesMask: c_nvmlMask255_t
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
 def nvmlErrorString(result: int) -> str: ...
