@@ -1,0 +1,120 @@
+"""The command line of pynvml.smi (python -m pynvml.smi, pynvml-smi), in nvidia-smi's terms."""
+import importlib.metadata
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import pynvml
+from pynvml.smi import main
+
+pytestmark = pytest.mark.simulator
+
+
+@pytest.fixture(autouse=True)
+def clean_nvml():
+    yield
+    while pynvml._nvml._refcount() > 0:
+        pynvml.nvmlShutdown()
+
+
+def run(capsys, *args):
+    rc = main(list(args))
+    return rc, capsys.readouterr().out
+
+
+def test_query_gpu_csv(capsys):
+    rc, out = run(capsys, "--query-gpu=name,memory.total,pstate", "--format=csv")
+    assert rc == 0
+    assert out == ("name, memory.total [MiB], pstate\n"
+                   "NVIDIA H100 80GB HBM3, 81559 MiB, P0\n"
+                   "NVIDIA H100 80GB HBM3, 81559 MiB, P0\n")
+
+
+def test_format_modifiers(capsys):
+    assert run(capsys, "--query-gpu=memory.total", "--format=csv,noheader,nounits") == (0, "81559\n81559\n")
+    # nounits keeps the unit in the header, as nvidia-smi does
+    assert run(capsys, "--query-gpu", "memory.total", "--format", "csv,nounits") == (
+        0, "memory.total [MiB]\n81559\n81559\n")
+    assert run(capsys, "--query-gpu=index")[1] == "index\n0\n1\n"        # csv by default
+    assert run(capsys, "--query-gpu=name", "--format=xml") == (2, "Format modifier is not recognized.\n")
+
+
+def test_unknown_field(capsys):
+    assert run(capsys, "--query-gpu=name,foo", "--format=csv") == (
+        2, 'Field "foo" is not a valid field to query.\n\n')
+    assert run(capsys, "--query-gpu=name, memory.total", "--format=csv")[0] == 2
+
+
+def test_id_selects_gpus(capsys):
+    assert run(capsys, "--query-gpu=index,pci.bus_id", "--format=csv,noheader", "-i", "1") == (
+        0, "1, 00000000:00:07.0\n")
+    uuid = pynvml.nvmlInit() or pynvml.nvmlDeviceGetUUID(pynvml.nvmlDeviceGetHandleByIndex(1))
+    pynvml.nvmlShutdown()
+    assert run(capsys, "--query-gpu=index", "--format=csv,noheader", "--id=%s" % uuid) == (0, "1\n")
+    assert run(capsys, "--query-gpu=index", "--format=csv,noheader", "-i", "00000000:00:07.0,0") == (0, "1\n0\n")
+    assert run(capsys, "--query-gpu=index", "--format=csv", "-i", "7") == (6, "No devices were found\n")
+
+
+def test_list_gpus(capsys):
+    rc, out = run(capsys, "-L")
+    assert rc == 0
+    assert out.splitlines() == [
+        "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-00000000-1111-2222-3333-444444444444)",
+        "GPU 1: NVIDIA H100 80GB HBM3 (UUID: %s)" % out.splitlines()[1].split("UUID: ")[1].rstrip(")"),
+    ]
+
+
+def test_q_x_and_q(capsys):
+    rc, out = run(capsys, "-q", "-x", "-i", "0")
+    assert rc == 0
+    root = ET.fromstring(out.split("\n", 2)[2])
+    assert [g.get("id") for g in root.findall("gpu")] == ["00000000:00:06.0"]
+    rc, out = run(capsys, "-q")
+    assert rc == 0
+    assert "==============NVSMI LOG==============" in out
+    lines = out.splitlines()
+    assert "    Product Name                                       : NVIDIA H100 80GB HBM3" in lines
+    assert "        Total                                          : 81559 MiB" in lines
+    assert "        Bus                                            : 0x00" in lines
+    assert sum(line.startswith("GPU 0000") for line in lines) == 2
+
+
+def test_help(capsys):
+    rc, out = run(capsys, "--help-query-gpu")
+    assert rc == 0 and '"memory.total"' in out and '"name" or "gpu_name"' in out
+    rc, out = run(capsys, "-h")
+    assert rc == 0 and "--query-gpu" in out
+    assert run(capsys, "--bogus")[0] == 2
+
+
+def test_loop_ms_prints_the_header_once(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "pynvml.smi", "--query-gpu=index,memory.free",
+                             "--format=csv", "-lms", "20"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(7)]
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert lines[0] == "index, memory.free [MiB]\n"
+    assert lines[1:] == ["0, 81079 MiB\n", "1, 64695 MiB\n"] * 3
+
+
+def test_bad_loop_interval(capsys):
+    assert run(capsys, "--query-gpu=index", "-l", "0")[0] == 2
+    assert run(capsys, "--query-gpu=index", "-lms", "x")[0] == 2
+
+
+def test_python_dash_m_and_console_script():
+    out = subprocess.run([sys.executable, "-m", "pynvml.smi", "--query-gpu=count", "--format=csv,noheader"],
+                         capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "2\n2\n")
+    scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
+    assert scripts.get("pynvml-smi") == "pynvml.smi:main"
+    exe = os.path.join(os.path.dirname(sys.executable), "pynvml-smi")
+    if os.path.exists(exe):
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.startswith("GPU 0: NVIDIA H100")
