@@ -37,6 +37,13 @@ if [ -f tools/compare_with_nvidia_ml_py.py ]; then
   timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference "$REFERENCE" --json "$OUT/compare.json" \
     2>&1 | tee "$OUT/compare.txt" | tail -40
 fi
+echo "== ABI: our declarations against the real nvml.h"
+$PY tools/abi_check.py --nvml-h /usr/local/cuda-13.0/targets/x86_64-linux/include/nvml.h 2>&1 | tee "$OUT/abi.txt" | tail -5
+echo "== nvidia-smi's queries: ours against nvidia-smi"
+timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
+echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
+timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
+timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
 if [ -f bench/run.py ]; then
   echo "== benchmarks"
   timeout 200 $PY bench/run.py --reference "$REFERENCE" --json "$OUT/bench.json" --markdown \
