@@ -36,13 +36,17 @@ NVIDIA_ML_PY_DIFFERS = {
 }
 
 
+# Members that sit in an anonymous union in nvml.h, under another name there.
+UNION_MEMBERS = {("nvmlPRMTLV_v1_t", "data"): "inData"}
+
+
 def probe_program(spec, nvml_h):
     lines = ["#include <stdio.h>", "#include <stddef.h>", f'#include "{nvml_h}"', "int main(void) {",
              '  printf("{\\"structs\\": {");', "  int first = 1;"]
     for s in spec.structs.values():
         fields = " ".join(
-            f'printf("%s[\\"{f.name}\\", %zu]", {i} ? ", " : "", offsetof({s.cname}, {f.name}));'
-            for i, f in enumerate(s.fields))
+            f'printf("%s[\\"{f.cname or f.name}\\", %zu]", {i} ? ", " : "", offsetof({s.cname}, {UNION_MEMBERS.get((s.cname, f.name), f.cname or f.name)}));'
+            for i, f in enumerate(s.fields) if not f.type.bits)
         lines.append(f'  printf("%s\\"{s.cname}\\": [%zu, %zu, [", first ? "" : ", ", sizeof({s.cname}), '
                      f"_Alignof({s.cname})); {fields} printf(\"]]\"); first = 0;")
     lines.append('  printf("}}\\n");')
@@ -93,9 +97,10 @@ def main(argv=None):
             checked += 1
             if (size, align) != (osize, oalign):
                 problems.append(f"{name}: size/align {osize}/{oalign}, nvml.h {size}/{align}")
-            for (fname, off), (oname, ooff) in zip(fields, ofields):
-                if off != ooff:
-                    problems.append(f"{name}.{fname}: offset {ooff}, nvml.h {off}")
+            ours_off = dict(ofields)
+            for fname, off in fields:
+                if ours_off.get(fname) != off:
+                    problems.append(f"{name}.{fname}: offset {ours_off.get(fname)}, nvml.h {off}")
         names = [c.name for c in spec.constants if isinstance(c.value, int) and c.name in in_header]
         values = compile_run(constants_program(names, args.nvml_h), tmp, "constants")
         for n, v in values.items():

@@ -29,7 +29,7 @@ if mode == "ours":
     import pynvml as N
 else:
     spec = importlib.util.spec_from_file_location("refpynvml", path)
-    N = importlib.util.module_from_spec(spec); spec.loader.exec_module(N)
+    N = importlib.util.module_from_spec(spec); sys.modules["refpynvml"] = N; spec.loader.exec_module(N)
 N.nvmlInit()
 stale = N.nvmlDeviceGetHandleByIndex(0)    # dead after the shutdown below
 N.nvmlShutdown()
@@ -137,6 +137,7 @@ def main(argv=None):
 
         spec = importlib.util.spec_from_file_location("refpynvml", args.module)
         mod = importlib.util.module_from_spec(spec)
+        sys.modules["refpynvml"] = mod   # it looks itself up there while importing
         spec.loader.exec_module(mod)
     else:
         import pynvml as mod
