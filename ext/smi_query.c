@@ -2247,8 +2247,15 @@ static PyObject *
 smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     pn_state *st = pn_get_state(module);
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_smi_query(items, devices, mode) takes 3 arguments");
+    if (nargs != 3 && nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "_smi_query(items, devices, mode[, timings]) takes 3 or 4 arguments");
+        return NULL;
+    }
+    /* timings: a list to append the fetch phase's nanoseconds to (the NVML calls alone),
+     * for bench/smi_bench.py's query-against-its-NVML-calls figure */
+    PyObject *timings = nargs == 4 && args[3] != Py_None ? args[3] : NULL;
+    if (timings != NULL && !PyList_Check(timings)) {
+        PyErr_SetString(PyExc_TypeError, "_smi_query: timings must be a list");
         return NULL;
     }
     long mode;
@@ -2353,13 +2360,24 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     /* fetch, without the GIL; the devices first: on a real H100 (driver 580),
      * nvmlGetVgpuDriverCapabilities answers NVML_ERROR_UNKNOWN until a device was used */
+    struct timespec t0, t1;
     Py_BEGIN_ALLOW_THREADS
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (Py_ssize_t d = 0; d < ndev; d++) {
         dcs[d].rc = handle(devs[d], &dcs[d].dev);
         run_device(st, &dcs[d]);
     }
     run_device(st, &g);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     Py_END_ALLOW_THREADS
+    if (timings != NULL) {
+        PyObject *ns = PyLong_FromLongLong((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        if (ns == NULL || PyList_Append(timings, ns) < 0) {
+            Py_XDECREF(ns);
+            goto done;
+        }
+        Py_DECREF(ns);
+    }
     /* render */
     globals = PyList_New(nsel);
     rows = PyList_New(ndev);
@@ -2371,7 +2389,7 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (it->flags & FL_GLOBAL)
             v = render_item(it, &g, NULL, mode);
         else
-            v = Py_NewRef(Py_None);
+            v = Py_None, Py_INCREF(v);
         if (v == NULL)
             goto done;
         PyList_SET_ITEM(globals, k, v);
@@ -2410,6 +2428,6 @@ PyMethodDef pn_smi_methods[] = {
     {"_smi_query", (PyCFunction)(void (*)(void))smi_query, METH_FASTCALL,
      "_smi_query(items, devices, mode)\n--\n\nQuery items (indices into _smi_items()) on devices (indices, or None "
      "for all): (global values, [values per device]); mode 0 csv, 1 csv without units, 2 XML text, 3 Python "
-     "values."},
+     "values.  timings: a list that gets the nanoseconds spent in the NVML calls."},
     {NULL, NULL, 0, NULL},
 };

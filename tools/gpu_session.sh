@@ -41,6 +41,8 @@ echo "== ABI: our declarations against the real nvml.h"
 $PY tools/abi_check.py --nvml-h /usr/local/cuda-13.0/targets/x86_64-linux/include/nvml.h 2>&1 | tee "$OUT/abi.txt" | tail -5
 echo "== nvidia-smi's queries: ours against nvidia-smi"
 timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
+echo "== smi benchmark: full query against its NVML calls; pynvml-smi against nvidia-smi"
+timeout 120 $PY bench/smi_bench.py 2>&1 | tee "$OUT/smi-bench.txt"
 echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
 timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
 timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
