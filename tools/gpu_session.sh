@@ -43,6 +43,8 @@ echo "== nvidia-smi's queries: ours against nvidia-smi"
 timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
 echo "== smi benchmark: full query against its NVML calls; pynvml-smi against nvidia-smi"
 timeout 120 $PY bench/smi_bench.py 2>&1 | tee "$OUT/smi-bench.txt"
+echo "== RSS over many calls of each kind of wrapper"
+timeout 120 $PY tools/rss_check.py --calls 200000 2>&1 | tee "$OUT/rss.txt"
 echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
 timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
 timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
