@@ -2,6 +2,7 @@
 #
 #   make run        build, then show each GPU (the simulated ones where no GPU is)
 #   make test       build, then run the whole test suite (what .ci/run does)
+#   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
 #
@@ -15,7 +16,7 @@ PY := $(VENV)/bin/python
 REF := .ref
 REF_VERSION := 13.610.43
 
-.PHONY: run test generate bench sysdeps venv build ref clean
+.PHONY: run test sanitize generate bench sysdeps venv build ref clean
 
 run: build
 	$(PY) -m pynvml
@@ -49,6 +50,18 @@ ref: venv
 	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 && \
 	  $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"; fi
 
+# The suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
+# extension and the simulator (in .venv-san; leaks are not checked: CPython itself
+# keeps memory until exit).  CI runs it after the plain suite.
+SAN_VENV := .venv-san
+sanitize: sysdeps ref
+	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
+	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
+	PYNVML_SANITIZE=1 PYNVML_BUILD_DIR=build-san $(SAN_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(SAN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
 generate:
 	$(PYTHON) codegen/generate.py
 
@@ -56,4 +69,4 @@ bench: build ref
 	$(PY) bench/run.py
 
 clean:
-	rm -rf build $(VENV) $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
+	rm -rf build build-san $(VENV) $(SAN_VENV) $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*

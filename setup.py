@@ -81,4 +81,6 @@ if inc is not None:
 else:
     sys.stderr.write("pynvml: cJSON not found (apt-get install libcjson-dev): building without the simulator\n")
 
-setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt})
+# PYNVML_BUILD_DIR keeps a differently configured build (the sanitizer one) apart.
+setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt},
+      options={"build": {"build_base": os.environ.get("PYNVML_BUILD_DIR", "build")}})

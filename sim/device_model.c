@@ -78,26 +78,24 @@ static nvmlReturn_t
 load_profile(void)
 {
     const char *path = getenv("PYNVML_SIM_PROFILE");
-    cJSON *p;
     if (source_unchanged(path))
         return NVML_SUCCESS;
-    if (path != NULL && *path != '\0') {
-        char *text = read_file(path);
-        if (text == NULL) {
-            fprintf(stderr, "simulated NVML: cannot read PYNVML_SIM_PROFILE=%s\n", path);
-            return NVML_ERROR_DRIVER_NOT_LOADED;
-        }
-        p = cJSON_Parse(text);
-        free(text);
-    }
-    else
-        p = cJSON_Parse(sim_default_profile);
-    if (p == NULL || !cJSON_IsObject(p)) {
-        fprintf(stderr, "simulated NVML: the profile %s is not a JSON object (near: %.40s)\n",
-                path ? path : "(built in)", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "?");
-        cJSON_Delete(p);
+    char *text = NULL;
+    if (path != NULL && *path != '\0' && (text = read_file(path)) == NULL) {
+        fprintf(stderr, "simulated NVML: cannot read PYNVML_SIM_PROFILE=%s\n", path);
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
+    cJSON *p = cJSON_Parse(text ? text : sim_default_profile);
+    if (p == NULL || !cJSON_IsObject(p)) {
+        /* cJSON's error pointer points into the text: report before freeing it */
+        const char *near = p == NULL ? cJSON_GetErrorPtr() : NULL;
+        fprintf(stderr, "simulated NVML: the profile %s is not a JSON object (near: %.40s)\n",
+                path ? path : "(built in)", near ? near : "?");
+        cJSON_Delete(p);
+        free(text);
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    free(text);
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
     ndevices = 0;
     const cJSON *d;
