@@ -134,7 +134,7 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         elif t.kind == "struct":
             o.append(f"    {t.base} o_{p.name};")
             o.append(f"    memset(&o_{p.name}, 0, sizeof o_{p.name});")
-            ver = spec.structs[t.base].version
+            ver = f.options.get("version") or spec.structs[t.base].version
             if ver:
                 o.append(f"    o_{p.name}.version = {ver};")
             call_args.append(f"&o_{p.name}")
@@ -202,7 +202,7 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         else:
             o.append(f"    items[{i}] = {_elem_to_py(spec, p, f'o_{p.name}')};")
         o.append(f"    if (items[{i}] == NULL) goto done;")
-    if len(outs) == 1:
+    if len(outs) == 1 and f.shape != "list":
         o.append("    result = items[0];")
         o.append("    items[0] = NULL;")
     else:
@@ -213,6 +213,24 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         for i in range(len(outs)):
             o.append(f"    {setter}(result, {i}, items[{i}]);")
             o.append(f"    items[{i}] = NULL;")
+    pick = f.options.get("pick")
+    if pick:
+        # The Python result is a field of the struct (or a list of fields), as nvidia-ml-py returns.
+        names = pick.split(",")
+        if len(outs) != 1 or outs[0].type.kind != "struct":
+            raise SpecError(f"{f.pyname}: pick= needs one struct output")
+        if len(names) == 1:
+            o.append(f'    Py_SETREF(result, PyObject_GetAttrString(result, "{names[0]}"));')
+        else:
+            fmt = "[" + "N" * len(names) + "]"
+            gets = ", ".join(f'PyObject_GetAttrString(result, "{n}")' for n in names)
+            o.append(f'    Py_SETREF(result, Py_BuildValue("{fmt}", {gets}));')
+        o.append("    if (result == NULL) goto done;")
+    item = f.options.get("item")
+    if item is not None:
+        # One item of the outputs (nvidia-ml-py's Current/Pending helpers).
+        o.append(f"    Py_SETREF(result, PySequence_GetItem(result, {int(item)}));")
+        o.append("    if (result == NULL) goto done;")
     post = f.options.get("post")
     if post:
         o.append(f"    result = pn_post_{post}(st, result);")
@@ -228,6 +246,11 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
 
 def emit_wrappers(spec: Spec) -> str:
     o = [HEADER]
+    posts = sorted({f.options["post"] for f in spec.functions if "post" in f.options})
+    o.append("/* Result converters (ext/post.c). */")
+    for p in posts:
+        o.append(f"PyObject *pn_post_{p}(pn_state *st, PyObject *result);")
+    o.append("")
     table = []
     for f in spec.functions:
         if f.hand_ext or not f.python:

@@ -63,3 +63,18 @@ pn_post_retired_pages_v2(pn_state *st, PyObject *result)
     Py_DECREF(result);
     return out;
 }
+
+/* nvmlDeviceIsMigDeviceHandle: nvidia-ml-py returns the ctypes.c_uint it passed to NVML
+ * (not its value); callers test it with bool() or read .value. */
+PyObject *
+pn_post_cuint(pn_state *st, PyObject *result)
+{
+    (void)st;
+    if (result == NULL)
+        return NULL;
+    PyObject *ctypes = PyImport_ImportModule("ctypes");
+    PyObject *out = ctypes ? PyObject_CallMethod(ctypes, "c_uint", "O", result) : NULL;
+    Py_XDECREF(ctypes);
+    Py_DECREF(result);
+    return out;
+}

@@ -2725,67 +2725,116 @@ enum {
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
+    PN_SYM_nvmlDeviceGetAPIRestriction,
+    PN_SYM_nvmlDeviceGetAccountingBufferSize,
+    PN_SYM_nvmlDeviceGetAccountingMode,
+    PN_SYM_nvmlDeviceGetAccountingPids,
+    PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus,
+    PN_SYM_nvmlDeviceGetAddressingMode,
     PN_SYM_nvmlDeviceGetApplicationsClock,
     PN_SYM_nvmlDeviceGetArchitecture,
+    PN_SYM_nvmlDeviceGetAttributes_v2,
+    PN_SYM_nvmlDeviceGetAutoBoostedClocksEnabled,
     PN_SYM_nvmlDeviceGetBAR1MemoryInfo,
     PN_SYM_nvmlDeviceGetBoardId,
     PN_SYM_nvmlDeviceGetBoardPartNumber,
     PN_SYM_nvmlDeviceGetBrand,
+    PN_SYM_nvmlDeviceGetBusType,
+    PN_SYM_nvmlDeviceGetC2cModeInfoV,
     PN_SYM_nvmlDeviceGetClock,
     PN_SYM_nvmlDeviceGetClockInfo,
+    PN_SYM_nvmlDeviceGetComputeInstanceId,
     PN_SYM_nvmlDeviceGetComputeMode,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetConfComputeMemSizeInfo,
+    PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage,
     PN_SYM_nvmlDeviceGetCount_v2,
     PN_SYM_nvmlDeviceGetCudaComputeCapability,
     PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetCurrPcieLinkWidth,
+    PN_SYM_nvmlDeviceGetCurrentClockFreqs,
     PN_SYM_nvmlDeviceGetCurrentClocksEventReasons,
     PN_SYM_nvmlDeviceGetCurrentClocksThrottleReasons,
     PN_SYM_nvmlDeviceGetDecoderUtilization,
     PN_SYM_nvmlDeviceGetDefaultApplicationsClock,
+    PN_SYM_nvmlDeviceGetDefaultEccMode,
     PN_SYM_nvmlDeviceGetDetailedEccErrors,
+    PN_SYM_nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
     PN_SYM_nvmlDeviceGetDisplayActive,
     PN_SYM_nvmlDeviceGetDisplayMode,
+    PN_SYM_nvmlDeviceGetDriverModel,
+    PN_SYM_nvmlDeviceGetDriverModel_v2,
     PN_SYM_nvmlDeviceGetEccMode,
+    PN_SYM_nvmlDeviceGetEncoderCapacity,
+    PN_SYM_nvmlDeviceGetEncoderSessions,
+    PN_SYM_nvmlDeviceGetEncoderStats,
     PN_SYM_nvmlDeviceGetEncoderUtilization,
     PN_SYM_nvmlDeviceGetEnforcedPowerLimit,
+    PN_SYM_nvmlDeviceGetFBCSessions,
+    PN_SYM_nvmlDeviceGetFBCStats,
     PN_SYM_nvmlDeviceGetFanSpeed,
+    PN_SYM_nvmlDeviceGetFanSpeedRPM,
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
+    PN_SYM_nvmlDeviceGetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceGetGpuInstanceId,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
+    PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity,
     PN_SYM_nvmlDeviceGetGpuMaxPcieLinkGeneration,
+    PN_SYM_nvmlDeviceGetGpuOperationMode,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3,
     PN_SYM_nvmlDeviceGetHandleByIndex_v2,
     PN_SYM_nvmlDeviceGetHandleByPciBusId_v2,
     PN_SYM_nvmlDeviceGetHandleBySerial,
     PN_SYM_nvmlDeviceGetHandleByUUID,
+    PN_SYM_nvmlDeviceGetHostVgpuMode,
     PN_SYM_nvmlDeviceGetIndex,
     PN_SYM_nvmlDeviceGetInforomConfigurationChecksum,
     PN_SYM_nvmlDeviceGetInforomImageVersion,
     PN_SYM_nvmlDeviceGetInforomVersion,
+    PN_SYM_nvmlDeviceGetIrqNum,
+    PN_SYM_nvmlDeviceGetJpgUtilization,
     PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetMarginTemperature,
     PN_SYM_nvmlDeviceGetMaxClockInfo,
     PN_SYM_nvmlDeviceGetMaxCustomerBoostClock,
+    PN_SYM_nvmlDeviceGetMaxMigDeviceCount,
     PN_SYM_nvmlDeviceGetMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetMaxPcieLinkWidth,
+    PN_SYM_nvmlDeviceGetMemClkVfOffset,
     PN_SYM_nvmlDeviceGetMemoryBusWidth,
     PN_SYM_nvmlDeviceGetMemoryErrorCounter,
     PN_SYM_nvmlDeviceGetMemoryInfo,
     PN_SYM_nvmlDeviceGetMemoryInfo_v2,
+    PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex,
     PN_SYM_nvmlDeviceGetMigMode,
     PN_SYM_nvmlDeviceGetMinorNumber,
+    PN_SYM_nvmlDeviceGetModuleId,
     PN_SYM_nvmlDeviceGetMultiGpuBoard,
     PN_SYM_nvmlDeviceGetName,
     PN_SYM_nvmlDeviceGetNumFans,
+    PN_SYM_nvmlDeviceGetNumGpuCores,
+    PN_SYM_nvmlDeviceGetNumaNodeId,
     PN_SYM_nvmlDeviceGetNvLinkCapability,
+    PN_SYM_nvmlDeviceGetNvLinkErrorCounter,
+    PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType,
+    PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2,
     PN_SYM_nvmlDeviceGetNvLinkState,
+    PN_SYM_nvmlDeviceGetNvLinkUtilizationControl,
+    PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetNvLinkVersion,
+    PN_SYM_nvmlDeviceGetOfaUtilization,
+    PN_SYM_nvmlDeviceGetP2PStatus,
     PN_SYM_nvmlDeviceGetPciInfo_v3,
+    PN_SYM_nvmlDeviceGetPcieLinkMaxSpeed,
     PN_SYM_nvmlDeviceGetPcieReplayCounter,
     PN_SYM_nvmlDeviceGetPcieSpeed,
     PN_SYM_nvmlDeviceGetPcieThroughput,
+    PN_SYM_nvmlDeviceGetPdi,
+    PN_SYM_nvmlDeviceGetPerformanceModes,
     PN_SYM_nvmlDeviceGetPerformanceState,
     PN_SYM_nvmlDeviceGetPersistenceMode,
     PN_SYM_nvmlDeviceGetPowerManagementDefaultLimit,
@@ -2797,12 +2846,18 @@ enum {
     PN_SYM_nvmlDeviceGetPowerUsage,
     PN_SYM_nvmlDeviceGetProcessUtilization,
     PN_SYM_nvmlDeviceGetRemappedRows,
+    PN_SYM_nvmlDeviceGetRepairStatus,
     PN_SYM_nvmlDeviceGetRetiredPages,
     PN_SYM_nvmlDeviceGetRetiredPagesPendingStatus,
     PN_SYM_nvmlDeviceGetRetiredPages_v2,
+    PN_SYM_nvmlDeviceGetRowRemapperHistogram,
     PN_SYM_nvmlDeviceGetSerial,
     PN_SYM_nvmlDeviceGetSupportedClocksEventReasons,
     PN_SYM_nvmlDeviceGetSupportedClocksThrottleReasons,
+    PN_SYM_nvmlDeviceGetSupportedEventTypes,
+    PN_SYM_nvmlDeviceGetSupportedGraphicsClocks,
+    PN_SYM_nvmlDeviceGetSupportedMemoryClocks,
+    PN_SYM_nvmlDeviceGetTargetFanSpeed,
     PN_SYM_nvmlDeviceGetTemperature,
     PN_SYM_nvmlDeviceGetTemperatureThreshold,
     PN_SYM_nvmlDeviceGetTopologyCommonAncestor,
@@ -2810,18 +2865,51 @@ enum {
     PN_SYM_nvmlDeviceGetTotalEccErrors,
     PN_SYM_nvmlDeviceGetTotalEnergyConsumption,
     PN_SYM_nvmlDeviceGetUUID,
+    PN_SYM_nvmlDeviceGetUnrepairableMemoryFlag_v1,
     PN_SYM_nvmlDeviceGetUtilizationRates,
     PN_SYM_nvmlDeviceGetVbiosVersion,
+    PN_SYM_nvmlDeviceGetVgpuHeterogeneousMode,
     PN_SYM_nvmlDeviceGetViolationStatus,
+    PN_SYM_nvmlDeviceGetVirtualizationMode,
+    PN_SYM_nvmlDeviceIsMigDeviceHandle,
     PN_SYM_nvmlErrorString,
+    PN_SYM_nvmlGetExcludedDeviceCount,
+    PN_SYM_nvmlGetExcludedDeviceInfoByIndex,
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
     PN_SYM_nvmlShutdown,
+    PN_SYM_nvmlSystemGetConfComputeCapabilities,
+    PN_SYM_nvmlSystemGetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemGetConfComputeState,
     PN_SYM_nvmlSystemGetCudaDriverVersion,
     PN_SYM_nvmlSystemGetCudaDriverVersion_v2,
     PN_SYM_nvmlSystemGetDriverVersion,
     PN_SYM_nvmlSystemGetNVMLVersion,
+    PN_SYM_nvmlSystemGetNvlinkBwMode,
     PN_SYM_nvmlSystemGetProcessName,
+    PN_SYM_nvmlVgpuInstanceGetAccountingMode,
+    PN_SYM_nvmlVgpuInstanceGetEccMode,
+    PN_SYM_nvmlVgpuInstanceGetEncoderCapacity,
+    PN_SYM_nvmlVgpuInstanceGetFbUsage,
+    PN_SYM_nvmlVgpuInstanceGetFrameRateLimit,
+    PN_SYM_nvmlVgpuInstanceGetGpuInstanceId,
+    PN_SYM_nvmlVgpuInstanceGetLicenseStatus,
+    PN_SYM_nvmlVgpuInstanceGetMdevUUID,
+    PN_SYM_nvmlVgpuInstanceGetPlacementId,
+    PN_SYM_nvmlVgpuInstanceGetType,
+    PN_SYM_nvmlVgpuInstanceGetUUID,
+    PN_SYM_nvmlVgpuInstanceGetVmDriverVersion,
+    PN_SYM_nvmlVgpuTypeGetBAR1Info,
+    PN_SYM_nvmlVgpuTypeGetDeviceID,
+    PN_SYM_nvmlVgpuTypeGetFbReservation,
+    PN_SYM_nvmlVgpuTypeGetFrameRateLimit,
+    PN_SYM_nvmlVgpuTypeGetFramebufferSize,
+    PN_SYM_nvmlVgpuTypeGetGpuInstanceProfileId,
+    PN_SYM_nvmlVgpuTypeGetGspHeapSize,
+    PN_SYM_nvmlVgpuTypeGetLicense,
+    PN_SYM_nvmlVgpuTypeGetMaxInstances,
+    PN_SYM_nvmlVgpuTypeGetMaxInstancesPerVm,
+    PN_SYM_nvmlVgpuTypeGetNumDisplayHeads,
     PN_NSYMS
 };
 extern const char *const pn_sym_names[PN_NSYMS];
@@ -2918,6 +3006,94 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkCapability)(nvmlDevice_t device, u
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetTopologyCommonAncestor)(nvmlDevice_t device1, nvmlDevice_t device2, unsigned int *pathInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetTopologyNearestGpus)(nvmlDevice_t device, unsigned int level, unsigned int *count, nvmlDevice_t *deviceArray);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetFieldValues)(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAccountingMode)(nvmlDevice_t handle, unsigned int *mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAccountingBufferSize)(nvmlDevice_t handle, unsigned int *bufferSize);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAccountingPids)(nvmlDevice_t handle, unsigned int *count, unsigned int *pids);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAddressingMode)(nvmlDevice_t device, nvmlDeviceAddressingMode_v1_t *mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetJpgUtilization)(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetOfaUtilization)(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetEncoderStats)(nvmlDevice_t handle, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetEncoderCapacity)(nvmlDevice_t handle, unsigned int encoderQueryType, unsigned int *encoderCapacity);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetEncoderSessions)(nvmlDevice_t handle, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfos);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetFBCStats)(nvmlDevice_t handle, nvmlFBCStats_t *fbcStats);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetFBCSessions)(nvmlDevice_t handle, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMarginTemperature)(nvmlDevice_t handle, nvmlMarginTemperature_v1_t *marginTempInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetModuleId)(nvmlDevice_t handle, unsigned int *moduleId);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVirtualizationMode)(nvmlDevice_t handle, unsigned int *pVirtualMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetHostVgpuMode)(nvmlDevice_t handle, unsigned int *pHostVgpuMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPdi)(nvmlDevice_t device, nvmlPdi_v1_t *pdi);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetRepairStatus)(nvmlDevice_t device, nvmlRepairStatus_v1_t *repairStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetUnrepairableMemoryFlag_v1)(nvmlDevice_t device, pn_nvmlUnrepairableMemory_v1_t *unrepairableMemoryStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetRowRemapperHistogram)(nvmlDevice_t device, nvmlRowRemapperHistogramValues_t *values);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetConfComputeMemSizeInfo)(nvmlDevice_t device, nvmlConfComputeMemSizeInfo_t *memInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetConfComputeProtectedMemoryUsage)(nvmlDevice_t device, nvmlMemory_t *memory);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetC2cModeInfoV)(nvmlDevice_t handle, nvmlC2cModeInfo_v1_t *c2cModeInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCurrentClockFreqs)(nvmlDevice_t handle, nvmlDeviceCurrentClockFreqs_v1_t *currentClockFreqs);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPerformanceModes)(nvmlDevice_t handle, nvmlDevicePerfModes_v1_t *perfModes);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetFanSpeedRPM)(nvmlDevice_t handle, nvmlFanSpeedInfo_v1_t *fanSpeed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedMemoryClocks)(nvmlDevice_t handle, unsigned int *count, unsigned int *clocksMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedGraphicsClocks)(nvmlDevice_t handle, unsigned int memoryClockMHz, unsigned int *count, unsigned int *clocksMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAutoBoostedClocksEnabled)(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultIsEnabled);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAdaptiveClockInfoStatus)(nvmlDevice_t device, unsigned int *adaptiveClockStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpcClkVfOffset)(nvmlDevice_t device, int *offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemClkVfOffset)(nvmlDevice_t device, int *offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDriverModel)(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDriverModel_v2)(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDefaultEccMode)(nvmlDevice_t handle, unsigned int *defaultMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuOperationMode)(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAPIRestriction)(nvmlDevice_t device, unsigned int apiType, unsigned int *isRestricted);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedEventTypes)(nvmlDevice_t handle, unsigned long long *eventTypes);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetBusType)(nvmlDevice_t device, unsigned int *type);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetIrqNum)(nvmlDevice_t device, unsigned int *irqNum);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNumGpuCores)(nvmlDevice_t device, unsigned int *numCores);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPcieLinkMaxSpeed)(nvmlDevice_t device, unsigned int *maxSpeed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNumaNodeId)(nvmlDevice_t handle, int *node);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetTargetFanSpeed)(nvmlDevice_t handle, unsigned int fan, unsigned int *targetSpeed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAttributes_v2)(nvmlDevice_t device, nvmlDeviceAttributes_t *attributes);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkErrorCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *counterValue);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkRemoteDeviceType)(nvmlDevice_t handle, unsigned int link, unsigned int *pNvLinkDeviceType);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkRemotePciInfo_v2)(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkUtilizationControl)(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkUtilizationCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *rxcounter, unsigned long long *txcounter);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetP2PStatus)(nvmlDevice_t device1, nvmlDevice_t device2, unsigned int p2pIndex, unsigned int *p2pStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceIsMigDeviceHandle)(nvmlDevice_t device, unsigned int *isMigDevice);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMaxMigDeviceCount)(nvmlDevice_t device, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMigDeviceHandleByIndex)(nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDeviceHandleFromMigDeviceHandle)(nvmlDevice_t migDevice, nvmlDevice_t *device);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceId)(nvmlDevice_t device, unsigned int *id);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetComputeInstanceId)(nvmlDevice_t device, unsigned int *id);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceRemainingCapacity)(nvmlDevice_t device, unsigned int profileId, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuHeterogeneousMode)(nvmlDevice_t handle, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeCapabilities)(nvmlConfComputeSystemCaps_t *capabilities);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeGpusReadyState)(unsigned int *isAcceptingWork);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeState)(nvmlConfComputeSystemState_t *state);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetNvlinkBwMode)(unsigned int *nvlinkBwMode);
+typedef nvmlReturn_t (*pfn_nvmlGetExcludedDeviceCount)(unsigned int *deviceCount);
+typedef nvmlReturn_t (*pfn_nvmlGetExcludedDeviceInfoByIndex)(unsigned int index, nvmlExcludedDeviceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetGpuInstanceProfileId)(unsigned int vgpuTypeId, unsigned int *gpuInstanceProfileId);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetDeviceID)(unsigned int vgpuTypeId, unsigned long long *deviceID, unsigned long long *subsystemID);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetFramebufferSize)(unsigned int vgpuTypeId, unsigned long long *fbSize);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetNumDisplayHeads)(unsigned int vgpuTypeId, unsigned int *numDisplayHeads);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetLicense)(unsigned int vgpuTypeId, char *vgpuTypeLicenseString, unsigned int vgpuTypeLicenseString_length);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetFrameRateLimit)(unsigned int vgpuTypeId, unsigned int *frameRateLimit);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetGspHeapSize)(unsigned int vgpuTypeId, unsigned long long *gspHeapSize);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetFbReservation)(unsigned int vgpuTypeId, unsigned long long *fbReservation);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetMaxInstances)(nvmlDevice_t handle, unsigned int vgpuTypeId, unsigned int *vgpuInstanceCount);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetMaxInstancesPerVm)(unsigned int vgpuTypeId, unsigned int *vgpuInstanceCountPerVm);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetBAR1Info)(unsigned int vgpuTypeId, nvmlVgpuTypeBar1Info_v1_t *bar1Info);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetUUID)(unsigned int vgpuInstance, char *uuid, unsigned int uuid_length);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetMdevUUID)(unsigned int vgpuInstance, char *mdevUuid, unsigned int mdevUuid_length);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetVmDriverVersion)(unsigned int vgpuInstance, char *version, unsigned int version_length);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetLicenseStatus)(unsigned int vgpuInstance, unsigned int *licensed);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetFrameRateLimit)(unsigned int vgpuInstance, unsigned int *frameRateLimit);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEccMode)(unsigned int vgpuInstance, unsigned int *eccMode);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetType)(unsigned int vgpuInstance, unsigned int *vgpuTypeId);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetFbUsage)(unsigned int vgpuInstance, unsigned long long *fbUsage);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderCapacity)(unsigned int vgpuInstance, unsigned int *encoderCapacity);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetGpuInstanceId)(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingMode)(unsigned int vgpuInstance, unsigned int *mode);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetPlacementId)(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3017,6 +3193,94 @@ nvmlReturn_t nvmlDeviceGetNvLinkCapability(nvmlDevice_t device, unsigned int lin
 nvmlReturn_t nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t device1, nvmlDevice_t device2, unsigned int *pathInfo);
 nvmlReturn_t nvmlDeviceGetTopologyNearestGpus(nvmlDevice_t device, unsigned int level, unsigned int *count, nvmlDevice_t *deviceArray);
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
+nvmlReturn_t nvmlDeviceGetAccountingMode(nvmlDevice_t handle, unsigned int *mode);
+nvmlReturn_t nvmlDeviceGetAccountingBufferSize(nvmlDevice_t handle, unsigned int *bufferSize);
+nvmlReturn_t nvmlDeviceGetAccountingPids(nvmlDevice_t handle, unsigned int *count, unsigned int *pids);
+nvmlReturn_t nvmlDeviceGetAddressingMode(nvmlDevice_t device, nvmlDeviceAddressingMode_v1_t *mode);
+nvmlReturn_t nvmlDeviceGetJpgUtilization(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs);
+nvmlReturn_t nvmlDeviceGetOfaUtilization(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs);
+nvmlReturn_t nvmlDeviceGetEncoderStats(nvmlDevice_t handle, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency);
+nvmlReturn_t nvmlDeviceGetEncoderCapacity(nvmlDevice_t handle, unsigned int encoderQueryType, unsigned int *encoderCapacity);
+nvmlReturn_t nvmlDeviceGetEncoderSessions(nvmlDevice_t handle, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfos);
+nvmlReturn_t nvmlDeviceGetFBCStats(nvmlDevice_t handle, nvmlFBCStats_t *fbcStats);
+nvmlReturn_t nvmlDeviceGetFBCSessions(nvmlDevice_t handle, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
+nvmlReturn_t nvmlDeviceGetMarginTemperature(nvmlDevice_t handle, nvmlMarginTemperature_v1_t *marginTempInfo);
+nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId);
+nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t handle, unsigned int *pVirtualMode);
+nvmlReturn_t nvmlDeviceGetHostVgpuMode(nvmlDevice_t handle, unsigned int *pHostVgpuMode);
+nvmlReturn_t nvmlDeviceGetPdi(nvmlDevice_t device, nvmlPdi_v1_t *pdi);
+nvmlReturn_t nvmlDeviceGetRepairStatus(nvmlDevice_t device, nvmlRepairStatus_v1_t *repairStatus);
+nvmlReturn_t nvmlDeviceGetUnrepairableMemoryFlag_v1(nvmlDevice_t device, pn_nvmlUnrepairableMemory_v1_t *unrepairableMemoryStatus);
+nvmlReturn_t nvmlDeviceGetRowRemapperHistogram(nvmlDevice_t device, nvmlRowRemapperHistogramValues_t *values);
+nvmlReturn_t nvmlDeviceGetConfComputeMemSizeInfo(nvmlDevice_t device, nvmlConfComputeMemSizeInfo_t *memInfo);
+nvmlReturn_t nvmlDeviceGetConfComputeProtectedMemoryUsage(nvmlDevice_t device, nvmlMemory_t *memory);
+nvmlReturn_t nvmlDeviceGetC2cModeInfoV(nvmlDevice_t handle, nvmlC2cModeInfo_v1_t *c2cModeInfo);
+nvmlReturn_t nvmlDeviceGetCurrentClockFreqs(nvmlDevice_t handle, nvmlDeviceCurrentClockFreqs_v1_t *currentClockFreqs);
+nvmlReturn_t nvmlDeviceGetPerformanceModes(nvmlDevice_t handle, nvmlDevicePerfModes_v1_t *perfModes);
+nvmlReturn_t nvmlDeviceGetFanSpeedRPM(nvmlDevice_t handle, nvmlFanSpeedInfo_v1_t *fanSpeed);
+nvmlReturn_t nvmlDeviceGetSupportedMemoryClocks(nvmlDevice_t handle, unsigned int *count, unsigned int *clocksMHz);
+nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(nvmlDevice_t handle, unsigned int memoryClockMHz, unsigned int *count, unsigned int *clocksMHz);
+nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultIsEnabled);
+nvmlReturn_t nvmlDeviceGetAdaptiveClockInfoStatus(nvmlDevice_t device, unsigned int *adaptiveClockStatus);
+nvmlReturn_t nvmlDeviceGetGpcClkVfOffset(nvmlDevice_t device, int *offset);
+nvmlReturn_t nvmlDeviceGetMemClkVfOffset(nvmlDevice_t device, int *offset);
+nvmlReturn_t nvmlDeviceGetDriverModel(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+nvmlReturn_t nvmlDeviceGetDriverModel_v2(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+nvmlReturn_t nvmlDeviceGetDefaultEccMode(nvmlDevice_t handle, unsigned int *defaultMode);
+nvmlReturn_t nvmlDeviceGetGpuOperationMode(nvmlDevice_t handle, unsigned int *current, unsigned int *pending);
+nvmlReturn_t nvmlDeviceGetAPIRestriction(nvmlDevice_t device, unsigned int apiType, unsigned int *isRestricted);
+nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t handle, unsigned long long *eventTypes);
+nvmlReturn_t nvmlDeviceGetBusType(nvmlDevice_t device, unsigned int *type);
+nvmlReturn_t nvmlDeviceGetIrqNum(nvmlDevice_t device, unsigned int *irqNum);
+nvmlReturn_t nvmlDeviceGetNumGpuCores(nvmlDevice_t device, unsigned int *numCores);
+nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(nvmlDevice_t device, unsigned int *maxSpeed);
+nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t handle, int *node);
+nvmlReturn_t nvmlDeviceGetTargetFanSpeed(nvmlDevice_t handle, unsigned int fan, unsigned int *targetSpeed);
+nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttributes_t *attributes);
+nvmlReturn_t nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *counterValue);
+nvmlReturn_t nvmlDeviceGetNvLinkRemoteDeviceType(nvmlDevice_t handle, unsigned int link, unsigned int *pNvLinkDeviceType);
+nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
+nvmlReturn_t nvmlDeviceGetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control);
+nvmlReturn_t nvmlDeviceGetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *rxcounter, unsigned long long *txcounter);
+nvmlReturn_t nvmlDeviceGetP2PStatus(nvmlDevice_t device1, nvmlDevice_t device2, unsigned int p2pIndex, unsigned int *p2pStatus);
+nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int *isMigDevice);
+nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice);
+nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice, nvmlDevice_t *device);
+nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id);
+nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id);
+nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t handle, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlSystemGetConfComputeCapabilities(nvmlConfComputeSystemCaps_t *capabilities);
+nvmlReturn_t nvmlSystemGetConfComputeGpusReadyState(unsigned int *isAcceptingWork);
+nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *state);
+nvmlReturn_t nvmlSystemGetNvlinkBwMode(unsigned int *nvlinkBwMode);
+nvmlReturn_t nvmlGetExcludedDeviceCount(unsigned int *deviceCount);
+nvmlReturn_t nvmlGetExcludedDeviceInfoByIndex(unsigned int index, nvmlExcludedDeviceInfo_t *info);
+nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(unsigned int vgpuTypeId, unsigned int *gpuInstanceProfileId);
+nvmlReturn_t nvmlVgpuTypeGetDeviceID(unsigned int vgpuTypeId, unsigned long long *deviceID, unsigned long long *subsystemID);
+nvmlReturn_t nvmlVgpuTypeGetFramebufferSize(unsigned int vgpuTypeId, unsigned long long *fbSize);
+nvmlReturn_t nvmlVgpuTypeGetNumDisplayHeads(unsigned int vgpuTypeId, unsigned int *numDisplayHeads);
+nvmlReturn_t nvmlVgpuTypeGetLicense(unsigned int vgpuTypeId, char *vgpuTypeLicenseString, unsigned int vgpuTypeLicenseString_length);
+nvmlReturn_t nvmlVgpuTypeGetFrameRateLimit(unsigned int vgpuTypeId, unsigned int *frameRateLimit);
+nvmlReturn_t nvmlVgpuTypeGetGspHeapSize(unsigned int vgpuTypeId, unsigned long long *gspHeapSize);
+nvmlReturn_t nvmlVgpuTypeGetFbReservation(unsigned int vgpuTypeId, unsigned long long *fbReservation);
+nvmlReturn_t nvmlVgpuTypeGetMaxInstances(nvmlDevice_t handle, unsigned int vgpuTypeId, unsigned int *vgpuInstanceCount);
+nvmlReturn_t nvmlVgpuTypeGetMaxInstancesPerVm(unsigned int vgpuTypeId, unsigned int *vgpuInstanceCountPerVm);
+nvmlReturn_t nvmlVgpuTypeGetBAR1Info(unsigned int vgpuTypeId, nvmlVgpuTypeBar1Info_v1_t *bar1Info);
+nvmlReturn_t nvmlVgpuInstanceGetUUID(unsigned int vgpuInstance, char *uuid, unsigned int uuid_length);
+nvmlReturn_t nvmlVgpuInstanceGetMdevUUID(unsigned int vgpuInstance, char *mdevUuid, unsigned int mdevUuid_length);
+nvmlReturn_t nvmlVgpuInstanceGetVmDriverVersion(unsigned int vgpuInstance, char *version, unsigned int version_length);
+nvmlReturn_t nvmlVgpuInstanceGetLicenseStatus(unsigned int vgpuInstance, unsigned int *licensed);
+nvmlReturn_t nvmlVgpuInstanceGetFrameRateLimit(unsigned int vgpuInstance, unsigned int *frameRateLimit);
+nvmlReturn_t nvmlVgpuInstanceGetEccMode(unsigned int vgpuInstance, unsigned int *eccMode);
+nvmlReturn_t nvmlVgpuInstanceGetType(unsigned int vgpuInstance, unsigned int *vgpuTypeId);
+nvmlReturn_t nvmlVgpuInstanceGetFbUsage(unsigned int vgpuInstance, unsigned long long *fbUsage);
+nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, unsigned int *encoderCapacity);
+nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
+nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, unsigned int *mode);
+nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -245,13 +245,14 @@ def test_tool_calls_getters_only(reference_data):
                        r"Validate|Flush|Restore")
     chosen = [n for n in api if cmp.is_read_only(n)]
     assert not [n for n in chosen if verbs.search(n)]
-    assert all("Get" in n for n in chosen if n != "nvmlErrorString")
+    assert all("Get" in n for n in chosen if n not in ("nvmlErrorString", "nvmlDeviceIsMigDeviceHandle"))
     for n in ("nvmlDeviceSetPersistenceMode", "nvmlDeviceClearEccErrorCounts", "nvmlDeviceResetGpuLockedClocks",
               "nvmlEventSetCreate", "nvmlEventSetWait_v2", "nvmlDeviceRegisterEvents", "nvmlInit", "nvmlShutdown",
               "nvmlDeviceCreateGpuInstance", "nvmlDeviceModifyDrainState", "nvmlDeviceDiscoverGpus"):
         assert not cmp.is_read_only(n), n
     # every getter of ours is compared
     assert {f.pyname for f in SPEC.functions if f.python and "Get" in f.pyname} <= set(OUR_GETTERS)
+    assert "nvmlDeviceIsMigDeviceHandle" in OUR_GETTERS
 
 
 def test_tool_comparison_rules():

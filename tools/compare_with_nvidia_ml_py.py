@@ -58,10 +58,13 @@ MUTATING = re.compile(
     r"Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|Init|Shutdown|Kill|Trigger|"
     r"Update|Apply|Commit|Attach|Detach|Add|Delete|Release|Lock|Unlock|Pause|Resume|Activate|"
     r"Deactivate|Write|Load|Issue|Request|Cancel|Begin|End|Submit|Power(?:On|Off)|Migrate)")
-READ_ONLY_EXTRA = {"nvmlErrorString"}
+READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle",
+                   # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control)
+                   "nvmlDeviceGetAddressingMode", "nvmlDeviceGetAutoBoostedClocksEnabled",
+                   "nvmlDeviceGetNvLinkUtilizationControl"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
-DEVICE_PARAMS = {"handle", "device", "device1", "device2"}
+DEVICE_PARAMS = {"handle", "device", "device1", "device2", "migDevice"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 INT_VALUES = range(6)
 

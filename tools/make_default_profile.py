@@ -31,7 +31,22 @@ def value_of(v):
         return {k: value_of(x) for k, x in v.items() if k != "__class__"}
     if isinstance(v, (list, tuple)):
         return [value_of(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53:
+        return str(v)          # past a double's precision: the simulator reads such strings
     return v
+
+
+def shape_for_sim(f, value):
+    """What the simulator must hold so that the Python function returns `value`."""
+    outs = [p for p in f.params if p.role == "out"]
+    if "pick" in f.options:            # Python returns struct fields: the struct holds them
+        names = f.options["pick"].split(",")
+        return {names[0]: value} if len(names) == 1 else dict(zip(names, value))
+    if f.options.get("post") == "cuint":
+        return None                    # a ctypes object: the record has no value
+    if len(outs) == 1 and f.shape == "list" and isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
 
 
 def main(argv):
@@ -44,8 +59,8 @@ def main(argv):
     for call, result in sorted(data["calls"].items()):
         m = CALL.match(call)
         f = by_py.get(m.group(1)) if m else None
-        if f is None or "crash" in result or "exception" in result or f.hand_sim:
-            continue
+        if f is None or "crash" in result or "exception" in result or f.hand_sim or "item" in f.options:
+            continue   # item=: one of another function's outputs; that function's record is used
         args = [a for a in m.group(2).split(",") if a]
         on_device = bool(args) and args[0] == "h"
         keys = args[1:] if on_device else args
@@ -56,7 +71,9 @@ def main(argv):
             if result["code"] == 2 and keys:   # a missing key already answers INVALID_ARGUMENT
                 continue
         else:
-            value = value_of(result["value"])
+            value = shape_for_sim(f, value_of(result["value"]))
+            if value is None:
+                continue
         target = device if on_device else system
         key = f.options.get("simkey", f.csym)
         if keys:
@@ -83,6 +100,19 @@ def main(argv):
         member = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"][t]
         fields[fid] = {"valueType": t, "value": r["value"][member]}
     device["nvmlDeviceGetFieldValues"] = fields
+    # Scoped field values, as the H100 answered them (the smi helper's measurements): the
+    # simulator looks up "id:scope" before "id".
+    for fid in range(185, 193):
+        fields[f"{fid}:1"] = {"error": "NVML_ERROR_NOT_SUPPORTED"}
+    fields["185:2"] = {"valueType": 1, "value": 37950}
+    fields["186:2"] = {"error": "NVML_ERROR_NOT_SUPPORTED"}
+    device.setdefault("nvmlDeviceGetTemperatureThreshold", {})["7"] = {"error": "NVML_ERROR_NOT_SUPPORTED"}
+    # nvmlDeviceGetMemoryInfo_v2 has its own data: NVML reserves memory that v1 counts as used.
+    reserved = 503316480
+    v1 = device["nvmlDeviceGetMemoryInfo"]
+    device["nvmlDeviceGetMemoryInfo_v2"] = {"total": v1["total"], "reserved": reserved, "free": v1["free"],
+                                            "used": v1["used"] - reserved}
+    device["nvmlDeviceIsMigDeviceHandle"] = 0           # a whole GPU, MIG off
 
     gpu0 = device
     gpu1 = copy.deepcopy(device)
@@ -101,9 +131,10 @@ def main(argv):
     # A training job on GPU 1, so the process views have something to show.
     gpu1["nvmlDeviceGetComputeRunningProcesses_v3"] = [
         {"pid": 4242, "usedGpuMemory": 17179869184, "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF}]
-    mem = gpu1["nvmlDeviceGetMemoryInfo"]
-    mem["used"] += 17179869184
-    mem["free"] -= 17179869184
+    for key in ("nvmlDeviceGetMemoryInfo", "nvmlDeviceGetMemoryInfo_v2"):
+        mem = gpu1[key]
+        mem["used"] += 17179869184
+        mem["free"] -= 17179869184
     gpu1["nvmlDeviceGetUtilizationRates"] = {"gpu": 87, "memory": 41}
     gpu1["nvmlDeviceGetPowerUsage"] = 512345
     gpu1["nvmlDeviceGetTemperature"] = {"0": 61}

@@ -2426,7 +2426,7 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t handle, nvmlMemory_v2_t *me
 {
     sim_call c;
     nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMemoryInfo", handle))) return rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMemoryInfo_v2", handle))) return rc;
     if (memory == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if (memory->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     if ((rc = sim_out(&c, 0, 1, memory, sim_fill_nvmlMemory_v2_t))) return rc;
@@ -3155,6 +3155,976 @@ nvmlReturn_t nvmlDeviceGetTopologyNearestGpus(nvmlDevice_t device, unsigned int 
     if (rc != SIM_PROCEED) return rc;
     if ((rc = sim_out_array(&c, 0, 1, deviceArray, n, sizeof *deviceArray, sim_fill_device))) return rc;
     *count = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAccountingMode(nvmlDevice_t handle, unsigned int *mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAccountingMode", handle))) return rc;
+    if (mode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, mode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAccountingBufferSize(nvmlDevice_t handle, unsigned int *bufferSize)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAccountingBufferSize", handle))) return rc;
+    if (bufferSize == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, bufferSize, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAccountingPids(nvmlDevice_t handle, unsigned int *count, unsigned int *pids)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAccountingPids", handle))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, pids == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, pids, n, sizeof *pids, sim_fill_u32))) return rc;
+    *count = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAddressingMode(nvmlDevice_t device, nvmlDeviceAddressingMode_v1_t *mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAddressingMode", device))) return rc;
+    if (mode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (mode->version != nvmlDeviceAddressingMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, mode, sim_fill_nvmlDeviceAddressingMode_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetJpgUtilization(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetJpgUtilization", handle))) return rc;
+    if (utilization == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (samplingPeriodUs == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, utilization, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, samplingPeriodUs, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetOfaUtilization(nvmlDevice_t handle, unsigned int *utilization, unsigned int *samplingPeriodUs)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetOfaUtilization", handle))) return rc;
+    if (utilization == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (samplingPeriodUs == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, utilization, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, samplingPeriodUs, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetEncoderStats(nvmlDevice_t handle, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetEncoderStats", handle))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageFps == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageLatency == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 3, sessionCount, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 3, averageFps, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 2, 3, averageLatency, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetEncoderCapacity(nvmlDevice_t handle, unsigned int encoderQueryType, unsigned int *encoderCapacity)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetEncoderCapacity", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)encoderQueryType))) return rc;
+    if (encoderCapacity == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, encoderCapacity, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetEncoderSessions(nvmlDevice_t handle, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfos)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetEncoderSessions", handle))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfos == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfos, n, sizeof *sessionInfos, sim_fill_nvmlEncoderSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFBCStats(nvmlDevice_t handle, nvmlFBCStats_t *fbcStats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetFBCStats", handle))) return rc;
+    if (fbcStats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbcStats, sim_fill_nvmlFBCStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFBCSessions(nvmlDevice_t handle, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetFBCSessions", handle))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfo == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfo, n, sizeof *sessionInfo, sim_fill_nvmlFBCSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMarginTemperature(nvmlDevice_t handle, nvmlMarginTemperature_v1_t *marginTempInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMarginTemperature", handle))) return rc;
+    if (marginTempInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (marginTempInfo->version != nvmlMarginTemperature_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, marginTempInfo, sim_fill_nvmlMarginTemperature_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetModuleId", handle))) return rc;
+    if (moduleId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, moduleId, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t handle, unsigned int *pVirtualMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVirtualizationMode", handle))) return rc;
+    if (pVirtualMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pVirtualMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHostVgpuMode(nvmlDevice_t handle, unsigned int *pHostVgpuMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetHostVgpuMode", handle))) return rc;
+    if (pHostVgpuMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pHostVgpuMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPdi(nvmlDevice_t device, nvmlPdi_v1_t *pdi)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPdi", device))) return rc;
+    if (pdi == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pdi->version != nvmlPdi_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, pdi, sim_fill_nvmlPdi_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRepairStatus(nvmlDevice_t device, nvmlRepairStatus_v1_t *repairStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetRepairStatus", device))) return rc;
+    if (repairStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (repairStatus->version != nvmlRepairStatus_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, repairStatus, sim_fill_nvmlRepairStatus_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetUnrepairableMemoryFlag_v1(nvmlDevice_t device, pn_nvmlUnrepairableMemory_v1_t *unrepairableMemoryStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetUnrepairableMemoryFlag_v1", device))) return rc;
+    if (unrepairableMemoryStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (unrepairableMemoryStatus->version != nvmlUnrepairableMemory_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, unrepairableMemoryStatus, sim_fill_pn_nvmlUnrepairableMemory_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRowRemapperHistogram(nvmlDevice_t device, nvmlRowRemapperHistogramValues_t *values)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetRowRemapperHistogram", device))) return rc;
+    if (values == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, values, sim_fill_nvmlRowRemapperHistogramValues_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeMemSizeInfo(nvmlDevice_t device, nvmlConfComputeMemSizeInfo_t *memInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetConfComputeMemSizeInfo", device))) return rc;
+    if (memInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, memInfo, sim_fill_nvmlConfComputeMemSizeInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeProtectedMemoryUsage(nvmlDevice_t device, nvmlMemory_t *memory)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetConfComputeProtectedMemoryUsage", device))) return rc;
+    if (memory == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, memory, sim_fill_nvmlMemory_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetC2cModeInfoV(nvmlDevice_t handle, nvmlC2cModeInfo_v1_t *c2cModeInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetC2cModeInfoV", handle))) return rc;
+    if (c2cModeInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, c2cModeInfo, sim_fill_nvmlC2cModeInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCurrentClockFreqs(nvmlDevice_t handle, nvmlDeviceCurrentClockFreqs_v1_t *currentClockFreqs)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetCurrentClockFreqs", handle))) return rc;
+    if (currentClockFreqs == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (currentClockFreqs->version != nvmlDeviceCurrentClockFreqs_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, currentClockFreqs, sim_fill_nvmlDeviceCurrentClockFreqs_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPerformanceModes(nvmlDevice_t handle, nvmlDevicePerfModes_v1_t *perfModes)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPerformanceModes", handle))) return rc;
+    if (perfModes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (perfModes->version != nvmlDevicePerfModes_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, perfModes, sim_fill_nvmlDevicePerfModes_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFanSpeedRPM(nvmlDevice_t handle, nvmlFanSpeedInfo_v1_t *fanSpeed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetFanSpeedRPM", handle))) return rc;
+    if (fanSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (fanSpeed->version != nvmlFanSpeedInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, fanSpeed, sim_fill_nvmlFanSpeedInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSupportedMemoryClocks(nvmlDevice_t handle, unsigned int *count, unsigned int *clocksMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSupportedMemoryClocks", handle))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, clocksMHz == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, clocksMHz, n, sizeof *clocksMHz, sim_fill_u32))) return rc;
+    *count = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(nvmlDevice_t handle, unsigned int memoryClockMHz, unsigned int *count, unsigned int *clocksMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSupportedGraphicsClocks", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)memoryClockMHz))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, clocksMHz == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, clocksMHz, n, sizeof *clocksMHz, sim_fill_u32))) return rc;
+    *count = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultIsEnabled)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAutoBoostedClocksEnabled", handle))) return rc;
+    if (isEnabled == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (defaultIsEnabled == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, isEnabled, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, defaultIsEnabled, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAdaptiveClockInfoStatus(nvmlDevice_t device, unsigned int *adaptiveClockStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAdaptiveClockInfoStatus", device))) return rc;
+    if (adaptiveClockStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, adaptiveClockStatus, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpcClkVfOffset(nvmlDevice_t device, int *offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpcClkVfOffset", device))) return rc;
+    if (offset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, offset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMemClkVfOffset(nvmlDevice_t device, int *offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMemClkVfOffset", device))) return rc;
+    if (offset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, offset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDriverModel(nvmlDevice_t handle, unsigned int *current, unsigned int *pending)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDriverModel", handle))) return rc;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, current, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, pending, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDriverModel_v2(nvmlDevice_t handle, unsigned int *current, unsigned int *pending)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDriverModel_v2", handle))) return rc;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, current, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, pending, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDefaultEccMode(nvmlDevice_t handle, unsigned int *defaultMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDefaultEccMode", handle))) return rc;
+    if (defaultMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, defaultMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuOperationMode(nvmlDevice_t handle, unsigned int *current, unsigned int *pending)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuOperationMode", handle))) return rc;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, current, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, pending, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAPIRestriction(nvmlDevice_t device, unsigned int apiType, unsigned int *isRestricted)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAPIRestriction", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)apiType))) return rc;
+    if (isRestricted == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, isRestricted, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t handle, unsigned long long *eventTypes)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSupportedEventTypes", handle))) return rc;
+    if (eventTypes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, eventTypes, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetBusType(nvmlDevice_t device, unsigned int *type)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetBusType", device))) return rc;
+    if (type == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, type, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetIrqNum(nvmlDevice_t device, unsigned int *irqNum)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetIrqNum", device))) return rc;
+    if (irqNum == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, irqNum, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNumGpuCores(nvmlDevice_t device, unsigned int *numCores)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNumGpuCores", device))) return rc;
+    if (numCores == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, numCores, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(nvmlDevice_t device, unsigned int *maxSpeed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPcieLinkMaxSpeed", device))) return rc;
+    if (maxSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, maxSpeed, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t handle, int *node)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNumaNodeId", handle))) return rc;
+    if (node == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, node, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetTargetFanSpeed(nvmlDevice_t handle, unsigned int fan, unsigned int *targetSpeed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetTargetFanSpeed", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)fan))) return rc;
+    if (targetSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, targetSpeed, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttributes_t *attributes)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAttributes_v2", device))) return rc;
+    if (attributes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, attributes, sim_fill_nvmlDeviceAttributes_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *counterValue)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkErrorCounter", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)link))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)counter))) return rc;
+    if (counterValue == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, counterValue, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkRemoteDeviceType(nvmlDevice_t handle, unsigned int link, unsigned int *pNvLinkDeviceType)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkRemoteDeviceType", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)link))) return rc;
+    if (pNvLinkDeviceType == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pNvLinkDeviceType, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkRemotePciInfo_v2", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)link))) return rc;
+    if (pci == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pci, sim_fill_nvmlPciInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkUtilizationControl", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)link))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)counter))) return rc;
+    if (control == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, control, sim_fill_nvmlNvLinkUtilizationControl_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned long long *rxcounter, unsigned long long *txcounter)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkUtilizationCounter", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)link))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)counter))) return rc;
+    if (rxcounter == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (txcounter == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, rxcounter, sim_fill_u64))) return rc;
+    if ((rc = sim_out(&c, 1, 2, txcounter, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetP2PStatus(nvmlDevice_t device1, nvmlDevice_t device2, unsigned int p2pIndex, unsigned int *p2pStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetP2PStatus", device1))) return rc;
+    if ((rc = sim_key_device(&c, device2))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)p2pIndex))) return rc;
+    if (p2pStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, p2pStatus, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int *isMigDevice)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceIsMigDeviceHandle", device))) return rc;
+    if (isMigDevice == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, isMigDevice, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMaxMigDeviceCount", device))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, count, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMigDeviceHandleByIndex", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)index))) return rc;
+    if (migDevice == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, migDevice, sim_fill_device))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice, nvmlDevice_t *device)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", migDevice))) return rc;
+    if (device == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, device, sim_fill_device))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceId", device))) return rc;
+    if (id == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, id, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetComputeInstanceId", device))) return rc;
+    if (id == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, id, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId, unsigned int *count)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceRemainingCapacity", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)profileId))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, count, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)profileId))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlGpuInstanceProfileInfo_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlGpuInstanceProfileInfo_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t handle, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuHeterogeneousMode", handle))) return rc;
+    if (pHeterogeneousMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pHeterogeneousMode, sim_fill_nvmlVgpuHeterogeneousMode_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeCapabilities(nvmlConfComputeSystemCaps_t *capabilities)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeCapabilities"))) return rc;
+    if (capabilities == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capabilities, sim_fill_nvmlConfComputeSystemCaps_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeGpusReadyState(unsigned int *isAcceptingWork)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeGpusReadyState"))) return rc;
+    if (isAcceptingWork == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, isAcceptingWork, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeState"))) return rc;
+    if (state == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, state, sim_fill_nvmlConfComputeSystemState_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetNvlinkBwMode(unsigned int *nvlinkBwMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetNvlinkBwMode"))) return rc;
+    if (nvlinkBwMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, nvlinkBwMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetExcludedDeviceCount(unsigned int *deviceCount)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetExcludedDeviceCount"))) return rc;
+    if (deviceCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, deviceCount, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetExcludedDeviceInfoByIndex(unsigned int index, nvmlExcludedDeviceInfo_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetExcludedDeviceInfoByIndex"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)index))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlExcludedDeviceInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(unsigned int vgpuTypeId, unsigned int *gpuInstanceProfileId)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetGpuInstanceProfileId"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (gpuInstanceProfileId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuInstanceProfileId, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetDeviceID(unsigned int vgpuTypeId, unsigned long long *deviceID, unsigned long long *subsystemID)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetDeviceID"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (deviceID == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (subsystemID == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, deviceID, sim_fill_u64))) return rc;
+    if ((rc = sim_out(&c, 1, 2, subsystemID, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetFramebufferSize(unsigned int vgpuTypeId, unsigned long long *fbSize)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetFramebufferSize"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (fbSize == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbSize, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetNumDisplayHeads(unsigned int vgpuTypeId, unsigned int *numDisplayHeads)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetNumDisplayHeads"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (numDisplayHeads == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, numDisplayHeads, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetLicense(unsigned int vgpuTypeId, char *vgpuTypeLicenseString, unsigned int vgpuTypeLicenseString_length)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetLicense"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (vgpuTypeLicenseString == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 1, vgpuTypeLicenseString, vgpuTypeLicenseString_length))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetFrameRateLimit(unsigned int vgpuTypeId, unsigned int *frameRateLimit)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetFrameRateLimit"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (frameRateLimit == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, frameRateLimit, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetGspHeapSize(unsigned int vgpuTypeId, unsigned long long *gspHeapSize)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetGspHeapSize"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (gspHeapSize == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gspHeapSize, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetFbReservation(unsigned int vgpuTypeId, unsigned long long *fbReservation)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetFbReservation"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (fbReservation == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbReservation, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetMaxInstances(nvmlDevice_t handle, unsigned int vgpuTypeId, unsigned int *vgpuInstanceCount)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlVgpuTypeGetMaxInstances", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (vgpuInstanceCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, vgpuInstanceCount, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetMaxInstancesPerVm(unsigned int vgpuTypeId, unsigned int *vgpuInstanceCountPerVm)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetMaxInstancesPerVm"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (vgpuInstanceCountPerVm == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, vgpuInstanceCountPerVm, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetBAR1Info(unsigned int vgpuTypeId, nvmlVgpuTypeBar1Info_v1_t *bar1Info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetBAR1Info"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if (bar1Info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, bar1Info, sim_fill_nvmlVgpuTypeBar1Info_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetUUID(unsigned int vgpuInstance, char *uuid, unsigned int uuid_length)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetUUID"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (uuid == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 1, uuid, uuid_length))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetMdevUUID(unsigned int vgpuInstance, char *mdevUuid, unsigned int mdevUuid_length)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetMdevUUID"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (mdevUuid == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 1, mdevUuid, mdevUuid_length))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetVmDriverVersion(unsigned int vgpuInstance, char *version, unsigned int version_length)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetVmDriverVersion"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (version == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 1, version, version_length))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetLicenseStatus(unsigned int vgpuInstance, unsigned int *licensed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetLicenseStatus"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (licensed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, licensed, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFrameRateLimit(unsigned int vgpuInstance, unsigned int *frameRateLimit)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFrameRateLimit"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (frameRateLimit == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, frameRateLimit, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEccMode(unsigned int vgpuInstance, unsigned int *eccMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEccMode"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (eccMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, eccMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetType(unsigned int vgpuInstance, unsigned int *vgpuTypeId)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetType"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (vgpuTypeId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, vgpuTypeId, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFbUsage(unsigned int vgpuInstance, unsigned long long *fbUsage)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFbUsage"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (fbUsage == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbUsage, sim_fill_u64))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, unsigned int *encoderCapacity)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEncoderCapacity"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (encoderCapacity == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, encoderCapacity, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, unsigned int *gpuInstanceId)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetGpuInstanceId"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (gpuInstanceId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuInstanceId, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, unsigned int *mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetAccountingMode"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (mode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, mode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetPlacementId"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (placement == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, placement, sim_fill_nvmlVgpuPlacementId_v1_t))) return rc;
     return NVML_SUCCESS;
 }
 
