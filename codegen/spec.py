@@ -377,7 +377,10 @@ def parse_functions(path: Path, structs: dict[str, Struct], typedefs: dict[str, 
 def load(spec_dir: Path = SPEC_DIR) -> Spec:
     constants = parse_constants(spec_dir / "constants.nvml")
     structs, typedefs = parse_structs(spec_dir / "structs.nvml")
-    functions = parse_functions(spec_dir / "functions.nvml", structs, typedefs)
+    # functions.nvml, then each family's own file (functions_*.nvml), in name order
+    functions = []
+    for path in [spec_dir / "functions.nvml"] + sorted(spec_dir.glob("functions_*.nvml")):
+        functions += parse_functions(path, structs, typedefs)
     names = [f.pyname for f in functions]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Everything the project runs on the GPU machine (the `device` tool), in one call:
 #
-#   bash tools/gpu_session.sh        (carry .carry: cJSON for the simulator build, and a
-#                                     copy of ../shared/reference in .carry/reference)
+#   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build,
+#                                           and a copy of ../shared/reference in .carry/reference)
+#
+# STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
+#   real sim compare abi smi smibench rss sweep bench
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -13,6 +16,8 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
+STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench} "
+want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
@@ -27,29 +32,46 @@ $PY -c 'import pynvml; print("ours:", pynvml.__file__)'
 nvidia-smi -q -x >"$OUT/nvidia-smi-q.xml" 2>&1
 nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
 
-echo "== tests on the real GPU"
-PYNVML_TEST_REAL=1 timeout 300 $PY -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest-real.txt" | tail -25
-echo "== tests on the simulator"
-timeout 300 $PY -m pytest -q -p no:cacheprovider -x tests 2>&1 | tee "$OUT/pytest-sim.txt" | tail -5
-
-if [ -f tools/compare_with_nvidia_ml_py.py ]; then
-  echo "== ours vs nvidia-ml-py on the real GPU"
-  timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference "$REFERENCE" --json "$OUT/compare.json" \
-    2>&1 | tee "$OUT/compare.txt" | tail -40
+if want real; then
+  echo "== tests on the real GPU"
+  PYNVML_TEST_REAL=1 timeout 300 $PY -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest-real.txt" | tail -25
 fi
-echo "== ABI: our declarations against the real nvml.h"
-$PY tools/abi_check.py --nvml-h /usr/local/cuda-13.0/targets/x86_64-linux/include/nvml.h 2>&1 | tee "$OUT/abi.txt" | tail -5
-echo "== nvidia-smi's queries: ours against nvidia-smi"
-timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
-echo "== smi benchmark: full query against its NVML calls; pynvml-smi against nvidia-smi"
-timeout 120 $PY bench/smi_bench.py 2>&1 | tee "$OUT/smi-bench.txt"
-echo "== RSS over many calls of each kind of wrapper"
-timeout 120 $PY tools/rss_check.py --calls 200000 2>&1 | tee "$OUT/rss.txt"
-echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
-timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
-timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
-if [ -f bench/run.py ]; then
-  echo "== benchmarks"
-  timeout 200 $PY bench/run.py --reference "$REFERENCE" --json "$OUT/bench.json" --markdown \
-    2>&1 | tee "$OUT/bench.md" | tail -40
+if want sim; then
+  echo "== tests on the simulator"
+  timeout 300 $PY -m pytest -q -p no:cacheprovider -x tests 2>&1 | tee "$OUT/pytest-sim.txt" | tail -5
+fi
+if want compare; then
+  if [ -f tools/compare_with_nvidia_ml_py.py ]; then
+    echo "== ours vs nvidia-ml-py on the real GPU"
+    timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference "$REFERENCE" --json "$OUT/compare.json" \
+      2>&1 | tee "$OUT/compare.txt" | tail -40
+  fi
+fi
+if want abi; then
+  echo "== ABI: our declarations against the real nvml.h"
+  $PY tools/abi_check.py --nvml-h /usr/local/cuda-13.0/targets/x86_64-linux/include/nvml.h 2>&1 | tee "$OUT/abi.txt" | tail -5
+fi
+if want smi; then
+  echo "== nvidia-smi's queries: ours against nvidia-smi"
+  timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
+fi
+if want smibench; then
+  echo "== smi benchmark: full query against its NVML calls; pynvml-smi against nvidia-smi"
+  timeout 120 $PY bench/smi_bench.py 2>&1 | tee "$OUT/smi-bench.txt"
+fi
+if want rss; then
+  echo "== RSS over many calls of each kind of wrapper"
+  timeout 120 $PY tools/rss_check.py --calls 200000 2>&1 | tee "$OUT/rss.txt"
+fi
+if want sweep; then
+  echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
+  timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
+  timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
+fi
+if want bench; then
+  if [ -f bench/run.py ]; then
+    echo "== benchmarks"
+    timeout 200 $PY bench/run.py --reference "$REFERENCE" --json "$OUT/bench.json" --markdown \
+      2>&1 | tee "$OUT/bench.md" | tail -40
+  fi
 fi

@@ -7,7 +7,7 @@ Every function of the spec with a recorded result on the H100 gets that result, 
 the simulator's key for it (the C entry point, or the function's simkey=), keyed by
 its integer arguments; an NVML error is recorded as {"error": NAME}.  A few values are
 added by hand (below): the second GPU's identity, topology between the two, a process
-per GPU, process names.  The output is checked in; this is rerun only to refresh it.
+per GPU, process names; and each function family's sim/profiles/extras/*.json.  The output is checked in; this is rerun only to refresh it.
 """
 import copy
 import json
@@ -139,6 +139,15 @@ def main(argv):
     gpu1["nvmlDeviceGetPowerUsage"] = 512345
     gpu1["nvmlDeviceGetTemperature"] = {"0": 61}
     system["nvmlSystemGetProcessName"] = {"4242": "python3"}
+    # Hand-written additions, a file per function family: sim/profiles/extras/*.json, each
+    # {"system": {...}, "all_devices": {...}, "devices": {"0": {...}, ...}}, merged by key.
+    for extra in sorted((ROOT / "sim" / "profiles" / "extras").glob("*.json")):
+        add = json.loads(extra.read_text())
+        system.update(add.get("system", {}))
+        for g in (gpu0, gpu1):
+            g.update(copy.deepcopy(add.get("all_devices", {})))
+        for idx, entries in add.get("devices", {}).items():
+            (gpu0, gpu1)[int(idx)].update(entries)
     profile = {
         "about": "Two simulated NVIDIA H100 80GB HBM3, modelled on a real one (driver 580.159.04). "
                  "Written by tools/make_default_profile.py.",
