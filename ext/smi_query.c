@@ -907,7 +907,7 @@ enum {  /* flags */
 };
 
 enum {  /* value formats */
-    F_STR, F_U, F_I, F_MIB, F_MW, F_W, F_ENABLED, F_YESNO, F_ONOFF, F_ACTIVE, F_HEX, F_HEXN, F_HEXL,
+    F_STR, F_U, F_I, F_MIB, F_FBMIB, F_MW, F_W, F_ENABLED, F_YESNO, F_ONOFF, F_ACTIVE, F_HEX, F_HEXN, F_HEXL,
     F_PSTATE, F_COMPUTEMODE, F_GOM, F_DRVMODEL, F_ADDRMODE, F_ARCH, F_BRAND, F_VIRT, F_HOSTVGPU,
     F_RECOVERY, F_PEER, F_FAB_STATE, F_FAB_STATUS, F_FAB_CLIQUE, F_FAB_UUID, F_FAB_SUMMARY, F_FAB_BIT,
     F_FAB_INCORRECT, F_CUDACAP, F_CUDAVER, F_TIME_CSV, F_TIME_XML, F_VALIDATE, F_TLIMIT, F_NS_US,
@@ -1118,13 +1118,13 @@ static const smi_item items[] = {
     {NULL, NULL, "sparse_operation_mode", NULL, NULL, NULL, F_STR, 0, 0, 0, {SRC(K_NA, 0, 0)}, NULL},
 
     /* --- memory ---------------------------------------------------------------------- */
-    {"memory.total", "MiB", "fb_memory_usage/total", NULL, NULL, "unit=MiB", F_MIB, 0, 0, 0, {SRC(K_MEM, 0, 0)},
+    {"memory.total", "MiB", "fb_memory_usage/total", NULL, NULL, "unit=MiB", F_FBMIB, 0, 0, 0, {SRC(K_MEM, 0, 0)},
      "Total GPU memory installed, in MiB."},
     {"memory.reserved", "MiB", "fb_memory_usage/reserved", NULL, NULL, "unit=MiB", F_MEMREQ, 0, 0, 0,
      {SRC(K_MEM, 0, 1)}, "GPU memory the system keeps for itself, in MiB."},
-    {"memory.used", "MiB", "fb_memory_usage/used", NULL, NULL, "unit=MiB", F_MIB, 0, 0, 0, {SRC(K_MEM, 0, 2)},
+    {"memory.used", "MiB", "fb_memory_usage/used", NULL, NULL, "unit=MiB", F_FBMIB, 0, 0, 0, {SRC(K_MEM, 0, 2)},
      "GPU memory allocated by processes, in MiB."},
-    {"memory.free", "MiB", "fb_memory_usage/free", NULL, NULL, "unit=MiB", F_MIB, 0, 0, 0, {SRC(K_MEM, 0, 3)},
+    {"memory.free", "MiB", "fb_memory_usage/free", NULL, NULL, "unit=MiB", F_FBMIB, 0, 0, 0, {SRC(K_MEM, 0, 3)},
      "GPU memory free to allocate, in MiB."},
     {NULL, "MiB", "bar1_memory_usage/total", NULL, NULL, "unit=MiB", F_MIB, 0, 0, 0, {SRC(K_BAR1, 0, 0)}, NULL},
     {NULL, "MiB", "bar1_memory_usage/used", NULL, NULL, "unit=MiB", F_MIB, 0, 0, 0, {SRC(K_BAR1, 0, 1)}, NULL},
@@ -1632,7 +1632,7 @@ eval(const smi_item *it, devctx *g, devctx *dc, int mode, sval *o)
             o->rc = (int)f->v[4];
         if (o->rc == NVML_SUCCESS) {
             o->type = T_U;
-            o->u = v >> 20;
+            o->u = (v + (1ull << 19)) >> 20;     /* to the nearest MiB, as F_FBMIB */
         }
         return;
     case F_FAB_STATE: case F_FAB_STATUS: case F_FAB_CLIQUE: case F_FAB_UUID: case F_FAB_SUMMARY: case F_FAB_BIT:
@@ -1681,6 +1681,12 @@ eval(const smi_item *it, devctx *g, devctx *dc, int mode, sval *o)
     case F_MIB:
         o->type = T_U;
         o->u = v >> 20;
+        break;
+    case F_FBMIB:   /* framebuffer memory: nvidia-smi rounds it to the nearest MiB (an H200
+                     * showed total 143771, reserved 616, free 143156: rounded, not floored),
+                     * where BAR1 is floored (an H100's 1.6 MiB of BAR1 showed as 1 MiB) */
+        o->type = T_U;
+        o->u = (v + (1ull << 19)) >> 20;
         break;
     case F_BAR1FREE:
         o->type = T_U;
