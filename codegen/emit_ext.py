@@ -186,6 +186,11 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     else:
         o.append("    if (rc != 0) return pn_raise(st, rc);")
     outs = [p for p in f.params if p.role == "out"]
+    if not outs:
+        o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
+        o.append("}")
+        o.append("")
+        return o
     o.append("    PyObject *result = NULL;")
     o.append(f"    PyObject *items[{max(len(outs), 1)}] = {{NULL}};")
     for i, p in enumerate(outs):

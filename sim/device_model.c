@@ -167,6 +167,13 @@ sim_device_of(nvmlDevice_t d)
     return (sim_device *)d;
 }
 
+/* The whole profile (its "units" list, and state the entry points keep in it). */
+cJSON *
+sim_profile_root(void)
+{
+    return profile;
+}
+
 const cJSON *
 sim_system(void)
 {

@@ -3,6 +3,9 @@
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
+ *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
+ *                         and the simulator's control functions pn_sim_fire_event and
+ *                         pn_sim_fire_system_event (see that file)
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
  * A profile is {"system": {...}, "devices": [{...}, ...]}: each object maps an entry
@@ -50,11 +53,13 @@ unsigned int sim_device_count(void);
 sim_device *sim_device_at(unsigned int i);
 sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
 const cJSON *sim_system(void);
+cJSON *sim_profile_root(void);
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
 
 /* device_model.c: what generated entry points call */
 nvmlReturn_t sim_begin_system(sim_call *c, const char *key);
 nvmlReturn_t sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d);
+nvmlReturn_t sim_begin_unit(sim_call *c, const char *key, nvmlUnit_t u);   /* entry_points_events.c */
 nvmlReturn_t sim_key_u64(sim_call *c, unsigned long long k);
 nvmlReturn_t sim_key_device(sim_call *c, nvmlDevice_t d);
 nvmlReturn_t sim_key_str(sim_call *c, const char *s);
