@@ -30,7 +30,7 @@ now_ms(void)
     return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
 }
 
-/* No arguments: refuse any, as a METH_NOARGS function would, but by FASTCALL. */
+/* Arguments by position or keyword (ext/convert.c). */
 #define UNPACK(fname, names, nmin, nmax, argv)                                       \
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
@@ -197,8 +197,11 @@ check_version(pn_state *st, PyObject *o, const char *fname, unsigned int want)
 
 /* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct. */
 static PyObject *
-h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *arg)
+h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetCreate", names, 1, 1, &arg);
     pn_state *st = pn_get_state(module);
     nvmlSystemEventSetCreateRequest_v1_t *req;
     if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t, "c_nvmlSystemEventSetCreate", "req",
@@ -217,8 +220,11 @@ h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *arg)
 }
 
 static PyObject *
-h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *arg)
+h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetFree", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetFree";
     pn_state *st = pn_get_state(module);
     nvmlSystemEventSetFreeRequest_v1_t *req;
@@ -238,8 +244,11 @@ h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *arg)
 }
 
 static PyObject *
-h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *arg)
+h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemRegisterEvents", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemRegisterEvents";
     pn_state *st = pn_get_state(module);
     nvmlSystemRegisterEventRequest_v1_t *req;
@@ -260,8 +269,11 @@ h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *arg)
  * with dataSize > 0 NVML answers INVALID_ARGUMENT; nvmlSystemEventSetWait() gives the
  * events themselves.  As nvidia-ml-py's, NVML_ERROR_TIMEOUT is returned, not raised. */
 static PyObject *
-h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *arg)
+h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetWait", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetWait";
     pn_state *st = pn_get_state(module);
     nvmlSystemEventSetWaitRequest_v1_t *req;
@@ -682,14 +694,14 @@ PyMethodDef pn_hand_events_methods[] = {
          "The next event (c_nvmlEventData_t), waiting up to timeoutms ms (NVMLError_Timeout when none comes).\n"
          "Other threads run while it waits; Ctrl-C interrupts it within 100 ms."),
     FAST(nvmlEventSetWait, "nvmlEventSetWait(eventSet, timeoutms)\n--\n\nAs nvmlEventSetWait_v2."),
-    {"c_nvmlSystemEventSetCreate", h_c_nvmlSystemEventSetCreate, METH_O,
+    {"c_nvmlSystemEventSetCreate", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetCreate, METH_FASTCALL | METH_KEYWORDS,
      "c_nvmlSystemEventSetCreate(req)\n--\n\nnvmlSystemEventSetCreate on a c_nvmlSystemEventSetCreateRequest_v1_t "
      "(its .set is filled)."},
-    {"c_nvmlSystemEventSetFree", h_c_nvmlSystemEventSetFree, METH_O,
+    {"c_nvmlSystemEventSetFree", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetFree, METH_FASTCALL | METH_KEYWORDS,
      "c_nvmlSystemEventSetFree(req)\n--\n\nnvmlSystemEventSetFree on a c_nvmlSystemEventSetFreeRequest_v1_t."},
-    {"c_nvmlSystemRegisterEvents", h_c_nvmlSystemRegisterEvents, METH_O,
+    {"c_nvmlSystemRegisterEvents", (PyCFunction)(void (*)(void))h_c_nvmlSystemRegisterEvents, METH_FASTCALL | METH_KEYWORDS,
      "c_nvmlSystemRegisterEvents(req)\n--\n\nnvmlSystemRegisterEvents on a c_nvmlSystemRegisterEventRequest_v1_t."},
-    {"c_nvmlSystemEventSetWait", h_c_nvmlSystemEventSetWait, METH_O,
+    {"c_nvmlSystemEventSetWait", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetWait, METH_FASTCALL | METH_KEYWORDS,
      "c_nvmlSystemEventSetWait(req)\n--\n\nnvmlSystemEventSetWait on a c_nvmlSystemEventSetWaitRequest_v1_t; "
      "returns NVML_ERROR_TIMEOUT on timeout, else None."},
     FAST(nvmlSystemEventSetCreate,
