@@ -5,7 +5,8 @@ Events are fired through the simulator's control function pn_sim_fire_event (exp
 the simulated libnvidia-ml.so.1, called here through ctypes) or listed in a profile; GPM
 metrics come from two samples; units from a profile's "units" list.  nvidia-ml-py (the
 `ref` fixture, on the same simulated NVML) is the reference for shapes and for the
-simulator's behaviour toward a ctypes caller."""
+simulator's behaviour toward a ctypes caller.  Tests without the `simulator` marker also
+run on a real GPU (PYNVML_TEST_REAL=1): they change no GPU state."""
 import ctypes
 import os
 import signal
@@ -16,8 +17,6 @@ import pytest
 
 import pynvml
 from conftest import SIM_LIBRARY
-
-pytestmark = pytest.mark.simulator
 
 XID = pynvml.nvmlEventTypeXidCriticalError      # 8
 PSTATE = pynvml.nvmlEventTypePState             # 4
@@ -58,6 +57,7 @@ def start(use_profile, profile):
 
 # --- device events ------------------------------------------------------------------------------
 
+@pytest.mark.simulator
 def test_registered_event_is_delivered_with_its_data(h, evset, ref):
     pynvml.nvmlDeviceRegisterEvents(h[1], XID | PSTATE, evset)
     fire(1, XID, 79)
@@ -72,6 +72,7 @@ def test_registered_event_is_delivered_with_its_data(h, evset, ref):
     assert (e.eventType, e.eventData) == (PSTATE, 3)
 
 
+@pytest.mark.simulator
 def test_events_in_order_and_only_those_registered(h, evset):
     pynvml.nvmlDeviceRegisterEvents(h[0], XID, evset)
     fire(1, XID, 1)              # another device
@@ -83,6 +84,7 @@ def test_events_in_order_and_only_those_registered(h, evset):
         pynvml.nvmlEventSetWait(evset, 50)
 
 
+@pytest.mark.simulator
 def test_each_set_gets_its_own_copy(h, evset):
     other = pynvml.nvmlEventSetCreate()
     try:
@@ -109,6 +111,7 @@ def test_wait_times_out(h, evset):
     assert time.monotonic() - t0 < 0.1
 
 
+@pytest.mark.simulator
 def test_wait_releases_the_gil(h, evset):
     """A thread blocked in the wait lets other Python threads run; an event fired
     meanwhile ends the wait long before its timeout."""
@@ -152,6 +155,7 @@ def test_ctrl_c_interrupts_a_wait():
         pynvml.nvmlShutdown()
 
 
+@pytest.mark.simulator
 def test_profile_events_arrive_after_their_delay(default_profile, use_profile):
     default_profile["devices"][0]["events"] = [
         {"type": XID, "data": 31, "after_ms": 300},
@@ -178,6 +182,7 @@ def test_profile_events_arrive_after_their_delay(default_profile, use_profile):
     pynvml.nvmlEventSetFree(s2)
 
 
+@pytest.mark.simulator
 def test_unsupported_event_type_is_not_supported(h, evset):
     with pytest.raises(pynvml.NVMLError_NotSupported):
         pynvml.nvmlDeviceRegisterEvents(h[0], 1 << 40, evset)
@@ -185,6 +190,7 @@ def test_unsupported_event_type_is_not_supported(h, evset):
     pynvml.nvmlDeviceRegisterEvents(h[0], pynvml.nvmlDeviceGetSupportedEventTypes(h[0]), evset)   # all of them
 
 
+@pytest.mark.simulator
 def test_a_device_supporting_fewer_types(default_profile, use_profile):
     default_profile["devices"][1]["nvmlDeviceGetSupportedEventTypes"] = XID
     default_profile["devices"][0]["nvmlDeviceRegisterEvents"] = {"error": "NVML_ERROR_NO_PERMISSION"}
@@ -206,9 +212,9 @@ def test_freed_event_set_is_refused_before_nvml(h):
                  lambda: pynvml.nvmlDeviceRegisterEvents(h[0], XID, s), lambda: pynvml.nvmlEventSetFree(s)):
         with pytest.raises(ValueError, match="freed"):
             call()
-    fire(0, XID, 1)          # nobody listens: the simulator drops it
 
 
+@pytest.mark.simulator
 def test_free_while_another_thread_waits(h):
     s = pynvml.nvmlEventSetCreate()
     pynvml.nvmlDeviceRegisterEvents(h[0], XID, s)
@@ -238,6 +244,7 @@ def test_event_set_after_shutdown_is_uninitialized():
         pynvml.nvmlEventSetWait(s, 0)
 
 
+@pytest.mark.simulator
 def test_handle_kinds_are_not_interchangeable(h, evset):
     sample = pynvml.nvmlGpmSampleAlloc()
     try:
@@ -270,6 +277,7 @@ def test_wait_timeout_must_be_a_u32(evset, bad):
         pynvml.nvmlEventSetWait(evset, bad)
 
 
+@pytest.mark.simulator
 def test_nvidia_ml_py_receives_the_same_events(h, ref):
     """The simulator's events through nvidia-ml-py's ctypes calls, beside ours."""
     ref.nvmlInit()
@@ -299,6 +307,7 @@ V = {"create": pynvml.nvmlSystemEventSetCreateRequest_v1, "free": pynvml.nvmlSys
 BIND, UNBIND = pynvml.nvmlSystemEventTypeGpuDriverBind, pynvml.nvmlSystemEventTypeGpuDriverUnbind
 
 
+@pytest.mark.simulator
 def test_system_events(nvml, ref):
     s = pynvml.nvmlSystemEventSetCreate(V["create"])
     assert type(s) is pynvml.c_nvmlSystemEventSet_t
@@ -322,6 +331,7 @@ def test_system_events(nvml, ref):
         pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, None, 1)
 
 
+@pytest.mark.simulator
 def test_system_event_errors(nvml):
     for call in (lambda: pynvml.nvmlSystemEventSetCreate(0),
                  lambda: pynvml.nvmlSystemEventSetCreate(V["wait"])):
@@ -347,6 +357,7 @@ def test_system_event_errors(nvml):
         pynvml.nvmlSystemEventSetFree(V["free"], s)
 
 
+@pytest.mark.simulator
 def test_system_request_structs(nvml, ref):
     """c_nvmlSystem*(req): NVML called on the request struct, as nvidia-ml-py's are."""
     req = pynvml.c_nvmlSystemEventSetCreateRequest_v1_t()
@@ -392,6 +403,7 @@ def metrics_between(s1, s2, ids):
     return m
 
 
+@pytest.mark.simulator
 def test_gpm_support_on_h100(h):
     for d in h:
         sup = pynvml.nvmlGpmQueryDeviceSupport(d)
@@ -400,6 +412,7 @@ def test_gpm_support_on_h100(h):
         assert pynvml.nvmlGpmQueryIfStreamingEnabled(d) == 0
 
 
+@pytest.mark.simulator
 def test_gpm_metrics_from_two_samples(h, ref):
     ids = list(PCT) + list(BW) + [13, 60, 999]
     s = [pynvml.nvmlGpmSampleAlloc() for _ in range(3)]
@@ -434,6 +447,7 @@ def test_gpm_metrics_from_two_samples(h, ref):
         assert pynvml.nvmlGpmSampleFree(x) is None
 
 
+@pytest.mark.simulator
 def test_gpm_metrics_errors(h):
     s1, s2, fresh = (pynvml.nvmlGpmSampleAlloc() for _ in range(3))
     other = pynvml.nvmlGpmSampleAlloc()
@@ -469,17 +483,17 @@ def test_gpm_metrics_errors(h):
 
 def test_freed_gpm_sample_never_reaches_nvml(h):
     s1, s2 = pynvml.nvmlGpmSampleAlloc(), pynvml.nvmlGpmSampleAlloc()
-    pynvml.nvmlGpmSampleGet(h[1], s1)
+    pynvml.nvmlGpmSampleGet(h[-1], s1)
     time.sleep(0.01)
-    pynvml.nvmlGpmSampleGet(h[1], s2)
+    pynvml.nvmlGpmSampleGet(h[-1], s2)
     m = pynvml.c_nvmlGpmMetricsGet_t()
     m.version, m.numMetrics, m.sample1, m.sample2 = 1, 1, s1, s2
     copy = m.sample1                       # another object for the same sample, read from the struct
     assert copy == s1 and copy is not s1
     pynvml.nvmlGpmSampleFree(s1)
-    for call in (lambda: pynvml.nvmlGpmSampleGet(h[1], s1), lambda: pynvml.nvmlGpmSampleGet(h[1], copy),
+    for call in (lambda: pynvml.nvmlGpmSampleGet(h[-1], s1), lambda: pynvml.nvmlGpmSampleGet(h[-1], copy),
                  lambda: pynvml.nvmlGpmSampleFree(s1), lambda: pynvml.nvmlGpmMetricsGet(m),
-                 lambda: pynvml.nvmlGpmMigSampleGet(h[1], 0, copy)):
+                 lambda: pynvml.nvmlGpmMigSampleGet(h[-1], 0, copy)):
         with pytest.raises(ValueError, match="freed"):
             call()
     with pytest.raises(ValueError, match="freed"):
@@ -488,6 +502,7 @@ def test_freed_gpm_sample_never_reaches_nvml(h):
 
 
 @pytest.mark.mutates
+@pytest.mark.simulator
 def test_gpm_streaming_and_mig_samples(default_profile, use_profile):
     default_profile["devices"][1]["nvmlGpmMigSampleGet"] = {"1": {}}
     default_profile["devices"][0]["nvmlGpmQueryDeviceSupport"] = {"isSupportedDevice": 0}
@@ -511,6 +526,7 @@ def test_gpm_streaming_and_mig_samples(default_profile, use_profile):
     assert pynvml.nvmlGpmQueryDeviceSupport(h[0]).isSupportedDevice == 0
 
 
+@pytest.mark.simulator
 def test_nvidia_ml_py_gpm_on_the_simulator(ref, h):
     """nvidia-ml-py's GPM calls (ctypes structs) on the same simulator: plausible metrics."""
     ref.nvmlInit()
@@ -533,6 +549,28 @@ def test_nvidia_ml_py_gpm_on_the_simulator(ref, h):
         ref.nvmlShutdown()
 
 
+def test_gpm_metrics_are_plausible(h):
+    """On whatever NVML is loaded (a real GPU too): percentages within 0..100."""
+    if not pynvml.nvmlGpmQueryDeviceSupport(h[0]).isSupportedDevice:
+        pytest.skip("no GPM on this GPU")
+    s1, s2 = pynvml.nvmlGpmSampleAlloc(), pynvml.nvmlGpmSampleAlloc()
+    try:
+        try:
+            pynvml.nvmlGpmSampleGet(h[0], s1)
+        except pynvml.NVMLError_NoPermission:
+            pytest.skip("GPM sampling needs more privileges here")
+        time.sleep(0.1)
+        pynvml.nvmlGpmSampleGet(h[0], s2)
+        ids = [1, 2, 3, 10, 20, 21]
+        m = metrics_between(s1, s2, ids)
+        for i, mid in enumerate(ids):
+            assert m.metrics[i].metricId == mid and m.metrics[i].nvmlReturn == 0, mid
+            assert m.metrics[i].value >= 0.0 and (mid > 13 or m.metrics[i].value <= 100.0), (mid, m.metrics[i].value)
+    finally:
+        pynvml.nvmlGpmSampleFree(s1)
+        pynvml.nvmlGpmSampleFree(s2)
+
+
 # --- units ----------------------------------------------------------------------------------------
 
 UNIT = {"nvmlUnitGetUnitInfo": {"name": "S2075", "id": "0324109000012", "serial": "0324109000012",
@@ -551,6 +589,7 @@ def test_no_units_on_the_default_profile(nvml):
         pynvml.nvmlUnitGetHandleByIndex(0)
 
 
+@pytest.mark.simulator
 def test_a_unit_with_two_gpus(default_profile, use_profile, ref):
     default_profile["units"] = [UNIT]
     h = start(use_profile, default_profile)
@@ -581,6 +620,7 @@ def test_a_unit_with_two_gpus(default_profile, use_profile, ref):
 
 
 @pytest.mark.mutates
+@pytest.mark.simulator
 def test_unit_led_state(default_profile, use_profile):
     default_profile["units"] = [UNIT, {"nvmlUnitSetLedState": {"error": "NVML_ERROR_NO_PERMISSION"}}]
     start(use_profile, default_profile)
@@ -598,6 +638,7 @@ def test_unit_led_state(default_profile, use_profile):
         pynvml.nvmlUnitSetLedState(u, -1)
 
 
+@pytest.mark.simulator
 def test_unit_errors_from_the_profile(default_profile, use_profile):
     default_profile["units"] = [dict(UNIT, nvmlUnitGetDevices={"error": "NVML_ERROR_NO_PERMISSION"})]
     default_profile["system"]["nvmlUnitGetCount"] = {"error": "NVML_ERROR_NO_PERMISSION"}
