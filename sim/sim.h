@@ -8,9 +8,11 @@
  *                         pn_sim_fire_system_event (see that file)
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
- * A profile is {"system": {...}, "devices": [{...}, ...]}: each object maps an entry
- * point's name to its data (see codegen/emit_sim.py for the shape), and any value may
- * be {"error": "NOT_SUPPORTED"} (or a code) to make the call fail that way.
+ * A profile is {"system": {...}, "devices": [{...}, ...]} (and "units": [{...}, ...] for
+ * S-class units): each object maps an entry point's name to its data (see
+ * codegen/emit_sim.py for the shape), and any value may be {"error": "NOT_SUPPORTED"}
+ * (or a code) to make the call fail that way.  A device's "events" list holds events to
+ * deliver (entry_points_events.c).
  */
 #ifndef SIM_H
 #define SIM_H

@@ -527,6 +527,29 @@ def test_gpm_streaming_and_mig_samples(default_profile, use_profile):
 
 
 @pytest.mark.simulator
+def test_errors_from_the_profile(default_profile, use_profile):
+    d0, d1 = default_profile["devices"]
+    default_profile["system"]["nvmlEventSetCreate"] = {"error": "NVML_ERROR_INSUFFICIENT_RESOURCES"}
+    d0["nvmlGpmSampleGet"] = {"error": "NVML_ERROR_NO_PERMISSION"}
+    d0["nvmlGpmSetStreamingEnabled"] = {"error": "NVML_ERROR_NO_PERMISSION"}
+    d1["nvmlGpmMetricsGet"] = {"error": "NVML_ERROR_GPU_IS_LOST"}
+    h = start(use_profile, default_profile)
+    with pytest.raises(pynvml.NVMLError_InsufficientResources):
+        pynvml.nvmlEventSetCreate()
+    s1, s2 = pynvml.nvmlGpmSampleAlloc(), pynvml.nvmlGpmSampleAlloc()
+    for call in (lambda: pynvml.nvmlGpmSampleGet(h[0], s1), lambda: pynvml.nvmlGpmSetStreamingEnabled(h[0], 1)):
+        with pytest.raises(pynvml.NVMLError_NoPermission):
+            call()
+    pynvml.nvmlGpmSampleGet(h[1], s1)
+    time.sleep(0.01)
+    pynvml.nvmlGpmSampleGet(h[1], s2)
+    with pytest.raises(pynvml.NVMLError_GpuIsLost):
+        metrics_between(s1, s2, [1])
+    pynvml.nvmlGpmSampleFree(s1)
+    pynvml.nvmlGpmSampleFree(s2)
+
+
+@pytest.mark.simulator
 def test_nvidia_ml_py_gpm_on_the_simulator(ref, h):
     """nvidia-ml-py's GPM calls (ctypes structs) on the same simulator: plausible metrics."""
     ref.nvmlInit()
