@@ -422,21 +422,30 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
     }
     PyObject *data = argv[3], *seq = NULL, *result = NULL;
     Py_buffer view = {0};
+    int have_view = 0;
     nvmlSystemEventData_v1_t *buf = NULL;
     PyTypeObject *elem = (PyTypeObject *)st->struct_types[PN_STRUCT_nvmlSystemEventData_v1_t];
     if (data == Py_None) {
         /* ours to allocate */
     }
+    else if (PyUnicode_Check(data) || PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be None, a sequence of "
+                     "c_nvmlSystemEventData_v1_t or a writable buffer, not %.100s", fname, Py_TYPE(data)->tp_name);
+        return NULL;
+    }
     else if (PyObject_CheckBuffer(data) && !PyObject_TypeCheck(data, elem)) {
-        if (PyObject_GetBuffer(data, &view, PyBUF_WRITABLE) < 0)
+        if (PyObject_GetBuffer(data, &view, PyBUF_WRITABLE) < 0) {
+            PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be a writable buffer", fname);
             return NULL;
+        }
+        have_view = 1;
         if ((size_t)view.len < (size_t)size * sizeof *buf) {
             PyErr_Format(PyExc_ValueError, "%s(): eventData holds %zd bytes, fewer than eventDataSize=%u events",
                          fname, view.len, size);
             goto done;
         }
     }
-    else if (PyUnicode_Check(data) || PyBytes_Check(data) || !PySequence_Check(data)) {
+    else if (!PySequence_Check(data)) {
         PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be None, a sequence of "
                      "c_nvmlSystemEventData_v1_t or a writable buffer, not %.100s", fname, Py_TYPE(data)->tp_name);
         return NULL;
@@ -456,7 +465,7 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
             }
         }
     }
-    if (view.buf == NULL && (buf = PyMem_Calloc(size ? size : 1, sizeof *buf)) == NULL) {
+    if (!have_view && (buf = PyMem_Calloc(size ? size : 1, sizeof *buf)) == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -468,7 +477,7 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
         w.fn = fn;
         w.obj = argv[1];
         w.req.version = nvmlSystemEventSetWaitRequest_v1;
-        w.req.data = view.buf != NULL ? (nvmlSystemEventData_v1_t *)view.buf : buf;
+        w.req.data = have_view ? (nvmlSystemEventData_v1_t *)view.buf : buf;
         w.req.dataSize = size;
         int rc = wait_sliced(timeout, system_wait_slice, &w, system_wait_recheck);
         if (rc < 0)
@@ -495,7 +504,7 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
             PyList_SET_ITEM(result, i, d);
     }
 done:
-    if (view.buf != NULL)
+    if (have_view)
         PyBuffer_Release(&view);
     PyMem_Free(buf);
     Py_XDECREF(seq);

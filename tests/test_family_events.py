@@ -97,6 +97,30 @@ def test_each_set_gets_its_own_copy(h, evset):
         pynvml.nvmlEventSetFree(other)
 
 
+@pytest.mark.simulator
+def test_many_events_to_many_waiting_threads(h):
+    """Four threads, each waiting on its own set: every one gets all 300 events, in order."""
+    sets = [pynvml.nvmlEventSetCreate() for _ in range(4)]
+    for s in sets:
+        pynvml.nvmlDeviceRegisterEvents(h[0], XID, s)
+    got = [[] for _ in sets]
+
+    def waiter(i):
+        while len(got[i]) < 300:
+            got[i].append(pynvml.nvmlEventSetWait(sets[i], 5000).eventData)
+
+    threads = [threading.Thread(target=waiter, args=(i,)) for i in range(len(sets))]
+    for t in threads:
+        t.start()
+    for n in range(300):
+        fire(0, XID, n)
+    for t in threads:
+        t.join(30)
+    assert all(g == list(range(300)) for g in got)
+    for s in sets:
+        pynvml.nvmlEventSetFree(s)
+
+
 def test_wait_times_out(h, evset):
     pynvml.nvmlDeviceRegisterEvents(h[0], XID, evset)
     t0 = time.monotonic()
@@ -349,8 +373,12 @@ def test_system_event_errors(nvml):
             pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, bytearray(8), 1)                         # too small
         with pytest.raises(TypeError):
             pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, [pynvml.c_nvmlMemory_t()], 1)
-        with pytest.raises(TypeError):
-            pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, "xx", 1)
+        for bad in ("xx", b"x" * 64, memoryview(bytes(64)), 5, pynvml.c_nvmlSystemEventData_v1_t()):
+            with pytest.raises(TypeError):
+                pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, bad, 1)
+        room = bytearray(64)
+        assert pynvml.nvmlSystemEventSetWait(V["wait"], s, 0, room, 4) == []    # a timeout; room still usable
+        room.extend(b"x")                                                       # no export left behind
         with pytest.raises(TypeError):
             pynvml.nvmlSystemRegisterEvents(V["register"], BIND, pynvml.nvmlDeviceGetHandleByIndex(0))
     finally:
