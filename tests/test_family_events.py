@@ -615,8 +615,11 @@ def test_gpm_metrics_are_plausible(h):
         ids = [1, 2, 3, 10, 20, 21]
         m = metrics_between(s1, s2, ids)
         for i, mid in enumerate(ids):
-            assert m.metrics[i].metricId == mid and m.metrics[i].nvmlReturn == 0, mid
-            assert m.metrics[i].value >= 0.0 and (mid > 13 or m.metrics[i].value <= 100.0), (mid, m.metrics[i].value)
+            r, v = m.metrics[i].nvmlReturn, m.metrics[i].value
+            assert m.metrics[i].metricId == mid
+            if mid > 13 and r == pynvml.NVML_ERROR_NOT_SUPPORTED:     # a bandwidth this GPU does not count
+                continue
+            assert r == 0 and v >= 0.0 and (mid > 13 or v <= 100.0), (mid, r, v)
     finally:
         pynvml.nvmlGpmSampleFree(s1)
         pynvml.nvmlGpmSampleFree(s2)
