@@ -31,7 +31,15 @@ def py_signature(f: Function) -> str:
     parts = []
     for p in f.inputs:
         parts.append(f"{p.name}={p.default}" if p.default is not None else p.name)
+    parts += [f"{a}=None" for a in refargs(f)]
     return f"{f.pyname}({', '.join(parts)})"
+
+
+def refargs(f: Function) -> list[str]:
+    """refargs=A,B: nvidia-ml-py's optional trailing output objects (a c_uint, a struct).
+    Given (not None), each receives a copy of the matching output's C bytes (through the
+    buffer protocol: our struct objects, ctypes instances), as NVML wrote into it there."""
+    return [a for a in f.options.get("refargs", "").split(",") if a]
 
 
 def _elem_to_py(spec: Spec, p: Param, expr: str) -> str:
@@ -56,7 +64,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     name = f.pyname
     ins = f.inputs
     nmin = sum(1 for p in ins if p.default is None)
-    nmax = len(ins)
+    nref = len(refargs(f))
+    nmax = len(ins) + nref
     o = []
     doc = py_signature(f) + "\\n--\\n\\n" + f"Calls NVML's {f.csym}."
     o.append(f'PyDoc_STRVAR(pn_doc_{name}, "{doc}");')
@@ -66,7 +75,7 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     o.append("    pn_state *st = pn_get_state(module);")
     o.append("    nvmlReturn_t rc;")
     if nmax:
-        names = ", ".join(f'"{p.name}"' for p in ins)
+        names = ", ".join([f'"{p.name}"' for p in ins] + [f'"{a}"' for a in refargs(f)])
         o.append(f"    static const char *const names[] = {{{names}, NULL}};")
         o.append(f"    PyObject *argbuf[{nmax}];")
         o.append("    PyObject *const *argv = args;")
@@ -144,6 +153,13 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
             call_args.append(f"&o_{p.name}")
         else:
             raise SpecError(f"{f.pyname}: unsupported output {p.name}")
+    outs0 = [p for p in f.params if p.role == "out"]
+    for i, a in enumerate(refargs(f)):
+        # checked before the call (a wrong object is a TypeError, whatever NVML answers)
+        src = f"argv[{len(ins) + i}]"
+        o.append(f"    if ({src} != NULL && {src} != Py_None &&")
+        o.append(f'        pn_copy_to_buffer({src}, NULL, sizeof o_{outs0[i].name}, "{name}", "{a}") < 0)')
+        o.append("        return NULL;")
     o.append(f"    PN_RESOLVE(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
     o.append("    Py_BEGIN_ALLOW_THREADS")
@@ -183,9 +199,24 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append("        Py_END_ALLOW_THREADS")
         o.append("    }")
         o.append(f"    if (c_{cname} > cap_{cname}) c_{cname} = cap_{cname};  /* never read past what we allocated */")
-    else:
+    elif f.options.get("result") != "rc":
         o.append("    if (rc != 0) return pn_raise(st, rc);")
     outs = [p for p in f.params if p.role == "out"]
+    if nref:
+        if len(outs) != nref or any(p.type.counted for p in outs):
+            raise SpecError(f"{f.pyname}: refargs= names one argument per (uncounted) output")
+        for i, p in enumerate(outs):
+            src = f"argv[{len(ins) + i}]"
+            o.append(f"    if ({src} != NULL && {src} != Py_None &&")
+            o.append(f'        pn_copy_to_buffer({src}, &o_{p.name}, sizeof o_{p.name}, "{name}", "{refargs(f)[i]}") < 0)')
+            o.append("        return NULL;")
+    result_opt = f.options.get("result")
+    if not outs and result_opt in ("success", "rc"):
+        # nvidia-ml-py returns NVML_SUCCESS (0), or NVML's return code without raising.
+        o.append("    return PyLong_FromLong((long)rc);")
+        o.append("}")
+        o.append("")
+        return o
     if not outs:
         o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
         o.append("}")
@@ -252,7 +283,9 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
 def emit_wrappers(spec: Spec) -> str:
     o = [HEADER]
     posts = sorted({f.options["post"] for f in spec.functions if "post" in f.options})
-    o.append("/* Result converters (ext/post.c). */")
+    o.append("/* refargs= outputs copied into the caller's object (ext/hand_getters.c). */")
+    o.append("int pn_copy_to_buffer(PyObject *dst, const void *src, size_t size, const char *fname, const char *argname);")
+    o.append("/* Result converters (ext/post.c, ext/hand_*.c). */")
     for p in posts:
         o.append(f"PyObject *pn_post_{p}(pn_state *st, PyObject *result);")
     o.append("")

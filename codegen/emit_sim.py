@@ -101,6 +101,8 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
                 o.append(f"    if ((rc = sim_key_device(&c, {p.name}))) return rc;")
             elif t.kind == "str":
                 o.append(f"    if ((rc = sim_key_str(&c, {p.name}))) return rc;")
+            elif t.kind == "struct" and "fills" in f.options:
+                pass   # the caller's struct that NVML fills: written below, as an output
             else:
                 raise SpecError(f"{f.pyname}: simulator cannot key on {p.name}")
         elif p.role == "out" and not p.type.counted:
@@ -112,6 +114,16 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
             pass
         else:
             raise SpecError(f"{f.pyname}: simulator has no generic {p.role} {p.name}")
+    if "fills" in f.options:
+        # fills: the last input is the caller's struct, version word set, that NVML fills
+        p = f.params[-1]
+        if outs or p.role != "in" or p.type.kind != "struct":
+            raise SpecError(f"{f.pyname}: fills needs a struct as the last parameter and no outputs")
+        o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+        ver = spec.structs[p.type.base].version
+        if ver:
+            o.append(f"    if ({p.name}->version != {ver}) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;")
+        o.append(f"    if ((rc = sim_out(&c, 0, 1, {p.name}, {_filler(p.type)}))) return rc;")
     counted = {p.type.count for p in outs if p.type.counted}
     if counted:
         (cname,) = counted

@@ -2730,6 +2730,7 @@ enum {
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
     PN_SYM_nvmlDeviceGetAccountingPids,
+    PN_SYM_nvmlDeviceGetAccountingStats,
     PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus,
     PN_SYM_nvmlDeviceGetAddressingMode,
     PN_SYM_nvmlDeviceGetApplicationsClock,
@@ -2737,19 +2738,25 @@ enum {
     PN_SYM_nvmlDeviceGetAttributes_v2,
     PN_SYM_nvmlDeviceGetAutoBoostedClocksEnabled,
     PN_SYM_nvmlDeviceGetBAR1MemoryInfo,
+    PN_SYM_nvmlDeviceGetBBXTimeData_v1,
     PN_SYM_nvmlDeviceGetBoardId,
     PN_SYM_nvmlDeviceGetBoardPartNumber,
     PN_SYM_nvmlDeviceGetBrand,
+    PN_SYM_nvmlDeviceGetBridgeChipInfo,
     PN_SYM_nvmlDeviceGetBusType,
     PN_SYM_nvmlDeviceGetC2cModeInfoV,
+    PN_SYM_nvmlDeviceGetCapabilities,
+    PN_SYM_nvmlDeviceGetClkMonStatus,
     PN_SYM_nvmlDeviceGetClock,
     PN_SYM_nvmlDeviceGetClockInfo,
     PN_SYM_nvmlDeviceGetComputeInstanceId,
     PN_SYM_nvmlDeviceGetComputeMode,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetConfComputeGpuCertificate,
     PN_SYM_nvmlDeviceGetConfComputeMemSizeInfo,
     PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage,
+    PN_SYM_nvmlDeviceGetCoolerInfo,
     PN_SYM_nvmlDeviceGetCount_v2,
     PN_SYM_nvmlDeviceGetCudaComputeCapability,
     PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration,
@@ -2766,6 +2773,7 @@ enum {
     PN_SYM_nvmlDeviceGetDisplayMode,
     PN_SYM_nvmlDeviceGetDriverModel,
     PN_SYM_nvmlDeviceGetDriverModel_v2,
+    PN_SYM_nvmlDeviceGetDynamicPstatesInfo,
     PN_SYM_nvmlDeviceGetEccMode,
     PN_SYM_nvmlDeviceGetEncoderCapacity,
     PN_SYM_nvmlDeviceGetEncoderSessions,
@@ -2779,6 +2787,8 @@ enum {
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceGetGpuFabricInfo,
+    PN_SYM_nvmlDeviceGetGpuFabricInfoV,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
     PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
     PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity,
@@ -2786,17 +2796,20 @@ enum {
     PN_SYM_nvmlDeviceGetGpuOperationMode,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetGspFirmwareMode,
     PN_SYM_nvmlDeviceGetHandleByIndex_v2,
     PN_SYM_nvmlDeviceGetHandleByPciBusId_v2,
     PN_SYM_nvmlDeviceGetHandleBySerial,
     PN_SYM_nvmlDeviceGetHandleByUUID,
     PN_SYM_nvmlDeviceGetHostVgpuMode,
+    PN_SYM_nvmlDeviceGetHostname_v1,
     PN_SYM_nvmlDeviceGetIndex,
     PN_SYM_nvmlDeviceGetInforomConfigurationChecksum,
     PN_SYM_nvmlDeviceGetInforomImageVersion,
     PN_SYM_nvmlDeviceGetInforomVersion,
     PN_SYM_nvmlDeviceGetIrqNum,
     PN_SYM_nvmlDeviceGetJpgUtilization,
+    PN_SYM_nvmlDeviceGetLastBBXFlushTime,
     PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3,
     PN_SYM_nvmlDeviceGetMarginTemperature,
@@ -2812,6 +2825,7 @@ enum {
     PN_SYM_nvmlDeviceGetMemoryInfo_v2,
     PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex,
     PN_SYM_nvmlDeviceGetMigMode,
+    PN_SYM_nvmlDeviceGetMinMaxClockOfPState,
     PN_SYM_nvmlDeviceGetMinorNumber,
     PN_SYM_nvmlDeviceGetModuleId,
     PN_SYM_nvmlDeviceGetMultiGpuBoard,
@@ -2821,6 +2835,7 @@ enum {
     PN_SYM_nvmlDeviceGetNumaNodeId,
     PN_SYM_nvmlDeviceGetNvLinkCapability,
     PN_SYM_nvmlDeviceGetNvLinkErrorCounter,
+    PN_SYM_nvmlDeviceGetNvLinkInfo,
     PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType,
     PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2,
     PN_SYM_nvmlDeviceGetNvLinkState,
@@ -2829,6 +2844,7 @@ enum {
     PN_SYM_nvmlDeviceGetNvLinkVersion,
     PN_SYM_nvmlDeviceGetOfaUtilization,
     PN_SYM_nvmlDeviceGetP2PStatus,
+    PN_SYM_nvmlDeviceGetPciInfoExt,
     PN_SYM_nvmlDeviceGetPciInfo_v3,
     PN_SYM_nvmlDeviceGetPcieLinkMaxSpeed,
     PN_SYM_nvmlDeviceGetPcieReplayCounter,
@@ -2838,6 +2854,7 @@ enum {
     PN_SYM_nvmlDeviceGetPerformanceModes,
     PN_SYM_nvmlDeviceGetPerformanceState,
     PN_SYM_nvmlDeviceGetPersistenceMode,
+    PN_SYM_nvmlDeviceGetPlatformInfo,
     PN_SYM_nvmlDeviceGetPowerManagementDefaultLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimitConstraints,
@@ -2847,12 +2864,14 @@ enum {
     PN_SYM_nvmlDeviceGetPowerUsage,
     PN_SYM_nvmlDeviceGetProcessUtilization,
     PN_SYM_nvmlDeviceGetRemappedRows,
+    PN_SYM_nvmlDeviceGetRemappedRows_v2,
     PN_SYM_nvmlDeviceGetRepairStatus,
     PN_SYM_nvmlDeviceGetRetiredPages,
     PN_SYM_nvmlDeviceGetRetiredPagesPendingStatus,
     PN_SYM_nvmlDeviceGetRetiredPages_v2,
     PN_SYM_nvmlDeviceGetRowRemapperHistogram,
     PN_SYM_nvmlDeviceGetSerial,
+    PN_SYM_nvmlDeviceGetSramEccErrorStatus,
     PN_SYM_nvmlDeviceGetSupportedClocksEventReasons,
     PN_SYM_nvmlDeviceGetSupportedClocksThrottleReasons,
     PN_SYM_nvmlDeviceGetSupportedEventTypes,
@@ -2861,6 +2880,7 @@ enum {
     PN_SYM_nvmlDeviceGetTargetFanSpeed,
     PN_SYM_nvmlDeviceGetTemperature,
     PN_SYM_nvmlDeviceGetTemperatureThreshold,
+    PN_SYM_nvmlDeviceGetThermalSettings,
     PN_SYM_nvmlDeviceGetTopologyCommonAncestor,
     PN_SYM_nvmlDeviceGetTopologyNearestGpus,
     PN_SYM_nvmlDeviceGetTotalEccErrors,
@@ -2873,6 +2893,7 @@ enum {
     PN_SYM_nvmlDeviceGetViolationStatus,
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
+    PN_SYM_nvmlDeviceOnSameBoard,
     PN_SYM_nvmlDeviceRegisterEvents,
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlEventSetCreate,
@@ -2900,9 +2921,11 @@ enum {
     PN_SYM_nvmlSystemGetCudaDriverVersion,
     PN_SYM_nvmlSystemGetCudaDriverVersion_v2,
     PN_SYM_nvmlSystemGetDriverVersion,
+    PN_SYM_nvmlSystemGetHicVersion,
     PN_SYM_nvmlSystemGetNVMLVersion,
     PN_SYM_nvmlSystemGetNvlinkBwMode,
     PN_SYM_nvmlSystemGetProcessName,
+    PN_SYM_nvmlSystemGetTopologyGpuSet,
     PN_SYM_nvmlSystemRegisterEvents,
     PN_SYM_nvmlUnitGetCount,
     PN_SYM_nvmlUnitGetDevices,
@@ -3044,7 +3067,6 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetEncoderSessions)(nvmlDevice_t handle, un
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetFBCStats)(nvmlDevice_t handle, nvmlFBCStats_t *fbcStats);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetFBCSessions)(nvmlDevice_t handle, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMarginTemperature)(nvmlDevice_t handle, nvmlMarginTemperature_v1_t *marginTempInfo);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetModuleId)(nvmlDevice_t handle, unsigned int *moduleId);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetVirtualizationMode)(nvmlDevice_t handle, unsigned int *pVirtualMode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetHostVgpuMode)(nvmlDevice_t handle, unsigned int *pHostVgpuMode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPdi)(nvmlDevice_t device, nvmlPdi_v1_t *pdi);
@@ -3145,6 +3167,30 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetTemperature)(nvmlUnit_t unit, unsigned int
 typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPciInfoExt)(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo)(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfoV)(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPlatformInfo)(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSramEccErrorStatus)(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCapabilities)(nvmlDevice_t device, nvmlDeviceCapabilities_v1_t *caps);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetRemappedRows_v2)(nvmlDevice_t device, pn_nvmlRemappedRowsInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkInfo)(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetThermalSettings)(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCoolerInfo)(nvmlDevice_t handle, nvmlCoolerInfo_v1_t *coolerInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDynamicPstatesInfo)(nvmlDevice_t device, nvmlGpuDynamicPstatesInfo_t *pDynamicPstatesInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMinMaxClockOfPState)(nvmlDevice_t device, unsigned int clockType, unsigned int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetClkMonStatus)(nvmlDevice_t handle, nvmlClkMonStatus_t *status);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGspFirmwareMode)(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetModuleId)(nvmlDevice_t handle, unsigned int *moduleId);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetHostname_v1)(nvmlDevice_t device, nvmlHostname_v1_t *hostname);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetBBXTimeData_v1)(nvmlDevice_t handle, pn_nvmlBBXTimeData_v1_t *timeData);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetLastBBXFlushTime)(nvmlDevice_t handle, unsigned long long *timestamp, unsigned long *durationUs);
+typedef nvmlReturn_t (*pfn_nvmlDeviceOnSameBoard)(nvmlDevice_t handle1, nvmlDevice_t handle2, int *onSameBoard);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAccountingStats)(nvmlDevice_t handle, unsigned int pid, nvmlAccountingStats_t *stats);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetBridgeChipInfo)(nvmlDevice_t handle, nvmlBridgeChipHierarchy_t *bridgeHierarchy);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetConfComputeGpuCertificate)(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *gpuCert);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetHicVersion)(unsigned int *hwbcCount, nvmlHwbcEntry_t *hwbcEntries);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetTopologyGpuSet)(unsigned int cpuNumber, unsigned int *count, nvmlDevice_t *deviceArray);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3256,7 +3302,6 @@ nvmlReturn_t nvmlDeviceGetEncoderSessions(nvmlDevice_t handle, unsigned int *ses
 nvmlReturn_t nvmlDeviceGetFBCStats(nvmlDevice_t handle, nvmlFBCStats_t *fbcStats);
 nvmlReturn_t nvmlDeviceGetFBCSessions(nvmlDevice_t handle, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
 nvmlReturn_t nvmlDeviceGetMarginTemperature(nvmlDevice_t handle, nvmlMarginTemperature_v1_t *marginTempInfo);
-nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId);
 nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t handle, unsigned int *pVirtualMode);
 nvmlReturn_t nvmlDeviceGetHostVgpuMode(nvmlDevice_t handle, unsigned int *pHostVgpuMode);
 nvmlReturn_t nvmlDeviceGetPdi(nvmlDevice_t device, nvmlPdi_v1_t *pdi);
@@ -3357,6 +3402,30 @@ nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned
 nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
+nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
+nvmlReturn_t nvmlDeviceGetPlatformInfo(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
+nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);
+nvmlReturn_t nvmlDeviceGetCapabilities(nvmlDevice_t device, nvmlDeviceCapabilities_v1_t *caps);
+nvmlReturn_t nvmlDeviceGetRemappedRows_v2(nvmlDevice_t device, pn_nvmlRemappedRowsInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetNvLinkInfo(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetThermalSettings(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings);
+nvmlReturn_t nvmlDeviceGetCoolerInfo(nvmlDevice_t handle, nvmlCoolerInfo_v1_t *coolerInfo);
+nvmlReturn_t nvmlDeviceGetDynamicPstatesInfo(nvmlDevice_t device, nvmlGpuDynamicPstatesInfo_t *pDynamicPstatesInfo);
+nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(nvmlDevice_t device, unsigned int clockType, unsigned int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz);
+nvmlReturn_t nvmlDeviceGetClkMonStatus(nvmlDevice_t handle, nvmlClkMonStatus_t *status);
+nvmlReturn_t nvmlDeviceGetGspFirmwareMode(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultMode);
+nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId);
+nvmlReturn_t nvmlDeviceGetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostname);
+nvmlReturn_t nvmlDeviceGetBBXTimeData_v1(nvmlDevice_t handle, pn_nvmlBBXTimeData_v1_t *timeData);
+nvmlReturn_t nvmlDeviceGetLastBBXFlushTime(nvmlDevice_t handle, unsigned long long *timestamp, unsigned long *durationUs);
+nvmlReturn_t nvmlDeviceOnSameBoard(nvmlDevice_t handle1, nvmlDevice_t handle2, int *onSameBoard);
+nvmlReturn_t nvmlDeviceGetAccountingStats(nvmlDevice_t handle, unsigned int pid, nvmlAccountingStats_t *stats);
+nvmlReturn_t nvmlDeviceGetBridgeChipInfo(nvmlDevice_t handle, nvmlBridgeChipHierarchy_t *bridgeHierarchy);
+nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *gpuCert);
+nvmlReturn_t nvmlSystemGetHicVersion(unsigned int *hwbcCount, nvmlHwbcEntry_t *hwbcEntries);
+nvmlReturn_t nvmlSystemGetTopologyGpuSet(unsigned int cpuNumber, unsigned int *count, nvmlDevice_t *deviceArray);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -47,7 +47,8 @@ def py_params(f):
             name = a.split("=")[0]
             out.append((name, by_name.get(name, name)))
         return out
-    return [(p.name, p.type) for p in f.inputs]
+    # refargs=: nvidia-ml-py's optional output objects, after the inputs
+    return [(p.name, p.type) for p in f.inputs] + [(a, "refarg") for a in f.options.get("refargs", "").split(",") if a]
 
 
 def takes_device_first(f):
@@ -137,6 +138,8 @@ class Synth:
                 continue
             if t.kind == "char":
                 d[fl.name] = self.chars(buffer_size(t), fl.name)
+            elif t.count and t.kind == "struct":
+                d[fl.name] = [self.struct(t.base) for _ in range(buffer_size(t))]
             elif t.kind == "struct":
                 d[fl.name] = self.struct(t.base)
             elif t.count:
@@ -215,6 +218,8 @@ def check_value(t, value, data, handles, where):
             check_value(elt, v, d, handles, f"{where}[{i}]")
     elif t.kind == "scalar":
         exp = expect_scalar(t.base, data)
+        if t.bits:      # a bit field: its low bits
+            exp &= (1 << t.bits) - 1
         assert type(value) is type(exp) and value == exp, (where, value, exp)
     elif t.kind == "char":
         assert type(value) is str and value == data, (where, value, data)
@@ -230,7 +235,11 @@ def check_value(t, value, data, handles, where):
             if fl.name == "version" and st.version:
                 continue
             if fl.name in data:
-                if fl.type.count and fl.type.kind != "char":
+                if fl.type.count and fl.type.kind == "struct":
+                    assert len(v) == len(data[fl.name]), where
+                    for i, (x, d) in enumerate(zip(v, data[fl.name])):
+                        check_value(spec_mod.Type(fl.type.base, "struct"), x, d, handles, f"{where}.{fl.name}[{i}]")
+                elif fl.type.count and fl.type.kind != "char":
                     assert list(v) == [expect_scalar(fl.type.base, x) for x in data[fl.name]], where
                 else:
                     check_value(fl.type, v, data[fl.name], handles, f"{where}.{fl.name}")
@@ -251,7 +260,12 @@ def check_result(f, result, data, handles):
         if len(names) > 1:
             assert type(result) is list and len(result) == len(names), f.pyname
         for n, v in zip(names, got):
-            if n in data:
+            t = by[n].type
+            if n in data and t.count and t.kind == "struct":     # an array of structs: a list
+                assert type(v) is list and len(v) == len(data[n]), f.pyname
+                for i, (x, d) in enumerate(zip(v, data[n])):
+                    check_value(spec_mod.Type(t.base, "struct"), x, d, handles, f"{f.pyname}.{n}[{i}]")
+            elif n in data:
                 check_value(by[n].type, v, data[n], handles, f"{f.pyname}.{n}")
             else:
                 assert v in (0, ""), (f.pyname, n, v)
@@ -259,6 +273,9 @@ def check_result(f, result, data, handles):
     if "item" in f.options:        # one of the outputs
         i = int(f.options["item"])
         check_value(outs[i].type, result, data[i], handles, f"{f.pyname}[{i}]")
+        return
+    if post == "nonzero":          # nvidia-ml-py's (value != 0)
+        assert result is (expect_scalar(outs[0].type.base, data) != 0), f.pyname
         return
     if post == "cuint":            # nvidia-ml-py's ctypes.c_uint itself
         assert type(result) is ctypes.c_uint and result.value == expect_scalar("u32", data), f.pyname
@@ -427,7 +444,7 @@ BAD_STRS = [None, 5, 1.5, "a\0b", b"a\0b", [], object()]
 def good_args(f, handle):
     out = []
     for name, t in py_params(f):
-        if t == "version":
+        if t in ("version", "refarg"):
             out.append(None)
         elif t == "fieldIds":
             out.append([1])
@@ -551,12 +568,12 @@ def test_system_functions(name, variant, default_profile, use_profile):
         del system[simkey(f)]
     elif variant != "data":
         system[simkey(f)] = {"error": variant}
-    start(use_profile, default_profile)
+    handles = start(use_profile, default_profile)
     fn = getattr(pynvml, name)
     if variant == "data":
         for keys, data in paths:
-            check_result(f, fn(*keys), data, [])
-        if f.inputs:   # nvmlSystemGetProcessName: a pid the profile does not know
+            check_result(f, fn(*keys), data, handles)
+        if name == "nvmlSystemGetProcessName":   # a pid the profile does not know
             with pytest.raises(pynvml.NVMLError_NotFound):
                 fn(1)
     else:

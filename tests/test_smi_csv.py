@@ -16,24 +16,14 @@ pytestmark = pytest.mark.simulator
 NEEDS = "the simulator lacks %s"
 KNOWN = {
     "count": "the simulator has 2 GPUs, the reference machine 1",
-    "pci.baseClass": NEEDS % "nvmlDeviceGetPciInfoExt",
-    "pci.subClass": NEEDS % "nvmlDeviceGetPciInfoExt",
     "inforom.checksum_validation": NEEDS % "nvmlDeviceValidateInforom",
     "clocks_event_reasons.active": "the reference's value was replaced by a fake identifier when it was "
                                    "captured; the H100 answers 0x0000000000000001, as the simulator does",
-    "remapped_rows.correctable_inactive": NEEDS % "nvmlDeviceGetRemappedRows_v2",
-    "remapped_rows.uncorrectable_inactive": NEEDS % "nvmlDeviceGetRemappedRows_v2",
     "temperature.gpu.tlimit": NEEDS % "nvmlDeviceGetMarginTemperature",
-    "gsp.mode.current": NEEDS % "nvmlDeviceGetGspFirmwareMode",
-    "gsp.mode.default": NEEDS % "nvmlDeviceGetGspFirmwareMode",
 }
 for _f in ("device_memory", "dram", "sram"):
     for _k in ("corrected.volatile", "corrected.aggregate", "uncorrected.volatile", "uncorrected.aggregate"):
         KNOWN["ecc.errors.%s.%s" % (_k, _f)] = NEEDS % "nvmlDeviceGetMemoryErrorCounter"
-for _f in ("volatile.sram.parity", "volatile.sram.secded", "aggregate.sram.parity", "aggregate.sram.secded",
-           "aggregate.sram.thresholdExceeded", "aggregate.sram.l2", "aggregate.sram.sm", "aggregate.sram.mcu",
-           "aggregate.sram.pcie", "aggregate.sram.other"):
-    KNOWN["ecc.errors.uncorrected." + _f] = NEEDS % "nvmlDeviceGetSramEccErrorStatus"
 for _f in ("chassis_serial_number", "slot_number", "tray_index", "host_id", "peer_type", "module_id",
            "gpu_fabric_guid"):
     KNOWN["platform." + _f] = NEEDS % "nvmlDeviceGetPlatformInfo"

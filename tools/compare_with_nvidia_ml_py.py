@@ -58,23 +58,51 @@ MUTATING = re.compile(
     r"Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|Init|Shutdown|Kill|Trigger|"
     r"Update|Apply|Commit|Attach|Detach|Add|Delete|Release|Lock|Unlock|Pause|Resume|Activate|"
     r"Deactivate|Write|Load|Issue|Request|Cancel|Begin|End|Submit|Power(?:On|Off)|Migrate)")
-READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle",
-                   # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control)
+READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle", "nvmlDeviceOnSameBoard",
+                   # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control,
+                   # Set-tings, Gpu-Set, Flush-Time)
                    "nvmlDeviceGetAddressingMode", "nvmlDeviceGetAutoBoostedClocksEnabled",
-                   "nvmlDeviceGetNvLinkUtilizationControl"}
+                   "nvmlDeviceGetNvLinkUtilizationControl", "nvmlDeviceGetThermalSettings",
+                   "nvmlSystemGetTopologyGpuSet", "nvmlDeviceGetLastBBXFlushTime"}
 # "Get" in the name, but they fill an object the caller allocated (a GPM sample, a metrics
 # struct holding two samples): not getters of the GPU's state, and not callable without
 # nvmlGpmSampleAlloc.  tests/test_family_events.py tests them.
 FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
-DEVICE_PARAMS = {"handle", "device", "device1", "device2", "migDevice"}
+DEVICE_PARAMS = {"handle", "device", "device1", "device2", "handle1", "handle2", "migDevice"}
 UNIT_PARAMS = {"unit"}           # a unit handle: each unit of nvmlUnitGetHandleByIndex
 # Parameters of the functions never called here (they take objects that only state-changing
 # calls make), by kind, so that every parameter has one.
 OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "systemeventset",
                 "req": "struct", "metricsGet": "struct", "eventData": "eventdata"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
+# Getters that fill the caller's struct (nvidia-ml-py passes the argument through to NVML:
+# a pointer, byref(obj)): called with a new object of this class each (nvidia-ml-py's
+# through ctypes.byref), and compared as [result, the object after the call].
+FILLED_STRUCTS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1_t",
+                  "nvmlDeviceGetGpuFabricInfo": "c_nvmlGpuFabricInfo_t",
+                  "nvmlDeviceGetGpuFabricInfoV": "c_nvmlGpuFabricInfo_v3_t",
+                  "nvmlDeviceGetPlatformInfo": "c_nvmlPlatformInfo_v2_t",
+                  "nvmlDeviceGetSramEccErrorStatus": "c_nvmlEccSramErrorStatus_v1_t",
+                  "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts": "c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t",
+                  "nvmlDeviceGetCapabilities": "c_nvmlDeviceCapabilities_v1_t",
+                  "nvmlDeviceGetRemappedRows_v2": "c_nvmlRemappedRowsInfo_v2_t",
+                  "nvmlDeviceGetNvLinkInfo": "c_nvmlNvLinkInfo_v2_t",
+                  "nvmlSystemGetCPER_v1": "c_nvmlGetCPER_v1_t"}
+# Classes whose new object has no version word (nvidia-ml-py's __init__ sets none): also
+# called with it set to this macro, as a caller must.
+FILLED_VERSIONS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1"}
+FILLED_PARAMS = {"c_info", "gpuFabricInfo", "platformInfo", "status", "counts", "caps", "info", "cper"}
+# nvidia-ml-py's optional output objects (a c_uint(), a struct, a char buffer it writes
+# into instead of its own): never passed, both libraries use their default.
+OPTIONAL_OUTPUTS = {"nvmlDeviceGetThermalSettings": {"c_thermalsettings"},
+                    "nvmlDeviceGetDynamicPstatesInfo": {"c_dynamicpstatesinfo"},
+                    "nvmlDeviceGetMinMaxClockOfPState": {"minClockMHz", "maxClockMHz"},
+                    "nvmlDeviceGetClkMonStatus": {"c_clkMonInfo"},
+                    "nvmlDeviceGetGspFirmwareMode": {"isEnabled", "defaultMode"},
+                    "nvmlDeviceGetGspFirmwareVersion": {"version"},
+                    "nvmlDeviceGetModuleId": {"moduleId"}}
 INT_VALUES = range(6)
 
 # Values that change between two calls made a moment apart.
@@ -156,6 +184,10 @@ def param_kind(fname: str, p: inspect.Parameter) -> str:
         return "unit"
     if p.name in OTHER_PARAMS:
         return OTHER_PARAMS[p.name]
+    if p.name in OPTIONAL_OUTPUTS.get(fname, ()):
+        return "optional"
+    if fname in FILLED_STRUCTS and p.name in FILLED_PARAMS:
+        return "struct"
     if p.name in STR_PARAMS:
         return "str"
     if p.name == "fieldIds":
@@ -182,10 +214,18 @@ def common_functions(ours, ref, only=None) -> list[str]:
 class Arg:
     """An argument, made for each library separately (handles differ)."""
 
-    def __init__(self, label, value=None, device=None, unit=None):
-        self.label, self.value, self.device, self.unit = label, value, device, unit
+    def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None):
+        self.label, self.value, self.device, self.unit, self.filled = label, value, device, unit, filled
+        self.version = version
 
-    def make(self, handles, units=()):
+    def make(self, handles, units=(), lib=None, filled=None):
+        if self.filled is not None:
+            obj = getattr(lib, self.filled)()
+            if self.version:
+                obj.version = getattr(lib, self.version)
+            filled.append(obj)
+            # ours takes the object; nvidia-ml-py passes what it is given to NVML as it is
+            return obj if getattr(lib, "_nvml", None) is not None else ctypes.byref(obj)
         if self.unit is not None:
             return units[self.unit]
         return handles[self.device] if self.device is not None else self.value
@@ -256,8 +296,14 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
             choices.append([Arg(f"dev{i}", device=i) for i in range(ndev)])
         elif k == "unit":
             choices.append([Arg(f"unit{i}", unit=i) for i in range(nunits)])
+        elif k == "struct" and name in FILLED_STRUCTS:
+            cls, ver = FILLED_STRUCTS[name], FILLED_VERSIONS.get(name)
+            choices.append([Arg(f"<new {cls}>", filled=cls)] +
+                           ([Arg(f"<new {cls}, version={ver}>", filled=cls, version=ver)] if ver else []))
         elif k in OTHER_PARAMS.values():
             return []
+        elif k == "optional":
+            choices.append([Arg("<default>", inspect.Parameter.empty)])
         elif k == "int":
             vals = list(INT_VALUES)
             if name == "nvmlDeviceGetTopologyNearestGpus":
@@ -359,6 +405,18 @@ def tolerance_of(name):
     return REL_TOL, ABS_TOL
 
 
+def _u8_array_as_bytes(x, y):
+    """A u8[N] field (c_uint8 * N): ours reads it as bytes, nvidia-ml-py as a ctypes array of
+    ints (a list here).  Both index to the same ints, iterate alike and give the same
+    bytes(); compared by those items: the list as bytes where every item is a byte."""
+    for p, q in ((x, y), (y, x)):
+        if p["type"] == "bytes" and q["type"] == "list" and \
+                all(i["type"] == "int" and 0 <= i["value"] <= 255 for i in q["items"]):
+            q = {"type": "bytes", "value": bytes(i["value"] for i in q["items"]).hex()}
+            return (p, q) if p is x else (q, p)
+    return x, y
+
+
 def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) -> list[str]:
     """Differences between two canonical results (empty when they agree).  `volatile`: the
     numbers may change between the two calls; within `tol` (relative, absolute) they agree."""
@@ -402,7 +460,8 @@ def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) 
         if a["fields"] != b["fields"]:
             return out + [f"{where}: ours fields {a['fields']}, nvidia-ml-py {b['fields']}"]
         for k in a["fields"]:
-            out += compare(a["values"][k], b["values"][k], volatile, exact, f"{path}.{k}", tol)
+            x, y = _u8_array_as_bytes(a["values"][k], b["values"][k])
+            out += compare(x, y, volatile, exact, f"{path}.{k}", tol)
         return out
     if t == "handle":
         return [] if a["index"] == b["index"] else [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
@@ -461,10 +520,11 @@ def signature_mismatch(a, b):
 
 
 def _call(lib, fn_name, args, kwargs, handles, units=()):
+    filled = []
     try:
-        v = getattr(lib, fn_name)(*[a.make(handles, units) for a in args],
-                                  **{k: a.make(handles, units) for k, a in kwargs.items()})
-        return canon(v, lib)
+        v = getattr(lib, fn_name)(*[a.make(handles, units, lib, filled) for a in args],
+                                  **{k: a.make(handles, units, lib, filled) for k, a in kwargs.items()})
+        return canon([v] + filled if filled else v, lib)
     except Exception as e:  # noqa: BLE001 - an exception is a result to compare
         return canon_exception(e)
 

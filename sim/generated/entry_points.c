@@ -3301,16 +3301,6 @@ nvmlReturn_t nvmlDeviceGetMarginTemperature(nvmlDevice_t handle, nvmlMarginTempe
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetModuleId", handle))) return rc;
-    if (moduleId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, moduleId, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
 nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t handle, unsigned int *pVirtualMode)
 {
     sim_call c;
@@ -4211,6 +4201,273 @@ nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvml
     if (rc != SIM_PROCEED) return rc;
     if ((rc = sim_out_array(&c, 0, 1, devices, n, sizeof *devices, sim_fill_device))) return rc;
     *deviceCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPciInfoExt", handle))) return rc;
+    if (c_info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (c_info->version != nvmlPciInfoExt_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, c_info, sim_fill_nvmlPciInfoExt_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuFabricInfo", device))) return rc;
+    if (gpuFabricInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_pn_nvmlGpuFabricInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuFabricInfoV", device))) return rc;
+    if (gpuFabricInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (gpuFabricInfo->version != nvmlGpuFabricInfo_v3) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_nvmlGpuFabricInfo_v3_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPlatformInfo(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPlatformInfo", device))) return rc;
+    if (platformInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (platformInfo->version != nvmlPlatformInfo_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, platformInfo, sim_fill_nvmlPlatformInfo_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSramEccErrorStatus", device))) return rc;
+    if (status == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (status->version != nvmlEccSramErrorStatus_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, status, sim_fill_nvmlEccSramErrorStatus_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCapabilities(nvmlDevice_t device, nvmlDeviceCapabilities_v1_t *caps)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetCapabilities", device))) return rc;
+    if (caps == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (caps->version != nvmlDeviceCapabilities_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, caps, sim_fill_nvmlDeviceCapabilities_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRemappedRows_v2(nvmlDevice_t device, pn_nvmlRemappedRowsInfo_v2_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetRemappedRows_v2", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_pn_nvmlRemappedRowsInfo_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkInfo(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvLinkInfo", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlNvLinkInfo_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlNvLinkInfo_v2_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetThermalSettings(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetThermalSettings", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)sensorindex))) return rc;
+    if (pThermalSettings == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pThermalSettings, sim_fill_nvmlGpuThermalSettings_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCoolerInfo(nvmlDevice_t handle, nvmlCoolerInfo_v1_t *coolerInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetCoolerInfo", handle))) return rc;
+    if (coolerInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (coolerInfo->version != nvmlCoolerInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, coolerInfo, sim_fill_nvmlCoolerInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDynamicPstatesInfo(nvmlDevice_t device, nvmlGpuDynamicPstatesInfo_t *pDynamicPstatesInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDynamicPstatesInfo", device))) return rc;
+    if (pDynamicPstatesInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pDynamicPstatesInfo, sim_fill_nvmlGpuDynamicPstatesInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(nvmlDevice_t device, unsigned int clockType, unsigned int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMinMaxClockOfPState", device))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)clockType))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)pstate))) return rc;
+    if (minClockMHz == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxClockMHz == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minClockMHz, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxClockMHz, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetClkMonStatus(nvmlDevice_t handle, nvmlClkMonStatus_t *status)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetClkMonStatus", handle))) return rc;
+    if (status == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, status, sim_fill_nvmlClkMonStatus_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGspFirmwareMode(nvmlDevice_t handle, unsigned int *isEnabled, unsigned int *defaultMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGspFirmwareMode", handle))) return rc;
+    if (isEnabled == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (defaultMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, isEnabled, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, defaultMode, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t handle, unsigned int *moduleId)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetModuleId", handle))) return rc;
+    if (moduleId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, moduleId, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostname)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetHostname_v1", device))) return rc;
+    if (hostname == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, hostname, sim_fill_nvmlHostname_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetBBXTimeData_v1(nvmlDevice_t handle, pn_nvmlBBXTimeData_v1_t *timeData)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetBBXTimeData_v1", handle))) return rc;
+    if (timeData == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, timeData, sim_fill_pn_nvmlBBXTimeData_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetLastBBXFlushTime(nvmlDevice_t handle, unsigned long long *timestamp, unsigned long *durationUs)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetLastBBXFlushTime", handle))) return rc;
+    if (timestamp == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (durationUs == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, timestamp, sim_fill_u64))) return rc;
+    if ((rc = sim_out(&c, 1, 2, durationUs, sim_fill_ulong))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceOnSameBoard(nvmlDevice_t handle1, nvmlDevice_t handle2, int *onSameBoard)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceOnSameBoard", handle1))) return rc;
+    if ((rc = sim_key_device(&c, handle2))) return rc;
+    if (onSameBoard == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, onSameBoard, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetAccountingStats(nvmlDevice_t handle, unsigned int pid, nvmlAccountingStats_t *stats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAccountingStats", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)pid))) return rc;
+    if (stats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, stats, sim_fill_nvmlAccountingStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetBridgeChipInfo(nvmlDevice_t handle, nvmlBridgeChipHierarchy_t *bridgeHierarchy)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetBridgeChipInfo", handle))) return rc;
+    if (bridgeHierarchy == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, bridgeHierarchy, sim_fill_nvmlBridgeChipHierarchy_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *gpuCert)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetConfComputeGpuCertificate", device))) return rc;
+    if (gpuCert == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuCert, sim_fill_nvmlConfComputeGpuCertificate_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetHicVersion(unsigned int *hwbcCount, nvmlHwbcEntry_t *hwbcEntries)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetHicVersion"))) return rc;
+    if (hwbcCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, hwbcCount, hwbcEntries == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, hwbcEntries, n, sizeof *hwbcEntries, sim_fill_nvmlHwbcEntry_t))) return rc;
+    *hwbcCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetTopologyGpuSet(unsigned int cpuNumber, unsigned int *count, nvmlDevice_t *deviceArray)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetTopologyGpuSet"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)cpuNumber))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, deviceArray == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, deviceArray, n, sizeof *deviceArray, sim_fill_device))) return rc;
+    *count = n;
     return NVML_SUCCESS;
 }
 
