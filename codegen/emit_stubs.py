@@ -92,7 +92,7 @@ def emit(spec: Spec) -> str:
             continue
         args = []
         if "pyargs" in f.options:
-            for a in f.options["pyargs"].split(","):
+            for a in [a for a in f.options["pyargs"].split(",") if a]:
                 name, _, default = a.partition("=")
                 args.append(f"{name}: Any = ..." if default else f"{name}: Any")
         for p in ([] if "pyargs" in f.options else f.inputs):

@@ -2731,6 +2731,7 @@ enum {
     PN_SYM_nvmlDeviceGetAccountingMode,
     PN_SYM_nvmlDeviceGetAccountingPids,
     PN_SYM_nvmlDeviceGetAccountingStats,
+    PN_SYM_nvmlDeviceGetAccountingStats_v2,
     PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus,
     PN_SYM_nvmlDeviceGetAddressingMode,
     PN_SYM_nvmlDeviceGetApplicationsClock,
@@ -2753,6 +2754,7 @@ enum {
     PN_SYM_nvmlDeviceGetComputeMode,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
     PN_SYM_nvmlDeviceGetConfComputeGpuCertificate,
     PN_SYM_nvmlDeviceGetConfComputeMemSizeInfo,
     PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage,
@@ -2797,10 +2799,12 @@ enum {
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3,
     PN_SYM_nvmlDeviceGetGspFirmwareMode,
+    PN_SYM_nvmlDeviceGetGspFirmwareVersion,
     PN_SYM_nvmlDeviceGetHandleByIndex_v2,
     PN_SYM_nvmlDeviceGetHandleByPciBusId_v2,
     PN_SYM_nvmlDeviceGetHandleBySerial,
     PN_SYM_nvmlDeviceGetHandleByUUID,
+    PN_SYM_nvmlDeviceGetHandleByUUIDV,
     PN_SYM_nvmlDeviceGetHostVgpuMode,
     PN_SYM_nvmlDeviceGetHostname_v1,
     PN_SYM_nvmlDeviceGetIndex,
@@ -2863,6 +2867,7 @@ enum {
     PN_SYM_nvmlDeviceGetPowerState,
     PN_SYM_nvmlDeviceGetPowerUsage,
     PN_SYM_nvmlDeviceGetProcessUtilization,
+    PN_SYM_nvmlDeviceGetProcessesUtilizationInfo,
     PN_SYM_nvmlDeviceGetRemappedRows,
     PN_SYM_nvmlDeviceGetRemappedRows_v2,
     PN_SYM_nvmlDeviceGetRepairStatus,
@@ -2870,6 +2875,8 @@ enum {
     PN_SYM_nvmlDeviceGetRetiredPagesPendingStatus,
     PN_SYM_nvmlDeviceGetRetiredPages_v2,
     PN_SYM_nvmlDeviceGetRowRemapperHistogram,
+    PN_SYM_nvmlDeviceGetRunningProcessDetailList,
+    PN_SYM_nvmlDeviceGetSamples,
     PN_SYM_nvmlDeviceGetSerial,
     PN_SYM_nvmlDeviceGetSramEccErrorStatus,
     PN_SYM_nvmlDeviceGetSupportedClocksEventReasons,
@@ -2877,9 +2884,11 @@ enum {
     PN_SYM_nvmlDeviceGetSupportedEventTypes,
     PN_SYM_nvmlDeviceGetSupportedGraphicsClocks,
     PN_SYM_nvmlDeviceGetSupportedMemoryClocks,
+    PN_SYM_nvmlDeviceGetSupportedPerformanceStates,
     PN_SYM_nvmlDeviceGetTargetFanSpeed,
     PN_SYM_nvmlDeviceGetTemperature,
     PN_SYM_nvmlDeviceGetTemperatureThreshold,
+    PN_SYM_nvmlDeviceGetTemperatureV,
     PN_SYM_nvmlDeviceGetThermalSettings,
     PN_SYM_nvmlDeviceGetTopologyCommonAncestor,
     PN_SYM_nvmlDeviceGetTopologyNearestGpus,
@@ -2920,6 +2929,7 @@ enum {
     PN_SYM_nvmlSystemGetConfComputeState,
     PN_SYM_nvmlSystemGetCudaDriverVersion,
     PN_SYM_nvmlSystemGetCudaDriverVersion_v2,
+    PN_SYM_nvmlSystemGetDriverBranch,
     PN_SYM_nvmlSystemGetDriverVersion,
     PN_SYM_nvmlSystemGetHicVersion,
     PN_SYM_nvmlSystemGetNVMLVersion,
@@ -3191,6 +3201,16 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetBridgeChipInfo)(nvmlDevice_t handle, nvm
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetConfComputeGpuCertificate)(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *gpuCert);
 typedef nvmlReturn_t (*pfn_nvmlSystemGetHicVersion)(unsigned int *hwbcCount, nvmlHwbcEntry_t *hwbcEntries);
 typedef nvmlReturn_t (*pfn_nvmlSystemGetTopologyGpuSet)(unsigned int cpuNumber, unsigned int *count, nvmlDevice_t *deviceArray);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetTemperatureV)(nvmlDevice_t handle, nvmlTemperature_v1_t *temperature);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedPerformanceStates)(nvmlDevice_t device, unsigned int *pstates, unsigned int size);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGspFirmwareVersion)(nvmlDevice_t handle, unsigned char *version);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetDriverBranch)(nvmlSystemDriverBranchInfo_v1_t *branchInfo, unsigned int length);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAccountingStats_v2)(nvmlDevice_t handle, pn_nvmlAccountingStats_v2_t *stats);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetConfComputeGpuAttestationReport)(nvmlDevice_t device, nvmlConfComputeGpuAttestationReport_t *gpuAtstReport);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetHandleByUUIDV)(nvmlUUID_v1_t *c_uuid, nvmlDevice_t *device);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetRunningProcessDetailList)(nvmlDevice_t handle, nvmlProcessDetailList_v1_t *plist);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetProcessesUtilizationInfo)(nvmlDevice_t handle, nvmlProcessesUtilizationInfo_v1_t *procesesUtilInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSamples)(nvmlDevice_t device, unsigned int sampling_type, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *sampleCount, nvmlSample_t *samples);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3426,6 +3446,16 @@ nvmlReturn_t nvmlDeviceGetBridgeChipInfo(nvmlDevice_t handle, nvmlBridgeChipHier
 nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t device, nvmlConfComputeGpuCertificate_t *gpuCert);
 nvmlReturn_t nvmlSystemGetHicVersion(unsigned int *hwbcCount, nvmlHwbcEntry_t *hwbcEntries);
 nvmlReturn_t nvmlSystemGetTopologyGpuSet(unsigned int cpuNumber, unsigned int *count, nvmlDevice_t *deviceArray);
+nvmlReturn_t nvmlDeviceGetTemperatureV(nvmlDevice_t handle, nvmlTemperature_v1_t *temperature);
+nvmlReturn_t nvmlDeviceGetSupportedPerformanceStates(nvmlDevice_t device, unsigned int *pstates, unsigned int size);
+nvmlReturn_t nvmlDeviceGetGspFirmwareVersion(nvmlDevice_t handle, unsigned char *version);
+nvmlReturn_t nvmlSystemGetDriverBranch(nvmlSystemDriverBranchInfo_v1_t *branchInfo, unsigned int length);
+nvmlReturn_t nvmlDeviceGetAccountingStats_v2(nvmlDevice_t handle, pn_nvmlAccountingStats_v2_t *stats);
+nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, nvmlConfComputeGpuAttestationReport_t *gpuAtstReport);
+nvmlReturn_t nvmlDeviceGetHandleByUUIDV(nvmlUUID_v1_t *c_uuid, nvmlDevice_t *device);
+nvmlReturn_t nvmlDeviceGetRunningProcessDetailList(nvmlDevice_t handle, nvmlProcessDetailList_v1_t *plist);
+nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t handle, nvmlProcessesUtilizationInfo_v1_t *procesesUtilInfo);
+nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t device, unsigned int sampling_type, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *sampleCount, nvmlSample_t *samples);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

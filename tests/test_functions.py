@@ -38,14 +38,25 @@ def simkey(f):
     return f.options.get("simkey", f.csym)
 
 
+# Hand-written wrappers' own arguments that take what a spec type takes.
+PYARG_TYPES = {("nvmlDeviceGetHandleByUUIDV", "uuid"): spec_mod.Type("str", "str"),
+               ("nvmlDeviceGetHandleByUUIDV", "type"): spec_mod.Type("u32", "scalar"),
+               ("nvmlDeviceGetTemperatureV", "sensor"): spec_mod.Type("u32", "scalar"),
+               ("nvmlDeviceGetTemperatureV1", "sensor"): spec_mod.Type("u32", "scalar"),
+               ("nvmlDeviceGetAccountingStats_v2", "pid"): spec_mod.Type("u32", "scalar"),
+               ("nvmlDeviceGetProcessesUtilizationInfo", "timeStamp"): spec_mod.Type("u64", "scalar"),
+               ("nvmlDeviceGetSamples", "sampling_type"): spec_mod.Type("u32", "scalar"),
+               ("nvmlDeviceGetSamples", "timeStamp"): spec_mod.Type("u64", "scalar")}
+
+
 def py_params(f):
     """[(name, kind)] of the Python arguments; kind is a spec Type, or 'version' / 'fieldIds'."""
     if "pyargs" in f.options:
         by_name = {p.name: p.type for p in f.inputs}
         out = []
-        for a in f.options["pyargs"].split(","):
+        for a in [a for a in f.options["pyargs"].split(",") if a]:
             name = a.split("=")[0]
-            out.append((name, by_name.get(name, name)))
+            out.append((name, PYARG_TYPES.get((f.pyname, name)) or by_name.get(name, name)))
         return out
     # refargs=: nvidia-ml-py's optional output objects, after the inputs
     return [(p.name, p.type) for p in f.inputs] + [(a, "refarg") for a in f.options.get("refargs", "").split(",") if a]
@@ -83,8 +94,14 @@ def buffer_size(t):
 # setting; their family's tests, tests/test_family_*.py, test them).
 ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not outputs(f)
            and f.pyname != "nvmlDeviceGetFieldValues"}
+# Hand-written wrappers whose arguments or simulator data have shapes of their own
+# (sim/entry_points_getters.c): tests/test_family_getters.py tests them.
+HAND_SHAPED = {"nvmlDeviceGetTemperatureV", "nvmlDeviceGetTemperatureV1", "nvmlDeviceGetSupportedPerformanceStates",
+               "nvmlDeviceGetGspFirmwareVersion", "nvmlDeviceGetAccountingStats_v2",
+               "nvmlDeviceGetConfComputeGpuAttestationReport", "nvmlDeviceGetRunningProcessDetailList",
+               "nvmlDeviceGetProcessesUtilizationInfo", "nvmlDeviceGetSamples", "nvmlSystemGetDriverBranch"}
 DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
-                and f.pyname not in ACTIONS]
+                and f.pyname not in ACTIONS and f.pyname not in HAND_SHAPED]
 DEVICE_NAMES = [f.pyname for f in DEVICE_FUNCS]
 
 
@@ -336,9 +353,10 @@ def test_success_path_returns_the_profile_data(name, dev, source, default_profil
 
 def test_every_device_function_is_covered():
     """The generic tests above reach every Python function of the spec taking a device,
-    except the field values (tested on their own below)."""
+    except the field values (tested on their own below) and the hand-shaped ones
+    (tests/test_family_getters.py)."""
     names = {f.pyname for f in PY_FUNCS if takes_device_first(f)}
-    assert names - set(DEVICE_NAMES) - ACTIONS == {"nvmlDeviceGetFieldValues"}
+    assert names - set(DEVICE_NAMES) - ACTIONS - HAND_SHAPED == {"nvmlDeviceGetFieldValues"}
     assert len(DEVICE_NAMES) > 80
 
 
@@ -545,7 +563,7 @@ def test_foreign_ctypes_pointer_is_passed_through_and_refused_by_nvml(nvml):
 
 # --- d. system, lookups, field values, versions, topology, pages, samples, GIL -----------------
 
-SYSTEM_FUNCS = [f for f in PY_FUNCS if f.pyname.startswith("nvmlSystemGet")]
+SYSTEM_FUNCS = [f for f in PY_FUNCS if f.pyname.startswith("nvmlSystemGet") and f.pyname not in HAND_SHAPED]
 
 
 def _system_paths(f, system):

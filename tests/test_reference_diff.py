@@ -58,6 +58,19 @@ def _handle_identity(o, r, rec):
     return o == {"type": "bool", "value": True} and r == {"type": "bool", "value": False}
 
 
+def _uuidv_str(o, r, rec):
+    # a str uuid: ASCII, nvidia-ml-py's c_char array refuses str (ours encodes it, as for
+    # nvmlDeviceGetHandleByUUID); BINARY, nvidia-ml-py's memmove copies the str's first 16
+    # bytes as wchar_t (UTF-32), never a GPU's (ours refuses a str: TypeError)
+    m = re.match(r"nvmlDeviceGetHandleByUUIDV\('[^']*', (\d+)\)$", rec["call"])
+    if m is None:
+        return False
+    if m.group(1) == "1":
+        return o["type"] in ("handle", "exception") and r["type"] == "exception" and r["class"] == "TypeError"
+    return (m.group(1) == "2" and o["type"] == "exception" and o["class"] == "TypeError"
+            and r["type"] == "exception" and r["class"] == "NVMLError_NotFound")
+
+
 # function -> (why nvidia-ml-py differs, the exact difference: predicate(ours, ref, record))
 KNOWN_DIFFERENCES = {
     "nvmlDeviceGetFieldValues": (
@@ -79,6 +92,18 @@ KNOWN_DIFFERENCES = {
         "calls again with count 0 and an empty, non-NULL ctypes array, which NVML rejects with "
         "INVALID_ARGUMENT; ours returns [] after the query.  Seen only once the simulator rejects that "
         "call as NVML does (test_simulator_rejects_zero_count_with_an_array)", _nearest_gpus_zero_count),
+    "nvmlDeviceGetHandleByUUIDV": (
+        "nvidia-ml-py assigns a str uuid to a c_char array (TypeError) for NVML_UUID_TYPE_ASCII, and "
+        "memmoves its UTF-32 bytes for NVML_UUID_TYPE_BINARY (never found); ours encodes a str for "
+        "ASCII and takes only bytes-like for BINARY (TypeError)", _uuidv_str),
+    "nvmlDeviceGetAccountingStats": (
+        "nvidia-ml-py sets stats.maxMemoryUsage = None where NVML says NVML_VALUE_NOT_AVAILABLE: a ctypes "
+        "integer field refuses None (TypeError); ours returns the struct, the field holding NVML's value",
+        lambda o, r, rec: r["type"] == "exception" and r["class"] == "TypeError" and cmp._holds_not_available(o)),
+    "nvmlDeviceGetRunningProcessDetailList": (
+        "nvidia-ml-py sets usedGpuMemory = None on the c_nvmlProcessDetail_v1_t where NVML says "
+        "NVML_VALUE_NOT_AVAILABLE (TypeError, as above); ours returns the structs with NVML's value",
+        lambda o, r, rec: r["type"] == "exception" and r["class"] == "TypeError" and cmp._holds_not_available(o)),
     "handle ==": (
         "nvidia-ml-py's handles are ctypes pointers, == by identity: two handles of one GPU are !=; "
         "ours compare (and hash) by the device", _handle_identity),
@@ -101,6 +126,21 @@ def rich_profile(default_profile):
             "2": {"error": "NVML_ERROR_NOT_FOUND"}}
         d["nvmlDeviceGetGraphicsRunningProcesses_v3"] = [
             {"pid": 7, "usedGpuMemory": str(2**64 - 1), "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF}]
+        # hand-shaped data (sim/entry_points_getters.c); NVML_VALUE_NOT_AVAILABLE where nvidia-ml-py trips
+        na = str(2**64 - 1)
+        stats = {"gpuUtilization": 40 + dev, "memoryUtilization": 7, "maxMemoryUsage": 1 << 30, "time": 5000,
+                 "startTime": 1700000000000000, "isRunning": 1}
+        d["nvmlDeviceGetAccountingStats"] = {"0": stats, "1": dict(stats, maxMemoryUsage=na),
+                                             "2": {"error": "NVML_ERROR_NOT_FOUND"}}
+        d["nvmlDeviceGetAccountingStats_v2"] = {"0": dict(stats, sampleCount=9, sumGpuUtil=360, sumFbUtil=63),
+                                                "1": {"error": "NVML_ERROR_NOT_FOUND"}}
+        proc = {"pid": 4242, "usedGpuMemory": 1 << 33, "gpuInstanceId": 0xFFFFFFFF,
+                "computeInstanceId": 0xFFFFFFFF, "usedGpuCcProtectedMemory": 0}
+        d["nvmlDeviceGetRunningProcessDetailList"] = {"0": [proc, dict(proc, pid=7, usedGpuMemory=na)], "1": [],
+                                                      "2": [dict(proc, pid=99)]}
+        d["nvmlDeviceGetProcessesUtilizationInfo"] = [
+            {"timeStamp": 2 * i + 1, "pid": 4242 + i, "smUtil": 10 * i, "memUtil": 3, "encUtil": 0, "decUtil": 0,
+             "jpgUtil": 0, "ofaUtil": 0} for i in range(3)]
     prof["units"] = [UNIT, {"nvmlUnitGetDevices": [], "nvmlUnitGetUnitInfo": {"error": "NVML_ERROR_NO_PERMISSION"}}]
     return prof
 
@@ -249,7 +289,8 @@ def test_tool_classifies_parameters_as_the_spec_declares():
         for p, k in zip(params, kinds):
             t = spec_kinds.get(p.name)
             if t is None:   # a hand-written wrapper's own arguments (pyargs=)
-                assert k in ("version", "fieldids", "systemeventset", "eventdata", "int", "optional"), (f.pyname, p.name, k)
+                assert k in ("version", "fieldids", "systemeventset", "eventdata", "int", "optional", "str"), \
+                    (f.pyname, p.name, k)
             elif t.kind == "handle":
                 assert k == {"Device": "device", "Unit": "unit", "EventSet": "eventset", "GpmSample": "gpmsample",
                              "SystemEventSet": "systemeventset"}[t.base], (f.pyname, p.name)

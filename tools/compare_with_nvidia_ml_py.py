@@ -109,7 +109,7 @@ INT_VALUES = range(6)
 VOLATILE_FUNCTIONS = re.compile(
     r"Temperature(?!Threshold)|PowerUsage|Energy|ClockInfo|GetClock$|Utilization|FanSpeed|"
     r"PcieThroughput|PcieReplayCounter|ViolationStatus|MemoryInfo|RunningProcesses|PerformanceState|"
-    r"PowerState|ClocksEventReasons|ClocksThrottleReasons|FieldValues|EnforcedPowerLimit")
+    r"PowerState|ClocksEventReasons|ClocksThrottleReasons|FieldValues|EnforcedPowerLimit|GetSamples")
 VALUE_MEMBERS = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"]   # by NVML_VALUE_TYPE_*
 VOLATILE_FIELDS = re.compile(r"(?i)timestamp|referenceTime|violationTime")
 # How long NVML took to read a field value: says nothing about the value (types compared only).
@@ -310,6 +310,8 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
                 vals += constants(ours, "NVML_TOPOLOGY_")
             elif name == "nvmlSystemGetProcessName":
                 vals += [pid for f in facts for pid in f["pids"]]
+            elif name == "nvmlDeviceGetRunningProcessDetailList" and p.name == "version":
+                vals += [getattr(ours, "nvmlProcessDetailList_v1", 0x1000018)]
             elif name == "nvmlErrorString":
                 vals += constants(ours, "NVML_ERROR_") + [-1, 999]
             choices.append([Arg(repr(v), v) for v in sorted(set(vals), key=vals.index)])
@@ -483,6 +485,14 @@ def _same_items(o, r, volatile, exact, tol):
                    volatile, exact, "", tol) == []
 
 
+def _holds_not_available(o):
+    """Whether a result (a struct, or a list of them) has a memory field of 2**64 - 1."""
+    items = o.get("items", []) if o["type"] == "list" else [o]
+    return any(x.get("type") == "struct" and any(
+        k in ("maxMemoryUsage", "usedGpuMemory", "usedGpuCcProtectedMemory") and v == {"type": "int", "value": 2**64 - 1}
+        for k, v in x["values"].items()) for x in items)
+
+
 def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_TOL, ABS_TOL)):
     """The reason, when ours vs nvidia-ml-py differ exactly as a known nvidia-ml-py quirk does."""
     if name == "nvmlDeviceGetFieldValues" and o["type"] == "list" and r["type"] == "ctypes_array" \
@@ -501,6 +511,16 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
         # which NVML rejects.  Ours stops after the query.
         return ("nvidia-ml-py's second call passes count 0 with a non-NULL empty array, which NVML "
                 "rejects (INVALID_ARGUMENT); ours returns [] after the size query answered 0")
+    if name == "nvmlDeviceGetHandleByUUIDV" and r["type"] == "exception" and (
+            (r["class"] == "TypeError" and o["type"] in ("handle", "exception")) or
+            (r["class"] == "NVMLError_NotFound" and o["type"] == "exception" and o["class"] == "TypeError")):
+        return ("nvidia-ml-py refuses a str uuid for NVML_UUID_TYPE_ASCII (a c_char array takes bytes) and "
+                "copies its UTF-32 bytes for NVML_UUID_TYPE_BINARY; ours encodes str for ASCII and takes "
+                "bytes-like only for BINARY")
+    if name in ("nvmlDeviceGetAccountingStats", "nvmlDeviceGetRunningProcessDetailList") and \
+            r["type"] == "exception" and r["class"] == "TypeError" and _holds_not_available(o):
+        return ("nvidia-ml-py assigns None to a ctypes integer field where NVML says "
+                "NVML_VALUE_NOT_AVAILABLE (TypeError); ours returns the struct with NVML's value")
     if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
         return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
     return None
@@ -524,9 +544,24 @@ def _call(lib, fn_name, args, kwargs, handles, units=()):
     try:
         v = getattr(lib, fn_name)(*[a.make(handles, units, lib, filled) for a in args],
                                   **{k: a.make(handles, units, lib, filled) for k, a in kwargs.items()})
-        return canon([v] + filled if filled else v, lib)
+        c = canon([v] + filled if filled else v, lib)
+        return _samples_by_value_type(c) if fn_name == "nvmlDeviceGetSamples" else c
     except Exception as e:  # noqa: BLE001 - an exception is a result to compare
         return canon_exception(e)
+
+
+def _samples_by_value_type(c):
+    """nvmlDeviceGetSamples' (valueType, [c_nvmlSample_t]): each sample's value union as the
+    member valueType names (the others read the same bytes otherwise)."""
+    if c["type"] != "tuple" or len(c["items"]) != 2 or c["items"][0]["type"] != "int":
+        return c
+    t = c["items"][0]["value"]
+    member = VALUE_MEMBERS[t] if 0 <= t < len(VALUE_MEMBERS) else None
+    for smp in c["items"][1].get("items", []):
+        v = smp.get("values", {}).get("sampleValue")
+        if v and v["type"] == "struct" and member in v["values"]:
+            smp["values"]["sampleValue"] = {"type": "union", "member": member, "value": v["values"][member]}
+    return c
 
 
 def units_of(lib):

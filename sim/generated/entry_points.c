@@ -4471,3 +4471,13 @@ nvmlReturn_t nvmlSystemGetTopologyGpuSet(unsigned int cpuNumber, unsigned int *c
     return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, nvmlConfComputeGpuAttestationReport_t *gpuAtstReport)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetConfComputeGpuAttestationReport", device))) return rc;
+    if (gpuAtstReport == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuAtstReport, sim_fill_nvmlConfComputeGpuAttestationReport_t))) return rc;
+    return NVML_SUCCESS;
+}
+
