@@ -68,6 +68,39 @@ def _nvmlCheckReturn(ret):
     return ret
 
 
+# --- nvidia-ml-py's decorators, for code that wraps its own ctypes calls with them --------
+
+def convertStrBytes(func):
+    """Decorate `func`: str positional arguments reach it as UTF-8 bytes (keywords as
+    given), and a bytes result comes back as str."""
+    from functools import wraps
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        res = func(*[a.encode() if isinstance(a, str) else a for a in args], **kwargs)
+        return res.decode() if isinstance(res, bytes) else res
+
+    return wrapper
+
+
+def throwOnVersionMismatch(func):
+    """Decorate `func`: NVMLError_FunctionNotFound becomes NVMLLibraryMismatchError, naming
+    the versioned function (func's name + "_v2") to use instead."""
+    from functools import wraps
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except NVMLError_FunctionNotFound:  # noqa: F405
+            raise NVMLLibraryMismatchError(
+                "Unversioned function called and the pyNVML version does not match the NVML lib version. "
+                "Either use matching pyNVML and NVML lib versions or use a versioned function such as "
+                + func.__name__ + "_v2")
+
+    return wrapper
+
+
 # --- what ctypes-based tools reach for (nvitop, gpustat) -------------------------------
 # _nvmlGetFunctionPointer gives a ctypes function of the very library _nvml loaded.
 # Our own functions never go through it, so a tool that wraps it changes nothing here.
