@@ -118,7 +118,9 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                 o.append(f'{guard}    if (pn_arg_handle(st, {src}, PN_HANDLE_{t.base}, "{name}", "{p.name}", '
                          f"(void **)&a_{p.name}) < 0) return NULL;")
             elif t.kind == "struct":
-                if has_pointers(spec, spec.structs[t.base]):
+                # (fills: the caller's struct object, whose pointer fields Python can only set
+                # to None: NVML sees NULL there and answers what it answers without them)
+                if has_pointers(spec, spec.structs[t.base]) and "fills" not in f.options:
                     raise SpecError(f"{f.pyname}: {t.base} holds pointers NVML follows: its input needs a "
                                     "hand-written wrapper that fills them")
                 o.append(f'{guard}    if (pn_arg_struct(st, {src}, PN_STRUCT_{t.base}, "{name}", "{p.name}", '

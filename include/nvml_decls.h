@@ -2879,6 +2879,7 @@ enum {
     PN_SYM_nvmlDeviceGetSamples,
     PN_SYM_nvmlDeviceGetSerial,
     PN_SYM_nvmlDeviceGetSramEccErrorStatus,
+    PN_SYM_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts,
     PN_SYM_nvmlDeviceGetSupportedClocksEventReasons,
     PN_SYM_nvmlDeviceGetSupportedClocksThrottleReasons,
     PN_SYM_nvmlDeviceGetSupportedEventTypes,
@@ -2924,6 +2925,7 @@ enum {
     PN_SYM_nvmlSystemEventSetCreate,
     PN_SYM_nvmlSystemEventSetFree,
     PN_SYM_nvmlSystemEventSetWait,
+    PN_SYM_nvmlSystemGetCPER_v1,
     PN_SYM_nvmlSystemGetConfComputeCapabilities,
     PN_SYM_nvmlSystemGetConfComputeGpusReadyState,
     PN_SYM_nvmlSystemGetConfComputeState,
@@ -3185,6 +3187,8 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetSramEccErrorStatus)(nvmlDevice_t device,
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCapabilities)(nvmlDevice_t device, nvmlDeviceCapabilities_v1_t *caps);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetRemappedRows_v2)(nvmlDevice_t device, pn_nvmlRemappedRowsInfo_v2_t *info);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkInfo)(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts)(nvmlDevice_t device, nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *counts);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetCPER_v1)(pn_nvmlGetCPER_v1_t *cper);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetThermalSettings)(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCoolerInfo)(nvmlDevice_t handle, nvmlCoolerInfo_v1_t *coolerInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetDynamicPstatesInfo)(nvmlDevice_t device, nvmlGpuDynamicPstatesInfo_t *pDynamicPstatesInfo);
@@ -3430,6 +3434,8 @@ nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(nvmlDevice_t device, nvmlEccSramErr
 nvmlReturn_t nvmlDeviceGetCapabilities(nvmlDevice_t device, nvmlDeviceCapabilities_v1_t *caps);
 nvmlReturn_t nvmlDeviceGetRemappedRows_v2(nvmlDevice_t device, pn_nvmlRemappedRowsInfo_v2_t *info);
 nvmlReturn_t nvmlDeviceGetNvLinkInfo(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(nvmlDevice_t device, nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *counts);
+nvmlReturn_t nvmlSystemGetCPER_v1(pn_nvmlGetCPER_v1_t *cper);
 nvmlReturn_t nvmlDeviceGetThermalSettings(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings);
 nvmlReturn_t nvmlDeviceGetCoolerInfo(nvmlDevice_t handle, nvmlCoolerInfo_v1_t *coolerInfo);
 nvmlReturn_t nvmlDeviceGetDynamicPstatesInfo(nvmlDevice_t device, nvmlGpuDynamicPstatesInfo_t *pDynamicPstatesInfo);

@@ -446,3 +446,29 @@ def test_throw_on_version_mismatch(ref):
             lib.throwOnVersionMismatch(other)()
         assert lib.throwOnVersionMismatch(lambda x: x + 1)(1) == 2
         assert lib.throwOnVersionMismatch(missing).__name__ == "missing"
+
+
+def test_structs_with_pointers_answer_counts_only(default_profile, use_profile):
+    prof = copy.deepcopy(default_profile)
+    for d in prof["devices"]:
+        d["nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts"] = {"entryCount": 3}
+    prof["system"]["nvmlSystemGetCPER_v1"] = {"cursor": {"cperTypeMask": 1, "uuid": "GPU-x", "handle": 77},
+                                              "bufferSize": 4096}
+    h = start(use_profile, prof)
+    c = pynvml.c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t()
+    assert c.version == pynvml.nvmlEccSramUniqueUncorrectedErrorCounts_v1
+    assert pynvml.nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(h[0], c) == 0
+    assert c.entryCount == 3 and c.entries is None            # no array of ours to write through
+    with pytest.raises(TypeError):                            # Python cannot point it anywhere
+        c.entries = 12345
+    cper = pynvml.c_nvmlGetCPER_v1_t()
+    assert pynvml.nvmlSystemGetCPER_v1(cper) is None
+    assert (cper.cursor.handle, cper.cursor.uuid, cper.bufferSize, cper.buffer) == (77, "GPU-x", 4096, None)
+
+
+def test_h100_lacks_cper(h):
+    with pytest.raises(pynvml.NVMLError_FunctionNotFound):
+        pynvml.nvmlSystemGetCPER_v1(pynvml.c_nvmlGetCPER_v1_t())
+    with pytest.raises(pynvml.NVMLError_NotSupported):
+        pynvml.nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(
+            h[0], pynvml.c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t())

@@ -138,9 +138,21 @@ def rich_profile(default_profile):
                 "computeInstanceId": 0xFFFFFFFF, "usedGpuCcProtectedMemory": 0}
         d["nvmlDeviceGetRunningProcessDetailList"] = {"0": [proc, dict(proc, pid=7, usedGpuMemory=na)], "1": [],
                                                       "2": [dict(proc, pid=99)]}
+        # the caller's structs, filled (nvidia-ml-py's through byref): layouts must agree
+        d["nvmlDeviceGetGpuFabricInfo"] = {"clusterUuid": list(range(16)), "status": 0, "partitionId": 5, "state": 3}
+        d["nvmlDeviceGetGpuFabricInfoV"] = {"clusterUuid": list(range(200, 216)), "status": 0, "cliqueId": 7,
+                                            "state": 3, "healthMask": 9, "healthSummary": 1}
+        d["nvmlDeviceGetPlatformInfo"] = {"ibGuid": "guid", "chassisSerialNumber": "1655822000123", "slotNumber": 4,
+                                          "trayIndex": 2, "hostId": 1, "peerType": 0, "moduleId": 3 + dev}
+        d["nvmlDeviceGetNvLinkInfo"] = {"isNvleEnabled": 1, "firmwareInfo": {"numValidEntries": 2, "firmwareVersion": [
+            {"ucodeType": 1, "major": 3, "minor": 2, "subMinor": 1}, {"ucodeType": 2, "major": 9}]}}
+        d["nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts"] = {"entryCount": 4}
+        d["nvmlDeviceGetCapabilities"] = {"capMask": 1}
         d["nvmlDeviceGetProcessesUtilizationInfo"] = [
             {"timeStamp": 2 * i + 1, "pid": 4242 + i, "smUtil": 10 * i, "memUtil": 3, "encUtil": 0, "decUtil": 0,
              "jpgUtil": 0, "ofaUtil": 0} for i in range(3)]
+    prof["system"]["nvmlSystemGetCPER_v1"] = {"cursor": {"cperTypeMask": 1, "uuid": "GPU-x", "handle": 77},
+                                              "bufferSize": 4096}
     prof["units"] = [UNIT, {"nvmlUnitGetDevices": [], "nvmlUnitGetUnitInfo": {"error": "NVML_ERROR_NO_PERMISSION"}}]
     return prof
 
@@ -249,7 +261,20 @@ def test_coverage_of_the_comparison(records, ref):
     rich = {r["call"]: r for r in records["rich"]}
     for c in ("nvmlDeviceGetFanSpeed(dev0)", "nvmlDeviceGetRetiredPages_v2(dev1, 0)",
               "nvmlDeviceGetProcessUtilization(dev0, 0)", "nvmlDeviceGetNvLinkCapability(dev1, 3, 3)",
-              "nvmlDeviceGetGraphicsRunningProcesses(dev0)"):
+              "nvmlDeviceGetGraphicsRunningProcesses(dev0)",
+              # getters family: the caller's structs filled, process details, samples, utilization
+              "nvmlDeviceGetGpuFabricInfoV(dev1, <new c_nvmlGpuFabricInfo_v3_t>)",
+              "nvmlDeviceGetGpuFabricInfo(dev0, <new c_nvmlGpuFabricInfo_t>)",
+              "nvmlDeviceGetPlatformInfo(dev1, <new c_nvmlPlatformInfo_v2_t>)",
+              "nvmlDeviceGetNvLinkInfo(dev0, <new c_nvmlNvLinkInfo_v2_t>)",
+              "nvmlDeviceGetCapabilities(dev0, <new c_nvmlDeviceCapabilities_v1_t>)",
+              "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(dev1, <new c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t>)",
+              "nvmlSystemGetCPER_v1(<new c_nvmlGetCPER_v1_t>)",
+              "nvmlDeviceGetPciInfoExt(dev1, <new nvmlPciInfoExt_v1_t, version=nvmlPciInfoExt_v1>)",
+              "nvmlDeviceGetRunningProcessDetailList(dev0, 16777240, 2)",
+              "nvmlDeviceGetProcessesUtilizationInfo(dev1, 2)", "nvmlDeviceGetAccountingStats_v2(dev0, 0)",
+              "nvmlDeviceGetSamples(dev1, 0, 0)", "nvmlDeviceGetThermalSettings(dev0, 3)",
+              "nvmlDeviceGetConfComputeGpuCertificate(dev1)", "nvmlDeviceGetBridgeChipInfo(dev0)"):
         assert rich[c]["ours"]["type"] != "exception" and rich[c]["status"] == "agree", rich[c]
     gp = rich["nvmlDeviceGetGraphicsRunningProcesses(dev0)"]["ours"]
     assert gp["items"][0]["items"]["usedGpuMemory"] == {"type": "NoneType", "value": None}

@@ -217,6 +217,7 @@ class Arg:
     def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None):
         self.label, self.value, self.device, self.unit, self.filled = label, value, device, unit, filled
         self.version = version
+        self.callee_byref = filled in ("c_nvmlGetCPER_v1_t",)   # nvidia-ml-py's byref() is its own
 
     def make(self, handles, units=(), lib=None, filled=None):
         if self.filled is not None:
@@ -225,7 +226,9 @@ class Arg:
                 obj.version = getattr(lib, self.version)
             filled.append(obj)
             # ours takes the object; nvidia-ml-py passes what it is given to NVML as it is
-            return obj if getattr(lib, "_nvml", None) is not None else ctypes.byref(obj)
+            if getattr(lib, "_nvml", None) is not None or self.callee_byref:
+                return obj
+            return ctypes.byref(obj)
         if self.unit is not None:
             return units[self.unit]
         return handles[self.device] if self.device is not None else self.value
@@ -383,6 +386,10 @@ def canon(v, lib, depth=0):
                 member = VALUE_MEMBERS[t] if t < len(VALUE_MEMBERS) else None
                 values[n] = {"type": "union", "member": member,
                              "value": canon(getattr(x, member), lib, depth + 1) if member else None}
+            elif isinstance(x, ctypes._Pointer) and not getattr(type(x), "_type_", None) in (
+                    getattr(lib, "struct_c_nvmlDevice_t", None), getattr(lib, "struct_c_nvmlUnit_t", None)):
+                # a pointer field: ours reads as its address, None when NULL (spec/structs.nvml)
+                values[n] = canon(ctypes.cast(x, ctypes.c_void_p).value, lib, depth + 1)
             else:
                 values[n] = canon(x, lib, depth + 1)
                 if values[n]["type"] == "ctypes_array":   # an array field: ours reads as a list

@@ -7728,6 +7728,56 @@ pn_w_nvmlDeviceGetNvLinkInfo(PyObject *module, PyObject *const *args, Py_ssize_t
     return PyLong_FromLong((long)rc);
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(device, counts)\n--\n\nCalls NVML's nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts.");
+static PyObject *
+pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "counts", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", "device", (void **)&a_device) < 0) return NULL;
+    void * a_counts;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", "counts", &a_counts) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, pfn_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *)a_counts);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemGetCPER_v1, "nvmlSystemGetCPER_v1(cper)\n--\n\nCalls NVML's nvmlSystemGetCPER_v1.");
+static PyObject *
+pn_w_nvmlSystemGetCPER_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"cper", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlSystemGetCPER_v1", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_cper;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_pn_nvmlGetCPER_v1_t, "nvmlSystemGetCPER_v1", "cper", &a_cper) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemGetCPER_v1, pfn_nvmlSystemGetCPER_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((pn_nvmlGetCPER_v1_t *)a_cper);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceGetThermalSettings, "nvmlDeviceGetThermalSettings(device, sensorindex, c_thermalsettings=None)\n--\n\nCalls NVML's nvmlDeviceGetThermalSettings.");
 static PyObject *
 pn_w_nvmlDeviceGetThermalSettings(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -8610,6 +8660,8 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlDeviceGetCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCapabilities},
     {"nvmlDeviceGetRemappedRows_v2", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetRemappedRows_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetRemappedRows_v2},
     {"nvmlDeviceGetNvLinkInfo", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvLinkInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvLinkInfo},
+    {"nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts},
+    {"nvmlSystemGetCPER_v1", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetCPER_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetCPER_v1},
     {"nvmlDeviceGetThermalSettings", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetThermalSettings, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetThermalSettings},
     {"nvmlDeviceGetCoolerInfo", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCoolerInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCoolerInfo},
     {"nvmlDeviceGetDynamicPstatesInfo", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetDynamicPstatesInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetDynamicPstatesInfo},
