@@ -6,6 +6,8 @@
  *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
  *                         and the simulator's control functions pn_sim_fire_event and
  *                         pn_sim_fire_system_event (see that file)
+ *   entry_points_getters.c the getters whose key is inside the caller's struct, or whose
+ *                         data are made as time passes (samples); their profile shapes there
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
  * A profile is {"system": {...}, "devices": [{...}, ...]} (and "units": [{...}, ...] for

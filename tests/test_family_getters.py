@@ -131,7 +131,7 @@ def test_samples_increase_after_the_last_seen(h):
     assert ts == sorted(ts) and len(set(ts)) == len(ts)
     assert all(b - a == 20000 for a, b in zip(ts, ts[1:]))          # one every 20 ms
     now = time.time() * 1e6
-    assert now - 40000 < ts[-1] <= now + 1000                        # the last is recent
+    assert now - 1e6 < ts[-1] <= now + 1000                          # the last is recent
     assert {s.sampleValue.uiVal for s in samples} == {71287, 71991, 71662}
     last = ts[-10]
     _, newer = pynvml.nvmlDeviceGetSamples(h[0], 0, last)
@@ -245,6 +245,11 @@ def test_rich_profile_success_paths(default_profile, use_profile):
     assert nvl.isNvleEnabled == 1 and nvl.firmwareInfo.firmwareVersion[0].major == 3
     sensors = pynvml.nvmlDeviceGetThermalSettings(d, 0)
     assert len(sensors) == 3 and (sensors[0].currentTemp, sensors[0].defaultMaxTemp) == (41, 95)
+    mine = pynvml.c_nvmlGpuThermalSettings_t()
+    assert pynvml.nvmlDeviceGetThermalSettings(d, 0, mine)[0].currentTemp == 41     # and the caller's filled
+    assert mine.count == 1 and mine.sensor[0].controller == 9
+    cm2 = pynvml.nvmlClkMonStatus_t()
+    assert pynvml.nvmlDeviceGetClkMonStatus(d, c_clkMonInfo=cm2).bGlobalStatus == 1 and cm2.clkMonListSize == 1
     util = pynvml.nvmlDeviceGetProcessesUtilizationInfo(d, 100)
     assert [(u.timeStamp, u.smUtil) for u in util] == [(101, 51), (102, 52)]
     assert all(type(u) is pynvml.c_nvmlProcessUtilizationInfo_v1_t for u in util)
