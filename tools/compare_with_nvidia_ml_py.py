@@ -19,8 +19,15 @@ each device handle, the ints 0..5 for every integer parameter (every combination
 few extra values where a parameter has meaningful ones (topology levels, pids, field
 ids), and for the handle lookups the identifiers the devices report.
 
+A getter that fills the caller's struct (FILLED_STRUCTS) is called with a new object of
+that class for each library (nvidia-ml-py's through ctypes.byref, as its callers pass it)
+and compared as [result, the object after the call]; nvidia-ml-py's optional output
+objects (OPTIONAL_OUTPUTS: a c_uint(), a struct it would write into) are left out.
+
 Results are compared by value and by shape: int, float, str, None, list, tuple, dict;
-structs field by field (by their _fields_ names, and their class name); nvmlFriendlyObject
+structs field by field (by their _fields_ names, and their class name; an array field
+as a list, a u8[N] field as bytes, which ours reads it as, a pointer field as its address
+or None); a sample's value union as the member its value type names; nvmlFriendlyObject
 by its __dict__; a device handle by nvmlDeviceGetIndex of it; an exception by its class
 name.  Values that change by themselves (temperatures, power, clocks, utilization,
 energy, timestamps, fans, throughput, violation times, PCIe counters) are compared within
