@@ -4128,3 +4128,295 @@ nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuP
     return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSupportedVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuTypeIds == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuTypeIds, n, sizeof *vgpuTypeIds, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetCreatableVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuTypeIds == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuTypeIds, n, sizeof *vgpuTypeIds, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetActiveVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetActiveVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuInstances == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuInstances, n, sizeof *vgpuInstances, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuCapabilities(nvmlDevice_t handle, unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuCapabilities", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *vgpuInstanceSamplesCount, nvmlVgpuInstanceUtilizationSample_t *utilizationSamples)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuUtilization", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)timeStamp))) return rc;
+    if (sampleValType == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (vgpuInstanceSamplesCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 1, 2, vgpuInstanceSamplesCount, utilizationSamples == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out(&c, 0, 2, sampleValType, sim_fill_u32))) return rc;
+    if ((rc = sim_out_array(&c, 1, 2, utilizationSamples, n, sizeof *utilizationSamples, sim_fill_nvmlVgpuInstanceUtilizationSample_t))) return rc;
+    *vgpuInstanceSamplesCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuProcessUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *vgpuProcessSamplesCount, nvmlVgpuProcessUtilizationSample_t *utilizationSamples)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuProcessUtilization", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)timeStamp))) return rc;
+    if (vgpuProcessSamplesCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuProcessSamplesCount, utilizationSamples == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, utilizationSamples, n, sizeof *utilizationSamples, sim_fill_nvmlVgpuProcessUtilizationSample_t))) return rc;
+    *vgpuProcessSamplesCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerCapabilities(nvmlDevice_t handle, nvmlVgpuSchedulerCapabilities_t *pCapabilities)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerCapabilities", handle))) return rc;
+    if (pCapabilities == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pCapabilities, sim_fill_nvmlVgpuSchedulerCapabilities_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerLog(nvmlDevice_t handle, nvmlVgpuSchedulerLog_t *pSchedulerLog)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerLog", handle))) return rc;
+    if (pSchedulerLog == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pSchedulerLog, sim_fill_nvmlVgpuSchedulerLog_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerState(nvmlDevice_t handle, nvmlVgpuSchedulerGetState_t *pSchedulerState)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerState", handle))) return rc;
+    if (pSchedulerState == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pSchedulerState, sim_fill_nvmlVgpuSchedulerGetState_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v4(nvmlDevice_t handle, nvmlGridLicensableFeatures_t *pGridLicensableFeatures)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGridLicensableFeatures_v4", handle))) return rc;
+    if (pGridLicensableFeatures == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pGridLicensableFeatures, sim_fill_nvmlGridLicensableFeatures_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetVgpuDriverCapabilities(unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetVgpuDriverCapabilities"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetVgpuVersion(nvmlVgpuVersion_t *supported, nvmlVgpuVersion_t *current)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetVgpuVersion"))) return rc;
+    if (supported == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, supported, sim_fill_nvmlVgpuVersion_t))) return rc;
+    if ((rc = sim_out(&c, 1, 2, current, sim_fill_nvmlVgpuVersion_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetCapabilities(unsigned int vgpuTypeId, unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetCapabilities"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetResolution(unsigned int vgpuTypeId, unsigned int displayIndex, unsigned int *xdim, unsigned int *ydim)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetResolution"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)displayIndex))) return rc;
+    if (xdim == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (ydim == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, xdim, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, ydim, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetVmID(unsigned int vgpuInstance, char *vmId, unsigned int vmId_length, unsigned int *vmIdType)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetVmID"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (vmId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (vmIdType == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 2, vmId, vmId_length))) return rc;
+    if ((rc = sim_out(&c, 1, 2, vmIdType, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetLicenseInfo_v2(unsigned int vgpuInstance, nvmlVgpuLicenseInfo_t *licenseInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetLicenseInfo_v2"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (licenseInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, licenseInfo, sim_fill_nvmlVgpuLicenseInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetRuntimeStateSize(unsigned int vgpuInstance, nvmlVgpuRuntimeState_v1_t *pState)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetRuntimeStateSize"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (pState == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pState, sim_fill_nvmlVgpuRuntimeState_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEncoderStats(unsigned int vgpuInstance, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEncoderStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageFps == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageLatency == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 3, sessionCount, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 3, averageFps, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 2, 3, averageLatency, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEncoderSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEncoderSessions"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfo == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfo, n, sizeof *sessionInfo, sim_fill_nvmlEncoderSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFBCStats(unsigned int vgpuInstance, nvmlFBCStats_t *fbcStats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFBCStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (fbcStats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbcStats, sim_fill_nvmlFBCStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFBCSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFBCSessions"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfo == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfo, n, sizeof *sessionInfo, sim_fill_nvmlFBCSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetAccountingStats(unsigned int vgpuInstance, unsigned int pid, nvmlAccountingStats_t *stats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetAccountingStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)pid))) return rc;
+    if (stats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, stats, sim_fill_nvmlAccountingStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetAccountingPids(unsigned int vgpuInstance, unsigned int *count, unsigned int *pids)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetAccountingPids"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, pids == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, pids, n, sizeof *pids, sim_fill_u32))) return rc;
+    *count = n;
+    return NVML_SUCCESS;
+}
+
