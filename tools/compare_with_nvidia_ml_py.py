@@ -412,6 +412,11 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
         # which NVML rejects.  Ours stops after the query.
         return ("nvidia-ml-py's second call passes count 0 with a non-NULL empty array, which NVML "
                 "rejects (INVALID_ARGUMENT); ours returns [] after the size query answered 0")
+    if name == "nvmlDeviceGetVgpuTypeCreatablePlacements" and o["type"] == "exception" \
+            and o["class"] == "NVMLError_ArgumentVersionMismatch" and r["type"] == "exception" \
+            and r["class"] == "UnboundLocalError":
+        return ("nvidia-ml-py makes no placement list for a version other than 1 or 2 and fails with "
+                "UnboundLocalError; ours raises NVMLError_ArgumentVersionMismatch")
     if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
         return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
     return None

@@ -7693,47 +7693,6 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetVmID, "nvmlVgpuInstanceGetVmID(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetVmID.");
-static PyObject *
-pn_w_nvmlVgpuInstanceGetVmID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    pn_state *st = pn_get_state(module);
-    nvmlReturn_t rc;
-    static const char *const names[] = {"vgpuInstance", NULL};
-    PyObject *argbuf[1];
-    PyObject *const *argv = args;
-    if (kwnames != NULL || nargs != 1) {
-        if (pn_unpack("nvmlVgpuInstanceGetVmID", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
-            return NULL;
-        argv = argbuf;
-    }
-    unsigned int a_vgpuInstance;
-    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetVmID", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
-    char o_vmId[NVML_DEVICE_UUID_BUFFER_SIZE];
-    o_vmId[0] = 0;
-    unsigned int o_vmIdType = 0;
-    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetVmID, pfn_nvmlVgpuInstanceGetVmID, fn);
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(a_vgpuInstance, o_vmId, (unsigned int)sizeof o_vmId, &o_vmIdType);
-    Py_END_ALLOW_THREADS
-    if (rc != 0) return pn_raise(st, rc);
-    PyObject *result = NULL;
-    PyObject *items[2] = {NULL};
-    items[0] = pn_decode(o_vmId, sizeof o_vmId);
-    if (items[0] == NULL) goto done;
-    items[1] = PyLong_FromUnsignedLong(o_vmIdType);
-    if (items[1] == NULL) goto done;
-    result = PyTuple_New(2);
-    if (result == NULL) goto done;
-    PyTuple_SET_ITEM(result, 0, items[0]);
-    items[0] = NULL;
-    PyTuple_SET_ITEM(result, 1, items[1]);
-    items[1] = NULL;
-done:
-    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
-    return result;
-}
-
 PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2, "nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseInfo_v2.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetLicenseInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -8277,7 +8236,6 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlDeviceGetGridLicensableFeatures", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGridLicensableFeatures, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGridLicensableFeatures},
     {"nvmlGetVgpuDriverCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlGetVgpuDriverCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGetVgpuDriverCapabilities},
     {"nvmlVgpuTypeGetCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuTypeGetCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuTypeGetCapabilities},
-    {"nvmlVgpuInstanceGetVmID", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetVmID, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetVmID},
     {"nvmlVgpuInstanceGetLicenseInfo_v2", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetLicenseInfo_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2},
     {"nvmlVgpuInstanceGetLicenseInfo", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetLicenseInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetLicenseInfo},
     {"nvmlVgpuInstanceGetRuntimeStateSize", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetRuntimeStateSize, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetRuntimeStateSize},
