@@ -265,11 +265,11 @@ static PyObject *
 id_string(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
           const char *argname, int sym, unsigned int cap)
 {
-    static const char *const names_type[] = {"vgpuTypeId", NULL}, *const names_inst[] = {"vgpuInstance", NULL};
+    const char *const names[] = {argname, NULL};
     PyObject *argv[1];
     pn_state *st = pn_get_state(module);
     unsigned int id;
-    if (pn_unpack(fname, args, nargs, kwnames, argname[4] == 'T' ? names_type : names_inst, 1, 1, argv) < 0 ||
+    if (pn_unpack(fname, args, nargs, kwnames, names, 1, 1, argv) < 0 ||
         pn_arg_u32(argv[0], fname, argname, &id) < 0)
         return NULL;
     id_string_fn fn = (id_string_fn)st->syms[sym];

@@ -11,7 +11,9 @@
 """
 import copy
 import ctypes
+import gc
 import json
+import pickle
 import sys
 
 import pytest
@@ -344,6 +346,12 @@ def test_placements(h):
     assert (p.count, p.placementSize) == (4, 2)
     ids = (ctypes.c_uint * p.count).from_address(p.placementIds)   # the ids live as long as p
     assert list(ids) == [0, 2, 4, 6]
+    q = copy.copy(p)                                    # a copy keeps the ids too (ASan would see otherwise)
+    del p, ids
+    gc.collect()
+    assert list((ctypes.c_uint * q.count).from_address(q.placementIds)) == [0, 2, 4, 6]
+    with pytest.raises(TypeError):                      # the address means nothing elsewhere
+        pickle.dumps(q)
     p2 = pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements(h, T4C, mode=1, version=2)
     assert type(p2) is pynvml.c_nvmlVgpuPlacementList_v2_t and (p2.count, p2.mode) == (4, 1)
     assert list((ctypes.c_uint * p2.count).from_address(p2.placementIds)) == [0, 2, 4, 6]
@@ -668,3 +676,36 @@ def test_nvidia_ml_py_agrees_on_the_vgpu_host(host, ref):
                     getattr(lib, name)(handle, 0)
     finally:
         ref.nvmlShutdown()
+
+
+@pytest.mark.mutates
+def test_setters_and_getters_in_threads(h):
+    """Readers see the old value or the new one, never a torn profile (run under ASan by CI)."""
+    import threading
+
+    stop = threading.Event()
+    seen, errors = set(), []
+
+    def read():
+        while not stop.is_set():
+            try:
+                seen.add(pynvml.nvmlDeviceGetVgpuCapabilities(h, 1))
+                st = pynvml.nvmlDeviceGetVgpuSchedulerState(h)
+                assert st.schedulerPolicy in (1, 2)
+                assert pynvml.nvmlVgpuInstanceGetAccountingPids(I1)[0].value in (0, 2)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    s = pynvml.c_nvmlVgpuSchedulerSetState_t()
+    for k in range(300):
+        pynvml.nvmlDeviceSetVgpuCapabilities(h, 1, k % 2)
+        s.schedulerPolicy, s.enableARRMode = 1 + k % 2, pynvml.NVML_VGPU_SCHEDULER_ARR_DISABLE
+        pynvml.nvmlDeviceSetVgpuSchedulerState(h, s)
+        pynvml.nvmlVgpuInstanceClearAccountingPids(I1)
+    stop.set()
+    for t in readers:
+        t.join(10)
+    assert errors == [] and seen <= {0, 1}
