@@ -709,3 +709,36 @@ def test_setters_and_getters_in_threads(h):
     for t in readers:
         t.join(10)
     assert errors == [] and seen <= {0, 1}
+
+
+def test_every_vgpu_function_has_nvidia_ml_py_signature_and_a_stub(ref):
+    import inspect
+    from pathlib import Path
+
+    stubs = (Path(pynvml.__file__).parent / "_nvml.pyi").read_text()
+    names = [n for n in dir(ref) if n.startswith("nvml") and callable(getattr(ref, n)) and
+             ("Vgpu" in n or "Pgpu" in n or "GridLicensable" in n) and not n.startswith("nvmlGpuInstance")]
+    assert len(names) >= 70
+    for n in names:
+        if n in ALL_HAND or n in FUNCTIONS_OF_ISSUE_3:
+            assert str(inspect.signature(getattr(pynvml, n))) == str(inspect.signature(getattr(ref, n))), n
+            assert f"\ndef {n}(" in stubs, n
+    assert FUNCTIONS_OF_ISSUE_3 <= set(names)
+
+
+FUNCTIONS_OF_ISSUE_3 = set("""
+nvmlDeviceGetActiveVgpus nvmlDeviceGetCreatableVgpus nvmlDeviceGetSupportedVgpus nvmlDeviceGetVgpuCapabilities
+nvmlDeviceSetVgpuCapabilities nvmlDeviceGetVgpuInstancesUtilizationInfo nvmlDeviceGetVgpuMetadata
+nvmlDeviceGetVgpuProcessUtilization nvmlDeviceGetVgpuProcessesUtilizationInfo nvmlDeviceGetVgpuSchedulerCapabilities
+nvmlDeviceGetVgpuSchedulerLog nvmlDeviceGetVgpuSchedulerLog_v2 nvmlDeviceGetVgpuSchedulerState
+nvmlDeviceGetVgpuSchedulerState_v2 nvmlDeviceSetVgpuSchedulerState nvmlDeviceSetVgpuSchedulerState_v2
+nvmlDeviceGetVgpuTypeCreatablePlacements nvmlDeviceGetVgpuTypeSupportedPlacements nvmlDeviceGetVgpuUtilization
+nvmlDeviceSetVgpuHeterogeneousMode nvmlDeviceVgpuForceGspUnload nvmlDeviceGetPgpuMetadataString
+nvmlDeviceGetGridLicensableFeatures nvmlDeviceGetGridLicensableFeatures_v4 nvmlGetVgpuCompatibility
+nvmlGetVgpuDriverCapabilities nvmlGetVgpuVersion nvmlSetVgpuVersion nvmlVgpuInstanceClearAccountingPids
+nvmlVgpuInstanceGetAccountingPids nvmlVgpuInstanceGetAccountingStats nvmlVgpuInstanceGetEncoderSessions
+nvmlVgpuInstanceGetEncoderStats nvmlVgpuInstanceGetFBCSessions nvmlVgpuInstanceGetFBCStats nvmlVgpuInstanceGetGpuPciId
+nvmlVgpuInstanceGetLicenseInfo nvmlVgpuInstanceGetLicenseInfo_v2 nvmlVgpuInstanceGetMetadata
+nvmlVgpuInstanceGetRuntimeStateSize nvmlVgpuInstanceGetVmID nvmlVgpuInstanceSetEncoderCapacity
+nvmlVgpuTypeGetCapabilities nvmlVgpuTypeGetClass nvmlVgpuTypeGetMaxInstancesPerGpuInstance nvmlVgpuTypeGetName
+nvmlVgpuTypeGetResolution""".split())
