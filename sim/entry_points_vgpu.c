@@ -29,8 +29,8 @@
  * of another JSON type is replaced by linking the new item where the old one was, and the
  * old one is kept (never freed), so that a reader that holds it, or is stepping through its
  * siblings, reads valid memory.  That leaks one item per key whose type a setter changes
- * (once: afterwards it is a number, or stays the array or object it became), and one
- * small object per nvmlDeviceSetVgpuSchedulerState (its parameters).
+ * (once: afterwards it is a number, or stays the array or object it became), and the
+ * scheduler's parameters each time nvmlDeviceSetVgpuSchedulerState switches ARR on or off.
  */
 #include "sim.h"
 
@@ -498,19 +498,23 @@ nvmlDeviceSetVgpuSchedulerState(nvmlDevice_t device, nvmlVgpuSchedulerSetState_t
         unsigned int cur_ts = was_arr ? cur.schedulerParams.vgpuSchedDataWithARR.timeslice
                                       : cur.schedulerParams.vgpuSchedData.timeslice;
         unsigned int cur_avg = was_arr ? cur.schedulerParams.vgpuSchedDataWithARR.avgFactor : 0;
-        cJSON *params = cJSON_CreateObject();
+        const char *member = arr ? "vgpuSchedDataWithARR" : "vgpuSchedData";
+        cJSON *params = cJSON_GetObjectItemCaseSensitive(g, "schedulerParams");
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(params, member);
+        if (!cJSON_IsObject(params) || cJSON_GetArraySize(params) != 1 || !cJSON_IsObject(m)) {
+            /* another mode's member, or none: new params (the old stay allocated, see the top) */
+            params = cJSON_CreateObject();
+            m = cJSON_AddObjectToObject(params, member);
+            put(g, "schedulerParams", params);
+        }
         if (arr) {
-            cJSON *a = cJSON_AddObjectToObject(params, "vgpuSchedDataWithARR");
-            cJSON_AddNumberToObject(a, "avgFactor", avg ? avg : cur_avg);
-            cJSON_AddNumberToObject(a, "timeslice", freq ? 1000000000u / freq : cur_ts);
+            set_number(m, "avgFactor", avg ? avg : cur_avg);
+            set_number(m, "timeslice", freq ? 1000000000u / freq : cur_ts);
         }
-        else {
-            cJSON *t = cJSON_AddObjectToObject(params, "vgpuSchedData");
-            cJSON_AddNumberToObject(t, "timeslice", ts ? ts : cur_ts);
-        }
+        else
+            set_number(m, "timeslice", ts ? ts : cur_ts);
         set_number(g, "schedulerPolicy", s->schedulerPolicy);
         set_number(g, "arrMode", s->enableARRMode);
-        put(g, "schedulerParams", params);      /* the old params stay allocated (see the top) */
     }
     pthread_mutex_unlock(&set_lock);
     return rc;
