@@ -46,6 +46,7 @@ typedef nvmlReturn_t (*sim_fill_fn)(const cJSON *j, void *dst);
 #define SIM_UNUSED __attribute__((unused))
 
 extern const sim_named_code sim_error_codes[];
+extern const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS];   /* a JSON reader per struct, by PN_STRUCT_* */
 
 /* device_model.c: state */
 nvmlReturn_t sim_init(void);

@@ -137,12 +137,16 @@ class Synth:
                 continue
             if t.kind == "char":
                 d[fl.name] = self.chars(buffer_size(t), fl.name)
+            elif t.count and t.kind == "struct":
+                d[fl.name] = [self.struct(t.base) for _ in range(buffer_size(t))]
             elif t.kind == "struct":
                 d[fl.name] = self.struct(t.base)
             elif t.count:
                 d[fl.name] = [self.scalar(t.base) for _ in range(buffer_size(t))]
             else:
                 d[fl.name] = self.scalar(t.base)
+            if st.union:
+                break           # one member: the others share its bytes
         return d
 
     def value(self, f, p, dev, ndev):
@@ -230,10 +234,16 @@ def check_value(t, value, data, handles, where):
             if fl.name == "version" and st.version:
                 continue
             if fl.name in data:
-                if fl.type.count and fl.type.kind != "char":
+                if fl.type.count and fl.type.kind == "struct":
+                    assert len(v) == len(data[fl.name]), where
+                    for i, (x, d) in enumerate(zip(v, data[fl.name])):
+                        check_value(spec_mod.Type(fl.type.base, "struct"), x, d, handles, f"{where}.{fl.name}[{i}]")
+                elif fl.type.count and fl.type.kind != "char":
                     assert list(v) == [expect_scalar(fl.type.base, x) for x in data[fl.name]], where
                 else:
                     check_value(fl.type, v, data[fl.name], handles, f"{where}.{fl.name}")
+            elif st.union:   # another member of the union: the same bytes, read otherwise
+                continue
             else:   # not in the profile: NVML left it as the wrapper zeroed it
                 assert v in (0, "", 0.0), (where, fl.name, v)
     else:

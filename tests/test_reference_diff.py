@@ -54,6 +54,11 @@ def _nearest_gpus_zero_count(o, r, rec):
             and r["class"] == "NVMLError_InvalidArgument")
 
 
+def _creatable_placements_version(o, r, rec):
+    return (o["type"] == "exception" and o["class"] == "NVMLError_ArgumentVersionMismatch"
+            and r["type"] == "exception" and r["class"] == "UnboundLocalError")
+
+
 def _handle_identity(o, r, rec):
     return o == {"type": "bool", "value": True} and r == {"type": "bool", "value": False}
 
@@ -79,6 +84,10 @@ KNOWN_DIFFERENCES = {
         "calls again with count 0 and an empty, non-NULL ctypes array, which NVML rejects with "
         "INVALID_ARGUMENT; ours returns [] after the query.  Seen only once the simulator rejects that "
         "call as NVML does (test_simulator_rejects_zero_count_with_an_array)", _nearest_gpus_zero_count),
+    "nvmlDeviceGetVgpuTypeCreatablePlacements": (
+        "for a version other than 1 or 2 nvidia-ml-py makes no placement list and fails with "
+        "UnboundLocalError; ours raises NVMLError_ArgumentVersionMismatch, as nvidia-ml-py's "
+        "nvmlDeviceGetVgpuTypeSupportedPlacements does", _creatable_placements_version),
     "handle ==": (
         "nvidia-ml-py's handles are ctypes pointers, == by identity: two handles of one GPU are !=; "
         "ours compare (and hash) by the device", _handle_identity),
@@ -99,6 +108,9 @@ def rich_profile(default_profile):
                    "encUtil": 0, "decUtil": 0} for i in range(3)],
             "1": [],                                  # no samples: the size query succeeds
             "2": {"error": "NVML_ERROR_NOT_FOUND"}}
+        # nvidia-ml-py's vGPU placement calls allocate and zero room for this many ids: a
+        # synthesized 2**32 - 2 would be 16 GiB a call
+        d["nvmlVgpuTypeGetMaxInstances"] = {"3": 4}
         d["nvmlDeviceGetGraphicsRunningProcesses_v3"] = [
             {"pid": 7, "usedGpuMemory": str(2**64 - 1), "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF}]
     prof["units"] = [UNIT, {"nvmlUnitGetDevices": [], "nvmlUnitGetUnitInfo": {"error": "NVML_ERROR_NO_PERMISSION"}}]
