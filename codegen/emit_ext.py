@@ -186,6 +186,12 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     else:
         o.append("    if (rc != 0) return pn_raise(st, rc);")
     outs = [p for p in f.params if p.role == "out"]
+    if not outs:
+        # No outputs (a destroy, a setter): NVML_SUCCESS, as nvidia-ml-py returns.
+        o.append("    return PyLong_FromLong(NVML_SUCCESS);")
+        o.append("}")
+        o.append("")
+        return o
     o.append("    PyObject *result = NULL;")
     o.append(f"    PyObject *items[{max(len(outs), 1)}] = {{NULL}};")
     for i, p in enumerate(outs):

@@ -44,7 +44,7 @@ def returns(spec: Spec, f: Function) -> str:
         return POSTS[f.options["post"]]
     outs = [p for p in f.params if p.role == "out"]
     if not outs:
-        return "None"
+        return "int"
     if "pick" in f.options:
         st = spec.structs[outs[0].type.base]
         by = {fl.name: field_type(spec, fl.type) for fl in st.fields}

@@ -2725,6 +2725,10 @@ enum {
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
+    PN_SYM_nvmlComputeInstanceDestroy,
+    PN_SYM_nvmlComputeInstanceGetInfo_v2,
+    PN_SYM_nvmlDeviceCreateGpuInstance,
+    PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
@@ -2778,9 +2782,14 @@ enum {
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceGetGpuInstanceById,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
+    PN_SYM_nvmlDeviceGetGpuInstancePossiblePlacements_v2,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo,
     PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV,
     PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity,
+    PN_SYM_nvmlDeviceGetGpuInstances,
     PN_SYM_nvmlDeviceGetGpuMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetGpuOperationMode,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
@@ -2875,6 +2884,17 @@ enum {
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlGetExcludedDeviceCount,
     PN_SYM_nvmlGetExcludedDeviceInfoByIndex,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstance,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
+    PN_SYM_nvmlGpuInstanceDestroy,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceById,
+    PN_SYM_nvmlGpuInstanceGetComputeInstancePossiblePlacements,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity,
+    PN_SYM_nvmlGpuInstanceGetComputeInstances,
+    PN_SYM_nvmlGpuInstanceGetInfo,
+    PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode,
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
     PN_SYM_nvmlShutdown,
@@ -3094,6 +3114,26 @@ typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderCapacity)(unsigned int vgpu
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetGpuInstanceId)(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingMode)(unsigned int vgpuInstance, unsigned int *mode);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetPlacementId)(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfo)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfoV)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstancePossiblePlacements_v2)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstance)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstanceWithPlacement)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceDestroy)(nvmlGpuInstance_t gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstances)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceById)(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetInfo)(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstancePossiblePlacements)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstance)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceDestroy)(nvmlComputeInstance_t computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstances)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceById)(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceGetInfo_v2)(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3281,6 +3321,26 @@ nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, unsig
 nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, unsigned int *mode);
 nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance);
+nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstance(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t computeInstance);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -3,6 +3,7 @@
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
+ *   entry_points_mig.c    MIG: GPU and compute instances, a model with state of its own
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
  * A profile is {"system": {...}, "devices": [{...}, ...]}: each object maps an entry
@@ -50,6 +51,7 @@ unsigned int sim_device_count(void);
 sim_device *sim_device_at(unsigned int i);
 sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
 const cJSON *sim_system(void);
+unsigned long sim_profile_generation(void);  /* bumped by each profile (re)load */
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
 
 /* device_model.c: what generated entry points call */

@@ -77,8 +77,10 @@ def buffer_size(t):
     return int(c) if c.isdigit() else SPEC.const_value(c)
 
 
-# Generic device functions: everything with a device first but the hand-shaped field values.
-DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"]
+# Generic device functions: everything with a device first but the hand-shaped field values
+# and what the simulator answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
+DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
+                and not f.sim_state]
 DEVICE_NAMES = [f.pyname for f in DEVICE_FUNCS]
 
 
@@ -315,7 +317,7 @@ def test_success_path_returns_the_profile_data(name, dev, source, default_profil
 def test_every_device_function_is_covered():
     """The generic tests above reach every Python function of the spec taking a device,
     except the field values (tested on their own below)."""
-    names = {f.pyname for f in PY_FUNCS if takes_device_first(f)}
+    names = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not f.sim_state}
     assert names - set(DEVICE_NAMES) == {"nvmlDeviceGetFieldValues"}
     assert len(DEVICE_NAMES) > 80
 
@@ -426,6 +428,10 @@ def good_args(f, handle):
             out.append(None)
         elif t == "fieldIds":
             out.append([1])
+        elif isinstance(t, str):       # a hand wrapper's optional argument (a caller's ctypes buffer)
+            out.append(None)
+        elif t.kind == "struct":
+            out.append(getattr(pynvml, SPEC.structs[t.base].pyname)())
         elif t.kind == "handle":
             out.append(handle)
         elif t.kind == "str":
@@ -460,6 +466,10 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
         elif t == "fieldIds":
             bads = [None, 5, "abc", b"abc", 1.5, [None], ["1"], [1.5], [-1], [2**32], [(1, 2, 3)], [(1,)],
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
+        elif isinstance(t, str):       # a caller's ctypes buffer (None: ours returns a list)
+            bads = [5, 1.5, "abc", b"abc", [], object(), ctypes.c_uint8()]
+        elif t.kind == "struct":
+            bads = [None, 0, object(), pynvml.c_nvmlMemory_t(), b"\0" * 64]
         elif t.kind == "handle":
             bads = bad_handles()
         elif t.kind == "str":
