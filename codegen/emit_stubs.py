@@ -43,6 +43,8 @@ def returns(spec: Spec, f: Function) -> str:
     if "post" in f.options:
         return POSTS[f.options["post"]]
     outs = [p for p in f.params if p.role == "out"]
+    if not outs and "echo" in f.options:
+        return next(spec.structs[p.type.base].pyname for p in f.inputs if p.name == f.options["echo"])
     if not outs:
         return "int"
     if "pick" in f.options:

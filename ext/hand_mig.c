@@ -3,6 +3,7 @@
  * - the profile-info calls, whose `version` argument picks the entry point and the struct
  *   (2: the ...V call and a _v2 struct, 1: the plain call, else NVMLError(FUNCTION_NOT_FOUND)),
  *   as nvidia-ml-py's do;
+ * - nvmlGpuInstanceSetVgpuHeterogeneousMode, whose int goes into a versioned struct;
  * - the instance and placement lists, which nvidia-ml-py takes as the caller's ctypes
  *   array and count (…Ref, …Ref), filled in place.  Ours do the same when given them (any
  *   writable buffer: a ctypes array, or byref()/pointer() of one; the count a c_uint, or
@@ -345,6 +346,33 @@ h_nvmlGpuInstanceGetComputeInstancePossiblePlacements(PyObject *m, PyObject *con
     return list_call(m, a, n, k, L_CI_PLACEMENTS);
 }
 
+/* --- vGPU on a GPU instance --------------------------------------------------------------------- */
+
+/* nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, heterogeneous_mode): the mode is an
+ * int that goes into a versioned struct, as nvidia-ml-py builds it. */
+static PyObject *
+h_nvmlGpuInstanceSetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char fname[] = "nvmlGpuInstanceSetVgpuHeterogeneousMode";
+    static const char *const names[] = {"gpuInstance", "heterogeneous_mode", NULL};
+    PyObject *argv[2];
+    pn_state *st = pn_get_state(module);
+    nvmlGpuInstance_t gi;
+    nvmlVgpuHeterogeneousMode_v1_t mode;
+    memset(&mode, 0, sizeof mode);
+    if (pn_unpack(fname, args, nargs, kwnames, names, 2, 2, argv) < 0 ||
+        pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, fname, "gpuInstance", (void **)&gi) < 0 ||
+        pn_arg_u32(argv[1], fname, "heterogeneous_mode", &mode.mode) < 0)
+        return NULL;
+    mode.version = VgpuHeterogeneousMode_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode, pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(gi, &mode);
+    Py_END_ALLOW_THREADS
+    return rc ? pn_raise(st, rc) : PyLong_FromLong(NVML_SUCCESS);
+}
+
 #define FASTCALL(F) (PyCFunction)(void (*)(void))(F), METH_FASTCALL | METH_KEYWORDS
 
 PyMethodDef pn_hand_mig_methods[] = {
@@ -378,5 +406,8 @@ PyMethodDef pn_hand_mig_methods[] = {
      "countRef=None)\n--\n\n"
      "Where compute instances of a profile id can go: a list of c_nvmlComputeInstancePlacement_t, or "
      "with a ctypes array (None: only the count) and count filled in them."},
+    {"nvmlGpuInstanceSetVgpuHeterogeneousMode", FASTCALL(h_nvmlGpuInstanceSetVgpuHeterogeneousMode),
+     "nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, heterogeneous_mode)\n--\n\n"
+     "Set a GPU instance's vGPU heterogeneous mode (NVML_VGPU_*: 0 or 1)."},
     {NULL, NULL, 0, NULL},
 };

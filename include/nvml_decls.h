@@ -2895,6 +2895,13 @@ enum {
     PN_SYM_nvmlGpuInstanceGetComputeInstances,
     PN_SYM_nvmlGpuInstanceGetInfo,
     PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2,
+    PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2,
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
     PN_SYM_nvmlShutdown,
@@ -3134,6 +3141,13 @@ typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstances)(nvmlGpuInstance_t
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceById)(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
 typedef nvmlReturn_t (*pfn_nvmlComputeInstanceGetInfo_v2)(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3341,6 +3355,13 @@ nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, u
 nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
 nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
 nvmlReturn_t nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

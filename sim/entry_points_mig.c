@@ -44,6 +44,9 @@ typedef struct {
 typedef struct {
     int alive;
     unsigned int dev, id, profile_id, start, size, slices;
+    /* vGPU on the GI, as set (a profile gives the values before any set) */
+    int hetero_set, sched_set;
+    unsigned int hetero_mode, sched_policy, sched_arr, sched_avg, sched_timeslice;
 } mig_gi;
 
 typedef struct {
@@ -954,27 +957,143 @@ nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)
 }
 
 /* --- vGPU on a GPU instance ----------------------------------------------------------------
- * A GI's heterogeneous vGPU mode: what the device's entry under the function's key says
- * (absent: NOT_SUPPORTED, as on an H100 that is no vGPU host). */
+ * What the device's entry under the getter's key says (absent: NOT_SUPPORTED, as on an H100
+ * that is no vGPU host), until a setter changes it for that GI:
+ *   "nvmlGpuInstanceGetVgpuHeterogeneousMode": {"mode": 0|1}
+ *   "nvmlGpuInstanceGetVgpuSchedulerState": {"schedulerPolicy", "arrMode", "avgFactor", "timeslice"}
+ *   "nvmlGpuInstanceGetVgpuSchedulerLog": {} (the state above, and no log entries)
+ * The _v2 scheduler calls of nvidia-ml-py are not here: driver 580 exports none of them. */
+
+static nvmlReturn_t
+vgpu_entry(const mig_gi *gi, const char *key, const cJSON **out)
+{
+    *out = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data, key);
+    if (*out == NULL)
+        return NVML_ERROR_NOT_SUPPORTED;
+    return sim_error_of(*out);
+}
 
 nvmlReturn_t
 nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &gi)))
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &v)))
         goto out;
     if (pHeterogeneousMode == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data,
-                                                      "nvmlGpuInstanceGetVgpuHeterogeneousMode");
-    if (v == NULL)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
     if (pHeterogeneousMode->version != VgpuHeterogeneousMode_v1)
         LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    unsigned int mode = 0;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(v, "mode"), &mode)))
+    pHeterogeneousMode->mode = gi->hetero_set ? gi->hetero_mode : num(v, "mode");
+    EXIT();
+}
+
+nvmlReturn_t
+nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceSetVgpuHeterogeneousMode", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &v)))
         goto out;
-    pHeterogeneousMode->mode = mode;
+    if (pHeterogeneousMode == NULL || pHeterogeneousMode->mode > 1)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (pHeterogeneousMode->version != VgpuHeterogeneousMode_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    gi->hetero_set = 1;
+    gi->hetero_mode = pHeterogeneousMode->mode;
+    EXIT();
+}
+
+/* The GI's scheduler state: policy, ARR mode, and its parameters. */
+static void
+sched_state(const mig_gi *gi, const cJSON *v, unsigned int *policy, nvmlVgpuSchedulerParams_t *params, unsigned int *arr)
+{
+    memset(params, 0, sizeof *params);
+    if (gi->sched_set) {
+        *policy = gi->sched_policy;
+        *arr = gi->sched_arr;
+        params->vgpuSchedDataWithARR.avgFactor = gi->sched_avg;
+        params->vgpuSchedDataWithARR.timeslice = gi->sched_timeslice;
+    }
+    else {
+        *policy = num(v, "schedulerPolicy");
+        *arr = num(v, "arrMode");
+        params->vgpuSchedDataWithARR.avgFactor = num(v, "avgFactor");
+        params->vgpuSchedDataWithARR.timeslice = num(v, "timeslice");
+    }
+    if (!*arr) {   /* without ARR only the timeslice (the union's other member) */
+        unsigned int ts = params->vgpuSchedDataWithARR.timeslice;
+        memset(params, 0, sizeof *params);
+        params->vgpuSchedData.timeslice = ts;
+    }
+}
+
+nvmlReturn_t
+nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *info)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerState", &v)))
+        goto out;
+    if (info == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (info->version != nvmlVgpuSchedulerStateInfo_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    sched_state(gi, v, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
+    EXIT();
+}
+
+nvmlReturn_t
+nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *info)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v, *state;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerLog", &v)))
+        goto out;
+    if (info == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (info->version != nvmlVgpuSchedulerLogInfo_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    state = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data, "nvmlGpuInstanceGetVgpuSchedulerState");
+    sched_state(gi, state, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
+    info->entriesCount = 0;   /* no vGPU has run */
+    memset(info->logEntries, 0, sizeof info->logEntries);
+    EXIT();
+}
+
+nvmlReturn_t
+nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *state)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerState", &v)))
+        goto out;
+    if (state == NULL || state->schedulerPolicy > NVML_VGPU_SCHEDULER_POLICY_FIXED_SHARE ||
+        state->enableARRMode > 1)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (state->version != nvmlVgpuSchedulerState_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    gi->sched_set = 1;
+    gi->sched_policy = state->schedulerPolicy;
+    gi->sched_arr = state->enableARRMode;
+    if (state->enableARRMode) {   /* a frequency in Hz: one timeslice per period, in us */
+        unsigned int f = state->schedulerParams.vgpuSchedDataWithARR.frequency;
+        gi->sched_avg = state->schedulerParams.vgpuSchedDataWithARR.avgFactor;
+        gi->sched_timeslice = f ? 1000000u / f : 0;
+    }
+    else {
+        gi->sched_avg = 0;
+        gi->sched_timeslice = state->schedulerParams.vgpuSchedData.timeslice;
+    }
     EXIT();
 }

@@ -573,17 +573,105 @@ def test_nvidia_ml_py_agrees(h, ref):
 
 # --- vGPU on a GPU instance ---------------------------------------------------------------------
 
+VGPU_HOST = {"nvmlGpuInstanceGetVgpuHeterogeneousMode": {"mode": 1},
+             "nvmlGpuInstanceGetVgpuSchedulerState": {"schedulerPolicy": 2, "arrMode": 0, "timeslice": 2000},
+             "nvmlGpuInstanceGetVgpuSchedulerLog": {}}
+
+
 @mutates
 def test_vgpu_heterogeneous_mode_of_a_gpu_instance(default_profile, use_profile):
-    default_profile["devices"][0]["nvmlGpuInstanceGetVgpuHeterogeneousMode"] = {"mode": 1}
+    default_profile["devices"][0].update(VGPU_HOST)
     h = start(use_profile, default_profile)
-    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P3G)
+    gi2 = pynvml.nvmlDeviceCreateGpuInstance(h[0], P3G)
     assert pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi) == 1
-    pynvml.nvmlShutdown()
+    assert pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode(gi, 0) == pynvml.NVML_SUCCESS
+    assert pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi) == 0
+    assert pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi2) == 1          # each GI its own
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode(gi, 2)
+    for bad in (-1, 2**32, None, "1"):
+        with pytest.raises((TypeError, ValueError)):
+            pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode(gi, bad)
+    with pytest.raises(TypeError):
+        pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode(h[0], 0)
 
 
 @mutates
-def test_vgpu_heterogeneous_mode_unsupported_by_default(h):
+def test_vgpu_scheduler_of_a_gpu_instance(default_profile, use_profile):
+    default_profile["devices"][0].update(VGPU_HOST)
+    h = start(use_profile, default_profile)
     gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
-    with pytest.raises(pynvml.NVMLError_NotSupported):         # the H100 is no vGPU host
-        pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi)
+    info = pynvml.c_nvmlVgpuSchedulerStateInfo_v1_t()
+    info.version = pynvml.nvmlVgpuSchedulerStateInfo_v1
+    got = pynvml.nvmlGpuInstanceGetVgpuSchedulerState(gi, info)
+    assert got is info                                         # filled in place and returned
+    assert (info.schedulerPolicy, info.arrMode, info.schedulerParams.vgpuSchedData.timeslice) == (2, 0, 2000)
+    state = pynvml.c_nvmlVgpuSchedulerState_v1_t()
+    state.version = pynvml.nvmlVgpuSchedulerState_v1
+    state.schedulerPolicy, state.enableARRMode = pynvml.NVML_VGPU_SCHEDULER_POLICY_BEST_EFFORT, 1
+    state.schedulerParams.vgpuSchedDataWithARR.avgFactor = 10
+    state.schedulerParams.vgpuSchedDataWithARR.frequency = 500
+    assert pynvml.nvmlGpuInstanceSetVgpuSchedulerState(gi, state) == pynvml.NVML_SUCCESS
+    pynvml.nvmlGpuInstanceGetVgpuSchedulerState(gi, info)
+    assert (info.schedulerPolicy, info.arrMode) == (1, 1)
+    assert (info.schedulerParams.vgpuSchedDataWithARR.avgFactor, info.schedulerParams.vgpuSchedDataWithARR.timeslice) == (10, 2000)
+    log = pynvml.c_nvmlVgpuSchedulerLogInfo_v1_t()
+    log.version = pynvml.nvmlVgpuSchedulerLogInfo_v1
+    assert pynvml.nvmlGpuInstanceGetVgpuSchedulerLog(gi, log) is log
+    assert (log.schedulerPolicy, log.arrMode, log.entriesCount) == (1, 1, 0)
+    info.version = 0
+    with pytest.raises(pynvml.NVMLError_ArgumentVersionMismatch):
+        pynvml.nvmlGpuInstanceGetVgpuSchedulerState(gi, info)
+    state.schedulerPolicy = 9
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        pynvml.nvmlGpuInstanceSetVgpuSchedulerState(gi, state)
+    with pytest.raises(TypeError):                              # another struct
+        pynvml.nvmlGpuInstanceGetVgpuSchedulerState(gi, log)
+    # nvidia-ml-py's _v2 calls: driver 580 exports none of them, nor does the simulator
+    for name, cls in (("nvmlGpuInstanceGetVgpuSchedulerState_v2", pynvml.c_nvmlVgpuSchedulerStateInfo_v2_t),
+                      ("nvmlGpuInstanceGetVgpuSchedulerLog_v2", pynvml.c_nvmlVgpuSchedulerLogInfo_v2_t),
+                      ("nvmlGpuInstanceSetVgpuSchedulerState_v2", pynvml.c_nvmlVgpuSchedulerState_v2_t)):
+        with pytest.raises(pynvml.NVMLError_FunctionNotFound):
+            getattr(pynvml, name)(gi, cls())
+
+
+@mutates
+def test_vgpu_on_a_gpu_instance_unsupported_by_default(h):
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    info = pynvml.c_nvmlVgpuSchedulerStateInfo_v1_t()
+    info.version = pynvml.nvmlVgpuSchedulerStateInfo_v1
+    state = pynvml.c_nvmlVgpuSchedulerState_v1_t()
+    state.version = pynvml.nvmlVgpuSchedulerState_v1
+    log = pynvml.c_nvmlVgpuSchedulerLogInfo_v1_t()
+    log.version = pynvml.nvmlVgpuSchedulerLogInfo_v1
+    for fn, arg in ((pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode, None),
+                    (pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode, 1),
+                    (pynvml.nvmlGpuInstanceGetVgpuSchedulerState, info),
+                    (pynvml.nvmlGpuInstanceSetVgpuSchedulerState, state),
+                    (pynvml.nvmlGpuInstanceGetVgpuSchedulerLog, log)):
+        with pytest.raises(pynvml.NVMLError_NotSupported):     # the H100 is no vGPU host
+            fn(gi) if arg is None else fn(gi, arg)
+
+
+@mutates
+def test_vgpu_on_a_gpu_instance_as_nvidia_ml_py(default_profile, use_profile, ref):
+    default_profile["devices"][0].update(VGPU_HOST)
+    h = start(use_profile, default_profile)
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    ref.nvmlInit()
+    try:
+        rgi = ctypes.cast(ctypes.c_void_p(gi.value), ref.c_nvmlGpuInstance_t)
+        assert ref.nvmlGpuInstanceGetVgpuHeterogeneousMode(rgi) == pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi) == 1
+        ref.nvmlGpuInstanceSetVgpuHeterogeneousMode(rgi, 0)
+        assert pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode(gi) == 0
+        a = ref.c_nvmlVgpuSchedulerStateInfo_v1_t()
+        a.version = ref.nvmlVgpuSchedulerStateInfo_v1
+        b = pynvml.c_nvmlVgpuSchedulerStateInfo_v1_t()
+        b.version = pynvml.nvmlVgpuSchedulerStateInfo_v1
+        a, b = ref.nvmlGpuInstanceGetVgpuSchedulerState(rgi, a), pynvml.nvmlGpuInstanceGetVgpuSchedulerState(gi, b)
+        assert bytes(a) == bytes(b)
+        with pytest.raises(ref.NVMLError_FunctionNotFound):
+            ref.nvmlGpuInstanceGetVgpuSchedulerState_v2(rgi, ref.c_nvmlVgpuSchedulerStateInfo_v2_t())
+    finally:
+        ref.nvmlShutdown()

@@ -7543,6 +7543,166 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState, "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, c_vgpu_sched_state_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerState", "c_vgpu_sched_state_info", &a_c_vgpu_sched_state_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState, pfn_nvmlGpuInstanceGetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerStateInfo_v1_t *)a_c_vgpu_sched_state_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog, "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, c_vgpu_sched_log_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerLog", "c_vgpu_sched_log_info", &a_c_vgpu_sched_log_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog, pfn_nvmlGpuInstanceGetVgpuSchedulerLog, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerLogInfo_v1_t *)a_c_vgpu_sched_log_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState, "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, sched_state)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerState_v1_t, "nvmlGpuInstanceSetVgpuSchedulerState", "sched_state", &a_sched_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState, pfn_nvmlGpuInstanceSetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerState_v1_t *)a_sched_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2, "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "c_vgpu_sched_state_info_v2", &a_c_vgpu_sched_state_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerStateInfo_v2_t *)a_c_vgpu_sched_state_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2, "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance, c_vgpu_sched_log_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "c_vgpu_sched_log_info_v2", &a_c_vgpu_sched_log_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerLogInfo_v2_t *)a_c_vgpu_sched_log_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2, "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance, sched_state_v2)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "sched_state_v2", &a_sched_state_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerState_v2_t *)a_sched_state_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);
+}
+
 PyMethodDef pn_generated_methods[] = {
     {"nvmlSystemGetDriverVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetDriverVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetDriverVersion},
     {"nvmlSystemGetNVMLVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetNVMLVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetNVMLVersion},
@@ -7748,5 +7908,11 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlComputeInstanceGetInfo_v2", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo_v2},
     {"nvmlComputeInstanceGetInfo", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo},
     {"nvmlGpuInstanceGetVgpuHeterogeneousMode", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode},
+    {"nvmlGpuInstanceGetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog},
+    {"nvmlGpuInstanceSetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2},
+    {"nvmlGpuInstanceSetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2},
     {NULL, NULL, 0, NULL}
 };
