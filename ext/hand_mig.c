@@ -4,6 +4,7 @@
  *   (2: the ...V call and a _v2 struct, 1: the plain call, else NVMLError(FUNCTION_NOT_FOUND)),
  *   as nvidia-ml-py's do;
  * - nvmlGpuInstanceSetVgpuHeterogeneousMode, whose int goes into a versioned struct;
+ * - the GI's vGPU id lists, in structs that point to an array of the caller's;
  * - the instance and placement lists, which nvidia-ml-py takes as the caller's ctypes
  *   array and count (…Ref, …Ref), filled in place.  Ours do the same when given them (any
  *   writable buffer: a ctypes array, or byref()/pointer() of one; the count a c_uint, or
@@ -14,6 +15,7 @@
  */
 #include "pynvml.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* --- profile info, by version ------------------------------------------------------------ */
@@ -373,6 +375,126 @@ h_nvmlGpuInstanceSetVgpuHeterogeneousMode(PyObject *module, PyObject *const *arg
     return rc ? pn_raise(st, rc) : PyLong_FromLong(NVML_SUCCESS);
 }
 
+/* nvmlGpuInstanceGetActiveVgpus / GetCreatableVgpus / GetVgpuTypeCreatablePlacements(gpuInstance,
+ * struct): the struct holds a count and a pointer to an array of ids that the caller provides.
+ * nvidia-ml-py asks with a count of 0, then gives a ctypes array of the size NVML said; ours
+ * does the same with an array that the struct object itself keeps alive (as its `base`), so
+ * the pointer stays valid as long as the struct.  The struct is returned, filled. */
+typedef struct {
+    const char *fname;
+    const char *argname;
+    int sidx;
+    size_t count_off, ptr_off;
+    int sym;
+} idlist_def;
+
+enum { V_ACTIVE, V_CREATABLE, V_PLACEMENTS };
+
+static const idlist_def idlists[] = {
+    [V_ACTIVE] = {"nvmlGpuInstanceGetActiveVgpus", "c_vgpu_instance_info", PN_STRUCT_nvmlActiveVgpuInstanceInfo_v1_t,
+                  offsetof(nvmlActiveVgpuInstanceInfo_v1_t, vgpuCount),
+                  offsetof(nvmlActiveVgpuInstanceInfo_v1_t, vgpuInstances), PN_SYM_nvmlGpuInstanceGetActiveVgpus},
+    [V_CREATABLE] = {"nvmlGpuInstanceGetCreatableVgpus", "c_vgpus", PN_STRUCT_nvmlVgpuTypeIdInfo_v1_t,
+                     offsetof(nvmlVgpuTypeIdInfo_v1_t, vgpuCount), offsetof(nvmlVgpuTypeIdInfo_v1_t, vgpuTypeIds),
+                     PN_SYM_nvmlGpuInstanceGetCreatableVgpus},
+    [V_PLACEMENTS] = {"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", "c_vgpu_placements",
+                      PN_STRUCT_nvmlVgpuCreatablePlacementInfo_v1_t,
+                      offsetof(nvmlVgpuCreatablePlacementInfo_v1_t, count),
+                      offsetof(nvmlVgpuCreatablePlacementInfo_v1_t, placementIds),
+                      PN_SYM_nvmlGpuInstanceGetVgpuTypeCreatablePlacements},
+};
+
+typedef nvmlReturn_t (*idlist_fn)(nvmlGpuInstance_t, void *);
+
+static nvmlReturn_t
+call_idlist(int which, idlist_fn fn, nvmlGpuInstance_t gi, void *data)
+{
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    switch (which) {   /* each through its own prototype */
+    case V_ACTIVE: rc = ((pfn_nvmlGpuInstanceGetActiveVgpus)(void (*)(void))fn)(gi, data); break;
+    case V_CREATABLE: rc = ((pfn_nvmlGpuInstanceGetCreatableVgpus)(void (*)(void))fn)(gi, data); break;
+    default: rc = ((pfn_nvmlGpuInstanceGetVgpuTypeCreatablePlacements)(void (*)(void))fn)(gi, data); break;
+    }
+    Py_END_ALLOW_THREADS
+    return rc;
+}
+
+static PyObject *
+idlist_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int which)
+{
+    const idlist_def *L = &idlists[which];
+    const char *const names[] = {"gpuInstance", L->argname, NULL};
+    PyObject *argv[2];
+    pn_state *st = pn_get_state(module);
+    nvmlGpuInstance_t gi;
+    void *data;
+    if (pn_unpack(L->fname, args, nargs, kwnames, names, 2, 2, argv) < 0 ||
+        pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, L->fname, "gpuInstance", (void **)&gi) < 0 ||
+        pn_arg_struct(st, argv[1], L->sidx, L->fname, L->argname, &data) < 0)
+        return NULL;
+    pn_struct *obj = (pn_struct *)argv[1];
+    if (obj->data != (char *)obj->inline_data) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a struct of its own, not a field of another",
+                     L->fname, L->argname);
+        return NULL;
+    }
+    idlist_fn fn = (idlist_fn)st->syms[L->sym];
+    if (fn == NULL && (fn = (idlist_fn)pn_resolve(st, L->sym)) == NULL)
+        return NULL;
+    unsigned int *count = (unsigned int *)(obj->data + L->count_off);
+    unsigned int **ids = (unsigned int **)(obj->data + L->ptr_off);
+    PyObject *room = NULL;
+    *count = 0;
+    *ids = NULL;
+    nvmlReturn_t rc = call_idlist(which, fn, gi, data);
+    for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
+        unsigned int n = *count;
+        Py_XDECREF(room);
+        room = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n ? n : 1) * sizeof(unsigned int));
+        if (room == NULL) {
+            *count = 0;
+            *ids = NULL;
+            return NULL;
+        }
+        memset(PyBytes_AS_STRING(room), 0, PyBytes_GET_SIZE(room));
+        *ids = (unsigned int *)PyBytes_AS_STRING(room);
+        *count = n;
+        rc = call_idlist(which, fn, gi, data);
+    }
+    if (rc != NVML_SUCCESS) {
+        *count = 0;
+        *ids = NULL;   /* never left pointing at an array that goes away */
+        Py_XDECREF(room);
+        return pn_raise(st, rc);
+    }
+    if (*ids == NULL) {
+        Py_XDECREF(room);
+        room = NULL;
+    }
+    Py_XSETREF(obj->base, room);   /* the array lives as long as the struct */
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+static PyObject *
+h_nvmlGpuInstanceGetActiveVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
+{
+    return idlist_call(m, a, n, k, V_ACTIVE);
+}
+
+static PyObject *
+h_nvmlGpuInstanceGetCreatableVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
+{
+    return idlist_call(m, a, n, k, V_CREATABLE);
+}
+
+static PyObject *
+h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
+{
+    return idlist_call(m, a, n, k, V_PLACEMENTS);
+}
+
 #define FASTCALL(F) (PyCFunction)(void (*)(void))(F), METH_FASTCALL | METH_KEYWORDS
 
 PyMethodDef pn_hand_mig_methods[] = {
@@ -409,5 +531,15 @@ PyMethodDef pn_hand_mig_methods[] = {
     {"nvmlGpuInstanceSetVgpuHeterogeneousMode", FASTCALL(h_nvmlGpuInstanceSetVgpuHeterogeneousMode),
      "nvmlGpuInstanceSetVgpuHeterogeneousMode(gpuInstance, heterogeneous_mode)\n--\n\n"
      "Set a GPU instance's vGPU heterogeneous mode (NVML_VGPU_*: 0 or 1)."},
+    {"nvmlGpuInstanceGetActiveVgpus", FASTCALL(h_nvmlGpuInstanceGetActiveVgpus),
+     "nvmlGpuInstanceGetActiveVgpus(gpuInstance, c_vgpu_instance_info)\n--\n\n"
+     "Fill a c_nvmlActiveVgpuInstanceInfo_v1_t (its version set) with the GI's vGPU instances; return it."},
+    {"nvmlGpuInstanceGetCreatableVgpus", FASTCALL(h_nvmlGpuInstanceGetCreatableVgpus),
+     "nvmlGpuInstanceGetCreatableVgpus(gpuInstance, c_vgpus)\n--\n\n"
+     "Fill a c_nvmlVgpuTypeIdInfo_v1_t (its version set) with the vGPU types the GI can take; return it."},
+    {"nvmlGpuInstanceGetVgpuTypeCreatablePlacements", FASTCALL(h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements),
+     "nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gpuInstance, c_vgpu_placements)\n--\n\n"
+     "Fill a c_nvmlVgpuCreatablePlacementInfo_v1_t (version and vgpuTypeId set) with the placements "
+     "of that vGPU type in the GI; return it."},
     {NULL, NULL, 0, NULL},
 };

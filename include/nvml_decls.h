@@ -2887,18 +2887,21 @@ enum {
     PN_SYM_nvmlGpuInstanceCreateComputeInstance,
     PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
     PN_SYM_nvmlGpuInstanceDestroy,
+    PN_SYM_nvmlGpuInstanceGetActiveVgpus,
     PN_SYM_nvmlGpuInstanceGetComputeInstanceById,
     PN_SYM_nvmlGpuInstanceGetComputeInstancePossiblePlacements,
     PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
     PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
     PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity,
     PN_SYM_nvmlGpuInstanceGetComputeInstances,
+    PN_SYM_nvmlGpuInstanceGetCreatableVgpus,
     PN_SYM_nvmlGpuInstanceGetInfo,
     PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode,
     PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog,
     PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2,
     PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState,
     PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuTypeCreatablePlacements,
     PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode,
     PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState,
     PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2,
@@ -3140,6 +3143,9 @@ typedef nvmlReturn_t (*pfn_nvmlComputeInstanceDestroy)(nvmlComputeInstance_t com
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstances)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceById)(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
 typedef nvmlReturn_t (*pfn_nvmlComputeInstanceGetInfo_v2)(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetActiveVgpus)(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetCreatableVgpus)(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuTypeCreatablePlacements)(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
@@ -3354,6 +3360,9 @@ nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t computeInstance);
 nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
 nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
 nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+nvmlReturn_t nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+nvmlReturn_t nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
 nvmlReturn_t nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 nvmlReturn_t nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
 nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);

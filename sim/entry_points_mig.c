@@ -1097,3 +1097,91 @@ nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSche
     }
     EXIT();
 }
+
+/* Lists of ids a GI's vGPUs have: the device's entry under the function's key, a list of
+ * ids; the caller's count says how many fit (a smaller one: INSUFFICIENT_SIZE and the
+ * count needed; no ids at all: SUCCESS, as nvidia-ml-py expects). */
+static nvmlReturn_t
+id_list(const cJSON *ids, unsigned int *count, unsigned int *out)
+{
+    unsigned int n = 0;
+    const cJSON *e;
+    if (!cJSON_IsArray(ids))
+        return NVML_ERROR_UNKNOWN;
+    cJSON_ArrayForEach(e, ids) {
+        unsigned int id = 0;
+        nvmlReturn_t rc = sim_get_u32(e, &id);
+        if (rc != NVML_SUCCESS)
+            return rc;
+        if (out != NULL && n < *count)
+            out[n] = id;
+        n++;
+    }
+    if (n > *count || (n > 0 && out == NULL)) {
+        *count = n;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    *count = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *info)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetActiveVgpus", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetActiveVgpus", &v)))
+        goto out;
+    if (info == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (info->version != nvmlActiveVgpuInstanceInfo_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    rc = id_list(v, &info->vgpuCount, info->vgpuInstances);
+    EXIT();
+}
+
+nvmlReturn_t
+nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *info)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetCreatableVgpus", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetCreatableVgpus", &v)))
+        goto out;
+    if (info == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (info->version != nvmlVgpuTypeIdInfo_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    rc = id_list(v, &info->vgpuCount, info->vgpuTypeIds);
+    EXIT();
+}
+
+/* "nvmlGpuInstanceGetVgpuTypeCreatablePlacements": {"<vgpuTypeId>": {"placementIds": [...],
+ * "placementSize": N}}; a type it lacks is INVALID_ARGUMENT. */
+nvmlReturn_t
+nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *info)
+{
+    ENTER();
+    mig_gi *gi;
+    const cJSON *v;
+    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &gi)) ||
+        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &v)))
+        goto out;
+    if (info == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if (info->version != nvmlVgpuCreatablePlacementInfo_v1)
+        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    char key[16];
+    snprintf(key, sizeof key, "%u", info->vgpuTypeId);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, key);
+    if (t == NULL)
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
+    if ((rc = sim_error_of(t)))
+        goto out;
+    info->placementSize = num(t, "placementSize");
+    rc = id_list(cJSON_GetObjectItemCaseSensitive(t, "placementIds"), &info->count, info->placementIds);
+    EXIT();
+}

@@ -574,6 +574,10 @@ def test_nvidia_ml_py_agrees(h, ref):
 # --- vGPU on a GPU instance ---------------------------------------------------------------------
 
 VGPU_HOST = {"nvmlGpuInstanceGetVgpuHeterogeneousMode": {"mode": 1},
+             "nvmlGpuInstanceGetActiveVgpus": [3001, 3002],
+             "nvmlGpuInstanceGetCreatableVgpus": [7, 8, 9],
+             "nvmlGpuInstanceGetVgpuTypeCreatablePlacements": {"7": {"placementIds": [0, 4], "placementSize": 4},
+                                                              "8": {"placementIds": [], "placementSize": 8}},
              "nvmlGpuInstanceGetVgpuSchedulerState": {"schedulerPolicy": 2, "arrMode": 0, "timeslice": 2000},
              "nvmlGpuInstanceGetVgpuSchedulerLog": {}}
 
@@ -645,7 +649,10 @@ def test_vgpu_on_a_gpu_instance_unsupported_by_default(h):
     state.version = pynvml.nvmlVgpuSchedulerState_v1
     log = pynvml.c_nvmlVgpuSchedulerLogInfo_v1_t()
     log.version = pynvml.nvmlVgpuSchedulerLogInfo_v1
+    active = pynvml.c_nvmlActiveVgpuInstanceInfo_v1_t()
+    active.version = pynvml.nvmlActiveVgpuInstanceInfo_v1
     for fn, arg in ((pynvml.nvmlGpuInstanceGetVgpuHeterogeneousMode, None),
+                    (pynvml.nvmlGpuInstanceGetActiveVgpus, active),
                     (pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode, 1),
                     (pynvml.nvmlGpuInstanceGetVgpuSchedulerState, info),
                     (pynvml.nvmlGpuInstanceSetVgpuSchedulerState, state),
@@ -673,5 +680,69 @@ def test_vgpu_on_a_gpu_instance_as_nvidia_ml_py(default_profile, use_profile, re
         assert bytes(a) == bytes(b)
         with pytest.raises(ref.NVMLError_FunctionNotFound):
             ref.nvmlGpuInstanceGetVgpuSchedulerState_v2(rgi, ref.c_nvmlVgpuSchedulerStateInfo_v2_t())
+    finally:
+        ref.nvmlShutdown()
+
+
+def _ids(ptr, n):
+    return list(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint))[:n]) if n else []
+
+
+@mutates
+def test_vgpu_id_lists_of_a_gpu_instance(default_profile, use_profile):
+    default_profile["devices"][0].update(VGPU_HOST)
+    h = start(use_profile, default_profile)
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    active = pynvml.c_nvmlActiveVgpuInstanceInfo_v1_t()
+    active.version = pynvml.nvmlActiveVgpuInstanceInfo_v1
+    assert pynvml.nvmlGpuInstanceGetActiveVgpus(gi, active) is active
+    assert active.vgpuCount == 2 and _ids(active.vgpuInstances, 2) == [3001, 3002]
+    types = pynvml.c_nvmlVgpuTypeIdInfo_v1_t()
+    types.version = pynvml.nvmlVgpuTypeIdInfo_v1
+    pynvml.nvmlGpuInstanceGetCreatableVgpus(gi, types)
+    assert types.vgpuCount == 3 and _ids(types.vgpuTypeIds, 3) == [7, 8, 9]
+    places = pynvml.c_nvmlVgpuCreatablePlacementInfo_v1_t()
+    places.version, places.vgpuTypeId = pynvml.nvmlVgpuCreatablePlacementInfo_v1, 7
+    pynvml.nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gi, places)
+    assert (places.count, places.placementSize, _ids(places.placementIds, 2)) == (2, 4, [0, 4])
+    places.vgpuTypeId = 8                                      # none: no array
+    pynvml.nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gi, places)
+    assert (places.count, places.placementSize, places.placementIds) == (0, 8, None)
+    places.vgpuTypeId = 99
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        pynvml.nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gi, places)
+    assert places.placementIds is None and places.count == 0   # nothing left pointing anywhere
+    active.version = 0
+    with pytest.raises(pynvml.NVMLError_ArgumentVersionMismatch):
+        pynvml.nvmlGpuInstanceGetActiveVgpus(gi, active)
+    with pytest.raises(TypeError):
+        pynvml.nvmlGpuInstanceGetActiveVgpus(gi, types)
+    # the array lives as long as the struct: another call replaces it
+    types2 = pynvml.nvmlGpuInstanceGetCreatableVgpus(gi, types)
+    import gc
+    gc.collect()
+    assert _ids(types2.vgpuTypeIds, 3) == [7, 8, 9]
+
+
+@mutates
+def test_vgpu_id_lists_as_nvidia_ml_py(default_profile, use_profile, ref):
+    default_profile["devices"][0].update(VGPU_HOST)
+    h = start(use_profile, default_profile)
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    ref.nvmlInit()
+    try:
+        rgi = ctypes.cast(ctypes.c_void_p(gi.value), ref.c_nvmlGpuInstance_t)
+        a = ref.c_nvmlActiveVgpuInstanceInfo_v1_t()
+        a.version = ref.nvmlActiveVgpuInstanceInfo_v1
+        a = ref.nvmlGpuInstanceGetActiveVgpus(rgi, a)
+        b = pynvml.c_nvmlActiveVgpuInstanceInfo_v1_t()
+        b.version = pynvml.nvmlActiveVgpuInstanceInfo_v1
+        b = pynvml.nvmlGpuInstanceGetActiveVgpus(gi, b)
+        assert a.vgpuCount == b.vgpuCount == 2
+        assert [a.vgpuInstances[i] for i in range(2)] == _ids(b.vgpuInstances, 2)
+        c = ref.c_nvmlVgpuTypeIdInfo_v1_t()
+        c.version = ref.nvmlVgpuTypeIdInfo_v1
+        c = ref.nvmlGpuInstanceGetCreatableVgpus(rgi, c)
+        assert [c.vgpuTypeIds[i] for i in range(c.vgpuCount)] == [7, 8, 9]
     finally:
         ref.nvmlShutdown()
