@@ -82,23 +82,32 @@ slot_of(const void *p, const void *base, size_t n, size_t size)
     return (long)((a - b) / size);
 }
 
+/* Flat slot numbers, taken apart into [device][gi][ci] (no indexing past a row). */
 static mig_gi *
 gi_of(nvmlGpuInstance_t h)
 {
     long i = slot_of(h, gis, MIG_MAX_DEVICES * MIG_MAX_GI, sizeof(mig_gi));
-    if (i < 0 || !gis[0][i].alive)
+    if (i < 0)
         return NULL;
-    return &gis[0][i];
+    mig_gi *gi = &gis[i / MIG_MAX_GI][i % MIG_MAX_GI];
+    return gi->alive ? gi : NULL;
+}
+
+static mig_ci *
+ci_at(long i, mig_gi **gi)
+{
+    long d = i / (MIG_MAX_GI * MIG_MAX_CI), g = (i / MIG_MAX_CI) % MIG_MAX_GI, k = i % MIG_MAX_CI;
+    if (!cis[d][g][k].alive)
+        return NULL;
+    *gi = &gis[d][g];
+    return &cis[d][g][k];
 }
 
 static mig_ci *
 ci_of(nvmlComputeInstance_t h, mig_gi **gi)
 {
     long i = slot_of(h, cis, MIG_MAX_DEVICES * MIG_MAX_GI * MIG_MAX_CI, sizeof(mig_ci));
-    if (i < 0 || !cis[0][0][i].alive)
-        return NULL;
-    *gi = &gis[0][i / MIG_MAX_CI];
-    return &cis[0][0][i];
+    return i < 0 ? NULL : ci_at(i, gi);
 }
 
 /* The CI behind a MIG device handle, or NULL. */
@@ -106,10 +115,7 @@ static mig_ci *
 migdev_of(nvmlDevice_t h, mig_gi **gi)
 {
     long i = slot_of(h, migdevs, MIG_MAX_DEVICES * MIG_MAX_GI * MIG_MAX_CI, sizeof(mig_devh));
-    if (i < 0 || !cis[0][0][i].alive)
-        return NULL;
-    *gi = &gis[0][i / MIG_MAX_CI];
-    return &cis[0][0][i];
+    return i < 0 ? NULL : ci_at(i, gi);
 }
 
 static nvmlDevice_t
