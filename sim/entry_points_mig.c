@@ -61,6 +61,10 @@ static mig_devh migdevs[MIG_MAX_DEVICES][MIG_MAX_GI][MIG_MAX_CI];
 
 /* --- state and lookups (called with the lock held) ------------------------------------ */
 
+static nvmlReturn_t mig_enabled(const sim_device *d);
+
+/* No instances from another profile, nor on a GPU whose MIG mode is off now (a mode
+ * change takes effect with a reset, which takes the instances with it). */
 static void
 fresh_state(void)
 {
@@ -69,6 +73,15 @@ fresh_state(void)
         memset(gis, 0, sizeof gis);
         memset(cis, 0, sizeof cis);
         state_generation = g;
+    }
+    for (unsigned int d = 0; d < sim_device_count() && d < MIG_MAX_DEVICES; d++) {
+        int any = 0;
+        for (int g2 = 0; g2 < MIG_MAX_GI && !any; g2++)
+            any = gis[d][g2].alive;
+        if (any && mig_enabled(sim_device_at(d)) != NVML_SUCCESS) {
+            memset(gis[d], 0, sizeof gis[d]);
+            memset(cis[d], 0, sizeof cis[d]);
+        }
     }
 }
 
@@ -1190,4 +1203,18 @@ nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvm
     info->placementSize = num(t, "placementSize");
     rc = id_list(cJSON_GetObjectItemCaseSensitive(t, "placementIds"), &info->count, info->placementIds);
     EXIT();
+}
+
+/* For the MIG mode setter (another family's): how many GPU instances a device has, so
+ * that turning MIG off under them can be refused (NVML_ERROR_IN_USE). */
+unsigned int
+sim_mig_instance_count(unsigned int dev)
+{
+    unsigned int n = 0;
+    pthread_mutex_lock(&lock);
+    fresh_state();
+    for (int g = 0; dev < MIG_MAX_DEVICES && g < MIG_MAX_GI; g++)
+        n += gis[dev][g].alive != 0;
+    pthread_mutex_unlock(&lock);
+    return n;
 }

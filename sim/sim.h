@@ -54,6 +54,10 @@ const cJSON *sim_system(void);
 unsigned long sim_profile_generation(void);  /* bumped by each profile (re)load */
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
 
+/* entry_points_mig.c: GPU instances on device `dev` now (a MIG mode setter refuses to turn
+ * MIG off under them).  Instances go when the device's nvmlDeviceGetMigMode reads off. */
+unsigned int sim_mig_instance_count(unsigned int dev);
+
 /* device_model.c: what generated entry points call */
 nvmlReturn_t sim_begin_system(sim_call *c, const char *key);
 nvmlReturn_t sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d);

@@ -479,6 +479,19 @@ def test_instances_outlive_an_init_but_not_a_new_profile(default_profile, use_pr
     assert pynvml.nvmlDeviceGetGpuInstances(pynvml.nvmlDeviceGetHandleByIndex(0), P2G) == []
 
 
+@mutates
+def test_instance_count_for_the_mig_mode_setter(default_profile, use_profile):
+    """sim_mig_instance_count: what a MIG mode setter asks before turning MIG off (the
+    mode is read from the profile at each call; where it reads off, instances are gone)."""
+    h = start(use_profile, default_profile)
+    lib = ctypes.CDLL(pynvml._nvml._library_path())
+    lib.sim_mig_instance_count.restype = ctypes.c_uint
+    gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
+    pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 0)
+    assert lib.sim_mig_instance_count(0) == 1 and lib.sim_mig_instance_count(1) == 0
+    assert pynvml.nvmlDeviceGetGpuInstances(h[0], P7G) == [gi]
+
+
 # --- nvidia-ml-py's conventions -----------------------------------------------------------------
 
 @mutates
