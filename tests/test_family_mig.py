@@ -12,7 +12,7 @@ import pytest
 
 import pynvml
 
-pytestmark = pytest.mark.simulator
+simulator = pytest.mark.simulator
 mutates = pytest.mark.mutates
 
 P1G, P1G_ME, P1G20, P2G, P3G, P4G, P7G = 19, 20, 15, 14, 9, 5, 0     # GI profile ids of an H100
@@ -55,6 +55,7 @@ def placement(cls, start, size):
 
 # --- profiles ----------------------------------------------------------------------------------
 
+@simulator
 def test_gpu_instance_profiles(h):
     for index, (pid, name, slices, count, sms, mem, starts, size) in GI_PROFILES.items():
         for dev in h:                                       # MIG off (GPU 1) answers the same
@@ -86,6 +87,7 @@ def test_gpu_instance_profiles(h):
             pynvml.nvmlDeviceGetGpuInstancePossiblePlacements(d, bad_id)
 
 
+@simulator
 def test_profiles_agree_with_the_recorded_h100(h, reference_data):
     """What nvidia-ml-py returned on the real H100 (MIG off) for the recorded calls."""
     calls = json.loads((reference_data / "h100" / "nvidia-ml-py.json").read_text())["calls"]
@@ -123,6 +125,7 @@ def test_profiles_agree_with_the_recorded_h100(h, reference_data):
     assert checked >= 40
 
 
+@simulator
 @mutates
 def test_compute_instance_profiles(h):
     gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
@@ -156,6 +159,7 @@ def test_compute_instance_profiles(h):
 
 # --- MIG off, and faults -----------------------------------------------------------------------
 
+@simulator
 @mutates
 def test_mig_off(default_profile, use_profile):
     """GPU 0 with MIG pending (not current) and GPU 1 off: nothing can be created (NVML's
@@ -181,6 +185,7 @@ def test_mig_off(default_profile, use_profile):
                 fn(d)
 
 
+@simulator
 @mutates
 def test_faults_from_the_profile(default_profile, use_profile):
     prof = default_profile
@@ -210,6 +215,7 @@ def test_faults_from_the_profile(default_profile, use_profile):
 
 # --- GPU instances -----------------------------------------------------------------------------
 
+@simulator
 @mutates
 def test_gpu_instance_round_trip(h):
     d = h[0]
@@ -240,6 +246,7 @@ def test_gpu_instance_round_trip(h):
     assert pynvml.nvmlDeviceGetGpuInstances(h[1], P1G) == []   # the other GPU has none
 
 
+@simulator
 @mutates
 def test_remaining_capacity_goes_down(h):
     d = h[0]
@@ -268,6 +275,7 @@ def test_remaining_capacity_goes_down(h):
     assert set(caps(d).values()) == {0}
 
 
+@simulator
 @mutates
 def test_instance_count_of_a_profile_limits_it(h):
     d = h[0]
@@ -278,6 +286,7 @@ def test_instance_count_of_a_profile_limits_it(h):
     pynvml.nvmlDeviceCreateGpuInstance(d, P1G)
 
 
+@simulator
 @mutates
 def test_placements(h):
     d = h[0]
@@ -305,6 +314,7 @@ def test_placements(h):
         pynvml.nvmlDeviceCreateGpuInstanceWithPlacement(d, P1G, (1, 1))
 
 
+@simulator
 @mutates
 def test_bad_profile_ids(h):
     d = h[0]
@@ -324,6 +334,7 @@ def test_bad_profile_ids(h):
 
 # --- compute instances -------------------------------------------------------------------------
 
+@simulator
 @mutates
 def test_compute_instance_round_trip(h):
     d = h[0]
@@ -360,6 +371,7 @@ def test_compute_instance_round_trip(h):
         pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 0)
 
 
+@simulator
 @mutates
 def test_compute_instance_placements_and_limits(h):
     d = h[0]
@@ -398,6 +410,7 @@ def test_compute_instance_placements_and_limits(h):
 
 # --- MIG devices -------------------------------------------------------------------------------
 
+@simulator
 @mutates
 def test_mig_device_handles_follow_the_instances(h):
     d = h[0]
@@ -437,6 +450,7 @@ def test_mig_device_handles_follow_the_instances(h):
 
 # --- handles and arguments ----------------------------------------------------------------------
 
+@simulator
 @mutates
 def test_handle_kinds_are_refused_where_another_is_expected(h):
     d = h[0]
@@ -459,6 +473,7 @@ def test_handle_kinds_are_refused_where_another_is_expected(h):
     assert pynvml.nvmlGpuInstanceGetComputeInstances(gi, 0) == [ci]
 
 
+@simulator
 @mutates
 def test_instances_outlive_an_init_but_not_a_new_profile(default_profile, use_profile, tmp_path, monkeypatch):
     h = start(use_profile, default_profile)
@@ -479,6 +494,7 @@ def test_instances_outlive_an_init_but_not_a_new_profile(default_profile, use_pr
     assert pynvml.nvmlDeviceGetGpuInstances(pynvml.nvmlDeviceGetHandleByIndex(0), P2G) == []
 
 
+@simulator
 @mutates
 def test_instance_count_for_the_mig_mode_setter(default_profile, use_profile):
     """sim_mig_instance_count: what a MIG mode setter asks before turning MIG off (the
@@ -494,6 +510,7 @@ def test_instance_count_for_the_mig_mode_setter(default_profile, use_profile):
 
 # --- nvidia-ml-py's conventions -----------------------------------------------------------------
 
+@simulator
 @mutates
 def test_ctypes_arrays_and_counts(h):
     d = h[0]
@@ -540,6 +557,7 @@ def test_ctypes_arrays_and_counts(h):
             pynvml.nvmlDeviceGetGpuInstances(d, P1G, arr, bad)
 
 
+@simulator
 @mutates
 def test_nvidia_ml_py_agrees(h, ref):
     """nvidia-ml-py, on the same simulated NVML: instances either library made are the
@@ -595,6 +613,7 @@ VGPU_HOST = {"nvmlGpuInstanceGetVgpuHeterogeneousMode": {"mode": 1},
              "nvmlGpuInstanceGetVgpuSchedulerLog": {}}
 
 
+@simulator
 @mutates
 def test_vgpu_heterogeneous_mode_of_a_gpu_instance(default_profile, use_profile):
     default_profile["devices"][0].update(VGPU_HOST)
@@ -614,6 +633,7 @@ def test_vgpu_heterogeneous_mode_of_a_gpu_instance(default_profile, use_profile)
         pynvml.nvmlGpuInstanceSetVgpuHeterogeneousMode(h[0], 0)
 
 
+@simulator
 @mutates
 def test_vgpu_scheduler_of_a_gpu_instance(default_profile, use_profile):
     default_profile["devices"][0].update(VGPU_HOST)
@@ -653,6 +673,7 @@ def test_vgpu_scheduler_of_a_gpu_instance(default_profile, use_profile):
             getattr(pynvml, name)(gi, cls())
 
 
+@simulator
 @mutates
 def test_vgpu_on_a_gpu_instance_unsupported_by_default(h):
     gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
@@ -674,6 +695,7 @@ def test_vgpu_on_a_gpu_instance_unsupported_by_default(h):
             fn(gi) if arg is None else fn(gi, arg)
 
 
+@simulator
 @mutates
 def test_vgpu_on_a_gpu_instance_as_nvidia_ml_py(default_profile, use_profile, ref):
     default_profile["devices"][0].update(VGPU_HOST)
@@ -701,6 +723,7 @@ def _ids(ptr, n):
     return list(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint))[:n]) if n else []
 
 
+@simulator
 @mutates
 def test_vgpu_id_lists_of_a_gpu_instance(default_profile, use_profile):
     default_profile["devices"][0].update(VGPU_HOST)
@@ -737,6 +760,7 @@ def test_vgpu_id_lists_of_a_gpu_instance(default_profile, use_profile):
     assert _ids(types2.vgpuTypeIds, 3) == [7, 8, 9]
 
 
+@simulator
 @mutates
 def test_vgpu_id_lists_as_nvidia_ml_py(default_profile, use_profile, ref):
     default_profile["devices"][0].update(VGPU_HOST)
@@ -757,5 +781,67 @@ def test_vgpu_id_lists_as_nvidia_ml_py(default_profile, use_profile, ref):
         c.version = ref.nvmlVgpuTypeIdInfo_v1
         c = ref.nvmlGpuInstanceGetCreatableVgpus(rgi, c)
         assert [c.vgpuTypeIds[i] for i in range(c.vgpuCount)] == [7, 8, 9]
+    finally:
+        ref.nvmlShutdown()
+
+
+
+def _outcome(fn):
+    """A result as comparable data: the struct's fields, or the error's class and code."""
+    try:
+        v = fn()
+    except Exception as e:  # noqa: BLE001 - an error is a result to compare
+        return ("error", type(e).__name__, getattr(e, "value", None))
+    if hasattr(v, "_fields_"):
+        return ("ok", type(v).__name__, [getattr(v, f) for f, _ in v._fields_])
+    return ("ok", type(v).__name__, v)
+
+
+def test_read_only_queries_as_nvidia_ml_py(nvml, ref):
+    """Read-only, so on a real GPU too (PYNVML_TEST_REAL=1): GPU 0's GI profiles, placements,
+    capacities and instances, ours against nvidia-ml-py's (its ctypes arrays and counts)."""
+    ref.nvmlInit()
+    try:
+        d, rd = pynvml.nvmlDeviceGetHandleByIndex(0), ref.nvmlDeviceGetHandleByIndex(0)
+        found = 0
+        for index in range(pynvml.NVML_GPU_INSTANCE_PROFILE_COUNT + 1):
+            for v in (1, 2, 3):
+                a = _outcome(lambda: pynvml.nvmlDeviceGetGpuInstanceProfileInfo(d, index, v))
+                b = _outcome(lambda: ref.nvmlDeviceGetGpuInstanceProfileInfo(rd, index, v))
+                assert a[0] == b[0] and a[2] == b[2], (index, v, a, b)
+            try:
+                info = pynvml.nvmlDeviceGetGpuInstanceProfileInfo(d, index)
+            except pynvml.NVMLError:
+                continue
+            found += 1
+            pid = info.id
+            assert _outcome(lambda: pynvml.nvmlDeviceGetGpuInstanceRemainingCapacity(d, pid)) == \
+                _outcome(lambda: ref.nvmlDeviceGetGpuInstanceRemainingCapacity(rd, pid))
+            n = ctypes.c_uint()
+            try:
+                ref.nvmlDeviceGetGpuInstancePossiblePlacements(rd, pid, None, ctypes.byref(n))
+                arr = (ref.c_nvmlGpuInstancePlacement_t * max(n.value, 1))()
+                ref.nvmlDeviceGetGpuInstancePossiblePlacements(rd, pid, arr, ctypes.byref(n))
+                theirs = [(arr[i].start, arr[i].size) for i in range(n.value)]
+            except ref.NVMLError as e:
+                theirs = e.value
+            try:
+                ours = [(p.start, p.size) for p in pynvml.nvmlDeviceGetGpuInstancePossiblePlacements(d, pid)]
+            except pynvml.NVMLError as e:
+                ours = e.value
+            assert ours == theirs, (index, ours, theirs)
+            gis = (ref.c_nvmlGpuInstance_t * max(info.instanceCount, 1))()
+            try:
+                ref.nvmlDeviceGetGpuInstances(rd, pid, gis, ctypes.byref(n))
+                theirs = sorted(ctypes.cast(gis[i], ctypes.c_void_p).value for i in range(n.value))
+            except ref.NVMLError as e:
+                theirs = e.value
+            try:
+                ours = sorted(g.value for g in pynvml.nvmlDeviceGetGpuInstances(d, pid))
+            except pynvml.NVMLError as e:
+                ours = e.value
+            assert ours == theirs, (index, ours, theirs)
+        if not found:
+            pytest.skip("GPU 0 has no MIG profiles")
     finally:
         ref.nvmlShutdown()
