@@ -222,8 +222,8 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if ((c->dev = sim_device_of(d)) == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
+    if ((c->dev = sim_device_of(d)) == NULL && (c->dev = sim_mig_device_of(d)) == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;   /* neither a GPU nor a MIG device of one */
     nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
     if (rc != NVML_SUCCESS)
         return rc;

@@ -49,15 +49,14 @@ typedef struct {
     unsigned int hetero_mode, sched_policy, sched_arr, sched_avg, sched_timeslice;
 } mig_gi;
 
-typedef struct {
-    char unused;                            /* only the address matters: a MIG device handle */
-} mig_devh;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long state_generation;
 static mig_gi gis[MIG_MAX_DEVICES][MIG_MAX_GI];
 static mig_ci cis[MIG_MAX_DEVICES][MIG_MAX_GI][MIG_MAX_CI];
-static mig_devh migdevs[MIG_MAX_DEVICES][MIG_MAX_GI][MIG_MAX_CI];
+/* A MIG device: its handle is the address; its data (name, UUID, memory, attributes) is what
+ * the generic device getters read, through sim_mig_device_of (device_model.c). */
+static sim_device migdevs[MIG_MAX_DEVICES][MIG_MAX_GI][MIG_MAX_CI];
 
 /* --- state and lookups (called with the lock held) ------------------------------------ */
 
@@ -127,7 +126,7 @@ ci_of(nvmlComputeInstance_t h, mig_gi **gi)
 static mig_ci *
 migdev_of(nvmlDevice_t h, mig_gi **gi)
 {
-    long i = slot_of(h, migdevs, MIG_MAX_DEVICES * MIG_MAX_GI * MIG_MAX_CI, sizeof(mig_devh));
+    long i = slot_of(h, migdevs, MIG_MAX_DEVICES * MIG_MAX_GI * MIG_MAX_CI, sizeof(sim_device));
     return i < 0 ? NULL : ci_at(i, gi);
 }
 
@@ -135,6 +134,21 @@ static nvmlDevice_t
 migdev_handle(const mig_gi *gi, const mig_ci *ci)
 {
     return (nvmlDevice_t)&migdevs[gi->dev][gi - gis[gi->dev]][ci - cis[gi->dev][gi - gis[gi->dev]]];
+}
+
+sim_device *
+sim_mig_device_of(nvmlDevice_t d)
+{
+    mig_gi *gi;
+    pthread_mutex_lock(&lock);
+    mig_ci *ci = NULL;
+    if (sim_initialized()) {
+        fresh_state();
+        ci = migdev_of(d, &gi);
+    }
+    sim_device *md = ci != NULL ? (sim_device *)d : NULL;
+    pthread_mutex_unlock(&lock);
+    return md != NULL && md->data != NULL ? md : NULL;
 }
 
 /* The function's own key holding an error (fault injection), else NVML_SUCCESS. */
@@ -719,6 +733,62 @@ nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance
 
 /* --- compute instances -------------------------------------------------------------------- */
 
+/* What the generic getters answer for the MIG device of a new CI: its name and UUID, the
+ * GI's memory, the attributes of the slices; no processes; anything else NOT_SUPPORTED
+ * (as much is on a real MIG device: utilization, clocks, power...). */
+static void
+migdev_data(const mig_gi *gi, const mig_ci *ci)
+{
+    sim_device *md = (sim_device *)migdev_handle(gi, ci);
+    const sim_device *parent = sim_device_at(gi->dev);
+    nvmlComputeInstanceProfileInfo_v2_t prof;
+    memset(&prof, 0, sizeof prof);
+    fill_ci_profile(gi, ci->profile, ci->size, &prof, 1);
+    const cJSON *gp = gi_profile_of(gi);
+    cJSON *j = cJSON_CreateObject();
+    const cJSON *pname = cJSON_GetObjectItemCaseSensitive(parent->data, "nvmlDeviceGetName");
+    const cJSON *puuid = cJSON_GetObjectItemCaseSensitive(parent->data, "nvmlDeviceGetUUID");
+    char buf[160];
+    snprintf(buf, sizeof buf, "%s %s", cJSON_IsString(pname) ? pname->valuestring : "GPU", prof.name);
+    cJSON_AddStringToObject(j, "nvmlDeviceGetName", buf);
+    /* a UUID of its own, the same for the same GPU, GI and CI */
+    unsigned long long h = 1469598103934665603ULL;
+    for (const char *p = cJSON_IsString(puuid) ? puuid->valuestring : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ (gi->id * 16u + ci->id)) * 1099511628211ULL;
+    snprintf(buf, sizeof buf, "MIG-%08llx-%04llx-%04llx-%04llx-%012llx", h >> 32, (h >> 16) & 0xFFFF, h & 0xFFFF,
+             (h >> 48) ^ gi->id, (h * 31 + ci->id) & 0xFFFFFFFFFFFFULL);
+    cJSON_AddStringToObject(j, "nvmlDeviceGetUUID", buf);
+    double total = (double)num(gp, "memorySizeMB") * 1048576.0;
+    cJSON *mem = cJSON_AddObjectToObject(j, "nvmlDeviceGetMemoryInfo");
+    cJSON_AddNumberToObject(mem, "total", total);
+    cJSON_AddNumberToObject(mem, "free", total);
+    cJSON_AddNumberToObject(mem, "used", 0);
+    cJSON *mem2 = cJSON_AddObjectToObject(j, "nvmlDeviceGetMemoryInfo_v2");
+    cJSON_AddNumberToObject(mem2, "total", total);
+    cJSON_AddNumberToObject(mem2, "reserved", 0);
+    cJSON_AddNumberToObject(mem2, "free", total);
+    cJSON_AddNumberToObject(mem2, "used", 0);
+    cJSON *attr = cJSON_AddObjectToObject(j, "nvmlDeviceGetAttributes_v2");
+    cJSON_AddNumberToObject(attr, "multiprocessorCount", prof.multiprocessorCount);
+    cJSON_AddNumberToObject(attr, "sharedCopyEngineCount", prof.sharedCopyEngineCount);
+    cJSON_AddNumberToObject(attr, "sharedDecoderCount", prof.sharedDecoderCount);
+    cJSON_AddNumberToObject(attr, "sharedEncoderCount", prof.sharedEncoderCount);
+    cJSON_AddNumberToObject(attr, "sharedJpegCount", prof.sharedJpegCount);
+    cJSON_AddNumberToObject(attr, "sharedOfaCount", prof.sharedOfaCount);
+    cJSON_AddNumberToObject(attr, "gpuInstanceSliceCount", gi->slices);
+    cJSON_AddNumberToObject(attr, "computeInstanceSliceCount", ci->size);
+    cJSON_AddNumberToObject(attr, "memorySizeMB", num(gp, "memorySizeMB"));
+    cJSON_AddArrayToObject(j, "nvmlDeviceGetComputeRunningProcesses_v3");
+    cJSON_AddArrayToObject(j, "nvmlDeviceGetGraphicsRunningProcesses_v3");
+    cJSON_AddArrayToObject(j, "nvmlDeviceGetMPSComputeRunningProcesses_v3");
+    /* The slot's previous data goes (a handle of a destroyed MIG device is dead: NVML's
+     * callers do not use one while another is made in its place). */
+    cJSON_Delete(md->data);
+    md->index = parent->index;
+    md->data = j;
+}
+
 static nvmlReturn_t
 create_ci(nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlComputeInstancePlacement_t *placement,
           nvmlComputeInstance_t *out_ci, const char *key)
@@ -760,6 +830,7 @@ create_ci(nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlCompu
     ci->profile = profileId;
     ci->start = starts[chosen];
     ci->size = c;
+    migdev_data(gi, ci);
     *out_ci = (nvmlComputeInstance_t)ci;
     EXIT();
 }

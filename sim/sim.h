@@ -57,6 +57,9 @@ nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an erro
 /* entry_points_mig.c: GPU instances on device `dev` now (a MIG mode setter refuses to turn
  * MIG off under them).  Instances go when the device's nvmlDeviceGetMigMode reads off. */
 unsigned int sim_mig_instance_count(unsigned int dev);
+/* entry_points_mig.c: the MIG device (of a compute instance) a handle is, or NULL: the
+ * generic device getters answer for it from data of its own (name, UUID, memory...). */
+sim_device *sim_mig_device_of(nvmlDevice_t d);
 
 /* device_model.c: what generated entry points call */
 nvmlReturn_t sim_begin_system(sim_call *c, const char *key);

@@ -448,6 +448,35 @@ def test_mig_device_handles_follow_the_instances(h):
         pynvml.nvmlDeviceGetMigDeviceHandleByIndex(d, 0)
 
 
+@simulator
+@mutates
+def test_mig_devices_answer_the_device_getters(h):
+    d = h[0]
+    gi = pynvml.nvmlDeviceCreateGpuInstance(d, P3G)
+    pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 1)                   # 2c: CI 0, slices 0-1
+    ci = pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 0)              # 1c: CI 1, slice 2
+    m0, m1 = (pynvml.nvmlDeviceGetMigDeviceHandleByIndex(d, i) for i in range(2))
+    assert pynvml.nvmlDeviceGetName(m0) == "NVIDIA H100 80GB HBM3 MIG 2c.3g.40gb"
+    assert pynvml.nvmlDeviceGetName(m1) == "NVIDIA H100 80GB HBM3 MIG 1c.3g.40gb"
+    u0, u1 = pynvml.nvmlDeviceGetUUID(m0), pynvml.nvmlDeviceGetUUID(m1)
+    assert u0.startswith("MIG-") and len(u0) == len(pynvml.nvmlDeviceGetUUID(d)) and u0 != u1
+    mem = pynvml.nvmlDeviceGetMemoryInfo(m1)
+    assert (mem.total, mem.used, mem.free) == (40448 << 20, 0, 40448 << 20)     # the GI's memory
+    assert pynvml.nvmlDeviceGetMemoryInfo(m0, version=pynvml.nvmlMemory_v2).total == 40448 << 20
+    attr = pynvml.nvmlDeviceGetAttributes(m0)
+    assert (attr.gpuInstanceSliceCount, attr.computeInstanceSliceCount, attr.memorySizeMB,
+            attr.multiprocessorCount) == (3, 2, 40448, 40)
+    assert pynvml.nvmlDeviceGetComputeRunningProcesses(m1) == []
+    with pytest.raises(pynvml.NVMLError_NotSupported):                 # as on a MIG device
+        pynvml.nvmlDeviceGetUtilizationRates(m1)
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        pynvml.nvmlDeviceGetIndex(m1)
+    pynvml.nvmlComputeInstanceDestroy(ci)
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):              # gone with its CI
+        pynvml.nvmlDeviceGetName(m1)
+    assert pynvml.nvmlDeviceGetName(m0).endswith("MIG 2c.3g.40gb")
+
+
 # --- handles and arguments ----------------------------------------------------------------------
 
 @simulator
