@@ -477,6 +477,37 @@ def test_mig_devices_answer_the_device_getters(h):
     assert pynvml.nvmlDeviceGetName(m0).endswith("MIG 2c.3g.40gb")
 
 
+@simulator
+@mutates
+def test_threads_creating_and_destroying(h):
+    """The GIL is released around each call: threads racing for the 7 slices never get
+    more, nor the same one twice."""
+    import threading
+
+    d, made, errors = h[0], [], []
+
+    def work():
+        try:
+            for _ in range(200):
+                try:
+                    gi = pynvml.nvmlDeviceCreateGpuInstance(d, P1G)
+                except pynvml.NVMLError_InsufficientResources:
+                    continue
+                made.append(pynvml.nvmlGpuInstanceGetInfo(gi).id)
+                assert len(pynvml.nvmlDeviceGetGpuInstances(d, P1G)) <= 7
+                pynvml.nvmlGpuInstanceDestroy(gi)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and made and set(made) <= set(range(7, 14))
+    assert pynvml.nvmlDeviceGetGpuInstances(d, P1G) == [] and caps(d)[P1G] == 7
+
+
 # --- handles and arguments ----------------------------------------------------------------------
 
 @simulator
