@@ -65,6 +65,15 @@ def main(argv=None):
     else:
         line += " (no nvidia-smi here to compare)"
     print(line)
+    # where the command line's time goes: the interpreter, our import, NVML's own init
+    bare = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), runs)
+    imp = median_time(lambda: subprocess.run([sys.executable, "-c", "import pynvml.smi"], check=True), runs)
+    probe = ("import time, pynvml; t = time.perf_counter(); pynvml.nvmlInit(); "
+             "print(time.perf_counter() - t); pynvml.nvmlShutdown()")
+    inits = [float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                  check=True).stdout) for _ in range(runs)]
+    print(f"  of which: interpreter start {bare * 1e3:.0f} ms, import pynvml.smi {(imp - bare) * 1e3:.0f} ms, "
+          f"nvmlInit in a new process {statistics.median(inits) * 1e3:.0f} ms, the query itself (above)")
     print(f"(NVML: {lib}, median of {args.repeat} queries and {runs} processes)")
 
 

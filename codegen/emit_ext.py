@@ -195,9 +195,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                 raise SpecError(f"{f.pyname}: echo= names a struct input")
             o.append(f"    Py_INCREF(argv[{names.index(echo)}]);")
             o.append(f"    return argv[{names.index(echo)}];")
+        elif "success" in f.options:
+            o.append("    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */")
         else:
-            # No outputs (a destroy, a setter): NVML_SUCCESS, as nvidia-ml-py returns.
-            o.append("    return PyLong_FromLong(NVML_SUCCESS);")
+            o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
         o.append("}")
         o.append("")
         return o

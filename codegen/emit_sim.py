@@ -84,8 +84,10 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
     params = ", ".join(c_params(spec, f))
     o = [f"nvmlReturn_t {f.csym}({params})", "{", "    sim_call c;", "    nvmlReturn_t rc;"]
     first = f.params[0] if f.params else None
-    on_device = first is not None and first.role == "in" and first.type.base == "Device"
-    if on_device:
+    on_device = first is not None and first.role == "in" and first.type.base in ("Device", "Unit")
+    if on_device and first.type.base == "Unit":   # a unit's data: the profile's "units" list
+        o.append(f'    if ((rc = sim_begin_unit(&c, "{key}", {first.name}))) return rc;')
+    elif on_device:
         o.append(f'    if ((rc = sim_begin_device(&c, "{key}", {first.name}))) return rc;')
     else:
         o.append(f'    if ((rc = sim_begin_system(&c, "{key}"))) return rc;')

@@ -33,13 +33,12 @@ HANDLES = {
     "GpuInstance": ("nvmlGpuInstance_t", "c_nvmlGpuInstance_t"),
     "ComputeInstance": ("nvmlComputeInstance_t", "c_nvmlComputeInstance_t"),
     "GpmSample": ("nvmlGpmSample_t", "c_nvmlGpmSample_t"),
+    "SystemEventSet": ("nvmlSystemEventSet_t", "c_nvmlSystemEventSet_t"),
 }
 
 # Handles that the extension has no Python class for yet: spec name -> (C typedef, the
 # ctypes struct nvidia-ml-py points to).  A field of such a type is an opaque pointer.
-OPAQUE_HANDLES = {
-    "SystemEventSet": ("nvmlSystemEventSet_t", "struct_c_nvmlSystemEventSet_t"),
-}
+OPAQUE_HANDLES: dict[str, tuple[str, str]] = {}
 
 # The ctypes type names nvidia-ml-py's classes use for our scalars (x86-64 Linux, where
 # c_ulonglong is c_ulong), as `_fields_` spells them.

@@ -17,7 +17,66 @@
 static const char *const handle_names[PN_NHANDLES] = {
     "pynvml.c_nvmlDevice_t", "pynvml.c_nvmlUnit_t", "pynvml.c_nvmlEventSet_t",
     "pynvml.c_nvmlGpuInstance_t", "pynvml.c_nvmlComputeInstance_t", "pynvml.c_nvmlGpmSample_t",
+    "pynvml.c_nvmlSystemEventSet_t",
 };
+
+/* Kinds of objects that the caller frees (nvmlEventSetFree, nvmlGpmSampleFree, ...): the
+ * extension keeps a table of those it made and has not freed (st->live), and refuses the
+ * others, so a freed one never reaches NVML again (nor one read back from a struct field
+ * after its free).  A handle object given to a free is also marked, in case NVML hands
+ * the same address out again. */
+static int
+tracked(int kind)
+{
+    return kind == PN_HANDLE_EventSet || kind == PN_HANDLE_GpmSample || kind == PN_HANDLE_SystemEventSet;
+}
+
+static PyObject *
+live_key(int kind, void *ptr)
+{
+    return Py_BuildValue("(iN)", kind, PyLong_FromVoidPtr(ptr));
+}
+
+int
+pn_handle_track(pn_state *st, int kind, void *ptr)
+{
+    if (st->live == NULL && (st->live = PyDict_New()) == NULL)
+        return -1;
+    PyObject *k = live_key(kind, ptr), *v = PyLong_FromUnsignedLong(st->epoch);
+    int r = (k == NULL || v == NULL) ? -1 : PyDict_SetItem(st->live, k, v);
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return r;
+}
+
+void
+pn_handle_untrack(pn_state *st, int kind, void *ptr, PyObject *obj)
+{
+    if (obj != NULL && Py_TYPE(obj) == (PyTypeObject *)st->handle_types[kind])
+        ((pn_handle *)obj)->freed = 1;
+    if (st->live == NULL)
+        return;
+    PyObject *k = live_key(kind, ptr);
+    if (k == NULL || PyDict_DelItem(st->live, k) < 0)
+        PyErr_Clear();   /* not there: nothing to forget */
+    Py_XDECREF(k);
+}
+
+/* 1: made by us in this initialization and not freed; 0: not; -1: error set. */
+int
+pn_handle_is_live(pn_state *st, int kind, void *ptr)
+{
+    if (st->live == NULL)
+        return 0;
+    PyObject *k = live_key(kind, ptr);
+    if (k == NULL)
+        return -1;
+    PyObject *v = PyDict_GetItemWithError(st->live, k);
+    Py_DECREF(k);
+    if (v == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return PyLong_AsUnsignedLong(v) == st->epoch;
+}
 
 static PyObject *
 handle_repr(PyObject *self)
@@ -115,6 +174,7 @@ pn_handle_new(pn_state *st, int kind, void *ptr)
         return NULL;
     h->ptr = ptr;
     h->epoch = st->epoch;
+    h->freed = 0;
     return (PyObject *)h;
 }
 
@@ -148,6 +208,16 @@ pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char
         if (h->epoch != st->epoch) {
             pn_raise(st, NVML_ERROR_UNINITIALIZED);
             return -1;
+        }
+        if (tracked(kind)) {
+            int live = h->freed ? 0 : pn_handle_is_live(st, kind, h->ptr);
+            if (live < 0)
+                return -1;
+            if (!live) {
+                PyErr_Format(PyExc_ValueError, "%s(): argument '%s' is a %s that was freed", fname, argname,
+                             want->tp_name);
+                return -1;
+            }
         }
         *out = h->ptr;
         return 0;

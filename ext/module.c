@@ -34,6 +34,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_generated_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_mig_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_events_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0)
         return -1;
     return 0;
@@ -48,6 +49,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->NVMLError);
     Py_VISIT(st->code_to_class);
     Py_VISIT(st->friendly_class);
+    Py_VISIT(st->live);
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_VISIT(st->handle_types[i]);
     for (int i = 0; i < PN_NSTRUCTS; i++)
@@ -64,6 +66,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->NVMLError);
     Py_CLEAR(st->code_to_class);
     Py_CLEAR(st->friendly_class);
+    Py_CLEAR(st->live);
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_CLEAR(st->handle_types[i]);
     for (int i = 0; i < PN_NSTRUCTS; i++)

@@ -30,6 +30,7 @@ typedef struct {
     PyObject_HEAD
     void *ptr;              /* the NVML handle */
     unsigned long epoch;    /* pn_state.epoch when it was made */
+    int freed;              /* given to nvmlEventSetFree / nvmlGpmSampleFree / ... */
 } pn_handle;
 
 /* A struct or union object.  `data` points at the C bytes: at `inline_data` for an
@@ -60,6 +61,7 @@ typedef struct {
     PyObject *handle_types[PN_NHANDLES];
     PyObject *struct_types[PN_NSTRUCTS];
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
+    PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
 } pn_state;
 
 static inline pn_state *pn_get_state(PyObject *module) {
@@ -86,6 +88,9 @@ PyObject *pn_raise(pn_state *st, int code);
 int pn_handles_setup(PyObject *module, pn_state *st);
 PyObject *pn_handle_new(pn_state *st, int kind, void *ptr);
 int pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out);
+int pn_handle_track(pn_state *st, int kind, void *ptr);
+void pn_handle_untrack(pn_state *st, int kind, void *ptr, PyObject *obj);
+int pn_handle_is_live(pn_state *st, int kind, void *ptr);
 
 /* structs.c */
 typedef struct {
@@ -171,6 +176,7 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 /* hand_*.c */
 extern PyMethodDef pn_hand_methods[];
 extern PyMethodDef pn_hand_mig_methods[];   /* hand_mig.c */
+extern PyMethodDef pn_hand_events_methods[];
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];

@@ -1394,6 +1394,7 @@ typedef struct nvmlEventSet_st *nvmlEventSet_t;
 typedef struct nvmlGpuInstance_st *nvmlGpuInstance_t;
 typedef struct nvmlComputeInstance_st *nvmlComputeInstance_t;
 typedef struct nvmlGpmSample_st *nvmlGpmSample_t;
+typedef struct nvmlSystemEventSet_st *nvmlSystemEventSet_t;
 enum {
     PN_HANDLE_Device,
     PN_HANDLE_Unit,
@@ -1401,10 +1402,10 @@ enum {
     PN_HANDLE_GpuInstance,
     PN_HANDLE_ComputeInstance,
     PN_HANDLE_GpmSample,
+    PN_HANDLE_SystemEventSet,
     PN_NHANDLES
 };
 /* Handles that only appear in struct fields (no Python class) */
-typedef struct nvmlSystemEventSet_st *nvmlSystemEventSet_t;
 
 /* Structs and unions (pn_*: nvidia-ml-py's layouts that nvml.h lacks) */
 typedef struct {
@@ -2881,9 +2882,21 @@ enum {
     PN_SYM_nvmlDeviceGetViolationStatus,
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
+    PN_SYM_nvmlDeviceRegisterEvents,
     PN_SYM_nvmlErrorString,
+    PN_SYM_nvmlEventSetCreate,
+    PN_SYM_nvmlEventSetFree,
+    PN_SYM_nvmlEventSetWait_v2,
     PN_SYM_nvmlGetExcludedDeviceCount,
     PN_SYM_nvmlGetExcludedDeviceInfoByIndex,
+    PN_SYM_nvmlGpmMetricsGet,
+    PN_SYM_nvmlGpmMigSampleGet,
+    PN_SYM_nvmlGpmQueryDeviceSupport,
+    PN_SYM_nvmlGpmQueryIfStreamingEnabled,
+    PN_SYM_nvmlGpmSampleAlloc,
+    PN_SYM_nvmlGpmSampleFree,
+    PN_SYM_nvmlGpmSampleGet,
+    PN_SYM_nvmlGpmSetStreamingEnabled,
     PN_SYM_nvmlGpuInstanceCreateComputeInstance,
     PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
     PN_SYM_nvmlGpuInstanceDestroy,
@@ -2908,6 +2921,9 @@ enum {
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
     PN_SYM_nvmlShutdown,
+    PN_SYM_nvmlSystemEventSetCreate,
+    PN_SYM_nvmlSystemEventSetFree,
+    PN_SYM_nvmlSystemEventSetWait,
     PN_SYM_nvmlSystemGetConfComputeCapabilities,
     PN_SYM_nvmlSystemGetConfComputeGpusReadyState,
     PN_SYM_nvmlSystemGetConfComputeState,
@@ -2917,6 +2933,16 @@ enum {
     PN_SYM_nvmlSystemGetNVMLVersion,
     PN_SYM_nvmlSystemGetNvlinkBwMode,
     PN_SYM_nvmlSystemGetProcessName,
+    PN_SYM_nvmlSystemRegisterEvents,
+    PN_SYM_nvmlUnitGetCount,
+    PN_SYM_nvmlUnitGetDevices,
+    PN_SYM_nvmlUnitGetFanSpeedInfo,
+    PN_SYM_nvmlUnitGetHandleByIndex,
+    PN_SYM_nvmlUnitGetLedState,
+    PN_SYM_nvmlUnitGetPsuInfo,
+    PN_SYM_nvmlUnitGetTemperature,
+    PN_SYM_nvmlUnitGetUnitInfo,
+    PN_SYM_nvmlUnitSetLedState,
     PN_SYM_nvmlVgpuInstanceGetAccountingMode,
     PN_SYM_nvmlVgpuInstanceGetEccMode,
     PN_SYM_nvmlVgpuInstanceGetEncoderCapacity,
@@ -3124,6 +3150,31 @@ typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderCapacity)(unsigned int vgpu
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetGpuInstanceId)(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingMode)(unsigned int vgpuInstance, unsigned int *mode);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetPlacementId)(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+typedef nvmlReturn_t (*pfn_nvmlEventSetCreate)(nvmlEventSet_t *set);
+typedef nvmlReturn_t (*pfn_nvmlDeviceRegisterEvents)(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet);
+typedef nvmlReturn_t (*pfn_nvmlEventSetWait_v2)(nvmlEventSet_t eventSet, nvmlEventData_t *data, unsigned int timeoutms);
+typedef nvmlReturn_t (*pfn_nvmlEventSetFree)(nvmlEventSet_t eventSet);
+typedef nvmlReturn_t (*pfn_nvmlSystemEventSetCreate)(nvmlSystemEventSetCreateRequest_v1_t *req);
+typedef nvmlReturn_t (*pfn_nvmlSystemEventSetFree)(nvmlSystemEventSetFreeRequest_v1_t *req);
+typedef nvmlReturn_t (*pfn_nvmlSystemRegisterEvents)(nvmlSystemRegisterEventRequest_v1_t *req);
+typedef nvmlReturn_t (*pfn_nvmlSystemEventSetWait)(nvmlSystemEventSetWaitRequest_v1_t *req);
+typedef nvmlReturn_t (*pfn_nvmlGpmSampleAlloc)(nvmlGpmSample_t *gpmSample);
+typedef nvmlReturn_t (*pfn_nvmlGpmSampleFree)(nvmlGpmSample_t gpmSample);
+typedef nvmlReturn_t (*pfn_nvmlGpmSampleGet)(nvmlDevice_t device, nvmlGpmSample_t gpmSample);
+typedef nvmlReturn_t (*pfn_nvmlGpmMigSampleGet)(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample);
+typedef nvmlReturn_t (*pfn_nvmlGpmMetricsGet)(pn_nvmlGpmMetricsGet_t *metricsGet);
+typedef nvmlReturn_t (*pfn_nvmlGpmQueryDeviceSupport)(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport);
+typedef nvmlReturn_t (*pfn_nvmlGpmQueryIfStreamingEnabled)(nvmlDevice_t device, unsigned int *state);
+typedef nvmlReturn_t (*pfn_nvmlGpmSetStreamingEnabled)(nvmlDevice_t device, unsigned int state);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetCount)(unsigned int *unitCount);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetHandleByIndex)(unsigned int index, nvmlUnit_t *unit);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetUnitInfo)(nvmlUnit_t unit, nvmlUnitInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetLedState)(nvmlUnit_t unit, nvmlLedState_t *state);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetPsuInfo)(nvmlUnit_t unit, nvmlPSUInfo_t *psu);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetTemperature)(nvmlUnit_t unit, unsigned int type, unsigned int *temp);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
+typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
+typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfo)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfoV)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstancePossiblePlacements_v2)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
@@ -3341,6 +3392,31 @@ nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, unsig
 nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, unsigned int *mode);
 nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set);
+nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet);
+nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t eventSet, nvmlEventData_t *data, unsigned int timeoutms);
+nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t eventSet);
+nvmlReturn_t nvmlSystemEventSetCreate(nvmlSystemEventSetCreateRequest_v1_t *req);
+nvmlReturn_t nvmlSystemEventSetFree(nvmlSystemEventSetFreeRequest_v1_t *req);
+nvmlReturn_t nvmlSystemRegisterEvents(nvmlSystemRegisterEventRequest_v1_t *req);
+nvmlReturn_t nvmlSystemEventSetWait(nvmlSystemEventSetWaitRequest_v1_t *req);
+nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t *gpmSample);
+nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t gpmSample);
+nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t gpmSample);
+nvmlReturn_t nvmlGpmMigSampleGet(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample);
+nvmlReturn_t nvmlGpmMetricsGet(pn_nvmlGpmMetricsGet_t *metricsGet);
+nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport);
+nvmlReturn_t nvmlGpmQueryIfStreamingEnabled(nvmlDevice_t device, unsigned int *state);
+nvmlReturn_t nvmlGpmSetStreamingEnabled(nvmlDevice_t device, unsigned int state);
+nvmlReturn_t nvmlUnitGetCount(unsigned int *unitCount);
+nvmlReturn_t nvmlUnitGetHandleByIndex(unsigned int index, nvmlUnit_t *unit);
+nvmlReturn_t nvmlUnitGetUnitInfo(nvmlUnit_t unit, nvmlUnitInfo_t *info);
+nvmlReturn_t nvmlUnitGetLedState(nvmlUnit_t unit, nvmlLedState_t *state);
+nvmlReturn_t nvmlUnitGetPsuInfo(nvmlUnit_t unit, nvmlPSUInfo_t *psu);
+nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned int *temp);
+nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
+nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
+nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
 nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
 nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
 nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);

@@ -177,6 +177,13 @@ sim_profile_generation(void)
     return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 }
 
+/* The whole profile (its "units" list, and state the entry points keep in it). */
+cJSON *
+sim_profile_root(void)
+{
+    return profile;
+}
+
 const cJSON *
 sim_system(void)
 {

@@ -4,11 +4,16 @@
  *                         and the helpers below that generated/entry_points.c calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
  *   entry_points_mig.c    MIG: GPU and compute instances, a model with state of its own
+ *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
+ *                         and the simulator's control functions pn_sim_fire_event and
+ *                         pn_sim_fire_system_event (see that file)
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
- * A profile is {"system": {...}, "devices": [{...}, ...]}: each object maps an entry
- * point's name to its data (see codegen/emit_sim.py for the shape), and any value may
- * be {"error": "NOT_SUPPORTED"} (or a code) to make the call fail that way.
+ * A profile is {"system": {...}, "devices": [{...}, ...]} (and "units": [{...}, ...] for
+ * S-class units): each object maps an entry point's name to its data (see
+ * codegen/emit_sim.py for the shape), and any value may be {"error": "NOT_SUPPORTED"}
+ * (or a code) to make the call fail that way.  A device's "events" list holds events to
+ * deliver (entry_points_events.c).
  */
 #ifndef SIM_H
 #define SIM_H
@@ -52,6 +57,7 @@ sim_device *sim_device_at(unsigned int i);
 sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
 const cJSON *sim_system(void);
 unsigned long sim_profile_generation(void);  /* bumped by each profile (re)load */
+cJSON *sim_profile_root(void);
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
 
 /* entry_points_mig.c: GPU instances on device `dev` now (a MIG mode setter refuses to turn
@@ -64,6 +70,7 @@ sim_device *sim_mig_device_of(nvmlDevice_t d);
 /* device_model.c: what generated entry points call */
 nvmlReturn_t sim_begin_system(sim_call *c, const char *key);
 nvmlReturn_t sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d);
+nvmlReturn_t sim_begin_unit(sim_call *c, const char *key, nvmlUnit_t u);   /* entry_points_events.c */
 nvmlReturn_t sim_key_u64(sim_call *c, unsigned long long k);
 nvmlReturn_t sim_key_device(sim_call *c, nvmlDevice_t d);
 nvmlReturn_t sim_key_str(sim_call *c, const char *s);

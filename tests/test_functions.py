@@ -77,10 +77,14 @@ def buffer_size(t):
     return int(c) if c.isdigit() else SPEC.const_value(c)
 
 
-# Generic device functions: everything with a device first but the hand-shaped field values
-# and what the simulator answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
+# Generic device functions: everything with a device first but the hand-shaped field values,
+# the calls without outputs (they act: register events, take a GPM sample, change a
+# setting; their family's tests, tests/test_family_*.py, test them), and what the simulator
+# answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
+ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not outputs(f)
+           and f.pyname != "nvmlDeviceGetFieldValues"}
 DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
-                and not f.sim_state]
+                and f.pyname not in ACTIONS and not f.sim_state]
 DEVICE_NAMES = [f.pyname for f in DEVICE_FUNCS]
 
 
@@ -318,7 +322,7 @@ def test_every_device_function_is_covered():
     """The generic tests above reach every Python function of the spec taking a device,
     except the field values (tested on their own below)."""
     names = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not f.sim_state}
-    assert names - set(DEVICE_NAMES) == {"nvmlDeviceGetFieldValues"}
+    assert names - set(DEVICE_NAMES) - ACTIONS == {"nvmlDeviceGetFieldValues"}
     assert len(DEVICE_NAMES) > 80
 
 
@@ -428,8 +432,8 @@ def good_args(f, handle):
             out.append(None)
         elif t == "fieldIds":
             out.append([1])
-        elif isinstance(t, str):       # a hand wrapper's optional argument (a caller's ctypes buffer)
-            out.append(None)
+        elif isinstance(t, str):       # a hand wrapper's own argument: None for a caller's ctypes buffer
+            out.append(None if name.endswith("Ref") else 0)
         elif t.kind == "struct":
             out.append(getattr(pynvml, SPEC.structs[t.base].pyname)())
         elif t.kind == "handle":
@@ -466,12 +470,14 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
         elif t == "fieldIds":
             bads = [None, 5, "abc", b"abc", 1.5, [None], ["1"], [1.5], [-1], [2**32], [(1, 2, 3)], [(1,)],
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
-        elif isinstance(t, str):       # a caller's ctypes buffer (None: ours returns a list)
+        elif isinstance(t, str) and pname.endswith("Ref"):   # a caller's ctypes buffer (None: a list)
             bads = [5, 1.5, "abc", b"abc", [], object(), ctypes.c_uint8()]
-        elif t.kind == "struct":
-            bads = [None, 0, object(), pynvml.c_nvmlMemory_t(), b"\0" * 64]
+        elif isinstance(t, str):       # a hand-written wrapper's own argument (pyargs=)
+            bads = [object(), 1.5, "x", [object()]]
         elif t.kind == "handle":
             bads = bad_handles()
+        elif t.kind == "struct":
+            bads = [None, 0, "x", b"x", pynvml.c_nvmlMemory_t(), object(), type(pynvml.c_nvmlMemory_t())]
         elif t.kind == "str":
             bads = BAD_STRS
         else:

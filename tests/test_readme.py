@@ -11,7 +11,8 @@ from conftest import ROOT
 def test_readme_examples(use_profile):
     os.environ.pop("PYNVML_SIM_PROFILE", None)
     text = (ROOT / "README.md").read_text()
-    examples = "\n".join(block.split("```", 1)[0] for block in text.split("```python\n>>>")[1:])
+    # each block begins with ">>>", which the split takes away
+    examples = "\n>>>".join(block.split("```", 1)[0] for block in text.split("```python\n>>>")[1:])
     parser = doctest.DocTestParser()
     test = parser.get_doctest(">>>" + examples, {}, "README", "README.md", 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)

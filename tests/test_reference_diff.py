@@ -66,6 +66,9 @@ KNOWN_DIFFERENCES = {
     "nvmlDeviceGetProcessUtilization": (
         "nvidia-ml-py requires the size query to answer INSUFFICIENT_SIZE and raises NVMLError(0) "
         "when it succeeds (no samples); ours returns []", _process_utilization_no_samples),
+    "nvmlUnitGetDevices": (
+        "nvidia-ml-py returns the ctypes array of c_nvmlDevice_t it passed to NVML; ours a list of the "
+        "same handles", _field_values_array),
     "nvmlDeviceGetHandleByUUID": (
         "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: uuid='...' reaches "
         "ctypes as str, a TypeError", _keyword_str),
@@ -98,7 +101,18 @@ def rich_profile(default_profile):
             "2": {"error": "NVML_ERROR_NOT_FOUND"}}
         d["nvmlDeviceGetGraphicsRunningProcesses_v3"] = [
             {"pid": 7, "usedGpuMemory": str(2**64 - 1), "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF}]
+    prof["units"] = [UNIT, {"nvmlUnitGetDevices": [], "nvmlUnitGetUnitInfo": {"error": "NVML_ERROR_NO_PERMISSION"}}]
     return prof
+
+
+# An S-class unit holding both GPUs (the default profile has none, as an H100 server).
+UNIT = {"nvmlUnitGetUnitInfo": {"name": "S2075", "id": "0324109000012", "serial": "0324109000012",
+                                "firmwareVersion": "6.1"},
+        "nvmlUnitGetLedState": {"cause": "", "color": 0},
+        "nvmlUnitGetPsuInfo": {"state": "Normal", "current": 11, "voltage": 12, "power": 132},
+        "nvmlUnitGetTemperature": {"0": 28, "1": 41, "2": 55},
+        "nvmlUnitGetFanSpeedInfo": {"fans": [{"speed": 6800, "state": 0}, {"speed": 6750, "state": 1}], "count": 2},
+        "nvmlUnitGetDevices": [0, 1]}
 
 
 def _drain(ref):
@@ -151,6 +165,8 @@ def test_ours_agrees_with_nvidia_ml_py(name, profile, records, ref):
     if name != "handle ==" and not callable(getattr(ref, name, None)):
         pytest.skip(f"nvidia-ml-py has no {name}")
     recs = [r for r in records[profile] if r["function"] == name]
+    if not recs and profile == "default" and "unit" in inspect.signature(getattr(pynvml, name)).parameters:
+        pytest.skip("the default profile has no units (as an H100 server): compared on the rich one")
     assert recs, f"no call of {name} was compared"
     if name.startswith("nvmlDevice") and name != "nvmlDeviceGetCount" and "HandleBy" not in name:
         assert {c for r in recs for c in re.findall(r"dev(\d)", r["call"])} >= {"0", "1"}, "both GPUs"
@@ -179,7 +195,9 @@ def test_coverage_of_the_comparison(records, ref):
     names = {r["function"] for r in records["default"]}
     ours_and_ref = {f.pyname for f in SPEC.functions if f.python and callable(getattr(ref, f.pyname, None))
                     and f.pyname in OUR_GETTERS}
-    assert ours_and_ref - names == set()            # every spec function nvidia-ml-py also has
+    takes_unit = {n for n in ours_and_ref if "unit" in inspect.signature(getattr(pynvml, n)).parameters}
+    assert ours_and_ref - names == takes_unit       # every getter nvidia-ml-py also has (no units here)
+    assert takes_unit <= {r["function"] for r in records["rich"]}
     assert {"nvmlSystemGetDriverVersion", "nvmlSystemGetNVMLVersion", "nvmlSystemGetCudaDriverVersion",
             "nvmlSystemGetCudaDriverVersion_v2", "nvmlDeviceGetCount"} <= names
     calls = {r["call"] for r in records["default"]}
@@ -230,12 +248,13 @@ def test_tool_classifies_parameters_as_the_spec_declares():
         spec_kinds = {p.name: p.type for p in f.inputs}
         for p, k in zip(params, kinds):
             t = spec_kinds.get(p.name)
-            if t is None:
-                # a version the wrapper picks the call by: GetMemoryInfo's a struct version word,
-                # the MIG profile infos' 1 or 2 (ints, like the others)
-                assert k in ("version", "fieldids") or (p.name == "version" and k == "int"), (f.pyname, p.name, k)
+            if t is None:   # a hand-written wrapper's own arguments (pyargs=; the MIG profile infos' version)
+                assert k in ("version", "fieldids", "systemeventset", "eventdata", "int"), (f.pyname, p.name, k)
             elif t.kind == "handle":
-                assert k == "device", (f.pyname, p.name)
+                assert k == {"Device": "device", "Unit": "unit", "EventSet": "eventset", "GpmSample": "gpmsample",
+                             "SystemEventSet": "systemeventset"}[t.base], (f.pyname, p.name)
+            elif t.kind == "struct":
+                assert k == "struct", (f.pyname, p.name)
             elif t.kind == "str":
                 assert k == "str", (f.pyname, p.name)
             else:
@@ -253,9 +272,11 @@ def test_tool_calls_getters_only(reference_data):
               "nvmlEventSetCreate", "nvmlEventSetWait_v2", "nvmlDeviceRegisterEvents", "nvmlInit", "nvmlShutdown",
               "nvmlDeviceCreateGpuInstance", "nvmlDeviceModifyDrainState", "nvmlDeviceDiscoverGpus"):
         assert not cmp.is_read_only(n), n
-    # every getter of ours is compared
+    # every getter of ours is compared (but those filling a GPM sample or metrics struct, see the tool)
     assert {f.pyname for f in SPEC.functions if f.python and "Get" in f.pyname
-            and not cmp.takes_pointers(f.pyname, getattr(pynvml, f.pyname))} <= set(OUR_GETTERS)
+            and not cmp.takes_pointers(f.pyname, getattr(pynvml, f.pyname))} - cmp.FILLS_CALLER_OBJECTS \
+        <= set(OUR_GETTERS)
+    assert not cmp.FILLS_CALLER_OBJECTS & set(OUR_GETTERS)
     # MIG instance handles and the caller's ctypes buffers are never made up from ints
     for n in ("nvmlGpuInstanceGetInfo", "nvmlDeviceGetGpuInstances", "nvmlComputeInstanceGetInfo",
               "nvmlGpuInstanceGetComputeInstanceProfileInfo", "nvmlDeviceGetGpuInstancePossiblePlacements"):

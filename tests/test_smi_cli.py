@@ -112,7 +112,9 @@ def test_python_dash_m_and_console_script():
     out = subprocess.run([sys.executable, "-m", "pynvml.smi", "--query-gpu=count", "--format=csv,noheader"],
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout) == (0, "2\n2\n")
-    scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
+    eps = importlib.metadata.entry_points()
+    eps = eps.select(group="console_scripts") if hasattr(eps, "select") else eps.get("console_scripts", [])  # 3.9
+    scripts = {ep.name: ep.value for ep in eps}
     assert scripts.get("pynvml-smi") == "pynvml.smi:main"
     exe = os.path.join(os.path.dirname(sys.executable), "pynvml-smi")
     if os.path.exists(exe):

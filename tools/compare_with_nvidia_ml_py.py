@@ -63,9 +63,18 @@ READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle",
                    # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control)
                    "nvmlDeviceGetAddressingMode", "nvmlDeviceGetAutoBoostedClocksEnabled",
                    "nvmlDeviceGetNvLinkUtilizationControl"}
+# "Get" in the name, but they fill an object the caller allocated (a GPM sample, a metrics
+# struct holding two samples): not getters of the GPU's state, and not callable without
+# nvmlGpmSampleAlloc.  tests/test_family_events.py tests them.
+FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
 DEVICE_PARAMS = {"handle", "device", "device1", "device2", "migDevice"}
+UNIT_PARAMS = {"unit"}           # a unit handle: each unit of nvmlUnitGetHandleByIndex
+# Parameters of the functions never called here (they take objects that only state-changing
+# calls make), by kind, so that every parameter has one.
+OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "systemeventset",
+                "req": "struct", "metricsGet": "struct", "eventData": "eventdata"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 INT_VALUES = range(6)
 
@@ -135,6 +144,8 @@ def library_path_of(ours) -> str:
 def is_read_only(name: str) -> bool:
     if name in READ_ONLY_EXTRA:
         return True
+    if name in FILLS_CALLER_OBJECTS:
+        return False
     return name.startswith("nvml") and "Get" in name and MUTATING.search(name) is None
 
 
@@ -160,9 +171,13 @@ def is_compared(name: str, fn) -> bool:
 
 
 def param_kind(fname: str, p: inspect.Parameter) -> str:
-    """device | int | str | version | fieldids: what a parameter takes."""
+    """device | unit | int | str | version | fieldids (or an OTHER_PARAMS kind): what a parameter takes."""
     if p.name in DEVICE_PARAMS:
         return "device"
+    if p.name in UNIT_PARAMS:
+        return "unit"
+    if p.name in OTHER_PARAMS:
+        return OTHER_PARAMS[p.name]
     if p.name in STR_PARAMS:
         return "str"
     if p.name == "fieldIds":
@@ -191,10 +206,12 @@ def common_functions(ours, ref, only=None) -> list[str]:
 class Arg:
     """An argument, made for each library separately (handles differ)."""
 
-    def __init__(self, label, value=None, device=None):
-        self.label, self.value, self.device = label, value, device
+    def __init__(self, label, value=None, device=None, unit=None):
+        self.label, self.value, self.device, self.unit = label, value, device, unit
 
-    def make(self, handles):
+    def make(self, handles, units=()):
+        if self.unit is not None:
+            return units[self.unit]
         return handles[self.device] if self.device is not None else self.value
 
 
@@ -247,7 +264,7 @@ def str_values(pname, facts):
     return uniq
 
 
-def plan_calls(ours, name, ndev, facts):
+def plan_calls(ours, name, ndev, facts, nunits=0):
     """[(label, [Arg...], {kw: Arg})] for one function."""
     fn = getattr(ours, name)
     try:
@@ -261,6 +278,10 @@ def plan_calls(ours, name, ndev, facts):
     for p, k in zip(params, kinds):
         if k == "device":
             choices.append([Arg(f"dev{i}", device=i) for i in range(ndev)])
+        elif k == "unit":
+            choices.append([Arg(f"unit{i}", unit=i) for i in range(nunits)])
+        elif k in OTHER_PARAMS.values():
+            return []
         elif k == "int":
             vals = list(INT_VALUES)
             if name == "nvmlDeviceGetTopologyNearestGpus":
@@ -311,6 +332,11 @@ def canon(v, lib, depth=0):
         return {"type": type(v).__name__, "items": [canon(x, lib, depth + 1) for x in v]}
     if isinstance(v, dict):
         return {"type": "dict", "items": {str(k): canon(x, lib, depth + 1) for k, x in v.items()}}
+    unit_cls = getattr(lib, "c_nvmlUnit_t", None)
+    if isinstance(unit_cls, type) and isinstance(v, unit_cls):
+        # no index to ask NVML for: the address (both libraries load the same NVML)
+        address = v.value if hasattr(v, "value") else ctypes.cast(v, ctypes.c_void_p).value
+        return {"type": "unit", "address": address}
     handle_cls = getattr(lib, "c_nvmlDevice_t", None)
     if isinstance(handle_cls, type) and isinstance(v, handle_cls):
         try:
@@ -335,6 +361,8 @@ def canon(v, lib, depth=0):
                              "value": canon(getattr(x, member), lib, depth + 1) if member else None}
             else:
                 values[n] = canon(x, lib, depth + 1)
+                if values[n]["type"] == "ctypes_array":   # an array field: ours reads as a list
+                    values[n]["type"] = "list"
         return {"type": "struct", "class": type(v).__name__, "fields": names, "values": values}
     return {"type": "other", "class": type(v).__name__, "repr": repr(v)}
 
@@ -402,6 +430,8 @@ def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) 
         return out
     if t == "handle":
         return [] if a["index"] == b["index"] else [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
+    if t == "unit":
+        return [] if a["address"] == b["address"] else [f"{where}: ours unit {a['address']}, nvidia-ml-py {b['address']}"]
     if t == "union":
         if a["member"] != b["member"]:
             return [f"{where}: ours member {a['member']}, nvidia-ml-py {b['member']}"]
@@ -423,6 +453,9 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
     if name == "nvmlDeviceGetFieldValues" and o["type"] == "list" and r["type"] == "ctypes_array" \
             and _same_items(o, r, volatile, exact, tol):
         return "nvidia-ml-py returns its ctypes array itself, ours a list of the same structs"
+    if name == "nvmlUnitGetDevices" and o["type"] == "list" and r["type"] == "ctypes_array" \
+            and _same_items(o, r, volatile, exact, tol):
+        return "nvidia-ml-py returns its ctypes array of device handles, ours a list of the same handles"
     if name == "nvmlDeviceGetProcessUtilization" and o == {"type": "list", "items": []} \
             and r["type"] == "exception" and r["class"] == "NVMLError" and r["value"] == 0:
         return "nvidia-ml-py raises NVMLError(0) when NVML's size query succeeds (no samples); ours returns []"
@@ -451,13 +484,21 @@ def signature_mismatch(a, b):
     return str(sa), str(sb)
 
 
-def _call(lib, fn_name, args, kwargs, handles):
+def _call(lib, fn_name, args, kwargs, handles, units=()):
     try:
-        v = getattr(lib, fn_name)(*[a.make(handles) for a in args],
-                                  **{k: a.make(handles) for k, a in kwargs.items()})
+        v = getattr(lib, fn_name)(*[a.make(handles, units) for a in args],
+                                  **{k: a.make(handles, units) for k, a in kwargs.items()})
         return canon(v, lib)
     except Exception as e:  # noqa: BLE001 - an exception is a result to compare
         return canon_exception(e)
+
+
+def units_of(lib):
+    """The S-class units' handles (none on most machines)."""
+    try:
+        return [lib.nvmlUnitGetHandleByIndex(i) for i in range(lib.nvmlUnitGetCount())]
+    except Exception:  # noqa: BLE001 - no units, or no unit functions
+        return []
 
 
 def run_comparison(ours, ref, only=None, exact=False, log=None):
@@ -466,6 +507,9 @@ def run_comparison(ours, ref, only=None, exact=False, log=None):
     ours_handles = [ours.nvmlDeviceGetHandleByIndex(i) for i in range(n)]
     ref_handles = [ref.nvmlDeviceGetHandleByIndex(i) for i in range(n)]
     facts = device_facts(ours, ours_handles)
+    ours_units, ref_units = units_of(ours), units_of(ref)
+    if len(ours_units) != len(ref_units):
+        ours_units = ref_units = []
     records = []
     for name in common_functions(ours, ref, only):
         volatile = VOLATILE_FUNCTIONS.search(name) is not None
@@ -482,9 +526,9 @@ def run_comparison(ours, ref, only=None, exact=False, log=None):
             if log:
                 log(rec)
             continue
-        for label, args, kwargs in plan_calls(ours, name, n, facts):
-            o = _call(ours, name, args, kwargs, ours_handles)
-            r = _call(ref, name, args, kwargs, ref_handles)
+        for label, args, kwargs in plan_calls(ours, name, n, facts, len(ours_units)):
+            o = _call(ours, name, args, kwargs, ours_handles, ours_units)
+            r = _call(ref, name, args, kwargs, ref_handles, ref_units)
             diffs = compare(o, r, volatile, exact, "", tol)
             rec = {"function": name, "call": label, "ours": o, "reference": r}
             if not diffs:

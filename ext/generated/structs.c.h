@@ -756,14 +756,14 @@ static const pn_field pn_fields_nvmlSystemEventData_v1_t[] = {
 };
 static const pn_field pn_fields_nvmlSystemEventSetCreateRequest_v1_t[] = {
     {"version", "version", offsetof(nvmlSystemEventSetCreateRequest_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"set", "set", offsetof(nvmlSystemEventSetCreateRequest_v1_t, set), PN_K_PTR, 0, -1, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
+    {"set", "set", offsetof(nvmlSystemEventSetCreateRequest_v1_t, set), PN_K_HANDLE, 0, PN_HANDLE_SystemEventSet, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
 };
 static const pn_default pn_defaults_nvmlSystemEventSetCreateRequest_v1_t[] = {
     {0, (unsigned long long)(nvmlSystemEventSetCreateRequest_v1)},
 };
 static const pn_field pn_fields_nvmlSystemEventSetFreeRequest_v1_t[] = {
     {"version", "version", offsetof(nvmlSystemEventSetFreeRequest_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"set", "set", offsetof(nvmlSystemEventSetFreeRequest_v1_t, set), PN_K_PTR, 0, -1, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
+    {"set", "set", offsetof(nvmlSystemEventSetFreeRequest_v1_t, set), PN_K_HANDLE, 0, PN_HANDLE_SystemEventSet, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
 };
 static const pn_default pn_defaults_nvmlSystemEventSetFreeRequest_v1_t[] = {
     {0, (unsigned long long)(nvmlSystemEventSetFreeRequest_v1)},
@@ -771,7 +771,7 @@ static const pn_default pn_defaults_nvmlSystemEventSetFreeRequest_v1_t[] = {
 static const pn_field pn_fields_nvmlSystemEventSetWaitRequest_v1_t[] = {
     {"version", "version", offsetof(nvmlSystemEventSetWaitRequest_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"timeoutms", "timeoutms", offsetof(nvmlSystemEventSetWaitRequest_v1_t, timeoutms), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"set", "set", offsetof(nvmlSystemEventSetWaitRequest_v1_t, set), PN_K_PTR, 0, -1, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
+    {"set", "set", offsetof(nvmlSystemEventSetWaitRequest_v1_t, set), PN_K_HANDLE, 0, PN_HANDLE_SystemEventSet, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
     {"data", "data", offsetof(nvmlSystemEventSetWaitRequest_v1_t, data), PN_K_PTR, 0, -1, NULL, "LP_c_nvmlSystemEventData_v1_t", 0},
     {"dataSize", "dataSize", offsetof(nvmlSystemEventSetWaitRequest_v1_t, dataSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"numEvent", "numEvent", offsetof(nvmlSystemEventSetWaitRequest_v1_t, numEvent), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -782,7 +782,7 @@ static const pn_default pn_defaults_nvmlSystemEventSetWaitRequest_v1_t[] = {
 static const pn_field pn_fields_nvmlSystemRegisterEventRequest_v1_t[] = {
     {"version", "version", offsetof(nvmlSystemRegisterEventRequest_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"eventTypes", "eventTypes", offsetof(nvmlSystemRegisterEventRequest_v1_t, eventTypes), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
-    {"set", "set", offsetof(nvmlSystemRegisterEventRequest_v1_t, set), PN_K_PTR, 0, -1, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
+    {"set", "set", offsetof(nvmlSystemRegisterEventRequest_v1_t, set), PN_K_HANDLE, 0, PN_HANDLE_SystemEventSet, NULL, "LP_struct_c_nvmlSystemEventSet_t", 0},
 };
 static const pn_default pn_defaults_nvmlSystemRegisterEventRequest_v1_t[] = {
     {0, (unsigned long long)(nvmlSystemRegisterEventRequest_v1)},

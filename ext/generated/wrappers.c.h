@@ -7107,6 +7107,417 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceRegisterEvents, "nvmlDeviceRegisterEvents(handle, eventTypes, eventSet)\n--\n\nCalls NVML's nvmlDeviceRegisterEvents.");
+static PyObject *
+pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "eventTypes", "eventSet", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceRegisterEvents", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceRegisterEvents", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned long long a_eventTypes;
+    if (pn_arg_u64(argv[1], "nvmlDeviceRegisterEvents", "eventTypes", &a_eventTypes) < 0) return NULL;
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceRegisterEvents, pfn_nvmlDeviceRegisterEvents, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_eventTypes, a_eventSet);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpmQueryDeviceSupport, "nvmlGpmQueryDeviceSupport(device)\n--\n\nCalls NVML's nvmlGpmQueryDeviceSupport.");
+static PyObject *
+pn_w_nvmlGpmQueryDeviceSupport(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpmQueryDeviceSupport", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlGpmQueryDeviceSupport", "device", (void **)&a_device) < 0) return NULL;
+    nvmlGpmSupport_t o_gpmSupport;
+    memset(&o_gpmSupport, 0, sizeof o_gpmSupport);
+    o_gpmSupport.version = NVML_GPM_SUPPORT_VERSION;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmQueryDeviceSupport, pfn_nvmlGpmQueryDeviceSupport, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, &o_gpmSupport);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlGpmSupport_t, &o_gpmSupport);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpmQueryIfStreamingEnabled, "nvmlGpmQueryIfStreamingEnabled(device)\n--\n\nCalls NVML's nvmlGpmQueryIfStreamingEnabled.");
+static PyObject *
+pn_w_nvmlGpmQueryIfStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpmQueryIfStreamingEnabled", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlGpmQueryIfStreamingEnabled", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int o_state = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmQueryIfStreamingEnabled, pfn_nvmlGpmQueryIfStreamingEnabled, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, &o_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_state);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetCount, "nvmlUnitGetCount()\n--\n\nCalls NVML's nvmlUnitGetCount.");
+static PyObject *
+pn_w_nvmlUnitGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    if (pn_unpack("nvmlUnitGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+        return NULL;
+    unsigned int o_unitCount = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetCount, pfn_nvmlUnitGetCount, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&o_unitCount);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_unitCount);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetHandleByIndex, "nvmlUnitGetHandleByIndex(index)\n--\n\nCalls NVML's nvmlUnitGetHandleByIndex.");
+static PyObject *
+pn_w_nvmlUnitGetHandleByIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"index", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetHandleByIndex", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_index;
+    if (pn_arg_u32(argv[0], "nvmlUnitGetHandleByIndex", "index", &a_index) < 0) return NULL;
+    nvmlUnit_t o_unit = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetHandleByIndex, pfn_nvmlUnitGetHandleByIndex, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_index, &o_unit);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_Unit, o_unit);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetUnitInfo, "nvmlUnitGetUnitInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetUnitInfo.");
+static PyObject *
+pn_w_nvmlUnitGetUnitInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetUnitInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetUnitInfo", "unit", (void **)&a_unit) < 0) return NULL;
+    nvmlUnitInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetUnitInfo, pfn_nvmlUnitGetUnitInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlUnitInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetLedState, "nvmlUnitGetLedState(unit)\n--\n\nCalls NVML's nvmlUnitGetLedState.");
+static PyObject *
+pn_w_nvmlUnitGetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetLedState", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetLedState", "unit", (void **)&a_unit) < 0) return NULL;
+    nvmlLedState_t o_state;
+    memset(&o_state, 0, sizeof o_state);
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetLedState, pfn_nvmlUnitGetLedState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, &o_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlLedState_t, &o_state);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetPsuInfo, "nvmlUnitGetPsuInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetPsuInfo.");
+static PyObject *
+pn_w_nvmlUnitGetPsuInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetPsuInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetPsuInfo", "unit", (void **)&a_unit) < 0) return NULL;
+    nvmlPSUInfo_t o_psu;
+    memset(&o_psu, 0, sizeof o_psu);
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetPsuInfo, pfn_nvmlUnitGetPsuInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, &o_psu);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlPSUInfo_t, &o_psu);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetTemperature, "nvmlUnitGetTemperature(unit, type)\n--\n\nCalls NVML's nvmlUnitGetTemperature.");
+static PyObject *
+pn_w_nvmlUnitGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", "type", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlUnitGetTemperature", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetTemperature", "unit", (void **)&a_unit) < 0) return NULL;
+    unsigned int a_type;
+    if (pn_arg_u32(argv[1], "nvmlUnitGetTemperature", "type", &a_type) < 0) return NULL;
+    unsigned int o_temp = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetTemperature, pfn_nvmlUnitGetTemperature, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, a_type, &o_temp);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_temp);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetFanSpeedInfo, "nvmlUnitGetFanSpeedInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetFanSpeedInfo.");
+static PyObject *
+pn_w_nvmlUnitGetFanSpeedInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetFanSpeedInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetFanSpeedInfo", "unit", (void **)&a_unit) < 0) return NULL;
+    nvmlUnitFanSpeeds_t o_fanSpeeds;
+    memset(&o_fanSpeeds, 0, sizeof o_fanSpeeds);
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetFanSpeedInfo, pfn_nvmlUnitGetFanSpeedInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, &o_fanSpeeds);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlUnitFanSpeeds_t, &o_fanSpeeds);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitGetDevices, "nvmlUnitGetDevices(unit)\n--\n\nCalls NVML's nvmlUnitGetDevices.");
+static PyObject *
+pn_w_nvmlUnitGetDevices(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlUnitGetDevices", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetDevices", "unit", (void **)&a_unit) < 0) return NULL;
+    unsigned int c_deviceCount = 0;
+    nvmlDevice_t *o_devices = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, &c_deviceCount, o_devices);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_deviceCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_devices != NULL || c_deviceCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_devices);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_deviceCount = c_deviceCount * 2 + 5;
+        PyMem_Free(o_devices);
+        o_devices = PyMem_Calloc(cap_deviceCount, sizeof *o_devices);
+        if (o_devices == NULL) {
+            PyMem_Free(o_devices);
+            return PyErr_NoMemory();
+        }
+        c_deviceCount = cap_deviceCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_unit, &c_deviceCount, o_devices);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_deviceCount > cap_deviceCount) c_deviceCount = cap_deviceCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_deviceCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_deviceCount; i++) {
+        PyObject *el = pn_handle_new(st, PN_HANDLE_Device, o_devices[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_devices);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlUnitSetLedState, "nvmlUnitSetLedState(unit, color)\n--\n\nCalls NVML's nvmlUnitSetLedState.");
+static PyObject *
+pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"unit", "color", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlUnitSetLedState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlUnit_t a_unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitSetLedState", "unit", (void **)&a_unit) < 0) return NULL;
+    unsigned int a_color;
+    if (pn_arg_u32(argv[1], "nvmlUnitSetLedState", "color", &a_color) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitSetLedState, pfn_nvmlUnitSetLedState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_unit, a_color);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstance, "nvmlDeviceCreateGpuInstance(device, profileId)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstance.");
 static PyObject *
 pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -7200,7 +7611,7 @@ pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t 
     rc = fn(a_gpuInstance);
     Py_END_ALLOW_THREADS
     if (rc != 0) return pn_raise(st, rc);
-    return PyLong_FromLong(NVML_SUCCESS);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
 PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceById, "nvmlDeviceGetGpuInstanceById(device, gpuInstanceId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceById.");
@@ -7400,7 +7811,7 @@ pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssiz
     rc = fn(a_computeInstance);
     Py_END_ALLOW_THREADS
     if (rc != 0) return pn_raise(st, rc);
-    return PyLong_FromLong(NVML_SUCCESS);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
 PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceById, "nvmlGpuInstanceGetComputeInstanceById(gpuInstance, computeInstanceId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceById.");
@@ -7620,7 +8031,7 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *arg
     rc = fn(a_gpuInstance, (nvmlVgpuSchedulerState_v1_t *)a_sched_state);
     Py_END_ALLOW_THREADS
     if (rc != 0) return pn_raise(st, rc);
-    return PyLong_FromLong(NVML_SUCCESS);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
 PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2, "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState_v2.");
@@ -7700,7 +8111,7 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerState_v2_t *)a_sched_state_v2);
     Py_END_ALLOW_THREADS
     if (rc != 0) return pn_raise(st, rc);
-    return PyLong_FromLong(NVML_SUCCESS);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
 PyMethodDef pn_generated_methods[] = {
@@ -7895,6 +8306,18 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlVgpuInstanceGetGpuInstanceId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetGpuInstanceId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetGpuInstanceId},
     {"nvmlVgpuInstanceGetAccountingMode", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetAccountingMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetAccountingMode},
     {"nvmlVgpuInstanceGetPlacementId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetPlacementId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetPlacementId},
+    {"nvmlDeviceRegisterEvents", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRegisterEvents, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRegisterEvents},
+    {"nvmlGpmQueryDeviceSupport", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryDeviceSupport, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryDeviceSupport},
+    {"nvmlGpmQueryIfStreamingEnabled", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryIfStreamingEnabled, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryIfStreamingEnabled},
+    {"nvmlUnitGetCount", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetCount, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetCount},
+    {"nvmlUnitGetHandleByIndex", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetHandleByIndex, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetHandleByIndex},
+    {"nvmlUnitGetUnitInfo", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetUnitInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetUnitInfo},
+    {"nvmlUnitGetLedState", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetLedState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetLedState},
+    {"nvmlUnitGetPsuInfo", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetPsuInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetPsuInfo},
+    {"nvmlUnitGetTemperature", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetTemperature, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetTemperature},
+    {"nvmlUnitGetFanSpeedInfo", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetFanSpeedInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetFanSpeedInfo},
+    {"nvmlUnitGetDevices", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetDevices, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetDevices},
+    {"nvmlUnitSetLedState", (PyCFunction)(void (*)(void))pn_w_nvmlUnitSetLedState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitSetLedState},
     {"nvmlDeviceCreateGpuInstance", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstance, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstance},
     {"nvmlDeviceCreateGpuInstanceWithPlacement", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstanceWithPlacement, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement},
     {"nvmlGpuInstanceDestroy", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceDestroy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceDestroy},

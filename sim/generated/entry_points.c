@@ -4044,3 +4044,89 @@ nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuP
     return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlGpmQueryDeviceSupport", device))) return rc;
+    if (gpmSupport == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (gpmSupport->version != NVML_GPM_SUPPORT_VERSION) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, gpmSupport, sim_fill_nvmlGpmSupport_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGpmQueryIfStreamingEnabled(nvmlDevice_t device, unsigned int *state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlGpmQueryIfStreamingEnabled", device))) return rc;
+    if (state == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, state, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetUnitInfo(nvmlUnit_t unit, nvmlUnitInfo_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetUnitInfo", unit))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlUnitInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetLedState(nvmlUnit_t unit, nvmlLedState_t *state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetLedState", unit))) return rc;
+    if (state == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, state, sim_fill_nvmlLedState_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetPsuInfo(nvmlUnit_t unit, nvmlPSUInfo_t *psu)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetPsuInfo", unit))) return rc;
+    if (psu == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, psu, sim_fill_nvmlPSUInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned int *temp)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetTemperature", unit))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)type))) return rc;
+    if (temp == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, temp, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetFanSpeedInfo", unit))) return rc;
+    if (fanSpeeds == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fanSpeeds, sim_fill_nvmlUnitFanSpeeds_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_unit(&c, "nvmlUnitGetDevices", unit))) return rc;
+    if (deviceCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, deviceCount, devices == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, devices, n, sizeof *devices, sim_fill_device))) return rc;
+    *deviceCount = n;
+    return NVML_SUCCESS;
+}
+

@@ -29,12 +29,9 @@ Command line (``python -m pynvml.smi`` or ``pynvml-smi``)::
     pynvml-smi --help-query-gpu
 """
 import atexit
-import inspect
 import sys
 import threading
 import weakref
-from xml.sax.saxutils import escape as _xml_escape
-from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 import pynvml
 from pynvml import _nvml
@@ -321,6 +318,11 @@ def _xml_tree(items, devices=None):
 
 
 def _render_xml(root):
+    # imported here: xml.sax.saxutils pulls in urllib and email (25 ms), which a csv query
+    # from the command line should not pay for
+    from xml.sax.saxutils import escape as _xml_escape
+    from xml.sax.saxutils import quoteattr as _xml_quoteattr
+
     out = ['<?xml version="1.0" ?>', '<!DOCTYPE nvidia_smi_log SYSTEM "nvsmi_device_v13.dtd">']
 
     def emit(node, depth):
@@ -604,6 +606,7 @@ class _Loop:
 
 
 def _takes_two(fn):
+    import inspect      # only loop() callbacks need it (8 ms to import)
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):

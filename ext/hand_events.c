@@ -1,0 +1,737 @@
+/* Wrappers of the events family that fit no pattern of the spec (spec/functions_events.nvml):
+ *
+ *   - calls that make or free an object the caller owns (event sets, system event sets,
+ *     GPM samples): the extension records what it made (ext/handles.c, st->live), so a
+ *     freed object is refused with ValueError instead of reaching NVML again;
+ *   - the waits: NVML blocks for up to `timeoutms`.  The GIL is released while it does,
+ *     and the wait is made in slices of at most PN_WAIT_SLICE_MS, between which pending
+ *     signals are handled: Ctrl-C raises KeyboardInterrupt within a slice instead of
+ *     after the whole timeout (a signal handler only runs in the main thread, between
+ *     bytecodes; a thread blocked inside C would otherwise not see it until NVML
+ *     returned).  An event that arrives during a slice ends the wait as usual;
+ *   - calls that return one of their arguments (nvmlGpmSampleGet returns the sample,
+ *     nvmlGpmMetricsGet the struct it filled, as nvidia-ml-py does), or NVML_SUCCESS;
+ *   - nvidia-ml-py's system event API: request structs built from Python arguments, and
+ *     c_nvmlSystem* taking the request struct itself;
+ *   - nvmlUnitGetDeviceCount: a size query whose INSUFFICIENT_SIZE is the answer.
+ */
+#include "pynvml.h"
+
+#include <string.h>
+#include <time.h>
+
+#define PN_WAIT_SLICE_MS 100u
+
+static unsigned long long
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+/* Arguments by position or keyword (ext/convert.c). */
+#define UNPACK(fname, names, nmin, nmax, argv)                                       \
+    if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
+        return NULL
+
+/* --- device event sets --------------------------------------------------------------- */
+
+static PyObject *
+h_nvmlEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    UNPACK("nvmlEventSetCreate", NULL, 0, 0, NULL);
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetCreate, pfn_nvmlEventSetCreate, fn);
+    nvmlEventSet_t set = NULL;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&set);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    if (pn_handle_track(st, PN_HANDLE_EventSet, set) < 0)
+        return NULL;
+    return pn_handle_new(st, PN_HANDLE_EventSet, set);
+}
+
+static PyObject *
+h_nvmlEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"eventSet", NULL};
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    UNPACK("nvmlEventSetFree", names, 1, 1, argv);
+    nvmlEventSet_t set;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetFree", "eventSet", (void **)&set) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetFree, pfn_nvmlEventSetFree, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(set);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    pn_handle_untrack(st, PN_HANDLE_EventSet, set, argv[0]);
+    Py_RETURN_NONE;
+}
+
+/* One slice of a wait, made with the GIL released. */
+typedef nvmlReturn_t (*wait_slice_fn)(void *ctx, unsigned int slice_ms);
+
+/* Wait up to timeout_ms in slices; between slices, handle signals and check (through
+ * `recheck`, which may raise) that the object waited on is still ours.  Returns NVML's
+ * code, or -1 with a Python error set. */
+static int
+wait_sliced(unsigned int timeout_ms, wait_slice_fn call, void *ctx, int (*recheck)(void *ctx))
+{
+    unsigned long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        unsigned long long now = now_ms();
+        unsigned int left = now >= deadline ? 0 : (unsigned int)(deadline - now);
+        unsigned int slice = left < PN_WAIT_SLICE_MS ? left : PN_WAIT_SLICE_MS;
+        nvmlReturn_t rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = call(ctx, slice);
+        Py_END_ALLOW_THREADS
+        if (rc != NVML_ERROR_TIMEOUT || slice == left)
+            return rc;
+        if (PyErr_CheckSignals() < 0 || recheck(ctx) < 0)
+            return -1;
+    }
+}
+
+typedef struct {
+    pn_state *st;
+    pfn_nvmlEventSetWait_v2 fn;
+    nvmlEventSet_t set;
+    PyObject *obj;
+    const char *fname;
+    nvmlEventData_t data;
+} event_wait;
+
+static nvmlReturn_t
+event_wait_slice(void *ctx, unsigned int slice_ms)
+{
+    event_wait *w = ctx;
+    return w->fn(w->set, &w->data, slice_ms);
+}
+
+static int
+event_wait_recheck(void *ctx)
+{
+    event_wait *w = ctx;
+    void *p;   /* freed (or NVML shut down) by another thread meanwhile: stop here */
+    return pn_arg_handle(w->st, w->obj, PN_HANDLE_EventSet, w->fname, "eventSet", &p);
+}
+
+static PyObject *
+event_set_wait(PyObject *module, const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"eventSet", "timeoutms", NULL};
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[2];
+    UNPACK(fname, names, 2, 2, argv);
+    event_wait w;
+    memset(&w, 0, sizeof w);
+    unsigned int timeout;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, fname, "eventSet", (void **)&w.set) < 0 ||
+        pn_arg_u32(argv[1], fname, "timeoutms", &timeout) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetWait_v2, pfn_nvmlEventSetWait_v2, fn);
+    w.st = st;
+    w.fn = fn;
+    w.obj = argv[0];
+    w.fname = fname;
+    int rc = wait_sliced(timeout, event_wait_slice, &w, event_wait_recheck);
+    if (rc < 0)
+        return NULL;
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    return pn_struct_new(st, PN_STRUCT_nvmlEventData_t, &w.data);
+}
+
+static PyObject *
+h_nvmlEventSetWait_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return event_set_wait(module, "nvmlEventSetWait_v2", args, nargs, kwnames);
+}
+
+static PyObject *
+h_nvmlEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return event_set_wait(module, "nvmlEventSetWait", args, nargs, kwnames);
+}
+
+/* --- system event sets ----------------------------------------------------------------- */
+
+/* The `set` member of a request struct must be a set we made and did not free. */
+static int
+check_request_set(pn_state *st, nvmlSystemEventSet_t set, const char *fname)
+{
+    if (set == NULL)
+        return 0;   /* NVML answers NULL itself */
+    int live = pn_handle_is_live(st, PN_HANDLE_SystemEventSet, set);
+    if (live < 0)
+        return -1;
+    if (!live) {
+        PyErr_Format(PyExc_ValueError, "%s(): the request's set is a system event set that was freed "
+                     "(or not made by nvmlSystemEventSetCreate)", fname);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check_version(pn_state *st, PyObject *o, const char *fname, unsigned int want)
+{
+    unsigned int v;
+    if (pn_arg_u32(o, fname, "version", &v) < 0)
+        return -1;
+    if (v != want) {   /* nvidia-ml-py checks before calling NVML */
+        pn_raise(st, NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+        return -1;
+    }
+    return 0;
+}
+
+/* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct. */
+static PyObject *
+h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetCreate", names, 1, 1, &arg);
+    pn_state *st = pn_get_state(module);
+    nvmlSystemEventSetCreateRequest_v1_t *req;
+    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t, "c_nvmlSystemEventSetCreate", "req",
+                      (void **)&req) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    if (req->set != NULL && pn_handle_track(st, PN_HANDLE_SystemEventSet, req->set) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetFree", names, 1, 1, &arg);
+    static const char fname[] = "c_nvmlSystemEventSetFree";
+    pn_state *st = pn_get_state(module);
+    nvmlSystemEventSetFreeRequest_v1_t *req;
+    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t, fname, "req", (void **)&req) < 0 ||
+        check_request_set(st, req->set, fname) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
+    nvmlSystemEventSet_t set = req->set;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    pn_handle_untrack(st, PN_HANDLE_SystemEventSet, set, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemRegisterEvents", names, 1, 1, &arg);
+    static const char fname[] = "c_nvmlSystemRegisterEvents";
+    pn_state *st = pn_get_state(module);
+    nvmlSystemRegisterEventRequest_v1_t *req;
+    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t, fname, "req", (void **)&req) < 0 ||
+        check_request_set(st, req->set, fname) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_RETURN_NONE;
+}
+
+/* The request's `data` member cannot be set from Python (a pointer NVML writes through):
+ * with dataSize > 0 NVML answers INVALID_ARGUMENT; nvmlSystemEventSetWait() gives the
+ * events themselves.  As nvidia-ml-py's, NVML_ERROR_TIMEOUT is returned, not raised. */
+static PyObject *
+h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"req", NULL};
+    PyObject *arg;
+    UNPACK("c_nvmlSystemEventSetWait", names, 1, 1, &arg);
+    static const char fname[] = "c_nvmlSystemEventSetWait";
+    pn_state *st = pn_get_state(module);
+    nvmlSystemEventSetWaitRequest_v1_t *req;
+    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t, fname, "req", (void **)&req) < 0 ||
+        check_request_set(st, req->set, fname) < 0)
+        return NULL;
+    if (req->data != NULL) {   /* only bytes copied in could hold one: a pointer we cannot vouch for */
+        PyErr_Format(PyExc_ValueError, "%s(): the request's data pointer was not set by pynvml", fname);
+        return NULL;
+    }
+    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetWait, pfn_nvmlSystemEventSetWait, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(req);
+    Py_END_ALLOW_THREADS
+    if (rc == NVML_ERROR_TIMEOUT)
+        return PyLong_FromLong(rc);
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+h_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"version", NULL};
+    static const char fname[] = "nvmlSystemEventSetCreate";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    UNPACK(fname, names, 1, 1, argv);
+    if (check_version(st, argv[0], fname, nvmlSystemEventSetCreateRequest_v1) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
+    nvmlSystemEventSetCreateRequest_v1_t req;
+    memset(&req, 0, sizeof req);
+    req.version = nvmlSystemEventSetCreateRequest_v1;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    if (req.set == NULL)
+        return pn_raise(st, NVML_ERROR_MEMORY);
+    if (pn_handle_track(st, PN_HANDLE_SystemEventSet, req.set) < 0)
+        return NULL;
+    return pn_handle_new(st, PN_HANDLE_SystemEventSet, req.set);
+}
+
+static PyObject *
+h_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"version", "setHandle", NULL};
+    static const char fname[] = "nvmlSystemEventSetFree";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[2];
+    UNPACK(fname, names, 2, 2, argv);
+    nvmlSystemEventSetFreeRequest_v1_t req;
+    memset(&req, 0, sizeof req);
+    if (check_version(st, argv[0], fname, nvmlSystemEventSetFreeRequest_v1) < 0 ||
+        pn_arg_handle(st, argv[1], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
+    req.version = nvmlSystemEventSetFreeRequest_v1;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    pn_handle_untrack(st, PN_HANDLE_SystemEventSet, req.set, argv[1]);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+h_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"version", "eventTypes", "setHandle", NULL};
+    static const char fname[] = "nvmlSystemRegisterEvents";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[3];
+    UNPACK(fname, names, 3, 3, argv);
+    nvmlSystemRegisterEventRequest_v1_t req;
+    memset(&req, 0, sizeof req);
+    if (check_version(st, argv[0], fname, nvmlSystemRegisterEventRequest_v1) < 0 ||
+        pn_arg_u64(argv[1], fname, "eventTypes", &req.eventTypes) < 0 ||
+        pn_arg_handle(st, argv[2], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
+    req.version = nvmlSystemRegisterEventRequest_v1;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&req);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    pn_state *st;
+    pfn_nvmlSystemEventSetWait fn;
+    nvmlSystemEventSetWaitRequest_v1_t req;
+    PyObject *obj;
+} system_wait;
+
+static nvmlReturn_t
+system_wait_slice(void *ctx, unsigned int slice_ms)
+{
+    system_wait *w = ctx;
+    w->req.timeoutms = slice_ms;
+    return w->fn(&w->req);
+}
+
+static int
+system_wait_recheck(void *ctx)
+{
+    system_wait *w = ctx;
+    void *p;
+    return pn_arg_handle(w->st, w->obj, PN_HANDLE_SystemEventSet, "nvmlSystemEventSetWait", "setHandle", &p);
+}
+
+/* nvmlSystemEventSetWait(version, setHandle, timeoutMs, eventData, eventDataSize): the
+ * events as [{'eventType': ..., 'gpuId': ...}], [] on timeout.  eventData is where NVML
+ * writes them, as in nvidia-ml-py: a sequence of c_nvmlSystemEventData_v1_t (ours), or
+ * a writable buffer of such structs (a ctypes array); or None (pynvml allocates). */
+static PyObject *
+h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"version", "setHandle", "timeoutMs", "eventData", "eventDataSize", NULL};
+    static const char fname[] = "nvmlSystemEventSetWait";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[5];
+    UNPACK(fname, names, 5, 5, argv);
+    system_wait w;
+    memset(&w, 0, sizeof w);
+    unsigned int timeout, size;
+    if (check_version(st, argv[0], fname, nvmlSystemEventSetWaitRequest_v1) < 0 ||
+        pn_arg_handle(st, argv[1], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&w.req.set) < 0 ||
+        pn_arg_u32(argv[2], fname, "timeoutMs", &timeout) < 0 ||
+        pn_arg_u32(argv[4], fname, "eventDataSize", &size) < 0)
+        return NULL;
+    if (size > 1u << 20) {
+        PyErr_Format(PyExc_ValueError, "%s(): eventDataSize %u is too large", fname, size);
+        return NULL;
+    }
+    PyObject *data = argv[3], *seq = NULL, *result = NULL;
+    Py_buffer view = {0};
+    int have_view = 0;
+    nvmlSystemEventData_v1_t *buf = NULL;
+    PyTypeObject *elem = (PyTypeObject *)st->struct_types[PN_STRUCT_nvmlSystemEventData_v1_t];
+    if (data == Py_None) {
+        /* ours to allocate */
+    }
+    else if (PyUnicode_Check(data) || PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be None, a sequence of "
+                     "c_nvmlSystemEventData_v1_t or a writable buffer, not %.100s", fname, Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    else if (PyObject_CheckBuffer(data) && !PyObject_TypeCheck(data, elem)) {
+        if (PyObject_GetBuffer(data, &view, PyBUF_WRITABLE) < 0) {
+            PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be a writable buffer", fname);
+            return NULL;
+        }
+        have_view = 1;
+        if ((size_t)view.len < (size_t)size * sizeof *buf) {
+            PyErr_Format(PyExc_ValueError, "%s(): eventData holds %zd bytes, fewer than eventDataSize=%u events",
+                         fname, view.len, size);
+            goto done;
+        }
+    }
+    else if (!PySequence_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'eventData' must be None, a sequence of "
+                     "c_nvmlSystemEventData_v1_t or a writable buffer, not %.100s", fname, Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    else {
+        if ((seq = PySequence_Fast(data, "eventData")) == NULL)
+            return NULL;
+        if (PySequence_Fast_GET_SIZE(seq) < (Py_ssize_t)size) {
+            PyErr_Format(PyExc_ValueError, "%s(): eventData has %zd items, fewer than eventDataSize=%u", fname,
+                         PySequence_Fast_GET_SIZE(seq), size);
+            goto done;
+        }
+        for (unsigned int i = 0; i < size; i++) {
+            if (!PyObject_TypeCheck(PySequence_Fast_GET_ITEM(seq, i), elem)) {
+                PyErr_Format(PyExc_TypeError, "%s(): eventData[%u] must be a c_nvmlSystemEventData_v1_t", fname, i);
+                goto done;
+            }
+        }
+    }
+    if (!have_view && (buf = PyMem_Calloc(size ? size : 1, sizeof *buf)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        pfn_nvmlSystemEventSetWait fn = (pfn_nvmlSystemEventSetWait)st->syms[PN_SYM_nvmlSystemEventSetWait];
+        if (fn == NULL && (fn = pn_resolve(st, PN_SYM_nvmlSystemEventSetWait)) == NULL)
+            goto done;
+        w.st = st;
+        w.fn = fn;
+        w.obj = argv[1];
+        w.req.version = nvmlSystemEventSetWaitRequest_v1;
+        w.req.data = have_view ? (nvmlSystemEventData_v1_t *)view.buf : buf;
+        w.req.dataSize = size;
+        int rc = wait_sliced(timeout, system_wait_slice, &w, system_wait_recheck);
+        if (rc < 0)
+            goto done;
+        if (rc == NVML_ERROR_TIMEOUT) {
+            result = PyList_New(0);
+            goto done;
+        }
+        if (rc != NVML_SUCCESS) {
+            pn_raise(st, rc);
+            goto done;
+        }
+    }
+    unsigned int n = w.req.numEvent < size ? w.req.numEvent : size;
+    result = PyList_New(n);
+    for (unsigned int i = 0; result != NULL && i < n; i++) {
+        nvmlSystemEventData_v1_t *e = &w.req.data[i];
+        if (seq != NULL)   /* the caller's structs get the events too */
+            memcpy(((pn_struct *)PySequence_Fast_GET_ITEM(seq, i))->data, e, sizeof *e);
+        PyObject *d = Py_BuildValue("{sKsI}", "eventType", e->eventType, "gpuId", e->gpuId);
+        if (d == NULL)
+            Py_CLEAR(result);
+        else
+            PyList_SET_ITEM(result, i, d);
+    }
+done:
+    if (have_view)
+        PyBuffer_Release(&view);
+    PyMem_Free(buf);
+    Py_XDECREF(seq);
+    return result;
+}
+
+/* --- GPM ------------------------------------------------------------------------------- */
+
+static PyObject *
+h_nvmlGpmSampleAlloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    UNPACK("nvmlGpmSampleAlloc", NULL, 0, 0, NULL);
+    PN_RESOLVE(st, PN_SYM_nvmlGpmSampleAlloc, pfn_nvmlGpmSampleAlloc, fn);
+    nvmlGpmSample_t sample = NULL;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&sample);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    if (pn_handle_track(st, PN_HANDLE_GpmSample, sample) < 0)
+        return NULL;
+    return pn_handle_new(st, PN_HANDLE_GpmSample, sample);
+}
+
+static PyObject *
+h_nvmlGpmSampleFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"gpmSample", NULL};
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    UNPACK("nvmlGpmSampleFree", names, 1, 1, argv);
+    nvmlGpmSample_t sample;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpmSample, "nvmlGpmSampleFree", "gpmSample", (void **)&sample) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmSampleFree, pfn_nvmlGpmSampleFree, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(sample);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    pn_handle_untrack(st, PN_HANDLE_GpmSample, sample, argv[0]);
+    Py_RETURN_NONE;
+}
+
+/* nvmlGpmSampleGet(device, gpmSample) -> gpmSample, filled. */
+static PyObject *
+h_nvmlGpmSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"device", "gpmSample", NULL};
+    static const char fname[] = "nvmlGpmSampleGet";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[2];
+    UNPACK(fname, names, 2, 2, argv);
+    nvmlDevice_t dev;
+    nvmlGpmSample_t sample;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
+        pn_arg_handle(st, argv[1], PN_HANDLE_GpmSample, fname, "gpmSample", (void **)&sample) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmSampleGet, pfn_nvmlGpmSampleGet, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(dev, sample);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+static PyObject *
+h_nvmlGpmMigSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"device", "gpuInstanceId", "gpmSample", NULL};
+    static const char fname[] = "nvmlGpmMigSampleGet";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[3];
+    UNPACK(fname, names, 3, 3, argv);
+    nvmlDevice_t dev;
+    unsigned int gi;
+    nvmlGpmSample_t sample;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
+        pn_arg_u32(argv[1], fname, "gpuInstanceId", &gi) < 0 ||
+        pn_arg_handle(st, argv[2], PN_HANDLE_GpmSample, fname, "gpmSample", (void **)&sample) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmMigSampleGet, pfn_nvmlGpmMigSampleGet, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(dev, gi, sample);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_INCREF(argv[2]);
+    return argv[2];
+}
+
+/* nvmlGpmMetricsGet(metricsGet) -> metricsGet, filled in place.  The samples in it must
+ * be ours and not freed (the struct's handle fields only take sample objects). */
+static PyObject *
+h_nvmlGpmMetricsGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"metricsGet", NULL};
+    static const char fname[] = "nvmlGpmMetricsGet";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    UNPACK(fname, names, 1, 1, argv);
+    pn_nvmlGpmMetricsGet_t *m;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_pn_nvmlGpmMetricsGet_t, fname, "metricsGet", (void **)&m) < 0)
+        return NULL;
+    nvmlGpmSample_t samples[2] = {m->sample1, m->sample2};
+    for (int i = 0; i < 2; i++) {
+        int live = samples[i] == NULL ? 1 : pn_handle_is_live(st, PN_HANDLE_GpmSample, samples[i]);
+        if (live < 0)
+            return NULL;
+        if (!live) {
+            PyErr_Format(PyExc_ValueError, "%s(): metricsGet.sample%d is a GPM sample that was freed", fname, i + 1);
+            return NULL;
+        }
+    }
+    if (m->numMetrics > sizeof m->metrics / sizeof m->metrics[0]) {
+        PyErr_Format(PyExc_ValueError, "%s(): metricsGet.numMetrics is %u; its metrics array holds %zu",
+                     fname, m->numMetrics, sizeof m->metrics / sizeof m->metrics[0]);
+        return NULL;
+    }
+    PN_RESOLVE(st, PN_SYM_nvmlGpmMetricsGet, pfn_nvmlGpmMetricsGet, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(m);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    Py_INCREF(argv[0]);
+    return argv[0];
+}
+
+/* nvmlGpmSetStreamingEnabled(device, state) -> NVML_SUCCESS, as nvidia-ml-py returns. */
+static PyObject *
+h_nvmlGpmSetStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"device", "state", NULL};
+    static const char fname[] = "nvmlGpmSetStreamingEnabled";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[2];
+    UNPACK(fname, names, 2, 2, argv);
+    nvmlDevice_t dev;
+    unsigned int state;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
+        pn_arg_u32(argv[1], fname, "state", &state) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpmSetStreamingEnabled, pfn_nvmlGpmSetStreamingEnabled, fn);
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(dev, state);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);
+}
+
+/* --- units ------------------------------------------------------------------------------- */
+
+/* nvmlUnitGetDeviceCount(unit): nvmlUnitGetDevices' size query (no array); its
+ * INSUFFICIENT_SIZE answer is the count, as nvidia-ml-py takes it. */
+static PyObject *
+h_nvmlUnitGetDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"unit", NULL};
+    static const char fname[] = "nvmlUnitGetDeviceCount";
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    UNPACK(fname, names, 1, 1, argv);
+    nvmlUnit_t unit;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, fname, "unit", (void **)&unit) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
+    unsigned int count = 0;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(unit, &count, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS && rc != NVML_ERROR_INSUFFICIENT_SIZE)
+        return pn_raise(st, rc);
+    return PyLong_FromUnsignedLong(count);
+}
+
+#define FAST(name, doc) \
+    {#name, (PyCFunction)(void (*)(void))h_##name, METH_FASTCALL | METH_KEYWORDS, doc}
+
+PyMethodDef pn_hand_events_methods[] = {
+    FAST(nvmlEventSetCreate, "nvmlEventSetCreate()\n--\n\nA new, empty event set (free it with nvmlEventSetFree)."),
+    FAST(nvmlEventSetFree, "nvmlEventSetFree(eventSet)\n--\n\nFree an event set; using it afterwards is a ValueError."),
+    FAST(nvmlEventSetWait_v2,
+         "nvmlEventSetWait_v2(eventSet, timeoutms)\n--\n\n"
+         "The next event (c_nvmlEventData_t), waiting up to timeoutms ms (NVMLError_Timeout when none comes).\n"
+         "Other threads run while it waits; Ctrl-C interrupts it within 100 ms."),
+    FAST(nvmlEventSetWait, "nvmlEventSetWait(eventSet, timeoutms)\n--\n\nAs nvmlEventSetWait_v2."),
+    {"c_nvmlSystemEventSetCreate", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetCreate, METH_FASTCALL | METH_KEYWORDS,
+     "c_nvmlSystemEventSetCreate(req)\n--\n\nnvmlSystemEventSetCreate on a c_nvmlSystemEventSetCreateRequest_v1_t "
+     "(its .set is filled)."},
+    {"c_nvmlSystemEventSetFree", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetFree, METH_FASTCALL | METH_KEYWORDS,
+     "c_nvmlSystemEventSetFree(req)\n--\n\nnvmlSystemEventSetFree on a c_nvmlSystemEventSetFreeRequest_v1_t."},
+    {"c_nvmlSystemRegisterEvents", (PyCFunction)(void (*)(void))h_c_nvmlSystemRegisterEvents, METH_FASTCALL | METH_KEYWORDS,
+     "c_nvmlSystemRegisterEvents(req)\n--\n\nnvmlSystemRegisterEvents on a c_nvmlSystemRegisterEventRequest_v1_t."},
+    {"c_nvmlSystemEventSetWait", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetWait, METH_FASTCALL | METH_KEYWORDS,
+     "c_nvmlSystemEventSetWait(req)\n--\n\nnvmlSystemEventSetWait on a c_nvmlSystemEventSetWaitRequest_v1_t; "
+     "returns NVML_ERROR_TIMEOUT on timeout, else None."},
+    FAST(nvmlSystemEventSetCreate,
+         "nvmlSystemEventSetCreate(version)\n--\n\nA new system event set (version: nvmlSystemEventSetCreateRequest_v1)."),
+    FAST(nvmlSystemEventSetFree, "nvmlSystemEventSetFree(version, setHandle)\n--\n\nFree a system event set."),
+    FAST(nvmlSystemRegisterEvents,
+         "nvmlSystemRegisterEvents(version, eventTypes, setHandle)\n--\n\n"
+         "Register nvmlSystemEventType* events on a system event set."),
+    FAST(nvmlSystemEventSetWait,
+         "nvmlSystemEventSetWait(version, setHandle, timeoutMs, eventData, eventDataSize)\n--\n\n"
+         "Up to eventDataSize events as [{'eventType': ..., 'gpuId': ...}] ([] on timeout); eventData: None, a list "
+         "of c_nvmlSystemEventData_v1_t or a ctypes array of them, which receive the events."),
+    FAST(nvmlGpmSampleAlloc, "nvmlGpmSampleAlloc()\n--\n\nA new GPM sample (free it with nvmlGpmSampleFree)."),
+    FAST(nvmlGpmSampleFree, "nvmlGpmSampleFree(gpmSample)\n--\n\nFree a GPM sample; using it afterwards is a ValueError."),
+    FAST(nvmlGpmSampleGet, "nvmlGpmSampleGet(device, gpmSample)\n--\n\nTake a sample of the device; returns gpmSample."),
+    FAST(nvmlGpmMigSampleGet,
+         "nvmlGpmMigSampleGet(device, gpuInstanceId, gpmSample)\n--\n\nTake a sample of a GPU instance; returns gpmSample."),
+    FAST(nvmlGpmMetricsGet,
+         "nvmlGpmMetricsGet(metricsGet)\n--\n\nFill metricsGet (a c_nvmlGpmMetricsGet_t with version, numMetrics, "
+         "sample1, sample2 and metrics[i].metricId set) with the metrics between the two samples; returns it."),
+    FAST(nvmlGpmSetStreamingEnabled, "nvmlGpmSetStreamingEnabled(device, state)\n--\n\nTurn GPM streaming on or off; returns NVML_SUCCESS."),
+    FAST(nvmlUnitGetDeviceCount, "nvmlUnitGetDeviceCount(unit)\n--\n\nHow many devices the unit holds."),
+    {NULL, NULL, 0, NULL},
+};
