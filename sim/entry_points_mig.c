@@ -22,9 +22,11 @@
  * recognized without being read, like the whole-GPU handles of device_model.c.
  *
  * Instances survive nvmlShutdown/nvmlInit as on a real GPU; loading another profile
- * (sim_profile_generation) starts from none.  One mutex guards the state.
+ * (sim_profile_generation) starts from none.  One mutex guards the state.  vGPU on a GPU
+ * instance is in entry_points_mig_vgpu.c (mig.h: what the two share).
  */
 #include "sim.h"
+#include "mig.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -40,14 +42,6 @@ typedef struct {
     int alive;
     unsigned int id, profile, start, size;  /* CI profile index == id; compute slices */
 } mig_ci;
-
-typedef struct {
-    int alive;
-    unsigned int dev, id, profile_id, start, size, slices;
-    /* vGPU on the GI, as set (a profile gives the values before any set) */
-    int hetero_set, sched_set;
-    unsigned int hetero_mode, sched_policy, sched_arr, sched_avg, sched_timeslice;
-} mig_gi;
 
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -158,12 +152,14 @@ injected(const sim_device *d, const char *key)
     return sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, key));
 }
 
-static unsigned int
-num(const cJSON *o, const char *key)
+unsigned int
+sim_mig_num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (unsigned int)v->valuedouble : 0;
 }
+
+#define num sim_mig_num
 
 static const cJSON *
 model(const sim_device *d)
@@ -395,17 +391,18 @@ fill_ci_profile(const mig_gi *gi, unsigned int profile, unsigned int c, nvmlComp
 
 /* --- entry: checks shared by the entry points --------------------------------------------- */
 
-#define ENTER()                                   \
-    if (!sim_initialized())                       \
-        return NVML_ERROR_UNINITIALIZED;          \
-    pthread_mutex_lock(&lock);                    \
-    fresh_state();                                \
-    nvmlReturn_t rc = NVML_SUCCESS
-#define LEAVE(code) do { rc = (code); goto out; } while (0)
-#define EXIT()                                    \
-out:                                              \
-    pthread_mutex_unlock(&lock);                  \
-    return rc
+void
+sim_mig_lock(void)
+{
+    pthread_mutex_lock(&lock);
+    fresh_state();
+}
+
+void
+sim_mig_unlock(void)
+{
+    pthread_mutex_unlock(&lock);
+}
 
 /* A whole GPU, not lost, without an error injected under `key`. */
 static nvmlReturn_t
@@ -421,8 +418,8 @@ device_for(nvmlDevice_t device, const char *key, sim_device **out)
     return rc;
 }
 
-static nvmlReturn_t
-gi_for(nvmlGpuInstance_t h, const char *key, mig_gi **out)
+nvmlReturn_t
+sim_mig_gi(nvmlGpuInstance_t h, const char *key, mig_gi **out)
 {
     mig_gi *gi = gi_of(h);
     if (gi == NULL)
@@ -587,7 +584,7 @@ nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance)
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceDestroy", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceDestroy", &gi)))
         goto out;
     for (int k = 0; k < MIG_MAX_CI; k++)
         if (cis[gi->dev][gi->id][k].alive)
@@ -642,7 +639,7 @@ nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *inf
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetInfo", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetInfo", &gi)))
         goto out;
     if (info == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -663,7 +660,7 @@ ci_profile_info(nvmlGpuInstance_t gpuInstance, unsigned int profile, unsigned in
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, key, &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, key, &gi)))
         goto out;
     if (info == NULL || profile >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT ||
         engProfile >= NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_COUNT)
@@ -698,7 +695,7 @@ nvmlGpuInstanceGetComputeInstancePossiblePlacements(nvmlGpuInstance_t gpuInstanc
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", &gi)))
         goto out;
     if (count == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -721,7 +718,7 @@ nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", &gi)))
         goto out;
     if (count == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -795,7 +792,7 @@ create_ci(nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlCompu
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, key, &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, key, &gi)))
         goto out;
     if (out_ci == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -873,7 +870,7 @@ nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int p
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetComputeInstances", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstances", &gi)))
         goto out;
     if (count == NULL || computeInstances == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -894,7 +891,7 @@ nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned in
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetComputeInstanceById", &gi)))
+    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstanceById", &gi)))
         goto out;
     if (computeInstance == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
@@ -1044,236 +1041,6 @@ nvmlReturn_t
 nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)
 {
     return migdev_id(device, id, 1, "nvmlDeviceGetComputeInstanceId");
-}
-
-/* --- vGPU on a GPU instance ----------------------------------------------------------------
- * What the device's entry under the getter's key says (absent: NOT_SUPPORTED, as on an H100
- * that is no vGPU host), until a setter changes it for that GI:
- *   "nvmlGpuInstanceGetVgpuHeterogeneousMode": {"mode": 0|1}
- *   "nvmlGpuInstanceGetVgpuSchedulerState": {"schedulerPolicy", "arrMode", "avgFactor", "timeslice"}
- *   "nvmlGpuInstanceGetVgpuSchedulerLog": {} (the state above, and no log entries)
- * The _v2 scheduler calls of nvidia-ml-py are not here: driver 580 exports none of them. */
-
-static nvmlReturn_t
-vgpu_entry(const mig_gi *gi, const char *key, const cJSON **out)
-{
-    *out = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data, key);
-    if (*out == NULL)
-        return NVML_ERROR_NOT_SUPPORTED;
-    return sim_error_of(*out);
-}
-
-nvmlReturn_t
-nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &v)))
-        goto out;
-    if (pHeterogeneousMode == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (pHeterogeneousMode->version != VgpuHeterogeneousMode_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    pHeterogeneousMode->mode = gi->hetero_set ? gi->hetero_mode : num(v, "mode");
-    EXIT();
-}
-
-nvmlReturn_t
-nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceSetVgpuHeterogeneousMode", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &v)))
-        goto out;
-    if (pHeterogeneousMode == NULL || pHeterogeneousMode->mode > 1)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (pHeterogeneousMode->version != VgpuHeterogeneousMode_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    gi->hetero_set = 1;
-    gi->hetero_mode = pHeterogeneousMode->mode;
-    EXIT();
-}
-
-/* The GI's scheduler state: policy, ARR mode, and its parameters. */
-static void
-sched_state(const mig_gi *gi, const cJSON *v, unsigned int *policy, nvmlVgpuSchedulerParams_t *params, unsigned int *arr)
-{
-    memset(params, 0, sizeof *params);
-    if (gi->sched_set) {
-        *policy = gi->sched_policy;
-        *arr = gi->sched_arr;
-        params->vgpuSchedDataWithARR.avgFactor = gi->sched_avg;
-        params->vgpuSchedDataWithARR.timeslice = gi->sched_timeslice;
-    }
-    else {
-        *policy = num(v, "schedulerPolicy");
-        *arr = num(v, "arrMode");
-        params->vgpuSchedDataWithARR.avgFactor = num(v, "avgFactor");
-        params->vgpuSchedDataWithARR.timeslice = num(v, "timeslice");
-    }
-    if (!*arr) {   /* without ARR only the timeslice (the union's other member) */
-        unsigned int ts = params->vgpuSchedDataWithARR.timeslice;
-        memset(params, 0, sizeof *params);
-        params->vgpuSchedData.timeslice = ts;
-    }
-}
-
-nvmlReturn_t
-nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *info)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerState", &v)))
-        goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuSchedulerStateInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    sched_state(gi, v, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
-    EXIT();
-}
-
-nvmlReturn_t
-nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *info)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v, *state;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerLog", &v)))
-        goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuSchedulerLogInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    state = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data, "nvmlGpuInstanceGetVgpuSchedulerState");
-    sched_state(gi, state, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
-    info->entriesCount = 0;   /* no vGPU has run */
-    memset(info->logEntries, 0, sizeof info->logEntries);
-    EXIT();
-}
-
-nvmlReturn_t
-nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *state)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerState", &v)))
-        goto out;
-    if (state == NULL || state->schedulerPolicy > NVML_VGPU_SCHEDULER_POLICY_FIXED_SHARE ||
-        state->enableARRMode > 1)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (state->version != nvmlVgpuSchedulerState_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    gi->sched_set = 1;
-    gi->sched_policy = state->schedulerPolicy;
-    gi->sched_arr = state->enableARRMode;
-    if (state->enableARRMode) {   /* a frequency in Hz: one timeslice per period, in us */
-        unsigned int f = state->schedulerParams.vgpuSchedDataWithARR.frequency;
-        gi->sched_avg = state->schedulerParams.vgpuSchedDataWithARR.avgFactor;
-        gi->sched_timeslice = f ? 1000000u / f : 0;
-    }
-    else {
-        gi->sched_avg = 0;
-        gi->sched_timeslice = state->schedulerParams.vgpuSchedData.timeslice;
-    }
-    EXIT();
-}
-
-/* Lists of ids a GI's vGPUs have: the device's entry under the function's key, a list of
- * ids; the caller's count says how many fit (a smaller one: INSUFFICIENT_SIZE and the
- * count needed; no ids at all: SUCCESS, as nvidia-ml-py expects). */
-static nvmlReturn_t
-id_list(const cJSON *ids, unsigned int *count, unsigned int *out)
-{
-    unsigned int n = 0;
-    const cJSON *e;
-    if (!cJSON_IsArray(ids))
-        return NVML_ERROR_UNKNOWN;
-    cJSON_ArrayForEach(e, ids) {
-        unsigned int id = 0;
-        nvmlReturn_t rc = sim_get_u32(e, &id);
-        if (rc != NVML_SUCCESS)
-            return rc;
-        if (out != NULL && n < *count)
-            out[n] = id;
-        n++;
-    }
-    if (n > *count || (n > 0 && out == NULL)) {
-        *count = n;
-        return NVML_ERROR_INSUFFICIENT_SIZE;
-    }
-    *count = n;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t
-nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *info)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetActiveVgpus", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetActiveVgpus", &v)))
-        goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlActiveVgpuInstanceInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    rc = id_list(v, &info->vgpuCount, info->vgpuInstances);
-    EXIT();
-}
-
-nvmlReturn_t
-nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *info)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetCreatableVgpus", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetCreatableVgpus", &v)))
-        goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuTypeIdInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    rc = id_list(v, &info->vgpuCount, info->vgpuTypeIds);
-    EXIT();
-}
-
-/* "nvmlGpuInstanceGetVgpuTypeCreatablePlacements": {"<vgpuTypeId>": {"placementIds": [...],
- * "placementSize": N}}; a type it lacks is INVALID_ARGUMENT. */
-nvmlReturn_t
-nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *info)
-{
-    ENTER();
-    mig_gi *gi;
-    const cJSON *v;
-    if ((rc = gi_for(gpuInstance, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &gi)) ||
-        (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &v)))
-        goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuCreatablePlacementInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    char key[16];
-    snprintf(key, sizeof key, "%u", info->vgpuTypeId);
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, key);
-    if (t == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if ((rc = sim_error_of(t)))
-        goto out;
-    info->placementSize = num(t, "placementSize");
-    rc = id_list(cJSON_GetObjectItemCaseSensitive(t, "placementIds"), &info->count, info->placementIds);
-    EXIT();
 }
 
 /* For the MIG mode setter (another family's): how many GPU instances a device has, so

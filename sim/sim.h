@@ -4,6 +4,7 @@
  *                         and the helpers below that generated/entry_points.c calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
  *   entry_points_mig.c    MIG: GPU and compute instances, a model with state of its own
+ *   entry_points_mig_vgpu.c  vGPU on a MIG GPU instance (mig.h: the MIG files' interface)
  *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
  *                         and the simulator's control functions pn_sim_fire_event and
  *                         pn_sim_fire_system_event (see that file)
