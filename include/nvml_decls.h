@@ -2726,6 +2726,10 @@ enum {
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
+    PN_SYM_nvmlComputeInstanceDestroy,
+    PN_SYM_nvmlComputeInstanceGetInfo_v2,
+    PN_SYM_nvmlDeviceCreateGpuInstance,
+    PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
@@ -2781,9 +2785,14 @@ enum {
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceGetGpuInstanceById,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
+    PN_SYM_nvmlDeviceGetGpuInstancePossiblePlacements_v2,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo,
     PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV,
     PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity,
+    PN_SYM_nvmlDeviceGetGpuInstances,
     PN_SYM_nvmlDeviceGetGpuMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetGpuOperationMode,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
@@ -2914,6 +2923,27 @@ enum {
     PN_SYM_nvmlGpmSampleFree,
     PN_SYM_nvmlGpmSampleGet,
     PN_SYM_nvmlGpmSetStreamingEnabled,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstance,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
+    PN_SYM_nvmlGpuInstanceDestroy,
+    PN_SYM_nvmlGpuInstanceGetActiveVgpus,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceById,
+    PN_SYM_nvmlGpuInstanceGetComputeInstancePossiblePlacements,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity,
+    PN_SYM_nvmlGpuInstanceGetComputeInstances,
+    PN_SYM_nvmlGpuInstanceGetCreatableVgpus,
+    PN_SYM_nvmlGpuInstanceGetInfo,
+    PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuTypeCreatablePlacements,
+    PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2,
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
     PN_SYM_nvmlSetVgpuVersion,
@@ -3190,6 +3220,36 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetTemperature)(nvmlUnit_t unit, unsigned int
 typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfo)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfoV)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstancePossiblePlacements_v2)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstance)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstanceWithPlacement)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceDestroy)(nvmlGpuInstance_t gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstances)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceById)(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetInfo)(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstancePossiblePlacements)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstance)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceDestroy)(nvmlComputeInstance_t computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstances)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceById)(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceGetInfo_v2)(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetActiveVgpus)(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetCreatableVgpus)(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuTypeCreatablePlacements)(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCreatableVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetActiveVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);
@@ -3447,6 +3507,36 @@ nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned
 nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance);
+nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstance(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t computeInstance);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+nvmlReturn_t nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+nvmlReturn_t nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
+nvmlReturn_t nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 nvmlReturn_t nvmlDeviceGetActiveVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);

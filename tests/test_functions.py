@@ -78,12 +78,13 @@ def buffer_size(t):
 
 
 # Generic device functions: everything with a device first but the hand-shaped field values,
-# and the calls without outputs (they act: register events, take a GPM sample, change a
-# setting; their family's tests, tests/test_family_*.py, test them).
+# the calls without outputs (they act: register events, take a GPM sample, change a
+# setting; their family's tests, tests/test_family_*.py, test them), and what the simulator
+# answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
 ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not outputs(f)
            and f.pyname != "nvmlDeviceGetFieldValues"}
 DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
-                and f.pyname not in ACTIONS]
+                and f.pyname not in ACTIONS and not f.sim_state]
 DEVICE_NAMES = [f.pyname for f in DEVICE_FUNCS]
 
 
@@ -330,7 +331,7 @@ def test_success_path_returns_the_profile_data(name, dev, source, default_profil
 def test_every_device_function_is_covered():
     """The generic tests above reach every Python function of the spec taking a device,
     except the field values (tested on their own below)."""
-    names = {f.pyname for f in PY_FUNCS if takes_device_first(f)}
+    names = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not f.sim_state}
     assert names - set(DEVICE_NAMES) - ACTIONS == {"nvmlDeviceGetFieldValues"}
     assert len(DEVICE_NAMES) > 80
 
@@ -441,8 +442,10 @@ def good_args(f, handle):
             out.append(None)
         elif t == "fieldIds":
             out.append([1])
-        elif isinstance(t, str):
-            out.append(0)
+        elif isinstance(t, str):       # a hand wrapper's own argument: None for a caller's ctypes buffer
+            out.append(None if name.endswith("Ref") else 0)
+        elif t.kind == "struct":
+            out.append(getattr(pynvml, SPEC.structs[t.base].pyname)())
         elif t.kind == "handle":
             out.append(handle)
         elif t.kind == "str":
@@ -477,6 +480,8 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
         elif t == "fieldIds":
             bads = [None, 5, "abc", b"abc", 1.5, [None], ["1"], [1.5], [-1], [2**32], [(1, 2, 3)], [(1,)],
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
+        elif isinstance(t, str) and pname.endswith("Ref"):   # a caller's ctypes buffer (None: a list)
+            bads = [5, 1.5, "abc", b"abc", [], object(), ctypes.c_uint8()]
         elif isinstance(t, str):       # a hand-written wrapper's own argument (pyargs=)
             bads = [object(), 1.5, "x", [object()]]
         elif t.kind == "handle":

@@ -14,7 +14,8 @@ with PYNVML_LIBRARY=sim.  Without --reference the script takes $PYNVML_REFERENCE
 that Python has without PYTHONPATH, where ours usually is on a GPU machine).
 
 Only getters are called: a function must have `Get` in its name and none of the verbs
-that change state (MUTATING below); nvmlErrorString is the one exception.  Arguments:
+that change state (MUTATING below); nvmlErrorString is the one exception.  Nor are those
+that take a MIG instance handle or the caller's ctypes buffers (POINTER_PARAMS).  Arguments:
 each device handle, the ints 0..5 for every integer parameter (every combination), a
 few extra values where a parameter has meaningful ones (topology levels, pids, field
 ids), and for the handle lookups the identifiers the devices report.
@@ -148,6 +149,27 @@ def is_read_only(name: str) -> bool:
     return name.startswith("nvml") and "Get" in name and MUTATING.search(name) is None
 
 
+# Arguments nvidia-ml-py hands to NVML as pointers, unchecked: a MIG instance handle, the
+# caller's ctypes array or count (…Ref), a struct of the caller's (c_…).  An int there is a
+# wild pointer, so such functions are never called (the MIG family's tests compare them).
+POINTER_PARAMS = re.compile(r"^(gpuInstance|computeInstance)$|Ref$|^c_")
+
+
+def takes_pointers(name: str, fn) -> bool:
+    if name.startswith(("nvmlGpuInstance", "nvmlComputeInstance")):   # an instance handle first
+        return True
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return any(POINTER_PARAMS.search(p) for p in params)
+
+
+def is_compared(name: str, fn) -> bool:
+    """A getter that can be called with the arguments below on both libraries."""
+    return is_read_only(name) and not takes_pointers(name, fn)
+
+
 def param_kind(fname: str, p: inspect.Parameter) -> str:
     """device | unit | int | str | version | fieldids (or an OTHER_PARAMS kind): what a parameter takes."""
     if p.name in DEVICE_PARAMS:
@@ -171,6 +193,8 @@ def common_functions(ours, ref, only=None) -> list[str]:
         if not n.startswith("nvml") or not is_read_only(n):
             continue
         a, b = getattr(ours, n), getattr(ref, n, None)
+        if takes_pointers(n, a) or (callable(b) and takes_pointers(n, b)):
+            continue
         if not callable(a) or not callable(b) or isinstance(a, type):
             continue
         if only and n not in only:

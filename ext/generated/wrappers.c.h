@@ -7518,6 +7518,602 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstance, "nvmlDeviceCreateGpuInstance(device, profileId)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstance.");
+static PyObject *
+pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceCreateGpuInstance", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstance", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstance", "profileId", &a_profileId) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstance, pfn_nvmlDeviceCreateGpuInstance, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_profileId, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement, "nvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstanceWithPlacement.");
+static PyObject *
+pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profileId", "placement", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceCreateGpuInstanceWithPlacement", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstanceWithPlacement", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstanceWithPlacement", "profileId", &a_profileId) < 0) return NULL;
+    void * a_placement;
+    if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlGpuInstancePlacement_t, "nvmlDeviceCreateGpuInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement, pfn_nvmlDeviceCreateGpuInstanceWithPlacement, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_profileId, (nvmlGpuInstancePlacement_t *)a_placement, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceDestroy, "nvmlGpuInstanceDestroy(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceDestroy.");
+static PyObject *
+pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceDestroy", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceDestroy", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceDestroy, pfn_nvmlGpuInstanceDestroy, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceById, "nvmlDeviceGetGpuInstanceById(device, gpuInstanceId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceById.");
+static PyObject *
+pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "gpuInstanceId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetGpuInstanceById", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceById", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_gpuInstanceId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceById", "gpuInstanceId", &a_gpuInstanceId) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceById, pfn_nvmlDeviceGetGpuInstanceById, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_gpuInstanceId, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetInfo, "nvmlGpuInstanceGetInfo(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetInfo.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceGetInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetInfo", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    nvmlGpuInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetInfo, pfn_nvmlGpuInstanceGetInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceRemainingCapacity.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetComputeInstanceRemainingCapacity", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
+    unsigned int o_count = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, &o_count);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_count);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstance, "nvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstance.");
+static PyObject *
+pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceCreateComputeInstance", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstance", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstance", "profileId", &a_profileId) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstance, pfn_nvmlGpuInstanceCreateComputeInstance, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement, "nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstanceWithPlacement.");
+static PyObject *
+pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", "placement", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlGpuInstanceCreateComputeInstanceWithPlacement", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "profileId", &a_profileId) < 0) return NULL;
+    void * a_placement;
+    if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlComputeInstancePlacement_t, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement, pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, (nvmlComputeInstancePlacement_t *)a_placement, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceDestroy, "nvmlComputeInstanceDestroy(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceDestroy.");
+static PyObject *
+pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceDestroy", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceDestroy", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceDestroy, pfn_nvmlComputeInstanceDestroy, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceById, "nvmlGpuInstanceGetComputeInstanceById(gpuInstance, computeInstanceId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceById.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "computeInstanceId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetComputeInstanceById", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceById", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_computeInstanceId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceById", "computeInstanceId", &a_computeInstanceId) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceById, pfn_nvmlGpuInstanceGetComputeInstanceById, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_computeInstanceId, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo_v2, "nvmlComputeInstanceGetInfo_v2(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+static PyObject *
+pn_w_nvmlComputeInstanceGetInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceGetInfo_v2", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceGetInfo_v2", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    nvmlComputeInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo, "nvmlComputeInstanceGetInfo(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+static PyObject *
+pn_w_nvmlComputeInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceGetInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceGetInfo", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    nvmlComputeInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode, "nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuHeterogeneousMode.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuHeterogeneousMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    nvmlVgpuHeterogeneousMode_v1_t o_pHeterogeneousMode;
+    memset(&o_pHeterogeneousMode, 0, sizeof o_pHeterogeneousMode);
+    o_pHeterogeneousMode.version = VgpuHeterogeneousMode_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode, pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, &o_pHeterogeneousMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuHeterogeneousMode_v1_t, &o_pHeterogeneousMode);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+    Py_SETREF(result, PyObject_GetAttrString(result, "mode"));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState, "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, c_vgpu_sched_state_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerState", "c_vgpu_sched_state_info", &a_c_vgpu_sched_state_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState, pfn_nvmlGpuInstanceGetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerStateInfo_v1_t *)a_c_vgpu_sched_state_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog, "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, c_vgpu_sched_log_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerLog", "c_vgpu_sched_log_info", &a_c_vgpu_sched_log_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog, pfn_nvmlGpuInstanceGetVgpuSchedulerLog, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerLogInfo_v1_t *)a_c_vgpu_sched_log_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState, "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, sched_state)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerState_v1_t, "nvmlGpuInstanceSetVgpuSchedulerState", "sched_state", &a_sched_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState, pfn_nvmlGpuInstanceSetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerState_v1_t *)a_sched_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2, "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "c_vgpu_sched_state_info_v2", &a_c_vgpu_sched_state_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerStateInfo_v2_t *)a_c_vgpu_sched_state_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2, "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance, c_vgpu_sched_log_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "c_vgpu_sched_log_info_v2", &a_c_vgpu_sched_log_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerLogInfo_v2_t *)a_c_vgpu_sched_log_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2, "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance, sched_state_v2)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "sched_state_v2", &a_sched_state_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerState_v2_t *)a_sched_state_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedVgpus, "nvmlDeviceGetSupportedVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedVgpus.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -8646,6 +9242,25 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlUnitGetFanSpeedInfo", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetFanSpeedInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetFanSpeedInfo},
     {"nvmlUnitGetDevices", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetDevices, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetDevices},
     {"nvmlUnitSetLedState", (PyCFunction)(void (*)(void))pn_w_nvmlUnitSetLedState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitSetLedState},
+    {"nvmlDeviceCreateGpuInstance", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstance, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstance},
+    {"nvmlDeviceCreateGpuInstanceWithPlacement", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstanceWithPlacement, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement},
+    {"nvmlGpuInstanceDestroy", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceDestroy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceDestroy},
+    {"nvmlDeviceGetGpuInstanceById", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGpuInstanceById, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGpuInstanceById},
+    {"nvmlGpuInstanceGetInfo", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetInfo},
+    {"nvmlGpuInstanceGetComputeInstanceRemainingCapacity", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity},
+    {"nvmlGpuInstanceCreateComputeInstance", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceCreateComputeInstance, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceCreateComputeInstance},
+    {"nvmlGpuInstanceCreateComputeInstanceWithPlacement", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement},
+    {"nvmlComputeInstanceDestroy", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceDestroy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceDestroy},
+    {"nvmlGpuInstanceGetComputeInstanceById", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetComputeInstanceById, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetComputeInstanceById},
+    {"nvmlComputeInstanceGetInfo_v2", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo_v2},
+    {"nvmlComputeInstanceGetInfo", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo},
+    {"nvmlGpuInstanceGetVgpuHeterogeneousMode", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode},
+    {"nvmlGpuInstanceGetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog},
+    {"nvmlGpuInstanceSetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2},
+    {"nvmlGpuInstanceSetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2},
     {"nvmlDeviceGetSupportedVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetSupportedVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetSupportedVgpus},
     {"nvmlDeviceGetCreatableVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCreatableVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCreatableVgpus},
     {"nvmlDeviceGetActiveVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetActiveVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetActiveVgpus},
