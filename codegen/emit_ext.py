@@ -220,7 +220,18 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append("")
         return o
     if not outs:
-        o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
+        echo = f.options.get("echo")
+        if echo:
+            # The caller's struct, which NVML filled in place (nvidia-ml-py returns it).
+            names = [p.name for p in ins]
+            if echo not in names or ins[names.index(echo)].type.kind != "struct":
+                raise SpecError(f"{f.pyname}: echo= names a struct input")
+            o.append(f"    Py_INCREF(argv[{names.index(echo)}]);")
+            o.append(f"    return argv[{names.index(echo)}];")
+        elif "success" in f.options:
+            o.append("    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */")
+        else:
+            o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
         o.append("}")
         o.append("")
         return o

@@ -46,8 +46,10 @@ def returns(spec: Spec, f: Function) -> str:
     outs = [p for p in f.params if p.role == "out"]
     if not outs and f.options.get("result") in ("success", "rc"):
         return "int"
+    if not outs and "echo" in f.options:
+        return next(spec.structs[p.type.base].pyname for p in f.inputs if p.name == f.options["echo"])
     if not outs:
-        return "None"
+        return "int" if "success" in f.options else "None"
     if "pick" in f.options:
         st = spec.structs[outs[0].type.base]
         by = {fl.name: field_type(spec, fl.type) for fl in st.fields}
@@ -88,8 +90,8 @@ def emit(spec: Spec) -> str:
             o.append(f"{a} = {s.pyname}")
             o.append("")
     for f in spec.functions:
-        if not f.python:
-            continue
+        if not f.python and "pyargs" not in f.options:
+            continue    # cdecl with pyargs=: a hand-written Python function of that name (a stub still)
         args = []
         if "pyargs" in f.options:
             for a in [a for a in f.options["pyargs"].split(",") if a]:

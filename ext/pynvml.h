@@ -175,8 +175,10 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 
 /* hand_*.c */
 extern PyMethodDef pn_hand_methods[];
+extern PyMethodDef pn_hand_mig_methods[];   /* hand_mig.c */
 extern PyMethodDef pn_hand_events_methods[];
 extern PyMethodDef pn_hand_getters_methods[];   /* hand_getters.c */
+extern PyMethodDef pn_hand_vgpu_methods[];     /* hand_vgpu.c */
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
