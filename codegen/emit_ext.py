@@ -91,7 +91,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
             o.append(f"    unsigned int c_{p.name} = 0;")
             call_args.append(f"&c_{p.name}")
             continue
-        if p.role == "in":
+        if p.role == "fixed":   # not a Python argument: NVML gets the spec's value
+            call_args.append(f"({c_type(t)})({p.default})")
+            continue
+        if p.role in ("in", "ref"):
             o.append(f"    {c_type(t) if t.kind != 'struct' else 'void *'} a_{p.name};")
             src = f"argv[{idx}]"
             guard = ""
@@ -116,7 +119,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                          f"&a_{p.name}) < 0) return NULL;")
             else:
                 raise SpecError(f"{f.pyname}: unsupported input {p.name}")
-            call_args.append(f"({c_type(t)} *)a_{p.name}" if t.kind == "struct" else f"a_{p.name}")
+            call_args.append(f"({c_type(t)} *)a_{p.name}" if t.kind == "struct"
+                             else f"&a_{p.name}" if p.role == "ref" else f"a_{p.name}")
             idx += 1
             continue
         if p.role == "inout":
@@ -183,11 +187,30 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append("        Py_END_ALLOW_THREADS")
         o.append("    }")
         o.append(f"    if (c_{cname} > cap_{cname}) c_{cname} = cap_{cname};  /* never read past what we allocated */")
+    elif "rawrc" in f.options:
+        if any(p.role == "out" for p in f.params):
+            raise SpecError(f"{f.pyname}: rawrc= is for calls without outputs")
+        # nvidia-ml-py returns NVML's return code here, unchecked: an error is no exception
+        o.append("    return PyLong_FromLong((long)rc);")
+        o.append("}")
+        o.append("")
+        return o
     else:
         o.append("    if (rc != 0) return pn_raise(st, rc);")
     outs = [p for p in f.params if p.role == "out"]
     if not outs:
-        o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
+        echo = f.options.get("echo")
+        if echo:
+            # The caller's struct, which NVML filled in place (nvidia-ml-py returns it).
+            names = [p.name for p in ins]
+            if echo not in names or ins[names.index(echo)].type.kind != "struct":
+                raise SpecError(f"{f.pyname}: echo= names a struct input")
+            o.append(f"    Py_INCREF(argv[{names.index(echo)}]);")
+            o.append(f"    return argv[{names.index(echo)}];")
+        elif "success" in f.options:
+            o.append("    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */")
+        else:
+            o.append("    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */")
         o.append("}")
         o.append("")
         return o

@@ -43,8 +43,10 @@ def returns(spec: Spec, f: Function) -> str:
     if "post" in f.options:
         return POSTS[f.options["post"]]
     outs = [p for p in f.params if p.role == "out"]
+    if not outs and "echo" in f.options:
+        return next(spec.structs[p.type.base].pyname for p in f.inputs if p.name == f.options["echo"])
     if not outs:
-        return "None"
+        return "int" if "success" in f.options or "rawrc" in f.options else "None"
     if "pick" in f.options:
         st = spec.structs[outs[0].type.base]
         by = {fl.name: field_type(spec, fl.type) for fl in st.fields}

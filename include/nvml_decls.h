@@ -2726,6 +2726,10 @@ enum {
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
+    PN_SYM_nvmlDeviceClearAccountingPids,
+    PN_SYM_nvmlDeviceClearCpuAffinity,
+    PN_SYM_nvmlDeviceClearEccErrorCounts,
+    PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
@@ -2874,6 +2878,36 @@ enum {
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
     PN_SYM_nvmlDeviceRegisterEvents,
+    PN_SYM_nvmlDeviceResetApplicationsClocks,
+    PN_SYM_nvmlDeviceResetGpuLockedClocks,
+    PN_SYM_nvmlDeviceResetMemoryLockedClocks,
+    PN_SYM_nvmlDeviceResetNvLinkErrorCounters,
+    PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter,
+    PN_SYM_nvmlDeviceSetAPIRestriction,
+    PN_SYM_nvmlDeviceSetAccountingMode,
+    PN_SYM_nvmlDeviceSetApplicationsClocks,
+    PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled,
+    PN_SYM_nvmlDeviceSetComputeMode,
+    PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize,
+    PN_SYM_nvmlDeviceSetCpuAffinity,
+    PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled,
+    PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2,
+    PN_SYM_nvmlDeviceSetDriverModel,
+    PN_SYM_nvmlDeviceSetEccMode,
+    PN_SYM_nvmlDeviceSetFanControlPolicy,
+    PN_SYM_nvmlDeviceSetFanSpeed_v2,
+    PN_SYM_nvmlDeviceSetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceSetGpuLockedClocks,
+    PN_SYM_nvmlDeviceSetGpuOperationMode,
+    PN_SYM_nvmlDeviceSetMemClkVfOffset,
+    PN_SYM_nvmlDeviceSetMemoryLockedClocks,
+    PN_SYM_nvmlDeviceSetMigMode,
+    PN_SYM_nvmlDeviceSetNvLinkUtilizationControl,
+    PN_SYM_nvmlDeviceSetPersistenceMode,
+    PN_SYM_nvmlDeviceSetPowerManagementLimit,
+    PN_SYM_nvmlDeviceSetTemperatureThreshold,
+    PN_SYM_nvmlDeviceSetVirtualizationMode,
+    PN_SYM_nvmlDeviceValidateInforom,
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlEventSetCreate,
     PN_SYM_nvmlEventSetFree,
@@ -2904,6 +2938,8 @@ enum {
     PN_SYM_nvmlSystemGetNvlinkBwMode,
     PN_SYM_nvmlSystemGetProcessName,
     PN_SYM_nvmlSystemRegisterEvents,
+    PN_SYM_nvmlSystemSetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemSetNvlinkBwMode,
     PN_SYM_nvmlUnitGetCount,
     PN_SYM_nvmlUnitGetDevices,
     PN_SYM_nvmlUnitGetFanSpeedInfo,
@@ -3145,6 +3181,42 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetTemperature)(nvmlUnit_t unit, unsigned int
 typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPersistenceMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetComputeMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetEccMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMigMode)(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpuOperationMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDriverModel)(nvmlDevice_t handle, unsigned int model, unsigned int flags);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAccountingMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAPIRestriction)(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVirtualizationMode)(nvmlDevice_t handle, unsigned int virtualization_mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearEccErrorCounts)(nvmlDevice_t handle, unsigned int counterType);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearAccountingPids)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceValidateInforom)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerManagementLimit)(nvmlDevice_t handle, unsigned int limit);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetApplicationsClocks)(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetApplicationsClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpuLockedClocks)(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetGpuLockedClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMemoryLockedClocks)(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetMemoryLockedClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAutoBoostedClocksEnabled)(nvmlDevice_t handle, unsigned int enabled);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled)(nvmlDevice_t handle, unsigned int enabled, unsigned int flags);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpcClkVfOffset)(nvmlDevice_t device, int offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMemClkVfOffset)(nvmlDevice_t device, int offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetFanSpeed_v2)(nvmlDevice_t handle, unsigned int index, unsigned int speed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDefaultFanSpeed_v2)(nvmlDevice_t handle, unsigned int index);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetFanControlPolicy)(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetTemperatureThreshold)(nvmlDevice_t handle, unsigned int threshold, int *temp);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetCpuAffinity)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearCpuAffinity)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvLinkUtilizationControl)(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetNvLinkErrorCounters)(nvmlDevice_t device, unsigned int link);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetNvLinkUtilizationCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter);
+typedef nvmlReturn_t (*pfn_nvmlDeviceFreezeNvLinkUtilizationCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetNvlinkBwMode)(unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetConfComputeUnprotectedMemSize)(nvmlDevice_t device, unsigned long long c_ccMemSize);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetConfComputeGpusReadyState)(unsigned int state);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3357,6 +3429,42 @@ nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned
 nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
+nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus);
+nvmlReturn_t nvmlDeviceSetGpuOperationMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetDriverModel(nvmlDevice_t handle, unsigned int model, unsigned int flags);
+nvmlReturn_t nvmlDeviceSetAccountingMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetAPIRestriction(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted);
+nvmlReturn_t nvmlDeviceSetVirtualizationMode(nvmlDevice_t handle, unsigned int virtualization_mode);
+nvmlReturn_t nvmlDeviceClearEccErrorCounts(nvmlDevice_t handle, unsigned int counterType);
+nvmlReturn_t nvmlDeviceClearAccountingPids(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceValidateInforom(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t handle, unsigned int limit);
+nvmlReturn_t nvmlDeviceSetApplicationsClocks(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz);
+nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetGpuLockedClocks(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz);
+nvmlReturn_t nvmlDeviceResetGpuLockedClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetMemoryLockedClocks(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz);
+nvmlReturn_t nvmlDeviceResetMemoryLockedClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled);
+nvmlReturn_t nvmlDeviceSetDefaultAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled, unsigned int flags);
+nvmlReturn_t nvmlDeviceSetGpcClkVfOffset(nvmlDevice_t device, int offset);
+nvmlReturn_t nvmlDeviceSetMemClkVfOffset(nvmlDevice_t device, int offset);
+nvmlReturn_t nvmlDeviceSetFanSpeed_v2(nvmlDevice_t handle, unsigned int index, unsigned int speed);
+nvmlReturn_t nvmlDeviceSetDefaultFanSpeed_v2(nvmlDevice_t handle, unsigned int index);
+nvmlReturn_t nvmlDeviceSetFanControlPolicy(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy);
+nvmlReturn_t nvmlDeviceSetTemperatureThreshold(nvmlDevice_t handle, unsigned int threshold, int *temp);
+nvmlReturn_t nvmlDeviceSetCpuAffinity(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceClearCpuAffinity(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset);
+nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(nvmlDevice_t device, unsigned int link);
+nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter);
+nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze);
+nvmlReturn_t nvmlSystemSetNvlinkBwMode(unsigned int mode);
+nvmlReturn_t nvmlDeviceSetConfComputeUnprotectedMemSize(nvmlDevice_t device, unsigned long long c_ccMemSize);
+nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -84,4 +84,18 @@ nvmlReturn_t sim_count(sim_call *c, int idx, int nout, unsigned int *count, int 
 nvmlReturn_t sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n,
                            size_t elsize, sim_fill_fn fill);
 
+/* entry_points_setters.c: what generated setters call (sets= clears= copies= checks=) */
+nvmlReturn_t sim_setter_begin(sim_call *c, const char *key, nvmlDevice_t d, int on_device);
+void sim_state_lock(void);
+void sim_state_unlock(void);
+nvmlReturn_t sim_check_within(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_among(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_atmost(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_atleast(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_exists(sim_call *c, const char *const *path);
+nvmlReturn_t sim_optional(nvmlReturn_t rc);   /* NOT_SUPPORTED (no such data) is no error */
+nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const *path);
+nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path);
+nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
+
 #endif

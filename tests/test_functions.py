@@ -80,7 +80,7 @@ def buffer_size(t):
 # Generic device functions: everything with a device first but the hand-shaped field values,
 # and the calls without outputs (they act: register events, take a GPM sample, change a
 # setting; their family's tests, tests/test_family_*.py, test them).
-ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not outputs(f)
+ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and (not outputs(f) or f.sim_setter)
            and f.pyname != "nvmlDeviceGetFieldValues"}
 DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
                 and f.pyname not in ACTIONS]

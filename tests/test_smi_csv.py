@@ -18,7 +18,6 @@ KNOWN = {
     "count": "the simulator has 2 GPUs, the reference machine 1",
     "pci.baseClass": NEEDS % "nvmlDeviceGetPciInfoExt",
     "pci.subClass": NEEDS % "nvmlDeviceGetPciInfoExt",
-    "inforom.checksum_validation": NEEDS % "nvmlDeviceValidateInforom",
     "clocks_event_reasons.active": "the reference's value was replaced by a fake identifier when it was "
                                    "captured; the H100 answers 0x0000000000000001, as the simulator does",
     "remapped_rows.correctable_inactive": NEEDS % "nvmlDeviceGetRemappedRows_v2",

@@ -73,7 +73,9 @@ UNIT_PARAMS = {"unit"}           # a unit handle: each unit of nvmlUnitGetHandle
 # Parameters of the functions never called here (they take objects that only state-changing
 # calls make), by kind, so that every parameter has one.
 OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "systemeventset",
-                "req": "struct", "metricsGet": "struct", "eventData": "eventdata"}
+                "req": "struct", "metricsGet": "struct", "eventData": "eventdata",
+                # structs the setters family's calls take (never called here: they change state)
+                "control": "struct"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 INT_VALUES = range(6)
 

@@ -4214,3 +4214,524 @@ nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvml
     return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPersistenceMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetPersistenceMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetComputeMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 3) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetComputeMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetEccMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetEccMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMigMode", device, 1))) return rc;
+    if (activationStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetMigMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    *activationStatus = 0;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpuOperationMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpuOperationMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 2) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetGpuOperationMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDriverModel(nvmlDevice_t handle, unsigned int model, unsigned int flags)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDriverModel", handle, 1))) return rc;
+    if ((double)model < 0 || (double)model > 2) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)model, (const char *const[]){"nvmlDeviceGetDriverModel_v2", "#1", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)model, (const char *const[]){"nvmlDeviceGetDriverModel", "#1", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAccountingMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAccountingMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetAccountingMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAPIRestriction(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAPIRestriction", handle, 1))) return rc;
+    if ((double)isRestricted < 0 || (double)isRestricted > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_apiType[24];
+    snprintf(k_apiType, sizeof k_apiType, "%llu", (unsigned long long)apiType);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)isRestricted, (const char *const[]){"nvmlDeviceGetAPIRestriction", k_apiType, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetVirtualizationMode(nvmlDevice_t handle, unsigned int virtualization_mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetVirtualizationMode", handle, 1))) return rc;
+    if ((double)virtualization_mode < 0 || (double)virtualization_mode > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)virtualization_mode, (const char *const[]){"nvmlDeviceGetVirtualizationMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearEccErrorCounts(nvmlDevice_t handle, unsigned int counterType)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearEccErrorCounts", handle, 1))) return rc;
+    if ((double)counterType < 0 || (double)counterType > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_counterType[24];
+    snprintf(k_counterType, sizeof k_counterType, "%llu", (unsigned long long)counterType);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetTotalEccErrors", "*", k_counterType, NULL}))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetDetailedEccErrors", "*", k_counterType, NULL})))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetMemoryErrorCounter", "*", k_counterType, NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearAccountingPids(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearAccountingPids", handle, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetAccountingPids", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceValidateInforom(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceValidateInforom", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t handle, unsigned int limit)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerManagementLimit", handle, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)limit, (const char *const[]){"nvmlDeviceGetPowerManagementLimitConstraints", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)limit, (const char *const[]){"nvmlDeviceGetPowerManagementLimit", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)limit, (const char *const[]){"nvmlDeviceGetEnforcedPowerLimit", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetApplicationsClocks(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetApplicationsClocks", handle, 1))) return rc;
+    if ((rc = sim_check_among(&c, (double)maxMemClockMHz, (const char *const[]){"nvmlDeviceGetSupportedMemoryClocks", NULL}))) return rc;
+    if ((rc = sim_check_atmost(&c, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetMaxClockInfo", "0", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)maxMemClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "2", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "0", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "1", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetApplicationsClocks", handle, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_copy(&c, w, (const char *const[]){"nvmlDeviceGetDefaultApplicationsClock", NULL}, (const char *const[]){"nvmlDeviceGetApplicationsClock", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpuLockedClocks(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpuLockedClocks", handle, 1))) return rc;
+    if ((double)minGpuClockMHz > (double)maxGpuClockMHz) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetGpuLockedClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetGpuLockedClocks", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMemoryLockedClocks(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMemoryLockedClocks", handle, 1))) return rc;
+    if ((double)minMemClockMHz > (double)maxMemClockMHz) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetMemoryLockedClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetMemoryLockedClocks", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAutoBoostedClocksEnabled", handle, 1))) return rc;
+    if ((double)enabled < 0 || (double)enabled > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)enabled, (const char *const[]){"nvmlDeviceGetAutoBoostedClocksEnabled", "#0", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDefaultAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled, unsigned int flags)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", handle, 1))) return rc;
+    if ((double)enabled < 0 || (double)enabled > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)enabled, (const char *const[]){"nvmlDeviceGetAutoBoostedClocksEnabled", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpcClkVfOffset(nvmlDevice_t device, int offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpcClkVfOffset", device, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)offset, (const char *const[]){"nvmlDeviceGetGpcClkMinMaxVfOffset", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)offset, (const char *const[]){"nvmlDeviceGetGpcClkVfOffset", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMemClkVfOffset(nvmlDevice_t device, int offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMemClkVfOffset", device, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)offset, (const char *const[]){"nvmlDeviceGetMemClkMinMaxVfOffset", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)offset, (const char *const[]){"nvmlDeviceGetMemClkVfOffset", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetFanSpeed_v2(nvmlDevice_t handle, unsigned int index, unsigned int speed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetFanSpeed_v2", handle, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)speed, (const char *const[]){"nvmlDeviceGetMinMaxFanSpeed", NULL}))) return rc;
+    char k_index[24];
+    snprintf(k_index, sizeof k_index, "%llu", (unsigned long long)index);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)speed, (const char *const[]){"nvmlDeviceGetTargetFanSpeed", k_index, NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, 1, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_index, NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDefaultFanSpeed_v2(nvmlDevice_t handle, unsigned int index)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDefaultFanSpeed_v2", handle, 1))) return rc;
+    char k_index[24];
+    snprintf(k_index, sizeof k_index, "%llu", (unsigned long long)index);
+    if ((rc = sim_check_exists(&c, (const char *const[]){"nvmlDeviceGetTargetFanSpeed", k_index, NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_optional(sim_set_number(&c, w, 0, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_index, NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetFanControlPolicy(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetFanControlPolicy", handle, 1))) return rc;
+    if ((double)fanControlPolicy < 0 || (double)fanControlPolicy > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_fan[24];
+    snprintf(k_fan, sizeof k_fan, "%llu", (unsigned long long)fan);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)fanControlPolicy, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_fan, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetTemperatureThreshold(nvmlDevice_t handle, unsigned int threshold, int *temp)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetTemperatureThreshold", handle, 1))) return rc;
+    if (temp == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)threshold != 5.0 && (double)threshold != 7.0) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_threshold[24];
+    snprintf(k_threshold, sizeof k_threshold, "%llu", (unsigned long long)threshold);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)*temp, (const char *const[]){"nvmlDeviceGetTemperatureThreshold", k_threshold, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetCpuAffinity(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetCpuAffinity", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearCpuAffinity(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearCpuAffinity", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvLinkUtilizationControl", device, 1))) return rc;
+    if (control == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)control->units, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "units", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)control->pktfilter, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "pktfilter", NULL}))) break;
+        if ((rc = (((double)reset != 0) ? sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}) : NVML_SUCCESS))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(nvmlDevice_t device, unsigned int link)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetNvLinkErrorCounters", device, 1))) return rc;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkErrorCounter", k_link, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetNvLinkUtilizationCounter", device, 1))) return rc;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceFreezeNvLinkUtilizationCounter", device, 1))) return rc;
+    if ((double)freeze < 0 || (double)freeze > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    if ((rc = sim_check_exists(&c, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetNvlinkBwMode(unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetNvlinkBwMode", NULL, 0))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlSystemGetNvlinkBwMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetConfComputeUnprotectedMemSize(nvmlDevice_t device, unsigned long long c_ccMemSize)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetConfComputeUnprotectedMemSize", device, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)c_ccMemSize, (const char *const[]){"nvmlDeviceGetConfComputeMemSizeInfo", "unprotectedMemSizeKib", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetConfComputeGpusReadyState", NULL, 0))) return rc;
+    if ((double)state < 0 || (double)state > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)state, (const char *const[]){"nvmlSystemGetConfComputeGpusReadyState", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+

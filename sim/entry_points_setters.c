@@ -1,0 +1,308 @@
+/* The simulated NVML's setters: what the generated setter entry points call (codegen/
+ * emit_sim.py, emit_setter; the options sets= clears= copies= checks= of
+ * spec/functions_setters.nvml), and the setters that fit no such pattern.
+ *
+ * STATE.  A setter writes into the in-memory profile, where the getters read: after
+ * nvmlDeviceSetPersistenceMode(h, 1), nvmlDeviceGetPersistenceMode(h) is 1.  The state
+ * lives as long as the loaded profile: it survives nvmlShutdown and a later nvmlInit (as
+ * a GPU's settings outlive an NVML session), and starts again from the profile when the
+ * profile is loaded anew: a first nvmlInit with another PYNVML_SIM_PROFILE, or after
+ * that file changed (device_model.c), or in a new process.
+ *
+ * A setter is supported where the data it writes exists: a target the profile lacks is
+ * NOT_SUPPORTED (its top key) or INVALID_ARGUMENT (a key below, e.g. a fan the device
+ * does not have), and a target that is {"error": CODE} answers CODE, so a getter made
+ * NOT_SUPPORTED makes its setter so too.  The setter's own key may hold {"error": CODE}:
+ * "nvmlDeviceSetPersistenceMode": {"error": "NO_PERMISSION"} is a non-root user.
+ *
+ * Writes are made in place (a number's value changes; a list's items are moved to a list
+ * that is freed with the profile), so a getter in another thread never reads freed memory.
+ * A path is a NULL-terminated list of keys: "#N" is item N of a list (a getter with
+ * several outputs), "*" every key of an object (clears only).
+ */
+#include "sim.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+sim_state_lock(void)
+{
+    pthread_mutex_lock(&state_lock);
+}
+
+void
+sim_state_unlock(void)
+{
+    pthread_mutex_unlock(&state_lock);
+}
+
+nvmlReturn_t
+sim_setter_begin(sim_call *c, const char *key, nvmlDevice_t d, int on_device)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    const cJSON *root;
+    if (on_device) {
+        if ((c->dev = sim_device_of(d)) == NULL)
+            return NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
+        if (rc != NVML_SUCCESS)
+            return rc;
+        root = c->dev->data;
+    } else {
+        c->dev = NULL;
+        root = sim_system();
+    }
+    c->value = root;
+    return sim_error_of(cJSON_GetObjectItemCaseSensitive(root, key));
+}
+
+/* One step down: "#N" in a list, a key in an object. */
+static cJSON *
+child(const cJSON *j, const char *k)
+{
+    if (k[0] == '#')
+        return cJSON_IsArray(j) ? cJSON_GetArrayItem(j, atoi(k + 1)) : NULL;
+    return cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, k) : NULL;
+}
+
+/* The node at path below the call's root: NOT_SUPPORTED when the top key is missing,
+ * INVALID_ARGUMENT when a key below it is, an {"error": CODE} on the way answers CODE. */
+static nvmlReturn_t
+find(const sim_call *c, const char *const *path, cJSON **out)
+{
+    cJSON *j = (cJSON *)c->value;
+    for (int i = 0; path[i]; i++) {
+        j = child(j, path[i]);
+        if (j == NULL)
+            return i == 0 ? NVML_ERROR_NOT_SUPPORTED : NVML_ERROR_INVALID_ARGUMENT;
+        nvmlReturn_t rc = sim_error_of(j);
+        if (rc != NVML_SUCCESS)
+            return rc;
+    }
+    *out = j;
+    return NVML_SUCCESS;
+}
+
+static int
+number_of(const cJSON *j, double *v)
+{
+    if (cJSON_IsNumber(j))
+        *v = j->valuedouble;
+    else if (cJSON_IsBool(j))
+        *v = cJSON_IsTrue(j);
+    else if (cJSON_IsString(j))
+        *v = (double)strtoull(j->valuestring, NULL, 0);
+    else
+        return 0;
+    return 1;
+}
+
+/* A number's value, in place (a bool or a numeric string becomes a number). */
+static void
+put_number(cJSON *j, double v)
+{
+    if (!cJSON_IsNumber(j)) {
+        /* the old string stays allocated until the profile goes: a reader may hold it */
+        j->type = (j->type & ~0xFF) | cJSON_Number;
+        j->valuestring = NULL;
+    }
+    cJSON_SetNumberValue(j, v);
+}
+
+nvmlReturn_t
+sim_check_within(sim_call *c, double v, const char *const *path)
+{
+    cJSON *j;
+    nvmlReturn_t rc = find(c, path, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    double lo, hi;
+    if (!number_of(cJSON_GetArrayItem(j, 0), &lo) || !number_of(cJSON_GetArrayItem(j, 1), &hi))
+        return NVML_ERROR_UNKNOWN;   /* a profile bug: [min, max] expected */
+    return v < lo || v > hi ? NVML_ERROR_INVALID_ARGUMENT : NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_check_among(sim_call *c, double v, const char *const *path)
+{
+    cJSON *j;
+    nvmlReturn_t rc = find(c, path, &j);
+    if (rc != NVML_SUCCESS)
+        return rc == NVML_ERROR_NOT_SUPPORTED && path[1] ? NVML_ERROR_INVALID_ARGUMENT : rc;
+    if (!cJSON_IsArray(j))
+        return NVML_ERROR_UNKNOWN;
+    const cJSON *e;
+    double x;
+    cJSON_ArrayForEach(e, j) {
+        if (number_of(e, &x) && x == v)
+            return NVML_SUCCESS;
+    }
+    return NVML_ERROR_INVALID_ARGUMENT;
+}
+
+static nvmlReturn_t
+bound(sim_call *c, double v, const char *const *path, int upper)
+{
+    cJSON *j;
+    nvmlReturn_t rc = find(c, path, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    double b;
+    if (!number_of(j, &b))
+        return NVML_ERROR_UNKNOWN;
+    return (upper ? v > b : v < b) ? NVML_ERROR_INVALID_ARGUMENT : NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_check_atmost(sim_call *c, double v, const char *const *path)
+{
+    return bound(c, v, path, 1);
+}
+
+nvmlReturn_t
+sim_check_atleast(sim_call *c, double v, const char *const *path)
+{
+    return bound(c, v, path, 0);
+}
+
+nvmlReturn_t
+sim_check_exists(sim_call *c, const char *const *path)
+{
+    cJSON *j;
+    return find(c, path, &j);
+}
+
+nvmlReturn_t
+sim_optional(nvmlReturn_t rc)
+{
+    return rc == NVML_ERROR_NOT_SUPPORTED ? NVML_SUCCESS : rc;
+}
+
+nvmlReturn_t
+sim_set_number(sim_call *c, int write, double v, const char *const *path)
+{
+    cJSON *j;
+    nvmlReturn_t rc = find(c, path, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    double old;
+    if (!number_of(j, &old))
+        return NVML_ERROR_UNKNOWN;   /* a profile bug: a number expected there */
+    if (write)
+        put_number(j, v);
+    return NVML_SUCCESS;
+}
+
+/* Items taken out of lists: kept (and freed) with the profile, as readers may hold them. */
+static void
+retire(cJSON *item)
+{
+    cJSON *root = sim_profile_root();
+    cJSON *bin = cJSON_GetObjectItemCaseSensitive(root, "__removed_by_setters");
+    if (bin == NULL) {
+        bin = cJSON_CreateArray();
+        cJSON_AddItemToObject(root, "__removed_by_setters", bin);
+    }
+    cJSON_AddItemToArray(bin, item);
+}
+
+static void
+zero(cJSON *j)
+{
+    if (cJSON_IsArray(j) && j->child && !cJSON_IsArray(j->child) && !cJSON_IsObject(j->child)) {
+        /* a list of values (pids, pages): emptied */
+        while (j->child)
+            retire(cJSON_DetachItemViaPointer(j, j->child));
+        return;
+    }
+    if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
+        if (sim_error_of(j) != NVML_SUCCESS)
+            return;
+        cJSON *e;
+        cJSON_ArrayForEach(e, j) zero(e);
+        return;
+    }
+    double v;
+    if (number_of(j, &v))
+        put_number(j, 0);
+}
+
+/* Zero what path names below j; under a "*", keys that some children lack are skipped. */
+static void
+clear_below(cJSON *j, const char *const *path)
+{
+    if (path[0] == NULL) {
+        zero(j);
+        return;
+    }
+    if (strcmp(path[0], "*") == 0) {
+        cJSON *e;
+        cJSON_ArrayForEach(e, j) {
+            if (sim_error_of(e) == NVML_SUCCESS)
+                clear_below(e, path + 1);
+        }
+        return;
+    }
+    cJSON *e = child(j, path[0]);
+    if (e != NULL && sim_error_of(e) == NVML_SUCCESS)
+        clear_below(e, path + 1);
+}
+
+nvmlReturn_t
+sim_clear(sim_call *c, int write, const char *const *path)
+{
+    int wild = 0;
+    for (int i = 0; path[i]; i++)
+        wild |= strcmp(path[i], "*") == 0;
+    cJSON *j;
+    /* without a "*" every key must be there; with one, the top key */
+    const char *top[2] = {path[0], NULL};
+    nvmlReturn_t rc = find(c, wild ? top : path, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (write)
+        clear_below(j, wild ? path + 1 : (const char *const[]){NULL});
+    return NVML_SUCCESS;
+}
+
+/* The numbers of src written into dst where dst has the same keys. */
+static void
+merge(const cJSON *src, cJSON *dst)
+{
+    double v;
+    if (cJSON_IsObject(src) && cJSON_IsObject(dst)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, src) {
+            cJSON *d = cJSON_GetObjectItemCaseSensitive(dst, e->string);
+            if (d != NULL)
+                merge(e, d);
+        }
+    } else if (cJSON_IsArray(src) && cJSON_IsArray(dst)) {
+        int n = cJSON_GetArraySize(src);
+        for (int i = 0; i < n; i++) {
+            cJSON *d = cJSON_GetArrayItem(dst, i);
+            if (d != NULL)
+                merge(cJSON_GetArrayItem(src, i), d);
+        }
+    } else if (number_of(src, &v) && number_of(dst, &v)) {
+        number_of(src, &v);
+        put_number(dst, v);
+    }
+}
+
+nvmlReturn_t
+sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst)
+{
+    cJSON *s, *d;
+    nvmlReturn_t rc = find(c, src, &s);
+    if (rc == NVML_SUCCESS)
+        rc = find(c, dst, &d);
+    if (rc == NVML_SUCCESS && write)
+        merge(s, d);
+    return rc;
+}
