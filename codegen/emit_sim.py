@@ -254,7 +254,10 @@ def emit_setter(spec: Spec, f: Function) -> list[str]:
         add(f"sim_set_number(&c, w, {_setter_ref(f, value, keys, o)}, {_setter_path(f, path, keys, o)})", opt, cond)
     for item in filter(None, f.options.get("clears", "").split(";")):
         path, opt, cond = target(item)
-        add(f"sim_clear(&c, w, {_setter_path(f, path, keys, o)})", opt, cond)
+        # the getter read there: an array output (a list of values, emptied) or several outputs
+        getter = [g for g in spec.functions if g.options.get("simkey", g.csym) == path.split("/")[0]]
+        arrays = int(any(p.type.counted for g in getter for p in g.params if p.role == "out"))
+        add(f"sim_clear(&c, w, {_setter_path(f, path, keys, o)}, {arrays})", opt, cond)
     for item in filter(None, f.options.get("copies", "").split(";")):
         item, opt, cond = target(item)
         src, _, dst = item.partition(">")

@@ -95,9 +95,11 @@ number_of(const cJSON *j, double *v)
         *v = j->valuedouble;
     else if (cJSON_IsBool(j))
         *v = cJSON_IsTrue(j);
-    else if (cJSON_IsString(j))
-        *v = (double)strtoull(j->valuestring, NULL, 0);
-    else
+    else if (cJSON_IsString(j)) {   /* a 64-bit value written as a string */
+        char *end;
+        *v = (double)strtoull(j->valuestring, &end, 0);
+        return *end == '\0' && end != j->valuestring;
+    } else
         return 0;
     return 1;
 }
@@ -212,9 +214,9 @@ retire(cJSON *item)
 }
 
 static void
-zero(cJSON *j)
+zero(cJSON *j, int empty_lists)
 {
-    if (cJSON_IsArray(j) && j->child && !cJSON_IsArray(j->child) && !cJSON_IsObject(j->child)) {
+    if (empty_lists && cJSON_IsArray(j) && j->child && !cJSON_IsArray(j->child) && !cJSON_IsObject(j->child)) {
         /* a list of values (pids, pages): emptied */
         while (j->child)
             retire(cJSON_DetachItemViaPointer(j, j->child));
@@ -224,7 +226,7 @@ zero(cJSON *j)
         if (sim_error_of(j) != NVML_SUCCESS)
             return;
         cJSON *e;
-        cJSON_ArrayForEach(e, j) zero(e);
+        cJSON_ArrayForEach(e, j) zero(e, empty_lists);
         return;
     }
     double v;
@@ -234,27 +236,27 @@ zero(cJSON *j)
 
 /* Zero what path names below j; under a "*", keys that some children lack are skipped. */
 static void
-clear_below(cJSON *j, const char *const *path)
+clear_below(cJSON *j, const char *const *path, int empty_lists)
 {
     if (path[0] == NULL) {
-        zero(j);
+        zero(j, empty_lists);
         return;
     }
     if (strcmp(path[0], "*") == 0) {
         cJSON *e;
         cJSON_ArrayForEach(e, j) {
             if (sim_error_of(e) == NVML_SUCCESS)
-                clear_below(e, path + 1);
+                clear_below(e, path + 1, empty_lists);
         }
         return;
     }
     cJSON *e = child(j, path[0]);
     if (e != NULL && sim_error_of(e) == NVML_SUCCESS)
-        clear_below(e, path + 1);
+        clear_below(e, path + 1, empty_lists);
 }
 
 nvmlReturn_t
-sim_clear(sim_call *c, int write, const char *const *path)
+sim_clear(sim_call *c, int write, const char *const *path, int empty_lists)
 {
     int wild = 0;
     for (int i = 0; path[i]; i++)
@@ -266,7 +268,7 @@ sim_clear(sim_call *c, int write, const char *const *path)
     if (rc != NVML_SUCCESS)
         return rc;
     if (write)
-        clear_below(j, wild ? path + 1 : (const char *const[]){NULL});
+        clear_below(j, wild ? path + 1 : (const char *const[]){NULL}, empty_lists);
     return NVML_SUCCESS;
 }
 
@@ -275,6 +277,8 @@ static void
 merge(const cJSON *src, cJSON *dst)
 {
     double v;
+    if (sim_error_of(src) != NVML_SUCCESS || sim_error_of(dst) != NVML_SUCCESS)
+        return;   /* an error stays as it is */
     if (cJSON_IsObject(src) && cJSON_IsObject(dst)) {
         const cJSON *e;
         cJSON_ArrayForEach(e, src) {

@@ -95,7 +95,9 @@ nvmlReturn_t sim_check_atleast(sim_call *c, double v, const char *const *path);
 nvmlReturn_t sim_check_exists(sim_call *c, const char *const *path);
 nvmlReturn_t sim_optional(nvmlReturn_t rc);   /* NOT_SUPPORTED (no such data) is no error */
 nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const *path);
-nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path);
+/* clear: every number below path becomes 0; with empty_lists, lists of values (a getter's
+ * array output) are emptied, else a list is a getter's several outputs, each zeroed */
+nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path, int empty_lists);
 nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
 
 #endif

@@ -4364,9 +4364,9 @@ nvmlReturn_t nvmlDeviceClearEccErrorCounts(nvmlDevice_t handle, unsigned int cou
     snprintf(k_counterType, sizeof k_counterType, "%llu", (unsigned long long)counterType);
     sim_state_lock();
     for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
-        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetTotalEccErrors", "*", k_counterType, NULL}))) break;
-        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetDetailedEccErrors", "*", k_counterType, NULL})))) break;
-        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetMemoryErrorCounter", "*", k_counterType, NULL})))) break;
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetTotalEccErrors", "*", k_counterType, NULL}, 0))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetDetailedEccErrors", "*", k_counterType, NULL}, 0)))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetMemoryErrorCounter", "*", k_counterType, NULL}, 0)))) break;
     }
     sim_state_unlock();
     if (rc) return rc;
@@ -4380,7 +4380,7 @@ nvmlReturn_t nvmlDeviceClearAccountingPids(nvmlDevice_t handle)
     if ((rc = sim_setter_begin(&c, "nvmlDeviceClearAccountingPids", handle, 1))) return rc;
     sim_state_lock();
     for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
-        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetAccountingPids", NULL}))) break;
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetAccountingPids", NULL}, 1))) break;
     }
     sim_state_unlock();
     if (rc) return rc;
@@ -4637,7 +4637,7 @@ nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(nvmlDevice_t device, unsigned
     for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
         if ((rc = sim_set_number(&c, w, (double)control->units, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "units", NULL}))) break;
         if ((rc = sim_set_number(&c, w, (double)control->pktfilter, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "pktfilter", NULL}))) break;
-        if ((rc = (((double)reset != 0) ? sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}) : NVML_SUCCESS))) break;
+        if ((rc = (((double)reset != 0) ? sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}, 0) : NVML_SUCCESS))) break;
     }
     sim_state_unlock();
     if (rc) return rc;
@@ -4653,7 +4653,7 @@ nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(nvmlDevice_t device, unsigned in
     snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
     sim_state_lock();
     for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
-        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkErrorCounter", k_link, NULL}))) break;
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkErrorCounter", k_link, NULL}, 0))) break;
     }
     sim_state_unlock();
     if (rc) return rc;
@@ -4671,7 +4671,7 @@ nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(nvmlDevice_t device, unsign
     snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
     sim_state_lock();
     for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
-        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}))) break;
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}, 0))) break;
     }
     sim_state_unlock();
     if (rc) return rc;

@@ -1,0 +1,466 @@
+"""Setters, resets and clears (spec/functions_setters.nvml) on the simulator: each changes
+what its getter answers afterwards; values out of range are INVALID_ARGUMENT and change
+nothing; an {"error": ...} at the setter's key (a user who is not root: NO_PERMISSION) or
+at its getter's raises that error's class; wrong argument types are TypeError; the state
+lives as long as the loaded profile (sim/entry_points_setters.c).
+
+Every test here changes GPU state: simulator only (markers `mutates` and `simulator`), so
+none of these calls ever reaches a real GPU."""
+import copy
+import ctypes
+import threading
+
+import pytest
+
+import pynvml
+from test_functions import SPEC
+
+pytestmark = [pytest.mark.mutates, pytest.mark.simulator]
+
+SETTERS = [f for f in SPEC.functions if f.python and f.sim_setter]
+N = pynvml
+
+
+def rich(profile):
+    """The default profile, with data for what the H100 does not have (fans, NVLink
+    counters, auto boost, operation and driver modes, settable thresholds, VF offsets)."""
+    p = copy.deepcopy(profile)
+    for d in p["devices"]:
+        d["nvmlDeviceGetNumFans"] = 2
+        d["nvmlDeviceGetMinMaxFanSpeed"] = [30, 100]
+        d["nvmlDeviceGetTargetFanSpeed"] = {"0": 45, "1": 45}
+        d["nvmlDeviceGetFanSpeed_v2"] = {"0": 44, "1": 46}
+        d["nvmlDeviceGetFanControlPolicy_v2"] = {"0": 0, "1": 0}
+        d["nvmlDeviceGetAutoBoostedClocksEnabled"] = [1, 1]
+        d["nvmlDeviceGetGpuOperationMode"] = [0, 0]
+        d["nvmlDeviceGetDriverModel_v2"] = [1, 1]
+        d["nvmlDeviceGetDriverModel"] = [1, 1]
+        d["nvmlDeviceGetTemperatureThreshold"]["5"] = 83
+        d["nvmlDeviceGetGpcClkMinMaxVfOffset"] = [-200, 1000]
+        d["nvmlDeviceGetMemClkMinMaxVfOffset"] = [-1000, 1500]
+        d["nvmlDeviceGetTotalEccErrors"] = {"0": {"0": 3, "1": 30}, "1": {"0": 4, "1": 40}}
+        d["nvmlDeviceGetDetailedEccErrors"]["0"]["0"]["l2Cache"] = 2
+        d["nvmlDeviceGetAccountingPids"] = [101, 202]
+        d["nvmlDeviceGetNvLinkErrorCounter"] = {"0": {"0": 5, "1": 6, "2": 7}, "1": {"0": 1, "1": 1, "2": 1}}
+        d["nvmlDeviceGetNvLinkUtilizationCounter"] = {"0": {"0": ["1000", "2000"], "1": [3, 4]}}
+        d["nvmlDeviceGetNvLinkUtilizationControl"] = {"0": {"0": {"units": 0, "pktfilter": 255}}}
+    return p
+
+
+@pytest.fixture
+def start(use_profile, default_profile):
+    """start(profile=None, edit=None) -> device 0's handle, on the rich profile (or profile)."""
+    def go(profile=None, edit=None):
+        p = rich(default_profile) if profile is None else profile
+        if edit:
+            edit(p)
+        use_profile(p)
+        N.nvmlInit()
+        return N.nvmlDeviceGetHandleByIndex(0)
+    return go
+
+
+@pytest.fixture
+def h(start):
+    return start()
+
+
+# --- each setter, then its getter ------------------------------------------------------------
+
+def test_persistence_and_compute_mode(h):
+    assert N.nvmlDeviceGetPersistenceMode(h) == 1
+    assert N.nvmlDeviceSetPersistenceMode(h, 0) is None
+    assert N.nvmlDeviceGetPersistenceMode(h) == 0
+    N.nvmlDeviceSetComputeMode(h, N.NVML_COMPUTEMODE_EXCLUSIVE_PROCESS)
+    assert N.nvmlDeviceGetComputeMode(h) == N.NVML_COMPUTEMODE_EXCLUSIVE_PROCESS
+    # the other GPU keeps its own settings
+    assert N.nvmlDeviceGetPersistenceMode(N.nvmlDeviceGetHandleByIndex(1)) == 1
+    for bad in (2, 99):
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            N.nvmlDeviceSetPersistenceMode(h, bad)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetComputeMode(h, 4)
+    assert N.nvmlDeviceGetPersistenceMode(h) == 0
+
+
+def test_ecc_mode_is_pending_until_reset(h):
+    N.nvmlDeviceSetEccMode(h, 0)
+    assert N.nvmlDeviceGetEccMode(h) == [1, 0]
+    assert N.nvmlDeviceGetCurrentEccMode(h) == 1 and N.nvmlDeviceGetPendingEccMode(h) == 0
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetEccMode(h, 2)
+
+
+def test_clear_ecc_error_counts_zeroes_only_that_counter_type(h):
+    N.nvmlDeviceClearEccErrorCounts(h, N.NVML_VOLATILE_ECC)
+    for err in (0, 1):
+        assert N.nvmlDeviceGetTotalEccErrors(h, err, N.NVML_VOLATILE_ECC) == 0
+    assert N.nvmlDeviceGetTotalEccErrors(h, 0, N.NVML_AGGREGATE_ECC) == 30
+    assert N.nvmlDeviceGetDetailedEccErrors(h, 0, N.NVML_VOLATILE_ECC).l2Cache == 0
+    N.nvmlDeviceClearEccErrorCounts(h, N.NVML_AGGREGATE_ECC)
+    assert N.nvmlDeviceGetTotalEccErrors(h, 1, N.NVML_AGGREGATE_ECC) == 0
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceClearEccErrorCounts(h, 2)
+
+
+def test_mig_mode_is_pending_and_returns_the_activation_status(h):
+    assert N.nvmlDeviceSetMigMode(h, N.NVML_DEVICE_MIG_ENABLE) == N.NVML_SUCCESS
+    assert N.nvmlDeviceGetMigMode(h) == [0, 1]
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetMigMode(h, 2)
+
+
+def test_operation_and_driver_model_are_pending(h):
+    N.nvmlDeviceSetGpuOperationMode(h, N.NVML_GOM_COMPUTE)
+    assert N.nvmlDeviceGetGpuOperationMode(h) == [0, N.NVML_GOM_COMPUTE]
+    assert N.nvmlDeviceGetPendingGpuOperationMode(h) == N.NVML_GOM_COMPUTE
+    N.nvmlDeviceSetDriverModel(h, 0)
+    assert N.nvmlDeviceGetDriverModel(h) == [1, 0] and N.nvmlDeviceGetDriverModel_v1(h) == [1, 0]
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetDriverModel(h, 3)
+
+
+def test_driver_model_and_operation_mode_not_supported_on_the_h100(start, default_profile):
+    h = start(default_profile)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceSetDriverModel(h, 1)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceSetGpuOperationMode(h, 1)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceSetAutoBoostedClocksEnabled(h, 1)
+
+
+def test_accounting(h):
+    N.nvmlDeviceSetAccountingMode(h, 1)
+    assert N.nvmlDeviceGetAccountingMode(h) == 1
+    assert N.nvmlDeviceGetAccountingPids(h) == [101, 202]
+    N.nvmlDeviceClearAccountingPids(h)
+    assert N.nvmlDeviceGetAccountingPids(h) == []
+    N.nvmlDeviceClearAccountingPids(h)   # an empty list stays empty
+    assert N.nvmlDeviceGetAccountingPids(h) == []
+
+
+def test_api_restriction_per_api(h):
+    N.nvmlDeviceSetAPIRestriction(h, N.NVML_RESTRICTED_API_SET_AUTO_BOOSTED_CLOCKS, 1)
+    assert N.nvmlDeviceGetAPIRestriction(h, N.NVML_RESTRICTED_API_SET_AUTO_BOOSTED_CLOCKS) == 1
+    with pytest.raises(N.NVMLError_NotSupported):   # as its getter (the H100's)
+        N.nvmlDeviceSetAPIRestriction(h, N.NVML_RESTRICTED_API_SET_APPLICATION_CLOCKS, 1)
+    with pytest.raises(N.NVMLError_InvalidArgument):   # no such API
+        N.nvmlDeviceSetAPIRestriction(h, 7, 1)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetAPIRestriction(h, 1, 2)
+
+
+def test_virtualization_mode_returns_the_code_as_nvidia_ml_py(h):
+    assert N.nvmlDeviceSetVirtualizationMode(h, N.NVML_GPU_VIRTUALIZATION_MODE_HOST_VGPU) == N.NVML_SUCCESS
+    assert N.nvmlDeviceGetVirtualizationMode(h) == N.NVML_GPU_VIRTUALIZATION_MODE_HOST_VGPU
+    # nvidia-ml-py returns NVML's code unchecked here: no exception
+    assert N.nvmlDeviceSetVirtualizationMode(h, 9) == N.NVML_ERROR_INVALID_ARGUMENT
+    assert N.nvmlDeviceGetVirtualizationMode(h) == N.NVML_GPU_VIRTUALIZATION_MODE_HOST_VGPU
+
+
+def test_power_limit_within_the_constraints(h):
+    lo, hi = N.nvmlDeviceGetPowerManagementLimitConstraints(h)
+    N.nvmlDeviceSetPowerManagementLimit(h, 450000)
+    assert N.nvmlDeviceGetPowerManagementLimit(h) == 450000
+    assert N.nvmlDeviceGetEnforcedPowerLimit(h) == 450000
+    N.nvmlDeviceSetPowerManagementLimit(h, lo)
+    N.nvmlDeviceSetPowerManagementLimit(h, hi)
+    for bad in (lo - 1, hi + 1, 0):
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            N.nvmlDeviceSetPowerManagementLimit(h, bad)
+    assert N.nvmlDeviceGetPowerManagementLimit(h) == hi
+    with pytest.raises(ValueError):
+        N.nvmlDeviceSetPowerManagementLimit(h, -1)
+
+
+def test_applications_clocks_set_and_reset(h):
+    default = [N.nvmlDeviceGetDefaultApplicationsClock(h, t) for t in (0, 1, 2)]
+    N.nvmlDeviceSetApplicationsClocks(h, 1593, 1410)
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_MEM) == 1593
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_GRAPHICS) == 1410
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_SM) == 1410
+    with pytest.raises(N.NVMLError_InvalidArgument):   # not a supported memory clock
+        N.nvmlDeviceSetApplicationsClocks(h, 1600, 1410)
+    with pytest.raises(N.NVMLError_InvalidArgument):   # above the maximum graphics clock
+        N.nvmlDeviceSetApplicationsClocks(h, 2619, N.nvmlDeviceGetMaxClockInfo(h, 0) + 1)
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_MEM) == 1593
+    N.nvmlDeviceResetApplicationsClocks(h)
+    assert [N.nvmlDeviceGetApplicationsClock(h, t) for t in (0, 1, 2)] == default
+    with pytest.raises(N.NVMLError_NotSupported):   # the video clock stays as it was
+        N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_VIDEO)
+
+
+def test_locked_clocks(h):
+    assert N.nvmlDeviceSetGpuLockedClocks(h, 1000, 1500) is None
+    assert N.nvmlDeviceSetMemoryLockedClocks(h, 1593, 2619) is None
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetGpuLockedClocks(h, 1500, 1000)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetMemoryLockedClocks(h, 2619, 1593)
+    assert N.nvmlDeviceResetGpuLockedClocks(h) is None
+    assert N.nvmlDeviceResetMemoryLockedClocks(h) is None
+
+
+def test_auto_boosted_clocks(h):
+    N.nvmlDeviceSetAutoBoostedClocksEnabled(h, 0)
+    assert N.nvmlDeviceGetAutoBoostedClocksEnabled(h) == [0, 1]
+    N.nvmlDeviceSetDefaultAutoBoostedClocksEnabled(h, 0, 0)
+    assert N.nvmlDeviceGetAutoBoostedClocksEnabled(h) == [0, 0]
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetAutoBoostedClocksEnabled(h, 5)
+
+
+@pytest.mark.parametrize("kind, lo, hi", [("Gpc", -200, 1000), ("Mem", -1000, 1500)])
+def test_vf_offsets_within_their_range(h, kind, lo, hi):
+    set_, get = getattr(N, f"nvmlDeviceSet{kind}ClkVfOffset"), getattr(N, f"nvmlDeviceGet{kind}ClkVfOffset")
+    assert set_(h, lo) == N.NVML_SUCCESS and get(h) == lo
+    assert set_(h, hi) == N.NVML_SUCCESS and get(h) == hi
+    for bad in (lo - 1, hi + 1):
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            set_(h, bad)
+    assert get(h) == hi
+
+
+def test_vf_offsets_on_the_h100_range_of_zero(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(nvmlDeviceGetGpcClkMinMaxVfOffset=[0, 0]))
+    assert N.nvmlDeviceSetGpcClkVfOffset(h, 0) == 0
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetGpcClkVfOffset(h, 10)
+
+
+def test_fans(h):
+    assert N.nvmlDeviceSetFanSpeed_v2(h, 1, 80) == N.NVML_SUCCESS
+    assert N.nvmlDeviceGetTargetFanSpeed(h, 1) == 80 and N.nvmlDeviceGetTargetFanSpeed(h, 0) == 45
+    for fan, speed in ((1, 29), (1, 101), (2, 50)):   # below min, above max, no such fan
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            N.nvmlDeviceSetFanSpeed_v2(h, fan, speed)
+    assert N.nvmlDeviceSetFanControlPolicy(h, 0, N.NVML_FAN_POLICY_MANUAL) == N.NVML_SUCCESS
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetFanControlPolicy(h, 0, 2)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetFanControlPolicy(h, 3, 0)
+    assert N.nvmlDeviceSetDefaultFanSpeed_v2(h, 1) == N.NVML_SUCCESS
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetDefaultFanSpeed_v2(h, 2)
+
+
+def test_fans_not_supported_on_the_h100(start, default_profile):
+    h = start(default_profile)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceSetFanSpeed_v2(h, 0, 50)
+
+
+def test_temperature_threshold(h):
+    N.nvmlDeviceSetTemperatureThreshold(h, N.NVML_TEMPERATURE_THRESHOLD_ACOUSTIC_CURR, 80)
+    assert N.nvmlDeviceGetTemperatureThreshold(h, N.NVML_TEMPERATURE_THRESHOLD_ACOUSTIC_CURR) == 80
+    with pytest.raises(N.NVMLError_InvalidArgument):   # the shutdown threshold cannot be set
+        N.nvmlDeviceSetTemperatureThreshold(h, N.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN, 80)
+    with pytest.raises(N.NVMLError_NotSupported):      # GPS: as its getter on the H100
+        N.nvmlDeviceSetTemperatureThreshold(h, N.NVML_TEMPERATURE_THRESHOLD_GPS_CURR, 80)
+    assert N.nvmlDeviceGetTemperatureThreshold(h, N.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN) == 95
+
+
+def test_nvlink_counters_reset_freeze_and_control(h):
+    N.nvmlDeviceResetNvLinkErrorCounters(h, 0)
+    assert [N.nvmlDeviceGetNvLinkErrorCounter(h, 0, c) for c in range(3)] == [0, 0, 0]
+    assert N.nvmlDeviceGetNvLinkErrorCounter(h, 1, 0) == 1
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceResetNvLinkErrorCounters(h, 9)
+    assert N.nvmlDeviceGetNvLinkUtilizationCounter(h, 0, 0) == (1000, 2000)
+    N.nvmlDeviceFreezeNvLinkUtilizationCounter(h, 0, 0, 1)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceFreezeNvLinkUtilizationCounter(h, 0, 5, 1)
+    N.nvmlDeviceResetNvLinkUtilizationCounter(h, 0, 0)
+    assert N.nvmlDeviceGetNvLinkUtilizationCounter(h, 0, 0) == (0, 0)
+    assert N.nvmlDeviceGetNvLinkUtilizationCounter(h, 0, 1) == (3, 4)
+    control = N.nvmlNvLinkUtilizationControl_t()
+    control.units, control.pktfilter = N.NVML_NVLINK_COUNTER_UNIT_BYTES, 0x7
+    N.nvmlDeviceSetNvLinkUtilizationControl(h, 0, 0, control, 0)
+    got = N.nvmlDeviceGetNvLinkUtilizationControl(h, 0, 0)
+    assert (got.units, got.pktfilter) == (N.NVML_NVLINK_COUNTER_UNIT_BYTES, 0x7)
+    assert N.nvmlDeviceGetNvLinkUtilizationCounter(h, 0, 1) == (3, 4)
+    N.nvmlDeviceSetNvLinkUtilizationControl(h, 0, 0, control, 0)
+    with pytest.raises(TypeError):
+        N.nvmlDeviceSetNvLinkUtilizationControl(h, 0, 0, 5, 0)
+
+
+def test_nvlink_on_the_h100_is_not_supported(start, default_profile):
+    h = start(default_profile)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceFreezeNvLinkUtilizationCounter(h, 0, 0, 1)
+
+
+def test_system_setters(h):
+    assert N.nvmlSystemSetNvlinkBwMode(2) == N.NVML_SUCCESS
+    assert N.nvmlSystemGetNvlinkBwMode() == 2
+    assert N.nvmlSystemSetConfComputeGpusReadyState(1) == N.NVML_SUCCESS
+    assert N.nvmlSystemGetConfComputeGpusReadyState() == 1
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlSystemSetConfComputeGpusReadyState(2)
+    assert N.nvmlDeviceSetConfComputeUnprotectedMemSize(h, 1 << 20) == N.NVML_SUCCESS
+    assert N.nvmlDeviceGetConfComputeMemSizeInfo(h).unprotectedMemSizeKib == 1 << 20
+
+
+def test_inforom_validation_and_cpu_affinity_answer_their_injected_error(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(
+        nvmlDeviceValidateInforom={"error": "CORRUPTED_INFOROM"}))
+    with pytest.raises(N.NVMLError_CorruptedInforom):
+        N.nvmlDeviceValidateInforom(h)
+    assert N.nvmlDeviceValidateInforom(N.nvmlDeviceGetHandleByIndex(1)) is None
+    assert N.nvmlDeviceSetCpuAffinity(h) is None and N.nvmlDeviceClearCpuAffinity(h) is None
+
+
+# --- errors for every setter -------------------------------------------------------------------
+
+def args_of(f, handle):
+    """Arguments the setter accepts (their values may be refused by the simulator)."""
+    out = []
+    for p in f.inputs:
+        t = p.type
+        if t.kind == "handle":
+            out.append(handle)
+        elif t.kind == "struct":
+            out.append(getattr(N, SPEC.structs[t.base].pyname)())
+        else:
+            out.append(0)
+    return out
+
+
+def call(f, args):
+    """The setter's NVMLError class name, or None; a `rawrc` setter's returned code as one."""
+    try:
+        r = getattr(N, f.pyname)(*args)
+    except N.NVMLError as e:
+        return type(e).__name__
+    if "rawrc" in f.options and r:
+        return type(N.NVMLError(r)).__name__
+    return None
+
+
+@pytest.mark.parametrize("code, cls", [("NO_PERMISSION", "NVMLError_NoPermission"),
+                                       ("NVML_ERROR_NOT_SUPPORTED", "NVMLError_NotSupported"),
+                                       ("GPU_IS_LOST", "NVMLError_GpuIsLost")])
+@pytest.mark.parametrize("name", [f.pyname for f in SETTERS])
+def test_injected_error_at_the_setters_key(name, code, cls, start, default_profile):
+    f = next(x for x in SETTERS if x.pyname == name)
+    where = "system" if name.startswith("nvmlSystem") else "device"
+
+    def edit(p):
+        (p["system"] if where == "system" else p["devices"][0])[f.csym] = {"error": code}
+    h = start(rich(default_profile), edit)
+    assert call(f, args_of(f, h)) == cls
+    if where == "device" and code != "NVML_ERROR_NOT_SUPPORTED":   # the other GPU is not affected
+        assert call(f, args_of(f, N.nvmlDeviceGetHandleByIndex(1))) != cls
+
+
+@pytest.mark.parametrize("name", [f.pyname for f in SETTERS if f.options.get("sets")])
+def test_getter_error_is_the_setters_error(name, start, default_profile):
+    """A setter is supported where its getter is: the getter's {"error"} answers for both."""
+    f = next(x for x in SETTERS if x.pyname == name)
+    first = f.options["sets"].split(";")[0].lstrip("?").split("/")[0].split("=")[0]
+
+    def edit(p):
+        for node in [p["system"]] + p["devices"]:
+            if first in node:
+                node[first] = {"error": "NVML_ERROR_NO_PERMISSION"}
+    h = start(rich(default_profile), edit)
+    assert call(f, args_of(f, h)) in ("NVMLError_NoPermission", "NVMLError_InvalidArgument")
+
+
+def test_no_permission_as_for_a_user_who_is_not_root(start, default_profile):
+    """A profile for a non-root user: every setter NO_PERMISSION, the getters unchanged."""
+    def edit(p):
+        for f in SETTERS:
+            (p["system"] if f.pyname.startswith("nvmlSystem") else p["devices"][0])[f.csym] = \
+                {"error": "NVML_ERROR_NO_PERMISSION"}
+    h = start(rich(default_profile), edit)
+    for f in SETTERS:
+        assert call(f, args_of(f, h)) == "NVMLError_NoPermission", f.pyname
+    assert N.nvmlDeviceGetPersistenceMode(h) == 1 and N.nvmlDeviceGetPowerManagementLimit(h) == 700000
+
+
+@pytest.mark.parametrize("name", [f.pyname for f in SETTERS])
+def test_wrong_types_are_type_errors_and_change_nothing(name, h):
+    f = next(x for x in SETTERS if x.pyname == name)
+    good = args_of(f, h)
+    fn = getattr(N, name)
+    before = N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)
+    for i, p in enumerate(f.inputs):
+        for bad in ("1", 1.5, None, object()) + ((ctypes.c_uint(1),) if p.type.kind == "struct" else ()):
+            args = list(good)
+            args[i] = bad
+            with pytest.raises(TypeError):
+                fn(*args)
+    with pytest.raises(TypeError):
+        fn(*good, 0)   # one argument too many
+    assert (N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)) == before
+
+
+@pytest.mark.parametrize("name", [f.pyname for f in SETTERS])
+def test_setters_need_init_and_a_live_handle(name, h):
+    f = next(x for x in SETTERS if x.pyname == name)
+    args = args_of(f, h)
+    N.nvmlShutdown()
+    assert call(f, args) == "NVMLError_Uninitialized"
+
+
+# --- how long the state lives --------------------------------------------------------------
+
+def test_state_outlives_shutdown_and_starts_again_with_the_profile(start, default_profile, use_profile):
+    """Settings survive nvmlShutdown + nvmlInit (as a GPU's outlive an NVML session); a
+    profile loaded anew (another path, or the file changed) starts from its data."""
+    h = start(default_profile)
+    N.nvmlDeviceSetPersistenceMode(h, 0)
+    N.nvmlDeviceSetApplicationsClocks(h, 1593, 1000)
+    N.nvmlShutdown()
+    N.nvmlInit()
+    h = N.nvmlDeviceGetHandleByIndex(0)   # a handle from before the shutdown is stale
+    assert N.nvmlDeviceGetPersistenceMode(h) == 0
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_MEM) == 1593
+    N.nvmlShutdown()
+    use_profile(default_profile)   # the same data from another file: loaded anew
+    N.nvmlInit()
+    h = N.nvmlDeviceGetHandleByIndex(0)
+    assert N.nvmlDeviceGetPersistenceMode(h) == 1
+    assert N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_MEM) == 2619
+
+
+def test_a_nested_init_keeps_the_state(h):
+    N.nvmlDeviceSetPersistenceMode(h, 0)
+    N.nvmlInit()
+    N.nvmlShutdown()
+    assert N.nvmlDeviceGetPersistenceMode(h) == 0
+
+
+def test_setters_and_getters_in_threads(h):
+    """Writers and readers at once: every read is one of the written values."""
+    errors = []
+    stop = threading.Event()
+
+    def writer(v):
+        for i in range(2000):
+            N.nvmlDeviceSetPowerManagementLimit(h, v)
+            N.nvmlDeviceClearAccountingPids(h)
+            N.nvmlDeviceSetApplicationsClocks(h, 1593 if i % 2 else 2619, 1000)
+            N.nvmlDeviceResetApplicationsClocks(h)
+
+    def reader():
+        while not stop.is_set():
+            if N.nvmlDeviceGetPowerManagementLimit(h) not in (700000, 300000, 400000):
+                errors.append("limit")
+            if N.nvmlDeviceGetApplicationsClock(h, N.NVML_CLOCK_MEM) not in (2619, 1593):
+                errors.append("clock")
+            N.nvmlDeviceGetAccountingPids(h)
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(v,)) for v in (300000, 400000)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert N.nvmlDeviceGetPowerManagementLimit(h) in (300000, 400000)
