@@ -91,10 +91,22 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
         o.append(f'    if ((rc = sim_begin_device(&c, "{key}", {first.name}))) return rc;')
     else:
         o.append(f'    if ((rc = sim_begin_system(&c, "{key}"))) return rc;')
-    outs = [p for p in f.params if p.role == "out"]
+    # fills=PARAM[:FIELD,...]: a struct input that NVML fills in place (the caller's), after
+    # descending by the values of those of its fields (e.g. a clock type and P-state)
+    fill_name, _, fill_keys = f.options.get("fills", "").partition(":")
+    outs = [p for p in f.params if p.role == "out" or p.name == fill_name]
     for p in f.params[1 if on_device else 0:]:
         t = p.type
-        if p.role == "in":
+        if p.name == fill_name:
+            if t.kind != "struct":
+                raise SpecError(f"{f.pyname}: fills= names a struct input")
+            o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+            ver = spec.structs[t.base].version
+            if ver:
+                o.append(f"    if ({p.name}->version != {ver}) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;")
+            for k in filter(None, fill_keys.split(",")):
+                o.append(f"    if ((rc = sim_key_u64(&c, (unsigned long long){p.name}->{k}))) return rc;")
+        elif p.role == "in":
             if t.kind == "scalar":
                 o.append(f"    if ((rc = sim_key_u64(&c, (unsigned long long){p.name}))) return rc;")
             elif t.kind == "handle" and t.base == "Device":

@@ -2729,6 +2729,7 @@ enum {
     PN_SYM_nvmlDeviceClearAccountingPids,
     PN_SYM_nvmlDeviceClearCpuAffinity,
     PN_SYM_nvmlDeviceClearEccErrorCounts,
+    PN_SYM_nvmlDeviceDiscoverGpus,
     PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
@@ -2748,6 +2749,7 @@ enum {
     PN_SYM_nvmlDeviceGetC2cModeInfoV,
     PN_SYM_nvmlDeviceGetClock,
     PN_SYM_nvmlDeviceGetClockInfo,
+    PN_SYM_nvmlDeviceGetClockOffsets,
     PN_SYM_nvmlDeviceGetComputeInstanceId,
     PN_SYM_nvmlDeviceGetComputeMode,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2,
@@ -2831,6 +2833,8 @@ enum {
     PN_SYM_nvmlDeviceGetNvLinkUtilizationControl,
     PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetNvLinkVersion,
+    PN_SYM_nvmlDeviceGetNvlinkBwMode,
+    PN_SYM_nvmlDeviceGetNvlinkSupportedBwModes,
     PN_SYM_nvmlDeviceGetOfaUtilization,
     PN_SYM_nvmlDeviceGetP2PStatus,
     PN_SYM_nvmlDeviceGetPciInfo_v3,
@@ -2846,6 +2850,7 @@ enum {
     PN_SYM_nvmlDeviceGetPowerManagementLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimitConstraints,
     PN_SYM_nvmlDeviceGetPowerManagementMode,
+    PN_SYM_nvmlDeviceGetPowerMizerMode_v1,
     PN_SYM_nvmlDeviceGetPowerSource,
     PN_SYM_nvmlDeviceGetPowerState,
     PN_SYM_nvmlDeviceGetPowerUsage,
@@ -2877,7 +2882,14 @@ enum {
     PN_SYM_nvmlDeviceGetViolationStatus,
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
+    PN_SYM_nvmlDeviceModifyDrainState,
+    PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile,
+    PN_SYM_nvmlDevicePowerSmoothingSetState,
+    PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam,
+    PN_SYM_nvmlDeviceQueryDrainState,
+    PN_SYM_nvmlDeviceReadWritePRM_v1,
     PN_SYM_nvmlDeviceRegisterEvents,
+    PN_SYM_nvmlDeviceRemoveGpu,
     PN_SYM_nvmlDeviceResetApplicationsClocks,
     PN_SYM_nvmlDeviceResetGpuLockedClocks,
     PN_SYM_nvmlDeviceResetMemoryLockedClocks,
@@ -2887,6 +2899,7 @@ enum {
     PN_SYM_nvmlDeviceSetAccountingMode,
     PN_SYM_nvmlDeviceSetApplicationsClocks,
     PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled,
+    PN_SYM_nvmlDeviceSetClockOffsets,
     PN_SYM_nvmlDeviceSetComputeMode,
     PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize,
     PN_SYM_nvmlDeviceSetCpuAffinity,
@@ -2903,11 +2916,19 @@ enum {
     PN_SYM_nvmlDeviceSetMemoryLockedClocks,
     PN_SYM_nvmlDeviceSetMigMode,
     PN_SYM_nvmlDeviceSetNvLinkUtilizationControl,
+    PN_SYM_nvmlDeviceSetNvlinkBwMode,
     PN_SYM_nvmlDeviceSetPersistenceMode,
     PN_SYM_nvmlDeviceSetPowerManagementLimit,
+    PN_SYM_nvmlDeviceSetPowerMizerMode_v1,
+    PN_SYM_nvmlDeviceSetRusdSettings_v1,
     PN_SYM_nvmlDeviceSetTemperatureThreshold,
     PN_SYM_nvmlDeviceSetVirtualizationMode,
     PN_SYM_nvmlDeviceValidateInforom,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1,
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlEventSetCreate,
     PN_SYM_nvmlEventSetFree,
@@ -2930,6 +2951,8 @@ enum {
     PN_SYM_nvmlSystemEventSetWait,
     PN_SYM_nvmlSystemGetConfComputeCapabilities,
     PN_SYM_nvmlSystemGetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemGetConfComputeKeyRotationThresholdInfo,
+    PN_SYM_nvmlSystemGetConfComputeSettings,
     PN_SYM_nvmlSystemGetConfComputeState,
     PN_SYM_nvmlSystemGetCudaDriverVersion,
     PN_SYM_nvmlSystemGetCudaDriverVersion_v2,
@@ -3217,6 +3240,29 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceFreezeNvLinkUtilizationCounter)(nvmlDevice_
 typedef nvmlReturn_t (*pfn_nvmlSystemSetNvlinkBwMode)(unsigned int mode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetConfComputeUnprotectedMemSize)(nvmlDevice_t device, unsigned long long c_ccMemSize);
 typedef nvmlReturn_t (*pfn_nvmlSystemSetConfComputeGpusReadyState)(unsigned int state);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetClockOffsets)(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetClockOffsets)(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPowerMizerMode_v1)(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerMizerMode_v1)(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvlinkBwMode)(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvlinkSupportedBwModes)(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvlinkBwMode)(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeSettings)(nvmlSystemConfComputeSettings_v1_t *settings);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeKeyRotationThresholdInfo)(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileGetProfilesInfo)(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1)(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingActivatePresetProfile)(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingSetState)(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingUpdatePresetProfileParam)(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetRusdSettings_v1)(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings);
+typedef nvmlReturn_t (*pfn_nvmlDeviceReadWritePRM_v1)(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceModifyDrainState)(nvmlPciInfo_t *pciInfo, unsigned int newState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceQueryDrainState)(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceRemoveGpu)(nvmlPciInfo_t *pciInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceDiscoverGpus)(nvmlPciInfo_t *pciInfo);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3465,6 +3511,29 @@ nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(nvmlDevice_t device, unsig
 nvmlReturn_t nvmlSystemSetNvlinkBwMode(unsigned int mode);
 nvmlReturn_t nvmlDeviceSetConfComputeUnprotectedMemSize(nvmlDevice_t device, unsigned long long c_ccMemSize);
 nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state);
+nvmlReturn_t nvmlDeviceGetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+nvmlReturn_t nvmlDeviceSetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+nvmlReturn_t nvmlDeviceGetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+nvmlReturn_t nvmlDeviceSetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+nvmlReturn_t nvmlDeviceGetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode);
+nvmlReturn_t nvmlDeviceGetNvlinkSupportedBwModes(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes);
+nvmlReturn_t nvmlDeviceSetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode);
+nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_v1_t *settings);
+nvmlReturn_t nvmlSystemGetConfComputeKeyRotationThresholdInfo(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetProfilesInfo(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles);
+nvmlReturn_t nvmlDevicePowerSmoothingActivatePresetProfile(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+nvmlReturn_t nvmlDevicePowerSmoothingSetState(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state);
+nvmlReturn_t nvmlDevicePowerSmoothingUpdatePresetProfileParam(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+nvmlReturn_t nvmlDeviceSetRusdSettings_v1(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings);
+nvmlReturn_t nvmlDeviceReadWritePRM_v1(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info);
+nvmlReturn_t nvmlDeviceModifyDrainState(nvmlPciInfo_t *pciInfo, unsigned int newState);
+nvmlReturn_t nvmlDeviceQueryDrainState(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
+nvmlReturn_t nvmlDeviceRemoveGpu(nvmlPciInfo_t *pciInfo);
+nvmlReturn_t nvmlDeviceDiscoverGpus(nvmlPciInfo_t *pciInfo);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

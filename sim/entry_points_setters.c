@@ -15,8 +15,9 @@
  * NOT_SUPPORTED makes its setter so too.  The setter's own key may hold {"error": CODE}:
  * "nvmlDeviceSetPersistenceMode": {"error": "NO_PERMISSION"} is a non-root user.
  *
- * Writes are made in place (a number's value changes; a list's items are moved to a list
- * that is freed with the profile), so a getter in another thread never reads freed memory.
+ * Writes are made in place (a number's value changes; a list's items are moved aside,
+ * never freed), so a getter in another thread never reads freed memory; no member is
+ * ever added to a profile object (a setter's data must be in the profile).
  * A path is a NULL-terminated list of keys: "#N" is item N of a list (a getter with
  * several outputs), "*" every key of an object (clears only).
  */
@@ -200,17 +201,18 @@ sim_set_number(sim_call *c, int write, double v, const char *const *path)
     return NVML_SUCCESS;
 }
 
-/* Items taken out of lists: kept (and freed) with the profile, as readers may hold them. */
+/* Items taken out of lists: kept, as a reader in another thread may hold one (never
+ * freed: a list only empties, so they are at most what the profiles' lists held).  Not
+ * kept in the profile, whose objects setters never add members to. */
+static cJSON *removed;
+
 static void
 retire(cJSON *item)
 {
-    cJSON *root = sim_profile_root();
-    cJSON *bin = cJSON_GetObjectItemCaseSensitive(root, "__removed_by_setters");
-    if (bin == NULL) {
-        bin = cJSON_CreateArray();
-        cJSON_AddItemToObject(root, "__removed_by_setters", bin);
-    }
-    cJSON_AddItemToArray(bin, item);
+    if (removed == NULL)
+        removed = cJSON_CreateArray();
+    if (removed == NULL || !cJSON_AddItemToArray(removed, item))
+        return;   /* out of memory: leaked rather than freed under a reader */
 }
 
 static void
@@ -309,4 +311,135 @@ sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst)
     if (rc == NVML_SUCCESS && write)
         merge(s, d);
     return rc;
+}
+
+/* --- entry points that fit no pattern ------------------------------------------------- */
+
+/* Workload power profiles: the requested profiles are bits of a 255-bit mask
+ * ("nvmlDeviceWorkloadPowerProfileGetCurrentProfiles": {"requestedProfilesMask":
+ * {"mask": [8 words]}}); setting ORs the request's bits in, clearing takes them out.
+ * A bit of a profile the device lacks (not in perfProfilesMask) is INVALID_ARGUMENT. */
+static nvmlReturn_t
+requested_profiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_t *req, int set,
+                   const char *key)
+{
+    sim_call c;
+    nvmlReturn_t rc = sim_setter_begin(&c, key, device, 1);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (req == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (req->version != nvmlWorkloadPowerProfileRequestedProfiles_v1)
+        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    cJSON *have, *want;
+    sim_state_lock();
+    rc = find(&c, (const char *const[]){"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "perfProfilesMask",
+                                        "mask", NULL}, &have);
+    if (rc == NVML_SUCCESS)
+        rc = find(&c, (const char *const[]){"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles",
+                                            "requestedProfilesMask", "mask", NULL}, &want);
+    for (int i = 0; rc == NVML_SUCCESS && i < 8; i++) {
+        double h, w;
+        if (!number_of(cJSON_GetArrayItem(have, i), &h) || !number_of(cJSON_GetArrayItem(want, i), &w))
+            rc = NVML_ERROR_UNKNOWN;   /* a profile bug: 8 words expected */
+        else if (req->requestedProfilesMask.mask[i] & ~(unsigned int)h)
+            rc = NVML_ERROR_INVALID_ARGUMENT;
+    }
+    for (int i = 0; rc == NVML_SUCCESS && i < 8; i++) {
+        double w;
+        number_of(cJSON_GetArrayItem(want, i), &w);
+        unsigned int bits = (unsigned int)w, r = req->requestedProfilesMask.mask[i];
+        put_number(cJSON_GetArrayItem(want, i), (double)(set ? bits | r : bits & ~r));
+    }
+    sim_state_unlock();
+    return rc;
+}
+
+nvmlReturn_t
+nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(nvmlDevice_t device,
+                                                   nvmlWorkloadPowerProfileRequestedProfiles_t *requestedProfiles)
+{
+    return requested_profiles(device, requestedProfiles, 1, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles");
+}
+
+nvmlReturn_t
+nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(nvmlDevice_t device,
+                                                     nvmlWorkloadPowerProfileRequestedProfiles_t *requestedProfiles)
+{
+    return requested_profiles(device, requestedProfiles, 0, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles");
+}
+
+/* Drain state, removal and discovery name a GPU by its PCI address (pciInfo->busId, or
+ * the short form), not by a handle.  The drain state is the device's
+ * "nvmlDeviceQueryDrainState" (0 or 1); a removed GPU must have been drained first
+ * (IN_USE otherwise), and stays in the simulator (removal is not modelled further). */
+static nvmlReturn_t
+by_pci(nvmlPciInfo_t *pciInfo, const char *key, sim_call *c)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if (pciInfo == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    char busId[sizeof pciInfo->busId + 1];
+    memcpy(busId, pciInfo->busId, sizeof pciInfo->busId);
+    busId[sizeof pciInfo->busId] = '\0';
+    nvmlDevice_t d;
+    nvmlReturn_t rc = nvmlDeviceGetHandleByPciBusId_v2(busId, &d);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    return sim_setter_begin(c, key, d, 1);
+}
+
+nvmlReturn_t
+nvmlDeviceQueryDrainState(nvmlPciInfo_t *pciInfo, unsigned int *currentState)
+{
+    sim_call c;
+    cJSON *j;
+    nvmlReturn_t rc = by_pci(pciInfo, "nvmlDeviceQueryDrainState", &c);
+    if (rc == NVML_SUCCESS && currentState == NULL)
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    if (rc == NVML_SUCCESS)
+        rc = find(&c, (const char *const[]){"nvmlDeviceQueryDrainState", NULL}, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    return sim_get_u32(j, currentState);
+}
+
+nvmlReturn_t
+nvmlDeviceModifyDrainState(nvmlPciInfo_t *pciInfo, unsigned int newState)
+{
+    sim_call c;
+    nvmlReturn_t rc = by_pci(pciInfo, "nvmlDeviceModifyDrainState", &c);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (newState != NVML_FEATURE_DISABLED && newState != NVML_FEATURE_ENABLED)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    rc = sim_set_number(&c, 1, newState, (const char *const[]){"nvmlDeviceQueryDrainState", NULL});
+    sim_state_unlock();
+    return rc;
+}
+
+nvmlReturn_t
+nvmlDeviceRemoveGpu(nvmlPciInfo_t *pciInfo)
+{
+    sim_call c;
+    cJSON *j;
+    double drained = 0;
+    nvmlReturn_t rc = by_pci(pciInfo, "nvmlDeviceRemoveGpu", &c);
+    if (rc == NVML_SUCCESS)
+        rc = find(&c, (const char *const[]){"nvmlDeviceQueryDrainState", NULL}, &j);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    return number_of(j, &drained) && drained == 1 ? NVML_SUCCESS : NVML_ERROR_IN_USE;
+}
+
+nvmlReturn_t
+nvmlDeviceDiscoverGpus(nvmlPciInfo_t *pciInfo)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if (pciInfo == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return sim_error_of(cJSON_GetObjectItemCaseSensitive(sim_system(), "nvmlDeviceDiscoverGpus"));
 }

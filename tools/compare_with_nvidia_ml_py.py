@@ -65,7 +65,12 @@ READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle",
 # "Get" in the name, but they fill an object the caller allocated (a GPM sample, a metrics
 # struct holding two samples): not getters of the GPU's state, and not callable without
 # nvmlGpmSampleAlloc.  tests/test_family_events.py tests them.
-FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet"}
+FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet",
+                        # the caller's struct, filled in place (an int there makes NVML crash, as
+                        # on the H100): tests/test_family_setters.py compares them
+                        "nvmlDeviceGetClockOffsets", "nvmlDeviceGetPowerMizerMode_v1", "nvmlDeviceGetNvlinkBwMode",
+                        "nvmlDeviceGetNvlinkSupportedBwModes", "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles",
+                        "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "nvmlSystemGetConfComputeSettings"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
 DEVICE_PARAMS = {"handle", "device", "device1", "device2", "migDevice"}
@@ -74,8 +79,13 @@ UNIT_PARAMS = {"unit"}           # a unit handle: each unit of nvmlUnitGetHandle
 # calls make), by kind, so that every parameter has one.
 OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "systemeventset",
                 "req": "struct", "metricsGet": "struct", "eventData": "eventdata",
-                # structs the setters family's calls take (never called here: they change state)
-                "control": "struct"}
+                # structs the setters family's calls take or fill (never called here)
+                "control": "struct", "info": "struct", "setBwMode": "struct", "getBwMode": "struct",
+                "supportedBwModes": "struct", "settings": "struct", "profile": "struct",
+                "requestedProfiles": "struct", "updateProfiles": "struct", "c_info": "struct",
+                "pciInfo": "struct", "currentProfiles": "struct", "profilesInfo": "struct"}
+# A name that is an int elsewhere: (function, parameter) -> kind.
+OTHER_PARAMS_OF = {("nvmlDevicePowerSmoothingSetState", "state"): "struct"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 INT_VALUES = range(6)
 
@@ -156,6 +166,8 @@ def param_kind(fname: str, p: inspect.Parameter) -> str:
         return "device"
     if p.name in UNIT_PARAMS:
         return "unit"
+    if (fname, p.name) in OTHER_PARAMS_OF:
+        return OTHER_PARAMS_OF[(fname, p.name)]
     if p.name in OTHER_PARAMS:
         return OTHER_PARAMS[p.name]
     if p.name in STR_PARAMS:

@@ -8472,6 +8472,603 @@ pn_w_nvmlSystemSetConfComputeGpusReadyState(PyObject *module, PyObject *const *a
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockOffsets, "nvmlDeviceGetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceGetClockOffsets.");
+static PyObject *
+pn_w_nvmlDeviceGetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetClockOffsets", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClockOffsets", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceGetClockOffsets", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockOffsets, pfn_nvmlDeviceGetClockOffsets, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetClockOffsets, "nvmlDeviceSetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceSetClockOffsets.");
+static PyObject *
+pn_w_nvmlDeviceSetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetClockOffsets", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetClockOffsets", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceSetClockOffsets", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetClockOffsets, pfn_nvmlDeviceSetClockOffsets, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerMizerMode_v1, "nvmlDeviceGetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceGetPowerMizerMode_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetPowerMizerMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerMizerMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceGetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerMizerMode_v1, pfn_nvmlDeviceGetPowerMizerMode_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerMizerMode_v1, "nvmlDeviceSetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceSetPowerMizerMode_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetPowerMizerMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerMizerMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceSetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerMizerMode_v1, pfn_nvmlDeviceSetPowerMizerMode_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkBwMode, "nvmlDeviceGetNvlinkBwMode(device, getBwMode)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkBwMode.");
+static PyObject *
+pn_w_nvmlDeviceGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "getBwMode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvlinkBwMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvlinkBwMode", "device", (void **)&a_device) < 0) return NULL;
+    void * a_getBwMode;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkGetBwMode_v1_t, "nvmlDeviceGetNvlinkBwMode", "getBwMode", &a_getBwMode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkBwMode, pfn_nvmlDeviceGetNvlinkBwMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkGetBwMode_v1_t *)a_getBwMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkSupportedBwModes, "nvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwModes)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkSupportedBwModes.");
+static PyObject *
+pn_w_nvmlDeviceGetNvlinkSupportedBwModes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "supportedBwModes", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvlinkSupportedBwModes", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvlinkSupportedBwModes", "device", (void **)&a_device) < 0) return NULL;
+    void * a_supportedBwModes;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t, "nvmlDeviceGetNvlinkSupportedBwModes", "supportedBwModes", &a_supportedBwModes) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkSupportedBwModes, pfn_nvmlDeviceGetNvlinkSupportedBwModes, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkSupportedBwModes_v1_t *)a_supportedBwModes);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwMode, "nvmlDeviceSetNvlinkBwMode(device, setBwMode)\n--\n\nCalls NVML's nvmlDeviceSetNvlinkBwMode.");
+static PyObject *
+pn_w_nvmlDeviceSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "setBwMode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetNvlinkBwMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvlinkBwMode", "device", (void **)&a_device) < 0) return NULL;
+    void * a_setBwMode;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSetBwMode_v1_t, "nvmlDeviceSetNvlinkBwMode", "setBwMode", &a_setBwMode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvlinkBwMode, pfn_nvmlDeviceSetNvlinkBwMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkSetBwMode_v1_t *)a_setBwMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeSettings, "nvmlSystemGetConfComputeSettings(settings)\n--\n\nCalls NVML's nvmlSystemGetConfComputeSettings.");
+static PyObject *
+pn_w_nvmlSystemGetConfComputeSettings(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"settings", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlSystemGetConfComputeSettings", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_settings;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlSystemConfComputeSettings_v1_t, "nvmlSystemGetConfComputeSettings", "settings", &a_settings) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeSettings, pfn_nvmlSystemGetConfComputeSettings, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlSystemConfComputeSettings_v1_t *)a_settings);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo, "nvmlSystemGetConfComputeKeyRotationThresholdInfo()\n--\n\nCalls NVML's nvmlSystemGetConfComputeKeyRotationThresholdInfo.");
+static PyObject *
+pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    if (pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+        return NULL;
+    nvmlConfComputeGetKeyRotationThresholdInfo_v1_t o_pKeyRotationThrInfo;
+    memset(&o_pKeyRotationThrInfo, 0, sizeof o_pKeyRotationThrInfo);
+    o_pKeyRotationThrInfo.version = ConfComputeGetKeyRotationThresholdInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeKeyRotationThresholdInfo, pfn_nvmlSystemGetConfComputeKeyRotationThresholdInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&o_pKeyRotationThrInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t, &o_pKeyRotationThrInfo);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetProfilesInfo.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profilesInfo", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileGetProfilesInfo", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profilesInfo;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "profilesInfo", &a_profilesInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, pfn_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileProfilesInfo_v1_t *)a_profilesInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetCurrentProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "currentProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_currentProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "currentProfiles", &a_currentProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, pfn_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileCurrentProfiles_v1_t *)a_currentProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileSetRequestedProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "requestedProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_requestedProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileClearRequestedProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "requestedProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_requestedProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(device, updateProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "updateProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_updateProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", "updateProfiles", &a_updateProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, pfn_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *)a_updateProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile, "nvmlDevicePowerSmoothingActivatePresetProfile(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingActivatePresetProfile.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingActivatePresetProfile(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profile", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingActivatePresetProfile", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingActivatePresetProfile", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profile;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingActivatePresetProfile", "profile", &a_profile) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile, pfn_nvmlDevicePowerSmoothingActivatePresetProfile, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingSetState, "nvmlDevicePowerSmoothingSetState(device, state)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingSetState.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingSetState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "state", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingSetState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingSetState", "device", (void **)&a_device) < 0) return NULL;
+    void * a_state;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingState_v1_t, "nvmlDevicePowerSmoothingSetState", "state", &a_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingSetState, pfn_nvmlDevicePowerSmoothingSetState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingState_v1_t *)a_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam, "nvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingUpdatePresetProfileParam.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profile", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingUpdatePresetProfileParam", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profile;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", "profile", &a_profile) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam, pfn_nvmlDevicePowerSmoothingUpdatePresetProfileParam, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetRusdSettings_v1, "nvmlDeviceSetRusdSettings_v1(device, settings)\n--\n\nCalls NVML's nvmlDeviceSetRusdSettings_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetRusdSettings_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "settings", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetRusdSettings_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetRusdSettings_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_settings;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlRusdSettings_v1_t, "nvmlDeviceSetRusdSettings_v1", "settings", &a_settings) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetRusdSettings_v1, pfn_nvmlDeviceSetRusdSettings_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (pn_nvmlRusdSettings_v1_t *)a_settings);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceReadWritePRM_v1, "nvmlDeviceReadWritePRM_v1(handle, c_info)\n--\n\nCalls NVML's nvmlDeviceReadWritePRM_v1.");
+static PyObject *
+pn_w_nvmlDeviceReadWritePRM_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "c_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceReadWritePRM_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceReadWritePRM_v1", "handle", (void **)&a_handle) < 0) return NULL;
+    void * a_c_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPRMTLV_v1_t, "nvmlDeviceReadWritePRM_v1", "c_info", &a_c_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceReadWritePRM_v1, pfn_nvmlDeviceReadWritePRM_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, (nvmlPRMTLV_v1_t *)a_c_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceModifyDrainState, "nvmlDeviceModifyDrainState(pciInfo, newState)\n--\n\nCalls NVML's nvmlDeviceModifyDrainState.");
+static PyObject *
+pn_w_nvmlDeviceModifyDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", "newState", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceModifyDrainState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceModifyDrainState", "pciInfo", &a_pciInfo) < 0) return NULL;
+    unsigned int a_newState;
+    if (pn_arg_u32(argv[1], "nvmlDeviceModifyDrainState", "newState", &a_newState) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceModifyDrainState, pfn_nvmlDeviceModifyDrainState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo, a_newState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceQueryDrainState, "nvmlDeviceQueryDrainState(pciInfo)\n--\n\nCalls NVML's nvmlDeviceQueryDrainState.");
+static PyObject *
+pn_w_nvmlDeviceQueryDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceQueryDrainState", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceQueryDrainState", "pciInfo", &a_pciInfo) < 0) return NULL;
+    unsigned int o_currentState = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceQueryDrainState, pfn_nvmlDeviceQueryDrainState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo, &o_currentState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_currentState);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceRemoveGpu, "nvmlDeviceRemoveGpu(pciInfo)\n--\n\nCalls NVML's nvmlDeviceRemoveGpu.");
+static PyObject *
+pn_w_nvmlDeviceRemoveGpu(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceRemoveGpu", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceRemoveGpu", "pciInfo", &a_pciInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceRemoveGpu, pfn_nvmlDeviceRemoveGpu, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceDiscoverGpus, "nvmlDeviceDiscoverGpus(pciInfo)\n--\n\nCalls NVML's nvmlDeviceDiscoverGpus.");
+static PyObject *
+pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceDiscoverGpus", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceDiscoverGpus", "pciInfo", &a_pciInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceDiscoverGpus, pfn_nvmlDeviceDiscoverGpus, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
 PyMethodDef pn_generated_methods[] = {
     {"nvmlSystemGetDriverVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetDriverVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetDriverVersion},
     {"nvmlSystemGetNVMLVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetNVMLVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetNVMLVersion},
@@ -8712,5 +9309,28 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlSystemSetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlSystemSetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemSetNvlinkBwMode},
     {"nvmlDeviceSetConfComputeUnprotectedMemSize", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetConfComputeUnprotectedMemSize},
     {"nvmlSystemSetConfComputeGpusReadyState", (PyCFunction)(void (*)(void))pn_w_nvmlSystemSetConfComputeGpusReadyState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemSetConfComputeGpusReadyState},
+    {"nvmlDeviceGetClockOffsets", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetClockOffsets, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetClockOffsets},
+    {"nvmlDeviceSetClockOffsets", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetClockOffsets, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetClockOffsets},
+    {"nvmlDeviceGetPowerMizerMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetPowerMizerMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetPowerMizerMode_v1},
+    {"nvmlDeviceSetPowerMizerMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetPowerMizerMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetPowerMizerMode_v1},
+    {"nvmlDeviceGetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvlinkBwMode},
+    {"nvmlDeviceGetNvlinkSupportedBwModes", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvlinkSupportedBwModes, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvlinkSupportedBwModes},
+    {"nvmlDeviceSetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvlinkBwMode},
+    {"nvmlSystemGetConfComputeSettings", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetConfComputeSettings, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetConfComputeSettings},
+    {"nvmlSystemGetConfComputeKeyRotationThresholdInfo", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo},
+    {"nvmlDeviceWorkloadPowerProfileGetProfilesInfo", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo},
+    {"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles},
+    {"nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles},
+    {"nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles},
+    {"nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1},
+    {"nvmlDevicePowerSmoothingActivatePresetProfile", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingActivatePresetProfile, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile},
+    {"nvmlDevicePowerSmoothingSetState", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingSetState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingSetState},
+    {"nvmlDevicePowerSmoothingUpdatePresetProfileParam", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam},
+    {"nvmlDeviceSetRusdSettings_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetRusdSettings_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetRusdSettings_v1},
+    {"nvmlDeviceReadWritePRM_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceReadWritePRM_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceReadWritePRM_v1},
+    {"nvmlDeviceModifyDrainState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceModifyDrainState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceModifyDrainState},
+    {"nvmlDeviceQueryDrainState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceQueryDrainState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceQueryDrainState},
+    {"nvmlDeviceRemoveGpu", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRemoveGpu, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRemoveGpu},
+    {"nvmlDeviceDiscoverGpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceDiscoverGpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceDiscoverGpus},
     {NULL, NULL, 0, NULL}
 };

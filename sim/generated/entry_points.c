@@ -260,7 +260,6 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeGetKeyRotationThresholdIn
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "attackerAdvantage"), &p->attackerAdvantage))) return rc;
     return NVML_SUCCESS;
 }
@@ -4732,6 +4731,217 @@ nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state)
     }
     sim_state_unlock();
     if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetClockOffsets", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlClockOffset_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_key_u64(&c, (unsigned long long)info->type))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)info->pstate))) return rc;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlClockOffset_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetClockOffsets", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlClockOffset_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    char k_info_type[24];
+    snprintf(k_info_type, sizeof k_info_type, "%llu", (unsigned long long)info->type);
+    char k_info_pstate[24];
+    snprintf(k_info_pstate, sizeof k_info_pstate, "%llu", (unsigned long long)info->pstate);
+    if ((rc = sim_check_atleast(&c, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "minClockOffsetMHz", NULL}))) return rc;
+    if ((rc = sim_check_atmost(&c, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "maxClockOffsetMHz", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "clockOffsetMHz", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPowerMizerMode_v1", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlDevicePowerMizerModes_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerMizerMode_v1", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)info->mode < 0 || (double)info->mode > 3) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)info->mode, (const char *const[]){"nvmlDeviceGetPowerMizerMode_v1", "mode", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)info->mode, (const char *const[]){"nvmlDeviceGetPowerMizerMode_v1", "currentMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvlinkBwMode", device))) return rc;
+    if (getBwMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (getBwMode->version != nvmlNvlinkGetBwMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, getBwMode, sim_fill_nvmlNvlinkGetBwMode_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvlinkSupportedBwModes(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvlinkSupportedBwModes", device))) return rc;
+    if (supportedBwModes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (supportedBwModes->version != nvmlNvlinkSupportedBwModes_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, supportedBwModes, sim_fill_nvmlNvlinkSupportedBwModes_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvlinkBwMode", device, 1))) return rc;
+    if (setBwMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (setBwMode->version != nvmlNvlinkSetBwMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)setBwMode->bSetBest < 0 || (double)setBwMode->bSetBest > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_check_among(&c, (double)setBwMode->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkSupportedBwModes", "bwModes", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)setBwMode->bSetBest, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bIsBest", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)setBwMode->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bwMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_v1_t *settings)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeSettings"))) return rc;
+    if (settings == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (settings->version != nvmlSystemConfComputeSettings_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, settings, sim_fill_nvmlSystemConfComputeSettings_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeKeyRotationThresholdInfo(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeKeyRotationThresholdInfo"))) return rc;
+    if (pKeyRotationThrInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pKeyRotationThrInfo->version != ConfComputeGetKeyRotationThresholdInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, pKeyRotationThrInfo, sim_fill_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetProfilesInfo(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", device))) return rc;
+    if (profilesInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profilesInfo->version != nvmlWorkloadPowerProfileProfilesInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, profilesInfo, sim_fill_nvmlWorkloadPowerProfileProfilesInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", device))) return rc;
+    if (currentProfiles == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (currentProfiles->version != nvmlWorkloadPowerProfileCurrentProfiles_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, currentProfiles, sim_fill_nvmlWorkloadPowerProfileCurrentProfiles_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", device, 1))) return rc;
+    if (updateProfiles == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)updateProfiles->operation < 0 || (double)updateProfiles->operation > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingActivatePresetProfile(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingActivatePresetProfile", device, 1))) return rc;
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profile->version != nvmlPowerSmoothingProfile_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)profile->profileId < 0 || (double)profile->profileId > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingSetState(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingSetState", device, 1))) return rc;
+    if (state == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (state->version != nvmlPowerSmoothingState_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)state->state < 0 || (double)state->state > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingUpdatePresetProfileParam(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", device, 1))) return rc;
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profile->version != nvmlPowerSmoothingProfile_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)profile->profileId < 0 || (double)profile->profileId > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)profile->paramId < 0 || (double)profile->paramId > 7) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetRusdSettings_v1(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetRusdSettings_v1", device, 1))) return rc;
+    if (settings == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (settings->version != nvmlRusdSettings_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceReadWritePRM_v1(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceReadWritePRM_v1", handle, 1))) return rc;
+    if (c_info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)c_info->dataSize < 0 || (double)c_info->dataSize > 496) return NVML_ERROR_INVALID_ARGUMENT;
     return NVML_SUCCESS;
 }
 
