@@ -490,3 +490,209 @@ def test_setters_are_never_swept_or_compared_on_a_real_gpu():
             "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles")]:
         assert sweep.MUTATING.search(f.pyname[4:]), f.pyname
         assert not cmp.is_read_only(f.pyname), f.pyname
+
+
+# --- the caller's structs: filled in place, or read -----------------------------------------
+
+def with_structs(p):
+    for d in p["devices"]:
+        d["nvmlDeviceGetClockOffsets"] = {"0": {"0": {"clockOffsetMHz": 0, "minClockOffsetMHz": -300,
+                                                      "maxClockOffsetMHz": 500}}}
+        d["nvmlDeviceGetPowerMizerMode_v1"] = {"currentMode": 2, "mode": 2, "supportedPowerMizerModes": 15}
+        d["nvmlDeviceGetNvlinkBwMode"] = {"bIsBest": 1, "bwMode": 0}
+        d["nvmlDeviceGetNvlinkSupportedBwModes"] = {"bwModes": [0, 1, 2], "totalBwModes": 3}
+        mask = {"mask": [0b1011, 0, 0, 0, 0, 0, 0, 0]}
+        d["nvmlDeviceWorkloadPowerProfileGetCurrentProfiles"] = {
+            "perfProfilesMask": mask, "requestedProfilesMask": {"mask": [0] * 8},
+            "enforcedProfilesMask": {"mask": [0] * 8}}
+        d["nvmlDeviceWorkloadPowerProfileGetProfilesInfo"] = {
+            "perfProfilesMask": mask, "perfProfile": [{"profileId": 0, "priority": 3}, {"profileId": 1, "priority": 1}]}
+    return p
+
+
+@pytest.fixture
+def hs(start, default_profile):
+    return start(with_structs(rich(default_profile)))
+
+
+def offset(type_=0, pstate=0, mhz=0):
+    o = N.c_nvmlClockOffset_t()
+    o.version, o.type, o.pstate, o.clockOffsetMHz = N.nvmlClockOffset_v1, type_, pstate, mhz
+    return o
+
+
+def test_clock_offsets(hs):
+    info = offset()
+    assert N.nvmlDeviceGetClockOffsets(hs, info) == N.NVML_SUCCESS
+    assert (info.clockOffsetMHz, info.minClockOffsetMHz, info.maxClockOffsetMHz) == (0, -300, 500)
+    assert N.nvmlDeviceSetClockOffsets(hs, offset(mhz=250)) == N.NVML_SUCCESS
+    got = offset()
+    N.nvmlDeviceGetClockOffsets(hs, got)
+    assert got.clockOffsetMHz == 250 and got.type == 0 and got.version == N.nvmlClockOffset_v1
+    for mhz in (-301, 501):
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            N.nvmlDeviceSetClockOffsets(hs, offset(mhz=mhz))
+    with pytest.raises(N.NVMLError_InvalidArgument):     # a P-state without offsets
+        N.nvmlDeviceGetClockOffsets(hs, offset(pstate=5))
+    bad = offset()
+    bad.version = 0
+    with pytest.raises(N.NVMLError_ArgumentVersionMismatch):
+        N.nvmlDeviceGetClockOffsets(hs, bad)
+    with pytest.raises(N.NVMLError_ArgumentVersionMismatch):
+        N.nvmlDeviceSetClockOffsets(hs, bad)
+    with pytest.raises(TypeError):
+        N.nvmlDeviceGetClockOffsets(hs, 0)
+
+
+def test_clock_offsets_on_the_default_profile_are_a_range_of_zero(start, default_profile):
+    h = start(default_profile)
+    info = offset(type_=N.NVML_CLOCK_MEM)
+    N.nvmlDeviceGetClockOffsets(h, info)
+    assert (info.clockOffsetMHz, info.minClockOffsetMHz, info.maxClockOffsetMHz) == (0, 0, 0)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetClockOffsets(h, offset(mhz=1))
+
+
+def test_power_mizer_mode_returns_the_code(hs):
+    info = N.c_nvmlDevicePowerMizerModes_v1_t()
+    assert N.nvmlDeviceGetPowerMizerMode_v1(hs, info) == N.NVML_SUCCESS
+    assert (info.currentMode, info.mode, info.supportedPowerMizerModes) == (2, 2, 15)
+    info.mode = N.NVML_POWER_MIZER_MODE_PREFER_MAXIMUM_PERFORMANCE
+    assert N.nvmlDeviceSetPowerMizerMode_v1(hs, info) == N.NVML_SUCCESS
+    got = N.c_nvmlDevicePowerMizerModes_v1_t()
+    N.nvmlDeviceGetPowerMizerMode_v1(hs, got)
+    assert (got.currentMode, got.mode) == (1, 1)
+    info.mode = 9   # nvidia-ml-py returns the code here: no exception
+    assert N.nvmlDeviceSetPowerMizerMode_v1(hs, info) == N.NVML_ERROR_INVALID_ARGUMENT
+
+
+def test_power_mizer_not_supported_on_the_h100(start, default_profile):
+    h = start(default_profile)
+    assert N.nvmlDeviceGetPowerMizerMode_v1(h, N.c_nvmlDevicePowerMizerModes_v1_t()) == N.NVML_ERROR_NOT_SUPPORTED
+
+
+def test_nvlink_bandwidth_mode(hs):
+    modes = N.c_nvmlNvlinkSupportedBwModes_v1_t()
+    modes.version = N.nvmlNvlinkSupportedBwModes_v1
+    assert N.nvmlDeviceGetNvlinkSupportedBwModes(hs, modes) == N.NVML_SUCCESS
+    assert modes.totalBwModes == 3 and list(modes.bwModes[:3]) == [0, 1, 2]
+    s = N.c_nvmlNvlinkSetBwMode_v1_t()
+    s.version, s.bSetBest, s.bwMode = N.nvmlNvlinkSetBwMode_v1, 0, 2
+    assert N.nvmlDeviceSetNvlinkBwMode(hs, s) == N.NVML_SUCCESS
+    g = N.c_nvmlNvlinkGetBwMode_v1_t()
+    g.version = N.nvmlNvlinkGetBwMode_v1
+    assert N.nvmlDeviceGetNvlinkBwMode(hs, g) == N.NVML_SUCCESS
+    assert (g.bIsBest, g.bwMode) == (0, 2)
+    s.bwMode = 7   # not a supported mode
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetNvlinkBwMode(hs, s)
+
+
+def test_nvlink_bandwidth_mode_not_supported_on_the_h100(start, default_profile):
+    h = start(default_profile)
+    g = N.c_nvmlNvlinkGetBwMode_v1_t()
+    g.version = N.nvmlNvlinkGetBwMode_v1
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceGetNvlinkBwMode(h, g)
+
+
+def test_workload_power_profiles(hs):
+    cur = N.c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t()
+    cur.version = N.nvmlWorkloadPowerProfileCurrentProfiles_v1
+    info = N.c_nvmlWorkloadPowerProfileProfilesInfo_v1_t()
+    info.version = N.nvmlWorkloadPowerProfileProfilesInfo_v1
+    assert N.nvmlDeviceWorkloadPowerProfileGetProfilesInfo(hs, info) == N.NVML_SUCCESS
+    assert info.perfProfilesMask.mask[0] == 0b1011 and info.perfProfile[0].priority == 3
+    req = N.c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t()
+    req.version = N.nvmlWorkloadPowerProfileRequestedProfiles_v1
+    req.requestedProfilesMask.mask = [0b1001] + [0] * 7
+    assert N.nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(hs, req) == N.NVML_SUCCESS
+    N.nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(hs, cur)
+    assert cur.requestedProfilesMask.mask[0] == 0b1001
+    req.requestedProfilesMask.mask = [0b0010] + [0] * 7
+    N.nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(hs, req)
+    req.requestedProfilesMask.mask = [0b0001] + [0] * 7
+    assert N.nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(hs, req) == N.NVML_SUCCESS
+    N.nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(hs, cur)
+    assert cur.requestedProfilesMask.mask[0] == 0b1010
+    req.requestedProfilesMask.mask = [0b0100] + [0] * 7   # a profile the GPU does not have
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(hs, req)
+    req.version = 0
+    with pytest.raises(N.NVMLError_ArgumentVersionMismatch):
+        N.nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(hs, req)
+
+
+def test_power_smoothing_checks_its_arguments(hs):
+    prof = N.c_nvmlPowerSmoothingProfile_v1_t()
+    prof.profileId, prof.paramId, prof.value = 1, 2, 0.5
+    assert N.nvmlDevicePowerSmoothingActivatePresetProfile(hs, prof) is None
+    assert N.nvmlDevicePowerSmoothingUpdatePresetProfileParam(hs, prof) is None
+    prof.paramId = 8
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDevicePowerSmoothingUpdatePresetProfileParam(hs, prof)
+    state = N.c_nvmlPowerSmoothingState_v1_t()
+    state.state = 1
+    assert N.nvmlDevicePowerSmoothingSetState(hs, state) is None
+    state.state = 2
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDevicePowerSmoothingSetState(hs, state)
+
+
+def test_system_conf_compute_settings_and_key_rotation(h):
+    s = N.c_nvmlSystemConfComputeSettings_v1_t()
+    s.version = N.nvmlSystemConfComputeSettings_v1
+    assert N.nvmlSystemGetConfComputeSettings(s) == N.NVML_SUCCESS
+    assert (s.environment, s.ccFeature, s.devToolsMode, s.multiGpuMode) == (0, 0, 0, 0)
+    s.version = 1   # nvidia-ml-py returns the code here
+    assert N.nvmlSystemGetConfComputeSettings(s) == N.NVML_ERROR_ARGUMENT_VERSION_MISMATCH
+    k = N.nvmlSystemGetConfComputeKeyRotationThresholdInfo()
+    assert type(k).__name__ == "c_nvmlConfComputeGetKeyRotationThresholdInfo_t"
+    assert (k.version, k.attackerAdvantage) == (N.ConfComputeGetKeyRotationThresholdInfo_v1, 60)
+
+
+def test_drain_state_by_pci_address(h):
+    pci = N.nvmlDeviceGetPciInfo(h)
+    assert N.nvmlDeviceQueryDrainState(pci) == 0
+    with pytest.raises(N.NVMLError_InUse):   # removal wants a drained GPU
+        N.nvmlDeviceRemoveGpu(pci)
+    assert N.nvmlDeviceModifyDrainState(pci, N.NVML_FEATURE_ENABLED) is None
+    assert N.nvmlDeviceQueryDrainState(pci) == 1
+    assert N.nvmlDeviceQueryDrainState(N.nvmlDeviceGetPciInfo(N.nvmlDeviceGetHandleByIndex(1))) == 0
+    assert N.nvmlDeviceRemoveGpu(pci) is None
+    assert N.nvmlDeviceDiscoverGpus(pci) is None
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceModifyDrainState(pci, 2)
+    other = N.nvmlPciInfo_t()
+    other.busId = b"0000:99:00.0"
+    with pytest.raises(N.NVMLError_NotFound):
+        N.nvmlDeviceQueryDrainState(other)
+    with pytest.raises(TypeError):
+        N.nvmlDeviceQueryDrainState(h)
+
+
+def test_drain_state_injected_no_permission(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(
+        nvmlDeviceModifyDrainState={"error": "NO_PERMISSION"}))
+    pci = N.nvmlDeviceGetPciInfo(h)
+    with pytest.raises(N.NVMLError_NoPermission):
+        N.nvmlDeviceModifyDrainState(pci, 1)
+    assert N.nvmlDeviceQueryDrainState(pci) == 0
+
+
+def test_filled_structs_agree_with_nvidia_ml_py(hs, ref):
+    """nvidia-ml-py passes the struct through (a caller gives it byref): the same values."""
+    ref.nvmlInit()
+    try:
+        rh = ref.nvmlDeviceGetHandleByIndex(0)
+        mine, theirs = offset(), ref.c_nvmlClockOffset_t()
+        theirs.version = ref.nvmlClockOffset_v1
+        N.nvmlDeviceGetClockOffsets(hs, mine)
+        assert ref.nvmlDeviceGetClockOffsets(rh, ctypes.byref(theirs)) == 0
+        assert [getattr(mine, n) for n, _ in theirs._fields_] == [getattr(theirs, n) for n, _ in theirs._fields_]
+        pm, rpm = N.c_nvmlDevicePowerMizerModes_v1_t(), ref.c_nvmlDevicePowerMizerModes_v1_t()
+        assert N.nvmlDeviceGetPowerMizerMode_v1(hs, pm) == ref.nvmlDeviceGetPowerMizerMode_v1(rh, ctypes.byref(rpm))
+        assert (pm.currentMode, pm.mode) == (rpm.currentMode, rpm.mode)
+        assert ref.nvmlDeviceGetCpuAffinity is not None
+    finally:
+        ref.nvmlShutdown()
