@@ -230,6 +230,12 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         else:
             o.append(f"    items[{i}] = {_elem_to_py(spec, p, f'o_{p.name}')};")
         o.append(f"    if (items[{i}] == NULL) goto done;")
+    each = f.options.get("each")
+    if each:
+        # each struct output becomes its field (nvidia-ml-py's [current.x, pending.x])
+        for i in range(len(outs)):
+            o.append(f'    Py_SETREF(items[{i}], PyObject_GetAttrString(items[{i}], "{each}"));')
+            o.append(f"    if (items[{i}] == NULL) goto done;")
     if len(outs) == 1 and f.shape != "list":
         o.append("    result = items[0];")
         o.append("    items[0] = NULL;")

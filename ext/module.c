@@ -34,6 +34,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_generated_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_events_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0)
         return -1;
     return 0;

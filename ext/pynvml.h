@@ -176,6 +176,7 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 /* hand_*.c */
 extern PyMethodDef pn_hand_methods[];
 extern PyMethodDef pn_hand_events_methods[];
+extern PyMethodDef pn_hand_setters_methods[];
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];

@@ -2770,6 +2770,7 @@ enum {
     PN_SYM_nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
     PN_SYM_nvmlDeviceGetDisplayActive,
     PN_SYM_nvmlDeviceGetDisplayMode,
+    PN_SYM_nvmlDeviceGetDramEncryptionMode,
     PN_SYM_nvmlDeviceGetDriverModel,
     PN_SYM_nvmlDeviceGetDriverModel_v2,
     PN_SYM_nvmlDeviceGetEccMode,
@@ -2780,10 +2781,12 @@ enum {
     PN_SYM_nvmlDeviceGetEnforcedPowerLimit,
     PN_SYM_nvmlDeviceGetFBCSessions,
     PN_SYM_nvmlDeviceGetFBCStats,
+    PN_SYM_nvmlDeviceGetFanControlPolicy_v2,
     PN_SYM_nvmlDeviceGetFanSpeed,
     PN_SYM_nvmlDeviceGetFanSpeedRPM,
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
+    PN_SYM_nvmlDeviceGetGpcClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
     PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
@@ -2811,6 +2814,7 @@ enum {
     PN_SYM_nvmlDeviceGetMaxMigDeviceCount,
     PN_SYM_nvmlDeviceGetMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetMaxPcieLinkWidth,
+    PN_SYM_nvmlDeviceGetMemClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetMemClkVfOffset,
     PN_SYM_nvmlDeviceGetMemoryBusWidth,
     PN_SYM_nvmlDeviceGetMemoryErrorCounter,
@@ -2818,6 +2822,7 @@ enum {
     PN_SYM_nvmlDeviceGetMemoryInfo_v2,
     PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex,
     PN_SYM_nvmlDeviceGetMigMode,
+    PN_SYM_nvmlDeviceGetMinMaxFanSpeed,
     PN_SYM_nvmlDeviceGetMinorNumber,
     PN_SYM_nvmlDeviceGetModuleId,
     PN_SYM_nvmlDeviceGetMultiGpuBoard,
@@ -2905,6 +2910,7 @@ enum {
     PN_SYM_nvmlDeviceSetCpuAffinity,
     PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled,
     PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2,
+    PN_SYM_nvmlDeviceSetDramEncryptionMode,
     PN_SYM_nvmlDeviceSetDriverModel,
     PN_SYM_nvmlDeviceSetEccMode,
     PN_SYM_nvmlDeviceSetFanControlPolicy,
@@ -2912,13 +2918,16 @@ enum {
     PN_SYM_nvmlDeviceSetGpcClkVfOffset,
     PN_SYM_nvmlDeviceSetGpuLockedClocks,
     PN_SYM_nvmlDeviceSetGpuOperationMode,
+    PN_SYM_nvmlDeviceSetHostname_v1,
     PN_SYM_nvmlDeviceSetMemClkVfOffset,
     PN_SYM_nvmlDeviceSetMemoryLockedClocks,
     PN_SYM_nvmlDeviceSetMigMode,
+    PN_SYM_nvmlDeviceSetNvLinkDeviceLowPowerThreshold,
     PN_SYM_nvmlDeviceSetNvLinkUtilizationControl,
     PN_SYM_nvmlDeviceSetNvlinkBwMode,
     PN_SYM_nvmlDeviceSetPersistenceMode,
     PN_SYM_nvmlDeviceSetPowerManagementLimit,
+    PN_SYM_nvmlDeviceSetPowerManagementLimit_v2,
     PN_SYM_nvmlDeviceSetPowerMizerMode_v1,
     PN_SYM_nvmlDeviceSetRusdSettings_v1,
     PN_SYM_nvmlDeviceSetTemperatureThreshold,
@@ -2962,6 +2971,7 @@ enum {
     PN_SYM_nvmlSystemGetProcessName,
     PN_SYM_nvmlSystemRegisterEvents,
     PN_SYM_nvmlSystemSetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemSetConfComputeKeyRotationThresholdInfo,
     PN_SYM_nvmlSystemSetNvlinkBwMode,
     PN_SYM_nvmlUnitGetCount,
     PN_SYM_nvmlUnitGetDevices,
@@ -3263,6 +3273,16 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceModifyDrainState)(nvmlPciInfo_t *pciInfo, u
 typedef nvmlReturn_t (*pfn_nvmlDeviceQueryDrainState)(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
 typedef nvmlReturn_t (*pfn_nvmlDeviceRemoveGpu)(nvmlPciInfo_t *pciInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceDiscoverGpus)(nvmlPciInfo_t *pciInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDramEncryptionMode)(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDramEncryptionMode)(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerManagementLimit_v2)(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvLinkDeviceLowPowerThreshold)(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetHostname_v1)(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetConfComputeKeyRotationThresholdInfo)(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMinMaxFanSpeed)(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpcClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetFanControlPolicy_v2)(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3534,6 +3554,16 @@ nvmlReturn_t nvmlDeviceModifyDrainState(nvmlPciInfo_t *pciInfo, unsigned int new
 nvmlReturn_t nvmlDeviceQueryDrainState(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
 nvmlReturn_t nvmlDeviceRemoveGpu(nvmlPciInfo_t *pciInfo);
 nvmlReturn_t nvmlDeviceDiscoverGpus(nvmlPciInfo_t *pciInfo);
+nvmlReturn_t nvmlDeviceGetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending);
+nvmlReturn_t nvmlDeviceSetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption);
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit_v2(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue);
+nvmlReturn_t nvmlDeviceSetNvLinkDeviceLowPowerThreshold(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info);
+nvmlReturn_t nvmlDeviceSetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo);
+nvmlReturn_t nvmlSystemSetConfComputeKeyRotationThresholdInfo(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed);
+nvmlReturn_t nvmlDeviceGetGpcClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
+nvmlReturn_t nvmlDeviceGetMemClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
+nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

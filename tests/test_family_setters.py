@@ -313,12 +313,27 @@ def test_inforom_validation_and_cpu_affinity_answer_their_injected_error(start, 
 
 # --- errors for every setter -------------------------------------------------------------------
 
+STR_ARGS = {"hostname"}
+
+
+def py_args(f):
+    """[(name, Type or 'int'/'str')]: the Python arguments without a default."""
+    if "pyargs" not in f.options:
+        return [(p.name, p.type) for p in f.inputs]
+    by_name = {p.name: p.type for p in f.inputs}
+    return [(a, by_name.get(a, "str" if a in STR_ARGS else "int"))
+            for a in f.options["pyargs"].split(",") if "=" not in a]
+
+
 def args_of(f, handle):
     """Arguments the setter accepts (their values may be refused by the simulator)."""
     out = []
-    for p in f.inputs:
-        t = p.type
-        if t.kind == "handle":
+    for _, t in py_args(f):
+        if t == "str":
+            out.append("gpu-host")
+        elif t == "int":
+            out.append(0)
+        elif t.kind == "handle":
             out.append(handle)
         elif t.kind == "struct":
             st = SPEC.structs[t.base]
@@ -391,14 +406,16 @@ def test_wrong_types_are_type_errors_and_change_nothing(name, h):
     good = args_of(f, h)
     fn = getattr(N, name)
     before = N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)
-    for i, p in enumerate(f.inputs):
-        for bad in ("1", 1.5, None, object()) + ((ctypes.c_uint(1),) if p.type.kind == "struct" else ()):
+    for i, (_, t) in enumerate(py_args(f)):
+        bads = (1, 1.5, None, object()) if t == "str" else ("1", 1.5, None, object())
+        for bad in bads + ((ctypes.c_uint(1),) if getattr(t, "kind", "") == "struct" else ()):
             args = list(good)
             args[i] = bad
             with pytest.raises(TypeError):
                 fn(*args)
+    optional = sum("=" in a for a in f.options.get("pyargs", "").split(","))
     with pytest.raises(TypeError):
-        fn(*good, 0)   # one argument too many
+        fn(*good, *[0] * (optional + 1))   # one argument too many
     assert (N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)) == before
 
 

@@ -256,6 +256,17 @@ def check_result(f, result, data, handles):
             else:
                 assert v in (0, ""), (f.pyname, n, v)
         return
+    if "each" in f.options:        # each struct output's field (and "item": one of them)
+        fld = f.options["each"]
+        ftype = {fl.name: fl.type for fl in SPEC.structs[outs[0].type.base].fields}[fld]
+        items = [int(f.options["item"])] if "item" in f.options else range(len(outs))
+        got = [result] if "item" in f.options else result
+        for v, i in zip(got, items):
+            if fld in data[i]:
+                check_value(ftype, v, data[i][fld], handles, f"{f.pyname}[{i}]")
+            else:
+                assert v == 0, (f.pyname, i, v)
+        return
     if "item" in f.options:        # one of the outputs
         i = int(f.options["item"])
         check_value(outs[i].type, result, data[i], handles, f"{f.pyname}[{i}]")
@@ -467,6 +478,8 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
         elif t == "fieldIds":
             bads = [None, 5, "abc", b"abc", 1.5, [None], ["1"], [1.5], [-1], [2**32], [(1, 2, 3)], [(1,)],
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
+        elif isinstance(t, str) and pname == "hostname":   # a str of nvmlDeviceSetHostname_v1's
+            bads = [object(), 1.5, 5, [object()], "x" * 64]
         elif isinstance(t, str):       # a hand-written wrapper's own argument (pyargs=)
             bads = [object(), 1.5, "x", [object()]]
         elif t.kind == "handle":

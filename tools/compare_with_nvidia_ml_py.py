@@ -61,7 +61,7 @@ MUTATING = re.compile(
 READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle",
                    # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control)
                    "nvmlDeviceGetAddressingMode", "nvmlDeviceGetAutoBoostedClocksEnabled",
-                   "nvmlDeviceGetNvLinkUtilizationControl"}
+                   "nvmlDeviceGetNvLinkUtilizationControl", "nvmlDeviceGetFanControlPolicy_v2"}
 # "Get" in the name, but they fill an object the caller allocated (a GPM sample, a metrics
 # struct holding two samples): not getters of the GPU's state, and not callable without
 # nvmlGpmSampleAlloc.  tests/test_family_events.py tests them.
@@ -84,6 +84,10 @@ OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "
                 "supportedBwModes": "struct", "settings": "struct", "profile": "struct",
                 "requestedProfiles": "struct", "updateProfiles": "struct", "c_info": "struct",
                 "pciInfo": "struct", "currentProfiles": "struct", "profilesInfo": "struct"}
+# ctypes objects a caller may pass for NVML to fill (nvmlDeviceGetMinMaxFanSpeed(handle,
+# minSpeed=c_uint(), ...)): left to their defaults (an int there is a wild pointer to
+# nvidia-ml-py).
+CTYPES_OUT_PARAMS = {"minSpeed", "maxSpeed", "minOffset", "maxOffset", "fanControlPolicy"}
 # A name that is an int elsewhere: (function, parameter) -> kind.
 OTHER_PARAMS_OF = {("nvmlDevicePowerSmoothingSetState", "state"): "struct"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
@@ -166,6 +170,8 @@ def param_kind(fname: str, p: inspect.Parameter) -> str:
         return "device"
     if p.name in UNIT_PARAMS:
         return "unit"
+    if p.name in CTYPES_OUT_PARAMS and p.default is not inspect.Parameter.empty:
+        return "ctypesout"
     if (fname, p.name) in OTHER_PARAMS_OF:
         return OTHER_PARAMS_OF[(fname, p.name)]
     if p.name in OTHER_PARAMS:
@@ -272,6 +278,8 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
             choices.append([Arg(f"unit{i}", unit=i) for i in range(nunits)])
         elif k in OTHER_PARAMS.values():
             return []
+        elif k == "ctypesout":
+            choices.append([Arg("<default>", inspect.Parameter.empty)])
         elif k == "int":
             vals = list(INT_VALUES)
             if name == "nvmlDeviceGetTopologyNearestGpus":

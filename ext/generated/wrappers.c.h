@@ -9069,6 +9069,154 @@ pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDramEncryptionMode, "nvmlDeviceGetDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDramEncryptionMode, "nvmlDeviceGetCurrentDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetCurrentDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetCurrentDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrentDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    Py_SETREF(result, PySequence_GetItem(result, 0));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDramEncryptionMode, "nvmlDeviceGetPendingDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetPendingDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetPendingDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPendingDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    Py_SETREF(result, PySequence_GetItem(result, 1));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
 PyMethodDef pn_generated_methods[] = {
     {"nvmlSystemGetDriverVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetDriverVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetDriverVersion},
     {"nvmlSystemGetNVMLVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetNVMLVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetNVMLVersion},
@@ -9332,5 +9480,8 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlDeviceQueryDrainState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceQueryDrainState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceQueryDrainState},
     {"nvmlDeviceRemoveGpu", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRemoveGpu, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRemoveGpu},
     {"nvmlDeviceDiscoverGpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceDiscoverGpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceDiscoverGpus},
+    {"nvmlDeviceGetDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetDramEncryptionMode},
+    {"nvmlDeviceGetCurrentDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCurrentDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCurrentDramEncryptionMode},
+    {"nvmlDeviceGetPendingDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetPendingDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetPendingDramEncryptionMode},
     {NULL, NULL, 0, NULL}
 };

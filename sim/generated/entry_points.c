@@ -309,7 +309,6 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeSetKeyRotationThresholdIn
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "maxAttackerAdvantage"), &p->maxAttackerAdvantage))) return rc;
     return NVML_SUCCESS;
 }
@@ -4942,6 +4941,138 @@ nvmlReturn_t nvmlDeviceReadWritePRM_v1(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_i
     if ((rc = sim_setter_begin(&c, "nvmlDeviceReadWritePRM_v1", handle, 1))) return rc;
     if (c_info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if ((double)c_info->dataSize < 0 || (double)c_info->dataSize > 496) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDramEncryptionMode", handle))) return rc;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (current->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pending->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 2, current, sim_fill_nvmlDramEncryptionInfo_v1_t))) return rc;
+    if ((rc = sim_out(&c, 1, 2, pending, sim_fill_nvmlDramEncryptionInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDramEncryptionMode", handle, 1))) return rc;
+    if (dramEncryption == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (dramEncryption->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)dramEncryption->encryptionState < 0 || (double)dramEncryption->encryptionState > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)dramEncryption->encryptionState, (const char *const[]){"nvmlDeviceGetDramEncryptionMode", "#1", "encryptionState", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit_v2(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerManagementLimit_v2", device, 1))) return rc;
+    if (powerValue == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (powerValue->version != nvmlPowerValue_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)powerValue->powerScope != 0.0) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_check_within(&c, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetPowerManagementLimitConstraints", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetPowerManagementLimit", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetEnforcedPowerLimit", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvLinkDeviceLowPowerThreshold(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvLinkDeviceLowPowerThreshold", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetHostname_v1", device, 1))) return rc;
+    if (hostnameInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetConfComputeKeyRotationThresholdInfo(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetConfComputeKeyRotationThresholdInfo", NULL, 0))) return rc;
+    if (pKeyRotationThrInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pKeyRotationThrInfo->version != ConfComputeSetKeyRotationThresholdInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)pKeyRotationThrInfo->maxAttackerAdvantage < 50 || (double)pKeyRotationThrInfo->maxAttackerAdvantage > 65) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)pKeyRotationThrInfo->maxAttackerAdvantage, (const char *const[]){"nvmlSystemGetConfComputeKeyRotationThresholdInfo", "attackerAdvantage", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMinMaxFanSpeed", handle))) return rc;
+    if (minSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minSpeed, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxSpeed, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpcClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpcClkMinMaxVfOffset", device))) return rc;
+    if (minOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minOffset, sim_fill_i32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxOffset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMemClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMemClkMinMaxVfOffset", device))) return rc;
+    if (minOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minOffset, sim_fill_i32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxOffset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetFanControlPolicy_v2", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)fan))) return rc;
+    if (fanControlPolicy == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fanControlPolicy, sim_fill_u32))) return rc;
     return NVML_SUCCESS;
 }
 
