@@ -196,7 +196,8 @@ target_of(PyObject *o, const char *fname, const char *argname)
     if (t == NULL)
         return NULL;
     /* a ctypes simple object: has `value` and is no Python int, str, ... */
-    if (!PyObject_HasAttrString(t, "value") || !PyObject_HasAttrString(t, "_type_") || PyLong_Check(t)) {
+    if (!PyObject_HasAttrString(t, "value") || !PyObject_HasAttrString(t, "_type_") || PyLong_Check(t) ||
+        PyType_Check(t)) {
         PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a ctypes integer, byref() or pointer() of one, "
                      "not %.100s", fname, argname, Py_TYPE(o)->tp_name);
         Py_DECREF(t);

@@ -41,6 +41,7 @@ def rich(profile):
         d["nvmlDeviceGetTotalEccErrors"] = {"0": {"0": 3, "1": 30}, "1": {"0": 4, "1": 40}}
         d["nvmlDeviceGetDetailedEccErrors"]["0"]["0"]["l2Cache"] = 2
         d["nvmlDeviceGetAccountingPids"] = [101, 202]
+        d["nvmlDeviceGetDramEncryptionMode"] = [{"encryptionState": 0}, {"encryptionState": 0}]
         d["nvmlDeviceGetNvLinkErrorCounter"] = {"0": {"0": 5, "1": 6, "2": 7}, "1": {"0": 1, "1": 1, "2": 1}}
         d["nvmlDeviceGetNvLinkUtilizationCounter"] = {"0": {"0": ["1000", "2000"], "1": [3, 4]}}
         d["nvmlDeviceGetNvLinkUtilizationControl"] = {"0": {"0": {"units": 0, "pktfilter": 255}}}
@@ -711,5 +712,89 @@ def test_filled_structs_agree_with_nvidia_ml_py(hs, ref):
         assert N.nvmlDeviceGetPowerMizerMode_v1(hs, pm) == ref.nvmlDeviceGetPowerMizerMode_v1(rh, ctypes.byref(rpm))
         assert (pm.currentMode, pm.mode) == (rpm.currentMode, rpm.mode)
         assert ref.nvmlDeviceGetCpuAffinity is not None
+    finally:
+        ref.nvmlShutdown()
+
+
+# --- nvidia-ml-py builds the struct from arguments; outputs to the caller's ctypes objects ---
+
+def test_dram_encryption_mode_is_pending(h):
+    assert N.nvmlDeviceGetDramEncryptionMode(h) == [0, 0]
+    assert N.nvmlDeviceSetDramEncryptionMode(h, N.NVML_FEATURE_ENABLED) is None
+    assert N.nvmlDeviceGetDramEncryptionMode(h) == [0, 1]
+    assert N.nvmlDeviceGetCurrentDramEncryptionMode(h) == 0 and N.nvmlDeviceGetPendingDramEncryptionMode(h) == 1
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceSetDramEncryptionMode(h, 2)
+
+
+def test_dram_encryption_not_supported_on_the_h100(start, default_profile):
+    h = start(default_profile)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceSetDramEncryptionMode(h, 1)
+    with pytest.raises(N.NVMLError_NotSupported):
+        N.nvmlDeviceGetPendingDramEncryptionMode(h)
+
+
+def test_power_limit_v2(h):
+    assert N.nvmlDeviceSetPowerManagementLimit_v2(h, N.NVML_POWER_SCOPE_GPU, 500000) == N.NVML_SUCCESS
+    assert N.nvmlDeviceGetPowerManagementLimit(h) == 500000
+    with pytest.raises(N.NVMLError_InvalidArgument):   # outside the constraints
+        N.nvmlDeviceSetPowerManagementLimit_v2(h, N.NVML_POWER_SCOPE_GPU, 100)
+    with pytest.raises(N.NVMLError_InvalidArgument):   # a scope the simulated GPU has no limit of
+        N.nvmlDeviceSetPowerManagementLimit_v2(h, N.NVML_POWER_SCOPE_MODULE, 500000)
+    with pytest.raises(N.NVMLError_ArgumentVersionMismatch):
+        N.nvmlDeviceSetPowerManagementLimit_v2(h, 0, 500000, version=1)
+    assert N.nvmlDeviceSetPowerManagementLimit_v2(h, 0, 600000, N.nvmlPowerValue_v2) == 0
+    assert N.nvmlDeviceGetPowerManagementLimit(h) == 600000
+
+
+def test_hostname_low_power_threshold_and_key_rotation(h):
+    assert N.nvmlDeviceSetHostname_v1(h, "node-17") is None
+    assert N.nvmlDeviceSetHostname_v1(h, b"node-17") is None
+    with pytest.raises(ValueError):
+        N.nvmlDeviceSetHostname_v1(h, "x" * 64)
+    assert N.nvmlDeviceSetNvLinkDeviceLowPowerThreshold(h, 100) == N.NVML_SUCCESS
+    assert N.nvmlSystemSetConfComputeKeyRotationThresholdInfo(55) == N.NVML_SUCCESS
+    assert N.nvmlSystemGetConfComputeKeyRotationThresholdInfo().attackerAdvantage == 55
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlSystemSetConfComputeKeyRotationThresholdInfo(49)
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlSystemSetConfComputeKeyRotationThresholdInfo(66)
+
+
+def test_min_max_fan_speed_and_offsets_into_ctypes_objects(h):
+    assert N.nvmlDeviceGetMinMaxFanSpeed(h) == [30, 100]
+    lo, hi = ctypes.c_uint(), ctypes.c_uint()
+    assert N.nvmlDeviceGetMinMaxFanSpeed(h, lo, hi) == [30, 100] and (lo.value, hi.value) == (30, 100)
+    lo, hi = ctypes.c_uint(), ctypes.c_uint()
+    assert N.nvmlDeviceGetMinMaxFanSpeed(h, ctypes.byref(lo), ctypes.pointer(hi)) == N.NVML_SUCCESS
+    assert (lo.value, hi.value) == (30, 100)
+    assert N.nvmlDeviceGetGpcClkMinMaxVfOffset(h) == (-200, 1000)
+    a, b = ctypes.c_int(), ctypes.c_int()
+    assert N.nvmlDeviceGetMemClkMinMaxVfOffset(h, a, b) == (-1000, 1500) and (a.value, b.value) == (-1000, 1500)
+    p = ctypes.c_uint(7)
+    assert N.nvmlDeviceGetFanControlPolicy_v2(h, 1) == 0
+    N.nvmlDeviceSetFanSpeed_v2(h, 1, 70)   # a set speed makes the policy manual
+    assert N.nvmlDeviceGetFanControlPolicy_v2(h, 1, p) == N.NVML_FAN_POLICY_MANUAL == p.value
+    N.nvmlDeviceSetDefaultFanSpeed_v2(h, 1)
+    assert N.nvmlDeviceGetFanControlPolicy_v2(h, 1, ctypes.byref(p)) == N.NVML_SUCCESS and p.value == 0
+    with pytest.raises(N.NVMLError_InvalidArgument):   # 0 is a NULL pointer to nvidia-ml-py
+        N.nvmlDeviceGetMinMaxFanSpeed(h, 0)
+    for bad in (1, 1.5, "x", [], object(), ctypes.c_uint):
+        with pytest.raises(TypeError):
+            N.nvmlDeviceGetMinMaxFanSpeed(h, bad)
+
+
+def test_ctypes_outputs_agree_with_nvidia_ml_py(h, ref):
+    ref.nvmlInit()
+    try:
+        rh = ref.nvmlDeviceGetHandleByIndex(0)
+        assert N.nvmlDeviceGetMinMaxFanSpeed(h) == ref.nvmlDeviceGetMinMaxFanSpeed(rh, ctypes.c_uint(), ctypes.c_uint())
+        assert N.nvmlDeviceGetGpcClkMinMaxVfOffset(h) == ref.nvmlDeviceGetGpcClkMinMaxVfOffset(
+            rh, ctypes.c_int(), ctypes.c_int())
+        a, b = ctypes.c_uint(), ctypes.c_uint()
+        assert ref.nvmlDeviceGetMinMaxFanSpeed(rh, ctypes.byref(a), ctypes.byref(b)) == \
+            N.nvmlDeviceGetMinMaxFanSpeed(h, ctypes.byref(a), ctypes.byref(b)) == 0
+        assert N.nvmlDeviceGetDramEncryptionMode(h) == ref.nvmlDeviceGetDramEncryptionMode(rh)
     finally:
         ref.nvmlShutdown()
