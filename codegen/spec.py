@@ -152,7 +152,13 @@ class Function:
 
     @property
     def hand_sim(self) -> bool:
-        return "simhand" in self.options
+        return "simhand" in self.options or "simstate" in self.options
+
+    @property
+    def sim_state(self) -> bool:
+        """The simulator answers from state of its own (e.g. MIG instances), not from the
+        profile's data under the function's key: the generic profile-driven tests skip it."""
+        return "simstate" in self.options
 
 
 @dataclass

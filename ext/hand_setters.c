@@ -9,8 +9,8 @@
  *     ctypes can point through (byref(x), pointer(x)) is filled and NVML_SUCCESS returned,
  *     as nvidia-ml-py's isReference branch does (an int 0 there is NULL to NVML, as
  *     ctypes passes it);
- *   - CPU and memory affinity, whose array length is the caller's argument: a list of
- *     ints (nvidia-ml-py: a ctypes array of as many c_ulonglong).
+ *   - CPU and memory affinity, whose array length is the caller's argument: a ctypes
+ *     array of as many c_ulonglong, as nvidia-ml-py returns.
  *
  * The GIL is released around every NVML call; the simulator's entry points are generated.
  */
@@ -313,6 +313,104 @@ h_nvmlDeviceGetFanControlPolicy_v2(PyObject *module, PyObject *const *args, Py_s
                         PN_SYM_nvmlDeviceGetFanControlPolicy_v2, 0);
 }
 
+/* --- CPU and memory affinity: as many words as the caller asks for ------------------ */
+
+#define PN_MAX_AFFINITY_WORDS 65536   /* 4M CPUs or NUMA nodes: a larger size is a ValueError */
+
+/* (ctypes.c_ulonglong * n)(*words): the array nvidia-ml-py returns. */
+static PyObject *
+ulonglong_array(const unsigned long *words, unsigned int n)
+{
+    PyObject *ctypes = PyImport_ImportModule("ctypes");
+    if (ctypes == NULL)
+        return NULL;
+    PyObject *el = PyObject_GetAttrString(ctypes, "c_ulonglong");
+    Py_DECREF(ctypes);
+    if (el == NULL)
+        return NULL;
+    PyObject *len = PyLong_FromUnsignedLong(n);
+    PyObject *type = len ? PyNumber_Multiply(el, len) : NULL;
+    Py_DECREF(el);
+    Py_XDECREF(len);
+    if (type == NULL)
+        return NULL;
+    PyObject *arr = PyObject_CallNoArgs(type);
+    Py_DECREF(type);
+    for (unsigned int i = 0; arr != NULL && i < n; i++) {
+        PyObject *w = PyLong_FromUnsignedLong(words[i]);
+        if (w == NULL || PySequence_SetItem(arr, i, w) < 0)
+            Py_CLEAR(arr);
+        Py_XDECREF(w);
+    }
+    return arr;
+}
+
+static PyObject *
+affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
+         const char *const *names, int scoped, int sym)
+{
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[3];
+    if (pn_unpack(fname, args, nargs, kwnames, names, 2 + scoped, 2 + scoped, argv) < 0)
+        return NULL;
+    nvmlDevice_t dev;
+    unsigned int size, scope = 0;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, names[0], (void **)&dev) < 0 ||
+        pn_arg_u32(argv[1], fname, names[1], &size) < 0 ||
+        (scoped && pn_arg_u32(argv[2], fname, names[2], &scope) < 0))
+        return NULL;
+    if (size > PN_MAX_AFFINITY_WORDS) {
+        PyErr_Format(PyExc_ValueError, "%s(): argument '%s' must be at most %d words, got %u", fname, names[1],
+                     PN_MAX_AFFINITY_WORDS, size);
+        return NULL;
+    }
+    void *fnp = st->syms[sym];
+    if (fnp == NULL && (fnp = pn_resolve(st, sym)) == NULL)
+        return NULL;
+    /* room for one word when size is 0: NVML gets a valid pointer and answers the size */
+    unsigned long *words = PyMem_Calloc(size ? size : 1, sizeof *words);
+    if (words == NULL)
+        return PyErr_NoMemory();
+    nvmlReturn_t rc;
+    if (scoped) {
+        nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *, unsigned int) = fnp;
+        CALL(rc, fn(dev, size, words, scope));
+    } else {
+        nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *) = fnp;
+        CALL(rc, fn(dev, size, words));
+    }
+    PyObject *arr = NULL;
+    if (rc != NVML_SUCCESS)
+        pn_raise(st, rc);
+    else
+        arr = ulonglong_array(words, size);
+    PyMem_Free(words);
+    return arr;
+}
+
+static PyObject *
+h_nvmlDeviceGetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"handle", "cpuSetSize", NULL};
+    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinity", names, 0, PN_SYM_nvmlDeviceGetCpuAffinity);
+}
+
+static PyObject *
+h_nvmlDeviceGetCpuAffinityWithinScope(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"handle", "cpuSetSize", "scope", NULL};
+    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinityWithinScope", names, 1,
+                    PN_SYM_nvmlDeviceGetCpuAffinityWithinScope);
+}
+
+static PyObject *
+h_nvmlDeviceGetMemoryAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"handle", "nodeSetSize", "scope", NULL};
+    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetMemoryAffinity", names, 1,
+                    PN_SYM_nvmlDeviceGetMemoryAffinity);
+}
+
 #define FAST(name, doc) \
     {#name, (PyCFunction)(void (*)(void))h_##name, METH_FASTCALL | METH_KEYWORDS, doc}
 
@@ -341,5 +439,13 @@ PyMethodDef pn_hand_setters_methods[] = {
     FAST(nvmlDeviceGetFanControlPolicy_v2,
          "nvmlDeviceGetFanControlPolicy_v2(handle, fan, fanControlPolicy=None)\n--\n\n"
          "The fan's control policy; a ctypes object passed is filled (byref/pointer: returns NVML_SUCCESS)."),
+    FAST(nvmlDeviceGetCpuAffinity,
+         "nvmlDeviceGetCpuAffinity(handle, cpuSetSize)\n--\n\nThe ideal CPUs of the GPU: cpuSetSize words of a bit mask."),
+    FAST(nvmlDeviceGetCpuAffinityWithinScope,
+         "nvmlDeviceGetCpuAffinityWithinScope(handle, cpuSetSize, scope)\n--\n\n"
+         "The GPU's CPUs within a scope (NVML_AFFINITY_SCOPE_NODE/SOCKET): cpuSetSize words of a bit mask."),
+    FAST(nvmlDeviceGetMemoryAffinity,
+         "nvmlDeviceGetMemoryAffinity(handle, nodeSetSize, scope)\n--\n\n"
+         "The GPU's NUMA nodes within a scope: nodeSetSize words of a bit mask."),
     {NULL, NULL, 0, NULL},
 };

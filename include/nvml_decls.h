@@ -2757,6 +2757,8 @@ enum {
     PN_SYM_nvmlDeviceGetConfComputeMemSizeInfo,
     PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage,
     PN_SYM_nvmlDeviceGetCount_v2,
+    PN_SYM_nvmlDeviceGetCpuAffinity,
+    PN_SYM_nvmlDeviceGetCpuAffinityWithinScope,
     PN_SYM_nvmlDeviceGetCudaComputeCapability,
     PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetCurrPcieLinkWidth,
@@ -2816,6 +2818,7 @@ enum {
     PN_SYM_nvmlDeviceGetMaxPcieLinkWidth,
     PN_SYM_nvmlDeviceGetMemClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetMemClkVfOffset,
+    PN_SYM_nvmlDeviceGetMemoryAffinity,
     PN_SYM_nvmlDeviceGetMemoryBusWidth,
     PN_SYM_nvmlDeviceGetMemoryErrorCounter,
     PN_SYM_nvmlDeviceGetMemoryInfo,
@@ -3283,6 +3286,9 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetMinMaxFanSpeed)(nvmlDevice_t handle, uns
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpcClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetFanControlPolicy_v2)(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinity)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinityWithinScope)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemoryAffinity)(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3564,6 +3570,9 @@ nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t handle, unsigned int *minS
 nvmlReturn_t nvmlDeviceGetGpcClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
 nvmlReturn_t nvmlDeviceGetMemClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
 nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
+nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
+nvmlReturn_t nvmlDeviceGetCpuAffinityWithinScope(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
+nvmlReturn_t nvmlDeviceGetMemoryAffinity(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -443,3 +443,43 @@ nvmlDeviceDiscoverGpus(nvmlPciInfo_t *pciInfo)
         return NVML_ERROR_INVALID_ARGUMENT;
     return sim_error_of(cJSON_GetObjectItemCaseSensitive(sim_system(), "nvmlDeviceDiscoverGpus"));
 }
+
+/* Affinity: the profile holds the mask's words (keyed by scope where the call has one);
+ * the caller's words past them are zeroed.  A size of 0 is INVALID_ARGUMENT (the H100's). */
+static nvmlReturn_t
+affinity(nvmlDevice_t device, const char *key, unsigned int size, unsigned long *set, int scoped,
+         unsigned int scope)
+{
+    sim_call c;
+    nvmlReturn_t rc = sim_begin_device(&c, key, device);
+    if (rc == NVML_SUCCESS && scoped)
+        rc = sim_key_u64(&c, scope);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (size == 0 || set == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!cJSON_IsArray(c.value))
+        return NVML_ERROR_UNKNOWN;
+    memset(set, 0, size * sizeof *set);
+    return sim_get_array(c.value, set, size, sizeof *set, sim_get_ulong);
+}
+
+nvmlReturn_t
+nvmlDeviceGetCpuAffinity(nvmlDevice_t device, unsigned int cpuSetSize, unsigned long *cpuSet)
+{
+    return affinity(device, "nvmlDeviceGetCpuAffinity", cpuSetSize, cpuSet, 0, 0);
+}
+
+nvmlReturn_t
+nvmlDeviceGetCpuAffinityWithinScope(nvmlDevice_t device, unsigned int cpuSetSize, unsigned long *cpuSet,
+                                    unsigned int scope)
+{
+    return affinity(device, "nvmlDeviceGetCpuAffinityWithinScope", cpuSetSize, cpuSet, 1, scope);
+}
+
+nvmlReturn_t
+nvmlDeviceGetMemoryAffinity(nvmlDevice_t device, unsigned int nodeSetSize, unsigned long *nodeSet,
+                            unsigned int scope)
+{
+    return affinity(device, "nvmlDeviceGetMemoryAffinity", nodeSetSize, nodeSet, 1, scope);
+}

@@ -246,9 +246,13 @@ def test_fans(h):
         N.nvmlDeviceSetDefaultFanSpeed_v2(h, 2)
 
 
-def test_fans_not_supported_on_the_h100(start, default_profile):
+def test_fans_on_the_h100_which_has_none(start, default_profile):
+    """The H100 answers INVALID_ARGUMENT for its fan range (it has no fans): setting a fan's
+    speed fails the same way."""
     h = start(default_profile)
-    with pytest.raises(N.NVMLError_NotSupported):
+    with pytest.raises(N.NVMLError_InvalidArgument):
+        N.nvmlDeviceGetMinMaxFanSpeed(h)
+    with pytest.raises(N.NVMLError_InvalidArgument):
         N.nvmlDeviceSetFanSpeed_v2(h, 0, 50)
 
 
@@ -798,3 +802,43 @@ def test_ctypes_outputs_agree_with_nvidia_ml_py(h, ref):
         assert N.nvmlDeviceGetDramEncryptionMode(h) == ref.nvmlDeviceGetDramEncryptionMode(rh)
     finally:
         ref.nvmlShutdown()
+
+
+def test_cpu_and_memory_affinity_as_the_h100(start, default_profile):
+    h = start(default_profile)
+    a = N.nvmlDeviceGetCpuAffinity(h, 1)
+    assert type(a) is ctypes.c_ulonglong * 1 and list(a) == [65535]   # a ctypes array, as nvidia-ml-py's
+    assert list(N.nvmlDeviceGetCpuAffinity(h, 3)) == [65535, 0, 0]
+    assert list(N.nvmlDeviceGetCpuAffinityWithinScope(h, 1, N.NVML_AFFINITY_SCOPE_NODE)) == [65535]
+    assert list(N.nvmlDeviceGetMemoryAffinity(h, 2, N.NVML_AFFINITY_SCOPE_SOCKET)) == [1, 0]
+    for call_ in (lambda: N.nvmlDeviceGetCpuAffinity(h, 0), lambda: N.nvmlDeviceGetMemoryAffinity(h, 1, 2),
+                  lambda: N.nvmlDeviceGetCpuAffinityWithinScope(h, 0, 0)):
+        with pytest.raises(N.NVMLError_InvalidArgument):
+            call_()
+    with pytest.raises(ValueError):
+        N.nvmlDeviceGetCpuAffinity(h, 2**32 - 1)
+    with pytest.raises(TypeError):
+        N.nvmlDeviceGetCpuAffinity(h, "1")
+    # affinity is the GPU's, not the thread's: setting and clearing the thread's changes nothing
+    N.nvmlDeviceSetCpuAffinity(h)
+    N.nvmlDeviceClearCpuAffinity(h)
+    assert list(N.nvmlDeviceGetCpuAffinity(h, 1)) == [65535]
+
+
+def test_affinity_agrees_with_nvidia_ml_py(start, default_profile, ref):
+    h = start(default_profile)
+    ref.nvmlInit()
+    try:
+        rh = ref.nvmlDeviceGetHandleByIndex(0)
+        assert list(N.nvmlDeviceGetCpuAffinity(h, 2)) == list(ref.nvmlDeviceGetCpuAffinity(rh, 2))
+        assert list(N.nvmlDeviceGetMemoryAffinity(h, 1, 0)) == list(ref.nvmlDeviceGetMemoryAffinity(rh, 1, 0))
+        assert list(N.nvmlDeviceGetCpuAffinityWithinScope(h, 1, 1)) == \
+            list(ref.nvmlDeviceGetCpuAffinityWithinScope(rh, 1, 1))
+    finally:
+        ref.nvmlShutdown()
+
+
+def test_affinity_profile_error(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(nvmlDeviceGetCpuAffinity={"error": "NO_PERMISSION"}))
+    with pytest.raises(N.NVMLError_NoPermission):
+        N.nvmlDeviceGetCpuAffinity(h, 1)
