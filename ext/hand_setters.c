@@ -411,6 +411,16 @@ h_nvmlDeviceGetMemoryAffinity(PyObject *module, PyObject *const *args, Py_ssize_
                     PN_SYM_nvmlDeviceGetMemoryAffinity);
 }
 
+/* nvmlDeviceClearFieldValues(handle, fieldIds): nvmlDeviceGetFieldValues' arguments and
+ * result (a list of c_nvmlFieldValue_t, each entry's nvmlReturn set; nvidia-ml-py returns
+ * its ctypes array of them). */
+static PyObject *
+h_nvmlDeviceClearFieldValues(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return pn_field_values(module, args, nargs, kwnames, "nvmlDeviceClearFieldValues",
+                           PN_SYM_nvmlDeviceClearFieldValues);
+}
+
 #define FAST(name, doc) \
     {#name, (PyCFunction)(void (*)(void))h_##name, METH_FASTCALL | METH_KEYWORDS, doc}
 
@@ -447,5 +457,8 @@ PyMethodDef pn_hand_setters_methods[] = {
     FAST(nvmlDeviceGetMemoryAffinity,
          "nvmlDeviceGetMemoryAffinity(handle, nodeSetSize, scope)\n--\n\n"
          "The GPU's NUMA nodes within a scope: nodeSetSize words of a bit mask."),
+    FAST(nvmlDeviceClearFieldValues,
+         "nvmlDeviceClearFieldValues(handle, fieldIds)\n--\n\n"
+         "Clear field values (NVML_FI_* ints or (fieldId, scopeId) pairs); a c_nvmlFieldValue_t per id."),
     {NULL, NULL, 0, NULL},
 };

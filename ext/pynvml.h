@@ -177,6 +177,8 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 extern PyMethodDef pn_hand_methods[];
 extern PyMethodDef pn_hand_events_methods[];
 extern PyMethodDef pn_hand_setters_methods[];
+PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                          const char *fname, int sym);   /* hand_core.c: Get/ClearFieldValues */
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];

@@ -2729,6 +2729,7 @@ enum {
     PN_SYM_nvmlDeviceClearAccountingPids,
     PN_SYM_nvmlDeviceClearCpuAffinity,
     PN_SYM_nvmlDeviceClearEccErrorCounts,
+    PN_SYM_nvmlDeviceClearFieldValues,
     PN_SYM_nvmlDeviceDiscoverGpus,
     PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetAPIRestriction,
@@ -3289,6 +3290,7 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetFanControlPolicy_v2)(nvmlDevice_t handle
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinity)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinityWithinScope)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemoryAffinity)(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearFieldValues)(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3573,6 +3575,7 @@ nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int 
 nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
 nvmlReturn_t nvmlDeviceGetCpuAffinityWithinScope(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
 nvmlReturn_t nvmlDeviceGetMemoryAffinity(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
+nvmlReturn_t nvmlDeviceClearFieldValues(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

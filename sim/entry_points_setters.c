@@ -483,3 +483,39 @@ nvmlDeviceGetMemoryAffinity(nvmlDevice_t device, unsigned int nodeSetSize, unsig
 {
     return affinity(device, "nvmlDeviceGetMemoryAffinity", nodeSetSize, nodeSet, 1, scope);
 }
+
+/* Clearing field values: each requested field the device's "nvmlDeviceGetFieldValues"
+ * object has is set to 0 (its "value", in place), and its entry's nvmlReturn is SUCCESS;
+ * one it lacks is NOT_SUPPORTED in its entry, one holding an error answers that error. */
+nvmlReturn_t
+nvmlDeviceClearFieldValues(nvmlDevice_t device, int valuesCount, nvmlFieldValue_t *values)
+{
+    sim_call c;
+    nvmlReturn_t rc = sim_setter_begin(&c, "nvmlDeviceClearFieldValues", device, 1);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    cJSON *fields;
+    if ((rc = find(&c, (const char *const[]){"nvmlDeviceGetFieldValues", NULL}, &fields)) != NVML_SUCCESS)
+        return rc;
+    if (valuesCount < 0 || (valuesCount > 0 && values == NULL))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int i = 0; i < valuesCount; i++) {
+        nvmlFieldValue_t *v = &values[i];
+        char key[32];
+        snprintf(key, sizeof key, "%u:%u", v->fieldId, v->scopeId);
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(fields, key);
+        if (e == NULL) {
+            snprintf(key, sizeof key, "%u", v->fieldId);
+            e = cJSON_GetObjectItemCaseSensitive(fields, key);
+        }
+        memset(&v->value, 0, sizeof v->value);
+        v->nvmlReturn = e == NULL ? NVML_ERROR_NOT_SUPPORTED : sim_error_of(e);
+        cJSON *val = e ? cJSON_GetObjectItemCaseSensitive(e, "value") : NULL;
+        double old;
+        if (v->nvmlReturn == NVML_SUCCESS && number_of(val, &old))
+            put_number(val, 0);
+    }
+    sim_state_unlock();
+    return NVML_SUCCESS;
+}

@@ -842,3 +842,27 @@ def test_affinity_profile_error(start, default_profile):
     h = start(default_profile, lambda p: p["devices"][0].update(nvmlDeviceGetCpuAffinity={"error": "NO_PERMISSION"}))
     with pytest.raises(N.NVMLError_NoPermission):
         N.nvmlDeviceGetCpuAffinity(h, 1)
+
+
+def test_clear_field_values(h):
+    before = {v.fieldId: v for v in N.nvmlDeviceGetFieldValues(h, [83, 169])}
+    assert before[83].value.ullVal != 0 and before[169].value.uiVal != 0
+    out = N.nvmlDeviceClearFieldValues(h, [83, (169, 0), 9999])
+    assert [v.fieldId for v in out] == [83, 169, 9999]
+    assert [v.nvmlReturn for v in out] == [N.NVML_SUCCESS, N.NVML_SUCCESS, N.NVML_ERROR_NOT_SUPPORTED]
+    after = {v.fieldId: v for v in N.nvmlDeviceGetFieldValues(h, [83, 169])}
+    assert after[83].value.ullVal == 0 and after[169].value.uiVal == 0
+    assert after[83].valueType == before[83].valueType
+    assert N.nvmlDeviceClearFieldValues(h, []) == []
+    with pytest.raises(TypeError):
+        N.nvmlDeviceClearFieldValues(h, "83")
+    with pytest.raises(ValueError):
+        N.nvmlDeviceClearFieldValues(h, [(1, 2, 3)])
+
+
+def test_clear_field_values_injected_error(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(
+        nvmlDeviceClearFieldValues={"error": "NO_PERMISSION"}))
+    with pytest.raises(N.NVMLError_NoPermission):
+        N.nvmlDeviceClearFieldValues(h, [83])
+    assert N.nvmlDeviceGetFieldValues(h, [83])[0].value.ullVal != 0

@@ -3,6 +3,7 @@ const char *const pn_sym_names[PN_NSYMS] = {
     "nvmlDeviceClearAccountingPids",
     "nvmlDeviceClearCpuAffinity",
     "nvmlDeviceClearEccErrorCounts",
+    "nvmlDeviceClearFieldValues",
     "nvmlDeviceDiscoverGpus",
     "nvmlDeviceFreezeNvLinkUtilizationCounter",
     "nvmlDeviceGetAPIRestriction",
