@@ -6,6 +6,9 @@
  *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
  *                         and the simulator's control functions pn_sim_fire_event and
  *                         pn_sim_fire_system_event (see that file)
+ *   entry_points_setters.c  the setters' runtime (generated setters write into the
+ *                         profile, where getters read; the state lives as long as the
+ *                         loaded profile: see that file) and the setters of no pattern
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
  * A profile is {"system": {...}, "devices": [{...}, ...]} (and "units": [{...}, ...] for
