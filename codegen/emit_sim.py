@@ -302,6 +302,12 @@ def emit(spec: Spec) -> str:
     o.append("};")
     o.append("")
     o.extend(emit_fillers(spec))
+    # The struct readers by PN_STRUCT_* index, for the hand-written entry points (sim/*.c).
+    o.append("const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {")
+    for s in spec.structs.values():
+        o.append(f"    [PN_STRUCT_{s.cname}] = sim_fill_{s.cname},")
+    o.append("};")
+    o.append("")
     seen = set()
     for f in spec.functions:
         if f.hand_sim or f.csym in seen:

@@ -90,8 +90,8 @@ def emit(spec: Spec) -> str:
             o.append(f"{a} = {s.pyname}")
             o.append("")
     for f in spec.functions:
-        if not f.python:
-            continue
+        if not f.python and "pyargs" not in f.options:
+            continue    # cdecl with pyargs=: a hand-written Python function of that name (a stub still)
         args = []
         if "pyargs" in f.options:
             for a in f.options["pyargs"].split(","):

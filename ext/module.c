@@ -33,7 +33,9 @@ module_exec(PyObject *module)
         add_constants(module) < 0 ||
         PyModule_AddFunctions(module, pn_generated_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_mig_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_events_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_vgpu_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0)
         return -1;

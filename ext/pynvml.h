@@ -175,7 +175,9 @@ PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 
 /* hand_*.c */
 extern PyMethodDef pn_hand_methods[];
+extern PyMethodDef pn_hand_mig_methods[];   /* hand_mig.c */
 extern PyMethodDef pn_hand_events_methods[];
+extern PyMethodDef pn_hand_vgpu_methods[];     /* hand_vgpu.c */
 extern PyMethodDef pn_hand_setters_methods[];
 PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                           const char *fname, int sym);   /* hand_core.c: Get/ClearFieldValues */

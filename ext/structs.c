@@ -521,6 +521,13 @@ struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
     PyObject *c = struct_alloc(Py_TYPE(self), (int)(d - pn_struct_defs));
     if (c != NULL)
         memcpy(((pn_struct *)c)->data, ((pn_struct *)self)->data, d->size);
+    /* an owning struct whose base keeps what its pointers point to (hand_vgpu.c's
+     * placement lists): the copy keeps it too */
+    pn_struct *s = (pn_struct *)self;
+    if (c != NULL && s->base != NULL && s->data == (char *)s->inline_data) {
+        Py_INCREF(s->base);
+        ((pn_struct *)c)->base = s->base;
+    }
     return c;
 }
 

@@ -2726,16 +2726,21 @@ enum {
 
 /* Entry points: an index each, a pointer type, and (for the simulator) a prototype */
 enum {
+    PN_SYM_nvmlComputeInstanceDestroy,
+    PN_SYM_nvmlComputeInstanceGetInfo_v2,
     PN_SYM_nvmlDeviceClearAccountingPids,
     PN_SYM_nvmlDeviceClearCpuAffinity,
     PN_SYM_nvmlDeviceClearEccErrorCounts,
     PN_SYM_nvmlDeviceClearFieldValues,
+    PN_SYM_nvmlDeviceCreateGpuInstance,
+    PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement,
     PN_SYM_nvmlDeviceDiscoverGpus,
     PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
     PN_SYM_nvmlDeviceGetAccountingPids,
+    PN_SYM_nvmlDeviceGetActiveVgpus,
     PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus,
     PN_SYM_nvmlDeviceGetAddressingMode,
     PN_SYM_nvmlDeviceGetApplicationsClock,
@@ -2760,6 +2765,7 @@ enum {
     PN_SYM_nvmlDeviceGetCount_v2,
     PN_SYM_nvmlDeviceGetCpuAffinity,
     PN_SYM_nvmlDeviceGetCpuAffinityWithinScope,
+    PN_SYM_nvmlDeviceGetCreatableVgpus,
     PN_SYM_nvmlDeviceGetCudaComputeCapability,
     PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetCurrPcieLinkWidth,
@@ -2791,13 +2797,19 @@ enum {
     PN_SYM_nvmlDeviceGetFieldValues,
     PN_SYM_nvmlDeviceGetGpcClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceGetGpuInstanceById,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
+    PN_SYM_nvmlDeviceGetGpuInstancePossiblePlacements_v2,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo,
     PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
+    PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV,
     PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity,
+    PN_SYM_nvmlDeviceGetGpuInstances,
     PN_SYM_nvmlDeviceGetGpuMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetGpuOperationMode,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2,
     PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3,
+    PN_SYM_nvmlDeviceGetGridLicensableFeatures_v4,
     PN_SYM_nvmlDeviceGetHandleByIndex_v2,
     PN_SYM_nvmlDeviceGetHandleByPciBusId_v2,
     PN_SYM_nvmlDeviceGetHandleBySerial,
@@ -2855,6 +2867,7 @@ enum {
     PN_SYM_nvmlDeviceGetPerformanceModes,
     PN_SYM_nvmlDeviceGetPerformanceState,
     PN_SYM_nvmlDeviceGetPersistenceMode,
+    PN_SYM_nvmlDeviceGetPgpuMetadataString,
     PN_SYM_nvmlDeviceGetPowerManagementDefaultLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimitConstraints,
@@ -2876,6 +2889,7 @@ enum {
     PN_SYM_nvmlDeviceGetSupportedEventTypes,
     PN_SYM_nvmlDeviceGetSupportedGraphicsClocks,
     PN_SYM_nvmlDeviceGetSupportedMemoryClocks,
+    PN_SYM_nvmlDeviceGetSupportedVgpus,
     PN_SYM_nvmlDeviceGetTargetFanSpeed,
     PN_SYM_nvmlDeviceGetTemperature,
     PN_SYM_nvmlDeviceGetTemperatureThreshold,
@@ -2887,7 +2901,20 @@ enum {
     PN_SYM_nvmlDeviceGetUnrepairableMemoryFlag_v1,
     PN_SYM_nvmlDeviceGetUtilizationRates,
     PN_SYM_nvmlDeviceGetVbiosVersion,
+    PN_SYM_nvmlDeviceGetVgpuCapabilities,
     PN_SYM_nvmlDeviceGetVgpuHeterogeneousMode,
+    PN_SYM_nvmlDeviceGetVgpuInstancesUtilizationInfo,
+    PN_SYM_nvmlDeviceGetVgpuMetadata,
+    PN_SYM_nvmlDeviceGetVgpuProcessUtilization,
+    PN_SYM_nvmlDeviceGetVgpuProcessesUtilizationInfo,
+    PN_SYM_nvmlDeviceGetVgpuSchedulerCapabilities,
+    PN_SYM_nvmlDeviceGetVgpuSchedulerLog,
+    PN_SYM_nvmlDeviceGetVgpuSchedulerLog_v2,
+    PN_SYM_nvmlDeviceGetVgpuSchedulerState,
+    PN_SYM_nvmlDeviceGetVgpuSchedulerState_v2,
+    PN_SYM_nvmlDeviceGetVgpuTypeCreatablePlacements,
+    PN_SYM_nvmlDeviceGetVgpuTypeSupportedPlacements,
+    PN_SYM_nvmlDeviceGetVgpuUtilization,
     PN_SYM_nvmlDeviceGetViolationStatus,
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
@@ -2935,8 +2962,13 @@ enum {
     PN_SYM_nvmlDeviceSetPowerMizerMode_v1,
     PN_SYM_nvmlDeviceSetRusdSettings_v1,
     PN_SYM_nvmlDeviceSetTemperatureThreshold,
+    PN_SYM_nvmlDeviceSetVgpuCapabilities,
+    PN_SYM_nvmlDeviceSetVgpuHeterogeneousMode,
+    PN_SYM_nvmlDeviceSetVgpuSchedulerState,
+    PN_SYM_nvmlDeviceSetVgpuSchedulerState_v2,
     PN_SYM_nvmlDeviceSetVirtualizationMode,
     PN_SYM_nvmlDeviceValidateInforom,
+    PN_SYM_nvmlDeviceVgpuForceGspUnload,
     PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles,
     PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles,
     PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo,
@@ -2948,6 +2980,9 @@ enum {
     PN_SYM_nvmlEventSetWait_v2,
     PN_SYM_nvmlGetExcludedDeviceCount,
     PN_SYM_nvmlGetExcludedDeviceInfoByIndex,
+    PN_SYM_nvmlGetVgpuCompatibility,
+    PN_SYM_nvmlGetVgpuDriverCapabilities,
+    PN_SYM_nvmlGetVgpuVersion,
     PN_SYM_nvmlGpmMetricsGet,
     PN_SYM_nvmlGpmMigSampleGet,
     PN_SYM_nvmlGpmQueryDeviceSupport,
@@ -2956,8 +2991,30 @@ enum {
     PN_SYM_nvmlGpmSampleFree,
     PN_SYM_nvmlGpmSampleGet,
     PN_SYM_nvmlGpmSetStreamingEnabled,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstance,
+    PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
+    PN_SYM_nvmlGpuInstanceDestroy,
+    PN_SYM_nvmlGpuInstanceGetActiveVgpus,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceById,
+    PN_SYM_nvmlGpuInstanceGetComputeInstancePossiblePlacements,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
+    PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity,
+    PN_SYM_nvmlGpuInstanceGetComputeInstances,
+    PN_SYM_nvmlGpuInstanceGetCreatableVgpus,
+    PN_SYM_nvmlGpuInstanceGetInfo,
+    PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2,
+    PN_SYM_nvmlGpuInstanceGetVgpuTypeCreatablePlacements,
+    PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState,
+    PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2,
     PN_SYM_nvmlInitWithFlags,
     PN_SYM_nvmlInit_v2,
+    PN_SYM_nvmlSetVgpuVersion,
     PN_SYM_nvmlShutdown,
     PN_SYM_nvmlSystemEventSetCreate,
     PN_SYM_nvmlSystemEventSetFree,
@@ -2986,19 +3043,34 @@ enum {
     PN_SYM_nvmlUnitGetTemperature,
     PN_SYM_nvmlUnitGetUnitInfo,
     PN_SYM_nvmlUnitSetLedState,
+    PN_SYM_nvmlVgpuInstanceClearAccountingPids,
     PN_SYM_nvmlVgpuInstanceGetAccountingMode,
+    PN_SYM_nvmlVgpuInstanceGetAccountingPids,
+    PN_SYM_nvmlVgpuInstanceGetAccountingStats,
     PN_SYM_nvmlVgpuInstanceGetEccMode,
     PN_SYM_nvmlVgpuInstanceGetEncoderCapacity,
+    PN_SYM_nvmlVgpuInstanceGetEncoderSessions,
+    PN_SYM_nvmlVgpuInstanceGetEncoderStats,
+    PN_SYM_nvmlVgpuInstanceGetFBCSessions,
+    PN_SYM_nvmlVgpuInstanceGetFBCStats,
     PN_SYM_nvmlVgpuInstanceGetFbUsage,
     PN_SYM_nvmlVgpuInstanceGetFrameRateLimit,
     PN_SYM_nvmlVgpuInstanceGetGpuInstanceId,
+    PN_SYM_nvmlVgpuInstanceGetGpuPciId,
+    PN_SYM_nvmlVgpuInstanceGetLicenseInfo_v2,
     PN_SYM_nvmlVgpuInstanceGetLicenseStatus,
     PN_SYM_nvmlVgpuInstanceGetMdevUUID,
+    PN_SYM_nvmlVgpuInstanceGetMetadata,
     PN_SYM_nvmlVgpuInstanceGetPlacementId,
+    PN_SYM_nvmlVgpuInstanceGetRuntimeStateSize,
     PN_SYM_nvmlVgpuInstanceGetType,
     PN_SYM_nvmlVgpuInstanceGetUUID,
     PN_SYM_nvmlVgpuInstanceGetVmDriverVersion,
+    PN_SYM_nvmlVgpuInstanceGetVmID,
+    PN_SYM_nvmlVgpuInstanceSetEncoderCapacity,
     PN_SYM_nvmlVgpuTypeGetBAR1Info,
+    PN_SYM_nvmlVgpuTypeGetCapabilities,
+    PN_SYM_nvmlVgpuTypeGetClass,
     PN_SYM_nvmlVgpuTypeGetDeviceID,
     PN_SYM_nvmlVgpuTypeGetFbReservation,
     PN_SYM_nvmlVgpuTypeGetFrameRateLimit,
@@ -3007,8 +3079,11 @@ enum {
     PN_SYM_nvmlVgpuTypeGetGspHeapSize,
     PN_SYM_nvmlVgpuTypeGetLicense,
     PN_SYM_nvmlVgpuTypeGetMaxInstances,
+    PN_SYM_nvmlVgpuTypeGetMaxInstancesPerGpuInstance,
     PN_SYM_nvmlVgpuTypeGetMaxInstancesPerVm,
+    PN_SYM_nvmlVgpuTypeGetName,
     PN_SYM_nvmlVgpuTypeGetNumDisplayHeads,
+    PN_SYM_nvmlVgpuTypeGetResolution,
     PN_NSYMS
 };
 extern const char *const pn_sym_names[PN_NSYMS];
@@ -3218,6 +3293,36 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetTemperature)(nvmlUnit_t unit, unsigned int
 typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfo)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceProfileInfoV)(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstancePossiblePlacements_v2)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstance)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceCreateGpuInstanceWithPlacement)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceDestroy)(nvmlGpuInstance_t gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstances)(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuInstanceById)(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetInfo)(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV)(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstancePossiblePlacements)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstance)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceDestroy)(nvmlComputeInstance_t computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstances)(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetComputeInstanceById)(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+typedef nvmlReturn_t (*pfn_nvmlComputeInstanceGetInfo_v2)(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetActiveVgpus)(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetCreatableVgpus)(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuTypeCreatablePlacements)(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode)(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState)(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetPersistenceMode)(nvmlDevice_t handle, unsigned int mode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetComputeMode)(nvmlDevice_t handle, unsigned int mode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetEccMode)(nvmlDevice_t handle, unsigned int mode);
@@ -3291,6 +3396,51 @@ typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinity)(nvmlDevice_t handle, unsign
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinityWithinScope)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemoryAffinity)(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
 typedef nvmlReturn_t (*pfn_nvmlDeviceClearFieldValues)(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCreatableVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetActiveVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuCapabilities)(nvmlDevice_t handle, unsigned int capability, unsigned int *capResult);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuUtilization)(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *vgpuInstanceSamplesCount, nvmlVgpuInstanceUtilizationSample_t *utilizationSamples);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuProcessUtilization)(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *vgpuProcessSamplesCount, nvmlVgpuProcessUtilizationSample_t *utilizationSamples);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuSchedulerCapabilities)(nvmlDevice_t handle, nvmlVgpuSchedulerCapabilities_t *pCapabilities);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuSchedulerLog)(nvmlDevice_t handle, nvmlVgpuSchedulerLog_t *pSchedulerLog);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuSchedulerState)(nvmlDevice_t handle, nvmlVgpuSchedulerGetState_t *pSchedulerState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGridLicensableFeatures_v4)(nvmlDevice_t handle, nvmlGridLicensableFeatures_t *pGridLicensableFeatures);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuInstancesUtilizationInfo)(nvmlDevice_t device, nvmlVgpuInstancesUtilizationInfo_v1_t *vgpuUtilInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuProcessesUtilizationInfo)(nvmlDevice_t device, nvmlVgpuProcessesUtilizationInfo_v1_t *vgpuProcUtilInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuMetadata)(nvmlDevice_t device, pn_nvmlVgpuPgpuMetadata_t *pgpuMetadata, unsigned int *bufferSize);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPgpuMetadataString)(nvmlDevice_t device, unsigned char *pgpuMetadata, unsigned int *bufferSize);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuTypeSupportedPlacements)(nvmlDevice_t device, unsigned int vgpuTypeId, nvmlVgpuPlacementList_v2_t *pPlacementList);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuTypeCreatablePlacements)(nvmlDevice_t device, unsigned int vgpuTypeId, nvmlVgpuPlacementList_v2_t *pPlacementList);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVgpuCapabilities)(nvmlDevice_t device, unsigned int capability, unsigned int state);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVgpuHeterogeneousMode)(nvmlDevice_t device, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVgpuSchedulerState)(nvmlDevice_t device, nvmlVgpuSchedulerSetState_t *pSchedulerState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuSchedulerState_v2)(nvmlDevice_t device, pn_nvmlVgpuSchedulerStateInfo_v2_t *pSchedulerStateInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetVgpuSchedulerLog_v2)(nvmlDevice_t device, pn_nvmlVgpuSchedulerLogInfo_v2_t *pSchedulerLogInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVgpuSchedulerState_v2)(nvmlDevice_t device, pn_nvmlVgpuSchedulerState_v2_t *pSchedulerState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceVgpuForceGspUnload)(nvmlDevice_t device);
+typedef nvmlReturn_t (*pfn_nvmlGetVgpuDriverCapabilities)(unsigned int capability, unsigned int *capResult);
+typedef nvmlReturn_t (*pfn_nvmlGetVgpuVersion)(nvmlVgpuVersion_t *supported, nvmlVgpuVersion_t *current);
+typedef nvmlReturn_t (*pfn_nvmlSetVgpuVersion)(nvmlVgpuVersion_t *vgpuVersion);
+typedef nvmlReturn_t (*pfn_nvmlGetVgpuCompatibility)(pn_nvmlVgpuMetadata_t *vgpuMetadata, pn_nvmlVgpuPgpuMetadata_t *pgpuMetadata, nvmlVgpuPgpuCompatibility_t *compatibilityInfo);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetCapabilities)(unsigned int vgpuTypeId, unsigned int capability, unsigned int *capResult);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetClass)(unsigned int vgpuTypeId, unsigned char *vgpuTypeClass, unsigned int *size);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetName)(unsigned int vgpuTypeId, unsigned char *vgpuTypeName, unsigned int *size);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetResolution)(unsigned int vgpuTypeId, unsigned int displayIndex, unsigned int *xdim, unsigned int *ydim);
+typedef nvmlReturn_t (*pfn_nvmlVgpuTypeGetMaxInstancesPerGpuInstance)(nvmlVgpuTypeMaxInstance_v1_t *pMaxInstance);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetVmID)(unsigned int vgpuInstance, char *vmId, unsigned int vmId_length, unsigned int *vmIdType);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetLicenseInfo_v2)(unsigned int vgpuInstance, nvmlVgpuLicenseInfo_t *licenseInfo);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetRuntimeStateSize)(unsigned int vgpuInstance, nvmlVgpuRuntimeState_v1_t *pState);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderStats)(unsigned int vgpuInstance, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderSessions)(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfo);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetFBCStats)(unsigned int vgpuInstance, nvmlFBCStats_t *fbcStats);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetFBCSessions)(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingStats)(unsigned int vgpuInstance, unsigned int pid, nvmlAccountingStats_t *stats);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingPids)(unsigned int vgpuInstance, unsigned int *count, unsigned int *pids);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceClearAccountingPids)(unsigned int vgpuInstance);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceSetEncoderCapacity)(unsigned int vgpuInstance, unsigned int encoderCapacity);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetGpuPciId)(unsigned int vgpuInstance, unsigned char *vgpuPciId, unsigned int *length);
+typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetMetadata)(unsigned int vgpuInstance, pn_nvmlVgpuMetadata_t *vgpuMetadata, unsigned int *bufferSize);
 typedef nvmlReturn_t (*pfn_nvmlInitWithFlags)(unsigned int flags);
 typedef nvmlReturn_t (*pfn_nvmlInit_v2)(void);
 typedef nvmlReturn_t (*pfn_nvmlShutdown)(void);
@@ -3503,6 +3653,36 @@ nvmlReturn_t nvmlUnitGetTemperature(nvmlUnit_t unit, unsigned int type, unsigned
 nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSpeeds);
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfo(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoV(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlDeviceCreateGpuInstance(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlDeviceCreateGpuInstanceWithPlacement(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstancePlacement_t *placement, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceDestroy(nvmlGpuInstance_t gpuInstance);
+nvmlReturn_t nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstance_t *gpuInstances, unsigned int *count);
+nvmlReturn_t nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpuInstance_t *gpuInstance);
+nvmlReturn_t nvmlGpuInstanceGetInfo(nvmlGpuInstance_t gpuInstance, nvmlGpuInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfo(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceProfileInfoV(nvmlGpuInstance_t device, unsigned int profile, unsigned int engProfile, nvmlComputeInstanceProfileInfo_v2_t *info);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance, unsigned int profileId, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstancePossiblePlacements(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placements, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstance(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlGpuInstanceCreateComputeInstanceWithPlacement(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstancePlacement_t *placement, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceDestroy(nvmlComputeInstance_t computeInstance);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int profileId, nvmlComputeInstance_t *computeInstances, unsigned int *count);
+nvmlReturn_t nvmlGpuInstanceGetComputeInstanceById(nvmlGpuInstance_t gpuInstance, unsigned int computeInstanceId, nvmlComputeInstance_t *computeInstance);
+nvmlReturn_t nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlComputeInstanceInfo_t *info);
+nvmlReturn_t nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInstanceInfo_v1_t *c_vgpu_instance_info);
+nvmlReturn_t nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdInfo_v1_t *c_vgpus);
+nvmlReturn_t nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvmlVgpuCreatablePlacementInfo_v1_t *c_vgpu_placements);
+nvmlReturn_t nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceSetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerStateInfo_v1_t *c_vgpu_sched_state_info);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerLogInfo_v1_t *c_vgpu_sched_log_info);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedulerState_v1_t *sched_state);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
+nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
+nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
 nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode);
 nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode);
 nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode);
@@ -3576,6 +3756,51 @@ nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t handle, unsigned int cpuSetSi
 nvmlReturn_t nvmlDeviceGetCpuAffinityWithinScope(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
 nvmlReturn_t nvmlDeviceGetMemoryAffinity(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
 nvmlReturn_t nvmlDeviceClearFieldValues(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
+nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
+nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
+nvmlReturn_t nvmlDeviceGetActiveVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);
+nvmlReturn_t nvmlDeviceGetVgpuCapabilities(nvmlDevice_t handle, unsigned int capability, unsigned int *capResult);
+nvmlReturn_t nvmlDeviceGetVgpuUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *vgpuInstanceSamplesCount, nvmlVgpuInstanceUtilizationSample_t *utilizationSamples);
+nvmlReturn_t nvmlDeviceGetVgpuProcessUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *vgpuProcessSamplesCount, nvmlVgpuProcessUtilizationSample_t *utilizationSamples);
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerCapabilities(nvmlDevice_t handle, nvmlVgpuSchedulerCapabilities_t *pCapabilities);
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerLog(nvmlDevice_t handle, nvmlVgpuSchedulerLog_t *pSchedulerLog);
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerState(nvmlDevice_t handle, nvmlVgpuSchedulerGetState_t *pSchedulerState);
+nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v4(nvmlDevice_t handle, nvmlGridLicensableFeatures_t *pGridLicensableFeatures);
+nvmlReturn_t nvmlDeviceGetVgpuInstancesUtilizationInfo(nvmlDevice_t device, nvmlVgpuInstancesUtilizationInfo_v1_t *vgpuUtilInfo);
+nvmlReturn_t nvmlDeviceGetVgpuProcessesUtilizationInfo(nvmlDevice_t device, nvmlVgpuProcessesUtilizationInfo_v1_t *vgpuProcUtilInfo);
+nvmlReturn_t nvmlDeviceGetVgpuMetadata(nvmlDevice_t device, pn_nvmlVgpuPgpuMetadata_t *pgpuMetadata, unsigned int *bufferSize);
+nvmlReturn_t nvmlDeviceGetPgpuMetadataString(nvmlDevice_t device, unsigned char *pgpuMetadata, unsigned int *bufferSize);
+nvmlReturn_t nvmlDeviceGetVgpuTypeSupportedPlacements(nvmlDevice_t device, unsigned int vgpuTypeId, nvmlVgpuPlacementList_v2_t *pPlacementList);
+nvmlReturn_t nvmlDeviceGetVgpuTypeCreatablePlacements(nvmlDevice_t device, unsigned int vgpuTypeId, nvmlVgpuPlacementList_v2_t *pPlacementList);
+nvmlReturn_t nvmlDeviceSetVgpuCapabilities(nvmlDevice_t device, unsigned int capability, unsigned int state);
+nvmlReturn_t nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode);
+nvmlReturn_t nvmlDeviceSetVgpuSchedulerState(nvmlDevice_t device, nvmlVgpuSchedulerSetState_t *pSchedulerState);
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerState_v2(nvmlDevice_t device, pn_nvmlVgpuSchedulerStateInfo_v2_t *pSchedulerStateInfo);
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerLog_v2(nvmlDevice_t device, pn_nvmlVgpuSchedulerLogInfo_v2_t *pSchedulerLogInfo);
+nvmlReturn_t nvmlDeviceSetVgpuSchedulerState_v2(nvmlDevice_t device, pn_nvmlVgpuSchedulerState_v2_t *pSchedulerState);
+nvmlReturn_t nvmlDeviceVgpuForceGspUnload(nvmlDevice_t device);
+nvmlReturn_t nvmlGetVgpuDriverCapabilities(unsigned int capability, unsigned int *capResult);
+nvmlReturn_t nvmlGetVgpuVersion(nvmlVgpuVersion_t *supported, nvmlVgpuVersion_t *current);
+nvmlReturn_t nvmlSetVgpuVersion(nvmlVgpuVersion_t *vgpuVersion);
+nvmlReturn_t nvmlGetVgpuCompatibility(pn_nvmlVgpuMetadata_t *vgpuMetadata, pn_nvmlVgpuPgpuMetadata_t *pgpuMetadata, nvmlVgpuPgpuCompatibility_t *compatibilityInfo);
+nvmlReturn_t nvmlVgpuTypeGetCapabilities(unsigned int vgpuTypeId, unsigned int capability, unsigned int *capResult);
+nvmlReturn_t nvmlVgpuTypeGetClass(unsigned int vgpuTypeId, unsigned char *vgpuTypeClass, unsigned int *size);
+nvmlReturn_t nvmlVgpuTypeGetName(unsigned int vgpuTypeId, unsigned char *vgpuTypeName, unsigned int *size);
+nvmlReturn_t nvmlVgpuTypeGetResolution(unsigned int vgpuTypeId, unsigned int displayIndex, unsigned int *xdim, unsigned int *ydim);
+nvmlReturn_t nvmlVgpuTypeGetMaxInstancesPerGpuInstance(nvmlVgpuTypeMaxInstance_v1_t *pMaxInstance);
+nvmlReturn_t nvmlVgpuInstanceGetVmID(unsigned int vgpuInstance, char *vmId, unsigned int vmId_length, unsigned int *vmIdType);
+nvmlReturn_t nvmlVgpuInstanceGetLicenseInfo_v2(unsigned int vgpuInstance, nvmlVgpuLicenseInfo_t *licenseInfo);
+nvmlReturn_t nvmlVgpuInstanceGetRuntimeStateSize(unsigned int vgpuInstance, nvmlVgpuRuntimeState_v1_t *pState);
+nvmlReturn_t nvmlVgpuInstanceGetEncoderStats(unsigned int vgpuInstance, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency);
+nvmlReturn_t nvmlVgpuInstanceGetEncoderSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfo);
+nvmlReturn_t nvmlVgpuInstanceGetFBCStats(unsigned int vgpuInstance, nvmlFBCStats_t *fbcStats);
+nvmlReturn_t nvmlVgpuInstanceGetFBCSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo);
+nvmlReturn_t nvmlVgpuInstanceGetAccountingStats(unsigned int vgpuInstance, unsigned int pid, nvmlAccountingStats_t *stats);
+nvmlReturn_t nvmlVgpuInstanceGetAccountingPids(unsigned int vgpuInstance, unsigned int *count, unsigned int *pids);
+nvmlReturn_t nvmlVgpuInstanceClearAccountingPids(unsigned int vgpuInstance);
+nvmlReturn_t nvmlVgpuInstanceSetEncoderCapacity(unsigned int vgpuInstance, unsigned int encoderCapacity);
+nvmlReturn_t nvmlVgpuInstanceGetGpuPciId(unsigned int vgpuInstance, unsigned char *vgpuPciId, unsigned int *length);
+nvmlReturn_t nvmlVgpuInstanceGetMetadata(unsigned int vgpuInstance, pn_nvmlVgpuMetadata_t *vgpuMetadata, unsigned int *bufferSize);
 nvmlReturn_t nvmlInitWithFlags(unsigned int flags);
 nvmlReturn_t nvmlInit_v2(void);
 nvmlReturn_t nvmlShutdown(void);

@@ -27,6 +27,7 @@ static int refcount;
 static cJSON *profile;
 static sim_device devices[SIM_MAX_DEVICES];
 static unsigned int ndevices;
+static unsigned long generation;   /* bumped each time a profile is (re)loaded */
 
 static char *
 read_file(const char *path)
@@ -108,6 +109,7 @@ load_profile(void)
     }
     cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
     profile = p;
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     snprintf(loaded_path, sizeof loaded_path, "%s", path ? path : "");
     if (path == NULL || *path == '\0' || stat(path, &loaded_stat) != 0)
         memset(&loaded_stat, 0, sizeof loaded_stat);
@@ -167,6 +169,14 @@ sim_device_of(nvmlDevice_t d)
     return (sim_device *)d;
 }
 
+/* Which load of a profile the devices come from: state kept beside the profile (the MIG
+ * instances of entry_points_mig.c) starts afresh when this changes. */
+unsigned long
+sim_profile_generation(void)
+{
+    return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
+
 /* The whole profile (its "units" list, and state the entry points keep in it). */
 cJSON *
 sim_profile_root(void)
@@ -219,8 +229,8 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if ((c->dev = sim_device_of(d)) == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
+    if ((c->dev = sim_device_of(d)) == NULL && (c->dev = sim_mig_device_of(d)) == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;   /* neither a GPU nor a MIG device of one */
     nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
     if (rc != NVML_SUCCESS)
         return rc;

@@ -3,6 +3,8 @@
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
+ *   entry_points_mig.c    MIG: GPU and compute instances, a model with state of its own
+ *   entry_points_mig_vgpu.c  vGPU on a MIG GPU instance (mig.h: the MIG files' interface)
  *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
  *                         and the simulator's control functions pn_sim_fire_event and
  *                         pn_sim_fire_system_event (see that file)
@@ -49,6 +51,7 @@ typedef nvmlReturn_t (*sim_fill_fn)(const cJSON *j, void *dst);
 #define SIM_UNUSED __attribute__((unused))
 
 extern const sim_named_code sim_error_codes[];
+extern const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS];   /* a JSON reader per struct, by PN_STRUCT_* */
 
 /* device_model.c: state */
 nvmlReturn_t sim_init(void);
@@ -58,8 +61,16 @@ unsigned int sim_device_count(void);
 sim_device *sim_device_at(unsigned int i);
 sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
 const cJSON *sim_system(void);
+unsigned long sim_profile_generation(void);  /* bumped by each profile (re)load */
 cJSON *sim_profile_root(void);
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
+
+/* entry_points_mig.c: GPU instances on device `dev` now (a MIG mode setter refuses to turn
+ * MIG off under them).  Instances go when the device's nvmlDeviceGetMigMode reads off. */
+unsigned int sim_mig_instance_count(unsigned int dev);
+/* entry_points_mig.c: the MIG device (of a compute instance) a handle is, or NULL: the
+ * generic device getters answer for it from data of its own (name, UUID, memory...). */
+sim_device *sim_mig_device_of(nvmlDevice_t d);
 
 /* device_model.c: what generated entry points call */
 nvmlReturn_t sim_begin_system(sim_call *c, const char *key);

@@ -71,20 +71,21 @@ def test_mig_queries_on_a_gpu_with_mig_off(h):
 
 
 def test_mig_device_handles(default_profile, use_profile):
-    """A MIG-enabled profile: the parent's MIG devices are handles, and back."""
+    """MIG on, one GPU instance with a compute instance: the parent's MIG device is a
+    handle, and back (the simulator's MIG model: tests/test_family_mig.py)."""
     prof = default_profile
-    prof["devices"][0]["nvmlDeviceGetMigDeviceHandleByIndex"] = {"0": 1}
-    prof["devices"][1]["nvmlDeviceGetDeviceHandleFromMigDeviceHandle"] = 0
-    prof["devices"][1]["nvmlDeviceIsMigDeviceHandle"] = 1
+    prof["devices"][0]["nvmlDeviceGetMigMode"] = [1, 1]
     use_profile(prof)
     pynvml.nvmlInit()
     try:
         parent = pynvml.nvmlDeviceGetHandleByIndex(0)
+        gi = pynvml.nvmlDeviceCreateGpuInstance(parent, 19)
+        pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 0)
         mig = pynvml.nvmlDeviceGetMigDeviceHandleByIndex(parent, 0)
-        assert type(mig) is pynvml.c_nvmlDevice_t and pynvml.nvmlDeviceGetIndex(mig) == 1
+        assert type(mig) is pynvml.c_nvmlDevice_t and mig != parent
         assert bool(pynvml.nvmlDeviceIsMigDeviceHandle(mig)) and not pynvml.nvmlDeviceIsMigDeviceHandle(parent)
         assert pynvml.nvmlDeviceGetDeviceHandleFromMigDeviceHandle(mig) == parent
-        with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        with pytest.raises(pynvml.NVMLError_NotFound):
             pynvml.nvmlDeviceGetMigDeviceHandleByIndex(parent, 1)
     finally:
         pynvml.nvmlShutdown()

@@ -78,8 +78,9 @@ def buffer_size(t):
 
 
 # Generic device functions: everything with a device first but the hand-shaped field values,
-# and the calls without outputs (they act: register events, take a GPM sample, change a
-# setting; their family's tests, tests/test_family_*.py, test them).
+# the calls without outputs (they act: register events, take a GPM sample, change a
+# setting; their family's tests, tests/test_family_*.py, test them), and what the simulator
+# answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
 ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and (not outputs(f) or f.sim_setter)
            and f.pyname != "nvmlDeviceGetFieldValues"}
 DEVICE_FUNCS = [f for f in PY_FUNCS if takes_device_first(f) and f.pyname != "nvmlDeviceGetFieldValues"
@@ -137,12 +138,16 @@ class Synth:
                 continue
             if t.kind == "char":
                 d[fl.name] = self.chars(buffer_size(t), fl.name)
+            elif t.count and t.kind == "struct":
+                d[fl.name] = [self.struct(t.base) for _ in range(buffer_size(t))]
             elif t.kind == "struct":
                 d[fl.name] = self.struct(t.base)
             elif t.count:
                 d[fl.name] = [self.scalar(t.base) for _ in range(buffer_size(t))]
             else:
                 d[fl.name] = self.scalar(t.base)
+            if st.union:
+                break           # one member: the others share its bytes
         return d
 
     def value(self, f, p, dev, ndev):
@@ -230,10 +235,16 @@ def check_value(t, value, data, handles, where):
             if fl.name == "version" and st.version:
                 continue
             if fl.name in data:
-                if fl.type.count and fl.type.kind != "char":
+                if fl.type.count and fl.type.kind == "struct":
+                    assert len(v) == len(data[fl.name]), where
+                    for i, (x, d) in enumerate(zip(v, data[fl.name])):
+                        check_value(spec_mod.Type(fl.type.base, "struct"), x, d, handles, f"{where}.{fl.name}[{i}]")
+                elif fl.type.count and fl.type.kind != "char":
                     assert list(v) == [expect_scalar(fl.type.base, x) for x in data[fl.name]], where
                 else:
                     check_value(fl.type, v, data[fl.name], handles, f"{where}.{fl.name}")
+            elif st.union:   # another member of the union: the same bytes, read otherwise
+                continue
             else:   # not in the profile: NVML left it as the wrapper zeroed it
                 assert v in (0, "", 0.0), (where, fl.name, v)
     else:
@@ -442,8 +453,10 @@ def good_args(f, handle):
             out.append(None)
         elif t == "fieldIds":
             out.append([1])
-        elif isinstance(t, str):
-            out.append(0)
+        elif isinstance(t, str):       # a hand wrapper's own argument: None for a caller's ctypes buffer
+            out.append(None if name.endswith("Ref") else 0)
+        elif t.kind == "struct":
+            out.append(getattr(pynvml, SPEC.structs[t.base].pyname)())
         elif t.kind == "handle":
             out.append(handle)
         elif t.kind == "str":
@@ -478,6 +491,8 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
         elif t == "fieldIds":
             bads = [None, 5, "abc", b"abc", 1.5, [None], ["1"], [1.5], [-1], [2**32], [(1, 2, 3)], [(1,)],
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
+        elif isinstance(t, str) and pname.endswith("Ref"):   # a caller's ctypes buffer (None: a list)
+            bads = [5, 1.5, "abc", b"abc", [], object(), ctypes.c_uint8()]
         elif isinstance(t, str) and pname == "hostname":   # a str of nvmlDeviceSetHostname_v1's
             bads = [object(), 1.5, 5, [object()], "x" * 64]
         elif isinstance(t, str):       # a hand-written wrapper's own argument (pyargs=)

@@ -14,7 +14,8 @@ with PYNVML_LIBRARY=sim.  Without --reference the script takes $PYNVML_REFERENCE
 that Python has without PYTHONPATH, where ours usually is on a GPU machine).
 
 Only getters are called: a function must have `Get` in its name and none of the verbs
-that change state (MUTATING below); nvmlErrorString is the one exception.  Arguments:
+that change state (MUTATING below); nvmlErrorString is the one exception.  Nor are those
+that take a MIG instance handle or the caller's ctypes buffers (POINTER_PARAMS).  Arguments:
 each device handle, the ints 0..5 for every integer parameter (every combination), a
 few extra values where a parameter has meaningful ones (topology levels, pids, field
 ids), and for the handle lookups the identifiers the devices report.
@@ -81,7 +82,7 @@ OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "
                 "req": "struct", "metricsGet": "struct", "eventData": "eventdata",
                 # structs the setters family's calls take or fill (never called here)
                 "control": "struct", "info": "struct", "setBwMode": "struct", "getBwMode": "struct",
-                "supportedBwModes": "struct", "settings": "struct", "profile": "struct",
+                "supportedBwModes": "struct", "settings": "struct",
                 "requestedProfiles": "struct", "updateProfiles": "struct", "c_info": "struct",
                 "pciInfo": "struct", "currentProfiles": "struct", "profilesInfo": "struct"}
 # ctypes objects a caller may pass for NVML to fill (nvmlDeviceGetMinMaxFanSpeed(handle,
@@ -89,7 +90,9 @@ OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "
 # nvidia-ml-py).
 CTYPES_OUT_PARAMS = {"minSpeed", "maxSpeed", "minOffset", "maxOffset", "fanControlPolicy"}
 # A name that is an int elsewhere: (function, parameter) -> kind.
-OTHER_PARAMS_OF = {("nvmlDevicePowerSmoothingSetState", "state"): "struct"}
+OTHER_PARAMS_OF = {("nvmlDevicePowerSmoothingSetState", "state"): "struct",
+                   ("nvmlDevicePowerSmoothingActivatePresetProfile", "profile"): "struct",
+                   ("nvmlDevicePowerSmoothingUpdatePresetProfileParam", "profile"): "struct"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 INT_VALUES = range(6)
 
@@ -164,6 +167,27 @@ def is_read_only(name: str) -> bool:
     return name.startswith("nvml") and "Get" in name and MUTATING.search(name) is None
 
 
+# Arguments nvidia-ml-py hands to NVML as pointers, unchecked: a MIG instance handle, the
+# caller's ctypes array or count (…Ref), a struct of the caller's (c_…).  An int there is a
+# wild pointer, so such functions are never called (the MIG family's tests compare them).
+POINTER_PARAMS = re.compile(r"^(gpuInstance|computeInstance)$|Ref$|^c_")
+
+
+def takes_pointers(name: str, fn) -> bool:
+    if name.startswith(("nvmlGpuInstance", "nvmlComputeInstance")):   # an instance handle first
+        return True
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return any(POINTER_PARAMS.search(p) for p in params)
+
+
+def is_compared(name: str, fn) -> bool:
+    """A getter that can be called with the arguments below on both libraries."""
+    return is_read_only(name) and not takes_pointers(name, fn)
+
+
 def param_kind(fname: str, p: inspect.Parameter) -> str:
     """device | unit | int | str | version | fieldids (or an OTHER_PARAMS kind): what a parameter takes."""
     if p.name in DEVICE_PARAMS:
@@ -191,6 +215,8 @@ def common_functions(ours, ref, only=None) -> list[str]:
         if not n.startswith("nvml") or not is_read_only(n):
             continue
         a, b = getattr(ours, n), getattr(ref, n, None)
+        if takes_pointers(n, a) or (callable(b) and takes_pointers(n, b)):
+            continue
         if not callable(a) or not callable(b) or isinstance(a, type):
             continue
         if only and n not in only:
@@ -424,7 +450,10 @@ def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) 
         if a["fields"] != b["fields"]:
             return out + [f"{where}: ours fields {a['fields']}, nvidia-ml-py {b['fields']}"]
         for k in a["fields"]:
-            out += compare(a["values"][k], b["values"][k], volatile, exact, f"{path}.{k}", tol)
+            x, y = a["values"][k], b["values"][k]
+            if x["type"] == "list" and y["type"] == "ctypes_array":
+                y = dict(y, type="list")    # an array field: ours reads as a list (spec/structs.nvml)
+            out += compare(x, y, volatile, exact, f"{path}.{k}", tol)
         return out
     if t == "handle":
         return [] if a["index"] == b["index"] else [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
@@ -464,6 +493,11 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
         # which NVML rejects.  Ours stops after the query.
         return ("nvidia-ml-py's second call passes count 0 with a non-NULL empty array, which NVML "
                 "rejects (INVALID_ARGUMENT); ours returns [] after the size query answered 0")
+    if name == "nvmlDeviceGetVgpuTypeCreatablePlacements" and o["type"] == "exception" \
+            and o["class"] == "NVMLError_ArgumentVersionMismatch" and r["type"] == "exception" \
+            and r["class"] == "UnboundLocalError":
+        return ("nvidia-ml-py makes no placement list for a version other than 1 or 2 and fails with "
+                "UnboundLocalError; ours raises NVMLError_ArgumentVersionMismatch")
     if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
         return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
     return None

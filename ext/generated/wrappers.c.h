@@ -7518,6 +7518,602 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstance, "nvmlDeviceCreateGpuInstance(device, profileId)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstance.");
+static PyObject *
+pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceCreateGpuInstance", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstance", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstance", "profileId", &a_profileId) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstance, pfn_nvmlDeviceCreateGpuInstance, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_profileId, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement, "nvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstanceWithPlacement.");
+static PyObject *
+pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profileId", "placement", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceCreateGpuInstanceWithPlacement", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstanceWithPlacement", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstanceWithPlacement", "profileId", &a_profileId) < 0) return NULL;
+    void * a_placement;
+    if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlGpuInstancePlacement_t, "nvmlDeviceCreateGpuInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement, pfn_nvmlDeviceCreateGpuInstanceWithPlacement, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_profileId, (nvmlGpuInstancePlacement_t *)a_placement, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceDestroy, "nvmlGpuInstanceDestroy(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceDestroy.");
+static PyObject *
+pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceDestroy", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceDestroy", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceDestroy, pfn_nvmlGpuInstanceDestroy, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceById, "nvmlDeviceGetGpuInstanceById(device, gpuInstanceId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceById.");
+static PyObject *
+pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "gpuInstanceId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetGpuInstanceById", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceById", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_gpuInstanceId;
+    if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceById", "gpuInstanceId", &a_gpuInstanceId) < 0) return NULL;
+    nvmlGpuInstance_t o_gpuInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceById, pfn_nvmlDeviceGetGpuInstanceById, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_gpuInstanceId, &o_gpuInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_GpuInstance, o_gpuInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetInfo, "nvmlGpuInstanceGetInfo(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetInfo.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceGetInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetInfo", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    nvmlGpuInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetInfo, pfn_nvmlGpuInstanceGetInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceRemainingCapacity.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetComputeInstanceRemainingCapacity", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
+    unsigned int o_count = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, &o_count);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_count);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstance, "nvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstance.");
+static PyObject *
+pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceCreateComputeInstance", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstance", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstance", "profileId", &a_profileId) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstance, pfn_nvmlGpuInstanceCreateComputeInstance, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement, "nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstanceWithPlacement.");
+static PyObject *
+pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "profileId", "placement", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlGpuInstanceCreateComputeInstanceWithPlacement", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_profileId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "profileId", &a_profileId) < 0) return NULL;
+    void * a_placement;
+    if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlComputeInstancePlacement_t, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement, pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_profileId, (nvmlComputeInstancePlacement_t *)a_placement, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceDestroy, "nvmlComputeInstanceDestroy(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceDestroy.");
+static PyObject *
+pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceDestroy", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceDestroy", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceDestroy, pfn_nvmlComputeInstanceDestroy, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceById, "nvmlGpuInstanceGetComputeInstanceById(gpuInstance, computeInstanceId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceById.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "computeInstanceId", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetComputeInstanceById", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceById", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    unsigned int a_computeInstanceId;
+    if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceById", "computeInstanceId", &a_computeInstanceId) < 0) return NULL;
+    nvmlComputeInstance_t o_computeInstance = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceById, pfn_nvmlGpuInstanceGetComputeInstanceById, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, a_computeInstanceId, &o_computeInstance);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_handle_new(st, PN_HANDLE_ComputeInstance, o_computeInstance);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo_v2, "nvmlComputeInstanceGetInfo_v2(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+static PyObject *
+pn_w_nvmlComputeInstanceGetInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceGetInfo_v2", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceGetInfo_v2", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    nvmlComputeInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo, "nvmlComputeInstanceGetInfo(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+static PyObject *
+pn_w_nvmlComputeInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"computeInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlComputeInstanceGetInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlComputeInstance_t a_computeInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceGetInfo", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
+    nvmlComputeInstanceInfo_t o_info;
+    memset(&o_info, 0, sizeof o_info);
+    PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_computeInstance, &o_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceInfo_t, &o_info);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode, "nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuHeterogeneousMode.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuHeterogeneousMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    nvmlVgpuHeterogeneousMode_v1_t o_pHeterogeneousMode;
+    memset(&o_pHeterogeneousMode, 0, sizeof o_pHeterogeneousMode);
+    o_pHeterogeneousMode.version = VgpuHeterogeneousMode_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode, pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, &o_pHeterogeneousMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuHeterogeneousMode_v1_t, &o_pHeterogeneousMode);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+    Py_SETREF(result, PyObject_GetAttrString(result, "mode"));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState, "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, c_vgpu_sched_state_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerState", "c_vgpu_sched_state_info", &a_c_vgpu_sched_state_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState, pfn_nvmlGpuInstanceGetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerStateInfo_v1_t *)a_c_vgpu_sched_state_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog, "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, c_vgpu_sched_log_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerLog", "c_vgpu_sched_log_info", &a_c_vgpu_sched_log_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog, pfn_nvmlGpuInstanceGetVgpuSchedulerLog, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerLogInfo_v1_t *)a_c_vgpu_sched_log_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState, "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, sched_state)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerState_v1_t, "nvmlGpuInstanceSetVgpuSchedulerState", "sched_state", &a_sched_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState, pfn_nvmlGpuInstanceSetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (nvmlVgpuSchedulerState_v1_t *)a_sched_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2, "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_state_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_state_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "c_vgpu_sched_state_info_v2", &a_c_vgpu_sched_state_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerStateInfo_v2_t *)a_c_vgpu_sched_state_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2, "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance, c_vgpu_sched_log_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "c_vgpu_sched_log_info_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceGetVgpuSchedulerLog_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_c_vgpu_sched_log_info_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "c_vgpu_sched_log_info_v2", &a_c_vgpu_sched_log_info_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerLogInfo_v2_t *)a_c_vgpu_sched_log_info_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_INCREF(argv[1]);
+    return argv[1];
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2, "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance, sched_state_v2)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState_v2.");
+static PyObject *
+pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"gpuInstance", "sched_state_v2", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlGpuInstanceSetVgpuSchedulerState_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlGpuInstance_t a_gpuInstance;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
+    void * a_sched_state_v2;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "sched_state_v2", &a_sched_state_v2) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerState_v2_t *)a_sched_state_v2);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceSetPersistenceMode, "nvmlDeviceSetPersistenceMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetPersistenceMode.");
 static PyObject *
 pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -9217,6 +9813,930 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedVgpus, "nvmlDeviceGetSupportedVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedVgpus.");
+static PyObject *
+pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetSupportedVgpus", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedVgpus", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int c_vgpuCount = 0;
+    unsigned int *o_vgpuTypeIds = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedVgpus, pfn_nvmlDeviceGetSupportedVgpus, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_vgpuCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_vgpuTypeIds != NULL || c_vgpuCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_vgpuTypeIds);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        PyMem_Free(o_vgpuTypeIds);
+        o_vgpuTypeIds = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuTypeIds);
+        if (o_vgpuTypeIds == NULL) {
+            PyMem_Free(o_vgpuTypeIds);
+            return PyErr_NoMemory();
+        }
+        c_vgpuCount = cap_vgpuCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_vgpuCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_vgpuCount; i++) {
+        PyObject *el = PyLong_FromUnsignedLong(o_vgpuTypeIds[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_vgpuTypeIds);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCreatableVgpus, "nvmlDeviceGetCreatableVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetCreatableVgpus.");
+static PyObject *
+pn_w_nvmlDeviceGetCreatableVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetCreatableVgpus", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCreatableVgpus", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int c_vgpuCount = 0;
+    unsigned int *o_vgpuTypeIds = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCreatableVgpus, pfn_nvmlDeviceGetCreatableVgpus, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_vgpuCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_vgpuTypeIds != NULL || c_vgpuCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_vgpuTypeIds);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        PyMem_Free(o_vgpuTypeIds);
+        o_vgpuTypeIds = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuTypeIds);
+        if (o_vgpuTypeIds == NULL) {
+            PyMem_Free(o_vgpuTypeIds);
+            return PyErr_NoMemory();
+        }
+        c_vgpuCount = cap_vgpuCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_vgpuCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_vgpuCount; i++) {
+        PyObject *el = PyLong_FromUnsignedLong(o_vgpuTypeIds[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_vgpuTypeIds);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetActiveVgpus, "nvmlDeviceGetActiveVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetActiveVgpus.");
+static PyObject *
+pn_w_nvmlDeviceGetActiveVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetActiveVgpus", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetActiveVgpus", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int c_vgpuCount = 0;
+    unsigned int *o_vgpuInstances = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetActiveVgpus, pfn_nvmlDeviceGetActiveVgpus, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &c_vgpuCount, o_vgpuInstances);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_vgpuCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_vgpuInstances != NULL || c_vgpuCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_vgpuInstances);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        PyMem_Free(o_vgpuInstances);
+        o_vgpuInstances = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuInstances);
+        if (o_vgpuInstances == NULL) {
+            PyMem_Free(o_vgpuInstances);
+            return PyErr_NoMemory();
+        }
+        c_vgpuCount = cap_vgpuCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_handle, &c_vgpuCount, o_vgpuInstances);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_vgpuCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_vgpuCount; i++) {
+        PyObject *el = PyLong_FromUnsignedLong(o_vgpuInstances[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_vgpuInstances);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuCapabilities, "nvmlDeviceGetVgpuCapabilities(handle, capability)\n--\n\nCalls NVML's nvmlDeviceGetVgpuCapabilities.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "capability", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetVgpuCapabilities", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuCapabilities", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_capability;
+    if (pn_arg_u32(argv[1], "nvmlDeviceGetVgpuCapabilities", "capability", &a_capability) < 0) return NULL;
+    unsigned int o_capResult = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuCapabilities, pfn_nvmlDeviceGetVgpuCapabilities, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_capability, &o_capResult);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_capResult);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuUtilization, "nvmlDeviceGetVgpuUtilization(handle, timeStamp)\n--\n\nCalls NVML's nvmlDeviceGetVgpuUtilization.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "timeStamp", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetVgpuUtilization", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuUtilization", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned long long a_timeStamp;
+    if (pn_arg_u64(argv[1], "nvmlDeviceGetVgpuUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
+    unsigned int o_sampleValType = 0;
+    unsigned int c_vgpuInstanceSamplesCount = 0;
+    nvmlVgpuInstanceUtilizationSample_t *o_utilizationSamples = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuUtilization, pfn_nvmlDeviceGetVgpuUtilization, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_vgpuInstanceSamplesCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_utilizationSamples != NULL || c_vgpuInstanceSamplesCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_utilizationSamples);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_vgpuInstanceSamplesCount = c_vgpuInstanceSamplesCount * 2 + 5;
+        PyMem_Free(o_utilizationSamples);
+        o_utilizationSamples = PyMem_Calloc(cap_vgpuInstanceSamplesCount, sizeof *o_utilizationSamples);
+        if (o_utilizationSamples == NULL) {
+            PyMem_Free(o_utilizationSamples);
+            return PyErr_NoMemory();
+        }
+        c_vgpuInstanceSamplesCount = cap_vgpuInstanceSamplesCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_vgpuInstanceSamplesCount > cap_vgpuInstanceSamplesCount) c_vgpuInstanceSamplesCount = cap_vgpuInstanceSamplesCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_sampleValType);
+    if (items[0] == NULL) goto done;
+    items[1] = PyList_New(c_vgpuInstanceSamplesCount);
+    for (unsigned int i = 0; items[1] != NULL && i < c_vgpuInstanceSamplesCount; i++) {
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlVgpuInstanceUtilizationSample_t, &o_utilizationSamples[i]);
+        if (el == NULL) { Py_CLEAR(items[1]); break; }
+        PyList_SET_ITEM(items[1], i, el);
+    }
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    Py_SETREF(result, PySequence_GetItem(result, 1));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_utilizationSamples);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuProcessUtilization, "nvmlDeviceGetVgpuProcessUtilization(handle, timeStamp)\n--\n\nCalls NVML's nvmlDeviceGetVgpuProcessUtilization.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "timeStamp", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetVgpuProcessUtilization", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuProcessUtilization", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned long long a_timeStamp;
+    if (pn_arg_u64(argv[1], "nvmlDeviceGetVgpuProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
+    unsigned int c_vgpuProcessSamplesCount = 0;
+    nvmlVgpuProcessUtilizationSample_t *o_utilizationSamples = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuProcessUtilization, pfn_nvmlDeviceGetVgpuProcessUtilization, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_vgpuProcessSamplesCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_utilizationSamples != NULL || c_vgpuProcessSamplesCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_utilizationSamples);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_vgpuProcessSamplesCount = c_vgpuProcessSamplesCount * 2 + 5;
+        PyMem_Free(o_utilizationSamples);
+        o_utilizationSamples = PyMem_Calloc(cap_vgpuProcessSamplesCount, sizeof *o_utilizationSamples);
+        if (o_utilizationSamples == NULL) {
+            PyMem_Free(o_utilizationSamples);
+            return PyErr_NoMemory();
+        }
+        c_vgpuProcessSamplesCount = cap_vgpuProcessSamplesCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_vgpuProcessSamplesCount > cap_vgpuProcessSamplesCount) c_vgpuProcessSamplesCount = cap_vgpuProcessSamplesCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_vgpuProcessSamplesCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_vgpuProcessSamplesCount; i++) {
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlVgpuProcessUtilizationSample_t, &o_utilizationSamples[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_utilizationSamples);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerCapabilities, "nvmlDeviceGetVgpuSchedulerCapabilities(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerCapabilities.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuSchedulerCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetVgpuSchedulerCapabilities", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuSchedulerCapabilities", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlVgpuSchedulerCapabilities_t o_pCapabilities;
+    memset(&o_pCapabilities, 0, sizeof o_pCapabilities);
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerCapabilities, pfn_nvmlDeviceGetVgpuSchedulerCapabilities, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_pCapabilities);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuSchedulerCapabilities_t, &o_pCapabilities);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerLog, "nvmlDeviceGetVgpuSchedulerLog(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerLog.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetVgpuSchedulerLog", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuSchedulerLog", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlVgpuSchedulerLog_t o_pSchedulerLog;
+    memset(&o_pSchedulerLog, 0, sizeof o_pSchedulerLog);
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerLog, pfn_nvmlDeviceGetVgpuSchedulerLog, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_pSchedulerLog);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuSchedulerLog_t, &o_pSchedulerLog);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerState, "nvmlDeviceGetVgpuSchedulerState(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerState.");
+static PyObject *
+pn_w_nvmlDeviceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetVgpuSchedulerState", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuSchedulerState", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlVgpuSchedulerGetState_t o_pSchedulerState;
+    memset(&o_pSchedulerState, 0, sizeof o_pSchedulerState);
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerState, pfn_nvmlDeviceGetVgpuSchedulerState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_pSchedulerState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuSchedulerGetState_t, &o_pSchedulerState);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures_v4, "nvmlDeviceGetGridLicensableFeatures_v4(handle)\n--\n\nCalls NVML's nvmlDeviceGetGridLicensableFeatures_v4.");
+static PyObject *
+pn_w_nvmlDeviceGetGridLicensableFeatures_v4(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetGridLicensableFeatures_v4", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGridLicensableFeatures_v4", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlGridLicensableFeatures_t o_pGridLicensableFeatures;
+    memset(&o_pGridLicensableFeatures, 0, sizeof o_pGridLicensableFeatures);
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGridLicensableFeatures_v4, pfn_nvmlDeviceGetGridLicensableFeatures_v4, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_pGridLicensableFeatures);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlGridLicensableFeatures_t, &o_pGridLicensableFeatures);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures, "nvmlDeviceGetGridLicensableFeatures(handle)\n--\n\nCalls NVML's nvmlDeviceGetGridLicensableFeatures_v4.");
+static PyObject *
+pn_w_nvmlDeviceGetGridLicensableFeatures(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetGridLicensableFeatures", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGridLicensableFeatures", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlGridLicensableFeatures_t o_pGridLicensableFeatures;
+    memset(&o_pGridLicensableFeatures, 0, sizeof o_pGridLicensableFeatures);
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGridLicensableFeatures_v4, pfn_nvmlDeviceGetGridLicensableFeatures_v4, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_pGridLicensableFeatures);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlGridLicensableFeatures_t, &o_pGridLicensableFeatures);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlGetVgpuDriverCapabilities, "nvmlGetVgpuDriverCapabilities(capability)\n--\n\nCalls NVML's nvmlGetVgpuDriverCapabilities.");
+static PyObject *
+pn_w_nvmlGetVgpuDriverCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"capability", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlGetVgpuDriverCapabilities", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_capability;
+    if (pn_arg_u32(argv[0], "nvmlGetVgpuDriverCapabilities", "capability", &a_capability) < 0) return NULL;
+    unsigned int o_capResult = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlGetVgpuDriverCapabilities, pfn_nvmlGetVgpuDriverCapabilities, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_capability, &o_capResult);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_capResult);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetCapabilities, "nvmlVgpuTypeGetCapabilities(vgpuTypeId, capability)\n--\n\nCalls NVML's nvmlVgpuTypeGetCapabilities.");
+static PyObject *
+pn_w_nvmlVgpuTypeGetCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuTypeId", "capability", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlVgpuTypeGetCapabilities", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuTypeId;
+    if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetCapabilities", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
+    unsigned int a_capability;
+    if (pn_arg_u32(argv[1], "nvmlVgpuTypeGetCapabilities", "capability", &a_capability) < 0) return NULL;
+    unsigned int o_capResult = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetCapabilities, pfn_nvmlVgpuTypeGetCapabilities, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuTypeId, a_capability, &o_capResult);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_capResult);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2, "nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseInfo_v2.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetLicenseInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetLicenseInfo_v2", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetLicenseInfo_v2", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    nvmlVgpuLicenseInfo_t o_licenseInfo;
+    memset(&o_licenseInfo, 0, sizeof o_licenseInfo);
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetLicenseInfo_v2, pfn_nvmlVgpuInstanceGetLicenseInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &o_licenseInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuLicenseInfo_t, &o_licenseInfo);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo, "nvmlVgpuInstanceGetLicenseInfo(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseInfo_v2.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetLicenseInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetLicenseInfo", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetLicenseInfo", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    nvmlVgpuLicenseInfo_t o_licenseInfo;
+    memset(&o_licenseInfo, 0, sizeof o_licenseInfo);
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetLicenseInfo_v2, pfn_nvmlVgpuInstanceGetLicenseInfo_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &o_licenseInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuLicenseInfo_t, &o_licenseInfo);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetRuntimeStateSize, "nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetRuntimeStateSize.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetRuntimeStateSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetRuntimeStateSize", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetRuntimeStateSize", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    nvmlVgpuRuntimeState_v1_t o_pState;
+    memset(&o_pState, 0, sizeof o_pState);
+    o_pState.version = VgpuRuntimeState_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetRuntimeStateSize, pfn_nvmlVgpuInstanceGetRuntimeStateSize, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &o_pState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlVgpuRuntimeState_v1_t, &o_pState);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderStats, "nvmlVgpuInstanceGetEncoderStats(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEncoderStats.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetEncoderStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetEncoderStats", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetEncoderStats", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    unsigned int o_sessionCount = 0;
+    unsigned int o_averageFps = 0;
+    unsigned int o_averageLatency = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEncoderStats, pfn_nvmlVgpuInstanceGetEncoderStats, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &o_sessionCount, &o_averageFps, &o_averageLatency);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[3] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_sessionCount);
+    if (items[0] == NULL) goto done;
+    items[1] = PyLong_FromUnsignedLong(o_averageFps);
+    if (items[1] == NULL) goto done;
+    items[2] = PyLong_FromUnsignedLong(o_averageLatency);
+    if (items[2] == NULL) goto done;
+    result = PyTuple_New(3);
+    if (result == NULL) goto done;
+    PyTuple_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyTuple_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    PyTuple_SET_ITEM(result, 2, items[2]);
+    items[2] = NULL;
+done:
+    for (int i = 0; i < 3; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderSessions, "nvmlVgpuInstanceGetEncoderSessions(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEncoderSessions.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetEncoderSessions", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetEncoderSessions", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    unsigned int c_sessionCount = 0;
+    nvmlEncoderSessionInfo_t *o_sessionInfo = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEncoderSessions, pfn_nvmlVgpuInstanceGetEncoderSessions, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_sessionCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_sessionInfo != NULL || c_sessionCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_sessionInfo);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_sessionCount = c_sessionCount * 2 + 5;
+        PyMem_Free(o_sessionInfo);
+        o_sessionInfo = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfo);
+        if (o_sessionInfo == NULL) {
+            PyMem_Free(o_sessionInfo);
+            return PyErr_NoMemory();
+        }
+        c_sessionCount = cap_sessionCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_sessionCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_sessionCount; i++) {
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlEncoderSessionInfo_t, &o_sessionInfo[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_sessionInfo);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCStats, "nvmlVgpuInstanceGetFBCStats(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFBCStats.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetFBCStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetFBCStats", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetFBCStats", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    nvmlFBCStats_t o_fbcStats;
+    memset(&o_fbcStats, 0, sizeof o_fbcStats);
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFBCStats, pfn_nvmlVgpuInstanceGetFBCStats, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &o_fbcStats);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlFBCStats_t, &o_fbcStats);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCSessions, "nvmlVgpuInstanceGetFBCSessions(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFBCSessions.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlVgpuInstanceGetFBCSessions", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetFBCSessions", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    unsigned int c_sessionCount = 0;
+    nvmlFBCSessionInfo_t *o_sessionInfo = NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFBCSessions, pfn_nvmlVgpuInstanceGetFBCSessions, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
+    Py_END_ALLOW_THREADS
+    unsigned int cap_sessionCount = 0;
+    for (int tries = 0; ; tries++) {
+        if (rc == 0 && (o_sessionInfo != NULL || c_sessionCount == 0)) break;
+        if ((rc != 0 && rc != NVML_ERROR_INSUFFICIENT_SIZE) || tries == 8) {
+            PyMem_Free(o_sessionInfo);
+            return pn_raise(st, rc);
+        }
+        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
+        cap_sessionCount = c_sessionCount * 2 + 5;
+        PyMem_Free(o_sessionInfo);
+        o_sessionInfo = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfo);
+        if (o_sessionInfo == NULL) {
+            PyMem_Free(o_sessionInfo);
+            return PyErr_NoMemory();
+        }
+        c_sessionCount = cap_sessionCount;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
+        Py_END_ALLOW_THREADS
+    }
+    if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyList_New(c_sessionCount);
+    for (unsigned int i = 0; items[0] != NULL && i < c_sessionCount; i++) {
+        PyObject *el = pn_struct_new(st, PN_STRUCT_nvmlFBCSessionInfo_t, &o_sessionInfo[i]);
+        if (el == NULL) { Py_CLEAR(items[0]); break; }
+        PyList_SET_ITEM(items[0], i, el);
+    }
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    PyMem_Free(o_sessionInfo);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetAccountingStats, "nvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid)\n--\n\nCalls NVML's nvmlVgpuInstanceGetAccountingStats.");
+static PyObject *
+pn_w_nvmlVgpuInstanceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"vgpuInstance", "pid", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlVgpuInstanceGetAccountingStats", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_vgpuInstance;
+    if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetAccountingStats", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
+    unsigned int a_pid;
+    if (pn_arg_u32(argv[1], "nvmlVgpuInstanceGetAccountingStats", "pid", &a_pid) < 0) return NULL;
+    nvmlAccountingStats_t o_stats;
+    memset(&o_stats, 0, sizeof o_stats);
+    PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetAccountingStats, pfn_nvmlVgpuInstanceGetAccountingStats, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_vgpuInstance, a_pid, &o_stats);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlAccountingStats_t, &o_stats);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
 PyMethodDef pn_generated_methods[] = {
     {"nvmlSystemGetDriverVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetDriverVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetDriverVersion},
     {"nvmlSystemGetNVMLVersion", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetNVMLVersion, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetNVMLVersion},
@@ -9421,6 +10941,25 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlUnitGetFanSpeedInfo", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetFanSpeedInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetFanSpeedInfo},
     {"nvmlUnitGetDevices", (PyCFunction)(void (*)(void))pn_w_nvmlUnitGetDevices, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitGetDevices},
     {"nvmlUnitSetLedState", (PyCFunction)(void (*)(void))pn_w_nvmlUnitSetLedState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlUnitSetLedState},
+    {"nvmlDeviceCreateGpuInstance", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstance, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstance},
+    {"nvmlDeviceCreateGpuInstanceWithPlacement", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceCreateGpuInstanceWithPlacement, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement},
+    {"nvmlGpuInstanceDestroy", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceDestroy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceDestroy},
+    {"nvmlDeviceGetGpuInstanceById", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGpuInstanceById, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGpuInstanceById},
+    {"nvmlGpuInstanceGetInfo", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetInfo},
+    {"nvmlGpuInstanceGetComputeInstanceRemainingCapacity", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity},
+    {"nvmlGpuInstanceCreateComputeInstance", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceCreateComputeInstance, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceCreateComputeInstance},
+    {"nvmlGpuInstanceCreateComputeInstanceWithPlacement", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement},
+    {"nvmlComputeInstanceDestroy", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceDestroy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceDestroy},
+    {"nvmlGpuInstanceGetComputeInstanceById", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetComputeInstanceById, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetComputeInstanceById},
+    {"nvmlComputeInstanceGetInfo_v2", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo_v2},
+    {"nvmlComputeInstanceGetInfo", (PyCFunction)(void (*)(void))pn_w_nvmlComputeInstanceGetInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlComputeInstanceGetInfo},
+    {"nvmlGpuInstanceGetVgpuHeterogeneousMode", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode},
+    {"nvmlGpuInstanceGetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog},
+    {"nvmlGpuInstanceSetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState},
+    {"nvmlGpuInstanceGetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2},
+    {"nvmlGpuInstanceGetVgpuSchedulerLog_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2},
+    {"nvmlGpuInstanceSetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2},
     {"nvmlDeviceSetPersistenceMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetPersistenceMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetPersistenceMode},
     {"nvmlDeviceSetComputeMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetComputeMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetComputeMode},
     {"nvmlDeviceSetEccMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetEccMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetEccMode},
@@ -9483,5 +11022,26 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlDeviceGetDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetDramEncryptionMode},
     {"nvmlDeviceGetCurrentDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCurrentDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCurrentDramEncryptionMode},
     {"nvmlDeviceGetPendingDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetPendingDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetPendingDramEncryptionMode},
+    {"nvmlDeviceGetSupportedVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetSupportedVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetSupportedVgpus},
+    {"nvmlDeviceGetCreatableVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCreatableVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCreatableVgpus},
+    {"nvmlDeviceGetActiveVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetActiveVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetActiveVgpus},
+    {"nvmlDeviceGetVgpuCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuCapabilities},
+    {"nvmlDeviceGetVgpuUtilization", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuUtilization, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuUtilization},
+    {"nvmlDeviceGetVgpuProcessUtilization", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuProcessUtilization, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuProcessUtilization},
+    {"nvmlDeviceGetVgpuSchedulerCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuSchedulerCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuSchedulerCapabilities},
+    {"nvmlDeviceGetVgpuSchedulerLog", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuSchedulerLog, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuSchedulerLog},
+    {"nvmlDeviceGetVgpuSchedulerState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetVgpuSchedulerState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetVgpuSchedulerState},
+    {"nvmlDeviceGetGridLicensableFeatures_v4", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGridLicensableFeatures_v4, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGridLicensableFeatures_v4},
+    {"nvmlDeviceGetGridLicensableFeatures", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGridLicensableFeatures, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGridLicensableFeatures},
+    {"nvmlGetVgpuDriverCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlGetVgpuDriverCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGetVgpuDriverCapabilities},
+    {"nvmlVgpuTypeGetCapabilities", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuTypeGetCapabilities, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuTypeGetCapabilities},
+    {"nvmlVgpuInstanceGetLicenseInfo_v2", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetLicenseInfo_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2},
+    {"nvmlVgpuInstanceGetLicenseInfo", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetLicenseInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetLicenseInfo},
+    {"nvmlVgpuInstanceGetRuntimeStateSize", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetRuntimeStateSize, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetRuntimeStateSize},
+    {"nvmlVgpuInstanceGetEncoderStats", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetEncoderStats, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetEncoderStats},
+    {"nvmlVgpuInstanceGetEncoderSessions", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetEncoderSessions, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetEncoderSessions},
+    {"nvmlVgpuInstanceGetFBCStats", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetFBCStats, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetFBCStats},
+    {"nvmlVgpuInstanceGetFBCSessions", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetFBCSessions, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetFBCSessions},
+    {"nvmlVgpuInstanceGetAccountingStats", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetAccountingStats, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetAccountingStats},
     {NULL, NULL, 0, NULL}
 };

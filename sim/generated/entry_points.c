@@ -2217,6 +2217,179 @@ static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlWorkloadPowerProfileUpdateProfile
     return NVML_SUCCESS;
 }
 
+const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {
+    [PN_STRUCT_pn_metricInfo_t] = sim_fill_pn_metricInfo_t,
+    [PN_STRUCT_nvmlAccountingStats_t] = sim_fill_nvmlAccountingStats_t,
+    [PN_STRUCT_pn_nvmlAccountingStats_v2_t] = sim_fill_pn_nvmlAccountingStats_v2_t,
+    [PN_STRUCT_nvmlActiveVgpuInstanceInfo_v1_t] = sim_fill_nvmlActiveVgpuInstanceInfo_v1_t,
+    [PN_STRUCT_nvmlBAR1Memory_t] = sim_fill_nvmlBAR1Memory_t,
+    [PN_STRUCT_pn_nvmlBBXTimeData_v1_t] = sim_fill_pn_nvmlBBXTimeData_v1_t,
+    [PN_STRUCT_nvmlBridgeChipHierarchy_t] = sim_fill_nvmlBridgeChipHierarchy_t,
+    [PN_STRUCT_nvmlBridgeChipInfo_t] = sim_fill_nvmlBridgeChipInfo_t,
+    [PN_STRUCT_nvmlC2cModeInfo_v1_t] = sim_fill_nvmlC2cModeInfo_v1_t,
+    [PN_STRUCT_nvmlClkMonFaultInfo_t] = sim_fill_nvmlClkMonFaultInfo_t,
+    [PN_STRUCT_nvmlClkMonStatus_t] = sim_fill_nvmlClkMonStatus_t,
+    [PN_STRUCT_nvmlClockOffset_v1_t] = sim_fill_nvmlClockOffset_v1_t,
+    [PN_STRUCT_nvmlComputeInstanceInfo_t] = sim_fill_nvmlComputeInstanceInfo_t,
+    [PN_STRUCT_nvmlComputeInstancePlacement_t] = sim_fill_nvmlComputeInstancePlacement_t,
+    [PN_STRUCT_nvmlComputeInstanceProfileInfo_t] = sim_fill_nvmlComputeInstanceProfileInfo_t,
+    [PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t] = sim_fill_nvmlComputeInstanceProfileInfo_v2_t,
+    [PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t] = sim_fill_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t,
+    [PN_STRUCT_nvmlConfComputeGpuAttestationReport_t] = sim_fill_nvmlConfComputeGpuAttestationReport_t,
+    [PN_STRUCT_nvmlConfComputeGpuCertificate_t] = sim_fill_nvmlConfComputeGpuCertificate_t,
+    [PN_STRUCT_nvmlConfComputeMemSizeInfo_t] = sim_fill_nvmlConfComputeMemSizeInfo_t,
+    [PN_STRUCT_nvmlConfComputeSetKeyRotationThresholdInfo_v1_t] = sim_fill_nvmlConfComputeSetKeyRotationThresholdInfo_v1_t,
+    [PN_STRUCT_nvmlConfComputeSystemCaps_t] = sim_fill_nvmlConfComputeSystemCaps_t,
+    [PN_STRUCT_nvmlConfComputeSystemState_t] = sim_fill_nvmlConfComputeSystemState_t,
+    [PN_STRUCT_nvmlCoolerInfo_v1_t] = sim_fill_nvmlCoolerInfo_v1_t,
+    [PN_STRUCT_pn_nvmlCPERCursor_v1_t] = sim_fill_pn_nvmlCPERCursor_v1_t,
+    [PN_STRUCT_nvmlDeviceAddressingMode_v1_t] = sim_fill_nvmlDeviceAddressingMode_v1_t,
+    [PN_STRUCT_nvmlDeviceAttributes_t] = sim_fill_nvmlDeviceAttributes_t,
+    [PN_STRUCT_nvmlDeviceCapabilities_v1_t] = sim_fill_nvmlDeviceCapabilities_v1_t,
+    [PN_STRUCT_nvmlDeviceCurrentClockFreqs_v1_t] = sim_fill_nvmlDeviceCurrentClockFreqs_v1_t,
+    [PN_STRUCT_nvmlDevicePerfModes_v1_t] = sim_fill_nvmlDevicePerfModes_v1_t,
+    [PN_STRUCT_nvmlDevicePowerMizerModes_v1_t] = sim_fill_nvmlDevicePowerMizerModes_v1_t,
+    [PN_STRUCT_nvmlDramEncryptionInfo_v1_t] = sim_fill_nvmlDramEncryptionInfo_v1_t,
+    [PN_STRUCT_nvmlEccErrorCounts_t] = sim_fill_nvmlEccErrorCounts_t,
+    [PN_STRUCT_nvmlEccSramErrorStatus_v1_t] = sim_fill_nvmlEccSramErrorStatus_v1_t,
+    [PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t] = sim_fill_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t,
+    [PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t] = sim_fill_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t,
+    [PN_STRUCT_nvmlEncoderSessionInfo_t] = sim_fill_nvmlEncoderSessionInfo_t,
+    [PN_STRUCT_nvmlEventData_t] = sim_fill_nvmlEventData_t,
+    [PN_STRUCT_nvmlExcludedDeviceInfo_t] = sim_fill_nvmlExcludedDeviceInfo_t,
+    [PN_STRUCT_nvmlFanSpeedInfo_v1_t] = sim_fill_nvmlFanSpeedInfo_v1_t,
+    [PN_STRUCT_nvmlFBCSessionInfo_t] = sim_fill_nvmlFBCSessionInfo_t,
+    [PN_STRUCT_nvmlFBCStats_t] = sim_fill_nvmlFBCStats_t,
+    [PN_STRUCT_nvmlFieldValue_t] = sim_fill_nvmlFieldValue_t,
+    [PN_STRUCT_pn_nvmlGetCPER_v1_t] = sim_fill_pn_nvmlGetCPER_v1_t,
+    [PN_STRUCT_nvmlGpmMetric_t] = sim_fill_nvmlGpmMetric_t,
+    [PN_STRUCT_pn_nvmlGpmMetricsGet_t] = sim_fill_pn_nvmlGpmMetricsGet_t,
+    [PN_STRUCT_nvmlGpmSupport_t] = sim_fill_nvmlGpmSupport_t,
+    [PN_STRUCT_nvmlGpuDynamicPstatesInfo_t] = sim_fill_nvmlGpuDynamicPstatesInfo_t,
+    [PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t] = sim_fill_pn_nvmlGpuDynamicPstatesUtilization_t,
+    [PN_STRUCT_pn_nvmlGpuFabricInfo_t] = sim_fill_pn_nvmlGpuFabricInfo_t,
+    [PN_STRUCT_nvmlGpuFabricInfo_v2_t] = sim_fill_nvmlGpuFabricInfo_v2_t,
+    [PN_STRUCT_nvmlGpuFabricInfo_v3_t] = sim_fill_nvmlGpuFabricInfo_v3_t,
+    [PN_STRUCT_nvmlGpuInstanceInfo_t] = sim_fill_nvmlGpuInstanceInfo_t,
+    [PN_STRUCT_nvmlGpuInstancePlacement_t] = sim_fill_nvmlGpuInstancePlacement_t,
+    [PN_STRUCT_nvmlGpuInstanceProfileInfo_t] = sim_fill_nvmlGpuInstanceProfileInfo_t,
+    [PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t] = sim_fill_nvmlGpuInstanceProfileInfo_v2_t,
+    [PN_STRUCT_pn_nvmlGpuThermalSensor_t] = sim_fill_pn_nvmlGpuThermalSensor_t,
+    [PN_STRUCT_nvmlGpuThermalSettings_t] = sim_fill_nvmlGpuThermalSettings_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeature_t] = sim_fill_pn_nvmlGridLicensableFeature_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeature_v2_t] = sim_fill_pn_nvmlGridLicensableFeature_v2_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeature_v3_t] = sim_fill_pn_nvmlGridLicensableFeature_v3_t,
+    [PN_STRUCT_nvmlGridLicensableFeature_t] = sim_fill_nvmlGridLicensableFeature_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeatures_t] = sim_fill_pn_nvmlGridLicensableFeatures_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeatures_v2_t] = sim_fill_pn_nvmlGridLicensableFeatures_v2_t,
+    [PN_STRUCT_pn_nvmlGridLicensableFeatures_v3_t] = sim_fill_pn_nvmlGridLicensableFeatures_v3_t,
+    [PN_STRUCT_nvmlGridLicensableFeatures_t] = sim_fill_nvmlGridLicensableFeatures_t,
+    [PN_STRUCT_nvmlGridLicenseExpiry_t] = sim_fill_nvmlGridLicenseExpiry_t,
+    [PN_STRUCT_nvmlHostname_v1_t] = sim_fill_nvmlHostname_v1_t,
+    [PN_STRUCT_nvmlHwbcEntry_t] = sim_fill_nvmlHwbcEntry_t,
+    [PN_STRUCT_nvmlLedState_t] = sim_fill_nvmlLedState_t,
+    [PN_STRUCT_nvmlMarginTemperature_v1_t] = sim_fill_nvmlMarginTemperature_v1_t,
+    [PN_STRUCT_nvmlMask255_t] = sim_fill_nvmlMask255_t,
+    [PN_STRUCT_nvmlMemory_t] = sim_fill_nvmlMemory_t,
+    [PN_STRUCT_nvmlMemory_v2_t] = sim_fill_nvmlMemory_v2_t,
+    [PN_STRUCT_nvmlNvlinkFirmwareInfo_t] = sim_fill_nvmlNvlinkFirmwareInfo_t,
+    [PN_STRUCT_nvmlNvlinkFirmwareVersion_t] = sim_fill_nvmlNvlinkFirmwareVersion_t,
+    [PN_STRUCT_nvmlNvlinkGetBwMode_v1_t] = sim_fill_nvmlNvlinkGetBwMode_v1_t,
+    [PN_STRUCT_nvmlNvLinkInfo_v1_t] = sim_fill_nvmlNvLinkInfo_v1_t,
+    [PN_STRUCT_nvmlNvLinkInfo_v2_t] = sim_fill_nvmlNvLinkInfo_v2_t,
+    [PN_STRUCT_nvmlNvLinkPowerThres_t] = sim_fill_nvmlNvLinkPowerThres_t,
+    [PN_STRUCT_nvmlNvlinkSetBwMode_v1_t] = sim_fill_nvmlNvlinkSetBwMode_v1_t,
+    [PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t] = sim_fill_nvmlNvlinkSupportedBwModes_v1_t,
+    [PN_STRUCT_nvmlNvLinkUtilizationControl_t] = sim_fill_nvmlNvLinkUtilizationControl_t,
+    [PN_STRUCT_nvmlPciInfo_t] = sim_fill_nvmlPciInfo_t,
+    [PN_STRUCT_pn_nvmlPciInfo_v2_t] = sim_fill_pn_nvmlPciInfo_v2_t,
+    [PN_STRUCT_nvmlPciInfoExt_v1_t] = sim_fill_nvmlPciInfoExt_v1_t,
+    [PN_STRUCT_nvmlPdi_v1_t] = sim_fill_nvmlPdi_v1_t,
+    [PN_STRUCT_nvmlPlatformInfo_v1_t] = sim_fill_nvmlPlatformInfo_v1_t,
+    [PN_STRUCT_nvmlPlatformInfo_v2_t] = sim_fill_nvmlPlatformInfo_v2_t,
+    [PN_STRUCT_nvmlPowerSmoothingProfile_v1_t] = sim_fill_nvmlPowerSmoothingProfile_v1_t,
+    [PN_STRUCT_nvmlPowerSmoothingState_v1_t] = sim_fill_nvmlPowerSmoothingState_v1_t,
+    [PN_STRUCT_nvmlPowerValue_v2_t] = sim_fill_nvmlPowerValue_v2_t,
+    [PN_STRUCT_pn_nvmlPRMCounter_v1_t] = sim_fill_pn_nvmlPRMCounter_v1_t,
+    [PN_STRUCT_pn_nvmlPRMCounterInput_v1_t] = sim_fill_pn_nvmlPRMCounterInput_v1_t,
+    [PN_STRUCT_pn_nvmlPRMCounterList_v1_t] = sim_fill_pn_nvmlPRMCounterList_v1_t,
+    [PN_STRUCT_pn_nvmlPRMCounterValue_v1_t] = sim_fill_pn_nvmlPRMCounterValue_v1_t,
+    [PN_STRUCT_nvmlPRMTLV_v1_t] = sim_fill_nvmlPRMTLV_v1_t,
+    [PN_STRUCT_nvmlProcessDetail_v1_t] = sim_fill_nvmlProcessDetail_v1_t,
+    [PN_STRUCT_nvmlProcessDetailList_v1_t] = sim_fill_nvmlProcessDetailList_v1_t,
+    [PN_STRUCT_nvmlProcessesUtilizationInfo_v1_t] = sim_fill_nvmlProcessesUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlProcessInfo_v2_t] = sim_fill_nvmlProcessInfo_v2_t,
+    [PN_STRUCT_nvmlProcessUtilizationInfo_v1_t] = sim_fill_nvmlProcessUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlProcessUtilizationSample_t] = sim_fill_nvmlProcessUtilizationSample_t,
+    [PN_STRUCT_nvmlPSUInfo_t] = sim_fill_nvmlPSUInfo_t,
+    [PN_STRUCT_pn_nvmlRemappedRowsInfo_v2_t] = sim_fill_pn_nvmlRemappedRowsInfo_v2_t,
+    [PN_STRUCT_nvmlRepairStatus_v1_t] = sim_fill_nvmlRepairStatus_v1_t,
+    [PN_STRUCT_nvmlRowRemapperHistogramValues_t] = sim_fill_nvmlRowRemapperHistogramValues_t,
+    [PN_STRUCT_pn_nvmlRusdSettings_v1_t] = sim_fill_pn_nvmlRusdSettings_v1_t,
+    [PN_STRUCT_nvmlSample_t] = sim_fill_nvmlSample_t,
+    [PN_STRUCT_nvmlSystemConfComputeSettings_v1_t] = sim_fill_nvmlSystemConfComputeSettings_v1_t,
+    [PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t] = sim_fill_nvmlSystemDriverBranchInfo_v1_t,
+    [PN_STRUCT_nvmlSystemEventData_v1_t] = sim_fill_nvmlSystemEventData_v1_t,
+    [PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t] = sim_fill_nvmlSystemEventSetCreateRequest_v1_t,
+    [PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t] = sim_fill_nvmlSystemEventSetFreeRequest_v1_t,
+    [PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t] = sim_fill_nvmlSystemEventSetWaitRequest_v1_t,
+    [PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t] = sim_fill_nvmlSystemRegisterEventRequest_v1_t,
+    [PN_STRUCT_nvmlTemperature_v1_t] = sim_fill_nvmlTemperature_v1_t,
+    [PN_STRUCT_nvmlUnitFanInfo_t] = sim_fill_nvmlUnitFanInfo_t,
+    [PN_STRUCT_nvmlUnitFanSpeeds_t] = sim_fill_nvmlUnitFanSpeeds_t,
+    [PN_STRUCT_nvmlUnitInfo_t] = sim_fill_nvmlUnitInfo_t,
+    [PN_STRUCT_pn_nvmlUnrepairableMemory_v1_t] = sim_fill_pn_nvmlUnrepairableMemory_v1_t,
+    [PN_STRUCT_nvmlUtilization_t] = sim_fill_nvmlUtilization_t,
+    [PN_STRUCT_nvmlUUID_v1_t] = sim_fill_nvmlUUID_v1_t,
+    [PN_STRUCT_nvmlUUIDValue_t] = sim_fill_nvmlUUIDValue_t,
+    [PN_STRUCT_nvmlValue_t] = sim_fill_nvmlValue_t,
+    [PN_STRUCT_nvmlVgpuCreatablePlacementInfo_v1_t] = sim_fill_nvmlVgpuCreatablePlacementInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuHeterogeneousMode_v1_t] = sim_fill_nvmlVgpuHeterogeneousMode_v1_t,
+    [PN_STRUCT_nvmlVgpuInstancesUtilizationInfo_v1_t] = sim_fill_nvmlVgpuInstancesUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t] = sim_fill_nvmlVgpuInstanceUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuInstanceUtilizationSample_t] = sim_fill_nvmlVgpuInstanceUtilizationSample_t,
+    [PN_STRUCT_nvmlVgpuLicenseExpiry_t] = sim_fill_nvmlVgpuLicenseExpiry_t,
+    [PN_STRUCT_nvmlVgpuLicenseInfo_t] = sim_fill_nvmlVgpuLicenseInfo_t,
+    [PN_STRUCT_pn_nvmlVgpuMetadata_t] = sim_fill_pn_nvmlVgpuMetadata_t,
+    [PN_STRUCT_nvmlVgpuPgpuCompatibility_t] = sim_fill_nvmlVgpuPgpuCompatibility_t,
+    [PN_STRUCT_pn_nvmlVgpuPgpuMetadata_t] = sim_fill_pn_nvmlVgpuPgpuMetadata_t,
+    [PN_STRUCT_nvmlVgpuPlacementId_v1_t] = sim_fill_nvmlVgpuPlacementId_v1_t,
+    [PN_STRUCT_nvmlVgpuPlacementList_v1_t] = sim_fill_nvmlVgpuPlacementList_v1_t,
+    [PN_STRUCT_nvmlVgpuPlacementList_v2_t] = sim_fill_nvmlVgpuPlacementList_v2_t,
+    [PN_STRUCT_nvmlVgpuProcessesUtilizationInfo_v1_t] = sim_fill_nvmlVgpuProcessesUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t] = sim_fill_nvmlVgpuProcessUtilizationInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuProcessUtilizationSample_t] = sim_fill_nvmlVgpuProcessUtilizationSample_t,
+    [PN_STRUCT_nvmlVgpuRuntimeState_v1_t] = sim_fill_nvmlVgpuRuntimeState_v1_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedData_t] = sim_fill_pn_nvmlVgpuSchedData_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedDataWithARR_t] = sim_fill_pn_nvmlVgpuSchedDataWithARR_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedSetData_t] = sim_fill_pn_nvmlVgpuSchedSetData_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedSetDataWithARR_t] = sim_fill_pn_nvmlVgpuSchedSetDataWithARR_t,
+    [PN_STRUCT_nvmlVgpuSchedulerCapabilities_t] = sim_fill_nvmlVgpuSchedulerCapabilities_t,
+    [PN_STRUCT_nvmlVgpuSchedulerGetState_t] = sim_fill_nvmlVgpuSchedulerGetState_t,
+    [PN_STRUCT_nvmlVgpuSchedulerLog_t] = sim_fill_nvmlVgpuSchedulerLog_t,
+    [PN_STRUCT_nvmlVgpuSchedulerLogEntry_t] = sim_fill_nvmlVgpuSchedulerLogEntry_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedulerLogEntry_v2_t] = sim_fill_pn_nvmlVgpuSchedulerLogEntry_v2_t,
+    [PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t] = sim_fill_nvmlVgpuSchedulerLogInfo_v1_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t] = sim_fill_pn_nvmlVgpuSchedulerLogInfo_v2_t,
+    [PN_STRUCT_nvmlVgpuSchedulerParams_t] = sim_fill_nvmlVgpuSchedulerParams_t,
+    [PN_STRUCT_nvmlVgpuSchedulerSetParams_t] = sim_fill_nvmlVgpuSchedulerSetParams_t,
+    [PN_STRUCT_nvmlVgpuSchedulerSetState_t] = sim_fill_nvmlVgpuSchedulerSetState_t,
+    [PN_STRUCT_nvmlVgpuSchedulerState_v1_t] = sim_fill_nvmlVgpuSchedulerState_v1_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t] = sim_fill_pn_nvmlVgpuSchedulerState_v2_t,
+    [PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t] = sim_fill_nvmlVgpuSchedulerStateInfo_v1_t,
+    [PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t] = sim_fill_pn_nvmlVgpuSchedulerStateInfo_v2_t,
+    [PN_STRUCT_nvmlVgpuTypeBar1Info_v1_t] = sim_fill_nvmlVgpuTypeBar1Info_v1_t,
+    [PN_STRUCT_nvmlVgpuTypeIdInfo_v1_t] = sim_fill_nvmlVgpuTypeIdInfo_v1_t,
+    [PN_STRUCT_nvmlVgpuTypeMaxInstance_v1_t] = sim_fill_nvmlVgpuTypeMaxInstance_v1_t,
+    [PN_STRUCT_nvmlVgpuVersion_t] = sim_fill_nvmlVgpuVersion_t,
+    [PN_STRUCT_nvmlViolationTime_t] = sim_fill_nvmlViolationTime_t,
+    [PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t] = sim_fill_nvmlWorkloadPowerProfileCurrentProfiles_v1_t,
+    [PN_STRUCT_nvmlWorkloadPowerProfileInfo_v1_t] = sim_fill_nvmlWorkloadPowerProfileInfo_v1_t,
+    [PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t] = sim_fill_nvmlWorkloadPowerProfileProfilesInfo_v1_t,
+    [PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t] = sim_fill_nvmlWorkloadPowerProfileRequestedProfiles_v1_t,
+    [PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t] = sim_fill_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t,
+};
+
 nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int version_length)
 {
     sim_call c;
@@ -3716,90 +3889,6 @@ nvmlReturn_t nvmlDeviceGetP2PStatus(nvmlDevice_t device1, nvmlDevice_t device2, 
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int *isMigDevice)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceIsMigDeviceHandle", device))) return rc;
-    if (isMigDevice == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, isMigDevice, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMaxMigDeviceCount", device))) return rc;
-    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, count, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvmlDevice_t *migDevice)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMigDeviceHandleByIndex", device))) return rc;
-    if ((rc = sim_key_u64(&c, (unsigned long long)index))) return rc;
-    if (migDevice == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, migDevice, sim_fill_device))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice, nvmlDevice_t *device)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", migDevice))) return rc;
-    if (device == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, device, sim_fill_device))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int *id)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceId", device))) return rc;
-    if (id == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, id, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int *id)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetComputeInstanceId", device))) return rc;
-    if (id == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, id, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int profileId, unsigned int *count)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceRemainingCapacity", device))) return rc;
-    if ((rc = sim_key_u64(&c, (unsigned long long)profileId))) return rc;
-    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, count, sim_fill_u32))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlDeviceGetGpuInstanceProfileInfoByIdV(nvmlDevice_t device, unsigned int profileId, nvmlGpuInstanceProfileInfo_v2_t *info)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", device))) return rc;
-    if ((rc = sim_key_u64(&c, (unsigned long long)profileId))) return rc;
-    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if (info->version != nvmlGpuInstanceProfileInfo_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlGpuInstanceProfileInfo_v2_t))) return rc;
-    return NVML_SUCCESS;
-}
-
 nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(nvmlDevice_t handle, nvmlVgpuHeterogeneousMode_v1_t *pHeterogeneousMode)
 {
     sim_call c;
@@ -5073,6 +5162,298 @@ nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int 
     if ((rc = sim_key_u64(&c, (unsigned long long)fan))) return rc;
     if (fanControlPolicy == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if ((rc = sim_out(&c, 0, 1, fanControlPolicy, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSupportedVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuTypeIds == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuTypeIds, n, sizeof *vgpuTypeIds, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetCreatableVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuTypeIds == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuTypeIds, n, sizeof *vgpuTypeIds, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetActiveVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetActiveVgpus", handle))) return rc;
+    if (vgpuCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuCount, vgpuInstances == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, vgpuInstances, n, sizeof *vgpuInstances, sim_fill_u32))) return rc;
+    *vgpuCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuCapabilities(nvmlDevice_t handle, unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuCapabilities", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *sampleValType, unsigned int *vgpuInstanceSamplesCount, nvmlVgpuInstanceUtilizationSample_t *utilizationSamples)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuUtilization", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)timeStamp))) return rc;
+    if (sampleValType == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (vgpuInstanceSamplesCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 1, 2, vgpuInstanceSamplesCount, utilizationSamples == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out(&c, 0, 2, sampleValType, sim_fill_u32))) return rc;
+    if ((rc = sim_out_array(&c, 1, 2, utilizationSamples, n, sizeof *utilizationSamples, sim_fill_nvmlVgpuInstanceUtilizationSample_t))) return rc;
+    *vgpuInstanceSamplesCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuProcessUtilization(nvmlDevice_t handle, unsigned long long timeStamp, unsigned int *vgpuProcessSamplesCount, nvmlVgpuProcessUtilizationSample_t *utilizationSamples)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuProcessUtilization", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)timeStamp))) return rc;
+    if (vgpuProcessSamplesCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, vgpuProcessSamplesCount, utilizationSamples == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, utilizationSamples, n, sizeof *utilizationSamples, sim_fill_nvmlVgpuProcessUtilizationSample_t))) return rc;
+    *vgpuProcessSamplesCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerCapabilities(nvmlDevice_t handle, nvmlVgpuSchedulerCapabilities_t *pCapabilities)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerCapabilities", handle))) return rc;
+    if (pCapabilities == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pCapabilities, sim_fill_nvmlVgpuSchedulerCapabilities_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerLog(nvmlDevice_t handle, nvmlVgpuSchedulerLog_t *pSchedulerLog)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerLog", handle))) return rc;
+    if (pSchedulerLog == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pSchedulerLog, sim_fill_nvmlVgpuSchedulerLog_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetVgpuSchedulerState(nvmlDevice_t handle, nvmlVgpuSchedulerGetState_t *pSchedulerState)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetVgpuSchedulerState", handle))) return rc;
+    if (pSchedulerState == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pSchedulerState, sim_fill_nvmlVgpuSchedulerGetState_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v4(nvmlDevice_t handle, nvmlGridLicensableFeatures_t *pGridLicensableFeatures)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGridLicensableFeatures_v4", handle))) return rc;
+    if (pGridLicensableFeatures == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pGridLicensableFeatures, sim_fill_nvmlGridLicensableFeatures_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetVgpuDriverCapabilities(unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetVgpuDriverCapabilities"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlGetVgpuVersion(nvmlVgpuVersion_t *supported, nvmlVgpuVersion_t *current)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlGetVgpuVersion"))) return rc;
+    if (supported == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, supported, sim_fill_nvmlVgpuVersion_t))) return rc;
+    if ((rc = sim_out(&c, 1, 2, current, sim_fill_nvmlVgpuVersion_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetCapabilities(unsigned int vgpuTypeId, unsigned int capability, unsigned int *capResult)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetCapabilities"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)capability))) return rc;
+    if (capResult == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, capResult, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuTypeGetResolution(unsigned int vgpuTypeId, unsigned int displayIndex, unsigned int *xdim, unsigned int *ydim)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuTypeGetResolution"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuTypeId))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)displayIndex))) return rc;
+    if (xdim == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (ydim == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, xdim, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, ydim, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetVmID(unsigned int vgpuInstance, char *vmId, unsigned int vmId_length, unsigned int *vmIdType)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetVmID"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (vmId == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (vmIdType == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out_chars(&c, 0, 2, vmId, vmId_length))) return rc;
+    if ((rc = sim_out(&c, 1, 2, vmIdType, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetLicenseInfo_v2(unsigned int vgpuInstance, nvmlVgpuLicenseInfo_t *licenseInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetLicenseInfo_v2"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (licenseInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, licenseInfo, sim_fill_nvmlVgpuLicenseInfo_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetRuntimeStateSize(unsigned int vgpuInstance, nvmlVgpuRuntimeState_v1_t *pState)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetRuntimeStateSize"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (pState == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, pState, sim_fill_nvmlVgpuRuntimeState_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEncoderStats(unsigned int vgpuInstance, unsigned int *sessionCount, unsigned int *averageFps, unsigned int *averageLatency)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEncoderStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageFps == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (averageLatency == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 3, sessionCount, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 3, averageFps, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 2, 3, averageLatency, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetEncoderSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlEncoderSessionInfo_t *sessionInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetEncoderSessions"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfo == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfo, n, sizeof *sessionInfo, sim_fill_nvmlEncoderSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFBCStats(unsigned int vgpuInstance, nvmlFBCStats_t *fbcStats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFBCStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (fbcStats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fbcStats, sim_fill_nvmlFBCStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetFBCSessions(unsigned int vgpuInstance, unsigned int *sessionCount, nvmlFBCSessionInfo_t *sessionInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetFBCSessions"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (sessionCount == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, sessionCount, sessionInfo == NULL, 1, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, sessionInfo, n, sizeof *sessionInfo, sim_fill_nvmlFBCSessionInfo_t))) return rc;
+    *sessionCount = n;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetAccountingStats(unsigned int vgpuInstance, unsigned int pid, nvmlAccountingStats_t *stats)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetAccountingStats"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)pid))) return rc;
+    if (stats == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, stats, sim_fill_nvmlAccountingStats_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlVgpuInstanceGetAccountingPids(unsigned int vgpuInstance, unsigned int *count, unsigned int *pids)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlVgpuInstanceGetAccountingPids"))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)vgpuInstance))) return rc;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int n = 0;
+    rc = sim_count(&c, 0, 1, count, pids == NULL, 0, &n);
+    if (rc != SIM_PROCEED) return rc;
+    if ((rc = sim_out_array(&c, 0, 1, pids, n, sizeof *pids, sim_fill_u32))) return rc;
+    *count = n;
     return NVML_SUCCESS;
 }
 
