@@ -519,3 +519,40 @@ nvmlDeviceClearFieldValues(nvmlDevice_t device, int valuesCount, nvmlFieldValue_
     sim_state_unlock();
     return NVML_SUCCESS;
 }
+
+/* The host name: a string, so no sets= (numbers only).  Written where the profile has
+ * "nvmlDeviceGetHostname_v1": {"value": "..."}; the old string is kept (a reader may hold
+ * it), as removed list items are.  Without that data the call succeeds and changes nothing. */
+nvmlReturn_t
+nvmlDeviceSetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostname)
+{
+    sim_call c;
+    nvmlReturn_t rc = sim_setter_begin(&c, "nvmlDeviceSetHostname_v1", device, 1);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (hostname == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    char name[sizeof hostname->value + 1];
+    memcpy(name, hostname->value, sizeof hostname->value);
+    name[sizeof hostname->value] = '\0';
+    cJSON *v;
+    rc = find(&c, (const char *const[]){"nvmlDeviceGetHostname_v1", "value", NULL}, &v);
+    if (rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_INVALID_ARGUMENT)
+        return NVML_SUCCESS;   /* no host name in the profile to change */
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (!cJSON_IsString(v))
+        return NVML_ERROR_UNKNOWN;
+    char *copy = strdup(name);
+    if (copy == NULL)
+        return NVML_ERROR_MEMORY;
+    sim_state_lock();
+    cJSON *old = cJSON_CreateStringReference(v->valuestring);   /* keeps the old text reachable */
+    if (old != NULL) {
+        old->type &= ~cJSON_IsReference;   /* ... and owned: it is never freed (see retire) */
+        retire(old);
+    }
+    v->valuestring = copy;
+    sim_state_unlock();
+    return NVML_SUCCESS;
+}

@@ -866,3 +866,13 @@ def test_clear_field_values_injected_error(start, default_profile):
     with pytest.raises(N.NVMLError_NoPermission):
         N.nvmlDeviceClearFieldValues(h, [83])
     assert N.nvmlDeviceGetFieldValues(h, [83])[0].value.ullVal != 0
+
+
+def test_hostname_is_written_where_the_profile_has_one(start, default_profile):
+    h = start(default_profile, lambda p: p["devices"][0].update(nvmlDeviceGetHostname_v1={"value": "old-name"}))
+    assert N.nvmlDeviceSetHostname_v1(h, "new-name") is None
+    if not hasattr(N._nvml, "nvmlDeviceGetHostname_v1"):
+        pytest.skip("nvmlDeviceGetHostname_v1 is another family's (the getters)")
+    assert N.nvmlDeviceGetHostname_v1(h) in ("new-name", b"new-name")
+    N.nvmlDeviceSetHostname_v1(h, b"")
+    assert N.nvmlDeviceGetHostname_v1(h) in ("", b"")

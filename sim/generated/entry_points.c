@@ -5092,15 +5092,6 @@ nvmlReturn_t nvmlDeviceSetNvLinkDeviceLowPowerThreshold(nvmlDevice_t device, nvm
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceSetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetHostname_v1", device, 1))) return rc;
-    if (hostnameInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    return NVML_SUCCESS;
-}
-
 nvmlReturn_t nvmlSystemSetConfComputeKeyRotationThresholdInfo(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo)
 {
     sim_call c;
