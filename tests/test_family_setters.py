@@ -17,7 +17,10 @@ from test_functions import SPEC
 
 pytestmark = [pytest.mark.mutates, pytest.mark.simulator]
 
-SETTERS = [f for f in SPEC.functions if f.python and f.sim_setter]
+# the generated setters, and the hand-written ones that answer their own key's error first
+SETTERS = [f for f in SPEC.functions if f.python and (f.sim_setter or f.pyname in (
+    "nvmlDeviceSetHostname_v1", "nvmlDeviceClearFieldValues", "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles",
+    "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles"))]
 N = pynvml
 
 
@@ -326,7 +329,7 @@ def py_args(f):
     if "pyargs" not in f.options:
         return [(p.name, p.type) for p in f.inputs]
     by_name = {p.name: p.type for p in f.inputs}
-    return [(a, by_name.get(a, "str" if a in STR_ARGS else "int"))
+    return [(a, by_name.get(a, "str" if a in STR_ARGS else "list" if a == "fieldIds" else "int"))
             for a in f.options["pyargs"].split(",") if "=" not in a]
 
 
@@ -336,6 +339,8 @@ def args_of(f, handle):
     for _, t in py_args(f):
         if t == "str":
             out.append("gpu-host")
+        elif t == "list":
+            out.append([83])
         elif t == "int":
             out.append(0)
         elif t.kind == "handle":
@@ -412,7 +417,7 @@ def test_wrong_types_are_type_errors_and_change_nothing(name, h):
     fn = getattr(N, name)
     before = N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)
     for i, (_, t) in enumerate(py_args(f)):
-        bads = (1, 1.5, None, object()) if t == "str" else ("1", 1.5, None, object())
+        bads = (1, 1.5, None, object()) if t in ("str", "list") else ("1", 1.5, None, object())
         for bad in bads + ((ctypes.c_uint(1),) if getattr(t, "kind", "") == "struct" else ()):
             args = list(good)
             args[i] = bad
