@@ -43,7 +43,7 @@ def c_params(spec: Spec, f) -> list[str]:
         elif t.kind == "char" and p.role != "in":
             out.append(f"char *{p.name}")
             out.append(f"unsigned int {p.name}_length")
-        elif p.role in ("out", "inout") or t.kind == "struct":
+        elif p.role in ("out", "inout", "ref") or t.kind == "struct":
             out.append(f"{c_type(t)} *{p.name}")
         else:
             out.append(f"{c_type(t)} {p.name}")

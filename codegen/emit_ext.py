@@ -100,7 +100,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
             o.append(f"    unsigned int c_{p.name} = 0;")
             call_args.append(f"&c_{p.name}")
             continue
-        if p.role == "in":
+        if p.role == "fixed":   # not a Python argument: NVML gets the spec's value
+            call_args.append(f"({c_type(t)})({p.default})")
+            continue
+        if p.role in ("in", "ref"):
             o.append(f"    {c_type(t) if t.kind != 'struct' else 'void *'} a_{p.name};")
             src = f"argv[{idx}]"
             guard = ""
@@ -127,7 +130,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                          f"&a_{p.name}) < 0) return NULL;")
             else:
                 raise SpecError(f"{f.pyname}: unsupported input {p.name}")
-            call_args.append(f"({c_type(t)} *)a_{p.name}" if t.kind == "struct" else f"a_{p.name}")
+            call_args.append(f"({c_type(t)} *)a_{p.name}" if t.kind == "struct"
+                             else f"&a_{p.name}" if p.role == "ref" else f"a_{p.name}")
             idx += 1
             continue
         if p.role == "inout":
@@ -251,6 +255,12 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         else:
             o.append(f"    items[{i}] = {_elem_to_py(spec, p, f'o_{p.name}')};")
         o.append(f"    if (items[{i}] == NULL) goto done;")
+    each = f.options.get("each")
+    if each:
+        # each struct output becomes its field (nvidia-ml-py's [current.x, pending.x])
+        for i in range(len(outs)):
+            o.append(f'    Py_SETREF(items[{i}], PyObject_GetAttrString(items[{i}], "{each}"));')
+            o.append(f"    if (items[{i}] == NULL) goto done;")
     if len(outs) == 1 and f.shape != "list":
         o.append("    result = items[0];")
         o.append("    items[0] = NULL;")

@@ -91,10 +91,25 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
         o.append(f'    if ((rc = sim_begin_device(&c, "{key}", {first.name}))) return rc;')
     else:
         o.append(f'    if ((rc = sim_begin_system(&c, "{key}"))) return rc;')
-    outs = [p for p in f.params if p.role == "out"]
+    # fills=PARAM[:FIELD,...]: a struct input that NVML fills in place (the caller's), after
+    # descending by the values of those of its fields (e.g. a clock type and P-state)
+    # (a bare `fills`: the last parameter, keyed by nothing)
+    fill_name, _, fill_keys = f.options.get("fills", "").partition(":")
+    if "fills" in f.options and not fill_name:
+        fill_name = f.params[-1].name
+    outs = [p for p in f.params if p.role == "out" or p.name == fill_name]
     for p in f.params[1 if on_device else 0:]:
         t = p.type
-        if p.role == "in":
+        if p.name == fill_name:
+            if t.kind != "struct":
+                raise SpecError(f"{f.pyname}: fills= names a struct input")
+            o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+            ver = spec.structs[t.base].version
+            if ver:
+                o.append(f"    if ({p.name}->version != {ver}) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;")
+            for k in filter(None, fill_keys.split(",")):
+                o.append(f"    if ((rc = sim_key_u64(&c, (unsigned long long){p.name}->{k}))) return rc;")
+        elif p.role == "in":
             if t.kind == "scalar":
                 o.append(f"    if ((rc = sim_key_u64(&c, (unsigned long long){p.name}))) return rc;")
             elif t.kind == "handle" and t.base == "Device":
@@ -114,16 +129,6 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
             pass
         else:
             raise SpecError(f"{f.pyname}: simulator has no generic {p.role} {p.name}")
-    if "fills" in f.options:
-        # fills: the last input is the caller's struct, version word set, that NVML fills
-        p = f.params[-1]
-        if outs or p.role != "in" or p.type.kind != "struct":
-            raise SpecError(f"{f.pyname}: fills needs a struct as the last parameter and no outputs")
-        o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
-        ver = spec.structs[p.type.base].version
-        if ver:
-            o.append(f"    if ({p.name}->version != {ver}) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;")
-        o.append(f"    if ((rc = sim_out(&c, 0, 1, {p.name}, {_filler(p.type)}))) return rc;")
     counted = {p.type.count for p in outs if p.type.counted}
     if counted:
         (cname,) = counted
@@ -152,6 +157,145 @@ def emit_entry(spec: Spec, f: Function) -> list[str]:
     return o
 
 
+# --- setters: sets= clears= copies= checks= (see spec/functions_setters.nvml) ------------
+
+def is_setter(f: Function) -> bool:
+    return f.sim_setter
+
+
+def _setter_ref(f: Function, text: str, keys: dict[str, str], o: list[str]) -> str:
+    """`{param}` or `{param.field}` as a C expression (a double); a number as itself."""
+    if not (text.startswith("{") and text.endswith("}")):
+        float(text)   # a literal number, or a spec error
+        return text
+    name, _, fld = text[1:-1].partition(".")
+    p = next((q for q in f.params if q.name == name and q.role in ("in", "ref", "fixed")), None)
+    if p is None:
+        raise SpecError(f"{f.pyname}: {text} names no input")
+    if fld and p.type.kind != "struct":
+        raise SpecError(f"{f.pyname}: {text}: {name} is not a struct")
+    if p.role == "ref":
+        return f"(double)*{name}"
+    return f"(double){name}->{fld}" if fld else f"(double){name}"
+
+
+def _setter_path(f: Function, text: str, keys: dict[str, str], o: list[str]) -> str:
+    """A C array of the path's components: `{param}` becomes its value as a decimal key."""
+    comps = []
+    for comp in text.split("/"):
+        if comp.startswith("{"):
+            var = "k_" + comp[1:-1].replace(".", "_")
+            if var not in keys:
+                expr = _setter_ref(f, comp, keys, o).replace("(double)", "(unsigned long long)")
+                keys[var] = expr
+                o.append(f"    char {var}[24];")
+                o.append(f'    snprintf({var}, sizeof {var}, "%llu", {expr});')
+            comps.append(var)
+        else:
+            comps.append(f'"{comp}"')
+    return "(const char *const[]){" + ", ".join(comps + ["NULL"]) + "}"
+
+
+def emit_setter(spec: Spec, f: Function) -> list[str]:
+    """A setter's entry point: it changes the profile data that the matching getters read.
+
+    Its own key in the profile may hold {"error": CODE} (a setter the user may not call:
+    NO_PERMISSION as for non-root); absent, the setter works where its targets exist.
+    The checks run first, then every target is found (any error stops the call with no
+    change made), then written, under the simulator's state lock."""
+    params = ", ".join(c_params(spec, f))
+    first = f.params[0] if f.params else None
+    on_device = first is not None and first.role == "in" and first.type.base == "Device"
+    o = [f"nvmlReturn_t {f.csym}({params})", "{", "    sim_call c;", "    nvmlReturn_t rc;"]
+    dev = first.name if on_device else "NULL"
+    o.append(f'    if ((rc = sim_setter_begin(&c, "{f.csym}", {dev}, {1 if on_device else 0}))) return rc;')
+    for p in f.params[1 if on_device else 0:]:
+        t = p.type
+        if p.role == "ref":
+            o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+        elif p.role == "fixed" and t.kind == "scalar":
+            pass
+        elif p.role == "in" and t.kind == "struct":
+            o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+            ver = spec.structs[t.base].version
+            if ver:
+                o.append(f"    if ({p.name}->version != {ver}) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;")
+        elif p.role == "out":
+            if t.kind != "scalar":
+                raise SpecError(f"{f.pyname}: a setter's outputs are scalars (NVML_SUCCESS)")
+            o.append(f"    if ({p.name} == NULL) return NVML_ERROR_INVALID_ARGUMENT;")
+        elif p.role != "in" or t.kind not in ("scalar", "struct"):
+            raise SpecError(f"{f.pyname}: a generic setter takes scalars and structs ({p.name})")
+    keys: dict[str, str] = {}
+    for check in filter(None, f.options.get("checks", "").split(";")):
+        kind, *args = check.split(":")
+        if kind == "range" and len(args) == 3:
+            v = _setter_ref(f, args[0], keys, o)
+            o.append(f"    if ({v} < {args[1]} || {v} > {args[2]}) return NVML_ERROR_INVALID_ARGUMENT;")
+        elif kind == "le" and len(args) == 2:
+            a, b = (_setter_ref(f, x, keys, o) for x in args)
+            o.append(f"    if ({a} > {b}) return NVML_ERROR_INVALID_ARGUMENT;")
+        elif kind == "oneof" and len(args) == 2:
+            v = _setter_ref(f, args[0], keys, o)
+            alts = " && ".join(f"{v} != {float(x)!r}" for x in args[1].split(","))
+            o.append(f"    if ({alts}) return NVML_ERROR_INVALID_ARGUMENT;")
+        elif kind == "exists" and len(args) == 1:
+            o.append(f"    if ((rc = sim_check_exists(&c, {_setter_path(f, args[0], keys, o)}))) return rc;")
+        elif kind in ("within", "among", "atmost", "atleast") and len(args) == 2:
+            v = _setter_ref(f, args[0], keys, o)
+            path = _setter_path(f, args[1], keys, o)
+            o.append(f"    if ((rc = sim_check_{kind}(&c, {v}, {path}))) return rc;")
+        else:
+            raise SpecError(f"{f.pyname}: bad check {check!r} (range:V:LO:HI, le:A:B, oneof:V:X,Y, exists:PATH, "
+                            "within:V:PATH, among:V:PATH, atmost:V:PATH, atleast:V:PATH)")
+    writes = []
+
+    def target(item: str) -> tuple[str, str, str]:
+        """`?PATH`: written only where the profile has it; `PATH@{p}`: only when p is nonzero."""
+        cond = "1"
+        if "@" in item:
+            item, _, c = item.partition("@")
+            cond = f"({_setter_ref(f, c, keys, o)} != 0)"
+        return item.lstrip("?"), item.startswith("?"), cond
+
+    def add(call: str, optional: bool, cond: str):
+        if optional:
+            call = f"sim_optional({call})"
+        writes.append(call if cond == "1" else f"({cond} ? {call} : NVML_SUCCESS)")
+
+    for item in filter(None, f.options.get("sets", "").split(";")):
+        item, _, value = item.rpartition("=")
+        path, opt, cond = target(item)
+        if not path:
+            raise SpecError(f"{f.pyname}: sets= wants PATH=VALUE")
+        add(f"sim_set_number(&c, w, {_setter_ref(f, value, keys, o)}, {_setter_path(f, path, keys, o)})", opt, cond)
+    for item in filter(None, f.options.get("clears", "").split(";")):
+        path, opt, cond = target(item)
+        # the getter read there: an array output (a list of values, emptied) or several outputs
+        getter = [g for g in spec.functions if g.options.get("simkey", g.csym) == path.split("/")[0]]
+        arrays = int(any(p.type.counted for g in getter for p in g.params if p.role == "out"))
+        add(f"sim_clear(&c, w, {_setter_path(f, path, keys, o)}, {arrays})", opt, cond)
+    for item in filter(None, f.options.get("copies", "").split(";")):
+        item, opt, cond = target(item)
+        src, _, dst = item.partition(">")
+        add(f"sim_copy(&c, w, {_setter_path(f, src, keys, o)}, {_setter_path(f, dst, keys, o)})", opt, cond)
+    if writes:
+        o.append("    sim_state_lock();")
+        o.append("    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */")
+        for w in writes:
+            o.append(f"        if ((rc = {w})) break;")
+        o.append("    }")
+        o.append("    sim_state_unlock();")
+        o.append("    if (rc) return rc;")
+    for p in f.params:
+        if p.role == "out":
+            o.append(f"    *{p.name} = 0;")
+    o.append("    return NVML_SUCCESS;")
+    o.append("}")
+    o.append("")
+    return o
+
+
 def emit(spec: Spec) -> str:
     o = [HEADER, '#include "sim.h"', ""]
     o.append("/* Return codes by name, for {\"error\": \"NOT_SUPPORTED\"} in a profile. */")
@@ -174,5 +318,5 @@ def emit(spec: Spec) -> str:
         if f.hand_sim or f.csym in seen:
             continue
         seen.add(f.csym)
-        o.extend(emit_entry(spec, f))
+        o.extend(emit_setter(spec, f) if is_setter(f) else emit_entry(spec, f))
     return "\n".join(o) + "\n"

@@ -58,6 +58,9 @@ def returns(spec: Spec, f: Function) -> str:
             return by[names[0]]
         return f"list[{' | '.join(sorted({by[n] for n in names}))}]"
     types = [py_type(spec, p.type) for p in outs]
+    if "each" in f.options:
+        types = [{fl.name: field_type(spec, fl.type) for fl in spec.structs[p.type.base].fields}[f.options["each"]]
+                 for p in outs]
     if "item" in f.options:
         return types[int(f.options["item"])]
     if len(types) == 1 and f.shape == "list":

@@ -105,13 +105,14 @@ class Struct:
 class Param:
     name: str
     type: Type
-    role: str                    # in | out | inout
+    role: str                    # in | out | inout | fixed (C only: its value is the default) |
+                                 # ref (an input NVML takes by pointer)
     default: str | None = None
 
     @property
     def is_input(self) -> bool:
         """A Python argument (count parameters are handled by the wrapper)."""
-        return self.role in ("in", "inout")
+        return self.role in ("in", "inout", "ref")
 
 
 @dataclass
@@ -142,6 +143,12 @@ class Function:
     def python(self) -> bool:
         """Whether the function has a Python wrapper (generated or hand-written)."""
         return "cdecl" not in self.options
+
+    @property
+    def sim_setter(self) -> bool:
+        """The simulator's entry point is a generated setter (sets= clears= copies= checks=
+        setter): it changes the profile data that getters read (spec/functions_setters.nvml)."""
+        return any(k in self.options for k in ("sets", "clears", "copies", "checks", "setter"))
 
     @property
     def hand_sim(self) -> bool:
@@ -358,8 +365,10 @@ def parse_functions(path: Path, structs: dict[str, Struct], typedefs: dict[str, 
                 params.append(Param(words[1], Type("u32", "scalar"), "count"))
                 continue
             role = "in"
-            if words[0] in ("out", "inout"):
+            if words[0] in ("out", "inout", "fixed", "ref"):
                 role = words.pop(0)
+            if role == "fixed" and default is None:
+                raise SpecError(f"{where}: a fixed parameter needs its value (fixed u32 flags = 0)")
             if len(words) != 2:
                 raise SpecError(f"{where}: bad parameter {ptext!r}")
             params.append(Param(words[1], parse_type(words[0], structs, where, typedefs=typedefs), role, default))

@@ -92,12 +92,19 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
 }
 
 /* nvmlDeviceGetFieldValues(handle, fieldIds): the C call takes an in/out array whose
- * entries the caller seeds; each id is an int or a (fieldId, scopeId) pair. */
+ * entries the caller seeds; each id is an int or a (fieldId, scopeId) pair.  The same
+ * for nvmlDeviceClearFieldValues (ext/hand_setters.c): pn_field_values(..., its symbol). */
 static PyObject *
 h_nvmlDeviceGetFieldValues(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    return pn_field_values(module, args, nargs, kwnames, "nvmlDeviceGetFieldValues", PN_SYM_nvmlDeviceGetFieldValues);
+}
+
+PyObject *
+pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
+                int sym)
+{
     static const char *const names[] = {"handle", "fieldIds", NULL};
-    static const char fname[] = "nvmlDeviceGetFieldValues";
     PyObject *argv[2];
     pn_state *st = pn_get_state(module);
     if (pn_unpack(fname, args, nargs, kwnames, names, 2, 2, argv) < 0)
@@ -109,7 +116,7 @@ h_nvmlDeviceGetFieldValues(PyObject *module, PyObject *const *args, Py_ssize_t n
         PyErr_Format(PyExc_TypeError, "%s(): argument 'fieldIds' must be a sequence of field ids", fname);
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(argv[1], "nvmlDeviceGetFieldValues(): argument 'fieldIds' must be a sequence of field ids");
+    PyObject *seq = PySequence_Fast(argv[1], "argument 'fieldIds' must be a sequence of field ids");
     if (seq == NULL)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
@@ -144,8 +151,9 @@ h_nvmlDeviceGetFieldValues(PyObject *module, PyObject *const *args, Py_ssize_t n
             goto done;
     }
     {
-        pfn_nvmlDeviceGetFieldValues fn = (pfn_nvmlDeviceGetFieldValues)st->syms[PN_SYM_nvmlDeviceGetFieldValues];
-        if (fn == NULL && (fn = pn_resolve(st, PN_SYM_nvmlDeviceGetFieldValues)) == NULL)
+        /* nvmlDeviceGetFieldValues and nvmlDeviceClearFieldValues have one signature */
+        pfn_nvmlDeviceGetFieldValues fn = (pfn_nvmlDeviceGetFieldValues)st->syms[sym];
+        if (fn == NULL && (fn = (pfn_nvmlDeviceGetFieldValues)pn_resolve(st, sym)) == NULL)
             goto done;
         nvmlReturn_t rc;
         Py_BEGIN_ALLOW_THREADS

@@ -37,6 +37,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_hand_events_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_getters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_vgpu_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0)
         return -1;
     return 0;

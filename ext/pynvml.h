@@ -179,6 +179,9 @@ extern PyMethodDef pn_hand_mig_methods[];   /* hand_mig.c */
 extern PyMethodDef pn_hand_events_methods[];
 extern PyMethodDef pn_hand_getters_methods[];   /* hand_getters.c */
 extern PyMethodDef pn_hand_vgpu_methods[];     /* hand_vgpu.c */
+extern PyMethodDef pn_hand_setters_methods[];
+PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                          const char *fname, int sym);   /* hand_core.c: Get/ClearFieldValues */
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];

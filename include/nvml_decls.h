@@ -2728,8 +2728,14 @@ enum {
 enum {
     PN_SYM_nvmlComputeInstanceDestroy,
     PN_SYM_nvmlComputeInstanceGetInfo_v2,
+    PN_SYM_nvmlDeviceClearAccountingPids,
+    PN_SYM_nvmlDeviceClearCpuAffinity,
+    PN_SYM_nvmlDeviceClearEccErrorCounts,
+    PN_SYM_nvmlDeviceClearFieldValues,
     PN_SYM_nvmlDeviceCreateGpuInstance,
     PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement,
+    PN_SYM_nvmlDeviceDiscoverGpus,
+    PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetAPIRestriction,
     PN_SYM_nvmlDeviceGetAccountingBufferSize,
     PN_SYM_nvmlDeviceGetAccountingMode,
@@ -2755,6 +2761,7 @@ enum {
     PN_SYM_nvmlDeviceGetClkMonStatus,
     PN_SYM_nvmlDeviceGetClock,
     PN_SYM_nvmlDeviceGetClockInfo,
+    PN_SYM_nvmlDeviceGetClockOffsets,
     PN_SYM_nvmlDeviceGetComputeInstanceId,
     PN_SYM_nvmlDeviceGetComputeMode,
     PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2,
@@ -2765,6 +2772,8 @@ enum {
     PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage,
     PN_SYM_nvmlDeviceGetCoolerInfo,
     PN_SYM_nvmlDeviceGetCount_v2,
+    PN_SYM_nvmlDeviceGetCpuAffinity,
+    PN_SYM_nvmlDeviceGetCpuAffinityWithinScope,
     PN_SYM_nvmlDeviceGetCreatableVgpus,
     PN_SYM_nvmlDeviceGetCudaComputeCapability,
     PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration,
@@ -2779,6 +2788,7 @@ enum {
     PN_SYM_nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
     PN_SYM_nvmlDeviceGetDisplayActive,
     PN_SYM_nvmlDeviceGetDisplayMode,
+    PN_SYM_nvmlDeviceGetDramEncryptionMode,
     PN_SYM_nvmlDeviceGetDriverModel,
     PN_SYM_nvmlDeviceGetDriverModel_v2,
     PN_SYM_nvmlDeviceGetDynamicPstatesInfo,
@@ -2790,10 +2800,12 @@ enum {
     PN_SYM_nvmlDeviceGetEnforcedPowerLimit,
     PN_SYM_nvmlDeviceGetFBCSessions,
     PN_SYM_nvmlDeviceGetFBCStats,
+    PN_SYM_nvmlDeviceGetFanControlPolicy_v2,
     PN_SYM_nvmlDeviceGetFanSpeed,
     PN_SYM_nvmlDeviceGetFanSpeedRPM,
     PN_SYM_nvmlDeviceGetFanSpeed_v2,
     PN_SYM_nvmlDeviceGetFieldValues,
+    PN_SYM_nvmlDeviceGetGpcClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
     PN_SYM_nvmlDeviceGetGpuFabricInfo,
     PN_SYM_nvmlDeviceGetGpuFabricInfoV,
@@ -2834,7 +2846,9 @@ enum {
     PN_SYM_nvmlDeviceGetMaxMigDeviceCount,
     PN_SYM_nvmlDeviceGetMaxPcieLinkGeneration,
     PN_SYM_nvmlDeviceGetMaxPcieLinkWidth,
+    PN_SYM_nvmlDeviceGetMemClkMinMaxVfOffset,
     PN_SYM_nvmlDeviceGetMemClkVfOffset,
+    PN_SYM_nvmlDeviceGetMemoryAffinity,
     PN_SYM_nvmlDeviceGetMemoryBusWidth,
     PN_SYM_nvmlDeviceGetMemoryErrorCounter,
     PN_SYM_nvmlDeviceGetMemoryInfo,
@@ -2842,6 +2856,7 @@ enum {
     PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex,
     PN_SYM_nvmlDeviceGetMigMode,
     PN_SYM_nvmlDeviceGetMinMaxClockOfPState,
+    PN_SYM_nvmlDeviceGetMinMaxFanSpeed,
     PN_SYM_nvmlDeviceGetMinorNumber,
     PN_SYM_nvmlDeviceGetModuleId,
     PN_SYM_nvmlDeviceGetMultiGpuBoard,
@@ -2858,6 +2873,8 @@ enum {
     PN_SYM_nvmlDeviceGetNvLinkUtilizationControl,
     PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetNvLinkVersion,
+    PN_SYM_nvmlDeviceGetNvlinkBwMode,
+    PN_SYM_nvmlDeviceGetNvlinkSupportedBwModes,
     PN_SYM_nvmlDeviceGetOfaUtilization,
     PN_SYM_nvmlDeviceGetP2PStatus,
     PN_SYM_nvmlDeviceGetPciInfoExt,
@@ -2876,6 +2893,7 @@ enum {
     PN_SYM_nvmlDeviceGetPowerManagementLimit,
     PN_SYM_nvmlDeviceGetPowerManagementLimitConstraints,
     PN_SYM_nvmlDeviceGetPowerManagementMode,
+    PN_SYM_nvmlDeviceGetPowerMizerMode_v1,
     PN_SYM_nvmlDeviceGetPowerSource,
     PN_SYM_nvmlDeviceGetPowerState,
     PN_SYM_nvmlDeviceGetPowerUsage,
@@ -2930,13 +2948,63 @@ enum {
     PN_SYM_nvmlDeviceGetViolationStatus,
     PN_SYM_nvmlDeviceGetVirtualizationMode,
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
+    PN_SYM_nvmlDeviceModifyDrainState,
     PN_SYM_nvmlDeviceOnSameBoard,
+    PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile,
+    PN_SYM_nvmlDevicePowerSmoothingSetState,
+    PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam,
+    PN_SYM_nvmlDeviceQueryDrainState,
+    PN_SYM_nvmlDeviceReadWritePRM_v1,
     PN_SYM_nvmlDeviceRegisterEvents,
+    PN_SYM_nvmlDeviceRemoveGpu,
+    PN_SYM_nvmlDeviceResetApplicationsClocks,
+    PN_SYM_nvmlDeviceResetGpuLockedClocks,
+    PN_SYM_nvmlDeviceResetMemoryLockedClocks,
+    PN_SYM_nvmlDeviceResetNvLinkErrorCounters,
+    PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter,
+    PN_SYM_nvmlDeviceSetAPIRestriction,
+    PN_SYM_nvmlDeviceSetAccountingMode,
+    PN_SYM_nvmlDeviceSetApplicationsClocks,
+    PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled,
+    PN_SYM_nvmlDeviceSetClockOffsets,
+    PN_SYM_nvmlDeviceSetComputeMode,
+    PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize,
+    PN_SYM_nvmlDeviceSetCpuAffinity,
+    PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled,
+    PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2,
+    PN_SYM_nvmlDeviceSetDramEncryptionMode,
+    PN_SYM_nvmlDeviceSetDriverModel,
+    PN_SYM_nvmlDeviceSetEccMode,
+    PN_SYM_nvmlDeviceSetFanControlPolicy,
+    PN_SYM_nvmlDeviceSetFanSpeed_v2,
+    PN_SYM_nvmlDeviceSetGpcClkVfOffset,
+    PN_SYM_nvmlDeviceSetGpuLockedClocks,
+    PN_SYM_nvmlDeviceSetGpuOperationMode,
+    PN_SYM_nvmlDeviceSetHostname_v1,
+    PN_SYM_nvmlDeviceSetMemClkVfOffset,
+    PN_SYM_nvmlDeviceSetMemoryLockedClocks,
+    PN_SYM_nvmlDeviceSetMigMode,
+    PN_SYM_nvmlDeviceSetNvLinkDeviceLowPowerThreshold,
+    PN_SYM_nvmlDeviceSetNvLinkUtilizationControl,
+    PN_SYM_nvmlDeviceSetNvlinkBwMode,
+    PN_SYM_nvmlDeviceSetPersistenceMode,
+    PN_SYM_nvmlDeviceSetPowerManagementLimit,
+    PN_SYM_nvmlDeviceSetPowerManagementLimit_v2,
+    PN_SYM_nvmlDeviceSetPowerMizerMode_v1,
+    PN_SYM_nvmlDeviceSetRusdSettings_v1,
+    PN_SYM_nvmlDeviceSetTemperatureThreshold,
     PN_SYM_nvmlDeviceSetVgpuCapabilities,
     PN_SYM_nvmlDeviceSetVgpuHeterogeneousMode,
     PN_SYM_nvmlDeviceSetVgpuSchedulerState,
     PN_SYM_nvmlDeviceSetVgpuSchedulerState_v2,
+    PN_SYM_nvmlDeviceSetVirtualizationMode,
+    PN_SYM_nvmlDeviceValidateInforom,
     PN_SYM_nvmlDeviceVgpuForceGspUnload,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles,
+    PN_SYM_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1,
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlEventSetCreate,
     PN_SYM_nvmlEventSetFree,
@@ -2985,6 +3053,8 @@ enum {
     PN_SYM_nvmlSystemGetCPER_v1,
     PN_SYM_nvmlSystemGetConfComputeCapabilities,
     PN_SYM_nvmlSystemGetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemGetConfComputeKeyRotationThresholdInfo,
+    PN_SYM_nvmlSystemGetConfComputeSettings,
     PN_SYM_nvmlSystemGetConfComputeState,
     PN_SYM_nvmlSystemGetCudaDriverVersion,
     PN_SYM_nvmlSystemGetCudaDriverVersion_v2,
@@ -2996,6 +3066,9 @@ enum {
     PN_SYM_nvmlSystemGetProcessName,
     PN_SYM_nvmlSystemGetTopologyGpuSet,
     PN_SYM_nvmlSystemRegisterEvents,
+    PN_SYM_nvmlSystemSetConfComputeGpusReadyState,
+    PN_SYM_nvmlSystemSetConfComputeKeyRotationThresholdInfo,
+    PN_SYM_nvmlSystemSetNvlinkBwMode,
     PN_SYM_nvmlUnitGetCount,
     PN_SYM_nvmlUnitGetDevices,
     PN_SYM_nvmlUnitGetFanSpeedInfo,
@@ -3320,6 +3393,79 @@ typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState)(nvmlGpuInstance
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPersistenceMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetComputeMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetEccMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMigMode)(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpuOperationMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDriverModel)(nvmlDevice_t handle, unsigned int model, unsigned int flags);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAccountingMode)(nvmlDevice_t handle, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAPIRestriction)(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetVirtualizationMode)(nvmlDevice_t handle, unsigned int virtualization_mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearEccErrorCounts)(nvmlDevice_t handle, unsigned int counterType);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearAccountingPids)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceValidateInforom)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerManagementLimit)(nvmlDevice_t handle, unsigned int limit);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetApplicationsClocks)(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetApplicationsClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpuLockedClocks)(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetGpuLockedClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMemoryLockedClocks)(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetMemoryLockedClocks)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAutoBoostedClocksEnabled)(nvmlDevice_t handle, unsigned int enabled);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled)(nvmlDevice_t handle, unsigned int enabled, unsigned int flags);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetGpcClkVfOffset)(nvmlDevice_t device, int offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMemClkVfOffset)(nvmlDevice_t device, int offset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetFanSpeed_v2)(nvmlDevice_t handle, unsigned int index, unsigned int speed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDefaultFanSpeed_v2)(nvmlDevice_t handle, unsigned int index);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetFanControlPolicy)(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetTemperatureThreshold)(nvmlDevice_t handle, unsigned int threshold, int *temp);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetCpuAffinity)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearCpuAffinity)(nvmlDevice_t handle);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvLinkUtilizationControl)(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetNvLinkErrorCounters)(nvmlDevice_t device, unsigned int link);
+typedef nvmlReturn_t (*pfn_nvmlDeviceResetNvLinkUtilizationCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter);
+typedef nvmlReturn_t (*pfn_nvmlDeviceFreezeNvLinkUtilizationCounter)(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetNvlinkBwMode)(unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetConfComputeUnprotectedMemSize)(nvmlDevice_t device, unsigned long long c_ccMemSize);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetConfComputeGpusReadyState)(unsigned int state);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetClockOffsets)(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetClockOffsets)(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetPowerMizerMode_v1)(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerMizerMode_v1)(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvlinkBwMode)(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvlinkSupportedBwModes)(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvlinkBwMode)(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeSettings)(nvmlSystemConfComputeSettings_v1_t *settings);
+typedef nvmlReturn_t (*pfn_nvmlSystemGetConfComputeKeyRotationThresholdInfo)(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileGetProfilesInfo)(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles)(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1)(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingActivatePresetProfile)(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingSetState)(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state);
+typedef nvmlReturn_t (*pfn_nvmlDevicePowerSmoothingUpdatePresetProfileParam)(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetRusdSettings_v1)(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings);
+typedef nvmlReturn_t (*pfn_nvmlDeviceReadWritePRM_v1)(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceModifyDrainState)(nvmlPciInfo_t *pciInfo, unsigned int newState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceQueryDrainState)(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
+typedef nvmlReturn_t (*pfn_nvmlDeviceRemoveGpu)(nvmlPciInfo_t *pciInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceDiscoverGpus)(nvmlPciInfo_t *pciInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetDramEncryptionMode)(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetDramEncryptionMode)(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetPowerManagementLimit_v2)(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvLinkDeviceLowPowerThreshold)(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetHostname_v1)(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo);
+typedef nvmlReturn_t (*pfn_nvmlSystemSetConfComputeKeyRotationThresholdInfo)(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMinMaxFanSpeed)(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpcClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemClkMinMaxVfOffset)(nvmlDevice_t device, int *minOffset, int *maxOffset);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetFanControlPolicy_v2)(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinity)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetCpuAffinityWithinScope)(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemoryAffinity)(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
+typedef nvmlReturn_t (*pfn_nvmlDeviceClearFieldValues)(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetSupportedVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetCreatableVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetActiveVgpus)(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);
@@ -3642,6 +3788,79 @@ nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance,
 nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
 nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
 nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
+nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus);
+nvmlReturn_t nvmlDeviceSetGpuOperationMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetDriverModel(nvmlDevice_t handle, unsigned int model, unsigned int flags);
+nvmlReturn_t nvmlDeviceSetAccountingMode(nvmlDevice_t handle, unsigned int mode);
+nvmlReturn_t nvmlDeviceSetAPIRestriction(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted);
+nvmlReturn_t nvmlDeviceSetVirtualizationMode(nvmlDevice_t handle, unsigned int virtualization_mode);
+nvmlReturn_t nvmlDeviceClearEccErrorCounts(nvmlDevice_t handle, unsigned int counterType);
+nvmlReturn_t nvmlDeviceClearAccountingPids(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceValidateInforom(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t handle, unsigned int limit);
+nvmlReturn_t nvmlDeviceSetApplicationsClocks(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz);
+nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetGpuLockedClocks(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz);
+nvmlReturn_t nvmlDeviceResetGpuLockedClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetMemoryLockedClocks(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz);
+nvmlReturn_t nvmlDeviceResetMemoryLockedClocks(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled);
+nvmlReturn_t nvmlDeviceSetDefaultAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled, unsigned int flags);
+nvmlReturn_t nvmlDeviceSetGpcClkVfOffset(nvmlDevice_t device, int offset);
+nvmlReturn_t nvmlDeviceSetMemClkVfOffset(nvmlDevice_t device, int offset);
+nvmlReturn_t nvmlDeviceSetFanSpeed_v2(nvmlDevice_t handle, unsigned int index, unsigned int speed);
+nvmlReturn_t nvmlDeviceSetDefaultFanSpeed_v2(nvmlDevice_t handle, unsigned int index);
+nvmlReturn_t nvmlDeviceSetFanControlPolicy(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy);
+nvmlReturn_t nvmlDeviceSetTemperatureThreshold(nvmlDevice_t handle, unsigned int threshold, int *temp);
+nvmlReturn_t nvmlDeviceSetCpuAffinity(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceClearCpuAffinity(nvmlDevice_t handle);
+nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset);
+nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(nvmlDevice_t device, unsigned int link);
+nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter);
+nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze);
+nvmlReturn_t nvmlSystemSetNvlinkBwMode(unsigned int mode);
+nvmlReturn_t nvmlDeviceSetConfComputeUnprotectedMemSize(nvmlDevice_t device, unsigned long long c_ccMemSize);
+nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state);
+nvmlReturn_t nvmlDeviceGetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+nvmlReturn_t nvmlDeviceSetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info);
+nvmlReturn_t nvmlDeviceGetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+nvmlReturn_t nvmlDeviceSetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info);
+nvmlReturn_t nvmlDeviceGetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode);
+nvmlReturn_t nvmlDeviceGetNvlinkSupportedBwModes(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes);
+nvmlReturn_t nvmlDeviceSetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode);
+nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_v1_t *settings);
+nvmlReturn_t nvmlSystemGetConfComputeKeyRotationThresholdInfo(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetProfilesInfo(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfiles_v1_t *requestedProfiles);
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles);
+nvmlReturn_t nvmlDevicePowerSmoothingActivatePresetProfile(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+nvmlReturn_t nvmlDevicePowerSmoothingSetState(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state);
+nvmlReturn_t nvmlDevicePowerSmoothingUpdatePresetProfileParam(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile);
+nvmlReturn_t nvmlDeviceSetRusdSettings_v1(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings);
+nvmlReturn_t nvmlDeviceReadWritePRM_v1(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info);
+nvmlReturn_t nvmlDeviceModifyDrainState(nvmlPciInfo_t *pciInfo, unsigned int newState);
+nvmlReturn_t nvmlDeviceQueryDrainState(nvmlPciInfo_t *pciInfo, unsigned int *currentState);
+nvmlReturn_t nvmlDeviceRemoveGpu(nvmlPciInfo_t *pciInfo);
+nvmlReturn_t nvmlDeviceDiscoverGpus(nvmlPciInfo_t *pciInfo);
+nvmlReturn_t nvmlDeviceGetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending);
+nvmlReturn_t nvmlDeviceSetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption);
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit_v2(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue);
+nvmlReturn_t nvmlDeviceSetNvLinkDeviceLowPowerThreshold(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info);
+nvmlReturn_t nvmlDeviceSetHostname_v1(nvmlDevice_t device, nvmlHostname_v1_t *hostnameInfo);
+nvmlReturn_t nvmlSystemSetConfComputeKeyRotationThresholdInfo(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo);
+nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed);
+nvmlReturn_t nvmlDeviceGetGpcClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
+nvmlReturn_t nvmlDeviceGetMemClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset);
+nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy);
+nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet);
+nvmlReturn_t nvmlDeviceGetCpuAffinityWithinScope(nvmlDevice_t handle, unsigned int cpuSetSize, unsigned long *cpuSet, unsigned int scope);
+nvmlReturn_t nvmlDeviceGetMemoryAffinity(nvmlDevice_t handle, unsigned int nodeSetSize, unsigned long *nodeSet, unsigned int scope);
+nvmlReturn_t nvmlDeviceClearFieldValues(nvmlDevice_t handle, int valuesCount, nvmlFieldValue_t *values);
 nvmlReturn_t nvmlDeviceGetSupportedVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 nvmlReturn_t nvmlDeviceGetCreatableVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuTypeIds);
 nvmlReturn_t nvmlDeviceGetActiveVgpus(nvmlDevice_t handle, unsigned int *vgpuCount, unsigned int *vgpuInstances);

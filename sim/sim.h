@@ -10,6 +10,9 @@
  *                         pn_sim_fire_system_event (see that file)
  *   entry_points_getters.c the getters whose key is inside the caller's struct, or whose
  *                         data are made as time passes (samples); their profile shapes there
+ *   entry_points_setters.c  the setters' runtime (generated setters write into the
+ *                         profile, where getters read; the state lives as long as the
+ *                         loaded profile: see that file) and the setters of no pattern
  *   generated/            one entry point per spec function, and a JSON reader per struct
  *
  * A profile is {"system": {...}, "devices": [{...}, ...]} (and "units": [{...}, ...] for
@@ -96,5 +99,21 @@ nvmlReturn_t sim_count(sim_call *c, int idx, int nout, unsigned int *count, int 
                        int query_ok, unsigned int *n);
 nvmlReturn_t sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n,
                            size_t elsize, sim_fill_fn fill);
+
+/* entry_points_setters.c: what generated setters call (sets= clears= copies= checks=) */
+nvmlReturn_t sim_setter_begin(sim_call *c, const char *key, nvmlDevice_t d, int on_device);
+void sim_state_lock(void);
+void sim_state_unlock(void);
+nvmlReturn_t sim_check_within(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_among(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_atmost(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_atleast(sim_call *c, double v, const char *const *path);
+nvmlReturn_t sim_check_exists(sim_call *c, const char *const *path);
+nvmlReturn_t sim_optional(nvmlReturn_t rc);   /* NOT_SUPPORTED (no such data) is no error */
+nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const *path);
+/* clear: every number below path becomes 0; with empty_lists, lists of values (a getter's
+ * array output) are emptied, else a list is a getter's several outputs, each zeroed */
+nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path, int empty_lists);
+nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
 
 #endif

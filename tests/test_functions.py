@@ -93,7 +93,7 @@ def buffer_size(t):
 # the calls without outputs (they act: register events, take a GPM sample, change a
 # setting; their family's tests, tests/test_family_*.py, test them), and what the simulator
 # answers from a model of its own (simstate: MIG, tests/test_family_mig.py).
-ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and not outputs(f)
+ACTIONS = {f.pyname for f in PY_FUNCS if takes_device_first(f) and (not outputs(f) or f.sim_setter)
            and f.pyname != "nvmlDeviceGetFieldValues"}
 # Hand-written wrappers whose arguments or simulator data have shapes of their own
 # (sim/entry_points_getters.c): tests/test_family_getters.py tests them.
@@ -291,6 +291,17 @@ def check_result(f, result, data, handles):
                 check_value(by[n].type, v, data[n], handles, f"{f.pyname}.{n}")
             else:
                 assert v in (0, ""), (f.pyname, n, v)
+        return
+    if "each" in f.options:        # each struct output's field (and "item": one of them)
+        fld = f.options["each"]
+        ftype = {fl.name: fl.type for fl in SPEC.structs[outs[0].type.base].fields}[fld]
+        items = [int(f.options["item"])] if "item" in f.options else range(len(outs))
+        got = [result] if "item" in f.options else result
+        for v, i in zip(got, items):
+            if fld in data[i]:
+                check_value(ftype, v, data[i][fld], handles, f"{f.pyname}[{i}]")
+            else:
+                assert v == 0, (f.pyname, i, v)
         return
     if "item" in f.options:        # one of the outputs
         i = int(f.options["item"])
@@ -511,6 +522,8 @@ def test_wrong_arguments_raise_type_or_value_error(name, nvml):
                     [(1, "a")], [("a", 1)], [(1, -1)], [(2**32, 0)], [object()]]
         elif isinstance(t, str) and pname.endswith("Ref"):   # a caller's ctypes buffer (None: a list)
             bads = [5, 1.5, "abc", b"abc", [], object(), ctypes.c_uint8()]
+        elif isinstance(t, str) and pname == "hostname":   # a str of nvmlDeviceSetHostname_v1's
+            bads = [object(), 1.5, 5, [object()], "x" * 64]
         elif isinstance(t, str):       # a hand-written wrapper's own argument (pyargs=)
             bads = [object(), 1.5, "x", [object()]]
         elif t.kind == "handle":
@@ -572,6 +585,7 @@ def test_foreign_ctypes_pointer_is_passed_through_and_refused_by_nvml(nvml):
 
 # --- d. system, lookups, field values, versions, topology, pages, samples, GIL -----------------
 
+# (those filling a struct of the caller's: the family tests)
 SYSTEM_FUNCS = [f for f in PY_FUNCS if f.pyname.startswith("nvmlSystemGet") and f.pyname not in HAND_SHAPED
                 and "fills" not in f.options]
 

@@ -326,7 +326,7 @@ def test_tool_classifies_parameters_as_the_spec_declares():
         for p, k in zip(params, kinds):
             t = spec_kinds.get(p.name)
             if t is None:   # a hand-written wrapper's own arguments (pyargs=; the MIG profile infos' version)
-                assert k in ("version", "fieldids", "systemeventset", "eventdata", "int", "optional", "str"), \
+                assert k in ("version", "fieldids", "systemeventset", "eventdata", "int", "optional", "str", "ctypesout"), \
                     (f.pyname, p.name, k)
             elif t.kind == "handle":
                 assert k == {"Device": "device", "Unit": "unit", "EventSet": "eventset", "GpmSample": "gpmsample",

@@ -16,7 +16,6 @@ pytestmark = pytest.mark.simulator
 NEEDS = "the simulator lacks %s"
 KNOWN = {
     "count": "the simulator has 2 GPUs, the reference machine 1",
-    "inforom.checksum_validation": NEEDS % "nvmlDeviceValidateInforom",
     "clocks_event_reasons.active": "the reference's value was replaced by a fake identifier when it was "
                                    "captured; the H100 answers 0x0000000000000001, as the simulator does",
     "temperature.gpu.tlimit": NEEDS % "nvmlDeviceGetMarginTemperature",

@@ -71,11 +71,17 @@ READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle", "nvmlDevice
                    # Set-tings, Gpu-Set, Flush-Time)
                    "nvmlDeviceGetAddressingMode", "nvmlDeviceGetAutoBoostedClocksEnabled",
                    "nvmlDeviceGetNvLinkUtilizationControl", "nvmlDeviceGetThermalSettings",
-                   "nvmlSystemGetTopologyGpuSet", "nvmlDeviceGetLastBBXFlushTime"}
+                   "nvmlSystemGetTopologyGpuSet", "nvmlDeviceGetLastBBXFlushTime",
+                   "nvmlDeviceGetFanControlPolicy_v2"}
 # "Get" in the name, but they fill an object the caller allocated (a GPM sample, a metrics
 # struct holding two samples): not getters of the GPU's state, and not callable without
 # nvmlGpmSampleAlloc.  tests/test_family_events.py tests them.
-FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet"}
+FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetricsGet",
+                        # the caller's struct, filled in place (an int there makes NVML crash, as
+                        # on the H100): tests/test_family_setters.py compares them
+                        "nvmlDeviceGetClockOffsets", "nvmlDeviceGetPowerMizerMode_v1", "nvmlDeviceGetNvlinkBwMode",
+                        "nvmlDeviceGetNvlinkSupportedBwModes", "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles",
+                        "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "nvmlSystemGetConfComputeSettings"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
 DEVICE_PARAMS = {"handle", "device", "device1", "device2", "handle1", "handle2", "migDevice"}
@@ -83,7 +89,20 @@ UNIT_PARAMS = {"unit"}           # a unit handle: each unit of nvmlUnitGetHandle
 # Parameters of the functions never called here (they take objects that only state-changing
 # calls make), by kind, so that every parameter has one.
 OTHER_PARAMS = {"eventSet": "eventset", "gpmSample": "gpmsample", "setHandle": "systemeventset",
-                "req": "struct", "metricsGet": "struct", "eventData": "eventdata"}
+                "req": "struct", "metricsGet": "struct", "eventData": "eventdata",
+                # structs the setters family's calls take or fill (never called here)
+                "control": "struct", "info": "struct", "setBwMode": "struct", "getBwMode": "struct",
+                "supportedBwModes": "struct", "settings": "struct",
+                "requestedProfiles": "struct", "updateProfiles": "struct", "c_info": "struct",
+                "pciInfo": "struct", "currentProfiles": "struct", "profilesInfo": "struct"}
+# ctypes objects a caller may pass for NVML to fill (nvmlDeviceGetMinMaxFanSpeed(handle,
+# minSpeed=c_uint(), ...)): left to their defaults (an int there is a wild pointer to
+# nvidia-ml-py).
+CTYPES_OUT_PARAMS = {"minSpeed", "maxSpeed", "minOffset", "maxOffset", "fanControlPolicy"}
+# A name that is an int elsewhere: (function, parameter) -> kind.
+OTHER_PARAMS_OF = {("nvmlDevicePowerSmoothingSetState", "state"): "struct",
+                   ("nvmlDevicePowerSmoothingActivatePresetProfile", "profile"): "struct",
+                   ("nvmlDevicePowerSmoothingUpdatePresetProfileParam", "profile"): "struct"}
 STR_PARAMS = {"uuid", "serial", "pciBusId"}
 # Getters that fill the caller's struct (nvidia-ml-py passes the argument through to NVML:
 # a pointer, byref(obj)): called with a new object of this class each (nvidia-ml-py's
@@ -219,6 +238,10 @@ def param_kind(fname: str, p: inspect.Parameter) -> str:
         return "device"
     if p.name in UNIT_PARAMS:
         return "unit"
+    if p.name in CTYPES_OUT_PARAMS and p.default is not inspect.Parameter.empty:
+        return "ctypesout"
+    if (fname, p.name) in OTHER_PARAMS_OF:
+        return OTHER_PARAMS_OF[(fname, p.name)]
     if p.name in OTHER_PARAMS:
         return OTHER_PARAMS[p.name]
     if p.name in OPTIONAL_OUTPUTS.get(fname, ()):
@@ -344,7 +367,7 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
                            ([Arg(f"<new {cls}, version={ver}>", filled=cls, version=ver)] if ver else []))
         elif k in OTHER_PARAMS.values():
             return []
-        elif k == "optional":
+        elif k in ("optional", "ctypesout"):
             choices.append([Arg("<default>", inspect.Parameter.empty)])
         elif k == "int":
             vals = list(INT_VALUES)

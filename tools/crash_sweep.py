@@ -20,7 +20,8 @@ import time
 
 # Verbs of functions that change state: never swept on a real GPU (--read-only).
 MUTATING = re.compile(r"(Set|Reset|Clear|Create|Destroy|Register|Remove|Drain|Freeze|Modify|Discover|"
-                      r"Validate|Flush|Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control)")
+                      r"Validate|Flush|Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|"
+                      r"Activate|Update|Write)")
 
 CHILD = r'''
 import importlib.util, inspect, json, math, os, sys

@@ -9044,6 +9044,1705 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPersistenceMode, "nvmlDeviceSetPersistenceMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetPersistenceMode.");
+static PyObject *
+pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetPersistenceMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetPersistenceMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPersistenceMode, pfn_nvmlDeviceSetPersistenceMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetComputeMode, "nvmlDeviceSetComputeMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetComputeMode.");
+static PyObject *
+pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetComputeMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetComputeMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetComputeMode, pfn_nvmlDeviceSetComputeMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetEccMode, "nvmlDeviceSetEccMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetEccMode.");
+static PyObject *
+pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetEccMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetEccMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetEccMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetEccMode, pfn_nvmlDeviceSetEccMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMigMode, "nvmlDeviceSetMigMode(device, mode)\n--\n\nCalls NVML's nvmlDeviceSetMigMode.");
+static PyObject *
+pn_w_nvmlDeviceSetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetMigMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMigMode", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetMigMode", "mode", &a_mode) < 0) return NULL;
+    unsigned int o_activationStatus = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMigMode, pfn_nvmlDeviceSetMigMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_mode, &o_activationStatus);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_activationStatus);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuOperationMode, "nvmlDeviceSetGpuOperationMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetGpuOperationMode.");
+static PyObject *
+pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetGpuOperationMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuOperationMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuOperationMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuOperationMode, pfn_nvmlDeviceSetGpuOperationMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDriverModel, "nvmlDeviceSetDriverModel(handle, model)\n--\n\nCalls NVML's nvmlDeviceSetDriverModel.");
+static PyObject *
+pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "model", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetDriverModel", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDriverModel", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_model;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetDriverModel", "model", &a_model) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDriverModel, pfn_nvmlDeviceSetDriverModel, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_model, (unsigned int)(0));
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAccountingMode, "nvmlDeviceSetAccountingMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetAccountingMode.");
+static PyObject *
+pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetAccountingMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetAccountingMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAccountingMode, pfn_nvmlDeviceSetAccountingMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAPIRestriction, "nvmlDeviceSetAPIRestriction(handle, apiType, isRestricted)\n--\n\nCalls NVML's nvmlDeviceSetAPIRestriction.");
+static PyObject *
+pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "apiType", "isRestricted", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetAPIRestriction", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAPIRestriction", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_apiType;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
+    unsigned int a_isRestricted;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetAPIRestriction", "isRestricted", &a_isRestricted) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAPIRestriction, pfn_nvmlDeviceSetAPIRestriction, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_apiType, a_isRestricted);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetVirtualizationMode, "nvmlDeviceSetVirtualizationMode(handle, virtualization_mode)\n--\n\nCalls NVML's nvmlDeviceSetVirtualizationMode.");
+static PyObject *
+pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "virtualization_mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetVirtualizationMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_virtualization_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetVirtualizationMode", "virtualization_mode", &a_virtualization_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVirtualizationMode, pfn_nvmlDeviceSetVirtualizationMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_virtualization_mode);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearEccErrorCounts, "nvmlDeviceClearEccErrorCounts(handle, counterType)\n--\n\nCalls NVML's nvmlDeviceClearEccErrorCounts.");
+static PyObject *
+pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "counterType", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceClearEccErrorCounts", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearEccErrorCounts", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_counterType;
+    if (pn_arg_u32(argv[1], "nvmlDeviceClearEccErrorCounts", "counterType", &a_counterType) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceClearEccErrorCounts, pfn_nvmlDeviceClearEccErrorCounts, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_counterType);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearAccountingPids, "nvmlDeviceClearAccountingPids(handle)\n--\n\nCalls NVML's nvmlDeviceClearAccountingPids.");
+static PyObject *
+pn_w_nvmlDeviceClearAccountingPids(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceClearAccountingPids", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearAccountingPids", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceClearAccountingPids, pfn_nvmlDeviceClearAccountingPids, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceValidateInforom, "nvmlDeviceValidateInforom(handle)\n--\n\nCalls NVML's nvmlDeviceValidateInforom.");
+static PyObject *
+pn_w_nvmlDeviceValidateInforom(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceValidateInforom", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceValidateInforom", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceValidateInforom, pfn_nvmlDeviceValidateInforom, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerManagementLimit, "nvmlDeviceSetPowerManagementLimit(handle, limit)\n--\n\nCalls NVML's nvmlDeviceSetPowerManagementLimit.");
+static PyObject *
+pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "limit", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetPowerManagementLimit", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_limit;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetPowerManagementLimit", "limit", &a_limit) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit, pfn_nvmlDeviceSetPowerManagementLimit, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_limit);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetApplicationsClocks, "nvmlDeviceSetApplicationsClocks(handle, maxMemClockMHz, maxGraphicsClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetApplicationsClocks.");
+static PyObject *
+pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "maxMemClockMHz", "maxGraphicsClockMHz", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetApplicationsClocks", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetApplicationsClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_maxMemClockMHz;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetApplicationsClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
+    unsigned int a_maxGraphicsClockMHz;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetApplicationsClocks", "maxGraphicsClockMHz", &a_maxGraphicsClockMHz) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetApplicationsClocks, pfn_nvmlDeviceSetApplicationsClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_maxMemClockMHz, a_maxGraphicsClockMHz);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetApplicationsClocks, "nvmlDeviceResetApplicationsClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetApplicationsClocks.");
+static PyObject *
+pn_w_nvmlDeviceResetApplicationsClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceResetApplicationsClocks", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetApplicationsClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceResetApplicationsClocks, pfn_nvmlDeviceResetApplicationsClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuLockedClocks, "nvmlDeviceSetGpuLockedClocks(handle, minGpuClockMHz, maxGpuClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetGpuLockedClocks.");
+static PyObject *
+pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "minGpuClockMHz", "maxGpuClockMHz", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetGpuLockedClocks", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_minGpuClockMHz;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuLockedClocks", "minGpuClockMHz", &a_minGpuClockMHz) < 0) return NULL;
+    unsigned int a_maxGpuClockMHz;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetGpuLockedClocks", "maxGpuClockMHz", &a_maxGpuClockMHz) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuLockedClocks, pfn_nvmlDeviceSetGpuLockedClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_minGpuClockMHz, a_maxGpuClockMHz);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetGpuLockedClocks, "nvmlDeviceResetGpuLockedClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetGpuLockedClocks.");
+static PyObject *
+pn_w_nvmlDeviceResetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceResetGpuLockedClocks", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetGpuLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceResetGpuLockedClocks, pfn_nvmlDeviceResetGpuLockedClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLockedClocks, "nvmlDeviceSetMemoryLockedClocks(handle, minMemClockMHz, maxMemClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetMemoryLockedClocks.");
+static PyObject *
+pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "minMemClockMHz", "maxMemClockMHz", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetMemoryLockedClocks", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemoryLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_minMemClockMHz;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetMemoryLockedClocks", "minMemClockMHz", &a_minMemClockMHz) < 0) return NULL;
+    unsigned int a_maxMemClockMHz;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetMemoryLockedClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLockedClocks, pfn_nvmlDeviceSetMemoryLockedClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_minMemClockMHz, a_maxMemClockMHz);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetMemoryLockedClocks, "nvmlDeviceResetMemoryLockedClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetMemoryLockedClocks.");
+static PyObject *
+pn_w_nvmlDeviceResetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceResetMemoryLockedClocks", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetMemoryLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceResetMemoryLockedClocks, pfn_nvmlDeviceResetMemoryLockedClocks, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAutoBoostedClocksEnabled, "nvmlDeviceSetAutoBoostedClocksEnabled(handle, enabled)\n--\n\nCalls NVML's nvmlDeviceSetAutoBoostedClocksEnabled.");
+static PyObject *
+pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "enabled", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetAutoBoostedClocksEnabled", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_enabled;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled, pfn_nvmlDeviceSetAutoBoostedClocksEnabled, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_enabled);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled(handle, enabled, flags)\n--\n\nCalls NVML's nvmlDeviceSetDefaultAutoBoostedClocksEnabled.");
+static PyObject *
+pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "enabled", "flags", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetDefaultAutoBoostedClocksEnabled", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_enabled;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
+    unsigned int a_flags;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "flags", &a_flags) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_enabled, a_flags);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpcClkVfOffset, "nvmlDeviceSetGpcClkVfOffset(device, offset)\n--\n\nCalls NVML's nvmlDeviceSetGpcClkVfOffset.");
+static PyObject *
+pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "offset", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetGpcClkVfOffset", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
+    int a_offset;
+    if (pn_arg_i32(argv[1], "nvmlDeviceSetGpcClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpcClkVfOffset, pfn_nvmlDeviceSetGpcClkVfOffset, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_offset);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemClkVfOffset, "nvmlDeviceSetMemClkVfOffset(device, offset)\n--\n\nCalls NVML's nvmlDeviceSetMemClkVfOffset.");
+static PyObject *
+pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "offset", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetMemClkVfOffset", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
+    int a_offset;
+    if (pn_arg_i32(argv[1], "nvmlDeviceSetMemClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemClkVfOffset, pfn_nvmlDeviceSetMemClkVfOffset, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_offset);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanSpeed_v2, "nvmlDeviceSetFanSpeed_v2(handle, index, speed)\n--\n\nCalls NVML's nvmlDeviceSetFanSpeed_v2.");
+static PyObject *
+pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "index", "speed", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetFanSpeed_v2", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_index;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetFanSpeed_v2", "index", &a_index) < 0) return NULL;
+    unsigned int a_speed;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetFanSpeed_v2", "speed", &a_speed) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanSpeed_v2, pfn_nvmlDeviceSetFanSpeed_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_index, a_speed);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultFanSpeed_v2, "nvmlDeviceSetDefaultFanSpeed_v2(handle, index)\n--\n\nCalls NVML's nvmlDeviceSetDefaultFanSpeed_v2.");
+static PyObject *
+pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "index", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetDefaultFanSpeed_v2", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_index;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultFanSpeed_v2", "index", &a_index) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2, pfn_nvmlDeviceSetDefaultFanSpeed_v2, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_index);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanControlPolicy, "nvmlDeviceSetFanControlPolicy(handle, fan, fanControlPolicy)\n--\n\nCalls NVML's nvmlDeviceSetFanControlPolicy.");
+static PyObject *
+pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "fan", "fanControlPolicy", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetFanControlPolicy", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanControlPolicy", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_fan;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetFanControlPolicy", "fan", &a_fan) < 0) return NULL;
+    unsigned int a_fanControlPolicy;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetFanControlPolicy", "fanControlPolicy", &a_fanControlPolicy) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanControlPolicy, pfn_nvmlDeviceSetFanControlPolicy, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_fan, a_fanControlPolicy);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetTemperatureThreshold, "nvmlDeviceSetTemperatureThreshold(handle, threshold, temp)\n--\n\nCalls NVML's nvmlDeviceSetTemperatureThreshold.");
+static PyObject *
+pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "threshold", "temp", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceSetTemperatureThreshold", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetTemperatureThreshold", "handle", (void **)&a_handle) < 0) return NULL;
+    unsigned int a_threshold;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
+    int a_temp;
+    if (pn_arg_i32(argv[2], "nvmlDeviceSetTemperatureThreshold", "temp", &a_temp) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetTemperatureThreshold, pfn_nvmlDeviceSetTemperatureThreshold, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, a_threshold, &a_temp);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetCpuAffinity, "nvmlDeviceSetCpuAffinity(handle)\n--\n\nCalls NVML's nvmlDeviceSetCpuAffinity.");
+static PyObject *
+pn_w_nvmlDeviceSetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceSetCpuAffinity", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetCpuAffinity", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetCpuAffinity, pfn_nvmlDeviceSetCpuAffinity, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearCpuAffinity, "nvmlDeviceClearCpuAffinity(handle)\n--\n\nCalls NVML's nvmlDeviceClearCpuAffinity.");
+static PyObject *
+pn_w_nvmlDeviceClearCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceClearCpuAffinity", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearCpuAffinity", "handle", (void **)&a_handle) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceClearCpuAffinity, pfn_nvmlDeviceClearCpuAffinity, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvLinkUtilizationControl, "nvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)\n--\n\nCalls NVML's nvmlDeviceSetNvLinkUtilizationControl.");
+static PyObject *
+pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "link", "counter", "control", "reset", NULL};
+    PyObject *argbuf[5];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 5) {
+        if (pn_unpack("nvmlDeviceSetNvLinkUtilizationControl", args, nargs, kwnames, names, 5, 5, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvLinkUtilizationControl", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_link;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetNvLinkUtilizationControl", "link", &a_link) < 0) return NULL;
+    unsigned int a_counter;
+    if (pn_arg_u32(argv[2], "nvmlDeviceSetNvLinkUtilizationControl", "counter", &a_counter) < 0) return NULL;
+    void * a_control;
+    if (pn_arg_struct(st, argv[3], PN_STRUCT_nvmlNvLinkUtilizationControl_t, "nvmlDeviceSetNvLinkUtilizationControl", "control", &a_control) < 0) return NULL;
+    unsigned int a_reset;
+    if (pn_arg_u32(argv[4], "nvmlDeviceSetNvLinkUtilizationControl", "reset", &a_reset) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkUtilizationControl, pfn_nvmlDeviceSetNvLinkUtilizationControl, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_link, a_counter, (nvmlNvLinkUtilizationControl_t *)a_control, a_reset);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkErrorCounters, "nvmlDeviceResetNvLinkErrorCounters(device, link)\n--\n\nCalls NVML's nvmlDeviceResetNvLinkErrorCounters.");
+static PyObject *
+pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "link", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceResetNvLinkErrorCounters", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkErrorCounters", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_link;
+    if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkErrorCounters", "link", &a_link) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkErrorCounters, pfn_nvmlDeviceResetNvLinkErrorCounters, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_link);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkUtilizationCounter, "nvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)\n--\n\nCalls NVML's nvmlDeviceResetNvLinkUtilizationCounter.");
+static PyObject *
+pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "link", "counter", NULL};
+    PyObject *argbuf[3];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 3) {
+        if (pn_unpack("nvmlDeviceResetNvLinkUtilizationCounter", args, nargs, kwnames, names, 3, 3, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_link;
+    if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkUtilizationCounter", "link", &a_link) < 0) return NULL;
+    unsigned int a_counter;
+    if (pn_arg_u32(argv[2], "nvmlDeviceResetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter, pfn_nvmlDeviceResetNvLinkUtilizationCounter, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_link, a_counter);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceFreezeNvLinkUtilizationCounter, "nvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)\n--\n\nCalls NVML's nvmlDeviceFreezeNvLinkUtilizationCounter.");
+static PyObject *
+pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "link", "counter", "freeze", NULL};
+    PyObject *argbuf[4];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 4) {
+        if (pn_unpack("nvmlDeviceFreezeNvLinkUtilizationCounter", args, nargs, kwnames, names, 4, 4, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceFreezeNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_link;
+    if (pn_arg_u32(argv[1], "nvmlDeviceFreezeNvLinkUtilizationCounter", "link", &a_link) < 0) return NULL;
+    unsigned int a_counter;
+    if (pn_arg_u32(argv[2], "nvmlDeviceFreezeNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
+    unsigned int a_freeze;
+    if (pn_arg_u32(argv[3], "nvmlDeviceFreezeNvLinkUtilizationCounter", "freeze", &a_freeze) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter, pfn_nvmlDeviceFreezeNvLinkUtilizationCounter, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_link, a_counter, a_freeze);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemSetNvlinkBwMode, "nvmlSystemSetNvlinkBwMode(mode)\n--\n\nCalls NVML's nvmlSystemSetNvlinkBwMode.");
+static PyObject *
+pn_w_nvmlSystemSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"mode", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlSystemSetNvlinkBwMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[0], "nvmlSystemSetNvlinkBwMode", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemSetNvlinkBwMode, pfn_nvmlSystemSetNvlinkBwMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_mode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetConfComputeUnprotectedMemSize, "nvmlDeviceSetConfComputeUnprotectedMemSize(device, c_ccMemSize)\n--\n\nCalls NVML's nvmlDeviceSetConfComputeUnprotectedMemSize.");
+static PyObject *
+pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "c_ccMemSize", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetConfComputeUnprotectedMemSize", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetConfComputeUnprotectedMemSize", "device", (void **)&a_device) < 0) return NULL;
+    unsigned long long a_c_ccMemSize;
+    if (pn_arg_u64(argv[1], "nvmlDeviceSetConfComputeUnprotectedMemSize", "c_ccMemSize", &a_c_ccMemSize) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize, pfn_nvmlDeviceSetConfComputeUnprotectedMemSize, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, a_c_ccMemSize);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemSetConfComputeGpusReadyState, "nvmlSystemSetConfComputeGpusReadyState(state)\n--\n\nCalls NVML's nvmlSystemSetConfComputeGpusReadyState.");
+static PyObject *
+pn_w_nvmlSystemSetConfComputeGpusReadyState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"state", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlSystemSetConfComputeGpusReadyState", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    unsigned int a_state;
+    if (pn_arg_u32(argv[0], "nvmlSystemSetConfComputeGpusReadyState", "state", &a_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemSetConfComputeGpusReadyState, pfn_nvmlSystemSetConfComputeGpusReadyState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockOffsets, "nvmlDeviceGetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceGetClockOffsets.");
+static PyObject *
+pn_w_nvmlDeviceGetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetClockOffsets", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClockOffsets", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceGetClockOffsets", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockOffsets, pfn_nvmlDeviceGetClockOffsets, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetClockOffsets, "nvmlDeviceSetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceSetClockOffsets.");
+static PyObject *
+pn_w_nvmlDeviceSetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetClockOffsets", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetClockOffsets", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceSetClockOffsets", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetClockOffsets, pfn_nvmlDeviceSetClockOffsets, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerMizerMode_v1, "nvmlDeviceGetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceGetPowerMizerMode_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetPowerMizerMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerMizerMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceGetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerMizerMode_v1, pfn_nvmlDeviceGetPowerMizerMode_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerMizerMode_v1, "nvmlDeviceSetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceSetPowerMizerMode_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetPowerMizerMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerMizerMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceSetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerMizerMode_v1, pfn_nvmlDeviceSetPowerMizerMode_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkBwMode, "nvmlDeviceGetNvlinkBwMode(device, getBwMode)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkBwMode.");
+static PyObject *
+pn_w_nvmlDeviceGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "getBwMode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvlinkBwMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvlinkBwMode", "device", (void **)&a_device) < 0) return NULL;
+    void * a_getBwMode;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkGetBwMode_v1_t, "nvmlDeviceGetNvlinkBwMode", "getBwMode", &a_getBwMode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkBwMode, pfn_nvmlDeviceGetNvlinkBwMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkGetBwMode_v1_t *)a_getBwMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkSupportedBwModes, "nvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwModes)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkSupportedBwModes.");
+static PyObject *
+pn_w_nvmlDeviceGetNvlinkSupportedBwModes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "supportedBwModes", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvlinkSupportedBwModes", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvlinkSupportedBwModes", "device", (void **)&a_device) < 0) return NULL;
+    void * a_supportedBwModes;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t, "nvmlDeviceGetNvlinkSupportedBwModes", "supportedBwModes", &a_supportedBwModes) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkSupportedBwModes, pfn_nvmlDeviceGetNvlinkSupportedBwModes, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkSupportedBwModes_v1_t *)a_supportedBwModes);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwMode, "nvmlDeviceSetNvlinkBwMode(device, setBwMode)\n--\n\nCalls NVML's nvmlDeviceSetNvlinkBwMode.");
+static PyObject *
+pn_w_nvmlDeviceSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "setBwMode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetNvlinkBwMode", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvlinkBwMode", "device", (void **)&a_device) < 0) return NULL;
+    void * a_setBwMode;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSetBwMode_v1_t, "nvmlDeviceSetNvlinkBwMode", "setBwMode", &a_setBwMode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvlinkBwMode, pfn_nvmlDeviceSetNvlinkBwMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlNvlinkSetBwMode_v1_t *)a_setBwMode);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeSettings, "nvmlSystemGetConfComputeSettings(settings)\n--\n\nCalls NVML's nvmlSystemGetConfComputeSettings.");
+static PyObject *
+pn_w_nvmlSystemGetConfComputeSettings(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"settings", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlSystemGetConfComputeSettings", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_settings;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlSystemConfComputeSettings_v1_t, "nvmlSystemGetConfComputeSettings", "settings", &a_settings) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeSettings, pfn_nvmlSystemGetConfComputeSettings, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlSystemConfComputeSettings_v1_t *)a_settings);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo, "nvmlSystemGetConfComputeKeyRotationThresholdInfo()\n--\n\nCalls NVML's nvmlSystemGetConfComputeKeyRotationThresholdInfo.");
+static PyObject *
+pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    if (pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+        return NULL;
+    nvmlConfComputeGetKeyRotationThresholdInfo_v1_t o_pKeyRotationThrInfo;
+    memset(&o_pKeyRotationThrInfo, 0, sizeof o_pKeyRotationThrInfo);
+    o_pKeyRotationThrInfo.version = ConfComputeGetKeyRotationThresholdInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeKeyRotationThresholdInfo, pfn_nvmlSystemGetConfComputeKeyRotationThresholdInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(&o_pKeyRotationThrInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t, &o_pKeyRotationThrInfo);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetProfilesInfo.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profilesInfo", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileGetProfilesInfo", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profilesInfo;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "profilesInfo", &a_profilesInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, pfn_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileProfilesInfo_v1_t *)a_profilesInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetCurrentProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "currentProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_currentProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "currentProfiles", &a_currentProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, pfn_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileCurrentProfiles_v1_t *)a_currentProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileSetRequestedProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "requestedProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_requestedProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileClearRequestedProfiles.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "requestedProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", "device", (void **)&a_device) < 0) return NULL;
+    void * a_requestedProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(device, updateProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1.");
+static PyObject *
+pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "updateProfiles", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_updateProfiles;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", "updateProfiles", &a_updateProfiles) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, pfn_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *)a_updateProfiles);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile, "nvmlDevicePowerSmoothingActivatePresetProfile(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingActivatePresetProfile.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingActivatePresetProfile(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profile", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingActivatePresetProfile", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingActivatePresetProfile", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profile;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingActivatePresetProfile", "profile", &a_profile) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile, pfn_nvmlDevicePowerSmoothingActivatePresetProfile, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingSetState, "nvmlDevicePowerSmoothingSetState(device, state)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingSetState.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingSetState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "state", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingSetState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingSetState", "device", (void **)&a_device) < 0) return NULL;
+    void * a_state;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingState_v1_t, "nvmlDevicePowerSmoothingSetState", "state", &a_state) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingSetState, pfn_nvmlDevicePowerSmoothingSetState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingState_v1_t *)a_state);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam, "nvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingUpdatePresetProfileParam.");
+static PyObject *
+pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "profile", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePowerSmoothingUpdatePresetProfileParam", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", "device", (void **)&a_device) < 0) return NULL;
+    void * a_profile;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", "profile", &a_profile) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam, pfn_nvmlDevicePowerSmoothingUpdatePresetProfileParam, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetRusdSettings_v1, "nvmlDeviceSetRusdSettings_v1(device, settings)\n--\n\nCalls NVML's nvmlDeviceSetRusdSettings_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetRusdSettings_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "settings", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetRusdSettings_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetRusdSettings_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_settings;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlRusdSettings_v1_t, "nvmlDeviceSetRusdSettings_v1", "settings", &a_settings) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetRusdSettings_v1, pfn_nvmlDeviceSetRusdSettings_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_device, (pn_nvmlRusdSettings_v1_t *)a_settings);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceReadWritePRM_v1, "nvmlDeviceReadWritePRM_v1(handle, c_info)\n--\n\nCalls NVML's nvmlDeviceReadWritePRM_v1.");
+static PyObject *
+pn_w_nvmlDeviceReadWritePRM_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", "c_info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceReadWritePRM_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceReadWritePRM_v1", "handle", (void **)&a_handle) < 0) return NULL;
+    void * a_c_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPRMTLV_v1_t, "nvmlDeviceReadWritePRM_v1", "c_info", &a_c_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceReadWritePRM_v1, pfn_nvmlDeviceReadWritePRM_v1, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, (nvmlPRMTLV_v1_t *)a_c_info);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceModifyDrainState, "nvmlDeviceModifyDrainState(pciInfo, newState)\n--\n\nCalls NVML's nvmlDeviceModifyDrainState.");
+static PyObject *
+pn_w_nvmlDeviceModifyDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", "newState", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceModifyDrainState", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceModifyDrainState", "pciInfo", &a_pciInfo) < 0) return NULL;
+    unsigned int a_newState;
+    if (pn_arg_u32(argv[1], "nvmlDeviceModifyDrainState", "newState", &a_newState) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceModifyDrainState, pfn_nvmlDeviceModifyDrainState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo, a_newState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceQueryDrainState, "nvmlDeviceQueryDrainState(pciInfo)\n--\n\nCalls NVML's nvmlDeviceQueryDrainState.");
+static PyObject *
+pn_w_nvmlDeviceQueryDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceQueryDrainState", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceQueryDrainState", "pciInfo", &a_pciInfo) < 0) return NULL;
+    unsigned int o_currentState = 0;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceQueryDrainState, pfn_nvmlDeviceQueryDrainState, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo, &o_currentState);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[1] = {NULL};
+    items[0] = PyLong_FromUnsignedLong(o_currentState);
+    if (items[0] == NULL) goto done;
+    result = items[0];
+    items[0] = NULL;
+done:
+    for (int i = 0; i < 1; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceRemoveGpu, "nvmlDeviceRemoveGpu(pciInfo)\n--\n\nCalls NVML's nvmlDeviceRemoveGpu.");
+static PyObject *
+pn_w_nvmlDeviceRemoveGpu(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceRemoveGpu", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceRemoveGpu", "pciInfo", &a_pciInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceRemoveGpu, pfn_nvmlDeviceRemoveGpu, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceDiscoverGpus, "nvmlDeviceDiscoverGpus(pciInfo)\n--\n\nCalls NVML's nvmlDeviceDiscoverGpus.");
+static PyObject *
+pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"pciInfo", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceDiscoverGpus", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    void * a_pciInfo;
+    if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceDiscoverGpus", "pciInfo", &a_pciInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceDiscoverGpus, pfn_nvmlDeviceDiscoverGpus, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((nvmlPciInfo_t *)a_pciInfo);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDramEncryptionMode, "nvmlDeviceGetDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDramEncryptionMode, "nvmlDeviceGetCurrentDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetCurrentDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetCurrentDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrentDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    Py_SETREF(result, PySequence_GetItem(result, 0));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDramEncryptionMode, "nvmlDeviceGetPendingDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+static PyObject *
+pn_w_nvmlDeviceGetPendingDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"handle", NULL};
+    PyObject *argbuf[1];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 1) {
+        if (pn_unpack("nvmlDeviceGetPendingDramEncryptionMode", args, nargs, kwnames, names, 1, 1, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_handle;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPendingDramEncryptionMode", "handle", (void **)&a_handle) < 0) return NULL;
+    nvmlDramEncryptionInfo_v1_t o_current;
+    memset(&o_current, 0, sizeof o_current);
+    o_current.version = nvmlDramEncryptionInfo_v1;
+    nvmlDramEncryptionInfo_v1_t o_pending;
+    memset(&o_pending, 0, sizeof o_pending);
+    o_pending.version = nvmlDramEncryptionInfo_v1;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(a_handle, &o_current, &o_pending);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) return pn_raise(st, rc);
+    PyObject *result = NULL;
+    PyObject *items[2] = {NULL};
+    items[0] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_current);
+    if (items[0] == NULL) goto done;
+    items[1] = pn_struct_new(st, PN_STRUCT_nvmlDramEncryptionInfo_v1_t, &o_pending);
+    if (items[1] == NULL) goto done;
+    Py_SETREF(items[0], PyObject_GetAttrString(items[0], "encryptionState"));
+    if (items[0] == NULL) goto done;
+    Py_SETREF(items[1], PyObject_GetAttrString(items[1], "encryptionState"));
+    if (items[1] == NULL) goto done;
+    result = PyList_New(2);
+    if (result == NULL) goto done;
+    PyList_SET_ITEM(result, 0, items[0]);
+    items[0] = NULL;
+    PyList_SET_ITEM(result, 1, items[1]);
+    items[1] = NULL;
+    Py_SETREF(result, PySequence_GetItem(result, 1));
+    if (result == NULL) goto done;
+done:
+    for (int i = 0; i < 2; i++) Py_XDECREF(items[i]);
+    return result;
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedVgpus, "nvmlDeviceGetSupportedVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedVgpus.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -10217,6 +11916,68 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlGpuInstanceGetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2},
     {"nvmlGpuInstanceGetVgpuSchedulerLog_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2},
     {"nvmlGpuInstanceSetVgpuSchedulerState_v2", (PyCFunction)(void (*)(void))pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2},
+    {"nvmlDeviceSetPersistenceMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetPersistenceMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetPersistenceMode},
+    {"nvmlDeviceSetComputeMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetComputeMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetComputeMode},
+    {"nvmlDeviceSetEccMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetEccMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetEccMode},
+    {"nvmlDeviceSetMigMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetMigMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetMigMode},
+    {"nvmlDeviceSetGpuOperationMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetGpuOperationMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetGpuOperationMode},
+    {"nvmlDeviceSetDriverModel", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetDriverModel, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetDriverModel},
+    {"nvmlDeviceSetAccountingMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetAccountingMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetAccountingMode},
+    {"nvmlDeviceSetAPIRestriction", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetAPIRestriction, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetAPIRestriction},
+    {"nvmlDeviceSetVirtualizationMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetVirtualizationMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetVirtualizationMode},
+    {"nvmlDeviceClearEccErrorCounts", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceClearEccErrorCounts, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceClearEccErrorCounts},
+    {"nvmlDeviceClearAccountingPids", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceClearAccountingPids, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceClearAccountingPids},
+    {"nvmlDeviceValidateInforom", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceValidateInforom, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceValidateInforom},
+    {"nvmlDeviceSetPowerManagementLimit", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetPowerManagementLimit, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetPowerManagementLimit},
+    {"nvmlDeviceSetApplicationsClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetApplicationsClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetApplicationsClocks},
+    {"nvmlDeviceResetApplicationsClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceResetApplicationsClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceResetApplicationsClocks},
+    {"nvmlDeviceSetGpuLockedClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetGpuLockedClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetGpuLockedClocks},
+    {"nvmlDeviceResetGpuLockedClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceResetGpuLockedClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceResetGpuLockedClocks},
+    {"nvmlDeviceSetMemoryLockedClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetMemoryLockedClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetMemoryLockedClocks},
+    {"nvmlDeviceResetMemoryLockedClocks", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceResetMemoryLockedClocks, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceResetMemoryLockedClocks},
+    {"nvmlDeviceSetAutoBoostedClocksEnabled", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetAutoBoostedClocksEnabled, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetAutoBoostedClocksEnabled},
+    {"nvmlDeviceSetDefaultAutoBoostedClocksEnabled", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetDefaultAutoBoostedClocksEnabled},
+    {"nvmlDeviceSetGpcClkVfOffset", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetGpcClkVfOffset, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetGpcClkVfOffset},
+    {"nvmlDeviceSetMemClkVfOffset", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetMemClkVfOffset, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetMemClkVfOffset},
+    {"nvmlDeviceSetFanSpeed_v2", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetFanSpeed_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetFanSpeed_v2},
+    {"nvmlDeviceSetDefaultFanSpeed_v2", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetDefaultFanSpeed_v2, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetDefaultFanSpeed_v2},
+    {"nvmlDeviceSetFanControlPolicy", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetFanControlPolicy, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetFanControlPolicy},
+    {"nvmlDeviceSetTemperatureThreshold", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetTemperatureThreshold, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetTemperatureThreshold},
+    {"nvmlDeviceSetCpuAffinity", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetCpuAffinity, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetCpuAffinity},
+    {"nvmlDeviceClearCpuAffinity", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceClearCpuAffinity, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceClearCpuAffinity},
+    {"nvmlDeviceSetNvLinkUtilizationControl", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvLinkUtilizationControl, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvLinkUtilizationControl},
+    {"nvmlDeviceResetNvLinkErrorCounters", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceResetNvLinkErrorCounters, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceResetNvLinkErrorCounters},
+    {"nvmlDeviceResetNvLinkUtilizationCounter", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceResetNvLinkUtilizationCounter, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceResetNvLinkUtilizationCounter},
+    {"nvmlDeviceFreezeNvLinkUtilizationCounter", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceFreezeNvLinkUtilizationCounter},
+    {"nvmlSystemSetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlSystemSetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemSetNvlinkBwMode},
+    {"nvmlDeviceSetConfComputeUnprotectedMemSize", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetConfComputeUnprotectedMemSize},
+    {"nvmlSystemSetConfComputeGpusReadyState", (PyCFunction)(void (*)(void))pn_w_nvmlSystemSetConfComputeGpusReadyState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemSetConfComputeGpusReadyState},
+    {"nvmlDeviceGetClockOffsets", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetClockOffsets, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetClockOffsets},
+    {"nvmlDeviceSetClockOffsets", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetClockOffsets, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetClockOffsets},
+    {"nvmlDeviceGetPowerMizerMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetPowerMizerMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetPowerMizerMode_v1},
+    {"nvmlDeviceSetPowerMizerMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetPowerMizerMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetPowerMizerMode_v1},
+    {"nvmlDeviceGetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvlinkBwMode},
+    {"nvmlDeviceGetNvlinkSupportedBwModes", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvlinkSupportedBwModes, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvlinkSupportedBwModes},
+    {"nvmlDeviceSetNvlinkBwMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvlinkBwMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvlinkBwMode},
+    {"nvmlSystemGetConfComputeSettings", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetConfComputeSettings, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetConfComputeSettings},
+    {"nvmlSystemGetConfComputeKeyRotationThresholdInfo", (PyCFunction)(void (*)(void))pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo},
+    {"nvmlDeviceWorkloadPowerProfileGetProfilesInfo", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo},
+    {"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles},
+    {"nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles},
+    {"nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles},
+    {"nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1},
+    {"nvmlDevicePowerSmoothingActivatePresetProfile", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingActivatePresetProfile, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile},
+    {"nvmlDevicePowerSmoothingSetState", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingSetState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingSetState},
+    {"nvmlDevicePowerSmoothingUpdatePresetProfileParam", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam},
+    {"nvmlDeviceSetRusdSettings_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetRusdSettings_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetRusdSettings_v1},
+    {"nvmlDeviceReadWritePRM_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceReadWritePRM_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceReadWritePRM_v1},
+    {"nvmlDeviceModifyDrainState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceModifyDrainState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceModifyDrainState},
+    {"nvmlDeviceQueryDrainState", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceQueryDrainState, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceQueryDrainState},
+    {"nvmlDeviceRemoveGpu", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRemoveGpu, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRemoveGpu},
+    {"nvmlDeviceDiscoverGpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceDiscoverGpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceDiscoverGpus},
+    {"nvmlDeviceGetDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetDramEncryptionMode},
+    {"nvmlDeviceGetCurrentDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCurrentDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCurrentDramEncryptionMode},
+    {"nvmlDeviceGetPendingDramEncryptionMode", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetPendingDramEncryptionMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetPendingDramEncryptionMode},
     {"nvmlDeviceGetSupportedVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetSupportedVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetSupportedVgpus},
     {"nvmlDeviceGetCreatableVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetCreatableVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetCreatableVgpus},
     {"nvmlDeviceGetActiveVgpus", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetActiveVgpus, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetActiveVgpus},

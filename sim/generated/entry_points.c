@@ -260,7 +260,6 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeGetKeyRotationThresholdIn
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "attackerAdvantage"), &p->attackerAdvantage))) return rc;
     return NVML_SUCCESS;
 }
@@ -310,7 +309,6 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlConfComputeSetKeyRotationThresholdIn
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
     if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "maxAttackerAdvantage"), &p->maxAttackerAdvantage))) return rc;
     return NVML_SUCCESS;
 }
@@ -4588,6 +4586,861 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t device, n
     if ((rc = sim_begin_device(&c, "nvmlDeviceGetConfComputeGpuAttestationReport", device))) return rc;
     if (gpuAtstReport == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if ((rc = sim_out(&c, 0, 1, gpuAtstReport, sim_fill_nvmlConfComputeGpuAttestationReport_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPersistenceMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetPersistenceMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetComputeMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 3) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetComputeMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetEccMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetEccMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMigMode(nvmlDevice_t device, unsigned int mode, unsigned int *activationStatus)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMigMode", device, 1))) return rc;
+    if (activationStatus == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetMigMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    *activationStatus = 0;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpuOperationMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpuOperationMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 2) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetGpuOperationMode", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDriverModel(nvmlDevice_t handle, unsigned int model, unsigned int flags)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDriverModel", handle, 1))) return rc;
+    if ((double)model < 0 || (double)model > 2) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)model, (const char *const[]){"nvmlDeviceGetDriverModel_v2", "#1", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)model, (const char *const[]){"nvmlDeviceGetDriverModel", "#1", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAccountingMode(nvmlDevice_t handle, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAccountingMode", handle, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetAccountingMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAPIRestriction(nvmlDevice_t handle, unsigned int apiType, unsigned int isRestricted)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAPIRestriction", handle, 1))) return rc;
+    if ((double)isRestricted < 0 || (double)isRestricted > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_apiType[24];
+    snprintf(k_apiType, sizeof k_apiType, "%llu", (unsigned long long)apiType);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)isRestricted, (const char *const[]){"nvmlDeviceGetAPIRestriction", k_apiType, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetVirtualizationMode(nvmlDevice_t handle, unsigned int virtualization_mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetVirtualizationMode", handle, 1))) return rc;
+    if ((double)virtualization_mode < 0 || (double)virtualization_mode > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)virtualization_mode, (const char *const[]){"nvmlDeviceGetVirtualizationMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearEccErrorCounts(nvmlDevice_t handle, unsigned int counterType)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearEccErrorCounts", handle, 1))) return rc;
+    if ((double)counterType < 0 || (double)counterType > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_counterType[24];
+    snprintf(k_counterType, sizeof k_counterType, "%llu", (unsigned long long)counterType);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetTotalEccErrors", "*", k_counterType, NULL}, 0))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetDetailedEccErrors", "*", k_counterType, NULL}, 0)))) break;
+        if ((rc = sim_optional(sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetMemoryErrorCounter", "*", k_counterType, NULL}, 0)))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearAccountingPids(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearAccountingPids", handle, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetAccountingPids", NULL}, 1))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceValidateInforom(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceValidateInforom", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t handle, unsigned int limit)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerManagementLimit", handle, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)limit, (const char *const[]){"nvmlDeviceGetPowerManagementLimitConstraints", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)limit, (const char *const[]){"nvmlDeviceGetPowerManagementLimit", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)limit, (const char *const[]){"nvmlDeviceGetEnforcedPowerLimit", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetApplicationsClocks(nvmlDevice_t handle, unsigned int maxMemClockMHz, unsigned int maxGraphicsClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetApplicationsClocks", handle, 1))) return rc;
+    if ((rc = sim_check_among(&c, (double)maxMemClockMHz, (const char *const[]){"nvmlDeviceGetSupportedMemoryClocks", NULL}))) return rc;
+    if ((rc = sim_check_atmost(&c, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetMaxClockInfo", "0", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)maxMemClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "2", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "0", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)maxGraphicsClockMHz, (const char *const[]){"nvmlDeviceGetApplicationsClock", "1", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetApplicationsClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetApplicationsClocks", handle, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_copy(&c, w, (const char *const[]){"nvmlDeviceGetDefaultApplicationsClock", NULL}, (const char *const[]){"nvmlDeviceGetApplicationsClock", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpuLockedClocks(nvmlDevice_t handle, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpuLockedClocks", handle, 1))) return rc;
+    if ((double)minGpuClockMHz > (double)maxGpuClockMHz) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetGpuLockedClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetGpuLockedClocks", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMemoryLockedClocks(nvmlDevice_t handle, unsigned int minMemClockMHz, unsigned int maxMemClockMHz)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMemoryLockedClocks", handle, 1))) return rc;
+    if ((double)minMemClockMHz > (double)maxMemClockMHz) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetMemoryLockedClocks(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetMemoryLockedClocks", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAutoBoostedClocksEnabled", handle, 1))) return rc;
+    if ((double)enabled < 0 || (double)enabled > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)enabled, (const char *const[]){"nvmlDeviceGetAutoBoostedClocksEnabled", "#0", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDefaultAutoBoostedClocksEnabled(nvmlDevice_t handle, unsigned int enabled, unsigned int flags)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", handle, 1))) return rc;
+    if ((double)enabled < 0 || (double)enabled > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)enabled, (const char *const[]){"nvmlDeviceGetAutoBoostedClocksEnabled", "#1", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetGpcClkVfOffset(nvmlDevice_t device, int offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetGpcClkVfOffset", device, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)offset, (const char *const[]){"nvmlDeviceGetGpcClkMinMaxVfOffset", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)offset, (const char *const[]){"nvmlDeviceGetGpcClkVfOffset", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetMemClkVfOffset(nvmlDevice_t device, int offset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetMemClkVfOffset", device, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)offset, (const char *const[]){"nvmlDeviceGetMemClkMinMaxVfOffset", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)offset, (const char *const[]){"nvmlDeviceGetMemClkVfOffset", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetFanSpeed_v2(nvmlDevice_t handle, unsigned int index, unsigned int speed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetFanSpeed_v2", handle, 1))) return rc;
+    if ((rc = sim_check_within(&c, (double)speed, (const char *const[]){"nvmlDeviceGetMinMaxFanSpeed", NULL}))) return rc;
+    char k_index[24];
+    snprintf(k_index, sizeof k_index, "%llu", (unsigned long long)index);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)speed, (const char *const[]){"nvmlDeviceGetTargetFanSpeed", k_index, NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, 1, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_index, NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDefaultFanSpeed_v2(nvmlDevice_t handle, unsigned int index)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDefaultFanSpeed_v2", handle, 1))) return rc;
+    char k_index[24];
+    snprintf(k_index, sizeof k_index, "%llu", (unsigned long long)index);
+    if ((rc = sim_check_exists(&c, (const char *const[]){"nvmlDeviceGetTargetFanSpeed", k_index, NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_optional(sim_set_number(&c, w, 0, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_index, NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetFanControlPolicy(nvmlDevice_t handle, unsigned int fan, unsigned int fanControlPolicy)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetFanControlPolicy", handle, 1))) return rc;
+    if ((double)fanControlPolicy < 0 || (double)fanControlPolicy > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_fan[24];
+    snprintf(k_fan, sizeof k_fan, "%llu", (unsigned long long)fan);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)fanControlPolicy, (const char *const[]){"nvmlDeviceGetFanControlPolicy_v2", k_fan, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetTemperatureThreshold(nvmlDevice_t handle, unsigned int threshold, int *temp)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetTemperatureThreshold", handle, 1))) return rc;
+    if (temp == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)threshold != 5.0 && (double)threshold != 7.0) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_threshold[24];
+    snprintf(k_threshold, sizeof k_threshold, "%llu", (unsigned long long)threshold);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)*temp, (const char *const[]){"nvmlDeviceGetTemperatureThreshold", k_threshold, NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetCpuAffinity(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetCpuAffinity", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceClearCpuAffinity(nvmlDevice_t handle)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceClearCpuAffinity", handle, 1))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(nvmlDevice_t device, unsigned int link, unsigned int counter, nvmlNvLinkUtilizationControl_t *control, unsigned int reset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvLinkUtilizationControl", device, 1))) return rc;
+    if (control == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)control->units, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "units", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)control->pktfilter, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationControl", k_link, k_counter, "pktfilter", NULL}))) break;
+        if ((rc = (((double)reset != 0) ? sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}, 0) : NVML_SUCCESS))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(nvmlDevice_t device, unsigned int link)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetNvLinkErrorCounters", device, 1))) return rc;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkErrorCounter", k_link, NULL}, 0))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceResetNvLinkUtilizationCounter", device, 1))) return rc;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_clear(&c, w, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}, 0))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(nvmlDevice_t device, unsigned int link, unsigned int counter, unsigned int freeze)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceFreezeNvLinkUtilizationCounter", device, 1))) return rc;
+    if ((double)freeze < 0 || (double)freeze > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    char k_link[24];
+    snprintf(k_link, sizeof k_link, "%llu", (unsigned long long)link);
+    char k_counter[24];
+    snprintf(k_counter, sizeof k_counter, "%llu", (unsigned long long)counter);
+    if ((rc = sim_check_exists(&c, (const char *const[]){"nvmlDeviceGetNvLinkUtilizationCounter", k_link, k_counter, NULL}))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetNvlinkBwMode(unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetNvlinkBwMode", NULL, 0))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlSystemGetNvlinkBwMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetConfComputeUnprotectedMemSize(nvmlDevice_t device, unsigned long long c_ccMemSize)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetConfComputeUnprotectedMemSize", device, 1))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)c_ccMemSize, (const char *const[]){"nvmlDeviceGetConfComputeMemSizeInfo", "unprotectedMemSizeKib", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetConfComputeGpusReadyState", NULL, 0))) return rc;
+    if ((double)state < 0 || (double)state > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)state, (const char *const[]){"nvmlSystemGetConfComputeGpusReadyState", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetClockOffsets", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlClockOffset_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_key_u64(&c, (unsigned long long)info->type))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)info->pstate))) return rc;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlClockOffset_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetClockOffsets(nvmlDevice_t device, nvmlClockOffset_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetClockOffsets", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (info->version != nvmlClockOffset_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    char k_info_type[24];
+    snprintf(k_info_type, sizeof k_info_type, "%llu", (unsigned long long)info->type);
+    char k_info_pstate[24];
+    snprintf(k_info_pstate, sizeof k_info_pstate, "%llu", (unsigned long long)info->pstate);
+    if ((rc = sim_check_atleast(&c, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "minClockOffsetMHz", NULL}))) return rc;
+    if ((rc = sim_check_atmost(&c, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "maxClockOffsetMHz", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)info->clockOffsetMHz, (const char *const[]){"nvmlDeviceGetClockOffsets", k_info_type, k_info_pstate, "clockOffsetMHz", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetPowerMizerMode_v1", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlDevicePowerMizerModes_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerMizerMode_v1(nvmlDevice_t device, nvmlDevicePowerMizerModes_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerMizerMode_v1", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)info->mode < 0 || (double)info->mode > 3) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)info->mode, (const char *const[]){"nvmlDeviceGetPowerMizerMode_v1", "mode", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)info->mode, (const char *const[]){"nvmlDeviceGetPowerMizerMode_v1", "currentMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkGetBwMode_v1_t *getBwMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvlinkBwMode", device))) return rc;
+    if (getBwMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (getBwMode->version != nvmlNvlinkGetBwMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, getBwMode, sim_fill_nvmlNvlinkGetBwMode_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetNvlinkSupportedBwModes(nvmlDevice_t device, nvmlNvlinkSupportedBwModes_v1_t *supportedBwModes)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetNvlinkSupportedBwModes", device))) return rc;
+    if (supportedBwModes == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (supportedBwModes->version != nvmlNvlinkSupportedBwModes_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, supportedBwModes, sim_fill_nvmlNvlinkSupportedBwModes_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvlinkBwMode(nvmlDevice_t device, nvmlNvlinkSetBwMode_v1_t *setBwMode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvlinkBwMode", device, 1))) return rc;
+    if (setBwMode == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (setBwMode->version != nvmlNvlinkSetBwMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)setBwMode->bSetBest < 0 || (double)setBwMode->bSetBest > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_check_among(&c, (double)setBwMode->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkSupportedBwModes", "bwModes", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)setBwMode->bSetBest, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bIsBest", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)setBwMode->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bwMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_v1_t *settings)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeSettings"))) return rc;
+    if (settings == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (settings->version != nvmlSystemConfComputeSettings_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, settings, sim_fill_nvmlSystemConfComputeSettings_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeKeyRotationThresholdInfo(nvmlConfComputeGetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_system(&c, "nvmlSystemGetConfComputeKeyRotationThresholdInfo"))) return rc;
+    if (pKeyRotationThrInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pKeyRotationThrInfo->version != ConfComputeGetKeyRotationThresholdInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, pKeyRotationThrInfo, sim_fill_nvmlConfComputeGetKeyRotationThresholdInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetProfilesInfo(nvmlDevice_t device, nvmlWorkloadPowerProfileProfilesInfo_v1_t *profilesInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", device))) return rc;
+    if (profilesInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profilesInfo->version != nvmlWorkloadPowerProfileProfilesInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, profilesInfo, sim_fill_nvmlWorkloadPowerProfileProfilesInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(nvmlDevice_t device, nvmlWorkloadPowerProfileCurrentProfiles_v1_t *currentProfiles)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", device))) return rc;
+    if (currentProfiles == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (currentProfiles->version != nvmlWorkloadPowerProfileCurrentProfiles_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 1, currentProfiles, sim_fill_nvmlWorkloadPowerProfileCurrentProfiles_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(nvmlDevice_t device, pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *updateProfiles)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", device, 1))) return rc;
+    if (updateProfiles == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)updateProfiles->operation < 0 || (double)updateProfiles->operation > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingActivatePresetProfile(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingActivatePresetProfile", device, 1))) return rc;
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profile->version != nvmlPowerSmoothingProfile_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)profile->profileId < 0 || (double)profile->profileId > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingSetState(nvmlDevice_t device, nvmlPowerSmoothingState_v1_t *state)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingSetState", device, 1))) return rc;
+    if (state == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (state->version != nvmlPowerSmoothingState_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)state->state < 0 || (double)state->state > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePowerSmoothingUpdatePresetProfileParam(nvmlDevice_t device, nvmlPowerSmoothingProfile_v1_t *profile)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", device, 1))) return rc;
+    if (profile == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (profile->version != nvmlPowerSmoothingProfile_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)profile->profileId < 0 || (double)profile->profileId > 4) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)profile->paramId < 0 || (double)profile->paramId > 7) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetRusdSettings_v1(nvmlDevice_t device, pn_nvmlRusdSettings_v1_t *settings)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetRusdSettings_v1", device, 1))) return rc;
+    if (settings == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (settings->version != nvmlRusdSettings_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceReadWritePRM_v1(nvmlDevice_t handle, nvmlPRMTLV_v1_t *c_info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceReadWritePRM_v1", handle, 1))) return rc;
+    if (c_info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)c_info->dataSize < 0 || (double)c_info->dataSize > 496) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *current, nvmlDramEncryptionInfo_v1_t *pending)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetDramEncryptionMode", handle))) return rc;
+    if (current == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (current->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pending->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_out(&c, 0, 2, current, sim_fill_nvmlDramEncryptionInfo_v1_t))) return rc;
+    if ((rc = sim_out(&c, 1, 2, pending, sim_fill_nvmlDramEncryptionInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetDramEncryptionMode(nvmlDevice_t handle, nvmlDramEncryptionInfo_v1_t *dramEncryption)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetDramEncryptionMode", handle, 1))) return rc;
+    if (dramEncryption == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (dramEncryption->version != nvmlDramEncryptionInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)dramEncryption->encryptionState < 0 || (double)dramEncryption->encryptionState > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)dramEncryption->encryptionState, (const char *const[]){"nvmlDeviceGetDramEncryptionMode", "#1", "encryptionState", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit_v2(nvmlDevice_t device, nvmlPowerValue_v2_t *powerValue)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetPowerManagementLimit_v2", device, 1))) return rc;
+    if (powerValue == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (powerValue->version != nvmlPowerValue_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)powerValue->powerScope != 0.0) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_check_within(&c, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetPowerManagementLimitConstraints", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetPowerManagementLimit", NULL}))) break;
+        if ((rc = sim_optional(sim_set_number(&c, w, (double)powerValue->powerValueMw, (const char *const[]){"nvmlDeviceGetEnforcedPowerLimit", NULL})))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvLinkDeviceLowPowerThreshold(nvmlDevice_t device, nvmlNvLinkPowerThres_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvLinkDeviceLowPowerThreshold", device, 1))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemSetConfComputeKeyRotationThresholdInfo(nvmlConfComputeSetKeyRotationThresholdInfo_v1_t *pKeyRotationThrInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlSystemSetConfComputeKeyRotationThresholdInfo", NULL, 0))) return rc;
+    if (pKeyRotationThrInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (pKeyRotationThrInfo->version != ConfComputeSetKeyRotationThresholdInfo_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((double)pKeyRotationThrInfo->maxAttackerAdvantage < 50 || (double)pKeyRotationThrInfo->maxAttackerAdvantage > 65) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)pKeyRotationThrInfo->maxAttackerAdvantage, (const char *const[]){"nvmlSystemGetConfComputeKeyRotationThresholdInfo", "attackerAdvantage", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t handle, unsigned int *minSpeed, unsigned int *maxSpeed)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMinMaxFanSpeed", handle))) return rc;
+    if (minSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxSpeed == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minSpeed, sim_fill_u32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxSpeed, sim_fill_u32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpcClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpcClkMinMaxVfOffset", device))) return rc;
+    if (minOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minOffset, sim_fill_i32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxOffset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetMemClkMinMaxVfOffset(nvmlDevice_t device, int *minOffset, int *maxOffset)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetMemClkMinMaxVfOffset", device))) return rc;
+    if (minOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (maxOffset == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 2, minOffset, sim_fill_i32))) return rc;
+    if ((rc = sim_out(&c, 1, 2, maxOffset, sim_fill_i32))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetFanControlPolicy_v2(nvmlDevice_t handle, unsigned int fan, unsigned int *fanControlPolicy)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetFanControlPolicy_v2", handle))) return rc;
+    if ((rc = sim_key_u64(&c, (unsigned long long)fan))) return rc;
+    if (fanControlPolicy == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, fanControlPolicy, sim_fill_u32))) return rc;
     return NVML_SUCCESS;
 }
 
