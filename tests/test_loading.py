@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import pynvml
+from conftest import REAL
 
 HERE = Path(__file__).resolve().parent
 SIM_NAME = "NVIDIA H100 80GB HBM3"
@@ -450,6 +451,8 @@ OTHER_KIND_CALLS = ["nvmlUnitGetTemperature", "nvmlUnitGetFanSpeedInfo", "nvmlUn
 def test_device_handle_where_another_kind_is_expected(nvml):
     h = pynvml.nvmlDeviceGetHandleByIndex(0)
     found = [n for n in OTHER_KIND_CALLS if hasattr(pynvml, n)]
+    if REAL:    # on a real GPU nothing that destroys, not even with an argument refused before NVML
+        found = [n for n in found if "Destroy" not in n]
     if not found:
         pytest.skip("no function takes a unit, event set, instance or GPM sample handle yet")
     for name in found:

@@ -65,7 +65,7 @@ MUTATING = re.compile(
     r"(Set|Reset|Clear|Create|Destroy|Register|Remove|Drain|Freeze|Modify|Discover|Validate|Flush|"
     r"Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|Init|Shutdown|Kill|Trigger|"
     r"Update|Apply|Commit|Attach|Detach|Add|Delete|Release|Lock|Unlock|Pause|Resume|Activate|"
-    r"Deactivate|Write|Load|Issue|Request|Cancel|Begin|End|Submit|Power(?:On|Off)|Migrate)")
+    r"Deactivate|Write|Load|Unload|Force|Issue|Request|Cancel|Begin|End|Submit|Power(?:On|Off)|Migrate)")
 READ_ONLY_EXTRA = {"nvmlErrorString", "nvmlDeviceIsMigDeviceHandle", "nvmlDeviceOnSameBoard",
                    # getters whose names hold a verb of MUTATING (Add-ressing, Enable-d, Control,
                    # Set-tings, Gpu-Set, Flush-Time)

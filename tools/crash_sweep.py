@@ -21,7 +21,7 @@ import time
 # Verbs of functions that change state: never swept on a real GPU (--read-only).
 MUTATING = re.compile(r"(Set|Reset|Clear|Create|Destroy|Register|Remove|Drain|Freeze|Modify|Discover|"
                       r"Validate|Flush|Restore|Free|Alloc|Wait|Start|Stop|Enable|Disable|Inject|Control|"
-                      r"Activate|Update|Write)")
+                      r"Activate|Update|Write|Force|Unload)")
 
 CHILD = r'''
 import importlib.util, inspect, json, math, os, sys
