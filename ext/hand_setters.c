@@ -223,16 +223,19 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         (keyed && pn_arg_u32(argv[1], fname, names[1], &key) < 0))
         return NULL;
     PyObject *targets[2] = {NULL, NULL};
-    int reference = 0, null_out[2] = {0, 0};
+    int reference = 0;
     PyObject *result = NULL;
     for (int i = 0; i < nout; i++) {
         PyObject *a = argv[nin + i];
         if (a == NULL || a == Py_None)
             continue;
         if (PyLong_CheckExact(a) && PyLong_AsLong(a) == 0) {
-            /* nvidia-ml-py passes 0 on as a NULL pointer: NVML answers INVALID_ARGUMENT */
-            null_out[i] = reference = 1;
-            continue;
+            /* nvidia-ml-py passes 0 on as a NULL pointer.  A NULL-checking NVML answers
+             * INVALID_ARGUMENT; the H200's nvmlDeviceGetGpcClkMinMaxVfOffset (driver
+             * 580.159.04) crashed on it instead.  So NVML never sees the NULL: we answer
+             * INVALID_ARGUMENT ourselves. */
+            pn_raise(st, NVML_ERROR_INVALID_ARGUMENT);
+            goto done;
         }
         int exact = is_exact_ctype(a, is_signed ? "c_int" : "c_uint");
         if (exact < 0 || (targets[i] = target_of(a, fname, names[nin + i])) == NULL)
@@ -248,10 +251,10 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         goto done;
     if (keyed) {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned int *) = fnp;
-        CALL(rc, fn(dev, key, null_out[0] ? NULL : &u[0]));
+        CALL(rc, fn(dev, key, &u[0]));
     } else {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int *, unsigned int *) = fnp;
-        CALL(rc, fn(dev, null_out[0] ? NULL : &u[0], null_out[1] ? NULL : &u[1]));
+        CALL(rc, fn(dev, &u[0], &u[1]));
     }
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
