@@ -7,7 +7,8 @@
  * path, or the file's size or time): so a thread still inside a call while others
  * shut down and re-initialize keeps reading a profile that stays in memory.  A handle
  * is the address of a sim_device in our own array, so any other pointer is recognized,
- * without being read, and answered INVALID_ARGUMENT.
+ * without being read, and answered INVALID_ARGUMENT.  The faults a profile injects
+ * (faults.c) are read with it, and their counters start again when it is reloaded.
  */
 #include "sim.h"
 
@@ -18,7 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-extern const char sim_default_profile[];   /* incbin.S: the built-in profile, NUL-terminated */
+/* incbin.S: the built-in profile, NUL-terminated */
+extern const char sim_default_profile[] __attribute__((visibility("hidden")));
 
 #define SIM_MAX_DEVICES 64
 
@@ -97,15 +99,28 @@ load_profile(void)
     }
     free(text);
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
-    ndevices = 0;
+    unsigned int n = 0;
     const cJSON *d;
     cJSON_ArrayForEach(d, devs) {
-        if (ndevices == SIM_MAX_DEVICES)
+        if (n == SIM_MAX_DEVICES)
+            break;
+        n++;
+    }
+    /* the faults are read before anything changes: a profile with bad ones is refused */
+    sim_fault_plan *plan;
+    if (sim_faults_parse(p, n, &plan) != NVML_SUCCESS) {
+        cJSON_Delete(p);
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    ndevices = 0;
+    cJSON_ArrayForEach(d, devs) {
+        if (ndevices == n)
             break;
         devices[ndevices].index = ndevices;
         devices[ndevices].data = (cJSON *)d;
         ndevices++;
     }
+    sim_faults_apply(plan, devices);
     cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
     profile = p;
     snprintf(loaded_path, sizeof loaded_path, "%s", path ? path : "");
@@ -201,6 +216,9 @@ sim_begin_system(sim_call *c, const char *key)
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     c->dev = NULL;
+    nvmlReturn_t rc = sim_system_enter(key);
+    if (rc != NVML_SUCCESS)
+        return rc;
     c->value = cJSON_GetObjectItemCaseSensitive(sim_system(), key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
@@ -214,7 +232,7 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
         return NVML_ERROR_UNINITIALIZED;
     if ((c->dev = sim_device_of(d)) == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
+    nvmlReturn_t rc = sim_device_enter(c->dev, key);   /* lost, or a fault injected */
     if (rc != NVML_SUCCESS)
         return rc;
     c->value = cJSON_GetObjectItemCaseSensitive(c->dev->data, key);
