@@ -521,3 +521,18 @@ def test_hide_command_line(tmp_path):
 def test_simulator_exports_only_nvml_and_its_control_calls():
     names = hide_symbols.exported()
     assert {n for n in names if not n.startswith("nvml")} == {"pynvmlSimLoseDevice", "pynvmlSimResetFaults"}
+
+
+def test_the_readme_example_profile(use_profile):
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```json\n")[1:]]
+    block = next(b for b in blocks if '"faults"' in b)
+    use_profile(json.loads(block))
+    with pytest.raises(pynvml.NVMLError_DriverNotLoaded):
+        pynvml.nvmlInit()
+    pynvml.nvmlInit()
+    h0, h1 = (pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(2))
+    assert outcomes(power(h0), 6) == ["NotSupported"] * 5 + ["GpuIsLost"]   # no data, then the fault
+    assert outcomes(lambda: pynvml.nvmlDeviceGetName(h1), 100) == ["NotSupported"] * 99 + ["GpuIsLost"]
