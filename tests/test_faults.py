@@ -322,6 +322,8 @@ def test_gpu_lost_after_n_calls_mid_run(use_profile, default_profile):
     assert [row[1] == "lost" for row in log] == [False, False, True, True, True]
     with pytest.raises(pynvml.NVMLError_GpuIsLost):
         pynvml.nvmlDeviceGetHandleByIndex(1)
+    with pytest.raises(pynvml.NVMLError_GpuIsLost):
+        pynvml.nvmlDeviceGetHandleByUUID(default_profile["devices"][1]["nvmlDeviceGetUUID"])
     assert pynvml.nvmlDeviceGetCount() == 2   # it is still there, answering GPU_IS_LOST
 
 
