@@ -24,7 +24,66 @@ extern const char sim_default_profile[] __attribute__((visibility("hidden")));
 
 #define SIM_MAX_DEVICES 64
 
+/* An entry point finds its data by name among a device's members (a few hundred):
+ * cJSON looks them up one by one, so each profile object the entry points read is
+ * indexed once, when loaded, in an open-addressing hash table of its members (the
+ * first of a repeated name wins, as with cJSON's own lookup). */
+struct sim_key_index {
+    unsigned int mask;
+    struct { const char *name; const cJSON *value; } slots[];
+};
+
+static unsigned int
+name_hash(const char *s)
+{
+    unsigned int h = 2166136261u;   /* FNV-1a */
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static struct sim_key_index *
+index_build(const cJSON *obj)
+{
+    int n = cJSON_IsObject(obj) ? cJSON_GetArraySize(obj) : 0;
+    unsigned int size = 16;
+    while (size < 2u * (unsigned int)n)
+        size *= 2;
+    struct sim_key_index *ix = calloc(1, sizeof *ix + size * sizeof ix->slots[0]);
+    if (ix == NULL)
+        return NULL;   /* lookups fall back to cJSON's */
+    ix->mask = size - 1;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj) {
+        if (m->string == NULL)
+            continue;
+        unsigned int h = name_hash(m->string) & ix->mask;
+        while (ix->slots[h].name != NULL && strcmp(ix->slots[h].name, m->string) != 0)
+            h = (h + 1) & ix->mask;
+        if (ix->slots[h].name == NULL) {
+            ix->slots[h].name = m->string;
+            ix->slots[h].value = m;
+        }
+    }
+    return ix;
+}
+
+static const cJSON *
+index_get(const struct sim_key_index *ix, const cJSON *obj, const char *name)
+{
+    if (ix == NULL)
+        return cJSON_GetObjectItemCaseSensitive(obj, name);
+    unsigned int h = name_hash(name) & ix->mask;
+    while (ix->slots[h].name != NULL) {
+        if (strcmp(ix->slots[h].name, name) == 0)
+            return ix->slots[h].value;
+        h = (h + 1) & ix->mask;
+    }
+    return NULL;
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_key_index *system_keys;
 static int refcount;
 static cJSON *profile;
 static sim_device devices[SIM_MAX_DEVICES];
@@ -118,8 +177,12 @@ load_profile(void)
             break;
         devices[ndevices].index = ndevices;
         devices[ndevices].data = (cJSON *)d;
+        free(devices[ndevices].keys);   /* the previous profile's */
+        devices[ndevices].keys = index_build(d);
         ndevices++;
     }
+    free(system_keys);
+    system_keys = index_build(cJSON_GetObjectItemCaseSensitive(p, "system"));
     sim_faults_apply(plan, devices);
     cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
     profile = p;
@@ -219,7 +282,7 @@ sim_begin_system(sim_call *c, const char *key)
     nvmlReturn_t rc = sim_system_enter(key);
     if (rc != NVML_SUCCESS)
         return rc;
-    c->value = cJSON_GetObjectItemCaseSensitive(sim_system(), key);
+    c->value = index_get(system_keys, sim_system(), key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
     return sim_error_of(c->value);
@@ -235,7 +298,7 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
     nvmlReturn_t rc = sim_device_enter(c->dev, key);   /* lost, or a fault injected */
     if (rc != NVML_SUCCESS)
         return rc;
-    c->value = cJSON_GetObjectItemCaseSensitive(c->dev->data, key);
+    c->value = index_get(c->dev->keys, c->dev->data, key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
     return sim_error_of(c->value);
@@ -253,9 +316,12 @@ descend(sim_call *c, const char *k)
 nvmlReturn_t
 sim_key_u64(sim_call *c, unsigned long long k)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", k);
-    return descend(c, buf);
+    char buf[24], *p = buf + sizeof buf;   /* k in decimal, without snprintf's cost */
+    *--p = '\0';
+    do
+        *--p = (char)('0' + k % 10);
+    while ((k /= 10) != 0);
+    return descend(c, p);
 }
 
 nvmlReturn_t

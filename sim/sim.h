@@ -71,6 +71,7 @@ typedef struct sim_device {
     long long lose_after;          /* -1: not lost by counting */
     unsigned long long calls;      /* calls counted toward lose_after */
     sim_fault_table *faults;       /* NULL: none (the common case) */
+    struct sim_key_index *keys;    /* device_model.c: data's members by name, hashed */
 } sim_device;
 
 typedef struct {
