@@ -538,3 +538,36 @@ def test_the_readme_example_profile(use_profile):
     h0, h1 = (pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(2))
     assert outcomes(power(h0), 6) == ["NotSupported"] * 5 + ["GpuIsLost"]   # no data, then the fault
     assert outcomes(lambda: pynvml.nvmlDeviceGetName(h1), 100) == ["NotSupported"] * 99 + ["GpuIsLost"]
+
+
+# --- the profile's lookup (members hashed at load) ------------------------------------------
+
+
+def test_a_repeated_name_in_a_profile_reads_its_first_value(use_profile, default_profile):
+    # cJSON keeps both members; the simulator's index must answer as cJSON's lookup does
+    d0 = default_profile["devices"][0]
+    d0.pop("nvmlDeviceGetBrand")
+    text = json.dumps(default_profile)
+    first = '{"nvmlDeviceGetBrand": 7, "nvmlDeviceGetBrand": 9, '
+    text = text.replace('"devices": [{', '"devices": [' + first, 1)
+    text = text.replace('"system": {', '"system": {"nvmlSystemGetDriverVersion": "1.2.3", ', 1)
+    use_profile(text)
+    pynvml.nvmlInit()
+    assert pynvml.nvmlDeviceGetBrand(pynvml.nvmlDeviceGetHandleByIndex(0)) == 7
+    assert pynvml.nvmlSystemGetDriverVersion() == "1.2.3"
+    assert pynvml.nvmlDeviceGetBrand(pynvml.nvmlDeviceGetHandleByIndex(1)) == default_profile["devices"][1]["nvmlDeviceGetBrand"]
+
+
+def test_many_members_and_keys(use_profile, default_profile):
+    # a device with thousands of members, and integer keys of every width
+    d0 = default_profile["devices"][0]
+    for i in range(5000):
+        d0[f"x{i}"] = i
+    d0["nvmlDeviceGetTemperature"] = {"0": 1, "9": 2, "10": 3, "4294967295": 4}
+    use_profile(default_profile)
+    pynvml.nvmlInit()
+    h0 = pynvml.nvmlDeviceGetHandleByIndex(0)
+    assert [pynvml.nvmlDeviceGetTemperature(h0, s) for s in (0, 9, 10, 2**32 - 1)] == [1, 2, 3, 4]
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        pynvml.nvmlDeviceGetTemperature(h0, 1)
+    assert pynvml.nvmlDeviceGetName(h0) == "NVIDIA H100 80GB HBM3"
