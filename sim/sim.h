@@ -38,6 +38,10 @@
  * them).  Counters start when the profile is loaded: at the first nvmlInit, and again
  * only when the profile's source changes (see device_model.c).
  *
+ * A hand-written entry point gets all this by starting with sim_begin_device/system,
+ * or, where it doesn't use them, with sim_device_enter/sim_system_enter (below); it
+ * should not read "lost" or "faults" from the profile itself.
+ *
  * Hidden entry points (an older driver) are not in the profile: they need a library
  * without those symbols, written by `python -m pynvml._sim hide` (src/pynvml/_sim/hide_symbols.py).
  * The library is linked -Bsymbolic and its helpers are hidden, so no call inside it
