@@ -76,7 +76,9 @@ if inc is not None:
         define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % profile)],
         depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
         extra_compile_args=CFLAGS,
-        extra_link_args=["-Wl,-soname," + SIM_NAME] + SAN_LINK,
+        # -Bsymbolic: the library's calls to its own entry points bind at link time, so a
+        # copy with some symbols hidden (python -m pynvml._sim hide) still works
+        extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + SAN_LINK,
     ))
 else:
     sys.stderr.write("pynvml: cJSON not found (apt-get install libcjson-dev): building without the simulator\n")

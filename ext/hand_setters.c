@@ -223,7 +223,7 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         (keyed && pn_arg_u32(argv[1], fname, names[1], &key) < 0))
         return NULL;
     PyObject *targets[2] = {NULL, NULL};
-    int reference = 0;
+    int reference = 0, null_out = 0;
     PyObject *result = NULL;
     for (int i = 0; i < nout; i++) {
         PyObject *a = argv[nin + i];
@@ -234,13 +234,17 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
              * INVALID_ARGUMENT; the H200's nvmlDeviceGetGpcClkMinMaxVfOffset (driver
              * 580.159.04) crashed on it instead.  So NVML never sees the NULL: we answer
              * INVALID_ARGUMENT ourselves. */
-            pn_raise(st, NVML_ERROR_INVALID_ARGUMENT);
-            goto done;
+            null_out = 1;
+            continue;
         }
         int exact = is_exact_ctype(a, is_signed ? "c_int" : "c_uint");
         if (exact < 0 || (targets[i] = target_of(a, fname, names[nin + i])) == NULL)
             goto done;
         reference |= !exact;
+    }
+    if (null_out) {                 /* every argument checked first, then this */
+        pn_raise(st, NVML_ERROR_INVALID_ARGUMENT);
+        goto done;
     }
     nvmlReturn_t rc;
     unsigned int u[2] = {0, 0};

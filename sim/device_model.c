@@ -7,7 +7,8 @@
  * path, or the file's size or time): so a thread still inside a call while others
  * shut down and re-initialize keeps reading a profile that stays in memory.  A handle
  * is the address of a sim_device in our own array, so any other pointer is recognized,
- * without being read, and answered INVALID_ARGUMENT.
+ * without being read, and answered INVALID_ARGUMENT.  The faults a profile injects
+ * (faults.c) are read with it, and their counters start again when it is reloaded.
  */
 #include "sim.h"
 
@@ -18,11 +19,71 @@
 #include <string.h>
 #include <sys/stat.h>
 
-extern const char sim_default_profile[];   /* incbin.S: the built-in profile, NUL-terminated */
+/* incbin.S: the built-in profile, NUL-terminated */
+extern const char sim_default_profile[] __attribute__((visibility("hidden")));
 
 #define SIM_MAX_DEVICES 64
 
+/* An entry point finds its data by name among a device's members (a few hundred):
+ * cJSON looks them up one by one, so each profile object the entry points read is
+ * indexed once, when loaded, in an open-addressing hash table of its members (the
+ * first of a repeated name wins, as with cJSON's own lookup). */
+struct sim_key_index {
+    unsigned int mask;
+    struct { const char *name; const cJSON *value; } slots[];
+};
+
+static unsigned int
+name_hash(const char *s)
+{
+    unsigned int h = 2166136261u;   /* FNV-1a */
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static struct sim_key_index *
+index_build(const cJSON *obj)
+{
+    int n = cJSON_IsObject(obj) ? cJSON_GetArraySize(obj) : 0;
+    unsigned int size = 16;
+    while (size < 2u * (unsigned int)n)
+        size *= 2;
+    struct sim_key_index *ix = calloc(1, sizeof *ix + size * sizeof ix->slots[0]);
+    if (ix == NULL)
+        return NULL;   /* lookups fall back to cJSON's */
+    ix->mask = size - 1;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj) {
+        if (m->string == NULL)
+            continue;
+        unsigned int h = name_hash(m->string) & ix->mask;
+        while (ix->slots[h].name != NULL && strcmp(ix->slots[h].name, m->string) != 0)
+            h = (h + 1) & ix->mask;
+        if (ix->slots[h].name == NULL) {
+            ix->slots[h].name = m->string;
+            ix->slots[h].value = m;
+        }
+    }
+    return ix;
+}
+
+static const cJSON *
+index_get(const struct sim_key_index *ix, const cJSON *obj, const char *name)
+{
+    if (ix == NULL)
+        return cJSON_GetObjectItemCaseSensitive(obj, name);
+    unsigned int h = name_hash(name) & ix->mask;
+    while (ix->slots[h].name != NULL) {
+        if (strcmp(ix->slots[h].name, name) == 0)
+            return ix->slots[h].value;
+        h = (h + 1) & ix->mask;
+    }
+    return NULL;
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_key_index *system_keys;
 static int refcount;
 static cJSON *profile;
 static sim_device devices[SIM_MAX_DEVICES];
@@ -98,15 +159,32 @@ load_profile(void)
     }
     free(text);
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
-    ndevices = 0;
+    unsigned int n = 0;
     const cJSON *d;
     cJSON_ArrayForEach(d, devs) {
-        if (ndevices == SIM_MAX_DEVICES)
+        if (n == SIM_MAX_DEVICES)
+            break;
+        n++;
+    }
+    /* the faults are read before anything changes: a profile with bad ones is refused */
+    sim_fault_plan *plan;
+    if (sim_faults_parse(p, n, &plan) != NVML_SUCCESS) {
+        cJSON_Delete(p);
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    ndevices = 0;
+    cJSON_ArrayForEach(d, devs) {
+        if (ndevices == n)
             break;
         devices[ndevices].index = ndevices;
         devices[ndevices].data = (cJSON *)d;
+        free(devices[ndevices].keys);   /* the previous profile's */
+        devices[ndevices].keys = index_build(d);
         ndevices++;
     }
+    free(system_keys);
+    system_keys = index_build(cJSON_GetObjectItemCaseSensitive(p, "system"));
+    sim_faults_apply(plan, devices);
     cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
     profile = p;
     __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
@@ -218,7 +296,10 @@ sim_begin_system(sim_call *c, const char *key)
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     c->dev = NULL;
-    c->value = cJSON_GetObjectItemCaseSensitive(sim_system(), key);
+    nvmlReturn_t rc = sim_system_enter(key);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    c->value = index_get(system_keys, sim_system(), key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
     return sim_error_of(c->value);
@@ -229,12 +310,20 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if ((c->dev = sim_device_of(d)) == NULL && (c->dev = sim_mig_device_of(d)) == NULL)
+    nvmlReturn_t rc;
+    if ((c->dev = sim_device_of(d)) != NULL) {
+        rc = sim_device_enter(c->dev, key);   /* lost, or a fault injected */
+    } else if ((c->dev = sim_mig_device_of(d)) != NULL) {
+        /* a MIG device: its GPU's loss and faults apply (the MIG devices' own records
+         * carry no fault state) */
+        sim_device *gpu = sim_device_at(c->dev->index);
+        rc = gpu != NULL ? sim_device_enter(gpu, key) : NVML_SUCCESS;
+    } else {
         return NVML_ERROR_INVALID_ARGUMENT;   /* neither a GPU nor a MIG device of one */
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
+    }
     if (rc != NVML_SUCCESS)
         return rc;
-    c->value = cJSON_GetObjectItemCaseSensitive(c->dev->data, key);
+    c->value = index_get(c->dev->keys, c->dev->data, key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
     return sim_error_of(c->value);
@@ -252,9 +341,12 @@ descend(sim_call *c, const char *k)
 nvmlReturn_t
 sim_key_u64(sim_call *c, unsigned long long k)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu", k);
-    return descend(c, buf);
+    char buf[24], *p = buf + sizeof buf;   /* k in decimal, without snprintf's cost */
+    *--p = '\0';
+    do
+        *--p = (char)('0' + k % 10);
+    while ((k /= 10) != 0);
+    return descend(c, p);
 }
 
 nvmlReturn_t

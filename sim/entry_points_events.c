@@ -13,13 +13,13 @@
  *     each entry is queued on a set when its type is registered there, due after_ms
  *     after the registration (so a test can register, then wait for it);
  *   - from the test: the simulator exports a control function, not part of NVML,
- *         nvmlReturn_t pn_sim_fire_event(unsigned int deviceIndex,
+ *         nvmlReturn_t pynvmlSimFireEvent(unsigned int deviceIndex,
  *                                        unsigned long long eventType,
  *                                        unsigned long long eventData);
- *     (ctypes.CDLL(<the simulator>).pn_sim_fire_event(0, 8, 79)): the event is queued,
+ *     (ctypes.CDLL(<the simulator>).pynvmlSimFireEvent(0, 8, 79)): the event is queued,
  *     due now, on every set listening for it; SUCCESS even when none is (the event is
  *     lost, as on a GPU); INVALID_ARGUMENT for a device index it does not have.
- *     pn_sim_fire_system_event(unsigned long long eventType, unsigned int gpuId) does
+ *     pynvmlSimFireSystemEvent(unsigned long long eventType, unsigned int gpuId) does
  *     the same for system event sets.
  *
  * nvmlEventSetWait(_v2) returns the earliest due event, waiting (on a condition variable,
@@ -385,10 +385,10 @@ nvmlEventSetFree(nvmlEventSet_t eventSet)
 }
 
 /* The simulator's control: fire an event on a device (see the top of this file). */
-nvmlReturn_t pn_sim_fire_event(unsigned int deviceIndex, unsigned long long eventType,
+nvmlReturn_t pynvmlSimFireEvent(unsigned int deviceIndex, unsigned long long eventType,
                                unsigned long long eventData) __attribute__((visibility("default")));
 nvmlReturn_t
-pn_sim_fire_event(unsigned int deviceIndex, unsigned long long eventType, unsigned long long eventData)
+pynvmlSimFireEvent(unsigned int deviceIndex, unsigned long long eventType, unsigned long long eventData)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
@@ -483,10 +483,10 @@ nvmlSystemEventSetWait(nvmlSystemEventSetWaitRequest_v1_t *req)
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t pn_sim_fire_system_event(unsigned long long eventType, unsigned int gpuId)
+nvmlReturn_t pynvmlSimFireSystemEvent(unsigned long long eventType, unsigned int gpuId)
     __attribute__((visibility("default")));
 nvmlReturn_t
-pn_sim_fire_system_event(unsigned long long eventType, unsigned int gpuId)
+pynvmlSimFireSystemEvent(unsigned long long eventType, unsigned int gpuId)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;

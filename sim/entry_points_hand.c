@@ -1,7 +1,8 @@
 /* Entry points of the simulated NVML that fit no generated pattern: init and shutdown
  * (the refcount, loading the profile), the error strings, finding devices (they are
  * looked up among the devices rather than read from one), and field values (an in/out
- * array with a return code per entry). */
+ * array with a return code per entry).  Each checks the faults a profile injects
+ * (sim.h), as sim_begin_* do for the generated ones. */
 #include "sim.h"
 
 #include <stdio.h>
@@ -9,10 +10,33 @@
 #include <strings.h>
 #include <sys/time.h>
 
-nvmlReturn_t nvmlInitWithFlags(unsigned int flags) { (void)flags; return sim_init(); }
-nvmlReturn_t nvmlInit_v2(void) { return sim_init(); }
-nvmlReturn_t nvmlInit(void) { return sim_init(); }
-nvmlReturn_t nvmlShutdown(void) { return sim_shutdown(); }
+/* An injected fault on nvmlInit* fails it after the profile is loaded (the faults are
+ * read with it), leaving the refcount as it was. */
+static nvmlReturn_t
+init(const char *name)
+{
+    nvmlReturn_t rc = sim_init();
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if ((rc = sim_system_enter(name)) != NVML_SUCCESS)
+        sim_shutdown();
+    return rc;
+}
+
+nvmlReturn_t nvmlInitWithFlags(unsigned int flags) { (void)flags; return init("nvmlInitWithFlags"); }
+nvmlReturn_t nvmlInit_v2(void) { return init("nvmlInit_v2"); }
+nvmlReturn_t nvmlInit(void) { return init("nvmlInit"); }
+
+nvmlReturn_t
+nvmlShutdown(void)
+{
+    if (sim_initialized()) {
+        nvmlReturn_t rc = sim_system_enter("nvmlShutdown");
+        if (rc != NVML_SUCCESS)
+            return rc;
+    }
+    return sim_shutdown();
+}
 
 const char *
 nvmlErrorString(nvmlReturn_t result)
@@ -57,28 +81,32 @@ nvmlErrorString(nvmlReturn_t result)
     return "Unknown Error";
 }
 
-nvmlReturn_t
-nvmlDeviceGetCount_v2(unsigned int *deviceCount)
+static nvmlReturn_t
+device_count(const char *name, unsigned int *deviceCount)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
+    nvmlReturn_t rc = sim_system_enter(name);
+    if (rc != NVML_SUCCESS)
+        return rc;
     if (deviceCount == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
     *deviceCount = sim_device_count();
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetCount(unsigned int *deviceCount) { return nvmlDeviceGetCount_v2(deviceCount); }
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount) { return device_count("nvmlDeviceGetCount_v2", deviceCount); }
+nvmlReturn_t nvmlDeviceGetCount(unsigned int *deviceCount) { return device_count("nvmlDeviceGetCount", deviceCount); }
 
-nvmlReturn_t
-nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device)
+static nvmlReturn_t
+handle_by_index(const char *name, unsigned int index, nvmlDevice_t *device)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     sim_device *d = sim_device_at(index);
     if (d == NULL || device == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, "lost"));
+    nvmlReturn_t rc = sim_device_enter(d, name);
     if (rc != NVML_SUCCESS)
         return rc;
     *device = (nvmlDevice_t)d;
@@ -86,27 +114,43 @@ nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device)
 }
 
 nvmlReturn_t
-nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t *device)
+nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device)
 {
-    return nvmlDeviceGetHandleByIndex_v2(index, device);
+    return handle_by_index("nvmlDeviceGetHandleByIndex_v2", index, device);
 }
 
-/* The device whose `key` (a string, or a string member `member` of an object) equals s. */
+nvmlReturn_t
+nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t *device)
+{
+    return handle_by_index("nvmlDeviceGetHandleByIndex", index, device);
+}
+
+/* The device whose `key` (a string, or a string member `member` of an object; failing
+ * that, `member2`) equals s; `name` is the entry point, for the faults: the system's,
+ * then the device's found. */
 static nvmlReturn_t
-find_device(const char *key, const char *member, const char *s, nvmlDevice_t *device)
+find_device(const char *name, const char *key, const char *member, const char *member2, const char *s,
+            nvmlDevice_t *device)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
+    nvmlReturn_t rc = sim_system_enter(name);
+    if (rc != NVML_SUCCESS)
+        return rc;
     if (s == NULL || device == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    for (unsigned int i = 0; i < sim_device_count(); i++) {
-        sim_device *d = sim_device_at(i);
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->data, key);
-        if (member != NULL)
-            v = cJSON_GetObjectItemCaseSensitive(v, member);
-        if (cJSON_IsString(v) && strcasecmp(v->valuestring, s) == 0) {
-            *device = (nvmlDevice_t)d;
-            return NVML_SUCCESS;
+    for (int pass = 0; pass < (member2 ? 2 : 1); pass++) {
+        for (unsigned int i = 0; i < sim_device_count(); i++) {
+            sim_device *d = sim_device_at(i);
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->data, key);
+            if (member != NULL)
+                v = cJSON_GetObjectItemCaseSensitive(v, pass ? member2 : member);
+            if (cJSON_IsString(v) && strcasecmp(v->valuestring, s) == 0) {
+                if ((rc = sim_device_enter(d, name)) != NVML_SUCCESS)
+                    return rc;
+                *device = (nvmlDevice_t)d;
+                return NVML_SUCCESS;
+            }
         }
     }
     return NVML_ERROR_NOT_FOUND;
@@ -115,40 +159,47 @@ find_device(const char *key, const char *member, const char *s, nvmlDevice_t *de
 nvmlReturn_t
 nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *device)
 {
-    return find_device("nvmlDeviceGetUUID", NULL, uuid, device);
+    return find_device("nvmlDeviceGetHandleByUUID", "nvmlDeviceGetUUID", NULL, NULL, uuid, device);
 }
 
 nvmlReturn_t
 nvmlDeviceGetHandleBySerial(const char *serial, nvmlDevice_t *device)
 {
-    return find_device("nvmlDeviceGetSerial", NULL, serial, device);
+    return find_device("nvmlDeviceGetHandleBySerial", "nvmlDeviceGetSerial", NULL, NULL, serial, device);
+}
+
+static nvmlReturn_t
+handle_by_pci_bus_id(const char *name, const char *pciBusId, nvmlDevice_t *device)
+{
+    /* the short form, 0000:00:06.0 (busIdLegacy), works too */
+    return find_device(name, "nvmlDeviceGetPciInfo_v3", "busId", "busIdLegacy", pciBusId, device);
 }
 
 nvmlReturn_t
 nvmlDeviceGetHandleByPciBusId_v2(const char *pciBusId, nvmlDevice_t *device)
 {
-    nvmlReturn_t rc = find_device("nvmlDeviceGetPciInfo_v3", "busId", pciBusId, device);
-    if (rc == NVML_ERROR_NOT_FOUND)   /* the short form, 0000:00:06.0, works too */
-        rc = find_device("nvmlDeviceGetPciInfo_v3", "busIdLegacy", pciBusId, device);
-    return rc;
+    return handle_by_pci_bus_id("nvmlDeviceGetHandleByPciBusId_v2", pciBusId, device);
 }
 
 nvmlReturn_t
 nvmlDeviceGetHandleByPciBusId(const char *pciBusId, nvmlDevice_t *device)
 {
-    return nvmlDeviceGetHandleByPciBusId_v2(pciBusId, device);
+    return handle_by_pci_bus_id("nvmlDeviceGetHandleByPciBusId", pciBusId, device);
 }
 
 nvmlReturn_t
 nvmlDeviceGetIndex(nvmlDevice_t device, unsigned int *index)
 {
-    sim_call c;
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     sim_device *d = sim_device_of(device);
-    if (d == NULL || index == NULL)
+    if (d == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    (void)c;
+    nvmlReturn_t rc = sim_device_enter(d, "nvmlDeviceGetIndex");
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (index == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
     *index = d->index;
     return NVML_SUCCESS;
 }

@@ -5,6 +5,9 @@
 
 #include "sim.h"
 
+/* Between the MIG files only: not exported beside NVML's entry points. */
+#pragma GCC visibility push(hidden)
+
 typedef struct {
     int alive;
     unsigned int dev, id, profile_id, start, size, slices;
@@ -22,6 +25,8 @@ void sim_mig_unlock(void);
 nvmlReturn_t sim_mig_gi(nvmlGpuInstance_t h, const char *key, mig_gi **out);
 /* A non-negative number member of a profile object, 0 where absent. */
 unsigned int sim_mig_num(const cJSON *o, const char *key);
+
+#pragma GCC visibility pop
 
 /* An entry point's frame: ENTER() checks init and takes the lock, LEAVE(code) ends with a
  * code, EXIT() is the one way out (it releases the lock). */

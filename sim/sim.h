@@ -2,12 +2,14 @@
  *
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
+ *   faults.c              injected faults: calls failing after N calls, for M calls or at
+ *                         random; devices lost part-way through a run; control calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
  *   entry_points_mig.c    MIG: GPU and compute instances, a model with state of its own
  *   entry_points_mig_vgpu.c  vGPU on a MIG GPU instance (mig.h: the MIG files' interface)
  *   entry_points_events.c event sets and their delivery, GPM samples and metrics, units;
- *                         and the simulator's control functions pn_sim_fire_event and
- *                         pn_sim_fire_system_event (see that file)
+ *                         and the simulator's control functions pynvmlSimFireEvent and
+ *                         pynvmlSimFireSystemEvent (see that file)
  *   entry_points_getters.c the getters whose key is inside the caller's struct, or whose
  *                         data are made as time passes (samples); their profile shapes there
  *   entry_points_setters.c  the setters' runtime (generated setters write into the
@@ -20,6 +22,42 @@
  * codegen/emit_sim.py for the shape), and any value may be {"error": "NOT_SUPPORTED"}
  * (or a code) to make the call fail that way.  A device's "events" list holds events to
  * deliver (entry_points_events.c).
+ *
+ * Faults.  The system object and each device may hold "faults": entry point -> a fault
+ * or a list of faults, each
+ *     {"error": CODE, "after": N, "count": M, "probability": P, "seed": S}
+ * CODE is a return code's name ("GPU_IS_LOST", "NVML_ERROR_GPU_IS_LOST") or number.
+ * Calls of that entry point are numbered from 0; call n answers CODE when
+ * n >= N (default 0), n < N + M (default: no end) and, where P (default 1) is below 1,
+ * a draw from (S, n) is below P: the same seed gives the same calls failing, in every
+ * run and whatever thread makes the call.  The entry point "*" means every entry point
+ * of that device (or of the system), with one counter shared by all.  Counted are the
+ * calls that get as far as the check: NVML initialized, a valid handle, device not lost.
+ *     "faults": {"nvmlDeviceGetPowerUsage": {"error": "GPU_IS_LOST", "after": 5},
+ *                "nvmlDeviceGetTemperature": [{"error": "UNKNOWN", "probability": 0.3, "seed": 7},
+ *                                             {"error": "TIMEOUT", "after": 2, "count": 1}]}
+ * Device faults apply to the entry points that take that device's handle (or index, for
+ * nvmlDeviceGetHandleByIndex*, and the device found, for the other handle lookups);
+ * system faults to the others, nvmlInit* and nvmlShutdown included (keyed by the C
+ * entry point's name: nvidia-ml-py's nvmlInit calls nvmlInitWithFlags).
+ *
+ * A lost device.  A device's "lost": true, or {"error": CODE}, makes every call on it
+ * answer GPU_IS_LOST (or CODE) from the start; {"after": N[, "error": CODE]} lets the
+ * first N calls on that device (any entry point, handle lookups by index included)
+ * succeed and loses it from then on.  The control call pynvmlSimLoseDevice(index, code)
+ * loses it at once (code 0: GPU_IS_LOST); pynvmlSimResetFaults() puts every counter and
+ * device back as the profile starts them (pynvml._sim.lose_device / reset_faults wrap
+ * them).  Counters start when the profile is loaded: at the first nvmlInit, and again
+ * only when the profile's source changes (see device_model.c).
+ *
+ * A hand-written entry point gets all this by starting with sim_begin_device/system,
+ * or, where it doesn't use them, with sim_device_enter/sim_system_enter (below); it
+ * should not read "lost" or "faults" from the profile itself.
+ *
+ * Hidden entry points (an older driver) are not in the profile: they need a library
+ * without those symbols, written by `python -m pynvml._sim hide` (src/pynvml/_sim/hide_symbols.py).
+ * The library is linked -Bsymbolic and its helpers are hidden, so no call inside it
+ * goes through a symbol lookup that hiding could break.
  */
 #ifndef SIM_H
 #define SIM_H
@@ -32,9 +70,24 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+/* Nothing below leaves the library: only the NVML entry points (declared above) and
+ * the pynvmlSim* control calls are exported, and calls to these helpers are direct. */
+#pragma GCC visibility push(hidden)
+
+typedef struct sim_fault sim_fault;              /* faults.c */
+typedef struct sim_fault_table sim_fault_table;
+typedef struct sim_fault_plan sim_fault_plan;
+
 typedef struct sim_device {
     unsigned int index;
     cJSON *data;
+    /* faults.c's state, set when the profile is loaded (read atomically) */
+    int lost;                      /* nonzero: the code every call answers */
+    nvmlReturn_t lose_code;        /* what it answers once lost after lose_after calls */
+    long long lose_after;          /* -1: not lost by counting */
+    unsigned long long calls;      /* calls counted toward lose_after */
+    sim_fault_table *faults;       /* NULL: none (the common case) */
+    struct sim_key_index *keys;    /* device_model.c: data's members by name, hashed */
 } sim_device;
 
 typedef struct {
@@ -115,5 +168,36 @@ nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const 
  * array output) are emptied, else a list is a getter's several outputs, each zeroed */
 nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path, int empty_lists);
 nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
+
+/* faults.c: reading a profile's faults (before it replaces the previous profile), then
+ * putting them in force on the devices */
+nvmlReturn_t sim_faults_parse(const cJSON *profile, unsigned int ndevices, sim_fault_plan **out);
+void sim_faults_apply(sim_fault_plan *plan, sim_device *devices);
+void sim_faults_free(sim_fault_plan *plan);
+nvmlReturn_t sim_fault_hit(sim_fault_table *t, const char *name);
+nvmlReturn_t sim_device_count_call(sim_device *d);
+
+/* The fault checks every entry point makes (sim_begin_* make them; hand-written entry
+ * points that don't use those call these): NVML_SUCCESS, or the code to answer.
+ * sim_device_enter: d lost, or a fault of d's on `name`; sim_system_enter: a system
+ * fault on `name`. */
+nvmlReturn_t sim_system_enter(const char *name);
+
+static inline nvmlReturn_t
+sim_device_enter(sim_device *d, const char *name)
+{
+    int lost = __atomic_load_n(&d->lost, __ATOMIC_ACQUIRE);
+    if (lost)
+        return (nvmlReturn_t)lost;
+    if (__atomic_load_n(&d->lose_after, __ATOMIC_RELAXED) >= 0) {
+        nvmlReturn_t rc = sim_device_count_call(d);
+        if (rc != NVML_SUCCESS)
+            return rc;
+    }
+    sim_fault_table *t = __atomic_load_n(&d->faults, __ATOMIC_ACQUIRE);
+    return t ? sim_fault_hit(t, name) : NVML_SUCCESS;
+}
+
+#pragma GCC visibility pop
 
 #endif

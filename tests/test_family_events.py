@@ -1,7 +1,7 @@
 """Events, GPM and S-class units (spec/functions_events.nvml, ext/hand_events.c,
 sim/entry_points_events.c).
 
-Events are fired through the simulator's control function pn_sim_fire_event (exported by
+Events are fired through the simulator's control function pynvmlSimFireEvent (exported by
 the simulated libnvidia-ml.so.1, called here through ctypes) or listed in a profile; GPM
 metrics come from two samples; units from a profile's "units" list.  nvidia-ml-py (the
 `ref` fixture, on the same simulated NVML) is the reference for shapes and for the
@@ -25,13 +25,13 @@ NA = 0xFFFFFFFF                                 # instance ids of an event of th
 
 def _sim():
     lib = ctypes.CDLL(str(SIM_LIBRARY))
-    lib.pn_sim_fire_event.argtypes = [ctypes.c_uint, ctypes.c_ulonglong, ctypes.c_ulonglong]
-    lib.pn_sim_fire_system_event.argtypes = [ctypes.c_ulonglong, ctypes.c_uint]
+    lib.pynvmlSimFireEvent.argtypes = [ctypes.c_uint, ctypes.c_ulonglong, ctypes.c_ulonglong]
+    lib.pynvmlSimFireSystemEvent.argtypes = [ctypes.c_ulonglong, ctypes.c_uint]
     return lib
 
 
 def fire(dev, etype, data):
-    assert _sim().pn_sim_fire_event(dev, etype, data) == 0
+    assert _sim().pynvmlSimFireEvent(dev, etype, data) == 0
 
 
 @pytest.fixture
@@ -338,16 +338,16 @@ def test_system_events(nvml, ref):
     assert pynvml.nvmlSystemRegisterEvents(V["register"], BIND | UNBIND, s) is None
     assert pynvml.nvmlSystemEventSetWait(V["wait"], s, 50, None, 4) == []          # timeout: no events
     sim = _sim()
-    assert sim.pn_sim_fire_system_event(UNBIND, 1) == 0 and sim.pn_sim_fire_system_event(BIND, 1) == 0
+    assert sim.pynvmlSimFireSystemEvent(UNBIND, 1) == 0 and sim.pynvmlSimFireSystemEvent(BIND, 1) == 0
     assert pynvml.nvmlSystemEventSetWait(V["wait"], s, 1000, None, 4) == [
         {"eventType": UNBIND, "gpuId": 1}, {"eventType": BIND, "gpuId": 1}]
     # into the caller's structs: ours, or a ctypes array of nvidia-ml-py's (its documented use)
     mine = [pynvml.c_nvmlSystemEventData_v1_t() for _ in range(2)]
-    sim.pn_sim_fire_system_event(BIND, 3)
+    sim.pynvmlSimFireSystemEvent(BIND, 3)
     assert pynvml.nvmlSystemEventSetWait(V["wait"], s, 1000, mine, 2) == [{"eventType": BIND, "gpuId": 3}]
     assert (mine[0].eventType, mine[0].gpuId) == (BIND, 3)
     arr = (ref.c_nvmlSystemEventData_v1_t * 3)()
-    sim.pn_sim_fire_system_event(UNBIND, 5)
+    sim.pynvmlSimFireSystemEvent(UNBIND, 5)
     assert pynvml.nvmlSystemEventSetWait(V["wait"], s, 1000, arr, 3) == [{"eventType": UNBIND, "gpuId": 5}]
     assert (arr[0].eventType, arr[0].gpuId) == (UNBIND, 5)
     assert pynvml.nvmlSystemEventSetFree(V["free"], s) is None

@@ -556,16 +556,16 @@ def test_instances_outlive_an_init_but_not_a_new_profile(default_profile, use_pr
 
 @simulator
 @mutates
-def test_instance_count_for_the_mig_mode_setter(default_profile, use_profile):
-    """sim_mig_instance_count: what a MIG mode setter asks before turning MIG off (the
-    mode is read from the profile at each call; where it reads off, instances are gone)."""
+def test_instances_are_listed_and_the_helpers_stay_inside(default_profile, use_profile):
+    """The instances made are listed; the simulator's own helpers (sim_mig_instance_count,
+    for a MIG mode setter) are not exported beside NVML's entry points."""
     h = start(use_profile, default_profile)
     lib = ctypes.CDLL(pynvml._nvml._library_path())
-    lib.sim_mig_instance_count.restype = ctypes.c_uint
+    assert not hasattr(lib, "sim_mig_instance_count")
     gi = pynvml.nvmlDeviceCreateGpuInstance(h[0], P7G)
     pynvml.nvmlGpuInstanceCreateComputeInstance(gi, 0)
-    assert lib.sim_mig_instance_count(0) == 1 and lib.sim_mig_instance_count(1) == 0
     assert pynvml.nvmlDeviceGetGpuInstances(h[0], P7G) == [gi]
+    assert pynvml.nvmlDeviceGetGpuInstances(h[1], P7G) == []
 
 
 # --- nvidia-ml-py's conventions -----------------------------------------------------------------

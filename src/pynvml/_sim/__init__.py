@@ -1,1 +1,58 @@
-"""The simulated NVML (libnvidia-ml.so.1) lives here; PYNVML_LIBRARY=sim loads it."""
+"""The simulated NVML (libnvidia-ml.so.1) lives here; PYNVML_LIBRARY=sim loads it.
+
+Its profile can inject faults (sim/sim.h describes the syntax); these helpers drive it
+while it runs, through its control calls, and make copies without some entry points:
+
+    lose_device(index, code=0)   the device answers GPU_IS_LOST (or code) from now on
+    reset_faults()               fault counters and lost devices back to the profile's start
+    hide(names, out)             a copy of the library lacking those entry points (hide_symbols.py)
+
+lose_device and reset_faults act on the simulator pynvml has loaded (after nvmlInit),
+or on the library given as `library` (a path or a ctypes.CDLL, e.g. nvidia-ml-py's
+nvmlLib).
+"""
+import os
+
+SIM_NAME = "libnvidia-ml.so.1"
+
+
+def _control(library):
+    import ctypes
+
+    if isinstance(library, ctypes.CDLL):
+        return library
+    if library is None:
+        from pynvml import _nvml
+
+        library = _nvml._library_path()
+        if library is None:
+            raise RuntimeError("NVML is not loaded yet: call nvmlInit() first")
+    lib = ctypes.CDLL(library)
+    if not hasattr(lib, "pynvmlSimLoseDevice"):
+        raise RuntimeError(f"{library} is not the simulated NVML")
+    return lib
+
+
+def _check(rc):
+    if rc != 0:
+        from pynvml import NVMLError
+
+        raise NVMLError(rc)
+
+
+def lose_device(index, code=0, library=None):
+    """From now on, every call on device `index` answers `code` (0: GPU_IS_LOST)."""
+    lib = _control(library)
+    _check(lib.pynvmlSimLoseDevice(int(index), int(code)))
+
+
+def reset_faults(library=None):
+    """Every fault counter to zero and every device as the profile starts it."""
+    _check(_control(library).pynvmlSimResetFaults())
+
+
+def hide(names, out, library=None):
+    """See hide_symbols.hide: a copy of the simulator whose entry points `names` are missing."""
+    from . import hide_symbols as _hide
+
+    return _hide.hide(names, out, library)
