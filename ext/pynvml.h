@@ -62,6 +62,7 @@ typedef struct {
     PyObject *struct_types[PN_NSTRUCTS];
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
+    PyObject *module;               /* the module this state belongs to (borrowed) */
 } pn_state;
 
 static inline pn_state *pn_get_state(PyObject *module) {
@@ -87,10 +88,32 @@ PyObject *pn_raise(pn_state *st, int code);
 /* handles.c */
 int pn_handles_setup(PyObject *module, pn_state *st);
 PyObject *pn_handle_new(pn_state *st, int kind, void *ptr);
-int pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out);
 int pn_handle_track(pn_state *st, int kind, void *ptr);
 void pn_handle_untrack(pn_state *st, int kind, void *ptr, PyObject *obj);
 int pn_handle_is_live(pn_state *st, int kind, void *ptr);
+int pn_arg_handle_checked(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname,
+                          void **out);
+/* Kinds of objects that the caller frees (nvmlEventSetFree, ...): handles.c tracks them. */
+static inline int
+pn_handle_kind_tracked(int kind)
+{
+    return kind == PN_HANDLE_EventSet || kind == PN_HANDLE_GpmSample || kind == PN_HANDLE_SystemEventSet;
+}
+/* A handle argument: the common case (a current handle of the right kind, of a kind that is
+ * never freed: devices, instances, units) inline; anything else (stale, freeable, another
+ * kind, a ctypes pointer, junk) through pn_arg_handle_checked.  `kind` is a constant at
+ * each call, so the test of it costs nothing. */
+static inline int
+pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out)
+{
+    if (!pn_handle_kind_tracked(kind) && Py_TYPE(o) == (PyTypeObject *)st->handle_types[kind] &&
+        pn_fork_count == st->forks_seen &&
+        ((pn_handle *)o)->epoch == st->epoch) {
+        *out = ((pn_handle *)o)->ptr;
+        return 0;
+    }
+    return pn_arg_handle_checked(st, o, kind, fname, argname, out);
+}
 
 /* structs.c */
 typedef struct {
@@ -135,6 +158,10 @@ enum { PN_K_U8, PN_K_U16, PN_K_U32, PN_K_I32, PN_K_U64, PN_K_I64, PN_K_ULONG, PN
 
 extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
 int pn_structs_setup(PyObject *module, pn_state *st);
+PyObject *pn_struct_type(pn_state *st, int sidx);   /* borrowed; made on first use */
+PyObject *pn_struct_getattr(PyObject *module, PyObject *name);
+PyObject *pn_struct_dir(PyObject *module, PyObject *ignored);
+PyObject *pn_struct_lazy_names(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
