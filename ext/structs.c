@@ -671,6 +671,12 @@ make_struct_type(pn_state *st, int i)
             goto fail;
     }
     PyType_Modified((PyTypeObject *)t);
+    /* Making the class allocates, so a garbage collection may have run Python code (a
+     * finalizer) that let another thread in to make this class too: keep the first. */
+    if (st->struct_types[i] != NULL) {
+        Py_DECREF(t);
+        return st->struct_types[i];
+    }
     PyObject *mdict = PyModule_GetDict(module);
     if (PyDict_SetItemString(mdict, d->pyname, t) < 0)
         goto fail;

@@ -153,3 +153,20 @@ def test_probes():
         pynvml._nvml._probe_gil_ns(0)
     with pytest.raises(TypeError):
         pynvml._nvml._probe_gil_ns("x")
+
+
+def test_threads_racing_to_make_classes_get_one_class_each():
+    out = _fresh("""
+import threading, pynvml, pynvml._nvml as m
+names = list(m._lazy_names())
+got = [dict() for _ in range(8)]
+barrier = threading.Barrier(8)
+def work(k):
+    barrier.wait()
+    for n in (names if k % 2 else reversed(names)):
+        got[k][n] = getattr(pynvml, n) if k % 3 else getattr(m, n)
+ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(all(g[n] is getattr(m, n) for g in got for n in names))
+""")
+    assert out == "True"
