@@ -37,7 +37,7 @@ export_names(PyObject *module, PyObject *ns)
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(PyModule_GetDict(module), &pos, &key, &value)) {
-        if (!PyUnicode_Check(key) || PyUnicode_READ_CHAR(key, 0) == '_')
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0 || PyUnicode_READ_CHAR(key, 0) == '_')
             continue;
         if (PyDict_SetItem(ns, key, value) < 0)
             return NULL;

@@ -691,10 +691,9 @@ fail:
 }
 
 PyObject *
-pn_struct_type(pn_state *st, int sidx)
+pn_struct_make_type(pn_state *st, int sidx)
 {
-    PyObject *t = st->struct_types[sidx];
-    return t != NULL ? t : make_struct_type(st, sidx);
+    return make_struct_type(st, sidx);
 }
 
 int
