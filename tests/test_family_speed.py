@@ -170,3 +170,37 @@ ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
 print(all(g[n] is getattr(m, n) for g in got for n in names))
 """)
     assert out == "True"
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+    spec = importlib.util.spec_from_file_location("pynvml_bench_run", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_report_medians_and_fixed_costs():
+    run = _bench_module()
+    res = {
+        "quick": True, "device": 0, "note": None, "null": False, "reference": None, "raw_build": "cc",
+        "machine": {"date": "d", "cpu": "c", "nproc": 2, "python": "p", "library": "l", "simulated": True,
+                    "ours": "o"},
+        "raw": {"a": 100.0, "b": 200.0, "c": 400.0},
+        "calls": {"a": {"ours": 150.0, "ref": 300.0}, "b": {"ours": 260.0, "ref": 520.0},
+                  "c": {"ours": 440.0, "ref_error": "NVMLError_NotSupported"}},
+        "fixed": {"loop": 4.0, "call": 7.0, "gil": 27.0},
+        "attr": {"x": 1.0}, "import": {}, "memory": {}, "threads": {"error": "none"}, "seconds": 1.0,
+    }
+    text = run.report(res, markdown=False)
+    median = next(line for line in text.splitlines() if line.startswith("median"))
+    assert median.split()[-2:] == ["1.30x", "2.00x"]     # ours/raw 1.5, 1.3, 1.1; ref/ours 2.0, 2.0
+    assert "releasing and retaking the GIL 20.0 ns" in text
+    # without the 20 ns: 1.3, 1.2, 1.05 -> median 1.20
+    assert "median ours/raw would be 1.20x" in text
+    row_a = next(line for line in text.splitlines() if line.startswith("a "))
+    assert "+23" in row_a                                # 150 - 100 - 27
+    assert "**median**" in run.report(res, markdown=True)
