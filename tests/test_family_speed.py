@@ -204,3 +204,29 @@ def test_bench_report_medians_and_fixed_costs():
     row_a = next(line for line in text.splitlines() if line.startswith("a "))
     assert "+23" in row_a                                # 150 - 100 - 27
     assert "**median**" in run.report(res, markdown=True)
+
+
+@pytest.mark.simulator
+def test_hand_written_wrappers_ask_for_lazy_classes():
+    # nvmlSystemEventSetWait checks its eventData against c_nvmlSystemEventData_v1_t: in a
+    # fresh process that class is not made yet, and the check must make it, not crash.
+    out = _fresh("""
+import pynvml, pynvml._nvml as m
+pynvml.nvmlInit()
+s = pynvml.nvmlSystemEventSetCreate(pynvml.nvmlSystemEventSetCreateRequest_v1)
+print('c_nvmlSystemEventData_v1_t' in vars(m))
+w = pynvml.nvmlSystemEventSetWaitRequest_v1
+print(pynvml.nvmlSystemEventSetWait(w, s, 0, bytearray(64), 2))
+print(pynvml.nvmlSystemEventSetWait(w, s, 0, [pynvml.c_nvmlSystemEventData_v1_t()], 1))
+print('c_nvmlSystemEventData_v1_t' in vars(m))
+pynvml.nvmlSystemEventSetFree(pynvml.nvmlSystemEventSetFreeRequest_v1, s)
+""").splitlines()
+    assert out == ["False", "[]", "[]", "True"]
+
+
+def test_freeable_handles_keep_their_checks(nvml):
+    # pn_arg_handle's inline path is only for kinds that are never freed
+    s = pynvml.nvmlEventSetCreate()
+    pynvml.nvmlEventSetFree(s)
+    with pytest.raises(ValueError, match="freed"):
+        pynvml.nvmlEventSetFree(s)

@@ -7222,7 +7222,8 @@ pn_w_nvmlUnitGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlUnitGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlUnitGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_unitCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetCount, pfn_nvmlUnitGetCount, fn);
