@@ -8353,7 +8353,8 @@ pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetHicVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetHicVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int c_hwbcCount = 0;
     nvmlHwbcEntry_t *o_hwbcEntries = NULL;
@@ -10218,7 +10219,8 @@ pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     nvmlConfComputeGetKeyRotationThresholdInfo_v1_t o_pKeyRotationThrInfo;
     memset(&o_pKeyRotationThrInfo, 0, sizeof o_pKeyRotationThrInfo);
