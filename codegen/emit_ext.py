@@ -85,7 +85,9 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append("        argv = argbuf;")
         o.append("    }")
     else:
-        o.append(f'    if (pn_unpack("{name}", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)')
+        # no arguments: the common case is decided inline, pn_unpack only words the error
+        o.append(f'    if ((nargs != 0 || kwnames != NULL) &&')
+        o.append(f'        pn_unpack("{name}", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)')
         o.append("        return NULL;")
     call_args = []
     post_free = []

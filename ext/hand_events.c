@@ -424,7 +424,10 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
     Py_buffer view = {0};
     int have_view = 0;
     nvmlSystemEventData_v1_t *buf = NULL;
-    PyTypeObject *elem = (PyTypeObject *)st->struct_types[PN_STRUCT_nvmlSystemEventData_v1_t];
+    /* struct classes are made on first use (structs.c): ask for it, don't read the table */
+    PyTypeObject *elem = (PyTypeObject *)pn_struct_type(st, PN_STRUCT_nvmlSystemEventData_v1_t);
+    if (elem == NULL)
+        return NULL;
     if (data == Py_None) {
         /* ours to allocate */
     }

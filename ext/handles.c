@@ -28,7 +28,7 @@ static const char *const handle_names[PN_NHANDLES] = {
 static int
 tracked(int kind)
 {
-    return kind == PN_HANDLE_EventSet || kind == PN_HANDLE_GpmSample || kind == PN_HANDLE_SystemEventSet;
+    return pn_handle_kind_tracked(kind);   /* pynvml.h: pn_arg_handle's inline path skips these */
 }
 
 static PyObject *
@@ -198,7 +198,7 @@ ctypes_pointer_value(PyObject *o, void **out)
 }
 
 int
-pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out)
+pn_arg_handle_checked(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out)
 {
     PyTypeObject *want = (PyTypeObject *)st->handle_types[kind];
     if (Py_TYPE(o) == want) {

@@ -5,6 +5,8 @@
 #include "generated/constants.c.h"
 #include "generated/wrappers.c.h"
 
+extern PyMethodDef pn_speed_methods[];   /* hand_speed.c: probes for bench/run.py */
+
 static int
 add_constants(PyObject *module)
 {
@@ -23,6 +25,35 @@ add_constants(PyObject *module)
     return 0;
 }
 
+/* _export(namespace): copy every public name (no leading underscore) of this module into
+ * a dict: pynvml/__init__.py's `from ._nvml import *`, at a tenth of its cost (~1600 names). */
+static PyObject *
+export_names(PyObject *module, PyObject *ns)
+{
+    if (!PyDict_Check(ns)) {
+        PyErr_SetString(PyExc_TypeError, "_export() takes a dict");
+        return NULL;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(PyModule_GetDict(module), &pos, &key, &value)) {
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0 || PyUnicode_READ_CHAR(key, 0) == '_')
+            continue;
+        if (PyDict_SetItem(ns, key, value) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* PEP 562 hooks: the struct classes are made on first use (structs.c). */
+static PyMethodDef lazy_methods[] = {
+    {"_export", export_names, METH_O, "Copy the module's public names into a dict."},
+    {"__getattr__", pn_struct_getattr, METH_O, NULL},
+    {"__dir__", pn_struct_dir, METH_NOARGS, NULL},
+    {"_lazy_names", pn_struct_lazy_names, METH_NOARGS, "The names of the struct classes made on first use."},
+    {NULL, NULL, 0, NULL},
+};
+
 static int
 module_exec(PyObject *module)
 {
@@ -38,7 +69,9 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_hand_getters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_vgpu_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
-        PyModule_AddFunctions(module, pn_smi_methods) < 0)
+        PyModule_AddFunctions(module, pn_smi_methods) < 0 ||
+        PyModule_AddFunctions(module, lazy_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_speed_methods) < 0)
         return -1;
     return 0;
 }

@@ -62,6 +62,7 @@ typedef struct {
     PyObject *struct_types[PN_NSTRUCTS];
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
+    PyObject *module;               /* the module this state belongs to (borrowed) */
 } pn_state;
 
 static inline pn_state *pn_get_state(PyObject *module) {
@@ -87,10 +88,32 @@ PyObject *pn_raise(pn_state *st, int code);
 /* handles.c */
 int pn_handles_setup(PyObject *module, pn_state *st);
 PyObject *pn_handle_new(pn_state *st, int kind, void *ptr);
-int pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out);
 int pn_handle_track(pn_state *st, int kind, void *ptr);
 void pn_handle_untrack(pn_state *st, int kind, void *ptr, PyObject *obj);
 int pn_handle_is_live(pn_state *st, int kind, void *ptr);
+int pn_arg_handle_checked(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname,
+                          void **out);
+/* Kinds of objects that the caller frees (nvmlEventSetFree, ...): handles.c tracks them. */
+static inline int
+pn_handle_kind_tracked(int kind)
+{
+    return kind == PN_HANDLE_EventSet || kind == PN_HANDLE_GpmSample || kind == PN_HANDLE_SystemEventSet;
+}
+/* A handle argument: the common case (a current handle of the right kind, of a kind that is
+ * never freed: devices, instances, units) inline; anything else (stale, freeable, another
+ * kind, a ctypes pointer, junk) through pn_arg_handle_checked.  `kind` is a constant at
+ * each call, so the test of it costs nothing. */
+static inline int
+pn_arg_handle(pn_state *st, PyObject *o, int kind, const char *fname, const char *argname, void **out)
+{
+    if (!pn_handle_kind_tracked(kind) && Py_TYPE(o) == (PyTypeObject *)st->handle_types[kind] &&
+        pn_fork_count == st->forks_seen &&
+        ((pn_handle *)o)->epoch == st->epoch) {
+        *out = ((pn_handle *)o)->ptr;
+        return 0;
+    }
+    return pn_arg_handle_checked(st, o, kind, fname, argname, out);
+}
 
 /* structs.c */
 typedef struct {
@@ -135,6 +158,16 @@ enum { PN_K_U8, PN_K_U16, PN_K_U32, PN_K_I32, PN_K_U64, PN_K_I64, PN_K_ULONG, PN
 
 extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
 int pn_structs_setup(PyObject *module, pn_state *st);
+PyObject *pn_struct_make_type(pn_state *st, int sidx);
+/* The class of struct sidx (borrowed), made on first use: NULL with an exception if it
+ * cannot be made. */
+static inline PyObject *pn_struct_type(pn_state *st, int sidx) {
+    PyObject *t = st->struct_types[sidx];
+    return t != NULL ? t : pn_struct_make_type(st, sidx);
+}
+PyObject *pn_struct_getattr(PyObject *module, PyObject *name);
+PyObject *pn_struct_dir(PyObject *module, PyObject *ignored);
+PyObject *pn_struct_lazy_names(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
@@ -150,13 +183,33 @@ int pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out)
 int pn_arg_cstr(PyObject *o, const char *fname, const char *argname, const char **out);
 PyObject *pn_decode(const char *buf, size_t cap);
 
+/* The integer arguments: an exact int in range converts inline; anything else (an
+ * __index__ object, out of range, not an int) goes through pn_arg_*_range, which also
+ * words the error. */
 static inline int pn_arg_u32(PyObject *o, const char *f, const char *a, unsigned int *out) {
+    if (PyLong_CheckExact(o)) {
+        unsigned long u = PyLong_AsUnsignedLong(o);
+        if (u == (unsigned long)-1 && PyErr_Occurred())
+            PyErr_Clear();   /* negative or too big: the slow path says so */
+        else if (u <= 0xFFFFFFFFul) {
+            *out = (unsigned int)u;
+            return 0;
+        }
+    }
     unsigned long long v;
     if (pn_arg_u64_range(o, f, a, 0xFFFFFFFFull, &v) < 0) return -1;
     *out = (unsigned int)v;
     return 0;
 }
 static inline int pn_arg_i32(PyObject *o, const char *f, const char *a, int *out) {
+    if (PyLong_CheckExact(o)) {
+        int overflow;
+        long l = PyLong_AsLongAndOverflow(o, &overflow);
+        if (!overflow && l >= -0x80000000L && l <= 0x7FFFFFFFL) {
+            *out = (int)l;
+            return 0;
+        }
+    }
     long long v;
     if (pn_arg_i64_range(o, f, a, -0x80000000LL, 0x7FFFFFFFLL, &v) < 0) return -1;
     *out = (int)v;

@@ -41,11 +41,12 @@ state_of_type(PyTypeObject *t)
 static int
 sidx_of(pn_state *st, PyTypeObject *t)
 {
+    /* Classes are made on first use (pn_struct_type): a NULL entry has no instances. */
     for (int i = 0; i < PN_NSTRUCTS; i++)
         if (t == (PyTypeObject *)st->struct_types[i])
             return i;
     for (int i = 0; i < PN_NSTRUCTS; i++)
-        if (PyType_IsSubtype(t, (PyTypeObject *)st->struct_types[i]))
+        if (st->struct_types[i] != NULL && PyType_IsSubtype(t, (PyTypeObject *)st->struct_types[i]))
             return i;
     PyErr_Format(PyExc_TypeError, "%s is not a pynvml struct class", t->tp_name);
     return -1;
@@ -79,7 +80,10 @@ elem_size(const pn_field *f)
 static PyObject *
 new_view(pn_state *st, int sidx, PyObject *base, char *data)
 {
-    pn_struct *v = PyObject_New(pn_struct, (PyTypeObject *)st->struct_types[sidx]);
+    PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, sidx);
+    if (t == NULL)
+        return NULL;
+    pn_struct *v = PyObject_New(pn_struct, t);
     if (v == NULL)
         return NULL;
     v->data = data;
@@ -203,7 +207,9 @@ item_set(pn_state *st, const pn_field *f, char *p, PyObject *v)
 {
     if (f->kind != PN_K_STRUCT)
         return scalar_set(f->kind, p, v, f->name);
-    PyTypeObject *t = (PyTypeObject *)st->struct_types[f->sub];
+    PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, f->sub);
+    if (t == NULL)
+        return -1;
     if (!PyObject_TypeCheck(v, t)) {
         PyErr_Format(PyExc_TypeError, "field '%s' takes a %s, not %.100s", f->name, t->tp_name,
                      Py_TYPE(v)->tp_name);
@@ -566,139 +572,236 @@ static PyMethodDef struct_methods[] = {
 static PyGetSetDef *getsets[PN_NSTRUCTS];
 static char *qualnames[PN_NSTRUCTS];
 
+/* The class of struct `sidx`, made on first use (a borrowed reference; NULL with an
+ * exception if it cannot be made).  Making all ~220 classes at import cost more than the
+ * rest of `import pynvml` together; a program uses a handful.  The class is also put in
+ * the module's dict under its names, so later look-ups are plain dict hits; the module's
+ * __getattr__ (pn_struct_getattr) makes the ones not yet looked up. */
+static PyObject *
+make_struct_type(pn_state *st, int i)
+{
+    PyObject *module = st->module;
+    const pn_struct_def *d = &pn_struct_defs[i];
+    if (getsets[i] == NULL) {
+        PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 1, sizeof *gs);
+        if (gs == NULL)
+            return PyErr_NoMemory();
+        for (unsigned int k = 0; k < d->nfields; k++) {
+            gs[k].name = d->fields[k].name;
+            gs[k].get = field_get;
+            gs[k].set = field_set;
+            gs[k].closure = (void *)&d->fields[k];
+        }
+        getsets[i] = gs;
+    }
+    if (qualnames[i] == NULL) {
+        size_t n = strlen("pynvml.") + strlen(d->pyname) + 1;
+        if ((qualnames[i] = PyMem_RawMalloc(n)) == NULL)
+            return PyErr_NoMemory();
+        PyOS_snprintf(qualnames[i], n, "pynvml.%s", d->pyname);
+    }
+    PyType_Slot slots[] = {
+        {Py_tp_new, struct_new},
+        {Py_tp_init, struct_init},
+        {Py_tp_dealloc, struct_dealloc},
+        {Py_tp_str, struct_str},
+        {Py_tp_repr, struct_str},
+        {Py_tp_richcompare, struct_richcompare},
+        {Py_tp_getset, getsets[i]},
+        {Py_tp_methods, struct_methods},
+        {Py_bf_getbuffer, struct_getbuffer},
+        {Py_tp_doc, (void *)d->cname},
+        {0, NULL},
+    };
+    PyType_Spec spec = {
+        .name = qualnames[i],
+        .basicsize = (int)(sizeof(pn_struct) + ((d->size + 7) & ~7u)),
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+        .slots = slots,
+    };
+    PyObject *t = PyType_FromModuleAndSpec(module, &spec, NULL);
+    if (t == NULL)
+        return NULL;
+    /* _fields_ (names and ctypes type names) and, for printable classes, _fmt_, as
+     * nvidia-ml-py's classes have them. */
+    PyObject *fields = PyList_New(d->nfields);
+    if (fields == NULL)
+        goto fail;
+    for (unsigned int k = 0; k < d->nfields; k++) {
+        const pn_field *f = &d->fields[k];
+        PyObject *pair = f->bits ? Py_BuildValue("(ssi)", f->name, f->ctype, (int)f->bits)
+                                 : Py_BuildValue("(ss)", f->name, f->ctype);
+        if (pair == NULL) {
+            Py_DECREF(fields);
+            goto fail;
+        }
+        PyList_SET_ITEM(fields, k, pair);
+    }
+    PyObject *tdict = ((PyTypeObject *)t)->tp_dict;
+    int rc = PyDict_SetItemString(tdict, "_fields_", fields);
+    Py_DECREF(fields);
+    if (rc < 0)
+        goto fail;
+    if (d->printable) {
+        PyObject *fmt = PyDict_New();
+        if (fmt == NULL)
+            goto fail;
+        for (unsigned int k = 0; k < d->nfields; k++) {
+            const pn_field *f = &d->fields[k];
+            PyObject *s = f->fmt ? PyUnicode_FromString(f->fmt) : NULL;
+            if (f->fmt != NULL && (s == NULL || PyDict_SetItemString(fmt, f->name, s) < 0)) {
+                Py_XDECREF(s);
+                Py_DECREF(fmt);
+                goto fail;
+            }
+            Py_XDECREF(s);
+        }
+        if (d->fmt_default != NULL) {
+            PyObject *s = PyUnicode_FromString(d->fmt_default);
+            if (s == NULL || PyDict_SetItemString(fmt, "<default>", s) < 0) {
+                Py_XDECREF(s);
+                Py_DECREF(fmt);
+                goto fail;
+            }
+            Py_DECREF(s);
+        }
+        rc = PyDict_SetItemString(tdict, "_fmt_", fmt);
+        Py_DECREF(fmt);
+        if (rc < 0)
+            goto fail;
+    }
+    PyType_Modified((PyTypeObject *)t);
+    /* Making the class allocates, so a garbage collection may have run Python code (a
+     * finalizer) that let another thread in to make this class too: keep the first. */
+    if (st->struct_types[i] != NULL) {
+        Py_DECREF(t);
+        return st->struct_types[i];
+    }
+    PyObject *mdict = PyModule_GetDict(module);
+    if (PyDict_SetItemString(mdict, d->pyname, t) < 0)
+        goto fail;
+    for (int a = 0; pn_struct_aliases[a].name != NULL; a++)
+        if (pn_struct_aliases[a].sidx == i && PyDict_SetItemString(mdict, pn_struct_aliases[a].name, t) < 0)
+            goto fail;
+    st->struct_types[i] = t;   /* the state's reference */
+    return t;
+fail:
+    Py_DECREF(t);
+    return NULL;
+}
+
+PyObject *
+pn_struct_make_type(pn_state *st, int sidx)
+{
+    return make_struct_type(st, sidx);
+}
+
 int
 pn_structs_setup(PyObject *module, pn_state *st)
 {
-    for (int i = 0; i < PN_NSTRUCTS; i++) {
-        const pn_struct_def *d = &pn_struct_defs[i];
-        if (getsets[i] == NULL) {
-            PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 1, sizeof *gs);
-            if (gs == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            for (unsigned int k = 0; k < d->nfields; k++) {
-                gs[k].name = d->fields[k].name;
-                gs[k].get = field_get;
-                gs[k].set = field_set;
-                gs[k].closure = (void *)&d->fields[k];
-            }
-            getsets[i] = gs;
-        }
-        if (qualnames[i] == NULL) {
-            size_t n = strlen("pynvml.") + strlen(d->pyname) + 1;
-            if ((qualnames[i] = PyMem_RawMalloc(n)) == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            PyOS_snprintf(qualnames[i], n, "pynvml.%s", d->pyname);
-        }
-        PyType_Slot slots[] = {
-            {Py_tp_new, struct_new},
-            {Py_tp_init, struct_init},
-            {Py_tp_dealloc, struct_dealloc},
-            {Py_tp_str, struct_str},
-            {Py_tp_repr, struct_str},
-            {Py_tp_richcompare, struct_richcompare},
-            {Py_tp_getset, getsets[i]},
-            {Py_tp_methods, struct_methods},
-            {Py_bf_getbuffer, struct_getbuffer},
-            {Py_tp_doc, (void *)d->cname},
-            {0, NULL},
-        };
-        PyType_Spec spec = {
-            .name = qualnames[i],
-            .basicsize = (int)(sizeof(pn_struct) + ((d->size + 7) & ~7u)),
-            .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-            .slots = slots,
-        };
-        PyObject *t = PyType_FromModuleAndSpec(module, &spec, NULL);
-        if (t == NULL)
-            return -1;
-        st->struct_types[i] = t;
-        /* _fields_ (names and ctypes type names) and, for printable classes, _fmt_, as
-         * nvidia-ml-py's classes have them. */
-        PyObject *fields = PyList_New(d->nfields);
-        if (fields == NULL)
-            return -1;
-        for (unsigned int k = 0; k < d->nfields; k++) {
-            const pn_field *f = &d->fields[k];
-            PyObject *pair = f->bits ? Py_BuildValue("(ssi)", f->name, f->ctype, (int)f->bits)
-                                     : Py_BuildValue("(ss)", f->name, f->ctype);
-            if (pair == NULL) {
-                Py_DECREF(fields);
-                return -1;
-            }
-            PyList_SET_ITEM(fields, k, pair);
-        }
-        PyObject *tdict = ((PyTypeObject *)t)->tp_dict;
-        int rc = PyDict_SetItemString(tdict, "_fields_", fields);
-        Py_DECREF(fields);
-        if (rc < 0)
-            return -1;
-        if (d->printable) {
-            PyObject *fmt = PyDict_New();
-            if (fmt == NULL)
-                return -1;
-            for (unsigned int k = 0; k < d->nfields; k++) {
-                const pn_field *f = &d->fields[k];
-                PyObject *s = f->fmt ? PyUnicode_FromString(f->fmt) : NULL;
-                if (f->fmt != NULL && (s == NULL || PyDict_SetItemString(fmt, f->name, s) < 0)) {
-                    Py_XDECREF(s);
-                    Py_DECREF(fmt);
-                    return -1;
-                }
-                Py_XDECREF(s);
-            }
-            if (d->fmt_default != NULL) {
-                PyObject *s = PyUnicode_FromString(d->fmt_default);
-                if (s == NULL || PyDict_SetItemString(fmt, "<default>", s) < 0) {
-                    Py_XDECREF(s);
-                    Py_DECREF(fmt);
-                    return -1;
-                }
-                Py_DECREF(s);
-            }
-            rc = PyDict_SetItemString(tdict, "_fmt_", fmt);
-            Py_DECREF(fmt);
-            if (rc < 0)
-                return -1;
-        }
-        PyType_Modified((PyTypeObject *)t);
-        Py_INCREF(t);
-        if (PyModule_AddObject(module, d->pyname, t) < 0) {
-            Py_DECREF(t);
-            return -1;
-        }
-    }
-    for (int i = 0; pn_struct_aliases[i].name != NULL; i++) {
-        PyObject *t = st->struct_types[pn_struct_aliases[i].sidx];
-        Py_INCREF(t);
-        if (PyModule_AddObject(module, pn_struct_aliases[i].name, t) < 0) {
-            Py_DECREF(t);
-            return -1;
-        }
-    }
+    st->module = module;   /* borrowed: the state lives inside the module */
     return 0;
+}
+
+/* The struct class called `name` (a class name or an alias), or -1. */
+static int
+sidx_by_name(const char *name)
+{
+    for (int i = 0; i < PN_NSTRUCTS; i++)
+        if (strcmp(pn_struct_defs[i].pyname, name) == 0)
+            return i;
+    for (int a = 0; pn_struct_aliases[a].name != NULL; a++)
+        if (strcmp(pn_struct_aliases[a].name, name) == 0)
+            return pn_struct_aliases[a].sidx;
+    return -1;
+}
+
+/* _nvml.__getattr__ (PEP 562): the struct classes not made yet. */
+PyObject *
+pn_struct_getattr(PyObject *module, PyObject *name)
+{
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (s == NULL && PyErr_Occurred())
+        return NULL;
+    int sidx = s ? sidx_by_name(s) : -1;
+    if (sidx < 0) {
+        PyErr_Format(PyExc_AttributeError, "module 'pynvml._nvml' has no attribute %R", name);
+        return NULL;
+    }
+    PyObject *t = pn_struct_type(pn_get_state(module), sidx);
+    Py_XINCREF(t);
+    return t;
+}
+
+/* _nvml._lazy_names(): the names __getattr__ makes (every struct class name and alias). */
+PyObject *
+pn_struct_lazy_names(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t na = 0;
+    while (pn_struct_aliases[na].name != NULL)
+        na++;
+    PyObject *out = PyTuple_New(PN_NSTRUCTS + na);
+    for (Py_ssize_t i = 0; out != NULL && i < PN_NSTRUCTS + na; i++) {
+        PyObject *s = PyUnicode_FromString(i < PN_NSTRUCTS ? pn_struct_defs[i].pyname
+                                                           : pn_struct_aliases[i - PN_NSTRUCTS].name);
+        if (s == NULL)
+            Py_CLEAR(out);
+        else
+            PyTuple_SET_ITEM(out, i, s);
+    }
+    return out;
+}
+
+/* _nvml.__dir__: what is in the module's dict and the classes not made yet. */
+PyObject *
+pn_struct_dir(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *names = PyDict_Keys(PyModule_GetDict(module));
+    PyObject *lazy = names ? pn_struct_lazy_names(module, NULL) : NULL;
+    if (lazy == NULL) {
+        Py_XDECREF(names);
+        return NULL;
+    }
+    PyObject *set = PySet_New(names);
+    Py_DECREF(names);
+    for (Py_ssize_t i = 0; set != NULL && i < PyTuple_GET_SIZE(lazy); i++)
+        if (PySet_Add(set, PyTuple_GET_ITEM(lazy, i)) < 0)
+            Py_CLEAR(set);
+    Py_DECREF(lazy);
+    if (set == NULL)
+        return NULL;
+    PyObject *list = PySequence_List(set);
+    Py_DECREF(set);
+    return list;
 }
 
 PyObject *
 pn_struct_new(pn_state *st, int sidx, const void *data)
 {
-    PyTypeObject *t = (PyTypeObject *)st->struct_types[sidx];
-    PyObject *o = struct_alloc(t, sidx);
-    if (o != NULL)
-        memcpy(((pn_struct *)o)->data, data, pn_struct_defs[sidx].size);
-    return o;
+    PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, sidx);
+    if (t == NULL)
+        return NULL;
+    /* Every result of a call comes through here: no zeroing nor defaults (struct_alloc),
+     * the bytes are all NVML's.  The type is not GC-tracked; tp_free is PyObject_Free. */
+    pn_struct *o = PyObject_Malloc(t->tp_basicsize);
+    if (o == NULL)
+        return PyErr_NoMemory();
+    PyObject_Init((PyObject *)o, t);
+    o->data = (char *)o->inline_data;
+    o->base = NULL;
+    o->def = &pn_struct_defs[sidx];
+    memcpy(o->data, data, pn_struct_defs[sidx].size);
+    return (PyObject *)o;
 }
 
 int
 pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out)
 {
     PyTypeObject *t = (PyTypeObject *)st->struct_types[sidx];
-    if (!PyObject_TypeCheck(o, t)) {
-        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a %s, not %.100s", fname, argname,
-                     t->tp_name, Py_TYPE(o)->tp_name);
+    /* a class not made yet has no instances */
+    if (t == NULL || !PyObject_TypeCheck(o, t)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a pynvml.%s, not %.100s", fname, argname,
+                     pn_struct_defs[sidx].pyname, Py_TYPE(o)->tp_name);
         return -1;
     }
     *out = ((pn_struct *)o)->data;

@@ -14,7 +14,8 @@ pn_w_nvmlSystemGetDriverVersion(PyObject *module, PyObject *const *args, Py_ssiz
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetDriverVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetDriverVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     char o_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
@@ -40,7 +41,8 @@ pn_w_nvmlSystemGetNVMLVersion(PyObject *module, PyObject *const *args, Py_ssize_
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetNVMLVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetNVMLVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     char o_version[NVML_SYSTEM_NVML_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
@@ -66,7 +68,8 @@ pn_w_nvmlSystemGetCudaDriverVersion(PyObject *module, PyObject *const *args, Py_
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetCudaDriverVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetCudaDriverVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     int o_cudaDriverVersion = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCudaDriverVersion, pfn_nvmlSystemGetCudaDriverVersion, fn);
@@ -91,7 +94,8 @@ pn_w_nvmlSystemGetCudaDriverVersion_v2(PyObject *module, PyObject *const *args, 
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetCudaDriverVersion_v2", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetCudaDriverVersion_v2", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     int o_cudaDriverVersion = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCudaDriverVersion_v2, pfn_nvmlSystemGetCudaDriverVersion_v2, fn);
@@ -150,7 +154,8 @@ pn_w_nvmlDeviceGetCount(PyObject *module, PyObject *const *args, Py_ssize_t narg
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlDeviceGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlDeviceGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_deviceCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCount_v2, pfn_nvmlDeviceGetCount_v2, fn);
@@ -6177,7 +6182,8 @@ pn_w_nvmlSystemGetConfComputeCapabilities(PyObject *module, PyObject *const *arg
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetConfComputeCapabilities", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetConfComputeCapabilities", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     nvmlConfComputeSystemCaps_t o_capabilities;
     memset(&o_capabilities, 0, sizeof o_capabilities);
@@ -6203,7 +6209,8 @@ pn_w_nvmlSystemGetConfComputeGpusReadyState(PyObject *module, PyObject *const *a
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetConfComputeGpusReadyState", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetConfComputeGpusReadyState", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_isAcceptingWork = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeGpusReadyState, pfn_nvmlSystemGetConfComputeGpusReadyState, fn);
@@ -6228,7 +6235,8 @@ pn_w_nvmlSystemGetConfComputeState(PyObject *module, PyObject *const *args, Py_s
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetConfComputeState", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetConfComputeState", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     nvmlConfComputeSystemState_t o_state;
     memset(&o_state, 0, sizeof o_state);
@@ -6254,7 +6262,8 @@ pn_w_nvmlSystemGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetNvlinkBwMode", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetNvlinkBwMode", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_nvlinkBwMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetNvlinkBwMode, pfn_nvmlSystemGetNvlinkBwMode, fn);
@@ -6279,7 +6288,8 @@ pn_w_nvmlGetExcludedDeviceCount(PyObject *module, PyObject *const *args, Py_ssiz
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlGetExcludedDeviceCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlGetExcludedDeviceCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_deviceCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlGetExcludedDeviceCount, pfn_nvmlGetExcludedDeviceCount, fn);
@@ -7212,7 +7222,8 @@ pn_w_nvmlUnitGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlUnitGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlUnitGetCount", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int o_unitCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetCount, pfn_nvmlUnitGetCount, fn);
@@ -8342,7 +8353,8 @@ pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetHicVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetHicVersion", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     unsigned int c_hwbcCount = 0;
     nvmlHwbcEntry_t *o_hwbcEntries = NULL;
@@ -10207,7 +10219,8 @@ pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject
 {
     pn_state *st = pn_get_state(module);
     nvmlReturn_t rc;
-    if (pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+    if ((nargs != 0 || kwnames != NULL) &&
+        pn_unpack("nvmlSystemGetConfComputeKeyRotationThresholdInfo", args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
         return NULL;
     nvmlConfComputeGetKeyRotationThresholdInfo_v1_t o_pKeyRotationThrInfo;
     memset(&o_pKeyRotationThrInfo, 0, sizeof o_pKeyRotationThrInfo);

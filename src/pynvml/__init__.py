@@ -18,10 +18,13 @@ simulated NVML shipped in this package, whose GPUs PYNVML_SIM_PROFILE=<json> des
 """
 from . import _nvml
 from ._errors import NVMLError, make_error_classes, nvmlExceptionClass  # noqa: F401
-from ._nvml import *  # noqa: F401,F403
 from ._nvml import _library_path
 
-globals().update(make_error_classes(vars(_nvml)))
+# Import time (issue #5): _nvml._export(globals()) is `from ._nvml import *` (every public
+# name: functions, constants, handle classes) in C, ten times faster; the struct classes
+# are made on first use by _nvml's and our __getattr__ below.
+_nvml._export(globals())
+globals().update(make_error_classes({k: v for k, v in vars(_nvml).items() if k.startswith("NVML_ERROR_")}))
 del make_error_classes
 
 __version__ = "13.610.43"
@@ -146,7 +149,24 @@ def __getattr__(name):
         value = getattr(_ctypes_compat, name)
         globals()[name] = value
         return value
+    if name == "__all__":
+        # `from pynvml import *`: every public name, the struct classes not made yet too
+        # (nvidia-ml-py has no __all__: its star import gives all its public globals).
+        return sorted({n for n in globals() if not n.startswith("_")} | set(_nvml._lazy_names()))
+    if not name.startswith("_"):
+        # The struct classes: _nvml makes each on first use (import time).
+        try:
+            value = getattr(_nvml, name)
+        except AttributeError:
+            pass
+        else:
+            globals()[name] = value
+            return value
     raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_nvml._lazy_names()))
 
 
 _nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject,
