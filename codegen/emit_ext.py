@@ -186,8 +186,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
             o.append(f"            PyMem_Free(o_{a.name});")
         o.append("            return pn_raise(st, rc);")
         o.append("        }")
-        o.append(f"        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */")
-        o.append(f"        cap_{cname} = c_{cname} * 2 + 5;")
+        o.append(f"        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as")
+        o.append(f"         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when")
+        o.append(f"         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */")
+        o.append(f"        cap_{cname} = tries == 0 && c_{cname} > 0 ? c_{cname} : c_{cname} * 2 + 5;")
         for a in arrs:
             o.append(f"        PyMem_Free(o_{a.name});")
             o.append(f"        o_{a.name} = PyMem_Calloc(cap_{cname}, sizeof *o_{a.name});")

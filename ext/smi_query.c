@@ -1632,7 +1632,8 @@ eval(const smi_item *it, devctx *g, devctx *dc, int mode, sval *o)
             o->rc = (int)f->v[4];
         if (o->rc == NVML_SUCCESS) {
             o->type = T_U;
-            o->u = (v + (1ull << 19)) >> 20;     /* to the nearest MiB, as F_FBMIB */
+            /* rounded up: an H200's 615.06 MiB showed as 616 (its free 143155.94 as 143156) */
+            o->u = (v + (1ull << 20) - 1) >> 20;
         }
         return;
     case F_FAB_STATE: case F_FAB_STATUS: case F_FAB_CLIQUE: case F_FAB_UUID: case F_FAB_SUMMARY: case F_FAB_BIT:

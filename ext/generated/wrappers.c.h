@@ -2139,8 +2139,10 @@ pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize
             PyMem_Free(o_addresses);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_pageCount = c_pageCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_pageCount = tries == 0 && c_pageCount > 0 ? c_pageCount : c_pageCount * 2 + 5;
         PyMem_Free(o_addresses);
         o_addresses = PyMem_Calloc(cap_pageCount, sizeof *o_addresses);
         if (o_addresses == NULL) {
@@ -2203,8 +2205,10 @@ pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ss
             PyMem_Free(o_timestamps);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_pageCount = c_pageCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_pageCount = tries == 0 && c_pageCount > 0 ? c_pageCount : c_pageCount * 2 + 5;
         PyMem_Free(o_addresses);
         o_addresses = PyMem_Calloc(cap_pageCount, sizeof *o_addresses);
         PyMem_Free(o_timestamps);
@@ -2534,8 +2538,10 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2595,8 +2601,10 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2656,8 +2664,10 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2717,8 +2727,10 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2778,8 +2790,10 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2839,8 +2853,10 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2900,8 +2916,10 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -2961,8 +2979,10 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -3022,8 +3042,10 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
             PyMem_Free(o_infos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_infoCount = c_infoCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_infoCount = tries == 0 && c_infoCount > 0 ? c_infoCount : c_infoCount * 2 + 5;
         PyMem_Free(o_infos);
         o_infos = PyMem_Calloc(cap_infoCount, sizeof *o_infos);
         if (o_infos == NULL) {
@@ -3085,8 +3107,10 @@ pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py
             PyMem_Free(o_samples);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_samples);
         o_samples = PyMem_Calloc(cap_count, sizeof *o_samples);
         if (o_samples == NULL) {
@@ -3555,8 +3579,10 @@ pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, P
             PyMem_Free(o_deviceArray);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_deviceArray);
         o_deviceArray = PyMem_Calloc(cap_count, sizeof *o_deviceArray);
         if (o_deviceArray == NULL) {
@@ -3681,8 +3707,10 @@ pn_w_nvmlDeviceGetAccountingPids(PyObject *module, PyObject *const *args, Py_ssi
             PyMem_Free(o_pids);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_pids);
         o_pids = PyMem_Calloc(cap_count, sizeof *o_pids);
         if (o_pids == NULL) {
@@ -3938,8 +3966,10 @@ pn_w_nvmlDeviceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ss
             PyMem_Free(o_sessionInfos);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_sessionCount = c_sessionCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_sessionCount = tries == 0 && c_sessionCount > 0 ? c_sessionCount : c_sessionCount * 2 + 5;
         PyMem_Free(o_sessionInfos);
         o_sessionInfos = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfos);
         if (o_sessionInfos == NULL) {
@@ -4032,8 +4062,10 @@ pn_w_nvmlDeviceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_
             PyMem_Free(o_sessionInfo);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_sessionCount = c_sessionCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_sessionCount = tries == 0 && c_sessionCount > 0 ? c_sessionCount : c_sessionCount * 2 + 5;
         PyMem_Free(o_sessionInfo);
         o_sessionInfo = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfo);
         if (o_sessionInfo == NULL) {
@@ -4587,8 +4619,10 @@ pn_w_nvmlDeviceGetSupportedMemoryClocks(PyObject *module, PyObject *const *args,
             PyMem_Free(o_clocksMHz);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_clocksMHz);
         o_clocksMHz = PyMem_Calloc(cap_count, sizeof *o_clocksMHz);
         if (o_clocksMHz == NULL) {
@@ -4649,8 +4683,10 @@ pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *arg
             PyMem_Free(o_clocksMHz);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_clocksMHz);
         o_clocksMHz = PyMem_Calloc(cap_count, sizeof *o_clocksMHz);
         if (o_clocksMHz == NULL) {
@@ -7475,8 +7511,10 @@ pn_w_nvmlUnitGetDevices(PyObject *module, PyObject *const *args, Py_ssize_t narg
             PyMem_Free(o_devices);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_deviceCount = c_deviceCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_deviceCount = tries == 0 && c_deviceCount > 0 ? c_deviceCount : c_deviceCount * 2 + 5;
         PyMem_Free(o_devices);
         o_devices = PyMem_Calloc(cap_deviceCount, sizeof *o_devices);
         if (o_devices == NULL) {
@@ -8369,8 +8407,10 @@ pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t
             PyMem_Free(o_hwbcEntries);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_hwbcCount = c_hwbcCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_hwbcCount = tries == 0 && c_hwbcCount > 0 ? c_hwbcCount : c_hwbcCount * 2 + 5;
         PyMem_Free(o_hwbcEntries);
         o_hwbcEntries = PyMem_Calloc(cap_hwbcCount, sizeof *o_hwbcEntries);
         if (o_hwbcEntries == NULL) {
@@ -8429,8 +8469,10 @@ pn_w_nvmlSystemGetTopologyGpuSet(PyObject *module, PyObject *const *args, Py_ssi
             PyMem_Free(o_deviceArray);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_count = c_count * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_count = tries == 0 && c_count > 0 ? c_count : c_count * 2 + 5;
         PyMem_Free(o_deviceArray);
         o_deviceArray = PyMem_Calloc(cap_count, sizeof *o_deviceArray);
         if (o_deviceArray == NULL) {
@@ -10785,8 +10827,10 @@ pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssi
             PyMem_Free(o_vgpuTypeIds);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_vgpuCount = tries == 0 && c_vgpuCount > 0 ? c_vgpuCount : c_vgpuCount * 2 + 5;
         PyMem_Free(o_vgpuTypeIds);
         o_vgpuTypeIds = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuTypeIds);
         if (o_vgpuTypeIds == NULL) {
@@ -10845,8 +10889,10 @@ pn_w_nvmlDeviceGetCreatableVgpus(PyObject *module, PyObject *const *args, Py_ssi
             PyMem_Free(o_vgpuTypeIds);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_vgpuCount = tries == 0 && c_vgpuCount > 0 ? c_vgpuCount : c_vgpuCount * 2 + 5;
         PyMem_Free(o_vgpuTypeIds);
         o_vgpuTypeIds = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuTypeIds);
         if (o_vgpuTypeIds == NULL) {
@@ -10905,8 +10951,10 @@ pn_w_nvmlDeviceGetActiveVgpus(PyObject *module, PyObject *const *args, Py_ssize_
             PyMem_Free(o_vgpuInstances);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_vgpuCount = c_vgpuCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_vgpuCount = tries == 0 && c_vgpuCount > 0 ? c_vgpuCount : c_vgpuCount * 2 + 5;
         PyMem_Free(o_vgpuInstances);
         o_vgpuInstances = PyMem_Calloc(cap_vgpuCount, sizeof *o_vgpuInstances);
         if (o_vgpuInstances == NULL) {
@@ -11003,8 +11051,10 @@ pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ss
             PyMem_Free(o_utilizationSamples);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_vgpuInstanceSamplesCount = c_vgpuInstanceSamplesCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_vgpuInstanceSamplesCount = tries == 0 && c_vgpuInstanceSamplesCount > 0 ? c_vgpuInstanceSamplesCount : c_vgpuInstanceSamplesCount * 2 + 5;
         PyMem_Free(o_utilizationSamples);
         o_utilizationSamples = PyMem_Calloc(cap_vgpuInstanceSamplesCount, sizeof *o_utilizationSamples);
         if (o_utilizationSamples == NULL) {
@@ -11073,8 +11123,10 @@ pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args
             PyMem_Free(o_utilizationSamples);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_vgpuProcessSamplesCount = c_vgpuProcessSamplesCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_vgpuProcessSamplesCount = tries == 0 && c_vgpuProcessSamplesCount > 0 ? c_vgpuProcessSamplesCount : c_vgpuProcessSamplesCount * 2 + 5;
         PyMem_Free(o_utilizationSamples);
         o_utilizationSamples = PyMem_Calloc(cap_vgpuProcessSamplesCount, sizeof *o_utilizationSamples);
         if (o_utilizationSamples == NULL) {
@@ -11519,8 +11571,10 @@ pn_w_nvmlVgpuInstanceGetEncoderSessions(PyObject *module, PyObject *const *args,
             PyMem_Free(o_sessionInfo);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_sessionCount = c_sessionCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_sessionCount = tries == 0 && c_sessionCount > 0 ? c_sessionCount : c_sessionCount * 2 + 5;
         PyMem_Free(o_sessionInfo);
         o_sessionInfo = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfo);
         if (o_sessionInfo == NULL) {
@@ -11613,8 +11667,10 @@ pn_w_nvmlVgpuInstanceGetFBCSessions(PyObject *module, PyObject *const *args, Py_
             PyMem_Free(o_sessionInfo);
             return pn_raise(st, rc);
         }
-        /* Room for what appeared between the two calls, as nvidia-ml-py leaves. */
-        cap_sessionCount = c_sessionCount * 2 + 5;
+        /* First the count NVML gave, as nvidia-ml-py does (some entry points, such as
+         * nvmlSystemGetTopologyGpuSet on driver 580, leave the count as it was given when
+         * they succeed); after INSUFFICIENT_SIZE, room for more that appeared meanwhile. */
+        cap_sessionCount = tries == 0 && c_sessionCount > 0 ? c_sessionCount : c_sessionCount * 2 + 5;
         PyMem_Free(o_sessionInfo);
         o_sessionInfo = PyMem_Calloc(cap_sessionCount, sizeof *o_sessionInfo);
         if (o_sessionInfo == NULL) {

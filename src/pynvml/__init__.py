@@ -138,6 +138,13 @@ def _ctypes_library():
     return lib
 
 
+# The ctypes-based names (_ctypes_compat), listed without importing ctypes.
+_CTYPES_NAMES = ("NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint",
+                 "struct_c_nvmlDevice_t", "struct_c_nvmlUnit_t", "struct_c_nvmlEventSet_t",
+                 "struct_c_nvmlSystemEventSet_t", "struct_c_nvmlGpuInstance_t",
+                 "struct_c_nvmlComputeInstance_t", "struct_c_nvmlGpmSample_t")
+
+
 def __getattr__(name):
     # Lazily made names: they need ctypes, which `import pynvml` does not load.
     if name == "nvmlLib":
@@ -152,7 +159,8 @@ def __getattr__(name):
     if name == "__all__":
         # `from pynvml import *`: every public name, the struct classes not made yet too
         # (nvidia-ml-py has no __all__: its star import gives all its public globals).
-        return sorted({n for n in globals() if not n.startswith("_")} | set(_nvml._lazy_names()))
+        return sorted({n for n in globals() if not n.startswith("_")} | set(_nvml._lazy_names())
+                      | set(_CTYPES_NAMES))
     if not name.startswith("_"):
         # The struct classes: _nvml makes each on first use (import time).
         try:
@@ -166,7 +174,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_nvml._lazy_names()))
+    return sorted(set(globals()) | set(_nvml._lazy_names()) | set(_CTYPES_NAMES) | {"_PrintableStructure"})
 
 
 _nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject,
