@@ -229,7 +229,8 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         PyObject *a = argv[nin + i];
         if (a == NULL || a == Py_None)
             continue;
-        if (PyLong_CheckExact(a) && PyLong_AsLong(a) == 0) {
+        int overflow = 0;
+        if (PyLong_CheckExact(a) && PyLong_AsLongAndOverflow(a, &overflow) == 0 && !overflow) {
             /* nvidia-ml-py passes 0 on as a NULL pointer.  A NULL-checking NVML answers
              * INVALID_ARGUMENT; the H200's nvmlDeviceGetGpcClkMinMaxVfOffset (driver
              * 580.159.04) crashed on it instead.  So NVML never sees the NULL: we answer

@@ -13,12 +13,16 @@ import sys
 import pytest
 
 import pynvml
+from conftest import REAL
 
 
 def _fresh(code):
-    """Run code in a fresh interpreter on the simulator; its stdout."""
-    r = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
-                       env={**__import__("os").environ, "PYNVML_LIBRARY": "sim"})
+    """Run code in a fresh interpreter (on the simulator, or the real GPU under
+    PYNVML_TEST_REAL=1); its stdout."""
+    env = dict(__import__("os").environ)
+    if not REAL:
+        env["PYNVML_LIBRARY"] = "sim"
+    r = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 
