@@ -506,8 +506,6 @@ UNVERSIONED_PROCESS_GETTERS = ("nvmlDeviceGetComputeRunningProcesses", "nvmlDevi
                                "nvmlDeviceGetMPSComputeRunningProcesses")
 
 
-@pytest.mark.xfail(strict=True, reason="pynvml raises NVMLError_FunctionNotFound where nvidia-ml-py's "
-                   "throwOnVersionMismatch raises NVMLLibraryMismatchError (the extension's part: not done yet)")
 def test_older_driver_without_v3_process_getters_like_nvidia_ml_py(tmp_path, ref):
     # A driver without the _v3 process getters: nvidia-ml-py's unversioned names raise
     # NVMLLibraryMismatchError (not an NVMLError) there, pointing to the _v2 names.

@@ -89,9 +89,6 @@ def convertStrBytes(func):
 def throwOnVersionMismatch(func):
     """Decorate `func`: NVMLError_FunctionNotFound becomes NVMLLibraryMismatchError, naming
     the versioned function (func's name + "_v2") to use instead."""
-    from functools import wraps
-
-    @wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
@@ -99,9 +96,24 @@ def throwOnVersionMismatch(func):
             raise NVMLLibraryMismatchError(
                 "Unversioned function called and the pyNVML version does not match the NVML lib version. "
                 "Either use matching pyNVML and NVML lib versions or use a versioned function such as "
-                + func.__name__ + "_v2")
+                + func.__name__ + "_v2") from None
 
+    # functools.wraps by hand: functools is not imported by `import pynvml` otherwise
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attr, getattr(func, attr))
+        except AttributeError:
+            pass
+    wrapper.__wrapped__ = func
     return wrapper
+
+
+# nvidia-ml-py's unversioned process getters call the _v3 ones through
+# throwOnVersionMismatch: on a driver without _v3 they raise NVMLLibraryMismatchError.
+nvmlDeviceGetComputeRunningProcesses = throwOnVersionMismatch(nvmlDeviceGetComputeRunningProcesses)  # noqa: F405
+nvmlDeviceGetGraphicsRunningProcesses = throwOnVersionMismatch(nvmlDeviceGetGraphicsRunningProcesses)  # noqa: F405
+nvmlDeviceGetMPSComputeRunningProcesses = throwOnVersionMismatch(  # noqa: F405
+    nvmlDeviceGetMPSComputeRunningProcesses)  # noqa: F405
 
 
 # --- what ctypes-based tools reach for (nvitop, gpustat) -------------------------------
