@@ -233,6 +233,7 @@ extern PyMethodDef pn_hand_events_methods[];
 extern PyMethodDef pn_hand_getters_methods[];   /* hand_getters.c */
 extern PyMethodDef pn_hand_vgpu_methods[];     /* hand_vgpu.c */
 extern PyMethodDef pn_hand_setters_methods[];
+extern PyMethodDef pn_hand_prm_methods[];     /* hand_prm.c */
 PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                           const char *fname, int sym);   /* hand_core.c: Get/ClearFieldValues */
 

@@ -2954,6 +2954,7 @@ enum {
     PN_SYM_nvmlDevicePowerSmoothingSetState,
     PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam,
     PN_SYM_nvmlDeviceQueryDrainState,
+    PN_SYM_nvmlDeviceReadPRMCounters_v1,
     PN_SYM_nvmlDeviceReadWritePRM_v1,
     PN_SYM_nvmlDeviceRegisterEvents,
     PN_SYM_nvmlDeviceRemoveGpu,
@@ -3393,6 +3394,7 @@ typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState)(nvmlGpuInstance
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
 typedef nvmlReturn_t (*pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2)(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
+typedef nvmlReturn_t (*pfn_nvmlDeviceReadPRMCounters_v1)(nvmlDevice_t handle, pn_nvmlPRMCounterList_v1_t *c_info);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetPersistenceMode)(nvmlDevice_t handle, unsigned int mode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetComputeMode)(nvmlDevice_t handle, unsigned int mode);
 typedef nvmlReturn_t (*pfn_nvmlDeviceSetEccMode)(nvmlDevice_t handle, unsigned int mode);
@@ -3788,6 +3790,7 @@ nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance,
 nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerStateInfo_v2_t *c_vgpu_sched_state_info_v2);
 nvmlReturn_t nvmlGpuInstanceGetVgpuSchedulerLog_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerLogInfo_v2_t *c_vgpu_sched_log_info_v2);
 nvmlReturn_t nvmlGpuInstanceSetVgpuSchedulerState_v2(nvmlGpuInstance_t gpuInstance, pn_nvmlVgpuSchedulerState_v2_t *sched_state_v2);
+nvmlReturn_t nvmlDeviceReadPRMCounters_v1(nvmlDevice_t handle, pn_nvmlPRMCounterList_v1_t *c_info);
 nvmlReturn_t nvmlDeviceSetPersistenceMode(nvmlDevice_t handle, unsigned int mode);
 nvmlReturn_t nvmlDeviceSetComputeMode(nvmlDevice_t handle, unsigned int mode);
 nvmlReturn_t nvmlDeviceSetEccMode(nvmlDevice_t handle, unsigned int mode);

@@ -228,6 +228,7 @@ const char *const pn_sym_names[PN_NSYMS] = {
     "nvmlDevicePowerSmoothingSetState",
     "nvmlDevicePowerSmoothingUpdatePresetProfileParam",
     "nvmlDeviceQueryDrainState",
+    "nvmlDeviceReadPRMCounters_v1",
     "nvmlDeviceReadWritePRM_v1",
     "nvmlDeviceRegisterEvents",
     "nvmlDeviceRemoveGpu",

@@ -1,0 +1,44 @@
+/* The simulated nvmlDeviceReadPRMCounters_v1, by hand: its inputs travel inside the
+ * caller's array (one counter id and port per element), which no generated entry point
+ * reads.  A device's data:
+ *     "nvmlDeviceReadPRMCounters_v1": {"<counterId>": {"valueType": T, "value": V}
+ *                                                     or {"error": CODE}, ...}
+ * A counter absent there answers NOT_SUPPORTED in its own status (the call succeeds);
+ * the key absent, or {"error": ...} as the whole value, fails the call. */
+#include "sim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+nvmlReturn_t
+nvmlDeviceReadPRMCounters_v1(nvmlDevice_t device, pn_nvmlPRMCounterList_v1_t *list)
+{
+    sim_call c;
+    nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceReadPRMCounters_v1", device);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (list == NULL || (list->numCounters != 0 && list->counters == NULL))
+        return NVML_ERROR_INVALID_ARGUMENT;
+    for (unsigned int i = 0; i < list->numCounters; i++) {
+        pn_nvmlPRMCounter_v1_t *ctr = &list->counters[i];
+        char key[16];
+        snprintf(key, sizeof key, "%u", ctr->counterId);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c.value, key);
+        memset(&ctr->outputValue, 0, sizeof ctr->outputValue);
+        if (v == NULL) {
+            ctr->outputValue.status = NVML_ERROR_NOT_SUPPORTED;
+            continue;
+        }
+        nvmlReturn_t e = sim_error_of(v);
+        unsigned int type = 0;
+        if (e == NVML_SUCCESS)
+            e = sim_get_u32(cJSON_GetObjectItemCaseSensitive(v, "valueType"), &type);
+        if (e == NVML_SUCCESS)
+            e = type == NVML_VALUE_TYPE_DOUBLE
+                    ? sim_get_f64(cJSON_GetObjectItemCaseSensitive(v, "value"), &ctr->outputValue.outputValue.dVal)
+                    : sim_get_u64(cJSON_GetObjectItemCaseSensitive(v, "value"), &ctr->outputValue.outputValue.ullVal);
+        ctr->outputValue.status = e;
+        ctr->outputValue.outputType = type;
+    }
+    return NVML_SUCCESS;
+}
