@@ -37,44 +37,70 @@ now_ms(void)
 
 /* --- device event sets --------------------------------------------------------------- */
 
+/* An object NVML allocates (an event set, a GPM sample): made with `alloc`, recorded so
+ * that its free can be refused a second time, wrapped as a handle of `kind`. */
 static PyObject *
-h_nvmlEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+tracked_alloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
+              int sym, int kind)
 {
     pn_state *st = pn_get_state(module);
-    UNPACK("nvmlEventSetCreate", NULL, 0, 0, NULL);
-    PN_RESOLVE(st, PN_SYM_nvmlEventSetCreate, pfn_nvmlEventSetCreate, fn);
-    nvmlEventSet_t set = NULL;
+    if (pn_unpack(fname, args, nargs, kwnames, NULL, 0, 0, NULL) < 0)
+        return NULL;
+    nvmlReturn_t (*fn)(void **) = st->syms[sym];
+    if (fn == NULL && (fn = (nvmlReturn_t (*)(void **))pn_resolve(st, sym)) == NULL)
+        return NULL;
+    void *obj = NULL;
     nvmlReturn_t rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = fn(&set);
+    rc = fn(&obj);
     Py_END_ALLOW_THREADS
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
-    if (pn_handle_track(st, PN_HANDLE_EventSet, set) < 0)
+    if (pn_handle_track(st, kind, obj) < 0)
         return NULL;
-    return pn_handle_new(st, PN_HANDLE_EventSet, set);
+    return pn_handle_new(st, kind, obj);
+}
+
+/* Its free: a handle of `kind` (refused once freed), then forgotten. */
+static PyObject *
+tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
+             const char *const *names, int sym, int kind)
+{
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[1];
+    if (pn_unpack(fname, args, nargs, kwnames, names, 1, 1, argv) < 0)
+        return NULL;
+    void *obj;
+    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0)
+        return NULL;
+    nvmlReturn_t (*fn)(void *) = st->syms[sym];
+    if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
+        return NULL;
+    nvmlReturn_t rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(obj);
+    Py_END_ALLOW_THREADS
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    pn_handle_untrack(st, kind, obj, argv[0]);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+h_nvmlEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return tracked_alloc(module, args, nargs, kwnames, "nvmlEventSetCreate", PN_SYM_nvmlEventSetCreate,
+                         PN_HANDLE_EventSet);
 }
 
 static PyObject *
 h_nvmlEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"eventSet", NULL};
-    pn_state *st = pn_get_state(module);
-    PyObject *argv[1];
-    UNPACK("nvmlEventSetFree", names, 1, 1, argv);
-    nvmlEventSet_t set;
-    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetFree", "eventSet", (void **)&set) < 0)
-        return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlEventSetFree, pfn_nvmlEventSetFree, fn);
-    nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(set);
-    Py_END_ALLOW_THREADS
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
-    pn_handle_untrack(st, PN_HANDLE_EventSet, set, argv[0]);
-    Py_RETURN_NONE;
+    return tracked_free(module, args, nargs, kwnames, "nvmlEventSetFree", names, PN_SYM_nvmlEventSetFree,
+                        PN_HANDLE_EventSet);
 }
+
 
 /* One slice of a wait, made with the GIL released. */
 typedef nvmlReturn_t (*wait_slice_fn)(void *ctx, unsigned int slice_ms);
@@ -519,41 +545,18 @@ done:
 static PyObject *
 h_nvmlGpmSampleAlloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    pn_state *st = pn_get_state(module);
-    UNPACK("nvmlGpmSampleAlloc", NULL, 0, 0, NULL);
-    PN_RESOLVE(st, PN_SYM_nvmlGpmSampleAlloc, pfn_nvmlGpmSampleAlloc, fn);
-    nvmlGpmSample_t sample = NULL;
-    nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(&sample);
-    Py_END_ALLOW_THREADS
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
-    if (pn_handle_track(st, PN_HANDLE_GpmSample, sample) < 0)
-        return NULL;
-    return pn_handle_new(st, PN_HANDLE_GpmSample, sample);
+    return tracked_alloc(module, args, nargs, kwnames, "nvmlGpmSampleAlloc", PN_SYM_nvmlGpmSampleAlloc,
+                         PN_HANDLE_GpmSample);
 }
 
 static PyObject *
 h_nvmlGpmSampleFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"gpmSample", NULL};
-    pn_state *st = pn_get_state(module);
-    PyObject *argv[1];
-    UNPACK("nvmlGpmSampleFree", names, 1, 1, argv);
-    nvmlGpmSample_t sample;
-    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpmSample, "nvmlGpmSampleFree", "gpmSample", (void **)&sample) < 0)
-        return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlGpmSampleFree, pfn_nvmlGpmSampleFree, fn);
-    nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(sample);
-    Py_END_ALLOW_THREADS
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
-    pn_handle_untrack(st, PN_HANDLE_GpmSample, sample, argv[0]);
-    Py_RETURN_NONE;
+    return tracked_free(module, args, nargs, kwnames, "nvmlGpmSampleFree", names, PN_SYM_nvmlGpmSampleFree,
+                        PN_HANDLE_GpmSample);
 }
+
 
 /* nvmlGpmSampleGet(device, gpmSample) -> gpmSample, filled. */
 static PyObject *
