@@ -3,7 +3,8 @@
  * reads.  A device's data:
  *     "nvmlDeviceReadPRMCounters_v1": {"<counterId>": {"valueType": T, "value": V}
  *                                                     or {"error": CODE}, ...}
- * A counter absent there answers NOT_SUPPORTED in its own status (the call succeeds);
+ * A counter absent there answers NOT_SUPPORTED in its own status (the call succeeds),
+ * an entry without valueType or value UNKNOWN;
  * the key absent, or {"error": ...} as the whole value, fails the call. */
 #include "sim.h"
 
@@ -31,12 +32,15 @@ nvmlDeviceReadPRMCounters_v1(nvmlDevice_t device, pn_nvmlPRMCounterList_v1_t *li
         }
         nvmlReturn_t e = sim_error_of(v);
         unsigned int type = 0;
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(v, "valueType");
+        const cJSON *jv = cJSON_GetObjectItemCaseSensitive(v, "value");
+        if (e == NVML_SUCCESS && (jt == NULL || jv == NULL))
+            e = NVML_ERROR_UNKNOWN;         /* a malformed entry of the profile: both are needed */
         if (e == NVML_SUCCESS)
-            e = sim_get_u32(cJSON_GetObjectItemCaseSensitive(v, "valueType"), &type);
+            e = sim_get_u32(jt, &type);
         if (e == NVML_SUCCESS)
-            e = type == NVML_VALUE_TYPE_DOUBLE
-                    ? sim_get_f64(cJSON_GetObjectItemCaseSensitive(v, "value"), &ctr->outputValue.outputValue.dVal)
-                    : sim_get_u64(cJSON_GetObjectItemCaseSensitive(v, "value"), &ctr->outputValue.outputValue.ullVal);
+            e = type == NVML_VALUE_TYPE_DOUBLE ? sim_get_f64(jv, &ctr->outputValue.outputValue.dVal)
+                                               : sim_get_u64(jv, &ctr->outputValue.outputValue.ullVal);
         ctr->outputValue.status = e;
         ctr->outputValue.outputType = type;
     }

@@ -45,6 +45,19 @@ def test_empty_list_and_list_struct_without_counters(gpu):
 
 
 @simulator
+def test_malformed_counter_data_is_a_status_not_a_crash(use_profile, default_profile):
+    default_profile["devices"][0]["nvmlDeviceReadPRMCounters_v1"] = {"1": 5, "2": {"value": 3}, "3": {"valueType": 3}}
+    use_profile(default_profile)
+    pynvml.nvmlInit()
+    try:
+        ctrs = [pynvml.c_nvmlPRMCounter_v1_t(counterId=i) for i in (1, 2, 3)]
+        pynvml.nvmlDeviceReadPRMCounters_v1(pynvml.nvmlDeviceGetHandleByIndex(0), ctrs)
+        assert all(c.outputValue.status != pynvml.NVML_SUCCESS for c in ctrs)
+    finally:
+        pynvml.nvmlShutdown()
+
+
+@simulator
 def test_the_calls_own_errors(gpu, use_profile, default_profile):
     ctr = pynvml.c_nvmlPRMCounter_v1_t(counterId=1)
     with pytest.raises(pynvml.NVMLError_GpuIsLost):
@@ -71,6 +84,17 @@ def test_wrong_arguments(nvml, bad):
         pynvml.nvmlDeviceReadPRMCounters_v1(h, bad)
     with pytest.raises(TypeError):
         pynvml.nvmlDeviceReadPRMCounters_v1(bad, [])
+
+
+def test_a_ctypes_list_struct_is_refused(nvml):
+    # nvidia-ml-py-style code builds a ctypes struct pointing at a ctypes array: never passed by address
+    import ctypes
+
+    class CtypesList(ctypes.Structure):
+        _fields_ = [("numCounters", ctypes.c_uint), ("counters", ctypes.c_void_p)]
+
+    with pytest.raises(TypeError, match="list of pynvml.c_nvmlPRMCounter_v1_t"):
+        pynvml.nvmlDeviceReadPRMCounters_v1(pynvml.nvmlDeviceGetHandleByIndex(0), CtypesList(1, None))
 
 
 def test_too_many_counters(nvml):
