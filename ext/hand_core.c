@@ -164,14 +164,7 @@ pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
             goto done;
         }
     }
-    result = PyList_New(n);
-    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
-        PyObject *v = pn_struct_new(st, PN_STRUCT_nvmlFieldValue_t, &values[i]);
-        if (v == NULL)
-            Py_CLEAR(result);
-        else
-            PyList_SET_ITEM(result, i, v);
-    }
+    result = pn_struct_list(st, PN_STRUCT_nvmlFieldValue_t, values, sizeof *values, (size_t)n);
 done:
     PyMem_Free(values);
     Py_DECREF(seq);

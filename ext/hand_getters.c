@@ -349,21 +349,6 @@ h_nvmlDeviceGetHandleByUUIDV(GETTER_ARGS)
     return pn_handle_new(st, PN_HANDLE_Device, dev);
 }
 
-/* A list of `n` structs of class `sidx`, each `size` bytes, from `arr`. */
-static PyObject *
-struct_list(pn_state *st, int sidx, const void *arr, size_t size, unsigned int n)
-{
-    PyObject *out = PyList_New(n);
-    for (unsigned int i = 0; out != NULL && i < n; i++) {
-        PyObject *o = pn_struct_new(st, sidx, (const char *)arr + i * size);
-        if (o == NULL)
-            Py_CLEAR(out);
-        else
-            PyList_SET_ITEM(out, i, o);
-    }
-    return out;
-}
-
 /* nvmlDeviceGetRunningProcessDetailList(handle, version, mode): the version and mode go
  * in the struct; a size query (SUCCESS: no processes, []), then the array.  A process
  * list can grow between the calls: asked again, a few times, with room to spare. */
@@ -407,7 +392,7 @@ h_nvmlDeviceGetRunningProcessDetailList(GETTER_ARGS)
     else if (arr == NULL)
         out = PyList_New(0);
     else
-        out = struct_list(st, PN_STRUCT_nvmlProcessDetail_v1_t, arr, sizeof *arr, l.numProcArrayEntries);
+        out = pn_struct_list(st, PN_STRUCT_nvmlProcessDetail_v1_t, arr, sizeof *arr, l.numProcArrayEntries);
     PyMem_Free(arr);
     return out;
 }
@@ -456,7 +441,7 @@ h_nvmlDeviceGetProcessesUtilizationInfo(GETTER_ARGS)
     else if (arr == NULL)
         out = PyList_New(0);
     else
-        out = struct_list(st, PN_STRUCT_nvmlProcessUtilizationInfo_v1_t, arr, sizeof *arr, info.processSamplesCount);
+        out = pn_struct_list(st, PN_STRUCT_nvmlProcessUtilizationInfo_v1_t, arr, sizeof *arr, info.processSamplesCount);
     PyMem_Free(arr);
     return out;
 }
@@ -499,7 +484,7 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
     if (rc != NVML_SUCCESS) {
         out = pn_raise(st, rc);
     } else {
-        PyObject *list = struct_list(st, PN_STRUCT_nvmlSample_t, arr, sizeof *arr, count < cap ? count : cap);
+        PyObject *list = pn_struct_list(st, PN_STRUCT_nvmlSample_t, arr, sizeof *arr, count < cap ? count : cap);
         out = list ? Py_BuildValue("(kN)", (unsigned long)vtype, list) : NULL;
     }
     PyMem_Free(arr);

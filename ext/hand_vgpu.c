@@ -73,17 +73,9 @@ h_instances_utilization(FASTCALL_ARGS)
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS)
         pn_raise(st, rc);
-    else {
-        unsigned int n = info.vgpuInstanceCount < cap ? info.vgpuInstanceCount : cap;
-        out = PyList_New(n);
-        for (unsigned int i = 0; out != NULL && i < n; i++) {
-            PyObject *s = pn_struct_new(st, PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t, &arr[i]);
-            if (s == NULL)
-                Py_CLEAR(out);
-            else
-                PyList_SET_ITEM(out, i, s);
-        }
-    }
+    else
+        out = pn_struct_list(st, PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t, arr, sizeof *arr,
+                             info.vgpuInstanceCount < cap ? info.vgpuInstanceCount : cap);
     PyMem_Free(arr);
     return out;
 }
@@ -118,17 +110,9 @@ h_processes_utilization(FASTCALL_ARGS)
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS)
         pn_raise(st, rc);
-    else {
-        unsigned int n = info.vgpuProcessCount < cap ? info.vgpuProcessCount : cap;
-        out = PyList_New(n);
-        for (unsigned int i = 0; out != NULL && i < n; i++) {
-            PyObject *s = pn_struct_new(st, PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t, &arr[i]);
-            if (s == NULL)
-                Py_CLEAR(out);
-            else
-                PyList_SET_ITEM(out, i, s);
-        }
-    }
+    else
+        out = pn_struct_list(st, PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t, arr, sizeof *arr,
+                             info.vgpuProcessCount < cap ? info.vgpuProcessCount : cap);
     PyMem_Free(arr);
     return out;
 }

@@ -169,6 +169,7 @@ PyObject *pn_struct_getattr(PyObject *module, PyObject *name);
 PyObject *pn_struct_dir(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_lazy_names(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
+PyObject *pn_struct_list(pn_state *st, int sidx, const void *arr, size_t size, size_t n);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
 

@@ -832,3 +832,19 @@ pn_struct_layouts(PyObject *module, PyObject *Py_UNUSED(ignored))
     }
     return out;
 }
+
+/* A list of `n` structs of class `sidx`, each `size` bytes, copied from `arr` (the hand
+ * wrappers' array results). */
+PyObject *
+pn_struct_list(pn_state *st, int sidx, const void *arr, size_t size, size_t n)
+{
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        PyObject *o = pn_struct_new(st, sidx, (const char *)arr + i * size);
+        if (o == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, (Py_ssize_t)i, o);
+    }
+    return out;
+}
