@@ -12,7 +12,7 @@
  *   raw_nvml --threads 1,2,4,8 [--seconds S] [--call nvmlDeviceGetPowerUsage]
  *
  * instead prints {"call": "...", "rates": {"1": calls/s, ...}}: total calls per second of one
- * cheap call from that many pthreads (each with its own output) for S seconds each; how far
+ * call (PowerUsage, Temperature, Count_v2 or the slower MemoryInfo) from that many pthreads (each with its own output) for S seconds each; how far
  * NVML itself scales, to read the Python threads numbers against.  libpthread is dlopen()ed,
  * so the build needs no -pthread (on glibc >= 2.34 it is part of libc anyway).
  *
@@ -117,7 +117,7 @@ static const char *err_name(nvmlReturn_t rc)
 typedef int (*pfn_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef int (*pfn_pthread_join)(pthread_t, void **);
 
-static int thread_call;            /* 0 PowerUsage, 1 Temperature, 2 Count_v2 */
+static int thread_call;            /* 0 PowerUsage, 1 Temperature, 2 Count_v2, 3 MemoryInfo */
 static int go, stop, started;      /* accessed with __atomic builtins */
 
 struct worker {
@@ -131,6 +131,7 @@ static void *work(void *arg)
 {
     struct worker *w = arg;
     unsigned int out;
+    nvmlMemory_t mem;
     long n = 0;
     __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
@@ -138,7 +139,8 @@ static void *work(void *arg)
     while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
         for (int i = 0; i < 32; i++) {
             nvmlReturn_t r = thread_call == 0 ? p_power(dev, &out)
-                           : thread_call == 1 ? p_temp(dev, 0, &out) : p_count(&out);
+                           : thread_call == 1 ? p_temp(dev, 0, &out)
+                           : thread_call == 2 ? p_count(&out) : p_mem(dev, &mem);
             if (r != 0) {
                 w->rc = r;
                 __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -155,14 +157,14 @@ static void *work(void *arg)
 static int run_threads(const char *list, double seconds, const char *call)
 {
     static const char *const names[] = {"nvmlDeviceGetPowerUsage", "nvmlDeviceGetTemperature",
-                                        "nvmlDeviceGetCount_v2"};
-    void *fns[] = {(void *)p_power, (void *)p_temp, (void *)p_count};
+                                        "nvmlDeviceGetCount_v2", "nvmlDeviceGetMemoryInfo"};
+    void *fns[] = {(void *)p_power, (void *)p_temp, (void *)p_count, (void *)p_mem};
     thread_call = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (!strcmp(call, names[i]))
             thread_call = i;
     if (thread_call < 0 || fns[thread_call] == NULL) {
-        fprintf(stderr, "raw_nvml: --call %s: not one of the three cheap calls, or not found\n", call);
+        fprintf(stderr, "raw_nvml: --call %s: not one of the four threads calls, or not found\n", call);
         return 1;
     }
     void *pt = dlopen("libpthread.so.0", RTLD_NOW | RTLD_GLOBAL);

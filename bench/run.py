@@ -266,11 +266,12 @@ def bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st):
             else:
                 row["ctypes"], row["ctypes_error"] = None, f"rc {rc}"
     # The fixed costs inside each of our calls, timed in the same round-robin: timeit's own
-    # loop, a call to a C function that does nothing, and one that only releases and retakes
-    # the GIL (what every wrapper does around its NVML call).  Builds without the probes
-    # (ext/hand_speed.c) leave them out.
+    # loop, a call to a C function that does nothing, one that only releases and retakes the
+    # GIL, and one that does what a wrapper does around its NVML call (ext/gil.h: here, with
+    # this one thread, keep the GIL).  Builds without the probes (ext/hand_speed.c) leave
+    # them out.
     probes = {"loop": ("pass", {})}
-    for key, name in (("call", "_probe_call"), ("gil", "_probe_gil")):
+    for key, name in (("call", "_probe_call"), ("gil", "_probe_gil"), ("nvml_gil", "_probe_nvml_gil")):
         fn = getattr(ours._nvml, name, None)
         if fn is not None:
             probes[key] = ("f()", {"f": fn})
@@ -423,31 +424,43 @@ def thread_rate(fn, args, nthreads, seconds):
 
 
 def bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, raw_binary):
+    """Threads scaling of the first cheap call that works here, and of nvmlDeviceGetMemoryInfo
+    (microseconds in the driver: where releasing the GIL lets threads overlap)."""
     cts = ctypes_calls(lib_path, index)
+    chosen = []
     for cname, pyname in (("nvmlDeviceGetPowerUsage", "nvmlDeviceGetPowerUsage"),
                           ("nvmlDeviceGetTemperature", "nvmlDeviceGetTemperature"),
                           ("nvmlDeviceGetCount_v2", "nvmlDeviceGetCount")):
         spec = next(s for c, _, s in CALLS if c == cname)
         try:
             getattr(ours, pyname)(*bind_args(spec, ours_h, index))
-            break
         except Exception:  # noqa: BLE001 - not supported here: try the next cheap call
             continue
-    else:
-        return {"error": "no cheap call works"}
-    bindings = [("ours", getattr(ours, pyname), bind_args(spec, ours_h, index))]
-    if ref is not None:
-        bindings.append(("nvidia-ml-py", getattr(ref, pyname), bind_args(spec, ref_h, index)))
-    if cname in cts:
-        bindings.append(("plain ctypes", *cts[cname]))
-    res = {"call": cname, "rates": {}}
-    if raw_binary is not None and index == 0:
-        raw = run_raw_threads(raw_binary, lib_path, cname, st)
-        if raw:
-            res["rates"]["raw C (pthreads)"] = raw
-    for label, fn, args in bindings:
-        res["rates"][label] = {n: thread_rate(fn, args, n, st.thread_s) for n in st.threads}
-    return res
+        chosen.append((cname, pyname, spec))
+        break
+    spec = next(s for c, _, s in CALLS if c == "nvmlDeviceGetMemoryInfo")
+    chosen.append(("nvmlDeviceGetMemoryInfo", "nvmlDeviceGetMemoryInfo", spec))
+    out = []
+    for cname, pyname, spec in chosen:
+        bindings = [("ours", getattr(ours, pyname), bind_args(spec, ours_h, index))]
+        if ref is not None:
+            bindings.append(("nvidia-ml-py", getattr(ref, pyname), bind_args(spec, ref_h, index)))
+        if cname in cts:
+            bindings.append(("plain ctypes", *cts[cname]))
+        res = {"call": cname, "rates": {}}
+        try:
+            bindings[0][1](*bindings[0][2])
+        except Exception as e:  # noqa: BLE001
+            out.append({"call": cname, "error": type(e).__name__})
+            continue
+        if raw_binary is not None and index == 0:
+            raw = run_raw_threads(raw_binary, lib_path, cname, st)
+            if raw:
+                res["rates"]["raw C (pthreads)"] = raw
+        for label, fn, args in bindings:
+            res["rates"][label] = {n: thread_rate(fn, args, n, st.thread_s) for n in st.threads}
+        out.append(res)
+    return out
 
 
 # --------------------------------------------------------------------------- machine
@@ -538,8 +551,9 @@ def report(res, markdown):
 
     out.append("\n" + h + "ns per call (lower is better)")
     fixed = res.get("fixed") or {}
-    floor = fixed.get("gil")      # timeit loop + a C call + GIL release/retake, no NVML
-    rows, ours_raw, ref_ours = [], [], []
+    # timeit loop + a C call + what a wrapper does around NVML (older builds: a GIL round trip)
+    floor = fixed.get("nvml_gil", fixed.get("gil"))
+    rows, ours_raw, ref_ours, ref_raw = [], [], [], []
     for cname, r in res["calls"].items():
         raw = res["raw"].get(cname)
         ours = r.get("ours")
@@ -549,37 +563,46 @@ def report(res, markdown):
             ours_raw.append(ours / raw)
         if ours and ref is not None:
             ref_ours.append(ref / ours)
+        if raw and ref is not None:
+            ref_raw.append(ref / raw)
         rows.append([cname, fmt_ns(raw),
                      fmt_ns(ours) if ours is not None else r.get("ours_error") or "-",
                      "-" if own is None else f"{own:+.0f}",
                      fmt_ns(ref) if ref is not None else r.get("ref_error") or "-",
-                     fmt_ns(r.get("ctypes")), fmt_ratio(ours, raw), fmt_ratio(ref, ours)])
+                     fmt_ns(r.get("ctypes")), fmt_ratio(ours, raw), fmt_ratio(ref, ours), fmt_ratio(ref, raw)])
     if ours_raw or ref_ours:
         med = statistics.median
         rows.append(["**median**" if markdown else "median", "", "", "", "", "",
-                     f"{med(ours_raw):.2f}x" if ours_raw else "-", f"{med(ref_ours):.2f}x" if ref_ours else "-"])
+                     f"{med(ours_raw):.2f}x" if ours_raw else "-", f"{med(ref_ours):.2f}x" if ref_ours else "-",
+                     f"{med(ref_raw):.2f}x" if ref_raw else "-"])
     out.append(table(["call", "raw C ns", "ours ns", "ours own ns", "nvidia-ml-py ns", "plain ctypes ns",
-                      "ours/raw", "nvidia-ml-py/ours"], rows, markdown))
+                      "ours/raw", "nvidia-ml-py/ours", "nvidia-ml-py/raw"], rows, markdown))
+    nl = "\n" if markdown else ""
+    if ref_raw:
+        out.append(nl + "nvidia-ml-py/raw is the most nvidia-ml-py/ours could be, were our calls free.")
     if fixed:
         parts = [f"timeit loop {fixed['loop']:.1f} ns"]
         if "call" in fixed:
             parts.append(f"calling a C function that does nothing {fixed['call'] - fixed['loop']:.1f} ns")
-        if "gil" in fixed and "call" in fixed:
-            parts.append(f"releasing and retaking the GIL {fixed['gil'] - fixed['call']:.1f} ns"
-                         + (f" ({fixed['gil_c']:.1f} ns timed in C)" if "gil_c" in fixed else ""))
-        out.append(("\n" if markdown else "") + "Fixed costs in every call of ours: " + "; ".join(parts) + ".")
+        if "nvml_gil" in fixed and "call" in fixed:
+            parts.append(f"deciding to keep the GIL (ext/gil.h: no other thread) {fixed['nvml_gil'] - fixed['call']:.1f} ns")
+        out.append(nl + "Fixed costs in every call of ours, this thread alone: " + "; ".join(parts) + ".")
         if floor is not None:
-            out.append(("\n" if markdown else "") +
-                       "ours own ns = ours - raw C - those three: the wrapper's own work (arguments, "
+            out.append(nl + "ours own ns = ours - raw C - those: the wrapper's own work (arguments, "
                        "result object); a few ns either way is noise.")
         if "gil" in fixed and "call" in fixed:
             gil = fixed["gil"] - fixed["call"]
-            nogil = [(r["ours"] - gil) / res["raw"][c] for c, r in res["calls"].items()
-                     if r.get("ours") is not None and res["raw"].get(c)]
-            if nogil:
-                out.append(("\n" if markdown else "") +
-                           f"Without the GIL round trip (a project rule: released around every NVML call) the "
-                           f"median ours/raw would be {statistics.median(nogil):.2f}x.")
+            extra = fixed["gil"] - floor if floor is not None else 0.0
+            shared = [(r["ours"] + extra) / res["raw"][c] for c, r in res["calls"].items()
+                      if r.get("ours") is not None and res["raw"].get(c)]
+            line = (f"Releasing and retaking the GIL costs {gil:.1f} ns"
+                    + (f" ({fixed['gil_c']:.1f} ns timed in C)" if "gil_c" in fixed else "")
+                    + ": every call pays it while another Python thread exists")
+            if shared:
+                line += f", and the median ours/raw is then {statistics.median(shared):.2f}x"
+            out.append(nl + line + ".")
+        if res.get("gil_shared"):
+            out.append(nl + "**NOTE: another thread was alive during these timings: the calls released the GIL.**")
 
     out.append("\n" + h + "struct attribute access: ns per `mem.total` (timeit loop included)")
     attr = res["attr"]
@@ -608,10 +631,10 @@ def report(res, markdown):
         out.append(("\n" if markdown else "") + f"(bare interpreter: VmRSS {bare / 1024:.1f} MiB; the first nvmlInit opens the library"
                    f"{' and reads the simulator profile' if m['simulated'] else ''})")
 
-    thr = res["threads"]
-    if "error" in thr:
-        out.append(f"\nthreads: {thr['error']}")
-    else:
+    for thr in res["threads"]:
+        if "error" in thr:
+            out.append(f"\nthreads, {thr['call']}: {thr['error']}")
+            continue
         out.append("\n" + h + f"threads: total {thr['call']} calls/s (higher is better)")
         ns = sorted({n for v in thr["rates"].values() for n in v})
         rows = []
@@ -619,11 +642,12 @@ def report(res, markdown):
             base = rates[ns[0]]
             rows.append([label] + [f"{rates[n] / 1e3:,.0f}k ({rates[n] / base:.2f})" for n in ns])
         out.append(table(["binding"] + [f"{n} thread{'s' if n > 1 else ''}" for n in ns], rows, markdown))
-        out.append(("\n" if markdown else "") + f"(in parentheses: vs 1 thread; nproc {m['nproc']}.  Every binding "
-                   "releases the GIL only around the C call and holds it for the rest, so Python threads add "
-                   "throughput only while the C call is long next to the Python part and a GIL hand-off; "
-                   "for sub-us calls the hand-offs cost more than they free and the total falls.  raw C "
-                   "is how far NVML itself scales.)")
+    if res["threads"]:
+        out.append(("\n" if markdown else "") + f"(in parentheses: vs 1 thread; nproc {m['nproc']}.  With more than "
+                   "one thread every binding releases the GIL around the C call and holds it for the rest, "
+                   "so Python threads add throughput only while the C call is long next to the Python part "
+                   "and a GIL hand-off; for sub-us calls the hand-offs cost more than they free and the "
+                   "total falls.  raw C is how far NVML itself scales.)")
     out.append(f"\ntotal run time {res['seconds']:.1f} s")
     return "\n".join(out)
 
@@ -672,6 +696,7 @@ def main(argv=None):
     if index != 0 and res["raw"]:
         res["raw_error"] = "raw C times device 0"
 
+    res["gil_shared"] = bool(getattr(ours._nvml, "_gil_shared", lambda: True)())
     res["calls"], res["fixed"] = bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st)
     if binary is not None and res["raw"]:
         # raw C once more, after the Python timings: on a shared machine load comes and goes,

@@ -170,9 +170,9 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append("        return NULL;")
     o.append(f"    PN_RESOLVE(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
-    o.append("    Py_BEGIN_ALLOW_THREADS")
+    o.append("    PN_NVML_BEGIN")
     o.append(f"    rc = {call};")
-    o.append("    Py_END_ALLOW_THREADS")
+    o.append("    PN_NVML_END")
     if arrays_by_count:
         if len(arrays_by_count) > 1:
             raise SpecError(f"{f.pyname}: one count parameter at most")
@@ -204,9 +204,9 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                 ver = spec.structs[a.type.base].version
                 o.append(f"        for (unsigned int i = 0; i < cap_{cname}; i++) o_{a.name}[i].version = {ver};")
         o.append(f"        c_{cname} = cap_{cname};")
-        o.append("        Py_BEGIN_ALLOW_THREADS")
+        o.append("        PN_NVML_BEGIN")
         o.append(f"        rc = {call};")
-        o.append("        Py_END_ALLOW_THREADS")
+        o.append("        PN_NVML_END")
         o.append("    }")
         o.append(f"    if (c_{cname} > cap_{cname}) c_{cname} = cap_{cname};  /* never read past what we allocated */")
     elif f.options.get("result") != "rc":

@@ -37,9 +37,9 @@ h_nvmlErrorString(PyObject *module, PyObject *arg)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlErrorString, pfn_nvmlErrorString, fn);
     const char *s;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     s = fn(code);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (s == NULL)
         Py_RETURN_NONE;
     return PyUnicode_DecodeUTF8(s, strlen(s), "replace");
@@ -72,9 +72,9 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
         PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryInfo, pfn_nvmlDeviceGetMemoryInfo, fn);
         nvmlMemory_t m;
         memset(&m, 0, sizeof m);
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, &m);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         if (rc != NVML_SUCCESS)
             return pn_raise(st, rc);
         return pn_struct_new(st, PN_STRUCT_nvmlMemory_t, &m);
@@ -83,9 +83,9 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
     nvmlMemory_v2_t m;
     memset(&m, 0, sizeof m);
     m.version = version;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &m);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_nvmlMemory_v2_t, &m);
@@ -156,9 +156,9 @@ pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         if (fn == NULL && (fn = (pfn_nvmlDeviceGetFieldValues)pn_resolve(st, sym)) == NULL)
             goto done;
         nvmlReturn_t rc;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, (int)n, values);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         if (rc != NVML_SUCCESS) {
             pn_raise(st, rc);
             goto done;

@@ -51,9 +51,9 @@ tracked_alloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
         return NULL;
     void *obj = NULL;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&obj);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (pn_handle_track(st, kind, obj) < 0)
@@ -77,9 +77,9 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
         return NULL;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(obj);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     pn_handle_untrack(st, kind, obj, argv[0]);
@@ -117,7 +117,7 @@ wait_sliced(unsigned int timeout_ms, wait_slice_fn call, void *ctx, int (*rechec
         unsigned int left = now >= deadline ? 0 : (unsigned int)(deadline - now);
         unsigned int slice = left < PN_WAIT_SLICE_MS ? left : PN_WAIT_SLICE_MS;
         nvmlReturn_t rc;
-        Py_BEGIN_ALLOW_THREADS
+        Py_BEGIN_ALLOW_THREADS   /* blocks by design: always (ext/gil.h) */
         rc = call(ctx, slice);
         Py_END_ALLOW_THREADS
         if (rc != NVML_ERROR_TIMEOUT || slice == left)
@@ -235,9 +235,9 @@ h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (req->set != NULL && pn_handle_track(st, PN_HANDLE_SystemEventSet, req->set) < 0)
@@ -260,9 +260,9 @@ h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t n
     PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     nvmlSystemEventSet_t set = req->set;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, set, NULL);
@@ -283,9 +283,9 @@ h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -312,7 +312,7 @@ h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t n
     }
     PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetWait, pfn_nvmlSystemEventSetWait, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    Py_BEGIN_ALLOW_THREADS   /* blocks by design: always (ext/gil.h) */
     rc = fn(req);
     Py_END_ALLOW_THREADS
     if (rc == NVML_ERROR_TIMEOUT)
@@ -337,9 +337,9 @@ h_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t n
     memset(&req, 0, sizeof req);
     req.version = nvmlSystemEventSetCreateRequest_v1;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (req.set == NULL)
@@ -365,9 +365,9 @@ h_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nar
     PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     req.version = nvmlSystemEventSetFreeRequest_v1;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, req.set, argv[1]);
@@ -391,9 +391,9 @@ h_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t n
     PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
     req.version = nvmlSystemRegisterEventRequest_v1;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&req);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -574,9 +574,9 @@ h_nvmlGpmSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSampleGet, pfn_nvmlGpmSampleGet, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, sample);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[1]);
@@ -600,9 +600,9 @@ h_nvmlGpmMigSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmMigSampleGet, pfn_nvmlGpmMigSampleGet, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, gi, sample);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[2]);
@@ -639,9 +639,9 @@ h_nvmlGpmMetricsGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, P
     }
     PN_RESOLVE(st, PN_SYM_nvmlGpmMetricsGet, pfn_nvmlGpmMetricsGet, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(m);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[0]);
@@ -664,9 +664,9 @@ h_nvmlGpmSetStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSetStreamingEnabled, pfn_nvmlGpmSetStreamingEnabled, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -690,9 +690,9 @@ h_nvmlUnitGetDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nar
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
     unsigned int count = 0;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(unit, &count, NULL);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS && rc != NVML_ERROR_INSUFFICIENT_SIZE)
         return pn_raise(st, rc);
     return PyLong_FromUnsignedLong(count);

@@ -79,9 +79,9 @@ temperature_v1(pn_state *st, const char *fname, PyObject *handle, PyObject *sens
     t.version = nvmlTemperature_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureV, pfn_nvmlDeviceGetTemperatureV, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &t);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(t.temperature);
@@ -139,9 +139,9 @@ h_nvmlDeviceGetSupportedPerformanceStates(GETTER_ARGS)
         pstates[i] = NVML_PSTATE_UNKNOWN;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedPerformanceStates, pfn_nvmlDeviceGetSupportedPerformanceStates, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, pstates, (unsigned int)sizeof pstates);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     PyObject *out = PyList_New(0);
@@ -178,9 +178,9 @@ h_nvmlDeviceGetGspFirmwareVersion(GETTER_ARGS)
     memset(buf, 0, sizeof buf);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareVersion, pfn_nvmlDeviceGetGspFirmwareVersion, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, buf);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     buf[sizeof buf - 1] = 0;
@@ -202,9 +202,9 @@ h_nvmlSystemGetDriverBranch(GETTER_ARGS)
     b.version = SystemDriverBranchInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetDriverBranch, pfn_nvmlSystemGetDriverBranch, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&b, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t, &b);
@@ -227,9 +227,9 @@ h_nvmlDeviceGetAccountingStats_v2(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats_v2, pfn_nvmlDeviceGetAccountingStats_v2, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &s);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_pn_nvmlAccountingStats_v2_t, &s);
@@ -276,9 +276,9 @@ h_nvmlDeviceGetConfComputeGpuAttestationReport(GETTER_ARGS)
         PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
                    pfn_nvmlDeviceGetConfComputeGpuAttestationReport, fn);
         nvmlReturn_t rc;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, r);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         PyObject *out = rc == NVML_SUCCESS ? pn_struct_new(st, PN_STRUCT_nvmlConfComputeGpuAttestationReport_t, r)
                                            : pn_raise(st, rc);
         PyMem_Free(r);
@@ -341,9 +341,9 @@ h_nvmlDeviceGetHandleByUUIDV(GETTER_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByUUIDV, pfn_nvmlDeviceGetHandleByUUIDV, fn);
     nvmlDevice_t dev = NULL;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&u, &dev);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_handle_new(st, PN_HANDLE_Device, dev);
@@ -370,9 +370,9 @@ h_nvmlDeviceGetRunningProcessDetailList(GETTER_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRunningProcessDetailList, pfn_nvmlDeviceGetRunningProcessDetailList, fn);
     nvmlProcessDetail_v1_t *arr = NULL;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &l);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
         unsigned int cap = l.numProcArrayEntries * 2 + 5;
         PyMem_Free(arr);
@@ -380,9 +380,9 @@ h_nvmlDeviceGetRunningProcessDetailList(GETTER_ARGS)
             return PyErr_NoMemory();
         l.numProcArrayEntries = cap;
         l.procArray = arr;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, &l);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         if (rc == NVML_SUCCESS && l.numProcArrayEntries > cap)
             l.numProcArrayEntries = cap;      /* never read past what we allocated */
     }
@@ -419,9 +419,9 @@ h_nvmlDeviceGetProcessesUtilizationInfo(GETTER_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetProcessesUtilizationInfo, pfn_nvmlDeviceGetProcessesUtilizationInfo, fn);
     nvmlProcessUtilizationInfo_v1_t *arr = NULL;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
         unsigned int cap = info.processSamplesCount * 2 + 5;
         PyMem_Free(arr);
@@ -429,9 +429,9 @@ h_nvmlDeviceGetProcessesUtilizationInfo(GETTER_ARGS)
             return PyErr_NoMemory();
         info.processSamplesCount = cap;
         info.procUtilArray = arr;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, &info);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         if (rc == NVML_SUCCESS && info.processSamplesCount > cap)
             info.processSamplesCount = cap;
     }
@@ -467,9 +467,9 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSamples, pfn_nvmlDeviceGetSamples, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, type, ts, &vtype, &count, NULL);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     unsigned int cap = count + 16;
@@ -477,9 +477,9 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
     if (arr == NULL)
         return PyErr_NoMemory();
     count = cap;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, type, ts, &vtype, &count, arr);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS) {
         out = pn_raise(st, rc);

@@ -48,18 +48,18 @@ gi_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         nvmlGpuInstanceProfileInfo_v2_t info;
         memset(&info, 0, sizeof info);
         info.version = nvmlGpuInstanceProfileInfo_v2;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, profile, &info);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t, &info);
     }
     if (version == 1) {
         PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo, pfn_nvmlDeviceGetGpuInstanceProfileInfo, fn);
         nvmlGpuInstanceProfileInfo_t info;
         memset(&info, 0, sizeof info);
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(dev, profile, &info);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_t, &info);
     }
     return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
@@ -98,9 +98,9 @@ ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         nvmlComputeInstanceProfileInfo_v2_t info;
         memset(&info, 0, sizeof info);
         info.version = nvmlComputeInstanceProfileInfo_v2;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(gi, profile, eng, &info);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t, &info);
     }
     if (version == 1) {
@@ -108,9 +108,9 @@ ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
                    pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo, fn);
         nvmlComputeInstanceProfileInfo_t info;
         memset(&info, 0, sizeof info);
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(gi, profile, eng, &info);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
         return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_t, &info);
     }
     return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
@@ -172,9 +172,9 @@ call_list(pn_state *st, int which, void *owner, unsigned int profile, void *arr,
         if (fn == NULL && (fn = (T)pn_resolve(st, SYM)) == NULL)           \
             return rc;                                                     \
         *resolved = 1;                                                     \
-        Py_BEGIN_ALLOW_THREADS                                             \
+        PN_NVML_BEGIN                                             \
         rc = fn(owner, profile, arr, count);                               \
-        Py_END_ALLOW_THREADS                                               \
+        PN_NVML_END                                               \
     } while (0)
     switch (which) {
     case L_GPU_INSTANCES: CALL(PN_SYM_nvmlDeviceGetGpuInstances, pfn_nvmlDeviceGetGpuInstances); break;
@@ -369,9 +369,9 @@ h_nvmlGpuInstanceSetVgpuHeterogeneousMode(PyObject *module, PyObject *const *arg
     mode.version = VgpuHeterogeneousMode_v1;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuHeterogeneousMode, pfn_nvmlGpuInstanceSetVgpuHeterogeneousMode, fn);
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(gi, &mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return rc ? pn_raise(st, rc) : PyLong_FromLong(NVML_SUCCESS);
 }
 
@@ -410,13 +410,13 @@ static nvmlReturn_t
 call_idlist(int which, idlist_fn fn, nvmlGpuInstance_t gi, void *data)
 {
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     switch (which) {   /* each through its own prototype */
     case V_ACTIVE: rc = ((pfn_nvmlGpuInstanceGetActiveVgpus)(void (*)(void))fn)(gi, data); break;
     case V_CREATABLE: rc = ((pfn_nvmlGpuInstanceGetCreatableVgpus)(void (*)(void))fn)(gi, data); break;
     default: rc = ((pfn_nvmlGpuInstanceGetVgpuTypeCreatablePlacements)(void (*)(void))fn)(gi, data); break;
     }
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return rc;
 }
 

@@ -74,9 +74,9 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
         goto done;
     nvmlReturn_t (*fn)(nvmlDevice_t, pn_nvmlPRMCounterList_v1_t *) = fnp;
     nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(dev, &list);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
         goto done;

@@ -23,9 +23,9 @@
         return NULL
 
 #define CALL(rc, expr)          \
-    Py_BEGIN_ALLOW_THREADS      \
+    PN_NVML_BEGIN      \
     rc = (expr);                \
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
 
 /* --- setters of a struct built from arguments -------------------------------------- */
 

@@ -3,9 +3,12 @@
  *
  *   _probe_call()      a METH_FASTCALL function that does nothing: what any call from
  *                      Python to a C function costs (the floor of every wrapper)
- *   _probe_gil()       the same, releasing and retaking the GIL as every wrapper does
- *                      around its NVML call (Py_BEGIN/END_ALLOW_THREADS)
+ *   _probe_gil()       the same, releasing and retaking the GIL (Py_BEGIN/END_ALLOW_THREADS):
+ *                      what every call paid before ext/gil.h, and pays with other threads
+ *   _probe_nvml_gil()  the same with what wrappers do around NVML now (PN_NVML_BEGIN/END):
+ *                      keep the GIL when no other thread could want it
  *   _probe_gil_ns(n)   ns per GIL release+retake, timed in C over n round trips
+ *   _gil_shared()      whether PN_NVML_BEGIN would release the GIL here and now
  */
 #include "pynvml.h"
 
@@ -23,6 +26,20 @@ probe_gil(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     Py_BEGIN_ALLOW_THREADS
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
+}
+
+static PyObject *
+probe_nvml_gil(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PN_NVML_BEGIN
+    PN_NVML_END
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+gil_shared(PyObject *module, PyObject *ignored)
+{
+    return PyBool_FromLong(pn_gil_shared(PyThreadState_Get()));
 }
 
 static PyObject *
@@ -51,6 +68,10 @@ PyMethodDef pn_speed_methods[] = {
      "Does nothing: the cost of calling a C function (bench/run.py)."},
     {"_probe_gil", (PyCFunction)(void (*)(void))probe_gil, METH_FASTCALL | METH_KEYWORDS,
      "Releases and retakes the GIL: that plus the cost of calling a C function (bench/run.py)."},
+    {"_probe_nvml_gil", (PyCFunction)(void (*)(void))probe_nvml_gil, METH_FASTCALL | METH_KEYWORDS,
+     "What a wrapper does around its NVML call (ext/gil.h), and nothing else (bench/run.py)."},
+    {"_gil_shared", gil_shared, METH_NOARGS,
+     "True when a wrapper would release the GIL around its NVML call now (ext/gil.h)."},
     {"_probe_gil_ns", probe_gil_ns, METH_O, "ns per GIL release+retake, timed in C over n (bench/run.py)."},
     {NULL, NULL, 0, NULL},
 };

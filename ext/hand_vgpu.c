@@ -24,9 +24,9 @@
         return NULL
 
 #define CALL(rc, expr)          \
-    Py_BEGIN_ALLOW_THREADS      \
+    PN_NVML_BEGIN      \
     rc = (expr);                \
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
 
 static int
 arg_device(pn_state *st, PyObject *o, const char *fname, nvmlDevice_t *out)

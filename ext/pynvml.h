@@ -3,6 +3,7 @@
  *
  * Files, one job each:
  *   module.c    module init, state, constants, method table
+ *   gil.h       when a wrapper releases the GIL around its NVML call (PN_NVML_BEGIN/END)
  *   loader.c    dlopen of libnvidia-ml, lazy symbol resolution, init/shutdown refcount
  *   errors.c    raising NVML return codes as NVMLError (classes: src/pynvml/_errors.py)
  *   handles.c   opaque handle types (devices, units, event sets, ...)
@@ -20,6 +21,7 @@
 #include <pythread.h>
 #include <stddef.h>
 
+#include "gil.h"
 #include "nvml_decls.h"
 
 /* What NVML reports for a 64-bit value it does not have (NVML_VALUE_NOT_AVAILABLE). */

@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct sim_fault {
     const char *name;            /* the entry point it applies to, or "*" for all */
-    nvmlReturn_t code;           /* what a faulty call answers */
+    nvmlReturn_t code;           /* what a faulty call answers (SUCCESS: a delay only) */
+    struct timespec delay;       /* how long a faulty call takes first (a slow driver) */
     unsigned long long after;    /* calls that succeed before the first fault */
     unsigned long long count;    /* calls that may fail from then on; ~0: all */
     double probability;          /* chance a call in that window fails (1: always) */
@@ -125,15 +127,24 @@ only_keys(const cJSON *o, const char *const *keys, const char *where, const char
 static int
 parse_rule(const char *name, const cJSON *o, sim_fault *r, const char *where)
 {
-    static const char *const keys[] = {"error", "after", "count", "probability", "seed", NULL};
+    static const char *const keys[] = {"error", "delay_ms", "after", "count", "probability", "seed", NULL};
     if (!cJSON_IsObject(o))
         return bad(where, name, "a fault is an object {\"error\": ..., \"after\": N, ...}");
     if (only_keys(o, keys, where, name) < 0)
         return -1;
-    if (cJSON_GetObjectItemCaseSensitive(o, "error") == NULL)
-        return bad(where, name, "a fault needs an \"error\"");
+    const cJSON *delay = cJSON_GetObjectItemCaseSensitive(o, "delay_ms");
+    if (cJSON_GetObjectItemCaseSensitive(o, "error") == NULL && delay == NULL)
+        return bad(where, name, "a fault needs an \"error\" or a \"delay_ms\"");
+    memset(&r->delay, 0, sizeof r->delay);
+    if (delay != NULL) {
+        if (!cJSON_IsNumber(delay) || !(delay->valuedouble >= 0.0 && delay->valuedouble <= 3600e3))
+            return bad(where, name, "\"delay_ms\" must be a number of milliseconds from 0 to 3600000");
+        double ns = delay->valuedouble * 1e6;
+        r->delay.tv_sec = (time_t)(ns / 1e9);
+        r->delay.tv_nsec = (long)(ns - (double)r->delay.tv_sec * 1e9);
+    }
     unsigned long long seed;
-    if (get_code(o, NVML_ERROR_UNKNOWN, &r->code, where, name) < 0 ||
+    if (get_code(o, delay != NULL ? NVML_SUCCESS : NVML_ERROR_UNKNOWN, &r->code, where, name) < 0 ||
         get_count(o, "after", 0, &r->after, where, name) < 0 ||
         get_count(o, "count", ~0ull, &r->count, where, name) < 0 ||
         get_count(o, "seed", 0, &seed, where, name) < 0)
@@ -311,6 +322,11 @@ sim_fault_hit(sim_fault_table *t, const char *name)
             double u = (double)(mix64(r->seed ^ mix64(n)) >> 11) * 0x1.0p-53;
             if (!(u < r->probability))
                 continue;
+        }
+        if (r->delay.tv_sec != 0 || r->delay.tv_nsec != 0) {
+            struct timespec left = r->delay;
+            while (nanosleep(&left, &left) != 0)   /* a signal: sleep what is left */
+                ;
         }
         rc = r->code;
     }

@@ -25,12 +25,14 @@
  *
  * Faults.  The system object and each device may hold "faults": entry point -> a fault
  * or a list of faults, each
- *     {"error": CODE, "after": N, "count": M, "probability": P, "seed": S}
+ *     {"error": CODE, "delay_ms": D, "after": N, "count": M, "probability": P, "seed": S}
  * CODE is a return code's name ("GPU_IS_LOST", "NVML_ERROR_GPU_IS_LOST") or number.
- * Calls of that entry point are numbered from 0; call n answers CODE when
+ * Calls of that entry point are numbered from 0; call n is faulty when
  * n >= N (default 0), n < N + M (default: no end) and, where P (default 1) is below 1,
  * a draw from (S, n) is below P: the same seed gives the same calls failing, in every
- * run and whatever thread makes the call.  The entry point "*" means every entry point
+ * run and whatever thread makes the call.  A faulty call takes D milliseconds (default 0:
+ * a slow or hanging driver) and then answers CODE; with "delay_ms" and no "error" it
+ * answers as it would have, only late.  The entry point "*" means every entry point
  * of that device (or of the system), with one counter shared by all.  Counted are the
  * calls that get as far as the check: NVML initialized, a valid handle, device not lost.
  *     "faults": {"nvmlDeviceGetPowerUsage": {"error": "GPU_IS_LOST", "after": 5},

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -271,9 +272,32 @@ def test_faults_on_hand_written_entry_points(use_profile, default_profile):
     assert pynvml.nvmlDeviceGetIndex(pynvml.nvmlDeviceGetHandleByIndex(1)) == 1
 
 
+def test_delay_makes_calls_slow_then_answer(use_profile, default_profile):
+    """A slow driver: "delay_ms" alone delays the faulty calls, which then answer as usual;
+    with "error" they answer that code late (a hung GPU's TIMEOUT)."""
+    default_profile["devices"][0]["faults"] = {
+        "nvmlDeviceGetPowerUsage": {"delay_ms": 150, "after": 1, "count": 1},
+        "nvmlDeviceGetTemperature": {"delay_ms": 100, "error": "TIMEOUT"}}
+    h0, h1 = start(use_profile, default_profile)
+    took = []
+    for _ in range(3):
+        t0 = time.monotonic()
+        took.append((pynvml.nvmlDeviceGetPowerUsage(h0), time.monotonic() - t0))
+    watts = default_profile["devices"][0]["nvmlDeviceGetPowerUsage"]
+    assert [w for w, _ in took] == [watts] * 3
+    assert took[1][1] >= 0.15 and took[0][1] < 0.1 and took[2][1] < 0.1
+    t0 = time.monotonic()
+    with pytest.raises(pynvml.NVMLError_Timeout):
+        pynvml.nvmlDeviceGetTemperature(h0, 0)
+    assert time.monotonic() - t0 >= 0.1
+    assert pynvml.nvmlDeviceGetTemperature(h1, 0) == default_profile["devices"][1]["nvmlDeviceGetTemperature"]["0"]
+
+
 @pytest.mark.parametrize("faults, message", [
     ({"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN", "afer": 5}}, 'unknown key "afer"'),
-    ({"nvmlDeviceGetPowerUsage": {"after": 5}}, 'needs an "error"'),
+    ({"nvmlDeviceGetPowerUsage": {"after": 5}}, 'needs an "error" or a "delay_ms"'),
+    ({"nvmlDeviceGetPowerUsage": {"delay_ms": -1}}, '"delay_ms" must be'),
+    ({"nvmlDeviceGetPowerUsage": {"delay_ms": "5"}}, '"delay_ms" must be'),
     ({"nvmlDeviceGetPowerUsage": {"error": "NO_SUCH_CODE"}}, "names no NVML return code"),
     ({"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN", "probability": 1.5}}, '"probability"'),
     ({"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN", "after": -1}}, "integers >= 0"),

@@ -107,6 +107,23 @@ def test_sub_interpreters_each_get_their_own_module():
     assert r.stdout.split()[0] == "True", r.stdout
 
 
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="no sub-interpreter API to drive from Python")
+def test_a_sub_interpreter_makes_calls_release_the_gil():
+    # ext/gil.h keeps the GIL only when ours is the one thread of the one interpreter: a
+    # sub-interpreter sharing the GIL may have threads of its own.
+    r = run(SUBINTERPRETERS + textwrap.dedent("""
+        import pynvml._nvml as m
+        seen = [m._gil_shared()]
+        interp = create(isolated=False)
+        seen.append(m._gil_shared())
+        interpreters.destroy(interp)
+        seen.append(m._gil_shared())
+        print(seen)
+        """))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[False, True, False]", r.stdout
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="interpreters with their own GIL came in 3.12")
 def test_interpreter_with_its_own_gil_gets_a_clean_import_error():
     # The extension does not claim per-interpreter-GIL support (NVML and our loader are

@@ -20,9 +20,9 @@ pn_w_nvmlSystemGetDriverVersion(PyObject *module, PyObject *const *args, Py_ssiz
     char o_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetDriverVersion, pfn_nvmlSystemGetDriverVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -47,9 +47,9 @@ pn_w_nvmlSystemGetNVMLVersion(PyObject *module, PyObject *const *args, Py_ssize_
     char o_version[NVML_SYSTEM_NVML_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetNVMLVersion, pfn_nvmlSystemGetNVMLVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -73,9 +73,9 @@ pn_w_nvmlSystemGetCudaDriverVersion(PyObject *module, PyObject *const *args, Py_
         return NULL;
     int o_cudaDriverVersion = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCudaDriverVersion, pfn_nvmlSystemGetCudaDriverVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_cudaDriverVersion);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -99,9 +99,9 @@ pn_w_nvmlSystemGetCudaDriverVersion_v2(PyObject *module, PyObject *const *args, 
         return NULL;
     int o_cudaDriverVersion = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCudaDriverVersion_v2, pfn_nvmlSystemGetCudaDriverVersion_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_cudaDriverVersion);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -133,9 +133,9 @@ pn_w_nvmlSystemGetProcessName(PyObject *module, PyObject *const *args, Py_ssize_
     char o_name[1024];
     o_name[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetProcessName, pfn_nvmlSystemGetProcessName, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_pid, o_name, (unsigned int)sizeof o_name);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -159,9 +159,9 @@ pn_w_nvmlDeviceGetCount(PyObject *module, PyObject *const *args, Py_ssize_t narg
         return NULL;
     unsigned int o_deviceCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCount_v2, pfn_nvmlDeviceGetCount_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_deviceCount);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -192,9 +192,9 @@ pn_w_nvmlDeviceGetHandleByIndex(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_u32(argv[0], "nvmlDeviceGetHandleByIndex", "index", &a_index) < 0) return NULL;
     nvmlDevice_t o_device = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByIndex_v2, pfn_nvmlDeviceGetHandleByIndex_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_index, &o_device);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -225,9 +225,9 @@ pn_w_nvmlDeviceGetHandleByUUID(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_cstr(argv[0], "nvmlDeviceGetHandleByUUID", "uuid", &a_uuid) < 0) return NULL;
     nvmlDevice_t o_device = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByUUID, pfn_nvmlDeviceGetHandleByUUID, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_uuid, &o_device);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -258,9 +258,9 @@ pn_w_nvmlDeviceGetHandleBySerial(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_cstr(argv[0], "nvmlDeviceGetHandleBySerial", "serial", &a_serial) < 0) return NULL;
     nvmlDevice_t o_device = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleBySerial, pfn_nvmlDeviceGetHandleBySerial, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_serial, &o_device);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -291,9 +291,9 @@ pn_w_nvmlDeviceGetHandleByPciBusId(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_cstr(argv[0], "nvmlDeviceGetHandleByPciBusId", "pciBusId", &a_pciBusId) < 0) return NULL;
     nvmlDevice_t o_device = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByPciBusId_v2, pfn_nvmlDeviceGetHandleByPciBusId_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_pciBusId, &o_device);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -325,9 +325,9 @@ pn_w_nvmlDeviceGetName(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     char o_name[NVML_DEVICE_NAME_V2_BUFFER_SIZE];
     o_name[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetName, pfn_nvmlDeviceGetName, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_name, (unsigned int)sizeof o_name);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -358,9 +358,9 @@ pn_w_nvmlDeviceGetBrand(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetBrand", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_type = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBrand, pfn_nvmlDeviceGetBrand, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_type);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -391,9 +391,9 @@ pn_w_nvmlDeviceGetArchitecture(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetArchitecture", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_arch = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetArchitecture, pfn_nvmlDeviceGetArchitecture, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_arch);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -425,9 +425,9 @@ pn_w_nvmlDeviceGetUUID(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     char o_uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
     o_uuid[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetUUID, pfn_nvmlDeviceGetUUID, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_uuid, (unsigned int)sizeof o_uuid);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -459,9 +459,9 @@ pn_w_nvmlDeviceGetSerial(PyObject *module, PyObject *const *args, Py_ssize_t nar
     char o_serial[NVML_DEVICE_SERIAL_BUFFER_SIZE];
     o_serial[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSerial, pfn_nvmlDeviceGetSerial, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_serial, (unsigned int)sizeof o_serial);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -492,9 +492,9 @@ pn_w_nvmlDeviceGetIndex(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetIndex", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_index = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetIndex, pfn_nvmlDeviceGetIndex, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_index);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -525,9 +525,9 @@ pn_w_nvmlDeviceGetMinorNumber(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMinorNumber", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_minorNumber = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMinorNumber, pfn_nvmlDeviceGetMinorNumber, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_minorNumber);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -559,9 +559,9 @@ pn_w_nvmlDeviceGetBoardPartNumber(PyObject *module, PyObject *const *args, Py_ss
     char o_partNumber[NVML_DEVICE_PART_NUMBER_BUFFER_SIZE];
     o_partNumber[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBoardPartNumber, pfn_nvmlDeviceGetBoardPartNumber, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_partNumber, (unsigned int)sizeof o_partNumber);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -593,9 +593,9 @@ pn_w_nvmlDeviceGetVbiosVersion(PyObject *module, PyObject *const *args, Py_ssize
     char o_version[NVML_DEVICE_VBIOS_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVbiosVersion, pfn_nvmlDeviceGetVbiosVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -629,9 +629,9 @@ pn_w_nvmlDeviceGetInforomVersion(PyObject *module, PyObject *const *args, Py_ssi
     char o_version[NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetInforomVersion, pfn_nvmlDeviceGetInforomVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_infoRomObject, o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -663,9 +663,9 @@ pn_w_nvmlDeviceGetInforomImageVersion(PyObject *module, PyObject *const *args, P
     char o_version[NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetInforomImageVersion, pfn_nvmlDeviceGetInforomImageVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -696,9 +696,9 @@ pn_w_nvmlDeviceGetInforomConfigurationChecksum(PyObject *module, PyObject *const
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetInforomConfigurationChecksum", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_checksum = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetInforomConfigurationChecksum, pfn_nvmlDeviceGetInforomConfigurationChecksum, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_checksum);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -729,9 +729,9 @@ pn_w_nvmlDeviceGetBoardId(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetBoardId", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_boardId = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBoardId, pfn_nvmlDeviceGetBoardId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_boardId);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -762,9 +762,9 @@ pn_w_nvmlDeviceGetMultiGpuBoard(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMultiGpuBoard", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_multiGpuBool = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMultiGpuBoard, pfn_nvmlDeviceGetMultiGpuBoard, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_multiGpuBool);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -796,9 +796,9 @@ pn_w_nvmlDeviceGetPciInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
     nvmlPciInfo_t o_pci;
     memset(&o_pci, 0, sizeof o_pci);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPciInfo_v3, pfn_nvmlDeviceGetPciInfo_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pci);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -830,9 +830,9 @@ pn_w_nvmlDeviceGetPciInfo_v3(PyObject *module, PyObject *const *args, Py_ssize_t
     nvmlPciInfo_t o_pci;
     memset(&o_pci, 0, sizeof o_pci);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPciInfo_v3, pfn_nvmlDeviceGetPciInfo_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pci);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -864,9 +864,9 @@ pn_w_nvmlDeviceGetCudaComputeCapability(PyObject *module, PyObject *const *args,
     int o_major = 0;
     int o_minor = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCudaComputeCapability, pfn_nvmlDeviceGetCudaComputeCapability, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_major, &o_minor);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -904,9 +904,9 @@ pn_w_nvmlDeviceGetBAR1MemoryInfo(PyObject *module, PyObject *const *args, Py_ssi
     nvmlBAR1Memory_t o_bar1Memory;
     memset(&o_bar1Memory, 0, sizeof o_bar1Memory);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBAR1MemoryInfo, pfn_nvmlDeviceGetBAR1MemoryInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_bar1Memory);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -937,9 +937,9 @@ pn_w_nvmlDeviceGetMemoryBusWidth(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemoryBusWidth", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_busWidth = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryBusWidth, pfn_nvmlDeviceGetMemoryBusWidth, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_busWidth);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -971,9 +971,9 @@ pn_w_nvmlDeviceGetUtilizationRates(PyObject *module, PyObject *const *args, Py_s
     nvmlUtilization_t o_utilization;
     memset(&o_utilization, 0, sizeof o_utilization);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetUtilizationRates, pfn_nvmlDeviceGetUtilizationRates, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_utilization);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1005,9 +1005,9 @@ pn_w_nvmlDeviceGetEncoderUtilization(PyObject *module, PyObject *const *args, Py
     unsigned int o_utilization = 0;
     unsigned int o_samplingPeriodUs = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderUtilization, pfn_nvmlDeviceGetEncoderUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_utilization, &o_samplingPeriodUs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -1045,9 +1045,9 @@ pn_w_nvmlDeviceGetDecoderUtilization(PyObject *module, PyObject *const *args, Py
     unsigned int o_utilization = 0;
     unsigned int o_samplingPeriodUs = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDecoderUtilization, pfn_nvmlDeviceGetDecoderUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_utilization, &o_samplingPeriodUs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -1086,9 +1086,9 @@ pn_w_nvmlDeviceGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperature", "sensor", &a_sensor) < 0) return NULL;
     unsigned int o_temp = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperature, pfn_nvmlDeviceGetTemperature, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_sensor, &o_temp);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1121,9 +1121,9 @@ pn_w_nvmlDeviceGetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
     unsigned int o_temp = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureThreshold, pfn_nvmlDeviceGetTemperatureThreshold, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &o_temp);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1154,9 +1154,9 @@ pn_w_nvmlDeviceGetFanSpeed(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetFanSpeed", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_speed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFanSpeed, pfn_nvmlDeviceGetFanSpeed, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_speed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1189,9 +1189,9 @@ pn_w_nvmlDeviceGetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[1], "nvmlDeviceGetFanSpeed_v2", "fan", &a_fan) < 0) return NULL;
     unsigned int o_speed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFanSpeed_v2, pfn_nvmlDeviceGetFanSpeed_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_speed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1222,9 +1222,9 @@ pn_w_nvmlDeviceGetNumFans(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNumFans", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_numFans = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNumFans, pfn_nvmlDeviceGetNumFans, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_numFans);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1255,9 +1255,9 @@ pn_w_nvmlDeviceGetPowerUsage(PyObject *module, PyObject *const *args, Py_ssize_t
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerUsage", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_power = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerUsage, pfn_nvmlDeviceGetPowerUsage, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_power);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1288,9 +1288,9 @@ pn_w_nvmlDeviceGetPowerManagementMode(PyObject *module, PyObject *const *args, P
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerManagementMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_mode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerManagementMode, pfn_nvmlDeviceGetPowerManagementMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1321,9 +1321,9 @@ pn_w_nvmlDeviceGetPowerManagementLimit(PyObject *module, PyObject *const *args, 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_limit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerManagementLimit, pfn_nvmlDeviceGetPowerManagementLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_limit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1355,9 +1355,9 @@ pn_w_nvmlDeviceGetPowerManagementLimitConstraints(PyObject *module, PyObject *co
     unsigned int o_minLimit = 0;
     unsigned int o_maxLimit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerManagementLimitConstraints, pfn_nvmlDeviceGetPowerManagementLimitConstraints, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_minLimit, &o_maxLimit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -1394,9 +1394,9 @@ pn_w_nvmlDeviceGetPowerManagementDefaultLimit(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerManagementDefaultLimit", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_defaultLimit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerManagementDefaultLimit, pfn_nvmlDeviceGetPowerManagementDefaultLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_defaultLimit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1427,9 +1427,9 @@ pn_w_nvmlDeviceGetEnforcedPowerLimit(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetEnforcedPowerLimit", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_limit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEnforcedPowerLimit, pfn_nvmlDeviceGetEnforcedPowerLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_limit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1460,9 +1460,9 @@ pn_w_nvmlDeviceGetTotalEnergyConsumption(PyObject *module, PyObject *const *args
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTotalEnergyConsumption", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_energy = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTotalEnergyConsumption, pfn_nvmlDeviceGetTotalEnergyConsumption, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_energy);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1493,9 +1493,9 @@ pn_w_nvmlDeviceGetPowerSource(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerSource", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_powerSource = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerSource, pfn_nvmlDeviceGetPowerSource, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_powerSource);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1529,9 +1529,9 @@ pn_w_nvmlDeviceGetViolationStatus(PyObject *module, PyObject *const *args, Py_ss
     nvmlViolationTime_t o_violTime;
     memset(&o_violTime, 0, sizeof o_violTime);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetViolationStatus, pfn_nvmlDeviceGetViolationStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_perfPolicyType, &o_violTime);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1564,9 +1564,9 @@ pn_w_nvmlDeviceGetClockInfo(PyObject *module, PyObject *const *args, Py_ssize_t 
     if (pn_arg_u32(argv[1], "nvmlDeviceGetClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockInfo, pfn_nvmlDeviceGetClockInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1599,9 +1599,9 @@ pn_w_nvmlDeviceGetMaxClockInfo(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxClockInfo, pfn_nvmlDeviceGetMaxClockInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1634,9 +1634,9 @@ pn_w_nvmlDeviceGetApplicationsClock(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_u32(argv[1], "nvmlDeviceGetApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetApplicationsClock, pfn_nvmlDeviceGetApplicationsClock, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1669,9 +1669,9 @@ pn_w_nvmlDeviceGetDefaultApplicationsClock(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[1], "nvmlDeviceGetDefaultApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDefaultApplicationsClock, pfn_nvmlDeviceGetDefaultApplicationsClock, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1704,9 +1704,9 @@ pn_w_nvmlDeviceGetMaxCustomerBoostClock(PyObject *module, PyObject *const *args,
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxCustomerBoostClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxCustomerBoostClock, pfn_nvmlDeviceGetMaxCustomerBoostClock, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1741,9 +1741,9 @@ pn_w_nvmlDeviceGetClock(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (pn_arg_u32(argv[2], "nvmlDeviceGetClock", "id", &a_id) < 0) return NULL;
     unsigned int o_clockMHz = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClock, pfn_nvmlDeviceGetClock, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_type, a_id, &o_clockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1774,9 +1774,9 @@ pn_w_nvmlDeviceGetPerformanceState(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPerformanceState", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_pState = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPerformanceState, pfn_nvmlDeviceGetPerformanceState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1807,9 +1807,9 @@ pn_w_nvmlDeviceGetPowerState(PyObject *module, PyObject *const *args, Py_ssize_t
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPowerState", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_pState = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerState, pfn_nvmlDeviceGetPowerState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1840,9 +1840,9 @@ pn_w_nvmlDeviceGetCurrentClocksEventReasons(PyObject *module, PyObject *const *a
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrentClocksEventReasons", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_clocksEventReasons = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCurrentClocksEventReasons, pfn_nvmlDeviceGetCurrentClocksEventReasons, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_clocksEventReasons);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1873,9 +1873,9 @@ pn_w_nvmlDeviceGetCurrentClocksThrottleReasons(PyObject *module, PyObject *const
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrentClocksThrottleReasons", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_clocksThrottleReasons = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCurrentClocksThrottleReasons, pfn_nvmlDeviceGetCurrentClocksThrottleReasons, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_clocksThrottleReasons);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1906,9 +1906,9 @@ pn_w_nvmlDeviceGetSupportedClocksEventReasons(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedClocksEventReasons", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_supportedClocksEventReasons = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedClocksEventReasons, pfn_nvmlDeviceGetSupportedClocksEventReasons, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_supportedClocksEventReasons);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1939,9 +1939,9 @@ pn_w_nvmlDeviceGetSupportedClocksThrottleReasons(PyObject *module, PyObject *con
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedClocksThrottleReasons", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_supportedClocksThrottleReasons = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedClocksThrottleReasons, pfn_nvmlDeviceGetSupportedClocksThrottleReasons, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_supportedClocksThrottleReasons);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -1973,9 +1973,9 @@ pn_w_nvmlDeviceGetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEccMode, pfn_nvmlDeviceGetEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -2016,9 +2016,9 @@ pn_w_nvmlDeviceGetTotalEccErrors(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[2], "nvmlDeviceGetTotalEccErrors", "counterType", &a_counterType) < 0) return NULL;
     unsigned long long o_eccCounts = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTotalEccErrors, pfn_nvmlDeviceGetTotalEccErrors, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2054,9 +2054,9 @@ pn_w_nvmlDeviceGetDetailedEccErrors(PyObject *module, PyObject *const *args, Py_
     nvmlEccErrorCounts_t o_eccCounts;
     memset(&o_eccCounts, 0, sizeof o_eccCounts);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDetailedEccErrors, pfn_nvmlDeviceGetDetailedEccErrors, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2093,9 +2093,9 @@ pn_w_nvmlDeviceGetMemoryErrorCounter(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[3], "nvmlDeviceGetMemoryErrorCounter", "locationType", &a_locationType) < 0) return NULL;
     unsigned long long o_count = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryErrorCounter, pfn_nvmlDeviceGetMemoryErrorCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, a_locationType, &o_count);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2129,9 +2129,9 @@ pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int c_pageCount = 0;
     unsigned long long *o_addresses = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages, pfn_nvmlDeviceGetRetiredPages, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_pageCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_addresses != NULL || c_pageCount == 0)) break;
@@ -2150,9 +2150,9 @@ pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize
             return PyErr_NoMemory();
         }
         c_pageCount = cap_pageCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_pageCount > cap_pageCount) c_pageCount = cap_pageCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2194,9 +2194,9 @@ pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ss
     unsigned long long *o_addresses = NULL;
     unsigned long long *o_timestamps = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages_v2, pfn_nvmlDeviceGetRetiredPages_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses, o_timestamps);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_pageCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_addresses != NULL || c_pageCount == 0)) break;
@@ -2219,9 +2219,9 @@ pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ss
             return PyErr_NoMemory();
         }
         c_pageCount = cap_pageCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses, o_timestamps);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_pageCount > cap_pageCount) c_pageCount = cap_pageCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2272,9 +2272,9 @@ pn_w_nvmlDeviceGetRetiredPagesPendingStatus(PyObject *module, PyObject *const *a
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetRetiredPagesPendingStatus", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_isPending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPagesPendingStatus, pfn_nvmlDeviceGetRetiredPagesPendingStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_isPending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2308,9 +2308,9 @@ pn_w_nvmlDeviceGetRemappedRows(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int o_isPending = 0;
     unsigned int o_failureOccurred = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRemappedRows, pfn_nvmlDeviceGetRemappedRows, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_corrRows, &o_uncRows, &o_isPending, &o_failureOccurred);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[4] = {NULL};
@@ -2355,9 +2355,9 @@ pn_w_nvmlDeviceGetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_mode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeMode, pfn_nvmlDeviceGetComputeMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2388,9 +2388,9 @@ pn_w_nvmlDeviceGetPersistenceMode(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_mode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPersistenceMode, pfn_nvmlDeviceGetPersistenceMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2421,9 +2421,9 @@ pn_w_nvmlDeviceGetDisplayMode(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDisplayMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_display = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDisplayMode, pfn_nvmlDeviceGetDisplayMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_display);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2454,9 +2454,9 @@ pn_w_nvmlDeviceGetDisplayActive(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDisplayActive", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_isActive = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDisplayActive, pfn_nvmlDeviceGetDisplayActive, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_isActive);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -2488,9 +2488,9 @@ pn_w_nvmlDeviceGetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     unsigned int o_currentMode = 0;
     unsigned int o_pendingMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMigMode, pfn_nvmlDeviceGetMigMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_currentMode, &o_pendingMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -2528,9 +2528,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2549,9 +2549,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2591,9 +2591,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2612,9 +2612,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2654,9 +2654,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2675,9 +2675,9 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2717,9 +2717,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2738,9 +2738,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2780,9 +2780,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2801,9 +2801,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2843,9 +2843,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2864,9 +2864,9 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2906,9 +2906,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2927,9 +2927,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -2969,9 +2969,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -2990,9 +2990,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -3032,9 +3032,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_infoCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_infos != NULL || c_infoCount == 0)) break;
@@ -3053,9 +3053,9 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
             return PyErr_NoMemory();
         }
         c_infoCount = cap_infoCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_infoCount, o_infos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_infoCount > cap_infoCount) c_infoCount = cap_infoCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -3097,9 +3097,9 @@ pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py
     unsigned long long a_timeStamp;
     if (pn_arg_u64(argv[1], "nvmlDeviceGetProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetProcessUtilization, pfn_nvmlDeviceGetProcessUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, o_samples, &c_count, a_timeStamp);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_samples != NULL || c_count == 0)) break;
@@ -3118,9 +3118,9 @@ pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, o_samples, &c_count, a_timeStamp);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -3158,9 +3158,9 @@ pn_w_nvmlDeviceGetCurrPcieLinkGeneration(PyObject *module, PyObject *const *args
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrPcieLinkGeneration", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_currLinkGen = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCurrPcieLinkGeneration, pfn_nvmlDeviceGetCurrPcieLinkGeneration, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_currLinkGen);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3191,9 +3191,9 @@ pn_w_nvmlDeviceGetMaxPcieLinkGeneration(PyObject *module, PyObject *const *args,
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxPcieLinkGeneration", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_maxLinkGen = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxPcieLinkGeneration, pfn_nvmlDeviceGetMaxPcieLinkGeneration, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_maxLinkGen);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3224,9 +3224,9 @@ pn_w_nvmlDeviceGetGpuMaxPcieLinkGeneration(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuMaxPcieLinkGeneration", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_maxLinkGenDevice = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuMaxPcieLinkGeneration, pfn_nvmlDeviceGetGpuMaxPcieLinkGeneration, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_maxLinkGenDevice);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3257,9 +3257,9 @@ pn_w_nvmlDeviceGetCurrPcieLinkWidth(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetCurrPcieLinkWidth", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_currLinkWidth = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCurrPcieLinkWidth, pfn_nvmlDeviceGetCurrPcieLinkWidth, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_currLinkWidth);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3290,9 +3290,9 @@ pn_w_nvmlDeviceGetMaxPcieLinkWidth(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxPcieLinkWidth", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_maxLinkWidth = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxPcieLinkWidth, pfn_nvmlDeviceGetMaxPcieLinkWidth, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_maxLinkWidth);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3323,9 +3323,9 @@ pn_w_nvmlDeviceGetPcieSpeed(PyObject *module, PyObject *const *args, Py_ssize_t 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieSpeed", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_pcieSpeed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieSpeed, pfn_nvmlDeviceGetPcieSpeed, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_pcieSpeed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3358,9 +3358,9 @@ pn_w_nvmlDeviceGetPcieThroughput(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceGetPcieThroughput", "counter", &a_counter) < 0) return NULL;
     unsigned int o_value = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieThroughput, pfn_nvmlDeviceGetPcieThroughput, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_counter, &o_value);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3391,9 +3391,9 @@ pn_w_nvmlDeviceGetPcieReplayCounter(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieReplayCounter", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_value = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieReplayCounter, pfn_nvmlDeviceGetPcieReplayCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_value);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3426,9 +3426,9 @@ pn_w_nvmlDeviceGetNvLinkState(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkState", "link", &a_link) < 0) return NULL;
     unsigned int o_isActive = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkState, pfn_nvmlDeviceGetNvLinkState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_isActive);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3461,9 +3461,9 @@ pn_w_nvmlDeviceGetNvLinkVersion(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkVersion", "link", &a_link) < 0) return NULL;
     unsigned int o_version = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkVersion, pfn_nvmlDeviceGetNvLinkVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3498,9 +3498,9 @@ pn_w_nvmlDeviceGetNvLinkCapability(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkCapability", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkCapability, pfn_nvmlDeviceGetNvLinkCapability, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_capability, &o_capResult);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3533,9 +3533,9 @@ pn_w_nvmlDeviceGetTopologyCommonAncestor(PyObject *module, PyObject *const *args
     if (pn_arg_handle(st, argv[1], PN_HANDLE_Device, "nvmlDeviceGetTopologyCommonAncestor", "device2", (void **)&a_device2) < 0) return NULL;
     unsigned int o_pathInfo = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTopologyCommonAncestor, pfn_nvmlDeviceGetTopologyCommonAncestor, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device1, a_device2, &o_pathInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3569,9 +3569,9 @@ pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, P
     unsigned int c_count = 0;
     nvmlDevice_t *o_deviceArray = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTopologyNearestGpus, pfn_nvmlDeviceGetTopologyNearestGpus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_level, &c_count, o_deviceArray);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_deviceArray != NULL || c_count == 0)) break;
@@ -3590,9 +3590,9 @@ pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, P
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_device, a_level, &c_count, o_deviceArray);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -3630,9 +3630,9 @@ pn_w_nvmlDeviceGetAccountingMode(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_mode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingMode, pfn_nvmlDeviceGetAccountingMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3663,9 +3663,9 @@ pn_w_nvmlDeviceGetAccountingBufferSize(PyObject *module, PyObject *const *args, 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAccountingBufferSize", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_bufferSize = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingBufferSize, pfn_nvmlDeviceGetAccountingBufferSize, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_bufferSize);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3697,9 +3697,9 @@ pn_w_nvmlDeviceGetAccountingPids(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int c_count = 0;
     unsigned int *o_pids = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingPids, pfn_nvmlDeviceGetAccountingPids, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_count, o_pids);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_pids != NULL || c_count == 0)) break;
@@ -3718,9 +3718,9 @@ pn_w_nvmlDeviceGetAccountingPids(PyObject *module, PyObject *const *args, Py_ssi
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_count, o_pids);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -3760,9 +3760,9 @@ pn_w_nvmlDeviceGetAddressingMode(PyObject *module, PyObject *const *args, Py_ssi
     memset(&o_mode, 0, sizeof o_mode);
     o_mode.version = nvmlDeviceAddressingMode_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAddressingMode, pfn_nvmlDeviceGetAddressingMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3796,9 +3796,9 @@ pn_w_nvmlDeviceGetJpgUtilization(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_utilization = 0;
     unsigned int o_samplingPeriodUs = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetJpgUtilization, pfn_nvmlDeviceGetJpgUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_utilization, &o_samplingPeriodUs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -3836,9 +3836,9 @@ pn_w_nvmlDeviceGetOfaUtilization(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_utilization = 0;
     unsigned int o_samplingPeriodUs = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetOfaUtilization, pfn_nvmlDeviceGetOfaUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_utilization, &o_samplingPeriodUs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -3877,9 +3877,9 @@ pn_w_nvmlDeviceGetEncoderStats(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int o_averageFps = 0;
     unsigned int o_averageLatency = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderStats, pfn_nvmlDeviceGetEncoderStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_sessionCount, &o_averageFps, &o_averageLatency);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[3] = {NULL};
@@ -3922,9 +3922,9 @@ pn_w_nvmlDeviceGetEncoderCapacity(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetEncoderCapacity", "encoderQueryType", &a_encoderQueryType) < 0) return NULL;
     unsigned int o_encoderCapacity = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderCapacity, pfn_nvmlDeviceGetEncoderCapacity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_encoderQueryType, &o_encoderCapacity);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -3956,9 +3956,9 @@ pn_w_nvmlDeviceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ss
     unsigned int c_sessionCount = 0;
     nvmlEncoderSessionInfo_t *o_sessionInfos = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderSessions, pfn_nvmlDeviceGetEncoderSessions, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_sessionCount, o_sessionInfos);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_sessionCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_sessionInfos != NULL || c_sessionCount == 0)) break;
@@ -3977,9 +3977,9 @@ pn_w_nvmlDeviceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ss
             return PyErr_NoMemory();
         }
         c_sessionCount = cap_sessionCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_sessionCount, o_sessionInfos);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -4018,9 +4018,9 @@ pn_w_nvmlDeviceGetFBCStats(PyObject *module, PyObject *const *args, Py_ssize_t n
     nvmlFBCStats_t o_fbcStats;
     memset(&o_fbcStats, 0, sizeof o_fbcStats);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFBCStats, pfn_nvmlDeviceGetFBCStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_fbcStats);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4052,9 +4052,9 @@ pn_w_nvmlDeviceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int c_sessionCount = 0;
     nvmlFBCSessionInfo_t *o_sessionInfo = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFBCSessions, pfn_nvmlDeviceGetFBCSessions, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_sessionCount, o_sessionInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_sessionCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_sessionInfo != NULL || c_sessionCount == 0)) break;
@@ -4073,9 +4073,9 @@ pn_w_nvmlDeviceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_
             return PyErr_NoMemory();
         }
         c_sessionCount = cap_sessionCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_sessionCount, o_sessionInfo);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -4115,9 +4115,9 @@ pn_w_nvmlDeviceGetMarginTemperature(PyObject *module, PyObject *const *args, Py_
     memset(&o_marginTempInfo, 0, sizeof o_marginTempInfo);
     o_marginTempInfo.version = nvmlMarginTemperature_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMarginTemperature, pfn_nvmlDeviceGetMarginTemperature, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_marginTempInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4150,9 +4150,9 @@ pn_w_nvmlDeviceGetVirtualizationMode(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_pVirtualMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVirtualizationMode, pfn_nvmlDeviceGetVirtualizationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pVirtualMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4183,9 +4183,9 @@ pn_w_nvmlDeviceGetHostVgpuMode(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetHostVgpuMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_pHostVgpuMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHostVgpuMode, pfn_nvmlDeviceGetHostVgpuMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pHostVgpuMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4218,9 +4218,9 @@ pn_w_nvmlDeviceGetPdi(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     memset(&o_pdi, 0, sizeof o_pdi);
     o_pdi.version = nvmlPdi_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPdi, pfn_nvmlDeviceGetPdi, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_pdi);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4255,9 +4255,9 @@ pn_w_nvmlDeviceGetRepairStatus(PyObject *module, PyObject *const *args, Py_ssize
     memset(&o_repairStatus, 0, sizeof o_repairStatus);
     o_repairStatus.version = nvmlRepairStatus_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRepairStatus, pfn_nvmlDeviceGetRepairStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_repairStatus);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4292,9 +4292,9 @@ pn_w_nvmlDeviceGetUnrepairableMemoryFlag_v1(PyObject *module, PyObject *const *a
     memset(&o_unrepairableMemoryStatus, 0, sizeof o_unrepairableMemoryStatus);
     o_unrepairableMemoryStatus.version = nvmlUnrepairableMemory_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetUnrepairableMemoryFlag_v1, pfn_nvmlDeviceGetUnrepairableMemoryFlag_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_unrepairableMemoryStatus);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4328,9 +4328,9 @@ pn_w_nvmlDeviceGetRowRemapperHistogram(PyObject *module, PyObject *const *args, 
     nvmlRowRemapperHistogramValues_t o_values;
     memset(&o_values, 0, sizeof o_values);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRowRemapperHistogram, pfn_nvmlDeviceGetRowRemapperHistogram, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_values);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4362,9 +4362,9 @@ pn_w_nvmlDeviceGetConfComputeMemSizeInfo(PyObject *module, PyObject *const *args
     nvmlConfComputeMemSizeInfo_t o_memInfo;
     memset(&o_memInfo, 0, sizeof o_memInfo);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeMemSizeInfo, pfn_nvmlDeviceGetConfComputeMemSizeInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_memInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4396,9 +4396,9 @@ pn_w_nvmlDeviceGetConfComputeProtectedMemoryUsage(PyObject *module, PyObject *co
     nvmlMemory_t o_memory;
     memset(&o_memory, 0, sizeof o_memory);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeProtectedMemoryUsage, pfn_nvmlDeviceGetConfComputeProtectedMemoryUsage, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_memory);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4430,9 +4430,9 @@ pn_w_nvmlDeviceGetC2cModeInfoV1(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlC2cModeInfo_v1_t o_c2cModeInfo;
     memset(&o_c2cModeInfo, 0, sizeof o_c2cModeInfo);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetC2cModeInfoV, pfn_nvmlDeviceGetC2cModeInfoV, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_c2cModeInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4464,9 +4464,9 @@ pn_w_nvmlDeviceGetC2cModeInfoV(PyObject *module, PyObject *const *args, Py_ssize
     nvmlC2cModeInfo_v1_t o_c2cModeInfo;
     memset(&o_c2cModeInfo, 0, sizeof o_c2cModeInfo);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetC2cModeInfoV, pfn_nvmlDeviceGetC2cModeInfoV, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_c2cModeInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4499,9 +4499,9 @@ pn_w_nvmlDeviceGetCurrentClockFreqs(PyObject *module, PyObject *const *args, Py_
     memset(&o_currentClockFreqs, 0, sizeof o_currentClockFreqs);
     o_currentClockFreqs.version = nvmlDeviceCurrentClockFreqs_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCurrentClockFreqs, pfn_nvmlDeviceGetCurrentClockFreqs, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_currentClockFreqs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4536,9 +4536,9 @@ pn_w_nvmlDeviceGetPerformanceModes(PyObject *module, PyObject *const *args, Py_s
     memset(&o_perfModes, 0, sizeof o_perfModes);
     o_perfModes.version = nvmlDevicePerfModes_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPerformanceModes, pfn_nvmlDeviceGetPerformanceModes, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_perfModes);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4573,9 +4573,9 @@ pn_w_nvmlDeviceGetFanSpeedRPM(PyObject *module, PyObject *const *args, Py_ssize_
     memset(&o_fanSpeed, 0, sizeof o_fanSpeed);
     o_fanSpeed.version = nvmlFanSpeedInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFanSpeedRPM, pfn_nvmlDeviceGetFanSpeedRPM, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_fanSpeed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4609,9 +4609,9 @@ pn_w_nvmlDeviceGetSupportedMemoryClocks(PyObject *module, PyObject *const *args,
     unsigned int c_count = 0;
     unsigned int *o_clocksMHz = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedMemoryClocks, pfn_nvmlDeviceGetSupportedMemoryClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_count, o_clocksMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_clocksMHz != NULL || c_count == 0)) break;
@@ -4630,9 +4630,9 @@ pn_w_nvmlDeviceGetSupportedMemoryClocks(PyObject *module, PyObject *const *args,
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_count, o_clocksMHz);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -4673,9 +4673,9 @@ pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *arg
     unsigned int c_count = 0;
     unsigned int *o_clocksMHz = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedGraphicsClocks, pfn_nvmlDeviceGetSupportedGraphicsClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_memoryClockMHz, &c_count, o_clocksMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_clocksMHz != NULL || c_count == 0)) break;
@@ -4694,9 +4694,9 @@ pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *arg
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, a_memoryClockMHz, &c_count, o_clocksMHz);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -4735,9 +4735,9 @@ pn_w_nvmlDeviceGetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *ar
     unsigned int o_isEnabled = 0;
     unsigned int o_defaultIsEnabled = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAutoBoostedClocksEnabled, pfn_nvmlDeviceGetAutoBoostedClocksEnabled, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_isEnabled, &o_defaultIsEnabled);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -4774,9 +4774,9 @@ pn_w_nvmlDeviceGetAdaptiveClockInfoStatus(PyObject *module, PyObject *const *arg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAdaptiveClockInfoStatus", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_adaptiveClockStatus = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus, pfn_nvmlDeviceGetAdaptiveClockInfoStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_adaptiveClockStatus);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4807,9 +4807,9 @@ pn_w_nvmlDeviceGetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int o_offset = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpcClkVfOffset, pfn_nvmlDeviceGetGpcClkVfOffset, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_offset);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4840,9 +4840,9 @@ pn_w_nvmlDeviceGetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int o_offset = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemClkVfOffset, pfn_nvmlDeviceGetMemClkVfOffset, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_offset);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -4874,9 +4874,9 @@ pn_w_nvmlDeviceGetDriverModel_v1(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDriverModel, pfn_nvmlDeviceGetDriverModel, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -4914,9 +4914,9 @@ pn_w_nvmlDeviceGetDriverModel_v2(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDriverModel_v2, pfn_nvmlDeviceGetDriverModel_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -4954,9 +4954,9 @@ pn_w_nvmlDeviceGetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDriverModel_v2, pfn_nvmlDeviceGetDriverModel_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -4994,9 +4994,9 @@ pn_w_nvmlDeviceGetCurrentDriverModel(PyObject *module, PyObject *const *args, Py
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDriverModel_v2, pfn_nvmlDeviceGetDriverModel_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5036,9 +5036,9 @@ pn_w_nvmlDeviceGetPendingDriverModel(PyObject *module, PyObject *const *args, Py
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDriverModel_v2, pfn_nvmlDeviceGetDriverModel_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5078,9 +5078,9 @@ pn_w_nvmlDeviceGetCurrentEccMode(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEccMode, pfn_nvmlDeviceGetEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5120,9 +5120,9 @@ pn_w_nvmlDeviceGetPendingEccMode(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEccMode, pfn_nvmlDeviceGetEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5161,9 +5161,9 @@ pn_w_nvmlDeviceGetDefaultEccMode(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDefaultEccMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int o_defaultMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDefaultEccMode, pfn_nvmlDeviceGetDefaultEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_defaultMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5197,9 +5197,9 @@ pn_w_nvmlDeviceGetGpuOperationMode(PyObject *module, PyObject *const *args, Py_s
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuOperationMode, pfn_nvmlDeviceGetGpuOperationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5237,9 +5237,9 @@ pn_w_nvmlDeviceGetCurrentGpuOperationMode(PyObject *module, PyObject *const *arg
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuOperationMode, pfn_nvmlDeviceGetGpuOperationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5279,9 +5279,9 @@ pn_w_nvmlDeviceGetPendingGpuOperationMode(PyObject *module, PyObject *const *arg
     unsigned int o_current = 0;
     unsigned int o_pending = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuOperationMode, pfn_nvmlDeviceGetGpuOperationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5322,9 +5322,9 @@ pn_w_nvmlDeviceGetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceGetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
     unsigned int o_isRestricted = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAPIRestriction, pfn_nvmlDeviceGetAPIRestriction, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_apiType, &o_isRestricted);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5355,9 +5355,9 @@ pn_w_nvmlDeviceGetSupportedEventTypes(PyObject *module, PyObject *const *args, P
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedEventTypes", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned long long o_eventTypes = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedEventTypes, pfn_nvmlDeviceGetSupportedEventTypes, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_eventTypes);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5388,9 +5388,9 @@ pn_w_nvmlDeviceGetBusType(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetBusType", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_type = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBusType, pfn_nvmlDeviceGetBusType, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_type);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5421,9 +5421,9 @@ pn_w_nvmlDeviceGetIrqNum(PyObject *module, PyObject *const *args, Py_ssize_t nar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetIrqNum", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_irqNum = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetIrqNum, pfn_nvmlDeviceGetIrqNum, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_irqNum);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5454,9 +5454,9 @@ pn_w_nvmlDeviceGetNumGpuCores(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNumGpuCores", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_numCores = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNumGpuCores, pfn_nvmlDeviceGetNumGpuCores, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_numCores);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5487,9 +5487,9 @@ pn_w_nvmlDeviceGetPcieLinkMaxSpeed(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieLinkMaxSpeed", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_maxSpeed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieLinkMaxSpeed, pfn_nvmlDeviceGetPcieLinkMaxSpeed, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_maxSpeed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5520,9 +5520,9 @@ pn_w_nvmlDeviceGetNumaNodeId(PyObject *module, PyObject *const *args, Py_ssize_t
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNumaNodeId", "handle", (void **)&a_handle) < 0) return NULL;
     int o_node = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNumaNodeId, pfn_nvmlDeviceGetNumaNodeId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_node);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5555,9 +5555,9 @@ pn_w_nvmlDeviceGetTargetFanSpeed(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTargetFanSpeed", "fan", &a_fan) < 0) return NULL;
     unsigned int o_targetSpeed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTargetFanSpeed, pfn_nvmlDeviceGetTargetFanSpeed, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_targetSpeed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5589,9 +5589,9 @@ pn_w_nvmlDeviceGetAttributes_v2(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlDeviceAttributes_t o_attributes;
     memset(&o_attributes, 0, sizeof o_attributes);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAttributes_v2, pfn_nvmlDeviceGetAttributes_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_attributes);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5623,9 +5623,9 @@ pn_w_nvmlDeviceGetAttributes(PyObject *module, PyObject *const *args, Py_ssize_t
     nvmlDeviceAttributes_t o_attributes;
     memset(&o_attributes, 0, sizeof o_attributes);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAttributes_v2, pfn_nvmlDeviceGetAttributes_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_attributes);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5660,9 +5660,9 @@ pn_w_nvmlDeviceGetNvLinkErrorCounter(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkErrorCounter", "counter", &a_counter) < 0) return NULL;
     unsigned long long o_counterValue = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkErrorCounter, pfn_nvmlDeviceGetNvLinkErrorCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_counterValue);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5695,9 +5695,9 @@ pn_w_nvmlDeviceGetNvLinkRemoteDeviceType(PyObject *module, PyObject *const *args
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkRemoteDeviceType", "link", &a_link) < 0) return NULL;
     unsigned int o_pNvLinkDeviceType = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType, pfn_nvmlDeviceGetNvLinkRemoteDeviceType, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_link, &o_pNvLinkDeviceType);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5731,9 +5731,9 @@ pn_w_nvmlDeviceGetNvLinkRemotePciInfo(PyObject *module, PyObject *const *args, P
     nvmlPciInfo_t o_pci;
     memset(&o_pci, 0, sizeof o_pci);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2, pfn_nvmlDeviceGetNvLinkRemotePciInfo_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_pci);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5769,9 +5769,9 @@ pn_w_nvmlDeviceGetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     nvmlNvLinkUtilizationControl_t o_control;
     memset(&o_control, 0, sizeof o_control);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationControl, pfn_nvmlDeviceGetNvLinkUtilizationControl, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_control);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5807,9 +5807,9 @@ pn_w_nvmlDeviceGetNvLinkUtilizationCounter(PyObject *module, PyObject *const *ar
     unsigned long long o_rxcounter = 0;
     unsigned long long o_txcounter = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter, pfn_nvmlDeviceGetNvLinkUtilizationCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_rxcounter, &o_txcounter);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -5850,9 +5850,9 @@ pn_w_nvmlDeviceGetP2PStatus(PyObject *module, PyObject *const *args, Py_ssize_t 
     if (pn_arg_u32(argv[2], "nvmlDeviceGetP2PStatus", "p2pIndex", &a_p2pIndex) < 0) return NULL;
     unsigned int o_p2pStatus = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetP2PStatus, pfn_nvmlDeviceGetP2PStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device1, a_device2, a_p2pIndex, &o_p2pStatus);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5883,9 +5883,9 @@ pn_w_nvmlDeviceIsMigDeviceHandle(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceIsMigDeviceHandle", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_isMigDevice = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceIsMigDeviceHandle, pfn_nvmlDeviceIsMigDeviceHandle, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_isMigDevice);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5917,9 +5917,9 @@ pn_w_nvmlDeviceGetMaxMigDeviceCount(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxMigDeviceCount", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_count = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxMigDeviceCount, pfn_nvmlDeviceGetMaxMigDeviceCount, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_count);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5952,9 +5952,9 @@ pn_w_nvmlDeviceGetMigDeviceHandleByIndex(PyObject *module, PyObject *const *args
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMigDeviceHandleByIndex", "index", &a_index) < 0) return NULL;
     nvmlDevice_t o_migDevice = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex, pfn_nvmlDeviceGetMigDeviceHandleByIndex, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_index, &o_migDevice);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -5985,9 +5985,9 @@ pn_w_nvmlDeviceGetDeviceHandleFromMigDeviceHandle(PyObject *module, PyObject *co
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", "migDevice", (void **)&a_migDevice) < 0) return NULL;
     nvmlDevice_t o_device = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDeviceHandleFromMigDeviceHandle, pfn_nvmlDeviceGetDeviceHandleFromMigDeviceHandle, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_migDevice, &o_device);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6018,9 +6018,9 @@ pn_w_nvmlDeviceGetGpuInstanceId(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceId", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_id = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceId, pfn_nvmlDeviceGetGpuInstanceId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_id);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6051,9 +6051,9 @@ pn_w_nvmlDeviceGetComputeInstanceId(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeInstanceId", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_id = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeInstanceId, pfn_nvmlDeviceGetComputeInstanceId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_id);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6086,9 +6086,9 @@ pn_w_nvmlDeviceGetGpuInstanceRemainingCapacity(PyObject *module, PyObject *const
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity, pfn_nvmlDeviceGetGpuInstanceRemainingCapacity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_count);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6123,9 +6123,9 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoByIdV(PyObject *module, PyObject *const 
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6160,9 +6160,9 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoById(PyObject *module, PyObject *const *
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6195,9 +6195,9 @@ pn_w_nvmlDeviceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args,
     memset(&o_pHeterogeneousMode, 0, sizeof o_pHeterogeneousMode);
     o_pHeterogeneousMode.version = VgpuHeterogeneousMode_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuHeterogeneousMode, pfn_nvmlDeviceGetVgpuHeterogeneousMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pHeterogeneousMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6224,9 +6224,9 @@ pn_w_nvmlSystemGetConfComputeCapabilities(PyObject *module, PyObject *const *arg
     nvmlConfComputeSystemCaps_t o_capabilities;
     memset(&o_capabilities, 0, sizeof o_capabilities);
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeCapabilities, pfn_nvmlSystemGetConfComputeCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_capabilities);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6250,9 +6250,9 @@ pn_w_nvmlSystemGetConfComputeGpusReadyState(PyObject *module, PyObject *const *a
         return NULL;
     unsigned int o_isAcceptingWork = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeGpusReadyState, pfn_nvmlSystemGetConfComputeGpusReadyState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_isAcceptingWork);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6277,9 +6277,9 @@ pn_w_nvmlSystemGetConfComputeState(PyObject *module, PyObject *const *args, Py_s
     nvmlConfComputeSystemState_t o_state;
     memset(&o_state, 0, sizeof o_state);
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeState, pfn_nvmlSystemGetConfComputeState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6303,9 +6303,9 @@ pn_w_nvmlSystemGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
         return NULL;
     unsigned int o_nvlinkBwMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetNvlinkBwMode, pfn_nvmlSystemGetNvlinkBwMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_nvlinkBwMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6329,9 +6329,9 @@ pn_w_nvmlGetExcludedDeviceCount(PyObject *module, PyObject *const *args, Py_ssiz
         return NULL;
     unsigned int o_deviceCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlGetExcludedDeviceCount, pfn_nvmlGetExcludedDeviceCount, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_deviceCount);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6363,9 +6363,9 @@ pn_w_nvmlGetExcludedDeviceInfoByIndex(PyObject *module, PyObject *const *args, P
     nvmlExcludedDeviceInfo_t o_info;
     memset(&o_info, 0, sizeof o_info);
     PN_RESOLVE(st, PN_SYM_nvmlGetExcludedDeviceInfoByIndex, pfn_nvmlGetExcludedDeviceInfoByIndex, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_index, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6396,9 +6396,9 @@ pn_w_nvmlVgpuTypeGetGpuInstanceProfileId(PyObject *module, PyObject *const *args
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetGpuInstanceProfileId", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_gpuInstanceProfileId = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetGpuInstanceProfileId, pfn_nvmlVgpuTypeGetGpuInstanceProfileId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_gpuInstanceProfileId);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6430,9 +6430,9 @@ pn_w_nvmlVgpuTypeGetDeviceID(PyObject *module, PyObject *const *args, Py_ssize_t
     unsigned long long o_deviceID = 0;
     unsigned long long o_subsystemID = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetDeviceID, pfn_nvmlVgpuTypeGetDeviceID, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_deviceID, &o_subsystemID);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -6469,9 +6469,9 @@ pn_w_nvmlVgpuTypeGetFramebufferSize(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetFramebufferSize", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned long long o_fbSize = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetFramebufferSize, pfn_nvmlVgpuTypeGetFramebufferSize, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_fbSize);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6502,9 +6502,9 @@ pn_w_nvmlVgpuTypeGetNumDisplayHeads(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetNumDisplayHeads", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_numDisplayHeads = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetNumDisplayHeads, pfn_nvmlVgpuTypeGetNumDisplayHeads, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_numDisplayHeads);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6536,9 +6536,9 @@ pn_w_nvmlVgpuTypeGetLicense(PyObject *module, PyObject *const *args, Py_ssize_t 
     char o_vgpuTypeLicenseString[NVML_GRID_LICENSE_BUFFER_SIZE];
     o_vgpuTypeLicenseString[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetLicense, pfn_nvmlVgpuTypeGetLicense, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, o_vgpuTypeLicenseString, (unsigned int)sizeof o_vgpuTypeLicenseString);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6569,9 +6569,9 @@ pn_w_nvmlVgpuTypeGetFrameRateLimit(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetFrameRateLimit", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_frameRateLimit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetFrameRateLimit, pfn_nvmlVgpuTypeGetFrameRateLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_frameRateLimit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6602,9 +6602,9 @@ pn_w_nvmlVgpuTypeGetGspHeapSize(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetGspHeapSize", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned long long o_gspHeapSize = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetGspHeapSize, pfn_nvmlVgpuTypeGetGspHeapSize, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_gspHeapSize);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6635,9 +6635,9 @@ pn_w_nvmlVgpuTypeGetFbReservation(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetFbReservation", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned long long o_fbReservation = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetFbReservation, pfn_nvmlVgpuTypeGetFbReservation, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_fbReservation);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6670,9 +6670,9 @@ pn_w_nvmlVgpuTypeGetMaxInstances(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlVgpuTypeGetMaxInstances", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_vgpuInstanceCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstances, pfn_nvmlVgpuTypeGetMaxInstances, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_vgpuTypeId, &o_vgpuInstanceCount);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6703,9 +6703,9 @@ pn_w_nvmlVgpuTypeGetMaxInstancesPerVm(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[0], "nvmlVgpuTypeGetMaxInstancesPerVm", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_vgpuInstanceCountPerVm = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstancesPerVm, pfn_nvmlVgpuTypeGetMaxInstancesPerVm, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_vgpuInstanceCountPerVm);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6738,9 +6738,9 @@ pn_w_nvmlVgpuTypeGetBAR1Info(PyObject *module, PyObject *const *args, Py_ssize_t
     memset(&o_bar1Info, 0, sizeof o_bar1Info);
     o_bar1Info.version = VgpuTypeBar1Info_v1;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetBAR1Info, pfn_nvmlVgpuTypeGetBAR1Info, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, &o_bar1Info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6772,9 +6772,9 @@ pn_w_nvmlVgpuInstanceGetUUID(PyObject *module, PyObject *const *args, Py_ssize_t
     char o_uuid[NVML_DEVICE_UUID_BUFFER_SIZE];
     o_uuid[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetUUID, pfn_nvmlVgpuInstanceGetUUID, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, o_uuid, (unsigned int)sizeof o_uuid);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6806,9 +6806,9 @@ pn_w_nvmlVgpuInstanceGetMdevUUID(PyObject *module, PyObject *const *args, Py_ssi
     char o_mdevUuid[NVML_DEVICE_UUID_BUFFER_SIZE];
     o_mdevUuid[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetMdevUUID, pfn_nvmlVgpuInstanceGetMdevUUID, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, o_mdevUuid, (unsigned int)sizeof o_mdevUuid);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6840,9 +6840,9 @@ pn_w_nvmlVgpuInstanceGetVmDriverVersion(PyObject *module, PyObject *const *args,
     char o_version[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetVmDriverVersion, pfn_nvmlVgpuInstanceGetVmDriverVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, o_version, (unsigned int)sizeof o_version);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6873,9 +6873,9 @@ pn_w_nvmlVgpuInstanceGetLicenseStatus(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetLicenseStatus", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_licensed = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetLicenseStatus, pfn_nvmlVgpuInstanceGetLicenseStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_licensed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6906,9 +6906,9 @@ pn_w_nvmlVgpuInstanceGetFrameRateLimit(PyObject *module, PyObject *const *args, 
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetFrameRateLimit", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_frameRateLimit = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFrameRateLimit, pfn_nvmlVgpuInstanceGetFrameRateLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_frameRateLimit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6939,9 +6939,9 @@ pn_w_nvmlVgpuInstanceGetEccMode(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetEccMode", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_eccMode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEccMode, pfn_nvmlVgpuInstanceGetEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_eccMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -6972,9 +6972,9 @@ pn_w_nvmlVgpuInstanceGetType(PyObject *module, PyObject *const *args, Py_ssize_t
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetType", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_vgpuTypeId = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetType, pfn_nvmlVgpuInstanceGetType, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_vgpuTypeId);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7005,9 +7005,9 @@ pn_w_nvmlVgpuInstanceGetFbUsage(PyObject *module, PyObject *const *args, Py_ssiz
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetFbUsage", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned long long o_fbUsage = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFbUsage, pfn_nvmlVgpuInstanceGetFbUsage, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_fbUsage);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7038,9 +7038,9 @@ pn_w_nvmlVgpuInstanceGetEncoderCapacity(PyObject *module, PyObject *const *args,
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetEncoderCapacity", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_encoderCapacity = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEncoderCapacity, pfn_nvmlVgpuInstanceGetEncoderCapacity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_encoderCapacity);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7071,9 +7071,9 @@ pn_w_nvmlVgpuInstanceGetGpuInstanceId(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetGpuInstanceId", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_gpuInstanceId = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetGpuInstanceId, pfn_nvmlVgpuInstanceGetGpuInstanceId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_gpuInstanceId);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7104,9 +7104,9 @@ pn_w_nvmlVgpuInstanceGetAccountingMode(PyObject *module, PyObject *const *args, 
     if (pn_arg_u32(argv[0], "nvmlVgpuInstanceGetAccountingMode", "vgpuInstance", &a_vgpuInstance) < 0) return NULL;
     unsigned int o_mode = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetAccountingMode, pfn_nvmlVgpuInstanceGetAccountingMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7139,9 +7139,9 @@ pn_w_nvmlVgpuInstanceGetPlacementId(PyObject *module, PyObject *const *args, Py_
     memset(&o_placement, 0, sizeof o_placement);
     o_placement.version = VgpuPlacementId_v1;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetPlacementId, pfn_nvmlVgpuInstanceGetPlacementId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_placement);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7177,9 +7177,9 @@ pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_
     nvmlEventSet_t a_eventSet;
     if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceRegisterEvents, pfn_nvmlDeviceRegisterEvents, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_eventTypes, a_eventSet);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -7204,9 +7204,9 @@ pn_w_nvmlGpmQueryDeviceSupport(PyObject *module, PyObject *const *args, Py_ssize
     memset(&o_gpmSupport, 0, sizeof o_gpmSupport);
     o_gpmSupport.version = NVML_GPM_SUPPORT_VERSION;
     PN_RESOLVE(st, PN_SYM_nvmlGpmQueryDeviceSupport, pfn_nvmlGpmQueryDeviceSupport, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_gpmSupport);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7237,9 +7237,9 @@ pn_w_nvmlGpmQueryIfStreamingEnabled(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlGpmQueryIfStreamingEnabled", "device", (void **)&a_device) < 0) return NULL;
     unsigned int o_state = 0;
     PN_RESOLVE(st, PN_SYM_nvmlGpmQueryIfStreamingEnabled, pfn_nvmlGpmQueryIfStreamingEnabled, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7263,9 +7263,9 @@ pn_w_nvmlUnitGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     unsigned int o_unitCount = 0;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetCount, pfn_nvmlUnitGetCount, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_unitCount);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7296,9 +7296,9 @@ pn_w_nvmlUnitGetHandleByIndex(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[0], "nvmlUnitGetHandleByIndex", "index", &a_index) < 0) return NULL;
     nvmlUnit_t o_unit = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetHandleByIndex, pfn_nvmlUnitGetHandleByIndex, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_index, &o_unit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7330,9 +7330,9 @@ pn_w_nvmlUnitGetUnitInfo(PyObject *module, PyObject *const *args, Py_ssize_t nar
     nvmlUnitInfo_t o_info;
     memset(&o_info, 0, sizeof o_info);
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetUnitInfo, pfn_nvmlUnitGetUnitInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7364,9 +7364,9 @@ pn_w_nvmlUnitGetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     nvmlLedState_t o_state;
     memset(&o_state, 0, sizeof o_state);
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetLedState, pfn_nvmlUnitGetLedState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, &o_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7398,9 +7398,9 @@ pn_w_nvmlUnitGetPsuInfo(PyObject *module, PyObject *const *args, Py_ssize_t narg
     nvmlPSUInfo_t o_psu;
     memset(&o_psu, 0, sizeof o_psu);
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetPsuInfo, pfn_nvmlUnitGetPsuInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, &o_psu);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7433,9 +7433,9 @@ pn_w_nvmlUnitGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t 
     if (pn_arg_u32(argv[1], "nvmlUnitGetTemperature", "type", &a_type) < 0) return NULL;
     unsigned int o_temp = 0;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetTemperature, pfn_nvmlUnitGetTemperature, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, a_type, &o_temp);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7467,9 +7467,9 @@ pn_w_nvmlUnitGetFanSpeedInfo(PyObject *module, PyObject *const *args, Py_ssize_t
     nvmlUnitFanSpeeds_t o_fanSpeeds;
     memset(&o_fanSpeeds, 0, sizeof o_fanSpeeds);
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetFanSpeedInfo, pfn_nvmlUnitGetFanSpeedInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, &o_fanSpeeds);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7501,9 +7501,9 @@ pn_w_nvmlUnitGetDevices(PyObject *module, PyObject *const *args, Py_ssize_t narg
     unsigned int c_deviceCount = 0;
     nvmlDevice_t *o_devices = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, &c_deviceCount, o_devices);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_deviceCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_devices != NULL || c_deviceCount == 0)) break;
@@ -7522,9 +7522,9 @@ pn_w_nvmlUnitGetDevices(PyObject *module, PyObject *const *args, Py_ssize_t narg
             return PyErr_NoMemory();
         }
         c_deviceCount = cap_deviceCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_unit, &c_deviceCount, o_devices);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_deviceCount > cap_deviceCount) c_deviceCount = cap_deviceCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -7563,9 +7563,9 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     unsigned int a_color;
     if (pn_arg_u32(argv[1], "nvmlUnitSetLedState", "color", &a_color) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitSetLedState, pfn_nvmlUnitSetLedState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_unit, a_color);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -7589,9 +7589,9 @@ pn_w_nvmlDeviceGetPciInfoExt(PyObject *module, PyObject *const *args, Py_ssize_t
     void * a_c_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPciInfoExt_v1_t, "nvmlDeviceGetPciInfoExt", "c_info", &a_c_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPciInfoExt, pfn_nvmlDeviceGetPciInfoExt, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, (nvmlPciInfoExt_v1_t *)a_c_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -7615,9 +7615,9 @@ pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssiz
     void * a_gpuFabricInfo;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo, pfn_nvmlDeviceGetGpuFabricInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (pn_nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7641,9 +7641,9 @@ pn_w_nvmlDeviceGetGpuFabricInfoV(PyObject *module, PyObject *const *args, Py_ssi
     void * a_gpuFabricInfo;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_v3_t, "nvmlDeviceGetGpuFabricInfoV", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfoV, pfn_nvmlDeviceGetGpuFabricInfoV, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlGpuFabricInfo_v3_t *)a_gpuFabricInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7667,9 +7667,9 @@ pn_w_nvmlDeviceGetPlatformInfo(PyObject *module, PyObject *const *args, Py_ssize
     void * a_platformInfo;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPlatformInfo_v2_t, "nvmlDeviceGetPlatformInfo", "platformInfo", &a_platformInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPlatformInfo, pfn_nvmlDeviceGetPlatformInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlPlatformInfo_v2_t *)a_platformInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7693,9 +7693,9 @@ pn_w_nvmlDeviceGetSramEccErrorStatus(PyObject *module, PyObject *const *args, Py
     void * a_status;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccSramErrorStatus_v1_t, "nvmlDeviceGetSramEccErrorStatus", "status", &a_status) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSramEccErrorStatus, pfn_nvmlDeviceGetSramEccErrorStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlEccSramErrorStatus_v1_t *)a_status);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7719,9 +7719,9 @@ pn_w_nvmlDeviceGetCapabilities(PyObject *module, PyObject *const *args, Py_ssize
     void * a_caps;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDeviceCapabilities_v1_t, "nvmlDeviceGetCapabilities", "caps", &a_caps) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCapabilities, pfn_nvmlDeviceGetCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlDeviceCapabilities_v1_t *)a_caps);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return PyLong_FromLong((long)rc);
 }
 
@@ -7744,9 +7744,9 @@ pn_w_nvmlDeviceGetRemappedRows_v2(PyObject *module, PyObject *const *args, Py_ss
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlRemappedRowsInfo_v2_t, "nvmlDeviceGetRemappedRows_v2", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRemappedRows_v2, pfn_nvmlDeviceGetRemappedRows_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (pn_nvmlRemappedRowsInfo_v2_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7770,9 +7770,9 @@ pn_w_nvmlDeviceGetNvLinkInfo(PyObject *module, PyObject *const *args, Py_ssize_t
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvLinkInfo_v2_t, "nvmlDeviceGetNvLinkInfo", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkInfo, pfn_nvmlDeviceGetNvLinkInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlNvLinkInfo_v2_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7796,9 +7796,9 @@ pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(PyObject *module, PyObject
     void * a_counts;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", "counts", &a_counts) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, pfn_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *)a_counts);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -7820,9 +7820,9 @@ pn_w_nvmlSystemGetCPER_v1(PyObject *module, PyObject *const *args, Py_ssize_t na
     void * a_cper;
     if (pn_arg_struct(st, argv[0], PN_STRUCT_pn_nvmlGetCPER_v1_t, "nvmlSystemGetCPER_v1", "cper", &a_cper) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCPER_v1, pfn_nvmlSystemGetCPER_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((pn_nvmlGetCPER_v1_t *)a_cper);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -7851,9 +7851,9 @@ pn_w_nvmlDeviceGetThermalSettings(PyObject *module, PyObject *const *args, Py_ss
         pn_copy_to_buffer(argv[2], NULL, sizeof o_pThermalSettings, "nvmlDeviceGetThermalSettings", "c_thermalsettings") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetThermalSettings, pfn_nvmlDeviceGetThermalSettings, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_sensorindex, &o_pThermalSettings);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[2] != NULL && argv[2] != Py_None &&
         pn_copy_to_buffer(argv[2], &o_pThermalSettings, sizeof o_pThermalSettings, "nvmlDeviceGetThermalSettings", "c_thermalsettings") < 0)
@@ -7891,9 +7891,9 @@ pn_w_nvmlDeviceGetCoolerInfo(PyObject *module, PyObject *const *args, Py_ssize_t
     memset(&o_coolerInfo, 0, sizeof o_coolerInfo);
     o_coolerInfo.version = nvmlCoolerInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCoolerInfo, pfn_nvmlDeviceGetCoolerInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_coolerInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -7930,9 +7930,9 @@ pn_w_nvmlDeviceGetDynamicPstatesInfo(PyObject *module, PyObject *const *args, Py
         pn_copy_to_buffer(argv[1], NULL, sizeof o_pDynamicPstatesInfo, "nvmlDeviceGetDynamicPstatesInfo", "c_dynamicpstatesinfo") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDynamicPstatesInfo, pfn_nvmlDeviceGetDynamicPstatesInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_pDynamicPstatesInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], &o_pDynamicPstatesInfo, sizeof o_pDynamicPstatesInfo, "nvmlDeviceGetDynamicPstatesInfo", "c_dynamicpstatesinfo") < 0)
@@ -7977,9 +7977,9 @@ pn_w_nvmlDeviceGetMinMaxClockOfPState(PyObject *module, PyObject *const *args, P
         pn_copy_to_buffer(argv[4], NULL, sizeof o_maxClockMHz, "nvmlDeviceGetMinMaxClockOfPState", "maxClockMHz") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMinMaxClockOfPState, pfn_nvmlDeviceGetMinMaxClockOfPState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_clockType, a_pstate, &o_minClockMHz, &o_maxClockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[3] != NULL && argv[3] != Py_None &&
         pn_copy_to_buffer(argv[3], &o_minClockMHz, sizeof o_minClockMHz, "nvmlDeviceGetMinMaxClockOfPState", "minClockMHz") < 0)
@@ -8026,9 +8026,9 @@ pn_w_nvmlDeviceGetClkMonStatus(PyObject *module, PyObject *const *args, Py_ssize
         pn_copy_to_buffer(argv[1], NULL, sizeof o_status, "nvmlDeviceGetClkMonStatus", "c_clkMonInfo") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClkMonStatus, pfn_nvmlDeviceGetClkMonStatus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_status);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], &o_status, sizeof o_status, "nvmlDeviceGetClkMonStatus", "c_clkMonInfo") < 0)
@@ -8069,9 +8069,9 @@ pn_w_nvmlDeviceGetGspFirmwareMode(PyObject *module, PyObject *const *args, Py_ss
         pn_copy_to_buffer(argv[2], NULL, sizeof o_defaultMode, "nvmlDeviceGetGspFirmwareMode", "defaultMode") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareMode, pfn_nvmlDeviceGetGspFirmwareMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_isEnabled, &o_defaultMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], &o_isEnabled, sizeof o_isEnabled, "nvmlDeviceGetGspFirmwareMode", "isEnabled") < 0)
@@ -8117,9 +8117,9 @@ pn_w_nvmlDeviceGetModuleId(PyObject *module, PyObject *const *args, Py_ssize_t n
         pn_copy_to_buffer(argv[1], NULL, sizeof o_moduleId, "nvmlDeviceGetModuleId", "moduleId") < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetModuleId, pfn_nvmlDeviceGetModuleId, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_moduleId);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], &o_moduleId, sizeof o_moduleId, "nvmlDeviceGetModuleId", "moduleId") < 0)
@@ -8154,9 +8154,9 @@ pn_w_nvmlDeviceGetHostname_v1(PyObject *module, PyObject *const *args, Py_ssize_
     nvmlHostname_v1_t o_hostname;
     memset(&o_hostname, 0, sizeof o_hostname);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHostname_v1, pfn_nvmlDeviceGetHostname_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_hostname);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8190,9 +8190,9 @@ pn_w_nvmlDeviceGetBBXTimeData_v1(PyObject *module, PyObject *const *args, Py_ssi
     pn_nvmlBBXTimeData_v1_t o_timeData;
     memset(&o_timeData, 0, sizeof o_timeData);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBBXTimeData_v1, pfn_nvmlDeviceGetBBXTimeData_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_timeData);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8224,9 +8224,9 @@ pn_w_nvmlDeviceGetLastBBXFlushTime(PyObject *module, PyObject *const *args, Py_s
     unsigned long long o_timestamp = 0;
     unsigned long o_durationUs = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetLastBBXFlushTime, pfn_nvmlDeviceGetLastBBXFlushTime, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_timestamp, &o_durationUs);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -8265,9 +8265,9 @@ pn_w_nvmlDeviceOnSameBoard(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (pn_arg_handle(st, argv[1], PN_HANDLE_Device, "nvmlDeviceOnSameBoard", "handle2", (void **)&a_handle2) < 0) return NULL;
     int o_onSameBoard = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceOnSameBoard, pfn_nvmlDeviceOnSameBoard, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle1, a_handle2, &o_onSameBoard);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8302,9 +8302,9 @@ pn_w_nvmlDeviceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ss
     nvmlAccountingStats_t o_stats;
     memset(&o_stats, 0, sizeof o_stats);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats, pfn_nvmlDeviceGetAccountingStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_pid, &o_stats);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8336,9 +8336,9 @@ pn_w_nvmlDeviceGetBridgeChipInfo(PyObject *module, PyObject *const *args, Py_ssi
     nvmlBridgeChipHierarchy_t o_bridgeHierarchy;
     memset(&o_bridgeHierarchy, 0, sizeof o_bridgeHierarchy);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBridgeChipInfo, pfn_nvmlDeviceGetBridgeChipInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_bridgeHierarchy);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8370,9 +8370,9 @@ pn_w_nvmlDeviceGetConfComputeGpuCertificate(PyObject *module, PyObject *const *a
     nvmlConfComputeGpuCertificate_t o_gpuCert;
     memset(&o_gpuCert, 0, sizeof o_gpuCert);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuCertificate, pfn_nvmlDeviceGetConfComputeGpuCertificate, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, &o_gpuCert);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8397,9 +8397,9 @@ pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t
     unsigned int c_hwbcCount = 0;
     nvmlHwbcEntry_t *o_hwbcEntries = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetHicVersion, pfn_nvmlSystemGetHicVersion, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&c_hwbcCount, o_hwbcEntries);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_hwbcCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_hwbcEntries != NULL || c_hwbcCount == 0)) break;
@@ -8418,9 +8418,9 @@ pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t
             return PyErr_NoMemory();
         }
         c_hwbcCount = cap_hwbcCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(&c_hwbcCount, o_hwbcEntries);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_hwbcCount > cap_hwbcCount) c_hwbcCount = cap_hwbcCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -8459,9 +8459,9 @@ pn_w_nvmlSystemGetTopologyGpuSet(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int c_count = 0;
     nvmlDevice_t *o_deviceArray = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetTopologyGpuSet, pfn_nvmlSystemGetTopologyGpuSet, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_cpuNumber, &c_count, o_deviceArray);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_count = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_deviceArray != NULL || c_count == 0)) break;
@@ -8480,9 +8480,9 @@ pn_w_nvmlSystemGetTopologyGpuSet(PyObject *module, PyObject *const *args, Py_ssi
             return PyErr_NoMemory();
         }
         c_count = cap_count;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_cpuNumber, &c_count, o_deviceArray);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_count > cap_count) c_count = cap_count;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -8522,9 +8522,9 @@ pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstance, pfn_nvmlDeviceCreateGpuInstance, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_gpuInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8559,9 +8559,9 @@ pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const 
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlGpuInstancePlacement_t, "nvmlDeviceCreateGpuInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement, pfn_nvmlDeviceCreateGpuInstanceWithPlacement, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, (nvmlGpuInstancePlacement_t *)a_placement, &o_gpuInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8591,9 +8591,9 @@ pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t 
     nvmlGpuInstance_t a_gpuInstance;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceDestroy", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceDestroy, pfn_nvmlGpuInstanceDestroy, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -8618,9 +8618,9 @@ pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceById", "gpuInstanceId", &a_gpuInstanceId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceById, pfn_nvmlDeviceGetGpuInstanceById, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_gpuInstanceId, &o_gpuInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8652,9 +8652,9 @@ pn_w_nvmlGpuInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t 
     nvmlGpuInstanceInfo_t o_info;
     memset(&o_info, 0, sizeof o_info);
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetInfo, pfn_nvmlGpuInstanceGetInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8687,9 +8687,9 @@ pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObje
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_count);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8722,9 +8722,9 @@ pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *arg
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstance, pfn_nvmlGpuInstanceCreateComputeInstance, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_computeInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8759,9 +8759,9 @@ pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObjec
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlComputeInstancePlacement_t, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement, pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, (nvmlComputeInstancePlacement_t *)a_placement, &o_computeInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8791,9 +8791,9 @@ pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlComputeInstance_t a_computeInstance;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_ComputeInstance, "nvmlComputeInstanceDestroy", "computeInstance", (void **)&a_computeInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceDestroy, pfn_nvmlComputeInstanceDestroy, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_computeInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -8818,9 +8818,9 @@ pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceById", "computeInstanceId", &a_computeInstanceId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceById, pfn_nvmlGpuInstanceGetComputeInstanceById, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_computeInstanceId, &o_computeInstance);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8852,9 +8852,9 @@ pn_w_nvmlComputeInstanceGetInfo_v2(PyObject *module, PyObject *const *args, Py_s
     nvmlComputeInstanceInfo_t o_info;
     memset(&o_info, 0, sizeof o_info);
     PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_computeInstance, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8886,9 +8886,9 @@ pn_w_nvmlComputeInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlComputeInstanceInfo_t o_info;
     memset(&o_info, 0, sizeof o_info);
     PN_RESOLVE(st, PN_SYM_nvmlComputeInstanceGetInfo_v2, pfn_nvmlComputeInstanceGetInfo_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_computeInstance, &o_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8921,9 +8921,9 @@ pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *
     memset(&o_pHeterogeneousMode, 0, sizeof o_pHeterogeneousMode);
     o_pHeterogeneousMode.version = VgpuHeterogeneousMode_v1;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuHeterogeneousMode, pfn_nvmlGpuInstanceGetVgpuHeterogeneousMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, &o_pHeterogeneousMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -8957,9 +8957,9 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *arg
     void * a_c_vgpu_sched_state_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerStateInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerState", "c_vgpu_sched_state_info", &a_c_vgpu_sched_state_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState, pfn_nvmlGpuInstanceGetVgpuSchedulerState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (nvmlVgpuSchedulerStateInfo_v1_t *)a_c_vgpu_sched_state_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_INCREF(argv[1]);
     return argv[1];
@@ -8984,9 +8984,9 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args,
     void * a_c_vgpu_sched_log_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerLogInfo_v1_t, "nvmlGpuInstanceGetVgpuSchedulerLog", "c_vgpu_sched_log_info", &a_c_vgpu_sched_log_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog, pfn_nvmlGpuInstanceGetVgpuSchedulerLog, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (nvmlVgpuSchedulerLogInfo_v1_t *)a_c_vgpu_sched_log_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_INCREF(argv[1]);
     return argv[1];
@@ -9011,9 +9011,9 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *arg
     void * a_sched_state;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerState_v1_t, "nvmlGpuInstanceSetVgpuSchedulerState", "sched_state", &a_sched_state) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState, pfn_nvmlGpuInstanceSetVgpuSchedulerState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (nvmlVgpuSchedulerState_v1_t *)a_sched_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9037,9 +9037,9 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     void * a_c_vgpu_sched_state_info_v2;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerState_v2", "c_vgpu_sched_state_info_v2", &a_c_vgpu_sched_state_info_v2) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerState_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerStateInfo_v2_t *)a_c_vgpu_sched_state_info_v2);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_INCREF(argv[1]);
     return argv[1];
@@ -9064,9 +9064,9 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *ar
     void * a_c_vgpu_sched_log_info_v2;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t, "nvmlGpuInstanceGetVgpuSchedulerLog_v2", "c_vgpu_sched_log_info_v2", &a_c_vgpu_sched_log_info_v2) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetVgpuSchedulerLog_v2, pfn_nvmlGpuInstanceGetVgpuSchedulerLog_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerLogInfo_v2_t *)a_c_vgpu_sched_log_info_v2);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_INCREF(argv[1]);
     return argv[1];
@@ -9091,9 +9091,9 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     void * a_sched_state_v2;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t, "nvmlGpuInstanceSetVgpuSchedulerState_v2", "sched_state_v2", &a_sched_state_v2) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceSetVgpuSchedulerState_v2, pfn_nvmlGpuInstanceSetVgpuSchedulerState_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_gpuInstance, (pn_nvmlVgpuSchedulerState_v2_t *)a_sched_state_v2);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9117,9 +9117,9 @@ pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPersistenceMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPersistenceMode, pfn_nvmlDeviceSetPersistenceMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9143,9 +9143,9 @@ pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetComputeMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetComputeMode, pfn_nvmlDeviceSetComputeMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9169,9 +9169,9 @@ pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetEccMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetEccMode, pfn_nvmlDeviceSetEccMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9196,9 +9196,9 @@ pn_w_nvmlDeviceSetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_u32(argv[1], "nvmlDeviceSetMigMode", "mode", &a_mode) < 0) return NULL;
     unsigned int o_activationStatus = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMigMode, pfn_nvmlDeviceSetMigMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_mode, &o_activationStatus);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -9230,9 +9230,9 @@ pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuOperationMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuOperationMode, pfn_nvmlDeviceSetGpuOperationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9256,9 +9256,9 @@ pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_model;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDriverModel", "model", &a_model) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDriverModel, pfn_nvmlDeviceSetDriverModel, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_model, (unsigned int)(0));
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9282,9 +9282,9 @@ pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAccountingMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAccountingMode, pfn_nvmlDeviceSetAccountingMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9310,9 +9310,9 @@ pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_isRestricted;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetAPIRestriction", "isRestricted", &a_isRestricted) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAPIRestriction, pfn_nvmlDeviceSetAPIRestriction, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_apiType, a_isRestricted);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9336,9 +9336,9 @@ pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py
     unsigned int a_virtualization_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetVirtualizationMode", "virtualization_mode", &a_virtualization_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVirtualizationMode, pfn_nvmlDeviceSetVirtualizationMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_virtualization_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return PyLong_FromLong((long)rc);
 }
 
@@ -9361,9 +9361,9 @@ pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_counterType;
     if (pn_arg_u32(argv[1], "nvmlDeviceClearEccErrorCounts", "counterType", &a_counterType) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceClearEccErrorCounts, pfn_nvmlDeviceClearEccErrorCounts, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_counterType);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9385,9 +9385,9 @@ pn_w_nvmlDeviceClearAccountingPids(PyObject *module, PyObject *const *args, Py_s
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearAccountingPids", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceClearAccountingPids, pfn_nvmlDeviceClearAccountingPids, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9409,9 +9409,9 @@ pn_w_nvmlDeviceValidateInforom(PyObject *module, PyObject *const *args, Py_ssize
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceValidateInforom", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceValidateInforom, pfn_nvmlDeviceValidateInforom, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9435,9 +9435,9 @@ pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, 
     unsigned int a_limit;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPowerManagementLimit", "limit", &a_limit) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit, pfn_nvmlDeviceSetPowerManagementLimit, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_limit);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9463,9 +9463,9 @@ pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py
     unsigned int a_maxGraphicsClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetApplicationsClocks", "maxGraphicsClockMHz", &a_maxGraphicsClockMHz) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetApplicationsClocks, pfn_nvmlDeviceSetApplicationsClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_maxMemClockMHz, a_maxGraphicsClockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9487,9 +9487,9 @@ pn_w_nvmlDeviceResetApplicationsClocks(PyObject *module, PyObject *const *args, 
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetApplicationsClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetApplicationsClocks, pfn_nvmlDeviceResetApplicationsClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9515,9 +9515,9 @@ pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_maxGpuClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetGpuLockedClocks", "maxGpuClockMHz", &a_maxGpuClockMHz) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuLockedClocks, pfn_nvmlDeviceSetGpuLockedClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_minGpuClockMHz, a_maxGpuClockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9539,9 +9539,9 @@ pn_w_nvmlDeviceResetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetGpuLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetGpuLockedClocks, pfn_nvmlDeviceResetGpuLockedClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9567,9 +9567,9 @@ pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py
     unsigned int a_maxMemClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetMemoryLockedClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLockedClocks, pfn_nvmlDeviceSetMemoryLockedClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_minMemClockMHz, a_maxMemClockMHz);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9591,9 +9591,9 @@ pn_w_nvmlDeviceResetMemoryLockedClocks(PyObject *module, PyObject *const *args, 
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetMemoryLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetMemoryLockedClocks, pfn_nvmlDeviceResetMemoryLockedClocks, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9617,9 +9617,9 @@ pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *ar
     unsigned int a_enabled;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled, pfn_nvmlDeviceSetAutoBoostedClocksEnabled, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9645,9 +9645,9 @@ pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *co
     unsigned int a_flags;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "flags", &a_flags) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled, a_flags);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9671,9 +9671,9 @@ pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetGpcClkVfOffset", "offset", &a_offset) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpcClkVfOffset, pfn_nvmlDeviceSetGpcClkVfOffset, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9697,9 +9697,9 @@ pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetMemClkVfOffset", "offset", &a_offset) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemClkVfOffset, pfn_nvmlDeviceSetMemClkVfOffset, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9725,9 +9725,9 @@ pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_speed;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanSpeed_v2", "speed", &a_speed) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanSpeed_v2, pfn_nvmlDeviceSetFanSpeed_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_index, a_speed);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9751,9 +9751,9 @@ pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py
     unsigned int a_index;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultFanSpeed_v2", "index", &a_index) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2, pfn_nvmlDeviceSetDefaultFanSpeed_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_index);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9779,9 +9779,9 @@ pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_fanControlPolicy;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanControlPolicy", "fanControlPolicy", &a_fanControlPolicy) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanControlPolicy, pfn_nvmlDeviceSetFanControlPolicy, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, a_fanControlPolicy);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -9807,9 +9807,9 @@ pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     int a_temp;
     if (pn_arg_i32(argv[2], "nvmlDeviceSetTemperatureThreshold", "temp", &a_temp) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetTemperatureThreshold, pfn_nvmlDeviceSetTemperatureThreshold, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &a_temp);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9831,9 +9831,9 @@ pn_w_nvmlDeviceSetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetCpuAffinity", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetCpuAffinity, pfn_nvmlDeviceSetCpuAffinity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9855,9 +9855,9 @@ pn_w_nvmlDeviceClearCpuAffinity(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlDevice_t a_handle;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearCpuAffinity", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceClearCpuAffinity, pfn_nvmlDeviceClearCpuAffinity, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9887,9 +9887,9 @@ pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     unsigned int a_reset;
     if (pn_arg_u32(argv[4], "nvmlDeviceSetNvLinkUtilizationControl", "reset", &a_reset) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkUtilizationControl, pfn_nvmlDeviceSetNvLinkUtilizationControl, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, (nvmlNvLinkUtilizationControl_t *)a_control, a_reset);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9913,9 +9913,9 @@ pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args,
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkErrorCounters", "link", &a_link) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkErrorCounters, pfn_nvmlDeviceResetNvLinkErrorCounters, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9941,9 +9941,9 @@ pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *
     unsigned int a_counter;
     if (pn_arg_u32(argv[2], "nvmlDeviceResetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter, pfn_nvmlDeviceResetNvLinkUtilizationCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9971,9 +9971,9 @@ pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const 
     unsigned int a_freeze;
     if (pn_arg_u32(argv[3], "nvmlDeviceFreezeNvLinkUtilizationCounter", "freeze", &a_freeze) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter, pfn_nvmlDeviceFreezeNvLinkUtilizationCounter, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, a_freeze);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -9995,9 +9995,9 @@ pn_w_nvmlSystemSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int a_mode;
     if (pn_arg_u32(argv[0], "nvmlSystemSetNvlinkBwMode", "mode", &a_mode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemSetNvlinkBwMode, pfn_nvmlSystemSetNvlinkBwMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_mode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10021,9 +10021,9 @@ pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *cons
     unsigned long long a_c_ccMemSize;
     if (pn_arg_u64(argv[1], "nvmlDeviceSetConfComputeUnprotectedMemSize", "c_ccMemSize", &a_c_ccMemSize) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize, pfn_nvmlDeviceSetConfComputeUnprotectedMemSize, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, a_c_ccMemSize);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10045,9 +10045,9 @@ pn_w_nvmlSystemSetConfComputeGpusReadyState(PyObject *module, PyObject *const *a
     unsigned int a_state;
     if (pn_arg_u32(argv[0], "nvmlSystemSetConfComputeGpusReadyState", "state", &a_state) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemSetConfComputeGpusReadyState, pfn_nvmlSystemSetConfComputeGpusReadyState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10071,9 +10071,9 @@ pn_w_nvmlDeviceGetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceGetClockOffsets", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockOffsets, pfn_nvmlDeviceGetClockOffsets, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10097,9 +10097,9 @@ pn_w_nvmlDeviceSetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlClockOffset_v1_t, "nvmlDeviceSetClockOffsets", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetClockOffsets, pfn_nvmlDeviceSetClockOffsets, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlClockOffset_v1_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10123,9 +10123,9 @@ pn_w_nvmlDeviceGetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceGetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPowerMizerMode_v1, pfn_nvmlDeviceGetPowerMizerMode_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return PyLong_FromLong((long)rc);
 }
 
@@ -10148,9 +10148,9 @@ pn_w_nvmlDeviceSetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_
     void * a_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlDevicePowerMizerModes_v1_t, "nvmlDeviceSetPowerMizerMode_v1", "info", &a_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerMizerMode_v1, pfn_nvmlDeviceSetPowerMizerMode_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlDevicePowerMizerModes_v1_t *)a_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return PyLong_FromLong((long)rc);
 }
 
@@ -10173,9 +10173,9 @@ pn_w_nvmlDeviceGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     void * a_getBwMode;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkGetBwMode_v1_t, "nvmlDeviceGetNvlinkBwMode", "getBwMode", &a_getBwMode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkBwMode, pfn_nvmlDeviceGetNvlinkBwMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlNvlinkGetBwMode_v1_t *)a_getBwMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10199,9 +10199,9 @@ pn_w_nvmlDeviceGetNvlinkSupportedBwModes(PyObject *module, PyObject *const *args
     void * a_supportedBwModes;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSupportedBwModes_v1_t, "nvmlDeviceGetNvlinkSupportedBwModes", "supportedBwModes", &a_supportedBwModes) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvlinkSupportedBwModes, pfn_nvmlDeviceGetNvlinkSupportedBwModes, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlNvlinkSupportedBwModes_v1_t *)a_supportedBwModes);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10225,9 +10225,9 @@ pn_w_nvmlDeviceSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     void * a_setBwMode;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSetBwMode_v1_t, "nvmlDeviceSetNvlinkBwMode", "setBwMode", &a_setBwMode) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvlinkBwMode, pfn_nvmlDeviceSetNvlinkBwMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlNvlinkSetBwMode_v1_t *)a_setBwMode);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10249,9 +10249,9 @@ pn_w_nvmlSystemGetConfComputeSettings(PyObject *module, PyObject *const *args, P
     void * a_settings;
     if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlSystemConfComputeSettings_v1_t, "nvmlSystemGetConfComputeSettings", "settings", &a_settings) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeSettings, pfn_nvmlSystemGetConfComputeSettings, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((nvmlSystemConfComputeSettings_v1_t *)a_settings);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     return PyLong_FromLong((long)rc);
 }
 
@@ -10268,9 +10268,9 @@ pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject
     memset(&o_pKeyRotationThrInfo, 0, sizeof o_pKeyRotationThrInfo);
     o_pKeyRotationThrInfo.version = ConfComputeGetKeyRotationThresholdInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetConfComputeKeyRotationThresholdInfo, pfn_nvmlSystemGetConfComputeKeyRotationThresholdInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(&o_pKeyRotationThrInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -10302,9 +10302,9 @@ pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(PyObject *module, PyObject *c
     void * a_profilesInfo;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "profilesInfo", &a_profilesInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, pfn_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlWorkloadPowerProfileProfilesInfo_v1_t *)a_profilesInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10328,9 +10328,9 @@ pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(PyObject *module, PyObject
     void * a_currentProfiles;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileCurrentProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "currentProfiles", &a_currentProfiles) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, pfn_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlWorkloadPowerProfileCurrentProfiles_v1_t *)a_currentProfiles);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10354,9 +10354,9 @@ pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(PyObject *module, PyObje
     void * a_requestedProfiles;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10380,9 +10380,9 @@ pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(PyObject *module, PyOb
     void * a_requestedProfiles;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles", "requestedProfiles", &a_requestedProfiles) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, pfn_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlWorkloadPowerProfileRequestedProfiles_v1_t *)a_requestedProfiles);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10406,9 +10406,9 @@ pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(PyObject *module, PyObject 
     void * a_updateProfiles;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1", "updateProfiles", &a_updateProfiles) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, pfn_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t *)a_updateProfiles);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
@@ -10432,9 +10432,9 @@ pn_w_nvmlDevicePowerSmoothingActivatePresetProfile(PyObject *module, PyObject *c
     void * a_profile;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingActivatePresetProfile", "profile", &a_profile) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile, pfn_nvmlDevicePowerSmoothingActivatePresetProfile, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10458,9 +10458,9 @@ pn_w_nvmlDevicePowerSmoothingSetState(PyObject *module, PyObject *const *args, P
     void * a_state;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingState_v1_t, "nvmlDevicePowerSmoothingSetState", "state", &a_state) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingSetState, pfn_nvmlDevicePowerSmoothingSetState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlPowerSmoothingState_v1_t *)a_state);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10484,9 +10484,9 @@ pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam(PyObject *module, PyObject
     void * a_profile;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPowerSmoothingProfile_v1_t, "nvmlDevicePowerSmoothingUpdatePresetProfileParam", "profile", &a_profile) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam, pfn_nvmlDevicePowerSmoothingUpdatePresetProfileParam, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (nvmlPowerSmoothingProfile_v1_t *)a_profile);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10510,9 +10510,9 @@ pn_w_nvmlDeviceSetRusdSettings_v1(PyObject *module, PyObject *const *args, Py_ss
     void * a_settings;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlRusdSettings_v1_t, "nvmlDeviceSetRusdSettings_v1", "settings", &a_settings) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetRusdSettings_v1, pfn_nvmlDeviceSetRusdSettings_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_device, (pn_nvmlRusdSettings_v1_t *)a_settings);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10536,9 +10536,9 @@ pn_w_nvmlDeviceReadWritePRM_v1(PyObject *module, PyObject *const *args, Py_ssize
     void * a_c_info;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPRMTLV_v1_t, "nvmlDeviceReadWritePRM_v1", "c_info", &a_c_info) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceReadWritePRM_v1, pfn_nvmlDeviceReadWritePRM_v1, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, (nvmlPRMTLV_v1_t *)a_c_info);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10562,9 +10562,9 @@ pn_w_nvmlDeviceModifyDrainState(PyObject *module, PyObject *const *args, Py_ssiz
     unsigned int a_newState;
     if (pn_arg_u32(argv[1], "nvmlDeviceModifyDrainState", "newState", &a_newState) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceModifyDrainState, pfn_nvmlDeviceModifyDrainState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((nvmlPciInfo_t *)a_pciInfo, a_newState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10587,9 +10587,9 @@ pn_w_nvmlDeviceQueryDrainState(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceQueryDrainState", "pciInfo", &a_pciInfo) < 0) return NULL;
     unsigned int o_currentState = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceQueryDrainState, pfn_nvmlDeviceQueryDrainState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((nvmlPciInfo_t *)a_pciInfo, &o_currentState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -10619,9 +10619,9 @@ pn_w_nvmlDeviceRemoveGpu(PyObject *module, PyObject *const *args, Py_ssize_t nar
     void * a_pciInfo;
     if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceRemoveGpu", "pciInfo", &a_pciInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceRemoveGpu, pfn_nvmlDeviceRemoveGpu, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((nvmlPciInfo_t *)a_pciInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10643,9 +10643,9 @@ pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t 
     void * a_pciInfo;
     if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlPciInfo_t, "nvmlDeviceDiscoverGpus", "pciInfo", &a_pciInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceDiscoverGpus, pfn_nvmlDeviceDiscoverGpus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn((nvmlPciInfo_t *)a_pciInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10673,9 +10673,9 @@ pn_w_nvmlDeviceGetDramEncryptionMode(PyObject *module, PyObject *const *args, Py
     memset(&o_pending, 0, sizeof o_pending);
     o_pending.version = nvmlDramEncryptionInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -10721,9 +10721,9 @@ pn_w_nvmlDeviceGetCurrentDramEncryptionMode(PyObject *module, PyObject *const *a
     memset(&o_pending, 0, sizeof o_pending);
     o_pending.version = nvmlDramEncryptionInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -10771,9 +10771,9 @@ pn_w_nvmlDeviceGetPendingDramEncryptionMode(PyObject *module, PyObject *const *a
     memset(&o_pending, 0, sizeof o_pending);
     o_pending.version = nvmlDramEncryptionInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDramEncryptionMode, pfn_nvmlDeviceGetDramEncryptionMode, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_current, &o_pending);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[2] = {NULL};
@@ -10817,9 +10817,9 @@ pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int c_vgpuCount = 0;
     unsigned int *o_vgpuTypeIds = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedVgpus, pfn_nvmlDeviceGetSupportedVgpus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_vgpuCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_vgpuTypeIds != NULL || c_vgpuCount == 0)) break;
@@ -10838,9 +10838,9 @@ pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssi
             return PyErr_NoMemory();
         }
         c_vgpuCount = cap_vgpuCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -10879,9 +10879,9 @@ pn_w_nvmlDeviceGetCreatableVgpus(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int c_vgpuCount = 0;
     unsigned int *o_vgpuTypeIds = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetCreatableVgpus, pfn_nvmlDeviceGetCreatableVgpus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_vgpuCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_vgpuTypeIds != NULL || c_vgpuCount == 0)) break;
@@ -10900,9 +10900,9 @@ pn_w_nvmlDeviceGetCreatableVgpus(PyObject *module, PyObject *const *args, Py_ssi
             return PyErr_NoMemory();
         }
         c_vgpuCount = cap_vgpuCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_vgpuCount, o_vgpuTypeIds);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -10941,9 +10941,9 @@ pn_w_nvmlDeviceGetActiveVgpus(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int c_vgpuCount = 0;
     unsigned int *o_vgpuInstances = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetActiveVgpus, pfn_nvmlDeviceGetActiveVgpus, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &c_vgpuCount, o_vgpuInstances);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_vgpuCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_vgpuInstances != NULL || c_vgpuCount == 0)) break;
@@ -10962,9 +10962,9 @@ pn_w_nvmlDeviceGetActiveVgpus(PyObject *module, PyObject *const *args, Py_ssize_
             return PyErr_NoMemory();
         }
         c_vgpuCount = cap_vgpuCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, &c_vgpuCount, o_vgpuInstances);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_vgpuCount > cap_vgpuCount) c_vgpuCount = cap_vgpuCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -11004,9 +11004,9 @@ pn_w_nvmlDeviceGetVgpuCapabilities(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[1], "nvmlDeviceGetVgpuCapabilities", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuCapabilities, pfn_nvmlDeviceGetVgpuCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_capability, &o_capResult);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11041,9 +11041,9 @@ pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ss
     unsigned int c_vgpuInstanceSamplesCount = 0;
     nvmlVgpuInstanceUtilizationSample_t *o_utilizationSamples = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuUtilization, pfn_nvmlDeviceGetVgpuUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_vgpuInstanceSamplesCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_utilizationSamples != NULL || c_vgpuInstanceSamplesCount == 0)) break;
@@ -11062,9 +11062,9 @@ pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ss
             return PyErr_NoMemory();
         }
         c_vgpuInstanceSamplesCount = cap_vgpuInstanceSamplesCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_vgpuInstanceSamplesCount > cap_vgpuInstanceSamplesCount) c_vgpuInstanceSamplesCount = cap_vgpuInstanceSamplesCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -11113,9 +11113,9 @@ pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args
     unsigned int c_vgpuProcessSamplesCount = 0;
     nvmlVgpuProcessUtilizationSample_t *o_utilizationSamples = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuProcessUtilization, pfn_nvmlDeviceGetVgpuProcessUtilization, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_vgpuProcessSamplesCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_utilizationSamples != NULL || c_vgpuProcessSamplesCount == 0)) break;
@@ -11134,9 +11134,9 @@ pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args
             return PyErr_NoMemory();
         }
         c_vgpuProcessSamplesCount = cap_vgpuProcessSamplesCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_vgpuProcessSamplesCount > cap_vgpuProcessSamplesCount) c_vgpuProcessSamplesCount = cap_vgpuProcessSamplesCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -11175,9 +11175,9 @@ pn_w_nvmlDeviceGetVgpuSchedulerCapabilities(PyObject *module, PyObject *const *a
     nvmlVgpuSchedulerCapabilities_t o_pCapabilities;
     memset(&o_pCapabilities, 0, sizeof o_pCapabilities);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerCapabilities, pfn_nvmlDeviceGetVgpuSchedulerCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pCapabilities);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11209,9 +11209,9 @@ pn_w_nvmlDeviceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_s
     nvmlVgpuSchedulerLog_t o_pSchedulerLog;
     memset(&o_pSchedulerLog, 0, sizeof o_pSchedulerLog);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerLog, pfn_nvmlDeviceGetVgpuSchedulerLog, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pSchedulerLog);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11243,9 +11243,9 @@ pn_w_nvmlDeviceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py
     nvmlVgpuSchedulerGetState_t o_pSchedulerState;
     memset(&o_pSchedulerState, 0, sizeof o_pSchedulerState);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuSchedulerState, pfn_nvmlDeviceGetVgpuSchedulerState, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pSchedulerState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11277,9 +11277,9 @@ pn_w_nvmlDeviceGetGridLicensableFeatures_v4(PyObject *module, PyObject *const *a
     nvmlGridLicensableFeatures_t o_pGridLicensableFeatures;
     memset(&o_pGridLicensableFeatures, 0, sizeof o_pGridLicensableFeatures);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGridLicensableFeatures_v4, pfn_nvmlDeviceGetGridLicensableFeatures_v4, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pGridLicensableFeatures);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11311,9 +11311,9 @@ pn_w_nvmlDeviceGetGridLicensableFeatures(PyObject *module, PyObject *const *args
     nvmlGridLicensableFeatures_t o_pGridLicensableFeatures;
     memset(&o_pGridLicensableFeatures, 0, sizeof o_pGridLicensableFeatures);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGridLicensableFeatures_v4, pfn_nvmlDeviceGetGridLicensableFeatures_v4, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_handle, &o_pGridLicensableFeatures);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11344,9 +11344,9 @@ pn_w_nvmlGetVgpuDriverCapabilities(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[0], "nvmlGetVgpuDriverCapabilities", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
     PN_RESOLVE(st, PN_SYM_nvmlGetVgpuDriverCapabilities, pfn_nvmlGetVgpuDriverCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_capability, &o_capResult);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11379,9 +11379,9 @@ pn_w_nvmlVgpuTypeGetCapabilities(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlVgpuTypeGetCapabilities", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetCapabilities, pfn_nvmlVgpuTypeGetCapabilities, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuTypeId, a_capability, &o_capResult);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11413,9 +11413,9 @@ pn_w_nvmlVgpuInstanceGetLicenseInfo_v2(PyObject *module, PyObject *const *args, 
     nvmlVgpuLicenseInfo_t o_licenseInfo;
     memset(&o_licenseInfo, 0, sizeof o_licenseInfo);
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetLicenseInfo_v2, pfn_nvmlVgpuInstanceGetLicenseInfo_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_licenseInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11447,9 +11447,9 @@ pn_w_nvmlVgpuInstanceGetLicenseInfo(PyObject *module, PyObject *const *args, Py_
     nvmlVgpuLicenseInfo_t o_licenseInfo;
     memset(&o_licenseInfo, 0, sizeof o_licenseInfo);
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetLicenseInfo_v2, pfn_nvmlVgpuInstanceGetLicenseInfo_v2, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_licenseInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11482,9 +11482,9 @@ pn_w_nvmlVgpuInstanceGetRuntimeStateSize(PyObject *module, PyObject *const *args
     memset(&o_pState, 0, sizeof o_pState);
     o_pState.version = VgpuRuntimeState_v1;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetRuntimeStateSize, pfn_nvmlVgpuInstanceGetRuntimeStateSize, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_pState);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11517,9 +11517,9 @@ pn_w_nvmlVgpuInstanceGetEncoderStats(PyObject *module, PyObject *const *args, Py
     unsigned int o_averageFps = 0;
     unsigned int o_averageLatency = 0;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEncoderStats, pfn_nvmlVgpuInstanceGetEncoderStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_sessionCount, &o_averageFps, &o_averageLatency);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[3] = {NULL};
@@ -11561,9 +11561,9 @@ pn_w_nvmlVgpuInstanceGetEncoderSessions(PyObject *module, PyObject *const *args,
     unsigned int c_sessionCount = 0;
     nvmlEncoderSessionInfo_t *o_sessionInfo = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetEncoderSessions, pfn_nvmlVgpuInstanceGetEncoderSessions, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_sessionCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_sessionInfo != NULL || c_sessionCount == 0)) break;
@@ -11582,9 +11582,9 @@ pn_w_nvmlVgpuInstanceGetEncoderSessions(PyObject *module, PyObject *const *args,
             return PyErr_NoMemory();
         }
         c_sessionCount = cap_sessionCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -11623,9 +11623,9 @@ pn_w_nvmlVgpuInstanceGetFBCStats(PyObject *module, PyObject *const *args, Py_ssi
     nvmlFBCStats_t o_fbcStats;
     memset(&o_fbcStats, 0, sizeof o_fbcStats);
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFBCStats, pfn_nvmlVgpuInstanceGetFBCStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &o_fbcStats);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
@@ -11657,9 +11657,9 @@ pn_w_nvmlVgpuInstanceGetFBCSessions(PyObject *module, PyObject *const *args, Py_
     unsigned int c_sessionCount = 0;
     nvmlFBCSessionInfo_t *o_sessionInfo = NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetFBCSessions, pfn_nvmlVgpuInstanceGetFBCSessions, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     unsigned int cap_sessionCount = 0;
     for (int tries = 0; ; tries++) {
         if (rc == 0 && (o_sessionInfo != NULL || c_sessionCount == 0)) break;
@@ -11678,9 +11678,9 @@ pn_w_nvmlVgpuInstanceGetFBCSessions(PyObject *module, PyObject *const *args, Py_
             return PyErr_NoMemory();
         }
         c_sessionCount = cap_sessionCount;
-        Py_BEGIN_ALLOW_THREADS
+        PN_NVML_BEGIN
         rc = fn(a_vgpuInstance, &c_sessionCount, o_sessionInfo);
-        Py_END_ALLOW_THREADS
+        PN_NVML_END
     }
     if (c_sessionCount > cap_sessionCount) c_sessionCount = cap_sessionCount;  /* never read past what we allocated */
     PyObject *result = NULL;
@@ -11721,9 +11721,9 @@ pn_w_nvmlVgpuInstanceGetAccountingStats(PyObject *module, PyObject *const *args,
     nvmlAccountingStats_t o_stats;
     memset(&o_stats, 0, sizeof o_stats);
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetAccountingStats, pfn_nvmlVgpuInstanceGetAccountingStats, fn);
-    Py_BEGIN_ALLOW_THREADS
+    PN_NVML_BEGIN
     rc = fn(a_vgpuInstance, a_pid, &o_stats);
-    Py_END_ALLOW_THREADS
+    PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     PyObject *result = NULL;
     PyObject *items[1] = {NULL};
