@@ -360,8 +360,35 @@ def has_pointers(spec: Spec, s: Struct) -> bool:
     return False
 
 
+VALUE_KINDS = ("scalar", "char", "char1")
+
+
+def value_cached(spec: Spec) -> set:
+    """The structs whose classes keep each field's value as a Python object (ext/structs.c,
+    "Value slots"): structs, not unions, of single scalars and text only (an array reads as
+    a list, which a slot would share between reads), that no other
+    struct holds and no function takes (as input or to fill in place), so that their bytes
+    change only through the class itself.  Only what NVML hands back, copied, has them."""
+    held, taken = set(), set()
+    for s in spec.structs.values():
+        for fld in s.fields:
+            for t in (fld.type, fld.type.pointee):
+                if t is not None and t.base in spec.structs:
+                    held.add(t.base)
+    for f in spec.functions:
+        for p in f.params:
+            t = p.type.pointee if p.type.pointee is not None else p.type
+            if t.base in spec.structs and p.role != "out":
+                taken.add(t.base)
+    return {n for n, s in spec.structs.items()
+            if not s.union and n not in held and n not in taken
+            and all(fld.type.kind in VALUE_KINDS and (fld.type.kind == "char" or not fld.type.count)
+                    for fld in s.fields)}
+
+
 def emit_structs(spec: Spec) -> str:
     o = [HEADER]
+    cached = value_cached(spec)
     for s in spec.structs.values():
         o.append(f"static const pn_field pn_fields_{s.cname}[] = {{")
         for fld in s.fields:
@@ -401,7 +428,7 @@ def emit_structs(spec: Spec) -> str:
         defaults = f"pn_defaults_{s.cname}, {len(s.defaults)}" if s.defaults else "NULL, 0"
         o.append(f'    {{"{s.pyname}", "{s.cname}", sizeof({s.cname}), _Alignof({s.cname}), pn_fields_{s.cname}, '
                  f"{len(s.fields)}, {fmt}, {int(s.printable)}, {vfield}, {ver}, {int(has_pointers(spec, s))}, "
-                 f"{defaults}, {int(s.nonabi)}}},")
+                 f"{defaults}, {int(s.nonabi)}, {int(s.cname in cached)}}},")
     o.append("};")
     o.append("/* Other Python names of struct classes. */")
     o.append("static const struct { const char *name; int sidx; } pn_struct_aliases[] = {")

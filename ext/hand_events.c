@@ -524,8 +524,14 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
     result = PyList_New(n);
     for (unsigned int i = 0; result != NULL && i < n; i++) {
         nvmlSystemEventData_v1_t *e = &w.req.data[i];
-        if (seq != NULL)   /* the caller's structs get the events too */
-            memcpy(((pn_struct *)PySequence_Fast_GET_ITEM(seq, i))->data, e, sizeof *e);
+        if (seq != NULL) {   /* the caller's structs get the events too */
+            PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
+            memcpy(((pn_struct *)s)->data, e, sizeof *e);
+            if (pn_struct_changed(s) < 0) {
+                Py_CLEAR(result);
+                break;
+            }
+        }
         PyObject *d = Py_BuildValue("{sKsI}", "eventType", e->eventType, "gpuId", e->gpuId);
         if (d == NULL)
             Py_CLEAR(result);

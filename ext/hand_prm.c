@@ -81,8 +81,11 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
         pn_raise(st, rc);
         goto done;
     }
-    for (Py_ssize_t i = 0; items != NULL && i < PyTuple_GET_SIZE(items); i++)
+    for (Py_ssize_t i = 0; items != NULL && i < PyTuple_GET_SIZE(items); i++) {
         memcpy(((pn_struct *)PyTuple_GET_ITEM(items, i))->data, &arr[i], sizeof *arr);
+        if (pn_struct_changed(PyTuple_GET_ITEM(items, i)) < 0)
+            goto done;
+    }
     Py_INCREF(Py_None);
     result = Py_None;
 done:

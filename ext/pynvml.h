@@ -150,6 +150,7 @@ typedef struct pn_struct_def {
     const pn_default *defaults; /* field values of a new object (nvidia-ml-py's __init__) */
     unsigned int ndefaults;
     int nonabi;                 /* our own C name: nvml.h has no struct of this layout */
+    int cached;                 /* fields read from value slots (structs.c, "Value slots") */
 } pn_struct_def;
 
 /* Field kinds: the scalars (in this order), then a char buffer (char[N], read as str),
@@ -173,6 +174,7 @@ PyObject *pn_struct_lazy_names(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 PyObject *pn_struct_list(pn_state *st, int sidx, const void *arr, size_t size, size_t n);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
+int pn_struct_changed(PyObject *o);   /* after C wrote into o's bytes */
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
 
 /* convert.c */

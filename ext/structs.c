@@ -17,10 +17,32 @@
  * NULL), handles as handle objects.  Python cannot write a pointer or a handle that NVML
  * would follow except a handle object it got from NVML: pointer fields take only None,
  * and the buffer of a struct with such fields is read-only.
+ *
+ * Value slots (issue #5: a field read as fast as a plain object's attribute).  For the
+ * classes the generator marks `cached` (codegen/emit_ext.py value_cached: structs of
+ * scalar and text fields that no other struct holds and no function takes, so that only
+ * this file writes their bytes; c_nvmlMemory_t, c_nvmlUtilization_t, process infos, ...)
+ * each field's value is also kept as a Python object in a slot after the bytes, and the
+ * class reads fields through read-only member descriptors over those slots, which
+ * CPython specializes into a plain load (LOAD_ATTR_SLOT), as for a plain object's
+ * attribute.  Every write of the bytes refills the slots (values_fill): creation
+ * (pn_struct_new, struct_alloc, __copy__), __init__ and assignment (struct_setattro);
+ * the buffer of such a class is read-only, so nothing else can write them.  Other
+ * classes compute a field from the bytes at each read (getset descriptors): views of
+ * nested structs and NVML's in-place fills share those bytes.
  */
 #include "pynvml.h"
 
 #include <string.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define PN_T_OBJECT_EX Py_T_OBJECT_EX
+#define PN_READONLY Py_READONLY
+#else
+#include <structmember.h>
+#define PN_T_OBJECT_EX T_OBJECT_EX
+#define PN_READONLY READONLY
+#endif
 
 #include "generated/structs.c.h"
 
@@ -56,6 +78,47 @@ static inline const pn_struct_def *
 def_of(PyObject *self)
 {
     return ((pn_struct *)self)->def;
+}
+
+/* Where a cached class's value slots start: after the bytes, 8-aligned. */
+static inline Py_ssize_t
+values_offset(const pn_struct_def *d)
+{
+    return (Py_ssize_t)(sizeof(pn_struct) + ((d->size + 7) & ~7u));
+}
+
+static inline PyObject **
+value_slots(PyObject *self)
+{
+    return (PyObject **)((char *)self + values_offset(def_of(self)));
+}
+
+static PyObject *field_get(PyObject *self, void *closure);
+static PyObject *scalar_get(unsigned char kind, const char *p);
+
+/* Every slot from the bytes, as field_get reads them (the one decoding of a field). */
+static int
+values_fill(PyObject *self)
+{
+    const pn_struct_def *d = def_of(self);
+    PyObject **slot = value_slots(self);
+    for (unsigned int i = 0; i < d->nfields; i++) {
+        const pn_field *f = &d->fields[i];
+        /* the common case, a plain number, without field_get's tests */
+        PyObject *v = f->kind <= PN_K_F64 && f->count == 0 && f->bits == 0
+                          ? scalar_get(f->kind, ((pn_struct *)self)->data + f->offset)
+                          : field_get(self, (void *)f);
+        if (v == NULL)
+            return -1;
+        Py_XSETREF(slot[i], v);
+    }
+    return 0;
+}
+
+int
+pn_struct_changed(PyObject *o)
+{
+    return def_of(o)->cached ? values_fill(o) : 0;
 }
 
 static size_t
@@ -405,6 +468,10 @@ struct_alloc(PyTypeObject *type, int sidx)
         default: *(unsigned long long *)(self->data + f->offset) = v; break;
         }
     }
+    if (self->def->cached && values_fill((PyObject *)self) < 0) {   /* tp_alloc zeroed the slots */
+        Py_DECREF(self);
+        return NULL;
+    }
     return (PyObject *)self;
 }
 
@@ -416,8 +483,20 @@ struct_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return sidx < 0 ? NULL : struct_alloc(type, sidx);
 }
 
+static int init_fields(PyObject *self, PyObject *args, PyObject *kwds);
+
 static int
 struct_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    int rc = init_fields(self, args, kwds);
+    /* also after a failure: the fields set before it are in the bytes */
+    if (def_of(self)->cached && values_fill(self) < 0)
+        return -1;
+    return rc;
+}
+
+static int
+init_fields(PyObject *self, PyObject *args, PyObject *kwds)
 {
     const pn_struct_def *d = def_of(self);
     Py_ssize_t n = PyTuple_GET_SIZE(args);
@@ -456,8 +535,34 @@ struct_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     Py_XDECREF(((pn_struct *)self)->base);
+    if (def_of(self)->cached) {
+        PyObject **slot = value_slots(self);
+        for (unsigned int i = 0; i < def_of(self)->nfields; i++)
+            Py_XDECREF(slot[i]);
+    }
     tp->tp_free(self);
     Py_DECREF(tp);
+}
+
+/* Assignment to a field of a cached class: its member descriptor is read-only, the bytes
+ * take the value as field_set stores it (wrapped to the width, as ctypes does) and the
+ * slots are read back from them.  Other names (a subclass's own) as usual. */
+static int
+struct_setattro(PyObject *self, PyObject *name, PyObject *value)
+{
+    PyObject *descr = PyUnicode_Check(name) ? _PyType_Lookup(Py_TYPE(self), name) : NULL;
+    if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type) {
+        const pn_struct_def *d = def_of(self);
+        Py_ssize_t at = ((PyMemberDescrObject *)descr)->d_member->offset - values_offset(d);
+        if (at >= 0 && at % (Py_ssize_t)sizeof(PyObject *) == 0 &&
+            at / (Py_ssize_t)sizeof(PyObject *) < (Py_ssize_t)d->nfields &&
+            PyType_IsSubtype(Py_TYPE(self), PyDescr_TYPE(descr))) {
+            const pn_field *f = &d->fields[at / sizeof(PyObject *)];
+            int rc = field_set(self, value, (void *)f);
+            return values_fill(self) < 0 ? -1 : rc;
+        }
+    }
+    return PyObject_GenericSetAttr(self, name, value);
 }
 
 /* str() as nvidia-ml-py's _PrintableStructure: "Name(field: <fmt % value>, ...)". */
@@ -517,7 +622,8 @@ struct_getbuffer(PyObject *self, Py_buffer *view, int flags)
 {
     const pn_struct_def *d = def_of(self);
     /* read-only where the bytes hold pointers NVML would follow */
-    return PyBuffer_FillInfo(view, self, ((pn_struct *)self)->data, d->size, d->has_pointers, flags);
+    /* read-only also where value slots mirror the bytes */
+    return PyBuffer_FillInfo(view, self, ((pn_struct *)self)->data, d->size, d->has_pointers || d->cached, flags);
 }
 
 static PyObject *
@@ -525,8 +631,11 @@ struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     const pn_struct_def *d = def_of(self);
     PyObject *c = struct_alloc(Py_TYPE(self), (int)(d - pn_struct_defs));
-    if (c != NULL)
+    if (c != NULL) {
         memcpy(((pn_struct *)c)->data, ((pn_struct *)self)->data, d->size);
+        if (d->cached && values_fill(c) < 0)
+            Py_CLEAR(c);
+    }
     /* an owning struct whose base keeps what its pointers point to (hand_vgpu.c's
      * placement lists): the copy keeps it too */
     pn_struct *s = (pn_struct *)self;
@@ -570,6 +679,7 @@ static PyMethodDef struct_methods[] = {
 /* Getset tables and type names live as long as the process: every module instance
  * shares them (before 3.12, a type made from a spec keeps pointing at spec->name). */
 static PyGetSetDef *getsets[PN_NSTRUCTS];
+static PyMemberDef *members[PN_NSTRUCTS];   /* cached classes: over the value slots */
 static char *qualnames[PN_NSTRUCTS];
 
 /* The class of struct `sidx`, made on first use (a borrowed reference; NULL with an
@@ -582,7 +692,19 @@ make_struct_type(pn_state *st, int i)
 {
     PyObject *module = st->module;
     const pn_struct_def *d = &pn_struct_defs[i];
-    if (getsets[i] == NULL) {
+    if (d->cached && members[i] == NULL) {
+        PyMemberDef *ms = PyMem_RawCalloc(d->nfields + 1, sizeof *ms);
+        if (ms == NULL)
+            return PyErr_NoMemory();
+        for (unsigned int k = 0; k < d->nfields; k++) {
+            ms[k].name = d->fields[k].name;
+            ms[k].type = PN_T_OBJECT_EX;
+            ms[k].offset = values_offset(d) + (Py_ssize_t)(k * sizeof(PyObject *));
+            ms[k].flags = PN_READONLY;
+        }
+        members[i] = ms;
+    }
+    if (!d->cached && getsets[i] == NULL) {
         PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 1, sizeof *gs);
         if (gs == NULL)
             return PyErr_NoMemory();
@@ -607,15 +729,16 @@ make_struct_type(pn_state *st, int i)
         {Py_tp_str, struct_str},
         {Py_tp_repr, struct_str},
         {Py_tp_richcompare, struct_richcompare},
-        {Py_tp_getset, getsets[i]},
         {Py_tp_methods, struct_methods},
         {Py_bf_getbuffer, struct_getbuffer},
         {Py_tp_doc, (void *)d->cname},
+        {d->cached ? Py_tp_members : Py_tp_getset, d->cached ? (void *)members[i] : (void *)getsets[i]},
+        {d->cached ? Py_tp_setattro : 0, d->cached ? (void *)struct_setattro : NULL},
         {0, NULL},
     };
     PyType_Spec spec = {
         .name = qualnames[i],
-        .basicsize = (int)(sizeof(pn_struct) + ((d->size + 7) & ~7u)),
+        .basicsize = (int)(values_offset(d) + (d->cached ? d->nfields * sizeof(PyObject *) : 0)),
         .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
         .slots = slots,
     };
@@ -791,6 +914,13 @@ pn_struct_new(pn_state *st, int sidx, const void *data)
     o->base = NULL;
     o->def = &pn_struct_defs[sidx];
     memcpy(o->data, data, pn_struct_defs[sidx].size);
+    if (o->def->cached) {
+        memset(value_slots((PyObject *)o), 0, o->def->nfields * sizeof(PyObject *));
+        if (values_fill((PyObject *)o) < 0) {
+            Py_DECREF(o);
+            return NULL;
+        }
+    }
     return (PyObject *)o;
 }
 
@@ -802,6 +932,11 @@ pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char
     if (t == NULL || !PyObject_TypeCheck(o, t)) {
         PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a pynvml.%s, not %.100s", fname, argname,
                      pn_struct_defs[sidx].pyname, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    if (pn_struct_defs[sidx].cached) {   /* codegen's value_cached() rules these out */
+        PyErr_Format(PyExc_SystemError, "%s(): pynvml.%s keeps value slots: NVML may not write it", fname,
+                     pn_struct_defs[sidx].pyname);
         return -1;
     }
     *out = ((pn_struct *)o)->data;

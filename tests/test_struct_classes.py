@@ -369,7 +369,7 @@ def test_pointer_fields_read_as_int_or_none_and_cannot_be_set():
     with pytest.raises((TypeError, BufferError)):
         (ctypes.c_char * 16).from_buffer(a)
     assert bytes(a)[8:] == bytes(8)
-    assert not memoryview(pynvml.c_nvmlMemory_t()).readonly
+    assert not memoryview(pynvml.nvmlPciInfo_t()).readonly
     # nested deeper too
     assert memoryview(pynvml.c_nvmlGpmMetricsGet_t()).readonly
     assert memoryview(pynvml.c_nvmlGpmMetric_t()).readonly     # metricInfo holds char *

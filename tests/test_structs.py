@@ -460,22 +460,39 @@ def test_pickle_round_trip_of_all_ones_union_and_field_value():
 
 
 def test_buffer_protocol(ref):
-    m = pynvml.c_nvmlMemory_t(1, 2, 3)
-    view = memoryview(m)
-    assert view.nbytes == 24 and not view.readonly
-    assert bytes(view) == (1).to_bytes(8, "little") + (2).to_bytes(8, "little") + (3).to_bytes(8, "little")
-    view[8:16] = (500).to_bytes(8, "little")     # writes reach the struct
-    assert m.free == 500
+    p = pynvml.nvmlPciInfo_t(domain=1, bus=2, device=3)
+    view = memoryview(p)
+    assert view.nbytes == ctypes.sizeof(ref.nvmlPciInfo_t) and not view.readonly
+    off = ref.nvmlPciInfo_t.bus.offset
+    assert bytes(view[off:off + 4]) == (2).to_bytes(4, "little")
+    view[off:off + 4] = (500).to_bytes(4, "little")     # writes reach the struct
+    assert p.bus == 500
     view.release()
     # ctypes reads our bytes as its own struct
-    theirs = ref.c_nvmlMemory_t.from_buffer_copy(m)
-    assert (theirs.total, theirs.free, theirs.used) == (1, 500, 3)
-    c = ctypes.c_ubyte * 24
-    assert bytes(c.from_buffer(m)) == bytes(m)
+    theirs = ref.nvmlPciInfo_t.from_buffer_copy(p)
+    assert (theirs.domain, theirs.bus, theirs.device) == (1, 500, 3)
+    c = ctypes.c_ubyte * len(bytes(p))
+    assert bytes(c.from_buffer(p)) == bytes(p)
     # a view of a nested union exposes just its 8 bytes
     fv = pynvml.c_nvmlFieldValue_t()
     fv.value.ullVal = 0x1122
     assert bytes(memoryview(fv.value)) == (0x1122).to_bytes(8, "little")
+
+
+def test_buffer_of_a_class_with_value_slots_is_read_only(ref):
+    # c_nvmlMemory_t keeps its values in slots (ext/structs.c): its bytes can be read,
+    # copied and compared, but written only through its fields
+    m = pynvml.c_nvmlMemory_t(1, 2, 3)
+    view = memoryview(m)
+    assert view.nbytes == 24 and view.readonly
+    assert bytes(view) == (1).to_bytes(8, "little") + (2).to_bytes(8, "little") + (3).to_bytes(8, "little")
+    with pytest.raises(TypeError):
+        view[8:16] = (500).to_bytes(8, "little")
+    view.release()
+    with pytest.raises(TypeError):
+        (ctypes.c_ubyte * 24).from_buffer(m)
+    theirs = ref.c_nvmlMemory_t.from_buffer_copy(m)
+    assert (theirs.total, theirs.free, theirs.used) == (1, 2, 3) == (m.total, m.free, m.used)
 
 
 # --- structs from NVML calls -------------------------------------------------------------------
