@@ -60,7 +60,7 @@ class Settings:
         self.quick = quick
         self.target_s = 0.005 if quick else 0.02      # one timeit repeat
         self.repeats = 5 if quick else 7
-        self.import_runs = 5 if quick else 11
+        self.import_runs = 5 if quick else 21
         self.mem_runs = 1 if quick else 3
         self.thread_s = 0.25 if quick else 0.6        # per thread count and binding
         self.threads = (1, 2, 4, 8)
