@@ -16,6 +16,11 @@
  * NVML itself scales, to read the Python threads numbers against.  libpthread is dlopen()ed,
  * so the build needs no -pthread (on glibc >= 2.34 it is part of libc anyway).
  *
+ *   raw_nvml --rss
+ *
+ * prints {"before_kib": N, "after_kib": M}: this process's VmRSS before dlopen and after
+ * nvmlInit, what the NVML library itself adds to any process that uses it.
+ *
  * Declarations: our own generated ones (include/nvml_decls.h: structs and pfn_* typedefs).
  */
 #include <dlfcn.h>
@@ -241,8 +246,26 @@ static void warm_up(double ms)
                     benches[b].call();
 }
 
+/* VmRSS of this process in KiB, or -1. */
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
+        }
+    if (f != NULL)
+        fclose(f);
+    return kib;
+}
+
 int main(int argc, char **argv)
 {
+    long rss_before = rss_kib();
+    int rss_mode = 0;
     double target_ms = 20.0, seconds = 0.5;
     int runs = 7;
     const char *threads = NULL, *call = "nvmlDeviceGetPowerUsage";
@@ -260,9 +283,12 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--call") && i + 1 < argc) {
             call = argv[++i];
+        } else if (!strcmp(argv[i], "--rss")) {
+            rss_mode = 1;
         } else {
             fprintf(stderr, "usage: %s [--quick] [--target-ms MS] [--runs R]\n"
-                            "       %s --threads 1,2,4,8 [--seconds S] [--call NAME]\n", argv[0], argv[0]);
+                            "       %s --threads 1,2,4,8 [--seconds S] [--call NAME]\n"
+                            "       %s --rss\n", argv[0], argv[0], argv[0]);
             return 2;
         }
     }
@@ -293,6 +319,11 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "raw_nvml: nvmlInitWithFlags(0): %d %s\n", rc, err_name(rc));
         return 1;
+    }
+    if (rss_mode) {
+        printf("{\"before_kib\": %ld, \"after_kib\": %ld}\n", rss_before, rss_kib());
+        shutdown();
+        return 0;
     }
     if (p_handle == NULL || (rc = p_handle(0, &dev)) != 0) {
         fprintf(stderr, "raw_nvml: nvmlDeviceGetHandleByIndex_v2(0) failed: %d %s\n", rc,

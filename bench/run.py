@@ -393,6 +393,16 @@ def bench_memory(ref_file, lib_path, st):
             "init_ms": statistics.median(r[3] for r in runs), "file": runs[0][4]}
 
 
+def bench_raw_rss(binary, lib_path):
+    """KiB the NVML library adds to a C process (dlopen + nvmlInit), or None."""
+    r = subprocess.run([str(binary), "--rss"], env=dict(os.environ, PYNVML_LIBRARY=lib_path),
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return None
+    d = json.loads(r.stdout)
+    return d["after_kib"] - d["before_kib"]
+
+
 # --------------------------------------------------------------------------- threads
 def thread_rate(fn, args, nthreads, seconds):
     """Total calls/s of fn(*args) from nthreads threads running for `seconds`."""
@@ -627,6 +637,10 @@ def report(res, markdown):
     out.append(table(["module", "import ms (median)", "modules added", "ctypes loaded", "RSS +import MiB",
                       "RSS +nvmlInit MiB", "RSS after both MiB", "nvmlInit ms"], rows, markdown))
     bare = next((v["bare_kib"] for v in res["memory"].values() if isinstance(v, dict)), None)
+    if res.get("raw_rss_kib") is not None:
+        out.append(nl + f"The NVML library itself adds {res['raw_rss_kib'] / 1024:+.2f} MiB to a C program "
+                   "(raw_nvml --rss: VmRSS before dlopen, after nvmlInit): the +nvmlInit column is "
+                   "NVML's, not the binding's.")
     if bare is not None:
         out.append(("\n" if markdown else "") + f"(bare interpreter: VmRSS {bare / 1024:.1f} MiB; the first nvmlInit opens the library"
                    f"{' and reads the simulator profile' if m['simulated'] else ''})")
@@ -706,6 +720,7 @@ def main(argv=None):
         res["raw_runs"] = [dict(res["raw"]), again]
         res["raw"] = {k: min(v, again.get(k, v)) for k, v in res["raw"].items()}
     res["attr"] = bench_attr(ours, ref, ours_h, ref_h, st)
+    res["raw_rss_kib"] = bench_raw_rss(binary, lib_path) if binary is not None else None
     res["threads"] = bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, binary)
 
     res["import"], res["memory"] = {}, {}

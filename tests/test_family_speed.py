@@ -270,6 +270,7 @@ def test_bench_report_medians_and_fixed_costs():
     assert "+39" in row_a                                # 150 - 100 - 11
     assert "another thread was alive" not in text
     assert "another thread was alive" in run.report(dict(res, gil_shared=True), markdown=False)
+    assert "NVML library itself adds +18.00 MiB" in run.report(dict(res, raw_rss_kib=18432), markdown=False)
     assert "**median**" in run.report(res, markdown=True)
 
 
