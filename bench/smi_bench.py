@@ -4,7 +4,8 @@
 
 1. A full query (every field, every GPU) through pynvml.smi's C engine, against the
    time its NVML calls took inside it (the engine's fetch phase: one call per NVML
-   entry point per GPU, GIL released), and DeviceQuery() (the nested dict) on top.
+   entry point per GPU, GIL released), the entry points that time goes to, and
+   DeviceQuery() (the nested dict) on top.
 2. The command line: `python -m pynvml.smi --query-gpu=<all> --format=csv` against
    `nvidia-smi` with the same arguments, as whole processes, where nvidia-smi exists.
 Works on any NVML (PYNVML_LIBRARY=sim where there is no GPU: then nvidia-smi is absent).
@@ -30,6 +31,7 @@ def median_time(fn, repeat):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--top", type=int, default=12, help="entry points listed in the breakdown")
     args = ap.parse_args(argv)
     import pynvml
     from pynvml import _nvml, smi
@@ -47,6 +49,16 @@ def main(argv=None):
             nvml = statistics.median(fetch)
             print(f"full query ({len(items)} items, {count} GPU(s), {what}): {total * 1e3:.2f} ms, of which "
                   f"NVML calls {nvml / 1e6:.2f} ms: {total * 1e9 / nvml:.2f}x the NVML time")
+        # which entry points the fetch phase spends its time in (a fetch that calls several,
+        # such as a count then a list, is counted to the last one it called)
+        per_call = {}
+        for _ in range(args.repeat):
+            _nvml._smi_query(items, None, 0, None, per_call)
+        total_ns = sum(ns for ns, _ in per_call.values())
+        print(f"where the NVML time goes (mean per query, top {args.top} of {len(per_call)} entry points):")
+        for name, (ns, fetches) in sorted(per_call.items(), key=lambda kv: -kv[1][0])[:args.top]:
+            print(f"  {name:<48} {ns / args.repeat / 1e6:8.3f} ms  {100 * ns / total_ns:5.1f}%  "
+                  f"({fetches // args.repeat} fetch{'es' if fetches // args.repeat != 1 else ''})")
         nvsmi.DeviceQuery()
         dq = median_time(nvsmi.DeviceQuery, args.repeat)
         print(f"DeviceQuery() (the nested dict of every field): {dq * 1e3:.2f} ms")

@@ -172,11 +172,16 @@ static smi_sym syms[SY_N] = {
     [SY_Remap2] = {"nvmlDeviceGetRemappedRows_v2"}, [SY_VgpuHetero] = {"nvmlDeviceGetVgpuHeterogeneousMode"},
 };
 
+/* The last entry point this thread looked up: run_device's per-call timing names a
+ * fetch by it (bench/smi_bench.py's breakdown). */
+static _Thread_local int last_sym = -1;
+
 /* May run without the GIL: every shared word written here is written whole. */
 static void *
 getsym(pn_state *st, int s)
 {
     smi_sym *e = &syms[s];
+    last_sym = s;
     void *lib = st->lib;
     if (lib == NULL)
         return NULL;
@@ -266,6 +271,8 @@ typedef struct {
     char s[128];
     void *blob;         /* lists: malloc'ed, freed with the device context */
     unsigned int n;
+    long long ns;       /* how long the fetch took, when the query is timed per call */
+    int sym;            /* the last entry point it looked up (-1: none) */
 } fetch_t;
 
 typedef struct {
@@ -273,6 +280,8 @@ typedef struct {
     int rc;             /* getting the handle */
     fetch_t *f;
     unsigned int nf, cap;
+    int timed;          /* time each fetch (f->ns, f->sym) and the field-values batch */
+    long long fv_ns;
 } devctx;
 
 static fetch_t *
@@ -822,20 +831,35 @@ run_fetch(pn_state *st, nvmlDevice_t dev, fetch_t *f)
 }
 
 /* All of a device's fetches, NVML_FI_* fields in one nvmlDeviceGetFieldValues call. */
+static long long
+mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void
 run_device(pn_state *st, devctx *dc)
 {
     unsigned int nfv = 0;
     for (unsigned int i = 0; i < dc->nf; i++) {
         fetch_t *f = &dc->f[i];
+        f->sym = -1;
         if (f->kind == K_FV) {
             nfv++;
             continue;
         }
         if (f->kind == K_TIME || f->kind == K_DRVVER || f->kind == K_CUDAVER || f->kind == K_COUNT ||
-            f->kind == K_VGPUDRV || dc->rc == NVML_SUCCESS)
+            f->kind == K_VGPUDRV || dc->rc == NVML_SUCCESS) {
+            long long t0 = dc->timed ? mono_ns() : 0;
+            last_sym = -1;
             run_fetch(st, dc->dev, f);
-        else
+            if (dc->timed) {
+                f->ns = mono_ns() - t0;
+                f->sym = last_sym;
+            }
+        } else
             f->rc = dc->rc;
     }
     if (nfv == 0)
@@ -851,7 +875,10 @@ run_device(pn_state *st, devctx *dc)
                 fv[k].scopeId = dc->f[i].arg >> 16;
                 k++;
             }
+        long long t0 = dc->timed ? mono_ns() : 0;
         rc = dc->rc != NVML_SUCCESS ? dc->rc : fn == NULL ? NVML_ERROR_FUNCTION_NOT_FOUND : fn(dc->dev, (int)nfv, fv);
+        if (dc->timed)
+            dc->fv_ns = mono_ns() - t0;
     }
     k = 0;
     for (unsigned int i = 0; i < dc->nf; i++) {
@@ -2250,19 +2277,49 @@ arg_long(PyObject *o, const char *what, long *out)
     return 0;
 }
 
+/* per_call[name] += [ns, 1] */
+static int
+add_call_time(PyObject *per_call, const char *name, long long ns)
+{
+    PyObject *old = PyDict_GetItemString(per_call, name);   /* borrowed */
+    long long t = 0, n = 0;
+    if (old != NULL) {
+        if (!PyList_Check(old) || PyList_GET_SIZE(old) != 2) {
+            PyErr_Format(PyExc_TypeError, "_smi_query: per_call[%s] must be [ns, fetches]", name);
+            return -1;
+        }
+        t = PyLong_AsLongLong(PyList_GET_ITEM(old, 0));
+        n = PyLong_AsLongLong(PyList_GET_ITEM(old, 1));
+        if (PyErr_Occurred())
+            return -1;
+    }
+    PyObject *v = Py_BuildValue("[LL]", t + ns, n + 1);
+    int rc = v ? PyDict_SetItemString(per_call, name, v) : -1;
+    Py_XDECREF(v);
+    return rc;
+}
+
 static PyObject *
 smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     pn_state *st = pn_get_state(module);
-    if (nargs != 3 && nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "_smi_query(items, devices, mode[, timings]) takes 3 or 4 arguments");
+    if (nargs < 3 || nargs > 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_smi_query(items, devices, mode[, timings[, per_call]]) takes 3 to 5 arguments");
         return NULL;
     }
     /* timings: a list to append the fetch phase's nanoseconds to (the NVML calls alone),
-     * for bench/smi_bench.py's query-against-its-NVML-calls figure */
-    PyObject *timings = nargs == 4 && args[3] != Py_None ? args[3] : NULL;
+     * for bench/smi_bench.py's query-against-its-NVML-calls figure; per_call: a dict that
+     * gets entry point -> [ns, fetches] added to it, each fetch's time counted to the last
+     * entry point it called (bench/smi_bench.py's breakdown) */
+    PyObject *timings = nargs >= 4 && args[3] != Py_None ? args[3] : NULL;
     if (timings != NULL && !PyList_Check(timings)) {
         PyErr_SetString(PyExc_TypeError, "_smi_query: timings must be a list");
+        return NULL;
+    }
+    PyObject *per_call = nargs == 5 && args[4] != Py_None ? args[4] : NULL;
+    if (per_call != NULL && !PyDict_CheckExact(per_call)) {
+        PyErr_SetString(PyExc_TypeError, "_smi_query: per_call must be a dict");
         return NULL;
     }
     long mode;
@@ -2368,6 +2425,9 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     /* fetch, without the GIL; the devices first: on a real H100 (driver 580),
      * nvmlGetVgpuDriverCapabilities answers NVML_ERROR_UNKNOWN until a device was used */
     struct timespec t0, t1;
+    g.timed = per_call != NULL;
+    for (Py_ssize_t d = 0; d < ndev; d++)
+        dcs[d].timed = per_call != NULL;
     Py_BEGIN_ALLOW_THREADS
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (Py_ssize_t d = 0; d < ndev; d++) {
@@ -2384,6 +2444,16 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
         Py_DECREF(ns);
+    }
+    for (Py_ssize_t d = -1; per_call != NULL && d < ndev; d++) {
+        devctx *dc = d < 0 ? &g : &dcs[d];
+        for (unsigned int i = 0; i <= dc->nf; i++) {
+            int sym = i < dc->nf ? dc->f[i].sym : dc->fv_ns ? SY_FV : -1;
+            if (sym < 0)
+                continue;
+            if (add_call_time(per_call, syms[sym].name, i < dc->nf ? dc->f[i].ns : dc->fv_ns) < 0)
+                goto done;
+        }
     }
     /* render */
     globals = PyList_New(nsel);

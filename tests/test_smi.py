@@ -470,3 +470,32 @@ def test_processes(smi, use_profile, default_profile):
 def test_queries_on_the_class_as_the_original_allowed(smi):
     assert nvidia_smi.DeviceQuery("memory.total") == smi.DeviceQuery("memory.total")
     assert nvidia_smi.XmlDeviceQuery("memory.total") == smi.XmlDeviceQuery("memory.total")
+
+
+def test_engine_times_the_fetch_phase_per_entry_point(smi):
+    """_smi_query's optional timings (bench/smi_bench.py): the fetch phase's total, and per
+    entry point [ns, fetches] added up over queries; wrong containers are TypeErrors."""
+    from pynvml import _nvml
+    items = list(range(len(_nvml._smi_items())))
+    pynvml.nvmlInit()
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        total, per_call = [], {}
+        _nvml._smi_query(items, None, 0, total, per_call)
+        assert len(total) == 1 and total[0] > 0
+        assert per_call["nvmlDeviceGetFieldValues"][1] == count      # one batch per GPU
+        assert per_call["nvmlDeviceGetName"][1] == count
+        assert all(isinstance(ns, int) and ns >= 0 and n >= 1 for ns, n in per_call.values())
+        assert sum(ns for ns, _ in per_call.values()) <= total[0]
+        first = dict(per_call)
+        _nvml._smi_query(items, None, 0, None, per_call)              # added to, not replaced
+        assert per_call["nvmlDeviceGetName"][1] == 2 * count
+        assert set(per_call) == set(first)
+        with pytest.raises(TypeError):
+            _nvml._smi_query(items, None, 0, None, [])
+        with pytest.raises(TypeError):
+            _nvml._smi_query(items, None, 0, None, {"nvmlDeviceGetName": 5})
+        with pytest.raises(TypeError):
+            _nvml._smi_query(items, None, 0, None, None, None)
+    finally:
+        pynvml.nvmlShutdown()
