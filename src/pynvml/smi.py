@@ -28,9 +28,9 @@ Command line (``python -m pynvml.smi`` or ``pynvml-smi``)::
     pynvml-smi -L
     pynvml-smi --help-query-gpu
 """
+import _thread
 import atexit
 import sys
-import threading
 import weakref
 
 import pynvml
@@ -549,6 +549,7 @@ class _Loop:
         self._interval = interval_ms / 1000.0
         self._callback = callback
         self._pass_self = callback is not None and _takes_two(callback)
+        import threading    # only loops need it (3 ms to import: the command line does without)
         self._stop = threading.Event()
         self._last = None
         self.error = None
@@ -582,7 +583,7 @@ class _Loop:
     def stop(self, timeout=None):
         """Stop the loop and wait (up to timeout seconds) for its thread to end."""
         self._stop.set()
-        if self._thread is not threading.current_thread():
+        if self._thread.ident != _thread.get_ident():
             self._thread.join(timeout)
         _LOOPS.discard(self)
 
@@ -630,7 +631,7 @@ class nvidia_smi:
     """nvidia-smi's queries through NVML.  A singleton: nvidia_smi.getInstance()."""
 
     __instance = None
-    __lock = threading.Lock()
+    __lock = _thread.allocate_lock()
 
     @staticmethod
     def getInstance():
@@ -921,7 +922,8 @@ def _run(opts, out):
             first = False
             if opts["loop"] is None:
                 return 0
-            threading.Event().wait(opts["loop"])
+            import time
+            time.sleep(opts["loop"])
     finally:
         try:
             pynvml.nvmlShutdown()
