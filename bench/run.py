@@ -240,6 +240,9 @@ CALLS = [
 ]
 
 
+RAW_BATCH = 1000   # raw C calls per statement of the in-process raw timing
+
+
 def bind_args(spec, handle, index):
     return tuple(handle if a == "h" else index if a == "i" else a for a in spec)
 
@@ -276,10 +279,22 @@ def bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st):
         if fn is not None:
             probes[key] = ("f()", {"f": fn})
     jobs.update({("_fixed", k): v for k, v in probes.items()})
+    # The raw C calls once more, from this process (ext/hand_speed.c's _probe_raw: a C loop
+    # of RAW_BATCH calls per statement), in the same round-robin: same core, same moment.
+    raw_here = getattr(ours._nvml, "_probe_raw", None)
+    for cname, _, _ in CALLS if raw_here is not None else ():
+        try:
+            raw_here(cname, 1, index)
+        except Exception as e:  # noqa: BLE001
+            out[cname]["raw_here_error"] = type(e).__name__
+            continue
+        jobs[cname, "raw_here"] = ("p(n, b, i)", {"p": raw_here, "n": cname, "b": RAW_BATCH, "i": index})
     fixed = {}
     for (cname, label), (med, mn) in time_many(jobs, st).items():
         if cname == "_fixed":
             fixed[label] = med
+        elif label == "raw_here":
+            out[cname][label], out[cname][label + "_min"] = med / RAW_BATCH, mn / RAW_BATCH
         else:
             out[cname][label], out[cname][label + "_min"] = med, mn
     gil_ns = getattr(ours._nvml, "_probe_gil_ns", None)
@@ -563,31 +578,40 @@ def report(res, markdown):
     fixed = res.get("fixed") or {}
     # timeit loop + a C call + what a wrapper does around NVML (older builds: a GIL round trip)
     floor = fixed.get("nvml_gil", fixed.get("gil"))
-    rows, ours_raw, ref_ours, ref_raw = [], [], [], []
+    rows, ours_raw, ours_prog, ref_ours, ref_raw = [], [], [], [], []
     for cname, r in res["calls"].items():
-        raw = res["raw"].get(cname)
+        prog = res["raw"].get(cname)             # the C program, a process of its own
+        here = r.get("raw_here")                 # the same C loop in this process
+        raw = here if here is not None else prog
         ours = r.get("ours")
         ref = r.get("ref")
         own = ours - raw - floor if None not in (ours, raw, floor) else None
         if ours is not None and raw:
             ours_raw.append(ours / raw)
+        if ours is not None and prog:
+            ours_prog.append(ours / prog)
         if ours and ref is not None:
             ref_ours.append(ref / ours)
         if raw and ref is not None:
             ref_raw.append(ref / raw)
-        rows.append([cname, fmt_ns(raw),
+        rows.append([cname, fmt_ns(prog), fmt_ns(here),
                      fmt_ns(ours) if ours is not None else r.get("ours_error") or "-",
                      "-" if own is None else f"{own:+.0f}",
                      fmt_ns(ref) if ref is not None else r.get("ref_error") or "-",
                      fmt_ns(r.get("ctypes")), fmt_ratio(ours, raw), fmt_ratio(ref, ours), fmt_ratio(ref, raw)])
     if ours_raw or ref_ours:
         med = statistics.median
-        rows.append(["**median**" if markdown else "median", "", "", "", "", "",
+        rows.append(["**median**" if markdown else "median", "", "", "", "", "", "",
                      f"{med(ours_raw):.2f}x" if ours_raw else "-", f"{med(ref_ours):.2f}x" if ref_ours else "-",
                      f"{med(ref_raw):.2f}x" if ref_raw else "-"])
-    out.append(table(["call", "raw C ns", "ours ns", "ours own ns", "nvidia-ml-py ns", "plain ctypes ns",
-                      "ours/raw", "nvidia-ml-py/ours", "nvidia-ml-py/raw"], rows, markdown))
+    out.append(table(["call", "raw C ns", "raw C here ns", "ours ns", "ours own ns", "nvidia-ml-py ns",
+                      "plain ctypes ns", "ours/raw", "nvidia-ml-py/ours", "nvidia-ml-py/raw"], rows, markdown))
     nl = "\n" if markdown else ""
+    out.append(nl + "raw C: bench/raw_nvml.c, a process of its own; raw C here: the same C loop run inside "
+               "this process between the Python timings (_nvml._probe_raw).  The ratios and ours own ns "
+               "take raw C here where there is one: same core, same moment.")
+    if ours_prog and any(r.get("raw_here") is not None for r in res["calls"].values()):
+        out.append(nl + f"Against the C program instead, the median ours/raw is {statistics.median(ours_prog):.2f}x.")
     if ref_raw:
         out.append(nl + "nvidia-ml-py/raw is the most nvidia-ml-py/ours could be, were our calls free.")
     if fixed:
@@ -603,8 +627,9 @@ def report(res, markdown):
         if "gil" in fixed and "call" in fixed:
             gil = fixed["gil"] - fixed["call"]
             extra = fixed["gil"] - floor if floor is not None else 0.0
-            shared = [(r["ours"] + extra) / res["raw"][c] for c, r in res["calls"].items()
-                      if r.get("ours") is not None and res["raw"].get(c)]
+            base = {c: r.get("raw_here") or res["raw"].get(c) for c, r in res["calls"].items()}
+            shared = [(r["ours"] + extra) / base[c] for c, r in res["calls"].items()
+                      if r.get("ours") is not None and base[c]]
             line = (f"Releasing and retaking the GIL costs {gil:.1f} ns"
                     + (f" ({fixed['gil_c']:.1f} ns timed in C)" if "gil_c" in fixed else "")
                     + ": every call pays it while another Python thread exists")

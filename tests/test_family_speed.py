@@ -162,6 +162,22 @@ def test_probes():
         pynvml._nvml._probe_gil_ns("x")
 
 
+def test_raw_probe(nvml):
+    raw = pynvml._nvml._probe_raw
+    for name in ("nvmlDeviceGetCount_v2", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetPciInfo_v3"):
+        assert raw(name, 10, 0) is None
+    with pytest.raises(ValueError):
+        raw("nvmlDeviceSetPowerManagementLimit", 1, 0)     # only the benchmark's readers
+    with pytest.raises(ValueError):
+        raw("nvmlDeviceGetPowerUsage", 0, 0)
+    with pytest.raises(TypeError):
+        raw(b"nvmlDeviceGetPowerUsage", 1, 0)
+    with pytest.raises(TypeError):
+        raw("nvmlDeviceGetPowerUsage", 1)
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):
+        raw("nvmlDeviceGetPowerUsage", 1, 99)               # no such device
+
+
 def test_gil_is_released_only_when_another_thread_exists():
     out = _fresh("""
 import threading, pynvml, pynvml._nvml as m
@@ -271,6 +287,12 @@ def test_bench_report_medians_and_fixed_costs():
     assert "another thread was alive" not in text
     assert "another thread was alive" in run.report(dict(res, gil_shared=True), markdown=False)
     assert "NVML library itself adds +18.00 MiB" in run.report(dict(res, raw_rss_kib=18432), markdown=False)
+    # the in-process raw timing, where there is one, is what the ratios are taken against
+    here = dict(res, calls={k: dict(v, raw_here=v["ours"] / 1.25) for k, v in res["calls"].items()})
+    text = run.report(here, markdown=False)
+    median = next(line for line in text.splitlines() if line.startswith("median"))
+    assert median.split()[-3] == "1.25x"
+    assert "Against the C program instead, the median ours/raw is 1.30x." in text
     assert "**median**" in run.report(res, markdown=True)
 
 
