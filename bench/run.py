@@ -355,7 +355,9 @@ n0 = len(sys.modules)
 t0 = time.perf_counter()
 pynvml = load_pynvml(ref)
 t1 = time.perf_counter()
-print(repr(((t1 - t0) * 1e3, len(sys.modules) - n0, "ctypes" in sys.modules, pynvml.__file__)))
+import os
+print(repr(((t1 - t0) * 1e3, len(sys.modules) - n0, "ctypes" in sys.modules, pynvml.__file__,
+            bool(getattr(pynvml, "__cached__", None)) and os.path.exists(pynvml.__cached__))))
 """
 
 _MEMORY_CODE = _LOAD + r"""
@@ -396,7 +398,7 @@ def bench_import(ref_file, expect_file, st):
     if expect_file and os.path.realpath(got) != os.path.realpath(expect_file):
         raise RuntimeError(f"imported {got}, expected {expect_file}")
     return {"ms": statistics.median(r[0] for r in runs), "ms_min": min(r[0] for r in runs),
-            "modules": runs[0][1], "ctypes": runs[0][2], "file": got}
+            "modules": runs[0][1], "ctypes": runs[0][2], "file": got, "bytecode": runs[-1][4]}
 
 
 def bench_memory(ref_file, lib_path, st):
@@ -662,6 +664,11 @@ def report(res, markdown):
     out.append(table(["module", "import ms (median)", "modules added", "ctypes loaded", "RSS +import MiB",
                       "RSS +nvmlInit MiB", "RSS after both MiB", "nvmlInit ms"], rows, markdown))
     bare = next((v["bare_kib"] for v in res["memory"].values() if isinstance(v, dict)), None)
+    for label in ("ours", "nvidia-ml-py"):
+        imp = res["import"].get(label)
+        if isinstance(imp, dict) and imp.get("bytecode") is False:
+            out.append(nl + f"**NOTE: {label}'s pynvml has no .pyc file here: its import time includes compiling "
+                       "it from source (python -m compileall, as pip install does, fixes that).**")
     if res.get("raw_rss_kib") is not None:
         out.append(nl + f"The NVML library itself adds {res['raw_rss_kib'] / 1024:+.2f} MiB to a C program "
                    "(raw_nvml --rss: VmRSS before dlopen, after nvmlInit): the +nvmlInit column is "
