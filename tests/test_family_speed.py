@@ -288,7 +288,9 @@ def test_bench_report_medians_and_fixed_costs():
     assert "another thread was alive" in run.report(dict(res, gil_shared=True), markdown=False)
     assert "NVML library itself adds +18.00 MiB" in run.report(dict(res, raw_rss_kib=18432), markdown=False)
     nopyc = dict(res, **{"import": {"ours": {"ms": 4.0, "ms_min": 3.0, "modules": 3, "ctypes": False,
-                                             "file": "f", "bytecode": False}}})
+                                             "file": "f", "bytecode": False}},
+                                 "memory": {"ours": {"bare_kib": 1, "import_kib": 1, "init_kib": 1,
+                                                     "init_ms": 1.0, "file": "f"}}})
     assert "ours's pynvml has no .pyc file here" in run.report(nopyc, markdown=False)
     assert ".pyc" not in text
     # the in-process raw timing, where there is one, is what the ratios are taken against
