@@ -12,7 +12,8 @@
  *   raw_nvml --threads 1,2,4,8 [--seconds S] [--call nvmlDeviceGetPowerUsage]
  *
  * instead prints {"call": "...", "rates": {"1": calls/s, ...}}: total calls per second of one
- * call (PowerUsage, Temperature, Count_v2 or the slower MemoryInfo) from that many pthreads (each with its own output) for S seconds each; how far
+ * call (PowerUsage, Temperature, Count_v2, the slower MemoryInfo or PcieThroughput, which
+ * NVML answers after sampling for ~20 ms) from that many pthreads (each with its own output) for S seconds each; how far
  * NVML itself scales, to read the Python threads numbers against.  libpthread is dlopen()ed,
  * so the build needs no -pthread (on glibc >= 2.34 it is part of libc anyway).
  *
@@ -48,6 +49,7 @@ static pfn_nvmlDeviceGetUtilizationRates p_util;
 static pfn_nvmlDeviceGetPowerUsage p_power;
 static pfn_nvmlDeviceGetClockInfo p_clock;
 static pfn_nvmlDeviceGetPciInfo_v3 p_pci;
+static pfn_nvmlDeviceGetPcieThroughput p_pcie;   /* threads mode only: NVML samples for ~20 ms */
 
 static unsigned int u_out;
 static nvmlDevice_t h_out;
@@ -122,7 +124,7 @@ static const char *err_name(nvmlReturn_t rc)
 typedef int (*pfn_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef int (*pfn_pthread_join)(pthread_t, void **);
 
-static int thread_call;            /* 0 PowerUsage, 1 Temperature, 2 Count_v2, 3 MemoryInfo */
+static int thread_call;            /* 0 PowerUsage, 1 Temperature, 2 Count_v2, 3 MemoryInfo, 4 PcieThroughput */
 static int go, stop, started;      /* accessed with __atomic builtins */
 
 struct worker {
@@ -145,7 +147,8 @@ static void *work(void *arg)
         for (int i = 0; i < 32; i++) {
             nvmlReturn_t r = thread_call == 0 ? p_power(dev, &out)
                            : thread_call == 1 ? p_temp(dev, 0, &out)
-                           : thread_call == 2 ? p_count(&out) : p_mem(dev, &mem);
+                           : thread_call == 2 ? p_count(&out)
+                           : thread_call == 3 ? p_mem(dev, &mem) : p_pcie(dev, NVML_PCIE_UTIL_TX_BYTES, &out);
             if (r != 0) {
                 w->rc = r;
                 __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -162,10 +165,11 @@ static void *work(void *arg)
 static int run_threads(const char *list, double seconds, const char *call)
 {
     static const char *const names[] = {"nvmlDeviceGetPowerUsage", "nvmlDeviceGetTemperature",
-                                        "nvmlDeviceGetCount_v2", "nvmlDeviceGetMemoryInfo"};
-    void *fns[] = {(void *)p_power, (void *)p_temp, (void *)p_count, (void *)p_mem};
+                                        "nvmlDeviceGetCount_v2", "nvmlDeviceGetMemoryInfo",
+                                        "nvmlDeviceGetPcieThroughput"};
+    void *fns[] = {(void *)p_power, (void *)p_temp, (void *)p_count, (void *)p_mem, (void *)p_pcie};
     thread_call = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(call, names[i]))
             thread_call = i;
     if (thread_call < 0 || fns[thread_call] == NULL) {
@@ -314,6 +318,7 @@ int main(int argc, char **argv)
     }
     for (size_t b = 0; b < NBENCH; b++)
         *benches[b].fn = dlsym(lib, benches[b].name);
+    p_pcie = (pfn_nvmlDeviceGetPcieThroughput)dlsym(lib, "nvmlDeviceGetPcieThroughput");
 
     nvmlReturn_t rc = init(0);
     if (rc != 0) {

@@ -451,8 +451,9 @@ def thread_rate(fn, args, nthreads, seconds):
 
 
 def bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, raw_binary):
-    """Threads scaling of the first cheap call that works here, and of nvmlDeviceGetMemoryInfo
-    (microseconds in the driver: where releasing the GIL lets threads overlap)."""
+    """Threads scaling of the first cheap call that works here, of nvmlDeviceGetMemoryInfo
+    (microseconds in the driver) and of nvmlDeviceGetPcieThroughput (~20 ms on a GPU: there
+    releasing the GIL lets threads overlap)."""
     cts = ctypes_calls(lib_path, index)
     chosen = []
     for cname, pyname in (("nvmlDeviceGetPowerUsage", "nvmlDeviceGetPowerUsage"),
@@ -467,6 +468,8 @@ def bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, raw_binary):
         break
     spec = next(s for c, _, s in CALLS if c == "nvmlDeviceGetMemoryInfo")
     chosen.append(("nvmlDeviceGetMemoryInfo", "nvmlDeviceGetMemoryInfo", spec))
+    # NVML samples the PCIe counters for ~20 ms before it answers: threads can overlap there
+    chosen.append(("nvmlDeviceGetPcieThroughput", "nvmlDeviceGetPcieThroughput", ("h", 0)))
     out = []
     for cname, pyname, spec in chosen:
         bindings = [("ours", getattr(ours, pyname), bind_args(spec, ours_h, index))]
@@ -692,8 +695,9 @@ def report(res, markdown):
         out.append(("\n" if markdown else "") + f"(in parentheses: vs 1 thread; nproc {m['nproc']}.  With more than "
                    "one thread every binding releases the GIL around the C call and holds it for the rest, "
                    "so Python threads add throughput only while the C call is long next to the Python part "
-                   "and a GIL hand-off; for sub-us calls the hand-offs cost more than they free and the "
-                   "total falls.  raw C is how far NVML itself scales.)")
+                   "and a GIL hand-off (nvmlDeviceGetPcieThroughput: NVML samples for ~20 ms on a GPU); "
+                   "for sub-us calls the hand-offs cost more than they free and the total falls.  raw C "
+                   "is how far NVML itself scales.)")
     out.append(f"\ntotal run time {res['seconds']:.1f} s")
     return "\n".join(out)
 

@@ -306,6 +306,24 @@ mix64(uint64_t x)   /* splitmix64's finalizer: a good 64-bit hash of a counter *
     return x ^ (x >> 31);
 }
 
+/* Calls inside a delay now, and the most there have been at once since the last
+ * pynvmlSimMaxConcurrentDelays(): what shows that callers' threads overlap inside NVML
+ * (a binding that serialized them would leave it at 1). */
+static unsigned int delays_now, delays_max;
+
+static void
+delay_call(struct timespec left)
+{
+    unsigned int now = __atomic_add_fetch(&delays_now, 1, __ATOMIC_ACQ_REL);
+    unsigned int max = __atomic_load_n(&delays_max, __ATOMIC_RELAXED);
+    while (now > max && !__atomic_compare_exchange_n(&delays_max, &max, now, 1, __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+        ;
+    while (nanosleep(&left, &left) != 0)   /* a signal: sleep what is left */
+        ;
+    __atomic_sub_fetch(&delays_now, 1, __ATOMIC_ACQ_REL);
+}
+
 nvmlReturn_t
 sim_fault_hit(sim_fault_table *t, const char *name)
 {
@@ -323,11 +341,8 @@ sim_fault_hit(sim_fault_table *t, const char *name)
             if (!(u < r->probability))
                 continue;
         }
-        if (r->delay.tv_sec != 0 || r->delay.tv_nsec != 0) {
-            struct timespec left = r->delay;
-            while (nanosleep(&left, &left) != 0)   /* a signal: sleep what is left */
-                ;
-        }
+        if (r->delay.tv_sec != 0 || r->delay.tv_nsec != 0)
+            delay_call(r->delay);
         rc = r->code;
     }
     return rc;
@@ -365,6 +380,14 @@ pynvmlSimLoseDevice(unsigned int index, int code)
         return NVML_ERROR_INVALID_ARGUMENT;
     __atomic_store_n(&d->lost, code ? code : (int)NVML_ERROR_GPU_IS_LOST, __ATOMIC_RELEASE);
     return NVML_SUCCESS;
+}
+
+/* The most calls that were inside a "delay_ms" fault at the same moment since the last
+ * call of this (which starts the count again). */
+SIM_EXPORT unsigned int
+pynvmlSimMaxConcurrentDelays(void)
+{
+    return __atomic_exchange_n(&delays_max, __atomic_load_n(&delays_now, __ATOMIC_ACQUIRE), __ATOMIC_ACQ_REL);
 }
 
 /* Back to the profile's start: counters at zero, lost devices as the profile says. */

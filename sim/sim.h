@@ -32,7 +32,8 @@
  * a draw from (S, n) is below P: the same seed gives the same calls failing, in every
  * run and whatever thread makes the call.  A faulty call takes D milliseconds (default 0:
  * a slow or hanging driver) and then answers CODE; with "delay_ms" and no "error" it
- * answers as it would have, only late.  The entry point "*" means every entry point
+ * answers as it would have, only late.  pynvmlSimMaxConcurrentDelays() says how many
+ * calls were inside such a delay at once (pynvml._sim.max_concurrent_delays).  The entry point "*" means every entry point
  * of that device (or of the system), with one counter shared by all.  Counted are the
  * calls that get as far as the check: NVML initialized, a valid handle, device not lost.
  *     "faults": {"nvmlDeviceGetPowerUsage": {"error": "GPU_IS_LOST", "after": 5},

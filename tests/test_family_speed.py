@@ -233,6 +233,37 @@ def test_a_slow_call_lets_other_threads_run(use_profile, default_profile):
     assert gap[0] < 0.2, gap[0]
 
 
+@pytest.mark.simulator
+def test_threads_calling_at_once_are_inside_nvml_together(use_profile, default_profile):
+    """Nothing of ours serializes calls: eight threads calling a slow entry point (the
+    simulator's "delay_ms") are all inside NVML at once, as the simulator counts them; a
+    call from the ninth, main thread goes on meanwhile.  Counted, not timed."""
+    import threading
+    import pynvml._sim as sim
+    default_profile["devices"][0]["faults"] = {"nvmlDeviceGetPowerUsage": {"delay_ms": 300}}
+    use_profile(default_profile)
+    pynvml.nvmlInit()
+    h0, h1 = pynvml.nvmlDeviceGetHandleByIndex(0), pynvml.nvmlDeviceGetHandleByIndex(1)
+    sim.max_concurrent_delays()                  # start counting
+    start = threading.Barrier(9)
+    got = []
+
+    def call():
+        start.wait()
+        got.append(pynvml.nvmlDeviceGetPowerUsage(h0))
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    start.wait()
+    other = pynvml.nvmlDeviceGetPowerUsage(h1)   # device 1: no delay
+    for t in threads:
+        t.join()
+    assert got == [default_profile["devices"][0]["nvmlDeviceGetPowerUsage"]] * 8
+    assert other == default_profile["devices"][1]["nvmlDeviceGetPowerUsage"]
+    assert sim.max_concurrent_delays() == 8
+
+
 def test_threads_racing_to_make_classes_get_one_class_each():
     out = _fresh("""
 import threading, pynvml, pynvml._nvml as m

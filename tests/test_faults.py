@@ -592,7 +592,7 @@ def test_hide_command_line(tmp_path):
 def test_simulator_exports_only_nvml_and_its_control_calls():
     names = hide_symbols.exported()
     assert {n for n in names if not n.startswith("nvml")} == {"pynvmlSimLoseDevice", "pynvmlSimResetFaults", "pynvmlSimFireEvent",
-                                                                  "pynvmlSimFireSystemEvent"}
+                                                                  "pynvmlSimFireSystemEvent", "pynvmlSimMaxConcurrentDelays"}
 
 
 def test_the_readme_example_profile(use_profile):

@@ -51,6 +51,14 @@ def reset_faults(library=None):
     _check(_control(library).pynvmlSimResetFaults())
 
 
+def max_concurrent_delays(library=None):
+    """The most calls that were inside a "delay_ms" fault at once since the last call of
+    this: how many threads' NVML calls overlapped (1 where something serialized them)."""
+    lib = _control(library)
+    lib.pynvmlSimMaxConcurrentDelays.restype = __import__("ctypes").c_uint
+    return int(lib.pynvmlSimMaxConcurrentDelays())
+
+
 def hide(names, out, library=None):
     """See hide_symbols.hide: a copy of the simulator whose entry points `names` are missing."""
     from . import hide_symbols as _hide
