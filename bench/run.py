@@ -619,6 +619,19 @@ def report(res, markdown):
         out.append(nl + f"Against the C program instead, the median ours/raw is {statistics.median(ours_prog):.2f}x.")
     if ref_raw:
         out.append(nl + "nvidia-ml-py/raw is the most nvidia-ml-py/ours could be, were our calls free.")
+        over = []
+        for cname, r in res["calls"].items():
+            base = r.get("raw_here") or res["raw"].get(cname)
+            if base and r.get("ours") is not None and r.get("ref") is not None:
+                over.append((r["ref"] - base, r["ours"] - base))
+        if over:
+            ref_over = statistics.median(o[0] for o in over)
+            ours_over = statistics.median(o[1] for o in over)
+            line = (f"What each binding adds to the C call (binding - raw, median over the calls): "
+                    f"nvidia-ml-py {ref_over:.0f} ns, ours {ours_over:.0f} ns")
+            if ours_over > 0:
+                line += f" ({ref_over / ours_over:.0f}x less)"
+            out.append(nl + line + ".")
     if fixed:
         parts = [f"timeit loop {fixed['loop']:.1f} ns"]
         if "call" in fixed:
