@@ -30,6 +30,50 @@ version_arg(PyObject *o, const char *fname, unsigned int *version)
     return pn_arg_u32(o, fname, "version", version);
 }
 
+/* The profile-info calls, each version its own entry point and struct. */
+enum { P_GI_V1, P_GI_V2, P_CI_V1, P_CI_V2 };
+
+static const struct {
+    int sym;                /* PN_SYM_* */
+    int sidx;               /* PN_STRUCT_* */
+    unsigned int version;   /* the struct's version word (its first member), 0: it has none */
+} pinfos[] = {
+    [P_GI_V1] = {PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo, PN_STRUCT_nvmlGpuInstanceProfileInfo_t, 0},
+    [P_GI_V2] = {PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV, PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t,
+                 nvmlGpuInstanceProfileInfo_v2},
+    [P_CI_V1] = {PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo, PN_STRUCT_nvmlComputeInstanceProfileInfo_t, 0},
+    [P_CI_V2] = {PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
+                 PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t, nvmlComputeInstanceProfileInfo_v2},
+};
+
+/* Calls profile-info entry point `which` on owner (a device, or a GPU instance with
+ * engProfile): the struct it filled, or NULL with the error raised. */
+static PyObject *
+profile_info_call(pn_state *st, int which, void *owner, unsigned int profile, unsigned int eng)
+{
+    PN_RESOLVE(st, pinfos[which].sym, void *, fn);
+    union {
+        nvmlGpuInstanceProfileInfo_t gi_v1;
+        nvmlGpuInstanceProfileInfo_v2_t gi_v2;
+        nvmlComputeInstanceProfileInfo_t ci_v1;
+        nvmlComputeInstanceProfileInfo_v2_t ci_v2;
+    } info;
+    memset(&info, 0, sizeof info);
+    memcpy(&info, &pinfos[which].version, sizeof(unsigned int));   /* 0 where it has none: as zeroed */
+    nvmlReturn_t rc;
+    PN_NVML_BEGIN
+    switch (which) {   /* each through its own prototype */
+    case P_GI_V1: rc = ((pfn_nvmlDeviceGetGpuInstanceProfileInfo)fn)(owner, profile, &info.gi_v1); break;
+    case P_GI_V2: rc = ((pfn_nvmlDeviceGetGpuInstanceProfileInfoV)fn)(owner, profile, &info.gi_v2); break;
+    case P_CI_V1:
+        rc = ((pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo)fn)(owner, profile, eng, &info.ci_v1);
+        break;
+    default: rc = ((pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV)fn)(owner, profile, eng, &info.ci_v2); break;
+    }
+    PN_NVML_END
+    return rc ? pn_raise(st, rc) : pn_struct_new(st, pinfos[which].sidx, &info);
+}
+
 static PyObject *
 gi_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname)
 {
@@ -42,27 +86,9 @@ gi_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
         pn_arg_u32(argv[1], fname, "profile", &profile) < 0 || version_arg(argv[2], fname, &version) < 0)
         return NULL;
-    nvmlReturn_t rc;
-    if (version == 2) {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV, pfn_nvmlDeviceGetGpuInstanceProfileInfoV, fn);
-        nvmlGpuInstanceProfileInfo_v2_t info;
-        memset(&info, 0, sizeof info);
-        info.version = nvmlGpuInstanceProfileInfo_v2;
-        PN_NVML_BEGIN
-        rc = fn(dev, profile, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t, &info);
-    }
-    if (version == 1) {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo, pfn_nvmlDeviceGetGpuInstanceProfileInfo, fn);
-        nvmlGpuInstanceProfileInfo_t info;
-        memset(&info, 0, sizeof info);
-        PN_NVML_BEGIN
-        rc = fn(dev, profile, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_t, &info);
-    }
-    return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    if (version != 1 && version != 2)
+        return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    return profile_info_call(st, version == 2 ? P_GI_V2 : P_GI_V1, dev, profile, 0);
 }
 
 static PyObject *
@@ -91,29 +117,9 @@ ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         pn_arg_u32(argv[1], fname, "profile", &profile) < 0 ||
         pn_arg_u32(argv[2], fname, "engProfile", &eng) < 0 || version_arg(argv[3], fname, &version) < 0)
         return NULL;
-    nvmlReturn_t rc;
-    if (version == 2) {
-        PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
-                   pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV, fn);
-        nvmlComputeInstanceProfileInfo_v2_t info;
-        memset(&info, 0, sizeof info);
-        info.version = nvmlComputeInstanceProfileInfo_v2;
-        PN_NVML_BEGIN
-        rc = fn(gi, profile, eng, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t, &info);
-    }
-    if (version == 1) {
-        PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
-                   pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo, fn);
-        nvmlComputeInstanceProfileInfo_t info;
-        memset(&info, 0, sizeof info);
-        PN_NVML_BEGIN
-        rc = fn(gi, profile, eng, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_t, &info);
-    }
-    return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    if (version != 1 && version != 2)
+        return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    return profile_info_call(st, version == 2 ? P_CI_V2 : P_CI_V1, gi, profile, eng);
 }
 
 static PyObject *
