@@ -18,6 +18,15 @@
 #include <stddef.h>
 #include <string.h>
 
+/* ENTRY(h_name, impl, arg): the Python entry point h_name, impl(..., arg).  A PyMethodDef
+ * holds no data for its function, so each entry point that shares an impl (and tells it
+ * which call it is) is a function of its own. */
+#define ENTRY(NAME, IMPL, ARG)                                                        \
+    static PyObject *NAME(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) \
+    {                                                                                 \
+        return IMPL(m, a, n, k, ARG);                                                 \
+    }
+
 /* --- profile info, by version ------------------------------------------------------------ */
 
 static int
@@ -91,17 +100,8 @@ gi_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
     return profile_info_call(st, version == 2 ? P_GI_V2 : P_GI_V1, dev, profile, 0);
 }
 
-static PyObject *
-h_nvmlDeviceGetGpuInstanceProfileInfo(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return gi_profile_info(m, a, n, k, "nvmlDeviceGetGpuInstanceProfileInfo");
-}
-
-static PyObject *
-h_nvmlDeviceGetGpuInstanceProfileInfoV(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return gi_profile_info(m, a, n, k, "nvmlDeviceGetGpuInstanceProfileInfoV");
-}
+ENTRY(h_nvmlDeviceGetGpuInstanceProfileInfo, gi_profile_info, "nvmlDeviceGetGpuInstanceProfileInfo")
+ENTRY(h_nvmlDeviceGetGpuInstanceProfileInfoV, gi_profile_info, "nvmlDeviceGetGpuInstanceProfileInfoV")
 
 static PyObject *
 ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname)
@@ -122,17 +122,8 @@ ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
     return profile_info_call(st, version == 2 ? P_CI_V2 : P_CI_V1, gi, profile, eng);
 }
 
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstanceProfileInfo(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return ci_profile_info(m, a, n, k, "nvmlGpuInstanceGetComputeInstanceProfileInfo");
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstanceProfileInfoV(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return ci_profile_info(m, a, n, k, "nvmlGpuInstanceGetComputeInstanceProfileInfoV");
-}
+ENTRY(h_nvmlGpuInstanceGetComputeInstanceProfileInfo, ci_profile_info, "nvmlGpuInstanceGetComputeInstanceProfileInfo")
+ENTRY(h_nvmlGpuInstanceGetComputeInstanceProfileInfoV, ci_profile_info, "nvmlGpuInstanceGetComputeInstanceProfileInfoV")
 
 /* --- lists: instances and placements --------------------------------------------------------- */
 
@@ -330,29 +321,10 @@ done:
     return result;
 }
 
-static PyObject *
-h_nvmlDeviceGetGpuInstances(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_GPU_INSTANCES);
-}
-
-static PyObject *
-h_nvmlDeviceGetGpuInstancePossiblePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_GI_PLACEMENTS);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstances(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_COMPUTE_INSTANCES);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstancePossiblePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_CI_PLACEMENTS);
-}
+ENTRY(h_nvmlDeviceGetGpuInstances, list_call, L_GPU_INSTANCES)
+ENTRY(h_nvmlDeviceGetGpuInstancePossiblePlacements, list_call, L_GI_PLACEMENTS)
+ENTRY(h_nvmlGpuInstanceGetComputeInstances, list_call, L_COMPUTE_INSTANCES)
+ENTRY(h_nvmlGpuInstanceGetComputeInstancePossiblePlacements, list_call, L_CI_PLACEMENTS)
 
 /* --- vGPU on a GPU instance --------------------------------------------------------------------- */
 
@@ -483,23 +455,9 @@ idlist_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     return argv[1];
 }
 
-static PyObject *
-h_nvmlGpuInstanceGetActiveVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_ACTIVE);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetCreatableVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_CREATABLE);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_PLACEMENTS);
-}
+ENTRY(h_nvmlGpuInstanceGetActiveVgpus, idlist_call, V_ACTIVE)
+ENTRY(h_nvmlGpuInstanceGetCreatableVgpus, idlist_call, V_CREATABLE)
+ENTRY(h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements, idlist_call, V_PLACEMENTS)
 
 #define FASTCALL(F) (PyCFunction)(void (*)(void))(F), METH_FASTCALL | METH_KEYWORDS
 
