@@ -68,7 +68,8 @@ profile_info_call(pn_state *st, int which, void *owner, unsigned int profile, un
         nvmlComputeInstanceProfileInfo_v2_t ci_v2;
     } info;
     memset(&info, 0, sizeof info);
-    memcpy(&info, &pinfos[which].version, sizeof(unsigned int));   /* 0 where it has none: as zeroed */
+    if (pinfos[which].version != 0)   /* a v2 struct: its first member is the version */
+        memcpy(&info, &pinfos[which].version, sizeof(unsigned int));
     nvmlReturn_t rc;
     PN_NVML_BEGIN
     switch (which) {   /* each through its own prototype */
