@@ -18,6 +18,15 @@
 #include <stddef.h>
 #include <string.h>
 
+/* ENTRY(h_name, impl, arg): the Python entry point h_name, impl(..., arg).  A PyMethodDef
+ * holds no data for its function, so each entry point that shares an impl (and tells it
+ * which call it is) is a function of its own. */
+#define ENTRY(NAME, IMPL, ARG)                                                        \
+    static PyObject *NAME(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) \
+    {                                                                                 \
+        return IMPL(m, a, n, k, ARG);                                                 \
+    }
+
 /* --- profile info, by version ------------------------------------------------------------ */
 
 static int
@@ -28,6 +37,51 @@ version_arg(PyObject *o, const char *fname, unsigned int *version)
         return 0;
     }
     return pn_arg_u32(o, fname, "version", version);
+}
+
+/* The profile-info calls, each version its own entry point and struct. */
+enum { P_GI_V1, P_GI_V2, P_CI_V1, P_CI_V2 };
+
+static const struct {
+    int sym;                /* PN_SYM_* */
+    int sidx;               /* PN_STRUCT_* */
+    unsigned int version;   /* the struct's version word (its first member), 0: it has none */
+} pinfos[] = {
+    [P_GI_V1] = {PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo, PN_STRUCT_nvmlGpuInstanceProfileInfo_t, 0},
+    [P_GI_V2] = {PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV, PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t,
+                 nvmlGpuInstanceProfileInfo_v2},
+    [P_CI_V1] = {PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo, PN_STRUCT_nvmlComputeInstanceProfileInfo_t, 0},
+    [P_CI_V2] = {PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
+                 PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t, nvmlComputeInstanceProfileInfo_v2},
+};
+
+/* Calls profile-info entry point `which` on owner (a device, or a GPU instance with
+ * engProfile): the struct it filled, or NULL with the error raised. */
+static PyObject *
+profile_info_call(pn_state *st, int which, void *owner, unsigned int profile, unsigned int eng)
+{
+    PN_RESOLVE(st, pinfos[which].sym, void *, fn);
+    union {
+        nvmlGpuInstanceProfileInfo_t gi_v1;
+        nvmlGpuInstanceProfileInfo_v2_t gi_v2;
+        nvmlComputeInstanceProfileInfo_t ci_v1;
+        nvmlComputeInstanceProfileInfo_v2_t ci_v2;
+    } info;
+    memset(&info, 0, sizeof info);
+    if (pinfos[which].version != 0)   /* a v2 struct: its first member is the version */
+        memcpy(&info, &pinfos[which].version, sizeof(unsigned int));
+    nvmlReturn_t rc;
+    PN_NVML_BEGIN
+    switch (which) {   /* each through its own prototype */
+    case P_GI_V1: rc = ((pfn_nvmlDeviceGetGpuInstanceProfileInfo)fn)(owner, profile, &info.gi_v1); break;
+    case P_GI_V2: rc = ((pfn_nvmlDeviceGetGpuInstanceProfileInfoV)fn)(owner, profile, &info.gi_v2); break;
+    case P_CI_V1:
+        rc = ((pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo)fn)(owner, profile, eng, &info.ci_v1);
+        break;
+    default: rc = ((pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV)fn)(owner, profile, eng, &info.ci_v2); break;
+    }
+    PN_NVML_END
+    return rc ? pn_raise(st, rc) : pn_struct_new(st, pinfos[which].sidx, &info);
 }
 
 static PyObject *
@@ -42,40 +96,13 @@ gi_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
         pn_arg_u32(argv[1], fname, "profile", &profile) < 0 || version_arg(argv[2], fname, &version) < 0)
         return NULL;
-    nvmlReturn_t rc;
-    if (version == 2) {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoV, pfn_nvmlDeviceGetGpuInstanceProfileInfoV, fn);
-        nvmlGpuInstanceProfileInfo_v2_t info;
-        memset(&info, 0, sizeof info);
-        info.version = nvmlGpuInstanceProfileInfo_v2;
-        PN_NVML_BEGIN
-        rc = fn(dev, profile, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_v2_t, &info);
-    }
-    if (version == 1) {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfo, pfn_nvmlDeviceGetGpuInstanceProfileInfo, fn);
-        nvmlGpuInstanceProfileInfo_t info;
-        memset(&info, 0, sizeof info);
-        PN_NVML_BEGIN
-        rc = fn(dev, profile, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlGpuInstanceProfileInfo_t, &info);
-    }
-    return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    if (version != 1 && version != 2)
+        return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    return profile_info_call(st, version == 2 ? P_GI_V2 : P_GI_V1, dev, profile, 0);
 }
 
-static PyObject *
-h_nvmlDeviceGetGpuInstanceProfileInfo(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return gi_profile_info(m, a, n, k, "nvmlDeviceGetGpuInstanceProfileInfo");
-}
-
-static PyObject *
-h_nvmlDeviceGetGpuInstanceProfileInfoV(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return gi_profile_info(m, a, n, k, "nvmlDeviceGetGpuInstanceProfileInfoV");
-}
+ENTRY(h_nvmlDeviceGetGpuInstanceProfileInfo, gi_profile_info, "nvmlDeviceGetGpuInstanceProfileInfo")
+ENTRY(h_nvmlDeviceGetGpuInstanceProfileInfoV, gi_profile_info, "nvmlDeviceGetGpuInstanceProfileInfoV")
 
 static PyObject *
 ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname)
@@ -91,42 +118,13 @@ ci_profile_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         pn_arg_u32(argv[1], fname, "profile", &profile) < 0 ||
         pn_arg_u32(argv[2], fname, "engProfile", &eng) < 0 || version_arg(argv[3], fname, &version) < 0)
         return NULL;
-    nvmlReturn_t rc;
-    if (version == 2) {
-        PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfoV,
-                   pfn_nvmlGpuInstanceGetComputeInstanceProfileInfoV, fn);
-        nvmlComputeInstanceProfileInfo_v2_t info;
-        memset(&info, 0, sizeof info);
-        info.version = nvmlComputeInstanceProfileInfo_v2;
-        PN_NVML_BEGIN
-        rc = fn(gi, profile, eng, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_v2_t, &info);
-    }
-    if (version == 1) {
-        PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceProfileInfo,
-                   pfn_nvmlGpuInstanceGetComputeInstanceProfileInfo, fn);
-        nvmlComputeInstanceProfileInfo_t info;
-        memset(&info, 0, sizeof info);
-        PN_NVML_BEGIN
-        rc = fn(gi, profile, eng, &info);
-        PN_NVML_END
-        return rc ? pn_raise(st, rc) : pn_struct_new(st, PN_STRUCT_nvmlComputeInstanceProfileInfo_t, &info);
-    }
-    return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    if (version != 1 && version != 2)
+        return pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
+    return profile_info_call(st, version == 2 ? P_CI_V2 : P_CI_V1, gi, profile, eng);
 }
 
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstanceProfileInfo(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return ci_profile_info(m, a, n, k, "nvmlGpuInstanceGetComputeInstanceProfileInfo");
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstanceProfileInfoV(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return ci_profile_info(m, a, n, k, "nvmlGpuInstanceGetComputeInstanceProfileInfoV");
-}
+ENTRY(h_nvmlGpuInstanceGetComputeInstanceProfileInfo, ci_profile_info, "nvmlGpuInstanceGetComputeInstanceProfileInfo")
+ENTRY(h_nvmlGpuInstanceGetComputeInstanceProfileInfoV, ci_profile_info, "nvmlGpuInstanceGetComputeInstanceProfileInfoV")
 
 /* --- lists: instances and placements --------------------------------------------------------- */
 
@@ -324,29 +322,10 @@ done:
     return result;
 }
 
-static PyObject *
-h_nvmlDeviceGetGpuInstances(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_GPU_INSTANCES);
-}
-
-static PyObject *
-h_nvmlDeviceGetGpuInstancePossiblePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_GI_PLACEMENTS);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstances(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_COMPUTE_INSTANCES);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetComputeInstancePossiblePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return list_call(m, a, n, k, L_CI_PLACEMENTS);
-}
+ENTRY(h_nvmlDeviceGetGpuInstances, list_call, L_GPU_INSTANCES)
+ENTRY(h_nvmlDeviceGetGpuInstancePossiblePlacements, list_call, L_GI_PLACEMENTS)
+ENTRY(h_nvmlGpuInstanceGetComputeInstances, list_call, L_COMPUTE_INSTANCES)
+ENTRY(h_nvmlGpuInstanceGetComputeInstancePossiblePlacements, list_call, L_CI_PLACEMENTS)
 
 /* --- vGPU on a GPU instance --------------------------------------------------------------------- */
 
@@ -477,23 +456,9 @@ idlist_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
     return argv[1];
 }
 
-static PyObject *
-h_nvmlGpuInstanceGetActiveVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_ACTIVE);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetCreatableVgpus(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_CREATABLE);
-}
-
-static PyObject *
-h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k)
-{
-    return idlist_call(m, a, n, k, V_PLACEMENTS);
-}
+ENTRY(h_nvmlGpuInstanceGetActiveVgpus, idlist_call, V_ACTIVE)
+ENTRY(h_nvmlGpuInstanceGetCreatableVgpus, idlist_call, V_CREATABLE)
+ENTRY(h_nvmlGpuInstanceGetVgpuTypeCreatablePlacements, idlist_call, V_PLACEMENTS)
 
 #define FASTCALL(F) (PyCFunction)(void (*)(void))(F), METH_FASTCALL | METH_KEYWORDS
 

@@ -428,6 +428,71 @@ sim_mig_gi(nvmlGpuInstance_t h, const char *key, mig_gi **out)
     return injected(sim_device_at(gi->dev), key);
 }
 
+/* A whole GPU (device_for), then the caller's other arguments: INVALID_ARGUMENT unless
+ * args_ok. */
+static nvmlReturn_t
+gpu_call(nvmlDevice_t device, const char *key, int args_ok, sim_device **d)
+{
+    nvmlReturn_t rc = device_for(device, key, d);
+    if (rc == NVML_SUCCESS && !args_ok)
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    return rc;
+}
+
+/* The queries on a GI profile by id: gpu_call, then a GPU with MIG (else NOT_SUPPORTED)
+ * and a profile of that id (else INVALID_ARGUMENT). */
+static nvmlReturn_t
+gi_profile_call(nvmlDevice_t device, const char *key, int args_ok, unsigned int profileId, sim_device **d,
+                const cJSON **p)
+{
+    nvmlReturn_t rc = gpu_call(device, key, args_ok, d);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (model(*d) == NULL)
+        return NVML_ERROR_NOT_SUPPORTED;
+    *p = gi_profile(*d, profileId, 0);
+    return *p == NULL ? NVML_ERROR_INVALID_ARGUMENT : NVML_SUCCESS;
+}
+
+/* The calls on a CI profile of a GI: the GI (sim_mig_gi), then the caller's other
+ * arguments and the profile index (else INVALID_ARGUMENT), then the profile's compute
+ * slices in this GI (none: NOT_SUPPORTED). */
+static nvmlReturn_t
+ci_profile_call(nvmlGpuInstance_t gpuInstance, const char *key, int args_ok, unsigned int profileId, mig_gi **gi,
+                unsigned int *slices)
+{
+    nvmlReturn_t rc = sim_mig_gi(gpuInstance, key, gi);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (!args_ok || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    *slices = ci_slices(profileId, (*gi)->slices);
+    return *slices == 0 ? NVML_ERROR_NOT_SUPPORTED : NVML_SUCCESS;
+}
+
+/* A live compute instance and its GI, with the caller's other arguments (args_ok), or
+ * INVALID_ARGUMENT; then the error injected under `key`, if any. */
+static nvmlReturn_t
+ci_call(nvmlComputeInstance_t computeInstance, const char *key, int args_ok, mig_gi **gi, mig_ci **ci)
+{
+    *ci = ci_of(computeInstance, gi);
+    if (*ci == NULL || !args_ok)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return injected(sim_device_at((*gi)->dev), key);
+}
+
+/* Whether a caller's placement (start, size) is one of a profile's `n` starts, whose
+ * instances take `size` slices. */
+static int
+placement_valid(const unsigned int *starts, unsigned int n, unsigned int size, unsigned int start,
+                unsigned int asked_size)
+{
+    unsigned int i = 0;
+    while (i < n && starts[i] != start)
+        i++;
+    return i < n && asked_size == size;
+}
+
 /* --- GPU instance profiles -------------------------------------------------------------- */
 
 static nvmlReturn_t
@@ -436,10 +501,8 @@ gi_profile_info(nvmlDevice_t device, unsigned int profile, nvmlGpuInstanceProfil
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, key, &d)))
+    if ((rc = gpu_call(device, key, info != NULL && (by_id || profile < NVML_GPU_INSTANCE_PROFILE_COUNT), &d)))
         goto out;
-    if (info == NULL || (!by_id && profile >= NVML_GPU_INSTANCE_PROFILE_COUNT))
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     if (v2 && info->version != nvmlGpuInstanceProfileInfo_v2)
         LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
     if (model(d) == NULL)
@@ -476,15 +539,10 @@ nvmlDeviceGetGpuInstancePossiblePlacements_v2(nvmlDevice_t device, unsigned int 
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetGpuInstancePossiblePlacements_v2", &d)))
+    const cJSON *p;
+    if ((rc = gi_profile_call(device, "nvmlDeviceGetGpuInstancePossiblePlacements_v2", count != NULL, profileId, &d,
+                              &p)))
         goto out;
-    if (count == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (model(d) == NULL)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
-    const cJSON *p = gi_profile(d, profileId, 0);
-    if (p == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     unsigned int starts[MIG_MAX_PLACEMENTS], n = gi_placements(p, starts);
     if (placements != NULL)   /* NVML trusts the array to hold them all, as documented */
         for (unsigned int i = 0; i < n; i++) {
@@ -500,15 +558,9 @@ nvmlDeviceGetGpuInstanceRemainingCapacity(nvmlDevice_t device, unsigned int prof
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetGpuInstanceRemainingCapacity", &d)))
+    const cJSON *p;
+    if ((rc = gi_profile_call(device, "nvmlDeviceGetGpuInstanceRemainingCapacity", count != NULL, profileId, &d, &p)))
         goto out;
-    if (count == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (model(d) == NULL)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
-    const cJSON *p = gi_profile(d, profileId, 0);
-    if (p == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     /* with MIG off the H100 answers as for an empty GPU: there are no instances then */
     *count = gi_capacity(d, p);
     EXIT();
@@ -528,13 +580,8 @@ create_gi(nvmlDevice_t device, unsigned int profileId, const nvmlGpuInstancePlac
     if (p == NULL || out_gi == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     unsigned int starts[MIG_MAX_PLACEMENTS], n = gi_placements(p, starts), size = num(p, "placementSize");
-    if (placement != NULL) {
-        unsigned int i = 0;
-        while (i < n && starts[i] != placement->start)
-            i++;
-        if (i == n || placement->size != size)
-            LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    }
+    if (placement != NULL && !placement_valid(starts, n, size, placement->start, placement->size))
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     if (gi_capacity(d, p) == 0)
         LEAVE(NVML_ERROR_INSUFFICIENT_RESOURCES);
     /* the asked placement, or the free one highest in memory (as the driver fills) */
@@ -599,14 +646,10 @@ nvmlDeviceGetGpuInstances(nvmlDevice_t device, unsigned int profileId, nvmlGpuIn
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetGpuInstances", &d)))
+    const cJSON *p;
+    if ((rc = gi_profile_call(device, "nvmlDeviceGetGpuInstances", count != NULL && gpuInstances != NULL, profileId,
+                              &d, &p)))
         goto out;
-    if (count == NULL || gpuInstances == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (model(d) == NULL)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
-    if (gi_profile(d, profileId, 0) == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     /* NVML trusts the array to hold the profile's instanceCount; count is only written */
     unsigned int n = 0;
     for (int g = 0; g < MIG_MAX_GI; g++)
@@ -621,10 +664,8 @@ nvmlDeviceGetGpuInstanceById(nvmlDevice_t device, unsigned int id, nvmlGpuInstan
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetGpuInstanceById", &d)))
+    if ((rc = gpu_call(device, "nvmlDeviceGetGpuInstanceById", gpuInstance != NULL, &d)))
         goto out;
-    if (gpuInstance == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     if (model(d) == NULL)
         LEAVE(NVML_ERROR_NOT_SUPPORTED);
     /* the H100 with MIG off answers NOT_FOUND: it has no instances then */
@@ -695,13 +736,10 @@ nvmlGpuInstanceGetComputeInstancePossiblePlacements(nvmlGpuInstance_t gpuInstanc
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", &gi)))
+    unsigned int c, starts[MIG_MAX_PLACEMENTS];
+    if ((rc = ci_profile_call(gpuInstance, "nvmlGpuInstanceGetComputeInstancePossiblePlacements", count != NULL,
+                              profileId, &gi, &c)))
         goto out;
-    if (count == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    unsigned int c = ci_slices(profileId, gi->slices), starts[MIG_MAX_PLACEMENTS];
-    if (c == 0)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
     unsigned int n = ci_placements(c, gi->slices, starts);
     if (placements != NULL)
         for (unsigned int i = 0; i < n; i++) {
@@ -718,12 +756,10 @@ nvmlGpuInstanceGetComputeInstanceRemainingCapacity(nvmlGpuInstance_t gpuInstance
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", &gi)))
+    unsigned int c;
+    if ((rc = ci_profile_call(gpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", count != NULL,
+                              profileId, &gi, &c)))
         goto out;
-    if (count == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (ci_slices(profileId, gi->slices) == 0)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
     *count = ci_capacity(gi, cis[gi->dev][gi->id], profileId);
     EXIT();
 }
@@ -792,22 +828,13 @@ create_ci(nvmlGpuInstance_t gpuInstance, unsigned int profileId, const nvmlCompu
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = sim_mig_gi(gpuInstance, key, &gi)))
+    unsigned int c, starts[MIG_MAX_PLACEMENTS];
+    if ((rc = ci_profile_call(gpuInstance, key, out_ci != NULL, profileId, &gi, &c)))
         goto out;
-    if (out_ci == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    unsigned int c = ci_slices(profileId, gi->slices), starts[MIG_MAX_PLACEMENTS];
-    if (c == 0)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
     unsigned int n = ci_placements(c, gi->slices, starts);
     mig_ci *list = cis[gi->dev][gi->id];
-    if (placement != NULL) {
-        unsigned int i = 0;
-        while (i < n && starts[i] != placement->start)
-            i++;
-        if (i == n || placement->size != c)
-            LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    }
+    if (placement != NULL && !placement_valid(starts, n, c, placement->start, placement->size))
+        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     if (ci_capacity(gi, list, profileId) == 0)
         LEAVE(NVML_ERROR_INSUFFICIENT_RESOURCES);
     int chosen = -1;   /* the asked placement, or the lowest free one */
@@ -855,10 +882,8 @@ nvmlComputeInstanceDestroy(nvmlComputeInstance_t computeInstance)
 {
     ENTER();
     mig_gi *gi;
-    mig_ci *ci = ci_of(computeInstance, &gi);
-    if (ci == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if ((rc = injected(sim_device_at(gi->dev), "nvmlComputeInstanceDestroy")))
+    mig_ci *ci;
+    if ((rc = ci_call(computeInstance, "nvmlComputeInstanceDestroy", 1, &gi, &ci)))
         goto out;
     ci->alive = 0;
     EXIT();
@@ -870,12 +895,10 @@ nvmlGpuInstanceGetComputeInstances(nvmlGpuInstance_t gpuInstance, unsigned int p
 {
     ENTER();
     mig_gi *gi;
-    if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetComputeInstances", &gi)))
+    unsigned int c;
+    if ((rc = ci_profile_call(gpuInstance, "nvmlGpuInstanceGetComputeInstances",
+                              count != NULL && computeInstances != NULL, profileId, &gi, &c)))
         goto out;
-    if (count == NULL || computeInstances == NULL || profileId >= NVML_COMPUTE_INSTANCE_PROFILE_COUNT)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (ci_slices(profileId, gi->slices) == 0)
-        LEAVE(NVML_ERROR_NOT_SUPPORTED);
     unsigned int n = 0;
     mig_ci *list = cis[gi->dev][gi->id];
     for (int k = 0; k < MIG_MAX_CI; k++)
@@ -906,10 +929,8 @@ nvmlComputeInstanceGetInfo_v2(nvmlComputeInstance_t computeInstance, nvmlCompute
 {
     ENTER();
     mig_gi *gi;
-    mig_ci *ci = ci_of(computeInstance, &gi);
-    if (ci == NULL || info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if ((rc = injected(sim_device_at(gi->dev), "nvmlComputeInstanceGetInfo_v2")))
+    mig_ci *ci;
+    if ((rc = ci_call(computeInstance, "nvmlComputeInstanceGetInfo_v2", info != NULL, &gi, &ci)))
         goto out;
     memset(info, 0, sizeof *info);
     info->device = (nvmlDevice_t)sim_device_at(gi->dev);
@@ -937,6 +958,20 @@ migdev_at(unsigned int dev, unsigned int index)
     return NULL;
 }
 
+/* The queries on a MIG device handle: its CI and GI, then the error injected under `key`;
+ * for a whole GPU, device_for's error, else INVALID_ARGUMENT (a whole GPU is no MIG
+ * device: the H100 says so). */
+static nvmlReturn_t
+migdev_call(nvmlDevice_t device, const char *key, mig_gi **gi, mig_ci **ci)
+{
+    sim_device *d;
+    *ci = migdev_of(device, gi);
+    if (*ci != NULL)
+        return injected(sim_device_at((*gi)->dev), key);
+    nvmlReturn_t rc = device_for(device, key, &d);
+    return rc != NVML_SUCCESS ? rc : NVML_ERROR_INVALID_ARGUMENT;
+}
+
 nvmlReturn_t
 nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int *isMigDevice)
 {
@@ -960,10 +995,8 @@ nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetMaxMigDeviceCount", &d)))
+    if ((rc = gpu_call(device, "nvmlDeviceGetMaxMigDeviceCount", count != NULL, &d)))
         goto out;
-    if (count == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     /* one MIG device per compute slice with MIG on; 0 with it off (as the H100 says) */
     *count = mig_enabled(d) == NVML_SUCCESS ? num(model(d), "computeSlices") : 0;
     EXIT();
@@ -974,10 +1007,8 @@ nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, nvm
 {
     ENTER();
     sim_device *d;
-    if ((rc = device_for(device, "nvmlDeviceGetMigDeviceHandleByIndex", &d)))
+    if ((rc = gpu_call(device, "nvmlDeviceGetMigDeviceHandleByIndex", migDevice != NULL, &d)))
         goto out;
-    if (migDevice == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
     if (mig_enabled(d) != NVML_SUCCESS)
         LEAVE(NVML_ERROR_NOT_FOUND);   /* the H100 with MIG off, for every index */
     if (index >= num(model(d), "computeSlices"))
@@ -994,18 +1025,12 @@ nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice, nvmlDevice_
 {
     ENTER();
     mig_gi *gi;
-    sim_device *d;
+    mig_ci *ci;
     if (device == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (migdev_of(migDevice, &gi) != NULL) {
-        if ((rc = injected(sim_device_at(gi->dev), "nvmlDeviceGetDeviceHandleFromMigDeviceHandle")))
-            goto out;
-        *device = (nvmlDevice_t)sim_device_at(gi->dev);
-        LEAVE(NVML_SUCCESS);
-    }
-    if ((rc = device_for(migDevice, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", &d)))
+    if ((rc = migdev_call(migDevice, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", &gi, &ci)))
         goto out;
-    rc = NVML_ERROR_INVALID_ARGUMENT;   /* a whole GPU is no MIG device (the H100 says so) */
+    *device = (nvmlDevice_t)sim_device_at(gi->dev);
     EXIT();
 }
 
@@ -1015,19 +1040,12 @@ migdev_id(nvmlDevice_t device, unsigned int *id, int want_ci, const char *key)
 {
     ENTER();
     mig_gi *gi;
-    sim_device *d;
+    mig_ci *ci;
     if (id == NULL)
         LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    mig_ci *ci = migdev_of(device, &gi);
-    if (ci != NULL) {
-        if ((rc = injected(sim_device_at(gi->dev), key)))
-            goto out;
-        *id = want_ci ? ci->id : gi->id;
-        LEAVE(NVML_SUCCESS);
-    }
-    if ((rc = device_for(device, key, &d)))
+    if ((rc = migdev_call(device, key, &gi, &ci)))   /* a whole GPU has no instance id */
         goto out;
-    rc = NVML_ERROR_INVALID_ARGUMENT;   /* a whole GPU has no instance id (the H100 says so) */
+    *id = want_ci ? ci->id : gi->id;
     EXIT();
 }
 

@@ -58,6 +58,16 @@ u64_of(const cJSON *j, unsigned long long dflt)
     return v;
 }
 
+/* The checks of a versioned struct of the caller's (its first member is the version):
+ * INVALID_ARGUMENT without one, ARGUMENT_VERSION_MISMATCH unless it is `version`. */
+static nvmlReturn_t
+versioned(const void *s, unsigned int version)
+{
+    if (s == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return *(const unsigned int *)s == version ? NVML_SUCCESS : NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+}
+
 /* A string at the call's value into buf, whose size NVML takes by pointer: too small
  * (or NULL with a size) answers INSUFFICIENT_SIZE and the size needed. */
 static nvmlReturn_t
@@ -135,12 +145,8 @@ nvmlDeviceGetVgpuInstancesUtilizationInfo(nvmlDevice_t device, nvmlVgpuInstances
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetVgpuInstancesUtilizationInfo", device);
-    if (rc != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = versioned(info, VgpuInstancesUtilizationInfo_v1)) != NVML_SUCCESS)
         return rc;
-    if (info == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (info->version != VgpuInstancesUtilizationInfo_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     rc = newer_samples(c.value, info->lastSeenTimeStamp, info->vgpuUtilArray, &info->vgpuInstanceCount,
                        sizeof *info->vgpuUtilArray, PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t);
     info->sampleValType = NVML_VALUE_TYPE_UNSIGNED_INT;
@@ -152,12 +158,8 @@ nvmlDeviceGetVgpuProcessesUtilizationInfo(nvmlDevice_t device, nvmlVgpuProcesses
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetVgpuProcessesUtilizationInfo", device);
-    if (rc != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = versioned(info, VgpuProcessesUtilizationInfo_v1)) != NVML_SUCCESS)
         return rc;
-    if (info == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (info->version != VgpuProcessesUtilizationInfo_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     return newer_samples(c.value, info->lastSeenTimeStamp, info->vgpuProcUtilArray, &info->vgpuProcessCount,
                          sizeof *info->vgpuProcUtilArray, PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t);
 }
@@ -235,12 +237,8 @@ nvmlVgpuTypeGetMaxInstancesPerGpuInstance(nvmlVgpuTypeMaxInstance_v1_t *p)
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_system(&c, "nvmlVgpuTypeGetMaxInstancesPerGpuInstance");
-    if (rc != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = versioned(p, nvmlVgpuTypeMaxInstance_v1)) != NVML_SUCCESS)
         return rc;
-    if (p == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (p->version != nvmlVgpuTypeMaxInstance_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     if ((rc = sim_key_u64(&c, p->vgpuTypeId)) != NVML_SUCCESS)
         return rc;
     return sim_get_u32(c.value, &p->maxInstancePerGI);
@@ -436,12 +434,8 @@ nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device, nvmlVgpuHeterogeneousMod
 {
     sim_device *d;
     nvmlReturn_t rc = begin_device_setter(&d, device);
-    if (rc != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = versioned(mode, VgpuHeterogeneousMode_v1)) != NVML_SUCCESS)
         return rc;
-    if (mode == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (mode->version != VgpuHeterogeneousMode_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
     if (mode->mode > NVML_VGPU_PGPU_HOMOGENEOUS_MODE)
         return NVML_ERROR_INVALID_ARGUMENT;
     pthread_mutex_lock(&set_lock);
