@@ -22,11 +22,6 @@
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
 
-#define CALL(rc, expr)          \
-    PN_NVML_BEGIN      \
-    rc = (expr);                \
-    PN_NVML_END
-
 /* --- setters of a struct built from arguments -------------------------------------- */
 
 /* nvmlDeviceSetDramEncryptionMode(handle, mode) -> None */
@@ -47,7 +42,7 @@ h_nvmlDeviceSetDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ss
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDramEncryptionMode, pfn_nvmlDeviceSetDramEncryptionMode, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &info));
+    PN_NVML_CALL(rc, fn(dev, &info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -75,7 +70,7 @@ h_nvmlDeviceSetPowerManagementLimit_v2(PyObject *module, PyObject *const *args, 
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit_v2, pfn_nvmlDeviceSetPowerManagementLimit_v2, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &v));
+    PN_NVML_CALL(rc, fn(dev, &v));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -100,7 +95,7 @@ h_nvmlDeviceSetNvLinkDeviceLowPowerThreshold(PyObject *module, PyObject *const *
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkDeviceLowPowerThreshold, pfn_nvmlDeviceSetNvLinkDeviceLowPowerThreshold,
                fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &info));
+    PN_NVML_CALL(rc, fn(dev, &info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -131,7 +126,7 @@ h_nvmlDeviceSetHostname_v1(PyObject *module, PyObject *const *args, Py_ssize_t n
     memcpy(h.value, name, strlen(name));
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetHostname_v1, pfn_nvmlDeviceSetHostname_v1, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &h));
+    PN_NVML_CALL(rc, fn(dev, &h));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -155,7 +150,7 @@ h_nvmlSystemSetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject *c
     PN_RESOLVE(st, PN_SYM_nvmlSystemSetConfComputeKeyRotationThresholdInfo,
                pfn_nvmlSystemSetConfComputeKeyRotationThresholdInfo, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(&info));
+    PN_NVML_CALL(rc, fn(&info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -256,10 +251,10 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         goto done;
     if (keyed) {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned int *) = fnp;
-        CALL(rc, fn(dev, key, &u[0]));
+        PN_NVML_CALL(rc, fn(dev, key, &u[0]));
     } else {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int *, unsigned int *) = fnp;
-        CALL(rc, fn(dev, &u[0], &u[1]));
+        PN_NVML_CALL(rc, fn(dev, &u[0], &u[1]));
     }
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
@@ -382,10 +377,10 @@ affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     nvmlReturn_t rc;
     if (scoped) {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *, unsigned int) = fnp;
-        CALL(rc, fn(dev, size, words, scope));
+        PN_NVML_CALL(rc, fn(dev, size, words, scope));
     } else {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *) = fnp;
-        CALL(rc, fn(dev, size, words));
+        PN_NVML_CALL(rc, fn(dev, size, words));
     }
     PyObject *arr = NULL;
     if (rc != NVML_SUCCESS)
