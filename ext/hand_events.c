@@ -35,6 +35,24 @@ now_ms(void)
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
 
+/* fn(arg) for the entry point `sym`, which takes one pointer (an object NVML made, a
+ * request struct), the GIL as ext/gil.h decides: 0, or -1 with an error raised (NVML's,
+ * or the loader's where the symbol is missing). */
+static int
+call_with_ptr(pn_state *st, int sym, void *arg)
+{
+    nvmlReturn_t (*fn)(void *) = st->syms[sym];
+    if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
+        return -1;
+    nvmlReturn_t rc;
+    PN_NVML_CALL(rc, fn(arg));
+    if (rc != NVML_SUCCESS) {
+        pn_raise(st, rc);
+        return -1;
+    }
+    return 0;
+}
+
 /* --- device event sets --------------------------------------------------------------- */
 
 /* An object NVML allocates (an event set, a GPM sample): made with `alloc`, recorded so
@@ -71,17 +89,8 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (pn_unpack(fname, args, nargs, kwnames, names, 1, 1, argv) < 0)
         return NULL;
     void *obj;
-    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0)
+    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0 || call_with_ptr(st, sym, obj) < 0)
         return NULL;
-    nvmlReturn_t (*fn)(void *) = st->syms[sym];
-    if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
-        return NULL;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(obj);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
     pn_handle_untrack(st, kind, obj, argv[0]);
     Py_RETURN_NONE;
 }
@@ -221,25 +230,28 @@ check_version(pn_state *st, PyObject *o, const char *fname, unsigned int want)
     return 0;
 }
 
-/* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct. */
-static PyObject *
-h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+/* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct, an
+ * object of struct class sidx (its bytes, returned; NULL with an error set). */
+static void *
+request_arg(pn_state *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sidx)
 {
     static const char *const names[] = {"req", NULL};
     PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetCreate", names, 1, 1, &arg);
-    pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetCreateRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t, "c_nvmlSystemEventSetCreate", "req",
-                      (void **)&req) < 0)
+    void *req;
+    UNPACK(fname, names, 1, 1, &arg);
+    if (pn_arg_struct(st, arg, sidx, fname, "req", &req) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    return req;
+}
+
+static PyObject *
+h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlSystemEventSetCreateRequest_v1_t *req = request_arg(st, args, nargs, kwnames, "c_nvmlSystemEventSetCreate",
+                                                            PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t);
+    if (req == NULL || call_with_ptr(st, PN_SYM_nvmlSystemEventSetCreate, req) < 0)
+        return NULL;
     if (req->set != NULL && pn_handle_track(st, PN_HANDLE_SystemEventSet, req->set) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -248,23 +260,15 @@ h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t
 static PyObject *
 h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetFree", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetFree";
     pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetFreeRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemEventSetFreeRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     nvmlSystemEventSet_t set = req->set;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, req) < 0)
+        return NULL;
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, set, NULL);
     Py_RETURN_NONE;
 }
@@ -272,22 +276,13 @@ h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t n
 static PyObject *
 h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemRegisterEvents", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemRegisterEvents";
     pn_state *st = pn_get_state(module);
-    nvmlSystemRegisterEventRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemRegisterEventRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0 ||
+        call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, req) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
     Py_RETURN_NONE;
 }
 
@@ -297,14 +292,11 @@ h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t
 static PyObject *
 h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetWait", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetWait";
     pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetWaitRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemEventSetWaitRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0)
         return NULL;
     if (req->data != NULL) {   /* only bytes copied in could hold one: a pointer we cannot vouch for */
         PyErr_Format(PyExc_ValueError, "%s(): the request's data pointer was not set by pynvml", fname);
@@ -332,16 +324,11 @@ h_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t n
     UNPACK(fname, names, 1, 1, argv);
     if (check_version(st, argv[0], fname, nvmlSystemEventSetCreateRequest_v1) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
     nvmlSystemEventSetCreateRequest_v1_t req;
     memset(&req, 0, sizeof req);
     req.version = nvmlSystemEventSetCreateRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetCreate, &req) < 0)
+        return NULL;
     if (req.set == NULL)
         return pn_raise(st, NVML_ERROR_MEMORY);
     if (pn_handle_track(st, PN_HANDLE_SystemEventSet, req.set) < 0)
@@ -362,14 +349,9 @@ h_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nar
     if (check_version(st, argv[0], fname, nvmlSystemEventSetFreeRequest_v1) < 0 ||
         pn_arg_handle(st, argv[1], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     req.version = nvmlSystemEventSetFreeRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, &req) < 0)
+        return NULL;
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, req.set, argv[1]);
     Py_RETURN_NONE;
 }
@@ -388,14 +370,9 @@ h_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t n
         pn_arg_u64(argv[1], fname, "eventTypes", &req.eventTypes) < 0 ||
         pn_arg_handle(st, argv[2], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
     req.version = nvmlSystemRegisterEventRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, &req) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
