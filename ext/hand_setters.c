@@ -22,6 +22,18 @@
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
 
+/* h_<name>, NVML's <name> through a helper shared by several:
+ *     helper(module, args, nargs, kwnames, "<name>", PN_SYM_<name>, names, ...)
+ * where names are the Python argument names NAMES, given in parentheses.  (A METH_FASTCALL
+ * function knows only its module, so each needs its own few lines: written once here.) */
+#define WRAPPER_NAMES(...) __VA_ARGS__, NULL
+#define WRAPPER(name, helper, NAMES, ...)                                                                  \
+    static PyObject *h_##name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
+    {                                                                                                      \
+        static const char *const names[] = {WRAPPER_NAMES NAMES};                                          \
+        return helper(module, args, nargs, kwnames, #name, PN_SYM_##name, names, __VA_ARGS__);             \
+    }
+
 /* --- setters of a struct built from arguments -------------------------------------- */
 
 /* nvmlDeviceSetDramEncryptionMode(handle, mode) -> None */
@@ -204,8 +216,8 @@ target_of(PyObject *o, const char *fname, const char *argname)
 /* f(handle[, key], a=None, b=None): NVML's two (or one) outputs, also written to a and b
  * where given.  nout outputs; keyed: one u32 input after the handle. */
 static PyObject *
-outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
-             const char *const *names, int keyed, int nout, int is_signed, int sym, int as_list)
+outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sym,
+             const char *const *names, int keyed, int nout, int is_signed, int as_list)
 {
     pn_state *st = pn_get_state(module);
     PyObject *argv[4] = {NULL, NULL, NULL, NULL};
@@ -284,37 +296,11 @@ done:
     return result;
 }
 
-static PyObject *
-h_nvmlDeviceGetMinMaxFanSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "minSpeed", "maxSpeed", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetMinMaxFanSpeed", names, 0, 2, 0,
-                        PN_SYM_nvmlDeviceGetMinMaxFanSpeed, 1);
-}
-
-static PyObject *
-h_nvmlDeviceGetGpcClkMinMaxVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"device", "minOffset", "maxOffset", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetGpcClkMinMaxVfOffset", names, 0, 2, 1,
-                        PN_SYM_nvmlDeviceGetGpcClkMinMaxVfOffset, 0);
-}
-
-static PyObject *
-h_nvmlDeviceGetMemClkMinMaxVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"device", "minOffset", "maxOffset", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetMemClkMinMaxVfOffset", names, 0, 2, 1,
-                        PN_SYM_nvmlDeviceGetMemClkMinMaxVfOffset, 0);
-}
-
-static PyObject *
-h_nvmlDeviceGetFanControlPolicy_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "fan", "fanControlPolicy", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetFanControlPolicy_v2", names, 1, 1, 0,
-                        PN_SYM_nvmlDeviceGetFanControlPolicy_v2, 0);
-}
+/*      NVML's name                        Python argument names                      keyed nout signed list */
+WRAPPER(nvmlDeviceGetMinMaxFanSpeed,       outs_to_refs, ("handle", "minSpeed", "maxSpeed"),   0, 2, 0, 1)
+WRAPPER(nvmlDeviceGetGpcClkMinMaxVfOffset, outs_to_refs, ("device", "minOffset", "maxOffset"), 0, 2, 1, 0)
+WRAPPER(nvmlDeviceGetMemClkMinMaxVfOffset, outs_to_refs, ("device", "minOffset", "maxOffset"), 0, 2, 1, 0)
+WRAPPER(nvmlDeviceGetFanControlPolicy_v2,  outs_to_refs, ("handle", "fan", "fanControlPolicy"), 1, 1, 0, 0)
 
 /* --- CPU and memory affinity: as many words as the caller asks for ------------------ */
 
@@ -349,8 +335,8 @@ ulonglong_array(const unsigned long *words, unsigned int n)
 }
 
 static PyObject *
-affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
-         const char *const *names, int scoped, int sym)
+affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sym,
+         const char *const *names, int scoped)
 {
     pn_state *st = pn_get_state(module);
     PyObject *argv[3];
@@ -391,28 +377,10 @@ affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     return arr;
 }
 
-static PyObject *
-h_nvmlDeviceGetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "cpuSetSize", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinity", names, 0, PN_SYM_nvmlDeviceGetCpuAffinity);
-}
-
-static PyObject *
-h_nvmlDeviceGetCpuAffinityWithinScope(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "cpuSetSize", "scope", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinityWithinScope", names, 1,
-                    PN_SYM_nvmlDeviceGetCpuAffinityWithinScope);
-}
-
-static PyObject *
-h_nvmlDeviceGetMemoryAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "nodeSetSize", "scope", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetMemoryAffinity", names, 1,
-                    PN_SYM_nvmlDeviceGetMemoryAffinity);
-}
+/*      NVML's name                          Python argument names                   scoped */
+WRAPPER(nvmlDeviceGetCpuAffinity,            affinity, ("handle", "cpuSetSize"),              0)
+WRAPPER(nvmlDeviceGetCpuAffinityWithinScope, affinity, ("handle", "cpuSetSize", "scope"),     1)
+WRAPPER(nvmlDeviceGetMemoryAffinity,         affinity, ("handle", "nodeSetSize", "scope"),    1)
 
 /* nvmlDeviceClearFieldValues(handle, fieldIds): nvmlDeviceGetFieldValues' arguments and
  * result (a list of c_nvmlFieldValue_t, each entry's nvmlReturn set; nvidia-ml-py returns
