@@ -69,9 +69,7 @@ tracked_alloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
         return NULL;
     void *obj = NULL;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&obj);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&obj));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (pn_handle_track(st, kind, obj) < 0)
@@ -557,9 +555,7 @@ h_nvmlGpmSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSampleGet, pfn_nvmlGpmSampleGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, sample);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, sample));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[1]);
@@ -583,9 +579,7 @@ h_nvmlGpmMigSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmMigSampleGet, pfn_nvmlGpmMigSampleGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, gi, sample);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, gi, sample));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[2]);
@@ -622,9 +616,7 @@ h_nvmlGpmMetricsGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, P
     }
     PN_RESOLVE(st, PN_SYM_nvmlGpmMetricsGet, pfn_nvmlGpmMetricsGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(m);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(m));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[0]);
@@ -647,9 +639,7 @@ h_nvmlGpmSetStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSetStreamingEnabled, pfn_nvmlGpmSetStreamingEnabled, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, state);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, state));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -673,9 +663,7 @@ h_nvmlUnitGetDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nar
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
     unsigned int count = 0;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(unit, &count, NULL);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(unit, &count, NULL));
     if (rc != NVML_SUCCESS && rc != NVML_ERROR_INSUFFICIENT_SIZE)
         return pn_raise(st, rc);
     return PyLong_FromUnsignedLong(count);

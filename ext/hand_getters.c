@@ -79,9 +79,7 @@ temperature_v1(pn_state *st, const char *fname, PyObject *handle, PyObject *sens
     t.version = nvmlTemperature_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureV, pfn_nvmlDeviceGetTemperatureV, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &t);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, &t));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(t.temperature);
@@ -139,9 +137,7 @@ h_nvmlDeviceGetSupportedPerformanceStates(GETTER_ARGS)
         pstates[i] = NVML_PSTATE_UNKNOWN;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedPerformanceStates, pfn_nvmlDeviceGetSupportedPerformanceStates, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, pstates, (unsigned int)sizeof pstates);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, pstates, (unsigned int)sizeof pstates));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     PyObject *out = PyList_New(0);
@@ -178,9 +174,7 @@ h_nvmlDeviceGetGspFirmwareVersion(GETTER_ARGS)
     memset(buf, 0, sizeof buf);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareVersion, pfn_nvmlDeviceGetGspFirmwareVersion, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, buf);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, buf));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     buf[sizeof buf - 1] = 0;
@@ -202,9 +196,7 @@ h_nvmlSystemGetDriverBranch(GETTER_ARGS)
     b.version = SystemDriverBranchInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetDriverBranch, pfn_nvmlSystemGetDriverBranch, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&b, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&b, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t, &b);
@@ -227,9 +219,7 @@ h_nvmlDeviceGetAccountingStats_v2(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats_v2, pfn_nvmlDeviceGetAccountingStats_v2, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &s);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, &s));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_pn_nvmlAccountingStats_v2_t, &s);
@@ -276,9 +266,7 @@ h_nvmlDeviceGetConfComputeGpuAttestationReport(GETTER_ARGS)
         PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
                    pfn_nvmlDeviceGetConfComputeGpuAttestationReport, fn);
         nvmlReturn_t rc;
-        PN_NVML_BEGIN
-        rc = fn(dev, r);
-        PN_NVML_END
+        PN_NVML_CALL(rc, fn(dev, r));
         PyObject *out = rc == NVML_SUCCESS ? pn_struct_new(st, PN_STRUCT_nvmlConfComputeGpuAttestationReport_t, r)
                                            : pn_raise(st, rc);
         PyMem_Free(r);
@@ -341,9 +329,7 @@ h_nvmlDeviceGetHandleByUUIDV(GETTER_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByUUIDV, pfn_nvmlDeviceGetHandleByUUIDV, fn);
     nvmlDevice_t dev = NULL;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&u, &dev);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&u, &dev));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_handle_new(st, PN_HANDLE_Device, dev);
@@ -464,9 +450,7 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSamples, pfn_nvmlDeviceGetSamples, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, type, ts, &vtype, &count, NULL);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, type, ts, &vtype, &count, NULL));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     unsigned int cap = count + 16;
@@ -474,9 +458,7 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
     if (arr == NULL)
         return PyErr_NoMemory();
     count = cap;
-    PN_NVML_BEGIN
-    rc = fn(dev, type, ts, &vtype, &count, arr);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, type, ts, &vtype, &count, arr));
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS) {
         out = pn_raise(st, rc);
