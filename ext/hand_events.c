@@ -93,20 +93,19 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     Py_RETURN_NONE;
 }
 
-static PyObject *
-h_nvmlEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    return tracked_alloc(module, args, nargs, kwnames, "nvmlEventSetCreate", PN_SYM_nvmlEventSetCreate,
-                         PN_HANDLE_EventSet);
-}
+/* h_<alloc_fn>() and h_<free_fn>(<argname>): tracked_alloc and tracked_free of handle kind `kind`. */
+#define TRACKED(alloc_fn, free_fn, argname, kind)                                                               \
+    static PyObject *h_##alloc_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
+    {                                                                                                           \
+        return tracked_alloc(module, args, nargs, kwnames, #alloc_fn, PN_SYM_##alloc_fn, kind);                 \
+    }                                                                                                           \
+    static PyObject *h_##free_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)  \
+    {                                                                                                           \
+        static const char *const names[] = {argname, NULL};                                                     \
+        return tracked_free(module, args, nargs, kwnames, #free_fn, names, PN_SYM_##free_fn, kind);             \
+    }
 
-static PyObject *
-h_nvmlEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"eventSet", NULL};
-    return tracked_free(module, args, nargs, kwnames, "nvmlEventSetFree", names, PN_SYM_nvmlEventSetFree,
-                        PN_HANDLE_EventSet);
-}
+TRACKED(nvmlEventSetCreate, nvmlEventSetFree, "eventSet", PN_HANDLE_EventSet)
 
 
 /* One slice of a wait, made with the GIL released. */
@@ -523,20 +522,7 @@ done:
 
 /* --- GPM ------------------------------------------------------------------------------- */
 
-static PyObject *
-h_nvmlGpmSampleAlloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    return tracked_alloc(module, args, nargs, kwnames, "nvmlGpmSampleAlloc", PN_SYM_nvmlGpmSampleAlloc,
-                         PN_HANDLE_GpmSample);
-}
-
-static PyObject *
-h_nvmlGpmSampleFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"gpmSample", NULL};
-    return tracked_free(module, args, nargs, kwnames, "nvmlGpmSampleFree", names, PN_SYM_nvmlGpmSampleFree,
-                        PN_HANDLE_GpmSample);
-}
+TRACKED(nvmlGpmSampleAlloc, nvmlGpmSampleFree, "gpmSample", PN_HANDLE_GpmSample)
 
 
 /* nvmlGpmSampleGet(device, gpmSample) -> gpmSample, filled. */
