@@ -227,8 +227,8 @@ check_version(pn_state *st, PyObject *o, const char *fname, unsigned int want)
     return 0;
 }
 
-/* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct, an
- * object of struct class sidx (its bytes, returned; NULL with an error set). */
+/* c_nvmlSystemEventSetCreate(req) and the others call NVML on the request struct itself:
+ * their argument `req`, an object of struct class sidx.  Its bytes, or NULL with an error set. */
 static void *
 request_arg(pn_state *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sidx)
 {
