@@ -35,6 +35,24 @@ now_ms(void)
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
 
+/* fn(arg) for the entry point `sym`, which takes one pointer (an object NVML made, a
+ * request struct), the GIL as ext/gil.h decides: 0, or -1 with an error raised (NVML's,
+ * or the loader's where the symbol is missing). */
+static int
+call_with_ptr(pn_state *st, int sym, void *arg)
+{
+    nvmlReturn_t (*fn)(void *) = st->syms[sym];
+    if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
+        return -1;
+    nvmlReturn_t rc;
+    PN_NVML_CALL(rc, fn(arg));
+    if (rc != NVML_SUCCESS) {
+        pn_raise(st, rc);
+        return -1;
+    }
+    return 0;
+}
+
 /* --- device event sets --------------------------------------------------------------- */
 
 /* An object NVML allocates (an event set, a GPM sample): made with `alloc`, recorded so
@@ -51,9 +69,7 @@ tracked_alloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
         return NULL;
     void *obj = NULL;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&obj);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&obj));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (pn_handle_track(st, kind, obj) < 0)
@@ -71,35 +87,25 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (pn_unpack(fname, args, nargs, kwnames, names, 1, 1, argv) < 0)
         return NULL;
     void *obj;
-    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0)
+    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0 || call_with_ptr(st, sym, obj) < 0)
         return NULL;
-    nvmlReturn_t (*fn)(void *) = st->syms[sym];
-    if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
-        return NULL;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(obj);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
     pn_handle_untrack(st, kind, obj, argv[0]);
     Py_RETURN_NONE;
 }
 
-static PyObject *
-h_nvmlEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    return tracked_alloc(module, args, nargs, kwnames, "nvmlEventSetCreate", PN_SYM_nvmlEventSetCreate,
-                         PN_HANDLE_EventSet);
-}
+/* h_<alloc_fn>() and h_<free_fn>(<argname>): tracked_alloc and tracked_free of handle kind `kind`. */
+#define TRACKED(alloc_fn, free_fn, argname, kind)                                                               \
+    static PyObject *h_##alloc_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
+    {                                                                                                           \
+        return tracked_alloc(module, args, nargs, kwnames, #alloc_fn, PN_SYM_##alloc_fn, kind);                 \
+    }                                                                                                           \
+    static PyObject *h_##free_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)  \
+    {                                                                                                           \
+        static const char *const names[] = {argname, NULL};                                                     \
+        return tracked_free(module, args, nargs, kwnames, #free_fn, names, PN_SYM_##free_fn, kind);             \
+    }
 
-static PyObject *
-h_nvmlEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"eventSet", NULL};
-    return tracked_free(module, args, nargs, kwnames, "nvmlEventSetFree", names, PN_SYM_nvmlEventSetFree,
-                        PN_HANDLE_EventSet);
-}
+TRACKED(nvmlEventSetCreate, nvmlEventSetFree, "eventSet", PN_HANDLE_EventSet)
 
 
 /* One slice of a wait, made with the GIL released. */
@@ -221,25 +227,28 @@ check_version(pn_state *st, PyObject *o, const char *fname, unsigned int want)
     return 0;
 }
 
-/* c_nvmlSystemEventSetCreate(req) and the others: NVML called on the request struct. */
-static PyObject *
-h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+/* c_nvmlSystemEventSetCreate(req) and the others call NVML on the request struct itself:
+ * their argument `req`, an object of struct class sidx.  Its bytes, or NULL with an error set. */
+static void *
+request_arg(pn_state *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sidx)
 {
     static const char *const names[] = {"req", NULL};
     PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetCreate", names, 1, 1, &arg);
-    pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetCreateRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t, "c_nvmlSystemEventSetCreate", "req",
-                      (void **)&req) < 0)
+    void *req;
+    UNPACK(fname, names, 1, 1, &arg);
+    if (pn_arg_struct(st, arg, sidx, fname, "req", &req) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    return req;
+}
+
+static PyObject *
+h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlSystemEventSetCreateRequest_v1_t *req = request_arg(st, args, nargs, kwnames, "c_nvmlSystemEventSetCreate",
+                                                            PN_STRUCT_nvmlSystemEventSetCreateRequest_v1_t);
+    if (req == NULL || call_with_ptr(st, PN_SYM_nvmlSystemEventSetCreate, req) < 0)
+        return NULL;
     if (req->set != NULL && pn_handle_track(st, PN_HANDLE_SystemEventSet, req->set) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -248,23 +257,15 @@ h_c_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t
 static PyObject *
 h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetFree", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetFree";
     pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetFreeRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemEventSetFreeRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     nvmlSystemEventSet_t set = req->set;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, req) < 0)
+        return NULL;
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, set, NULL);
     Py_RETURN_NONE;
 }
@@ -272,22 +273,13 @@ h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t n
 static PyObject *
 h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemRegisterEvents", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemRegisterEvents";
     pn_state *st = pn_get_state(module);
-    nvmlSystemRegisterEventRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemRegisterEventRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemRegisterEventRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0 ||
+        call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, req) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
     Py_RETURN_NONE;
 }
 
@@ -297,14 +289,11 @@ h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t
 static PyObject *
 h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"req", NULL};
-    PyObject *arg;
-    UNPACK("c_nvmlSystemEventSetWait", names, 1, 1, &arg);
     static const char fname[] = "c_nvmlSystemEventSetWait";
     pn_state *st = pn_get_state(module);
-    nvmlSystemEventSetWaitRequest_v1_t *req;
-    if (pn_arg_struct(st, arg, PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t, fname, "req", (void **)&req) < 0 ||
-        check_request_set(st, req->set, fname) < 0)
+    nvmlSystemEventSetWaitRequest_v1_t *req =
+        request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemEventSetWaitRequest_v1_t);
+    if (req == NULL || check_request_set(st, req->set, fname) < 0)
         return NULL;
     if (req->data != NULL) {   /* only bytes copied in could hold one: a pointer we cannot vouch for */
         PyErr_Format(PyExc_ValueError, "%s(): the request's data pointer was not set by pynvml", fname);
@@ -332,16 +321,11 @@ h_nvmlSystemEventSetCreate(PyObject *module, PyObject *const *args, Py_ssize_t n
     UNPACK(fname, names, 1, 1, argv);
     if (check_version(st, argv[0], fname, nvmlSystemEventSetCreateRequest_v1) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetCreate, pfn_nvmlSystemEventSetCreate, fn);
     nvmlSystemEventSetCreateRequest_v1_t req;
     memset(&req, 0, sizeof req);
     req.version = nvmlSystemEventSetCreateRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetCreate, &req) < 0)
+        return NULL;
     if (req.set == NULL)
         return pn_raise(st, NVML_ERROR_MEMORY);
     if (pn_handle_track(st, PN_HANDLE_SystemEventSet, req.set) < 0)
@@ -362,14 +346,9 @@ h_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nar
     if (check_version(st, argv[0], fname, nvmlSystemEventSetFreeRequest_v1) < 0 ||
         pn_arg_handle(st, argv[1], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetFree, pfn_nvmlSystemEventSetFree, fn);
     req.version = nvmlSystemEventSetFreeRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, &req) < 0)
+        return NULL;
     pn_handle_untrack(st, PN_HANDLE_SystemEventSet, req.set, argv[1]);
     Py_RETURN_NONE;
 }
@@ -388,14 +367,9 @@ h_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t n
         pn_arg_u64(argv[1], fname, "eventTypes", &req.eventTypes) < 0 ||
         pn_arg_handle(st, argv[2], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlSystemRegisterEvents, pfn_nvmlSystemRegisterEvents, fn);
     req.version = nvmlSystemRegisterEventRequest_v1;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&req);
-    PN_NVML_END
-    if (rc != NVML_SUCCESS)
-        return pn_raise(st, rc);
+    if (call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, &req) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -548,20 +522,7 @@ done:
 
 /* --- GPM ------------------------------------------------------------------------------- */
 
-static PyObject *
-h_nvmlGpmSampleAlloc(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    return tracked_alloc(module, args, nargs, kwnames, "nvmlGpmSampleAlloc", PN_SYM_nvmlGpmSampleAlloc,
-                         PN_HANDLE_GpmSample);
-}
-
-static PyObject *
-h_nvmlGpmSampleFree(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"gpmSample", NULL};
-    return tracked_free(module, args, nargs, kwnames, "nvmlGpmSampleFree", names, PN_SYM_nvmlGpmSampleFree,
-                        PN_HANDLE_GpmSample);
-}
+TRACKED(nvmlGpmSampleAlloc, nvmlGpmSampleFree, "gpmSample", PN_HANDLE_GpmSample)
 
 
 /* nvmlGpmSampleGet(device, gpmSample) -> gpmSample, filled. */
@@ -580,9 +541,7 @@ h_nvmlGpmSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSampleGet, pfn_nvmlGpmSampleGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, sample);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, sample));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[1]);
@@ -606,9 +565,7 @@ h_nvmlGpmMigSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmMigSampleGet, pfn_nvmlGpmMigSampleGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, gi, sample);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, gi, sample));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[2]);
@@ -645,9 +602,7 @@ h_nvmlGpmMetricsGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, P
     }
     PN_RESOLVE(st, PN_SYM_nvmlGpmMetricsGet, pfn_nvmlGpmMetricsGet, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(m);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(m));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[0]);
@@ -670,9 +625,7 @@ h_nvmlGpmSetStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSetStreamingEnabled, pfn_nvmlGpmSetStreamingEnabled, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, state);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, state));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -696,9 +649,7 @@ h_nvmlUnitGetDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nar
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetDevices, pfn_nvmlUnitGetDevices, fn);
     unsigned int count = 0;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(unit, &count, NULL);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(unit, &count, NULL));
     if (rc != NVML_SUCCESS && rc != NVML_ERROR_INSUFFICIENT_SIZE)
         return pn_raise(st, rc);
     return PyLong_FromUnsignedLong(count);

@@ -79,9 +79,7 @@ temperature_v1(pn_state *st, const char *fname, PyObject *handle, PyObject *sens
     t.version = nvmlTemperature_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureV, pfn_nvmlDeviceGetTemperatureV, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &t);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, &t));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(t.temperature);
@@ -139,9 +137,7 @@ h_nvmlDeviceGetSupportedPerformanceStates(GETTER_ARGS)
         pstates[i] = NVML_PSTATE_UNKNOWN;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedPerformanceStates, pfn_nvmlDeviceGetSupportedPerformanceStates, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, pstates, (unsigned int)sizeof pstates);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, pstates, (unsigned int)sizeof pstates));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     PyObject *out = PyList_New(0);
@@ -178,9 +174,7 @@ h_nvmlDeviceGetGspFirmwareVersion(GETTER_ARGS)
     memset(buf, 0, sizeof buf);
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareVersion, pfn_nvmlDeviceGetGspFirmwareVersion, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, buf);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, buf));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     buf[sizeof buf - 1] = 0;
@@ -202,9 +196,7 @@ h_nvmlSystemGetDriverBranch(GETTER_ARGS)
     b.version = SystemDriverBranchInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetDriverBranch, pfn_nvmlSystemGetDriverBranch, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&b, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&b, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_nvmlSystemDriverBranchInfo_v1_t, &b);
@@ -227,9 +219,7 @@ h_nvmlDeviceGetAccountingStats_v2(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats_v2, pfn_nvmlDeviceGetAccountingStats_v2, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &s);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, &s));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_pn_nvmlAccountingStats_v2_t, &s);
@@ -276,9 +266,7 @@ h_nvmlDeviceGetConfComputeGpuAttestationReport(GETTER_ARGS)
         PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
                    pfn_nvmlDeviceGetConfComputeGpuAttestationReport, fn);
         nvmlReturn_t rc;
-        PN_NVML_BEGIN
-        rc = fn(dev, r);
-        PN_NVML_END
+        PN_NVML_CALL(rc, fn(dev, r));
         PyObject *out = rc == NVML_SUCCESS ? pn_struct_new(st, PN_STRUCT_nvmlConfComputeGpuAttestationReport_t, r)
                                            : pn_raise(st, rc);
         PyMem_Free(r);
@@ -341,17 +329,62 @@ h_nvmlDeviceGetHandleByUUIDV(GETTER_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetHandleByUUIDV, pfn_nvmlDeviceGetHandleByUUIDV, fn);
     nvmlDevice_t dev = NULL;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(&u, &dev);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(&u, &dev));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_handle_new(st, PN_HANDLE_Device, dev);
 }
 
+/* The process lists NVML fills through a struct holding their count and array: a size
+ * query (SUCCESS: none, []), then the array.  A process list can grow between the calls:
+ * asked again, a few times, with room to spare.  `call` points the struct `s` at arr and
+ * makes NVML's call; *count is the struct's count; the entries are of struct sidx. */
+typedef nvmlReturn_t (*list_call)(void *fn, nvmlDevice_t dev, void *s, void *arr);
+
+static PyObject *
+process_list(pn_state *st, list_call call, void *fn, nvmlDevice_t dev, void *s, unsigned int *count, int sidx,
+             size_t size)
+{
+    void *arr = NULL;
+    nvmlReturn_t rc;
+    PN_NVML_CALL(rc, call(fn, dev, s, NULL));
+    for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
+        unsigned int cap = *count * 2 + 5;
+        PyMem_Free(arr);
+        if ((arr = PyMem_Calloc(cap, size)) == NULL)
+            return PyErr_NoMemory();
+        *count = cap;
+        PN_NVML_CALL(rc, call(fn, dev, s, arr));
+        if (rc == NVML_SUCCESS && *count > cap)
+            *count = cap;      /* never read past what we allocated */
+    }
+    PyObject *out = NULL;
+    if (rc != NVML_SUCCESS)
+        out = pn_raise(st, rc);
+    else if (arr == NULL)
+        out = PyList_New(0);
+    else
+        out = pn_struct_list(st, sidx, arr, size, *count);
+    PyMem_Free(arr);
+    return out;
+}
+
+static nvmlReturn_t
+call_detail_list(void *fn, nvmlDevice_t dev, void *s, void *arr)
+{
+    ((nvmlProcessDetailList_v1_t *)s)->procArray = arr;
+    return ((pfn_nvmlDeviceGetRunningProcessDetailList)fn)(dev, s);
+}
+
+static nvmlReturn_t
+call_utilization_info(void *fn, nvmlDevice_t dev, void *s, void *arr)
+{
+    ((nvmlProcessesUtilizationInfo_v1_t *)s)->procUtilArray = arr;
+    return ((pfn_nvmlDeviceGetProcessesUtilizationInfo)fn)(dev, s);
+}
+
 /* nvmlDeviceGetRunningProcessDetailList(handle, version, mode): the version and mode go
- * in the struct; a size query (SUCCESS: no processes, []), then the array.  A process
- * list can grow between the calls: asked again, a few times, with room to spare. */
+ * in the struct; a process list (above). */
 static PyObject *
 h_nvmlDeviceGetRunningProcessDetailList(GETTER_ARGS)
 {
@@ -368,37 +401,12 @@ h_nvmlDeviceGetRunningProcessDetailList(GETTER_ARGS)
         pn_arg_u32(argv[2], fname, "mode", &l.mode) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRunningProcessDetailList, pfn_nvmlDeviceGetRunningProcessDetailList, fn);
-    nvmlProcessDetail_v1_t *arr = NULL;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &l);
-    PN_NVML_END
-    for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
-        unsigned int cap = l.numProcArrayEntries * 2 + 5;
-        PyMem_Free(arr);
-        if ((arr = PyMem_Calloc(cap, sizeof *arr)) == NULL)
-            return PyErr_NoMemory();
-        l.numProcArrayEntries = cap;
-        l.procArray = arr;
-        PN_NVML_BEGIN
-        rc = fn(dev, &l);
-        PN_NVML_END
-        if (rc == NVML_SUCCESS && l.numProcArrayEntries > cap)
-            l.numProcArrayEntries = cap;      /* never read past what we allocated */
-    }
-    PyObject *out = NULL;
-    if (rc != NVML_SUCCESS)
-        out = pn_raise(st, rc);
-    else if (arr == NULL)
-        out = PyList_New(0);
-    else
-        out = pn_struct_list(st, PN_STRUCT_nvmlProcessDetail_v1_t, arr, sizeof *arr, l.numProcArrayEntries);
-    PyMem_Free(arr);
-    return out;
+    return process_list(st, call_detail_list, (void *)fn, dev, &l, &l.numProcArrayEntries,
+                        PN_STRUCT_nvmlProcessDetail_v1_t, sizeof(nvmlProcessDetail_v1_t));
 }
 
-/* nvmlDeviceGetProcessesUtilizationInfo(handle, timeStamp): a size query, then the
- * samples newer than timeStamp.  nvidia-ml-py raises NVMLError(ret) unless the query
+/* nvmlDeviceGetProcessesUtilizationInfo(handle, timeStamp): the samples newer than
+ * timeStamp, a process list (above).  nvidia-ml-py raises NVMLError(ret) unless the query
  * answers INSUFFICIENT_SIZE: NVMLError_NotFound where NVML has no samples, and NVMLError(0)
  * where the query succeeds (no samples either); ours returns [] there. */
 static PyObject *
@@ -417,33 +425,8 @@ h_nvmlDeviceGetProcessesUtilizationInfo(GETTER_ARGS)
         return NULL;
     info.version = ProcessesUtilizationInfo_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetProcessesUtilizationInfo, pfn_nvmlDeviceGetProcessesUtilizationInfo, fn);
-    nvmlProcessUtilizationInfo_v1_t *arr = NULL;
-    nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &info);
-    PN_NVML_END
-    for (int tries = 0; rc == NVML_ERROR_INSUFFICIENT_SIZE && tries < 8; tries++) {
-        unsigned int cap = info.processSamplesCount * 2 + 5;
-        PyMem_Free(arr);
-        if ((arr = PyMem_Calloc(cap, sizeof *arr)) == NULL)
-            return PyErr_NoMemory();
-        info.processSamplesCount = cap;
-        info.procUtilArray = arr;
-        PN_NVML_BEGIN
-        rc = fn(dev, &info);
-        PN_NVML_END
-        if (rc == NVML_SUCCESS && info.processSamplesCount > cap)
-            info.processSamplesCount = cap;
-    }
-    PyObject *out = NULL;
-    if (rc != NVML_SUCCESS)
-        out = pn_raise(st, rc);
-    else if (arr == NULL)
-        out = PyList_New(0);
-    else
-        out = pn_struct_list(st, PN_STRUCT_nvmlProcessUtilizationInfo_v1_t, arr, sizeof *arr, info.processSamplesCount);
-    PyMem_Free(arr);
-    return out;
+    return process_list(st, call_utilization_info, (void *)fn, dev, &info, &info.processSamplesCount,
+                        PN_STRUCT_nvmlProcessUtilizationInfo_v1_t, sizeof(nvmlProcessUtilizationInfo_v1_t));
 }
 
 /* nvmlDeviceGetSamples(device, sampling_type, timeStamp): a count query, then the samples
@@ -467,9 +450,7 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSamples, pfn_nvmlDeviceGetSamples, fn);
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, type, ts, &vtype, &count, NULL);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, type, ts, &vtype, &count, NULL));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     unsigned int cap = count + 16;
@@ -477,9 +458,7 @@ h_nvmlDeviceGetSamples(GETTER_ARGS)
     if (arr == NULL)
         return PyErr_NoMemory();
     count = cap;
-    PN_NVML_BEGIN
-    rc = fn(dev, type, ts, &vtype, &count, arr);
-    PN_NVML_END
+    PN_NVML_CALL(rc, fn(dev, type, ts, &vtype, &count, arr));
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS) {
         out = pn_raise(st, rc);

@@ -22,10 +22,17 @@
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)        \
         return NULL
 
-#define CALL(rc, expr)          \
-    PN_NVML_BEGIN      \
-    rc = (expr);                \
-    PN_NVML_END
+/* h_<name>, NVML's <name> through a helper shared by several:
+ *     helper(module, args, nargs, kwnames, "<name>", PN_SYM_<name>, names, ...)
+ * where names are the Python argument names NAMES, given in parentheses.  (A METH_FASTCALL
+ * function knows only its module, so each needs its own few lines: written once here.) */
+#define WRAPPER_NAMES(...) __VA_ARGS__, NULL
+#define WRAPPER(name, helper, NAMES, ...)                                                                  \
+    static PyObject *h_##name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
+    {                                                                                                      \
+        static const char *const names[] = {WRAPPER_NAMES NAMES};                                          \
+        return helper(module, args, nargs, kwnames, #name, PN_SYM_##name, names, __VA_ARGS__);             \
+    }
 
 /* --- setters of a struct built from arguments -------------------------------------- */
 
@@ -47,7 +54,7 @@ h_nvmlDeviceSetDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ss
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDramEncryptionMode, pfn_nvmlDeviceSetDramEncryptionMode, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &info));
+    PN_NVML_CALL(rc, fn(dev, &info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -75,7 +82,7 @@ h_nvmlDeviceSetPowerManagementLimit_v2(PyObject *module, PyObject *const *args, 
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit_v2, pfn_nvmlDeviceSetPowerManagementLimit_v2, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &v));
+    PN_NVML_CALL(rc, fn(dev, &v));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -100,7 +107,7 @@ h_nvmlDeviceSetNvLinkDeviceLowPowerThreshold(PyObject *module, PyObject *const *
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkDeviceLowPowerThreshold, pfn_nvmlDeviceSetNvLinkDeviceLowPowerThreshold,
                fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &info));
+    PN_NVML_CALL(rc, fn(dev, &info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -131,7 +138,7 @@ h_nvmlDeviceSetHostname_v1(PyObject *module, PyObject *const *args, Py_ssize_t n
     memcpy(h.value, name, strlen(name));
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetHostname_v1, pfn_nvmlDeviceSetHostname_v1, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(dev, &h));
+    PN_NVML_CALL(rc, fn(dev, &h));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_RETURN_NONE;
@@ -155,7 +162,7 @@ h_nvmlSystemSetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject *c
     PN_RESOLVE(st, PN_SYM_nvmlSystemSetConfComputeKeyRotationThresholdInfo,
                pfn_nvmlSystemSetConfComputeKeyRotationThresholdInfo, fn);
     nvmlReturn_t rc;
-    CALL(rc, fn(&info));
+    PN_NVML_CALL(rc, fn(&info));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromLong(NVML_SUCCESS);
@@ -209,8 +216,8 @@ target_of(PyObject *o, const char *fname, const char *argname)
 /* f(handle[, key], a=None, b=None): NVML's two (or one) outputs, also written to a and b
  * where given.  nout outputs; keyed: one u32 input after the handle. */
 static PyObject *
-outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
-             const char *const *names, int keyed, int nout, int is_signed, int sym, int as_list)
+outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sym,
+             const char *const *names, int keyed, int nout, int is_signed, int as_list)
 {
     pn_state *st = pn_get_state(module);
     PyObject *argv[4] = {NULL, NULL, NULL, NULL};
@@ -256,10 +263,10 @@ outs_to_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
         goto done;
     if (keyed) {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned int *) = fnp;
-        CALL(rc, fn(dev, key, &u[0]));
+        PN_NVML_CALL(rc, fn(dev, key, &u[0]));
     } else {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int *, unsigned int *) = fnp;
-        CALL(rc, fn(dev, &u[0], &u[1]));
+        PN_NVML_CALL(rc, fn(dev, &u[0], &u[1]));
     }
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
@@ -289,37 +296,11 @@ done:
     return result;
 }
 
-static PyObject *
-h_nvmlDeviceGetMinMaxFanSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "minSpeed", "maxSpeed", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetMinMaxFanSpeed", names, 0, 2, 0,
-                        PN_SYM_nvmlDeviceGetMinMaxFanSpeed, 1);
-}
-
-static PyObject *
-h_nvmlDeviceGetGpcClkMinMaxVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"device", "minOffset", "maxOffset", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetGpcClkMinMaxVfOffset", names, 0, 2, 1,
-                        PN_SYM_nvmlDeviceGetGpcClkMinMaxVfOffset, 0);
-}
-
-static PyObject *
-h_nvmlDeviceGetMemClkMinMaxVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"device", "minOffset", "maxOffset", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetMemClkMinMaxVfOffset", names, 0, 2, 1,
-                        PN_SYM_nvmlDeviceGetMemClkMinMaxVfOffset, 0);
-}
-
-static PyObject *
-h_nvmlDeviceGetFanControlPolicy_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "fan", "fanControlPolicy", NULL};
-    return outs_to_refs(module, args, nargs, kwnames, "nvmlDeviceGetFanControlPolicy_v2", names, 1, 1, 0,
-                        PN_SYM_nvmlDeviceGetFanControlPolicy_v2, 0);
-}
+/*      NVML's name                        Python argument names                      keyed nout signed list */
+WRAPPER(nvmlDeviceGetMinMaxFanSpeed,       outs_to_refs, ("handle", "minSpeed", "maxSpeed"),   0, 2, 0, 1)
+WRAPPER(nvmlDeviceGetGpcClkMinMaxVfOffset, outs_to_refs, ("device", "minOffset", "maxOffset"), 0, 2, 1, 0)
+WRAPPER(nvmlDeviceGetMemClkMinMaxVfOffset, outs_to_refs, ("device", "minOffset", "maxOffset"), 0, 2, 1, 0)
+WRAPPER(nvmlDeviceGetFanControlPolicy_v2,  outs_to_refs, ("handle", "fan", "fanControlPolicy"), 1, 1, 0, 0)
 
 /* --- CPU and memory affinity: as many words as the caller asks for ------------------ */
 
@@ -354,8 +335,8 @@ ulonglong_array(const unsigned long *words, unsigned int n)
 }
 
 static PyObject *
-affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname,
-         const char *const *names, int scoped, int sym)
+affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *fname, int sym,
+         const char *const *names, int scoped)
 {
     pn_state *st = pn_get_state(module);
     PyObject *argv[3];
@@ -382,10 +363,10 @@ affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     nvmlReturn_t rc;
     if (scoped) {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *, unsigned int) = fnp;
-        CALL(rc, fn(dev, size, words, scope));
+        PN_NVML_CALL(rc, fn(dev, size, words, scope));
     } else {
         nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int, unsigned long *) = fnp;
-        CALL(rc, fn(dev, size, words));
+        PN_NVML_CALL(rc, fn(dev, size, words));
     }
     PyObject *arr = NULL;
     if (rc != NVML_SUCCESS)
@@ -396,28 +377,10 @@ affinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     return arr;
 }
 
-static PyObject *
-h_nvmlDeviceGetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "cpuSetSize", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinity", names, 0, PN_SYM_nvmlDeviceGetCpuAffinity);
-}
-
-static PyObject *
-h_nvmlDeviceGetCpuAffinityWithinScope(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "cpuSetSize", "scope", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetCpuAffinityWithinScope", names, 1,
-                    PN_SYM_nvmlDeviceGetCpuAffinityWithinScope);
-}
-
-static PyObject *
-h_nvmlDeviceGetMemoryAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    static const char *const names[] = {"handle", "nodeSetSize", "scope", NULL};
-    return affinity(module, args, nargs, kwnames, "nvmlDeviceGetMemoryAffinity", names, 1,
-                    PN_SYM_nvmlDeviceGetMemoryAffinity);
-}
+/*      NVML's name                          Python argument names                   scoped */
+WRAPPER(nvmlDeviceGetCpuAffinity,            affinity, ("handle", "cpuSetSize"),              0)
+WRAPPER(nvmlDeviceGetCpuAffinityWithinScope, affinity, ("handle", "cpuSetSize", "scope"),     1)
+WRAPPER(nvmlDeviceGetMemoryAffinity,         affinity, ("handle", "nodeSetSize", "scope"),    1)
 
 /* nvmlDeviceClearFieldValues(handle, fieldIds): nvmlDeviceGetFieldValues' arguments and
  * result (a list of c_nvmlFieldValue_t, each entry's nvmlReturn set; nvidia-ml-py returns

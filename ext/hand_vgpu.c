@@ -23,11 +23,6 @@
     if (pn_unpack(fname, args, nargs, kwnames, names, nmin, nmax, argv) < 0)               \
         return NULL
 
-#define CALL(rc, expr)          \
-    PN_NVML_BEGIN      \
-    rc = (expr);                \
-    PN_NVML_END
-
 static int
 arg_device(pn_state *st, PyObject *o, const char *fname, nvmlDevice_t *out)
 {
@@ -42,79 +37,97 @@ success(void)
 
 /* --- utilization: the struct holds the count and the caller's array --------------------- */
 
-/* nvmlDeviceGetVgpuInstancesUtilizationInfo(handle, timeStamp): a size query (no array),
- * [] when it succeeds, else the samples newer than timeStamp. */
-static PyObject *
-h_instances_utilization(FASTCALL_ARGS)
+/* nvmlDeviceGetVgpuInstancesUtilizationInfo(handle, timeStamp) and, per process,
+ * nvmlDeviceGetVgpuProcessesUtilizationInfo: a size query (no array), [] when it
+ * succeeds, else the samples newer than timeStamp.  The same steps on two struct types:
+ * util_kinds[k] says what differs, util_call makes the call on the one of kind k. */
+enum { UTIL_INSTANCES, UTIL_PROCESSES };
+
+static const struct {
+    const char *fname;
+    int sym;
+    int sidx;           /* a sample's struct */
+    size_t size;        /* a sample's size */
+} util_kinds[] = {
+    [UTIL_INSTANCES] = {"nvmlDeviceGetVgpuInstancesUtilizationInfo", PN_SYM_nvmlDeviceGetVgpuInstancesUtilizationInfo,
+                        PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t, sizeof(nvmlVgpuInstanceUtilizationInfo_v1_t)},
+    [UTIL_PROCESSES] = {"nvmlDeviceGetVgpuProcessesUtilizationInfo", PN_SYM_nvmlDeviceGetVgpuProcessesUtilizationInfo,
+                        PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t, sizeof(nvmlVgpuProcessUtilizationInfo_v1_t)},
+};
+
+typedef union {
+    nvmlVgpuInstancesUtilizationInfo_v1_t inst;
+    nvmlVgpuProcessesUtilizationInfo_v1_t proc;
+} util_info;
+
+/* NVML's call of kind k on info, its array pointed at arr first (NULL: the size query);
+ * *count: the sample count the struct holds after. */
+static nvmlReturn_t
+util_call(int k, void *fn, nvmlDevice_t dev, util_info *info, void *arr, unsigned int *count)
 {
-    static const char fname[] = "nvmlDeviceGetVgpuInstancesUtilizationInfo";
+    nvmlReturn_t rc;
+    if (k == UTIL_PROCESSES) {
+        info->proc.vgpuProcUtilArray = arr;
+        PN_NVML_CALL(rc, ((pfn_nvmlDeviceGetVgpuProcessesUtilizationInfo)fn)(dev, &info->proc));
+        *count = info->proc.vgpuProcessCount;
+    } else {
+        info->inst.vgpuUtilArray = arr;
+        PN_NVML_CALL(rc, ((pfn_nvmlDeviceGetVgpuInstancesUtilizationInfo)fn)(dev, &info->inst));
+        *count = info->inst.vgpuInstanceCount;
+    }
+    return rc;
+}
+
+static PyObject *
+utilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int k)
+{
+    const char *fname = util_kinds[k].fname;
     UNPACK(fname, 2, 2, "handle", "timeStamp");
     nvmlDevice_t dev;
     unsigned long long ts;
-    nvmlReturn_t rc;
     if (arg_device(st, argv[0], fname, &dev) < 0 || pn_arg_u64(argv[1], fname, "timeStamp", &ts) < 0)
         return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuInstancesUtilizationInfo, pfn_nvmlDeviceGetVgpuInstancesUtilizationInfo, fn);
-    nvmlVgpuInstancesUtilizationInfo_v1_t info;
+    void *fn = st->syms[util_kinds[k].sym];
+    if (fn == NULL && (fn = pn_resolve(st, util_kinds[k].sym)) == NULL)
+        return NULL;
+    util_info info;
     memset(&info, 0, sizeof info);
-    info.version = VgpuInstancesUtilizationInfo_v1;
-    info.lastSeenTimeStamp = ts;
-    CALL(rc, fn(dev, &info));
+    if (k == UTIL_PROCESSES) {
+        info.proc.version = VgpuProcessesUtilizationInfo_v1;
+        info.proc.lastSeenTimeStamp = ts;
+    } else {
+        info.inst.version = VgpuInstancesUtilizationInfo_v1;
+        info.inst.lastSeenTimeStamp = ts;
+    }
+    unsigned int cap, count;
+    nvmlReturn_t rc = util_call(k, fn, dev, &info, NULL, &cap);
     if (rc == NVML_SUCCESS)
         return PyList_New(0);
     if (rc != NVML_ERROR_INSUFFICIENT_SIZE)
         return pn_raise(st, rc);
-    unsigned int cap = info.vgpuInstanceCount;
-    nvmlVgpuInstanceUtilizationInfo_v1_t *arr = PyMem_Calloc(cap ? cap : 1, sizeof *arr);
+    void *arr = PyMem_Calloc(cap ? cap : 1, util_kinds[k].size);
     if (arr == NULL)
         return PyErr_NoMemory();
-    info.vgpuUtilArray = arr;
-    CALL(rc, fn(dev, &info));
+    rc = util_call(k, fn, dev, &info, arr, &count);
     PyObject *out = NULL;
     if (rc != NVML_SUCCESS)
         pn_raise(st, rc);
     else
-        out = pn_struct_list(st, PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t, arr, sizeof *arr,
-                             info.vgpuInstanceCount < cap ? info.vgpuInstanceCount : cap);
+        out = pn_struct_list(st, util_kinds[k].sidx, arr, util_kinds[k].size, count < cap ? count : cap);
     PyMem_Free(arr);
     return out;
 }
 
-/* nvmlDeviceGetVgpuProcessesUtilizationInfo(handle, timeStamp): as above, per process. */
+static PyObject *
+h_instances_utilization(FASTCALL_ARGS)
+{
+    return utilization(module, args, nargs, kwnames, UTIL_INSTANCES);
+}
+
 static PyObject *
 h_processes_utilization(FASTCALL_ARGS)
 {
-    static const char fname[] = "nvmlDeviceGetVgpuProcessesUtilizationInfo";
-    UNPACK(fname, 2, 2, "handle", "timeStamp");
-    nvmlDevice_t dev;
-    unsigned long long ts;
-    nvmlReturn_t rc;
-    if (arg_device(st, argv[0], fname, &dev) < 0 || pn_arg_u64(argv[1], fname, "timeStamp", &ts) < 0)
-        return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuProcessesUtilizationInfo, pfn_nvmlDeviceGetVgpuProcessesUtilizationInfo, fn);
-    nvmlVgpuProcessesUtilizationInfo_v1_t info;
-    memset(&info, 0, sizeof info);
-    info.version = VgpuProcessesUtilizationInfo_v1;
-    info.lastSeenTimeStamp = ts;
-    CALL(rc, fn(dev, &info));
-    if (rc == NVML_SUCCESS)
-        return PyList_New(0);
-    if (rc != NVML_ERROR_INSUFFICIENT_SIZE)
-        return pn_raise(st, rc);
-    unsigned int cap = info.vgpuProcessCount;
-    nvmlVgpuProcessUtilizationInfo_v1_t *arr = PyMem_Calloc(cap ? cap : 1, sizeof *arr);
-    if (arr == NULL)
-        return PyErr_NoMemory();
-    info.vgpuProcUtilArray = arr;
-    CALL(rc, fn(dev, &info));
-    PyObject *out = NULL;
-    if (rc != NVML_SUCCESS)
-        pn_raise(st, rc);
-    else
-        out = pn_struct_list(st, PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t, arr, sizeof *arr,
-                             info.vgpuProcessCount < cap ? info.vgpuProcessCount : cap);
-    PyMem_Free(arr);
-    return out;
+    return utilization(module, args, nargs, kwnames, UTIL_PROCESSES);
 }
 
 /* --- buffer sizes by pointer ---------------------------------------------------------------- */
@@ -143,7 +156,7 @@ sized_call(pn_state *st, sized_fn call, void *fn, void *target, size_t least, un
     }
     nvmlReturn_t rc;
     *size = 0;
-    CALL(rc, call(fn, target, buf, size));
+    PN_NVML_CALL(rc, call(fn, target, buf, size));
     if (rc == NVML_ERROR_INSUFFICIENT_SIZE) {
         if (*size > least) {
             char *bigger = PyMem_Calloc(1, *size);
@@ -155,7 +168,7 @@ sized_call(pn_state *st, sized_fn call, void *fn, void *target, size_t least, un
             PyMem_Free(buf);
             buf = bigger;
         }
-        CALL(rc, call(fn, target, buf, size));
+        PN_NVML_CALL(rc, call(fn, target, buf, size));
         if (rc == NVML_SUCCESS)
             return buf;
     }
@@ -235,7 +248,7 @@ h_instance_vm_id(FASTCALL_ARGS)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetVmID, pfn_nvmlVgpuInstanceGetVmID, fn);
     memset(buf, 0, sizeof buf);
-    CALL(rc, fn(inst, buf, sizeof buf, &type));
+    PN_NVML_CALL(rc, fn(inst, buf, sizeof buf, &type));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return Py_BuildValue("(y#I)", buf, (Py_ssize_t)strnlen(buf, sizeof buf), type);
@@ -263,7 +276,7 @@ id_string(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     unsigned int size = cap;
     nvmlReturn_t rc;
     memset(buf, 0, sizeof buf);
-    CALL(rc, fn(id, (unsigned char *)buf, &size));
+    PN_NVML_CALL(rc, fn(id, (unsigned char *)buf, &size));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_decode(buf, cap);
@@ -303,7 +316,7 @@ h_type_resolution(FASTCALL_ARGS)
     if (pn_arg_u32(argv[0], fname, "vgpuTypeId", &id) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetResolution, pfn_nvmlVgpuTypeGetResolution, fn);
-    CALL(rc, fn(id, 0, &x, &y));
+    PN_NVML_CALL(rc, fn(id, 0, &x, &y));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return Py_BuildValue("(II)", x, y);
@@ -322,7 +335,7 @@ h_type_max_per_gi(FASTCALL_ARGS)
         return NULL;
     m.version = nvmlVgpuTypeMaxInstance_v1;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstancesPerGpuInstance, pfn_nvmlVgpuTypeGetMaxInstancesPerGpuInstance, fn);
-    CALL(rc, fn(&m));
+    PN_NVML_CALL(rc, fn(&m));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return PyLong_FromUnsignedLong(m.maxInstancePerGI);
@@ -356,7 +369,7 @@ placements(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
         (vobj && pn_arg_u32(vobj, fname, "version", &version) < 0))
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstances, pfn_nvmlVgpuTypeGetMaxInstances, get_max);
-    CALL(rc, get_max(dev, type, &max));
+    PN_NVML_CALL(rc, get_max(dev, type, &max));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (version != 1 && version != 2)
@@ -383,7 +396,7 @@ placements(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
         list.v1.version = VgpuPlacementList_v1;
         list.v1.placementIds = ids;
     }
-    CALL(rc, fn(dev, type, &list.v2));
+    PN_NVML_CALL(rc, fn(dev, type, &list.v2));
     if (rc != NVML_SUCCESS) {
         Py_DECREF(keep);
         return pn_raise(st, rc);
@@ -433,7 +446,7 @@ sched_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
         return NULL;
     if (pn_arg_struct(st, argv[1], sidx, fname, argname, &data) < 0)
         return NULL;
-    CALL(rc, fn(dev, data));
+    PN_NVML_CALL(rc, fn(dev, data));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (!returns_struct)
@@ -476,7 +489,7 @@ h_set_sched_state(FASTCALL_ARGS)
         pn_arg_struct(st, argv[1], PN_STRUCT_nvmlVgpuSchedulerSetState_t, fname, "sched_state", &data) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVgpuSchedulerState, pfn_nvmlDeviceSetVgpuSchedulerState, fn);
-    CALL(rc, fn(dev, data));
+    PN_NVML_CALL(rc, fn(dev, data));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -497,7 +510,7 @@ h_get_vgpu_version(FASTCALL_ARGS)
                  pn_arg_struct(st, argv[1] ? argv[1] : Py_None, PN_STRUCT_nvmlVgpuVersion_t, fname, "current", &cur) < 0))
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGetVgpuVersion, pfn_nvmlGetVgpuVersion, fn);
-    CALL(rc, fn(sup, cur));
+    PN_NVML_CALL(rc, fn(sup, cur));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     if (user)
@@ -515,7 +528,7 @@ h_set_vgpu_version(FASTCALL_ARGS)
     if (pn_arg_struct(st, argv[0], PN_STRUCT_nvmlVgpuVersion_t, fname, "vgpuVersion", &data) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSetVgpuVersion, pfn_nvmlSetVgpuVersion, fn);
-    CALL(rc, fn(data));
+    PN_NVML_CALL(rc, fn(data));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -533,7 +546,7 @@ h_vgpu_compatibility(FASTCALL_ARGS)
     PN_RESOLVE(st, PN_SYM_nvmlGetVgpuCompatibility, pfn_nvmlGetVgpuCompatibility, fn);
     nvmlVgpuPgpuCompatibility_t c;
     memset(&c, 0, sizeof c);
-    CALL(rc, fn(vm, pm, &c));
+    PN_NVML_CALL(rc, fn(vm, pm, &c));
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     return pn_struct_new(st, PN_STRUCT_nvmlVgpuPgpuCompatibility_t, &c);
@@ -553,7 +566,7 @@ h_set_vgpu_capabilities(FASTCALL_ARGS)
         pn_arg_u32(argv[2], fname, "state", &state) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVgpuCapabilities, pfn_nvmlDeviceSetVgpuCapabilities, fn);
-    CALL(rc, fn(dev, cap, state));
+    PN_NVML_CALL(rc, fn(dev, cap, state));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -570,7 +583,7 @@ h_set_heterogeneous_mode(FASTCALL_ARGS)
         return NULL;
     m.version = VgpuHeterogeneousMode_v1;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVgpuHeterogeneousMode, pfn_nvmlDeviceSetVgpuHeterogeneousMode, fn);
-    CALL(rc, fn(dev, &m));
+    PN_NVML_CALL(rc, fn(dev, &m));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -584,7 +597,7 @@ h_force_gsp_unload(FASTCALL_ARGS)
     if (arg_device(st, argv[0], fname, &dev) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceVgpuForceGspUnload, pfn_nvmlDeviceVgpuForceGspUnload, fn);
-    CALL(rc, fn(dev));
+    PN_NVML_CALL(rc, fn(dev));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -598,7 +611,7 @@ h_clear_accounting_pids(FASTCALL_ARGS)
     if (pn_arg_u32(argv[0], fname, "vgpuInstance", &inst) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceClearAccountingPids, pfn_nvmlVgpuInstanceClearAccountingPids, fn);
-    CALL(rc, fn(inst));
+    PN_NVML_CALL(rc, fn(inst));
     return rc == NVML_SUCCESS ? success() : pn_raise(st, rc);
 }
 
@@ -613,7 +626,7 @@ h_set_encoder_capacity(FASTCALL_ARGS)
     if (pn_arg_u32(argv[0], fname, "vgpuInstance", &inst) < 0 || pn_arg_u32(argv[1], fname, "encoder_capacity", &cap) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceSetEncoderCapacity, pfn_nvmlVgpuInstanceSetEncoderCapacity, fn);
-    CALL(rc, fn(inst, cap));
+    PN_NVML_CALL(rc, fn(inst, cap));
     return PyLong_FromLong(rc);
 }
 
@@ -632,13 +645,13 @@ h_accounting_pids(FASTCALL_ARGS)
     if (pn_arg_u32(argv[0], fname, "vgpuInstance", &inst) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuInstanceGetAccountingPids, pfn_nvmlVgpuInstanceGetAccountingPids, fn);
-    CALL(rc, fn(inst, &count, NULL));
+    PN_NVML_CALL(rc, fn(inst, &count, NULL));
     unsigned int *pids = NULL;
     if (rc == NVML_ERROR_INSUFFICIENT_SIZE) {
         unsigned int cap = count;
         if ((pids = PyMem_Calloc(cap ? cap : 1, sizeof *pids)) == NULL)
             return PyErr_NoMemory();
-        CALL(rc, fn(inst, &count, pids));
+        PN_NVML_CALL(rc, fn(inst, &count, pids));
         if (count > cap)
             count = cap;
     }

@@ -84,6 +84,14 @@ int pn_loader_setup(pn_state *st);
     if (var == NULL && (var = (TYPE)pn_resolve((st), (IDX))) == NULL) \
         return NULL
 
+/* rc = expr, an NVML call, between PN_NVML_BEGIN and PN_NVML_END (gil.h): one statement. */
+#define PN_NVML_CALL(rc, expr) \
+    do {                       \
+        PN_NVML_BEGIN          \
+        (rc) = (expr);         \
+        PN_NVML_END            \
+    } while (0)
+
 /* errors.c */
 PyObject *pn_raise(pn_state *st, int code);
 
