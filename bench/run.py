@@ -410,6 +410,11 @@ def bench_memory(ref_file, lib_path, st):
             "init_ms": statistics.median(r[3] for r in runs), "file": runs[0][4]}
 
 
+def fmt_rate(r):
+    """calls/s: thousands as k, a slow call's few dozen as they are."""
+    return f"{r / 1e3:,.0f}k" if r >= 10_000 else f"{r:,.0f}"
+
+
 def bench_raw_rss(binary, lib_path):
     """KiB the NVML library adds to a C process (dlopen + nvmlInit), or None."""
     r = subprocess.run([str(binary), "--rss"], env=dict(os.environ, PYNVML_LIBRARY=lib_path),
@@ -702,7 +707,7 @@ def report(res, markdown):
         rows = []
         for label, rates in thr["rates"].items():
             base = rates[ns[0]]
-            rows.append([label] + [f"{rates[n] / 1e3:,.0f}k ({rates[n] / base:.2f})" for n in ns])
+            rows.append([label] + [f"{fmt_rate(rates[n])} ({rates[n] / base:.2f})" for n in ns])
         out.append(table(["binding"] + [f"{n} thread{'s' if n > 1 else ''}" for n in ns], rows, markdown))
     if res["threads"]:
         out.append(("\n" if markdown else "") + f"(in parentheses: vs 1 thread; nproc {m['nproc']}.  With more than "
