@@ -77,6 +77,7 @@ if want bench; then
     # nvidia-ml-py's site-packages holds no .pyc either: time its import from a compiled
     # copy, as a pip install would leave it (the site-packages stay untouched)
     rm -rf /tmp/ref && mkdir -p /tmp/ref && cp "$REFERENCE" /tmp/ref/pynvml.py
+    cp -r "$(dirname "$REFERENCE")"/nvidia_ml_py-*.dist-info /tmp/ref/ 2>/dev/null   # its version, for the header
     $PY -m compileall -q /tmp/ref >/dev/null
     timeout 300 $PY bench/run.py --reference /tmp/ref/pynvml.py --json "$OUT/bench.json" --markdown \
       2>&1 | tee "$OUT/bench.md" | tail -40
