@@ -306,9 +306,10 @@ mix64(uint64_t x)   /* splitmix64's finalizer: a good 64-bit hash of a counter *
     return x ^ (x >> 31);
 }
 
-/* Calls inside a delay now, and the most there have been at once since the last
- * pynvmlSimMaxConcurrentDelays(): what shows that callers' threads overlap inside NVML
- * (a binding that serialized them would leave it at 1). */
+/* Calls inside a delay now (pynvmlSimDelaysNow), and the most there have been at once
+ * since the last pynvmlSimMaxConcurrentDelays(): what shows, without timing anything,
+ * that callers' threads overlap inside NVML (a binding that serialized them would leave
+ * it at 1) and that Python code runs meanwhile. */
 static unsigned int delays_now, delays_max;
 
 static void
@@ -388,6 +389,13 @@ SIM_EXPORT unsigned int
 pynvmlSimMaxConcurrentDelays(void)
 {
     return __atomic_exchange_n(&delays_max, __atomic_load_n(&delays_now, __ATOMIC_ACQUIRE), __ATOMIC_ACQ_REL);
+}
+
+/* The calls inside a "delay_ms" fault right now. */
+SIM_EXPORT unsigned int
+pynvmlSimDelaysNow(void)
+{
+    return __atomic_load_n(&delays_now, __ATOMIC_ACQUIRE);
 }
 
 /* Back to the profile's start: counters at zero, lost devices as the profile says. */

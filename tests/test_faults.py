@@ -274,23 +274,27 @@ def test_faults_on_hand_written_entry_points(use_profile, default_profile):
 
 def test_delay_makes_calls_slow_then_answer(use_profile, default_profile):
     """A slow driver: "delay_ms" alone delays the faulty calls, which then answer as usual;
-    with "error" they answer that code late (a hung GPU's TIMEOUT)."""
+    with "error" they answer that code late (a hung GPU's TIMEOUT).  Which calls were
+    delayed is counted by the simulator; a delayed call lasts at least the delay."""
     default_profile["devices"][0]["faults"] = {
         "nvmlDeviceGetPowerUsage": {"delay_ms": 150, "after": 1, "count": 1},
         "nvmlDeviceGetTemperature": {"delay_ms": 100, "error": "TIMEOUT"}}
     h0, h1 = start(use_profile, default_profile)
-    took = []
+    sim.max_concurrent_delays()                      # start counting
+    watts = default_profile["devices"][0]["nvmlDeviceGetPowerUsage"]
+    delayed = []
     for _ in range(3):
         t0 = time.monotonic()
-        took.append((pynvml.nvmlDeviceGetPowerUsage(h0), time.monotonic() - t0))
-    watts = default_profile["devices"][0]["nvmlDeviceGetPowerUsage"]
-    assert [w for w, _ in took] == [watts] * 3
-    assert took[1][1] >= 0.15 and took[0][1] < 0.1 and took[2][1] < 0.1
+        assert pynvml.nvmlDeviceGetPowerUsage(h0) == watts
+        delayed.append((sim.max_concurrent_delays(), time.monotonic() - t0))
+    assert [n for n, _ in delayed] == [0, 1, 0]      # only call 1 (after 1, count 1)
+    assert delayed[1][1] >= 0.15
     t0 = time.monotonic()
     with pytest.raises(pynvml.NVMLError_Timeout):
         pynvml.nvmlDeviceGetTemperature(h0, 0)
-    assert time.monotonic() - t0 >= 0.1
+    assert time.monotonic() - t0 >= 0.1 and sim.max_concurrent_delays() == 1
     assert pynvml.nvmlDeviceGetTemperature(h1, 0) == default_profile["devices"][1]["nvmlDeviceGetTemperature"]["0"]
+    assert sim.max_concurrent_delays() == 0 and sim.delays_now() == 0
 
 
 @pytest.mark.parametrize("faults, message", [
@@ -592,7 +596,8 @@ def test_hide_command_line(tmp_path):
 def test_simulator_exports_only_nvml_and_its_control_calls():
     names = hide_symbols.exported()
     assert {n for n in names if not n.startswith("nvml")} == {"pynvmlSimLoseDevice", "pynvmlSimResetFaults", "pynvmlSimFireEvent",
-                                                                  "pynvmlSimFireSystemEvent", "pynvmlSimMaxConcurrentDelays"}
+                                                                  "pynvmlSimFireSystemEvent", "pynvmlSimMaxConcurrentDelays",
+                                                                  "pynvmlSimDelaysNow"}
 
 
 def test_the_readme_example_profile(use_profile):

@@ -59,6 +59,13 @@ def max_concurrent_delays(library=None):
     return int(lib.pynvmlSimMaxConcurrentDelays())
 
 
+def delays_now(library=None):
+    """How many calls are inside a "delay_ms" fault right now."""
+    lib = _control(library)
+    lib.pynvmlSimDelaysNow.restype = __import__("ctypes").c_uint
+    return int(lib.pynvmlSimDelaysNow())
+
+
 def hide(names, out, library=None):
     """See hide_symbols.hide: a copy of the simulator whose entry points `names` are missing."""
     from . import hide_symbols as _hide
