@@ -4,6 +4,7 @@
 #   make test       build, then run the whole test suite (what .ci/run does)
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
+#   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
 #
@@ -17,7 +18,7 @@ PY := $(VENV)/bin/python
 REF := .ref
 REF_VERSION := 13.610.43
 
-.PHONY: run test sanitize valgrind generate bench sysdeps venv build ref clean
+.PHONY: run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean
 
 run: build
 	$(PY) -m pynvml
@@ -48,8 +49,21 @@ ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
 	@if [ ! -d $(REF)/clients/nvitop ]; then \
-	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 && \
-	  $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"; fi
+	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2; fi
+	@$(PY) -c "import psutil, blessed" 2>/dev/null || $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"
+
+# The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
+# oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is
+# pure Python and shared.  CI runs it after the sanitizer build.
+OTHER_PYTHONS ?= $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python3))) \
+	$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3)))
+test-pythons:
+	@if [ -z "$(strip $(OTHER_PYTHONS))" ]; then echo "test-pythons: no other CPython here (pyenv 3.9, 3.13)"; fi
+	@for py in $(OTHER_PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== CPython $$v ($$py)"; \
+	  $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v || exit 1; \
+	done
 
 # The suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
 # extension and the simulator (in .venv-san; leaks are not checked: CPython itself
@@ -102,4 +116,4 @@ bench: build ref
 	$(PY) bench/run.py
 
 clean:
-	rm -rf build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
+	rm -rf build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
