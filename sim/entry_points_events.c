@@ -415,11 +415,10 @@ nvmlSystemEventSetCreate(nvmlSystemEventSetCreateRequest_v1_t *req)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if (req == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (req->version != nvmlSystemEventSetCreateRequest_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-    nvmlReturn_t rc = injected(sim_system(), "nvmlSystemEventSetCreate");
+    nvmlReturn_t rc = sim_versioned(req, nvmlSystemEventSetCreateRequest_v1);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    rc = injected(sim_system(), "nvmlSystemEventSetCreate");
     if (rc != NVML_SUCCESS)
         return rc;
     return create_set(1, (void **)&req->set);
@@ -430,10 +429,9 @@ nvmlSystemEventSetFree(nvmlSystemEventSetFreeRequest_v1_t *req)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if (req == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (req->version != nvmlSystemEventSetFreeRequest_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    nvmlReturn_t rc = sim_versioned(req, nvmlSystemEventSetFreeRequest_v1);
+    if (rc != NVML_SUCCESS)
+        return rc;
     return free_set_handle(req->set, 1);
 }
 
@@ -442,10 +440,9 @@ nvmlSystemRegisterEvents(nvmlSystemRegisterEventRequest_v1_t *req)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if (req == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (req->version != nvmlSystemRegisterEventRequest_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    nvmlReturn_t rc = sim_versioned(req, nvmlSystemRegisterEventRequest_v1);
+    if (rc != NVML_SUCCESS)
+        return rc;
     if (req->eventTypes & ~(unsigned long long)SYSTEM_EVENT_TYPES)
         return NVML_ERROR_NOT_SUPPORTED;
     pthread_mutex_lock(&lock);
@@ -461,15 +458,14 @@ nvmlSystemEventSetWait(nvmlSystemEventSetWaitRequest_v1_t *req)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if (req == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (req->version != nvmlSystemEventSetWaitRequest_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    nvmlReturn_t rc = sim_versioned(req, nvmlSystemEventSetWaitRequest_v1);
+    if (rc != NVML_SUCCESS)
+        return rc;
     if (req->data == NULL || req->dataSize == 0)
         return NVML_ERROR_INVALID_ARGUMENT;
     req->numEvent = 0;
     sim_event ev;
-    nvmlReturn_t rc = wait_set(req->set, 1, req->timeoutms, &ev);
+    rc = wait_set(req->set, 1, req->timeoutms, &ev);
     if (rc != NVML_SUCCESS)
         return rc;
     /* the first event, then whatever else is already due, up to dataSize */
@@ -681,10 +677,9 @@ nvmlGpmMetricsGet(pn_nvmlGpmMetricsGet_t *metricsGet)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
-    if (metricsGet == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (metricsGet->version != NVML_GPM_METRICS_GET_VERSION)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    nvmlReturn_t rc = sim_versioned(metricsGet, NVML_GPM_METRICS_GET_VERSION);
+    if (rc != NVML_SUCCESS)
+        return rc;
     if (metricsGet->numMetrics > 210)   /* nvml.h's NVML_GPM_METRIC_MAX, its array's size */
         return NVML_ERROR_INVALID_ARGUMENT;
     pthread_mutex_lock(&lock);
@@ -698,7 +693,7 @@ nvmlGpmMetricsGet(pn_nvmlGpmMetricsGet_t *metricsGet)
     if (d == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
     sim_call c = {cJSON_GetObjectItemCaseSensitive(d->data, "nvmlGpmMetricsGet"), d};
-    nvmlReturn_t rc = sim_error_of(c.value);
+    rc = sim_error_of(c.value);
     if (rc != NVML_SUCCESS)
         return rc;
     double t1 = (double)a.t_ns / 1e9, t2 = (double)b.t_ns / 1e9;

@@ -34,10 +34,8 @@ nvmlDeviceGetTemperatureV(nvmlDevice_t device, nvmlTemperature_v1_t *temperature
         rc = sim_begin_device(&c, "nvmlDeviceGetTemperature", device);   /* the same thermometers */
     if (rc != NVML_SUCCESS)
         return rc;
-    if (temperature == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (temperature->version != nvmlTemperature_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_versioned(temperature, nvmlTemperature_v1)) != NVML_SUCCESS)
+        return rc;
     if ((rc = sim_key_u64(&c, temperature->sensorType)))
         return rc;
     return sim_out(&c, 0, 1, &temperature->temperature, sim_get_i32);
@@ -79,10 +77,8 @@ nvmlSystemGetDriverBranch(nvmlSystemDriverBranchInfo_v1_t *branchInfo, unsigned 
     nvmlReturn_t rc = sim_begin_system(&c, "nvmlSystemGetDriverBranch");
     if (rc != NVML_SUCCESS)
         return rc;
-    if (branchInfo == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (branchInfo->version != SystemDriverBranchInfo_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_versioned(branchInfo, SystemDriverBranchInfo_v1)) != NVML_SUCCESS)
+        return rc;
     if (length > sizeof branchInfo->branch)
         length = sizeof branchInfo->branch;
     return sim_out_chars(&c, 0, 1, branchInfo->branch, length);
@@ -173,10 +169,8 @@ nvmlDeviceGetRunningProcessDetailList(nvmlDevice_t device, nvmlProcessDetailList
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetRunningProcessDetailList", device);
     if (rc != NVML_SUCCESS)
         return rc;
-    if (plist == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (plist->version != nvmlProcessDetailList_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_versioned(plist, nvmlProcessDetailList_v1)) != NVML_SUCCESS)
+        return rc;
     if (sim_key_u64(&c, plist->mode) != NVML_SUCCESS)
         return NVML_ERROR_INVALID_ARGUMENT;
     if (!cJSON_IsArray(c.value))
@@ -215,10 +209,8 @@ nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t device, nvmlProcessesUtilizat
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetProcessesUtilizationInfo", device);
     if (rc != NVML_SUCCESS)
         return rc;
-    if (info == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (info->version != ProcessesUtilizationInfo_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_versioned(info, ProcessesUtilizationInfo_v1)) != NVML_SUCCESS)
+        return rc;
     if (!cJSON_IsArray(c.value))
         return NVML_ERROR_UNKNOWN;
     unsigned int n = 0;

@@ -36,10 +36,8 @@ nvmlGpuInstanceGetVgpuHeterogeneousMode(nvmlGpuInstance_t gpuInstance, nvmlVgpuH
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuHeterogeneousMode", &v)))
         goto out;
-    if (pHeterogeneousMode == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (pHeterogeneousMode->version != VgpuHeterogeneousMode_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(pHeterogeneousMode, VgpuHeterogeneousMode_v1)) != NVML_SUCCESS)
+        goto out;
     pHeterogeneousMode->mode = gi->hetero_set ? gi->hetero_mode : sim_mig_num(v, "mode");
     EXIT();
 }
@@ -95,10 +93,8 @@ nvmlGpuInstanceGetVgpuSchedulerState(nvmlGpuInstance_t gpuInstance, nvmlVgpuSche
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerState", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerState", &v)))
         goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuSchedulerStateInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(info, nvmlVgpuSchedulerStateInfo_v1)) != NVML_SUCCESS)
+        goto out;
     sched_state(gi, v, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
     EXIT();
 }
@@ -112,10 +108,8 @@ nvmlGpuInstanceGetVgpuSchedulerLog(nvmlGpuInstance_t gpuInstance, nvmlVgpuSchedu
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetVgpuSchedulerLog", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuSchedulerLog", &v)))
         goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuSchedulerLogInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(info, nvmlVgpuSchedulerLogInfo_v1)) != NVML_SUCCESS)
+        goto out;
     state = cJSON_GetObjectItemCaseSensitive(sim_device_at(gi->dev)->data, "nvmlGpuInstanceGetVgpuSchedulerState");
     sched_state(gi, state, &info->schedulerPolicy, &info->schedulerParams, &info->arrMode);
     info->entriesCount = 0;   /* no vGPU has run */
@@ -188,10 +182,8 @@ nvmlGpuInstanceGetActiveVgpus(nvmlGpuInstance_t gpuInstance, nvmlActiveVgpuInsta
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetActiveVgpus", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetActiveVgpus", &v)))
         goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlActiveVgpuInstanceInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(info, nvmlActiveVgpuInstanceInfo_v1)) != NVML_SUCCESS)
+        goto out;
     rc = id_list(v, &info->vgpuCount, info->vgpuInstances);
     EXIT();
 }
@@ -205,10 +197,8 @@ nvmlGpuInstanceGetCreatableVgpus(nvmlGpuInstance_t gpuInstance, nvmlVgpuTypeIdIn
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetCreatableVgpus", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetCreatableVgpus", &v)))
         goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuTypeIdInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(info, nvmlVgpuTypeIdInfo_v1)) != NVML_SUCCESS)
+        goto out;
     rc = id_list(v, &info->vgpuCount, info->vgpuTypeIds);
     EXIT();
 }
@@ -224,10 +214,8 @@ nvmlGpuInstanceGetVgpuTypeCreatablePlacements(nvmlGpuInstance_t gpuInstance, nvm
     if ((rc = sim_mig_gi(gpuInstance, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &gi)) ||
         (rc = vgpu_entry(gi, "nvmlGpuInstanceGetVgpuTypeCreatablePlacements", &v)))
         goto out;
-    if (info == NULL)
-        LEAVE(NVML_ERROR_INVALID_ARGUMENT);
-    if (info->version != nvmlVgpuCreatablePlacementInfo_v1)
-        LEAVE(NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    if ((rc = sim_versioned(info, nvmlVgpuCreatablePlacementInfo_v1)) != NVML_SUCCESS)
+        goto out;
     char key[16];
     snprintf(key, sizeof key, "%u", info->vgpuTypeId);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, key);

@@ -327,10 +327,8 @@ requested_profiles(nvmlDevice_t device, nvmlWorkloadPowerProfileRequestedProfile
     nvmlReturn_t rc = sim_setter_begin(&c, key, device, 1);
     if (rc != NVML_SUCCESS)
         return rc;
-    if (req == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (req->version != nvmlWorkloadPowerProfileRequestedProfiles_v1)
-        return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if ((rc = sim_versioned(req, nvmlWorkloadPowerProfileRequestedProfiles_v1)) != NVML_SUCCESS)
+        return rc;
     cJSON *have, *want;
     sim_state_lock();
     rc = find(&c, (const char *const[]){"nvmlDeviceWorkloadPowerProfileGetCurrentProfiles", "perfProfilesMask",

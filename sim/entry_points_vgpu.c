@@ -58,16 +58,6 @@ u64_of(const cJSON *j, unsigned long long dflt)
     return v;
 }
 
-/* The checks of a versioned struct of the caller's (its first member is the version):
- * INVALID_ARGUMENT without one, ARGUMENT_VERSION_MISMATCH unless it is `version`. */
-static nvmlReturn_t
-versioned(const void *s, unsigned int version)
-{
-    if (s == NULL)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    return *(const unsigned int *)s == version ? NVML_SUCCESS : NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-}
-
 /* A string at the call's value into buf, whose size NVML takes by pointer: too small
  * (or NULL with a size) answers INSUFFICIENT_SIZE and the size needed. */
 static nvmlReturn_t
@@ -145,7 +135,7 @@ nvmlDeviceGetVgpuInstancesUtilizationInfo(nvmlDevice_t device, nvmlVgpuInstances
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetVgpuInstancesUtilizationInfo", device);
-    if (rc != NVML_SUCCESS || (rc = versioned(info, VgpuInstancesUtilizationInfo_v1)) != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = sim_versioned(info, VgpuInstancesUtilizationInfo_v1)) != NVML_SUCCESS)
         return rc;
     rc = newer_samples(c.value, info->lastSeenTimeStamp, info->vgpuUtilArray, &info->vgpuInstanceCount,
                        sizeof *info->vgpuUtilArray, PN_STRUCT_nvmlVgpuInstanceUtilizationInfo_v1_t);
@@ -158,7 +148,7 @@ nvmlDeviceGetVgpuProcessesUtilizationInfo(nvmlDevice_t device, nvmlVgpuProcesses
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetVgpuProcessesUtilizationInfo", device);
-    if (rc != NVML_SUCCESS || (rc = versioned(info, VgpuProcessesUtilizationInfo_v1)) != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = sim_versioned(info, VgpuProcessesUtilizationInfo_v1)) != NVML_SUCCESS)
         return rc;
     return newer_samples(c.value, info->lastSeenTimeStamp, info->vgpuProcUtilArray, &info->vgpuProcessCount,
                          sizeof *info->vgpuProcUtilArray, PN_STRUCT_nvmlVgpuProcessUtilizationInfo_v1_t);
@@ -237,7 +227,7 @@ nvmlVgpuTypeGetMaxInstancesPerGpuInstance(nvmlVgpuTypeMaxInstance_v1_t *p)
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_system(&c, "nvmlVgpuTypeGetMaxInstancesPerGpuInstance");
-    if (rc != NVML_SUCCESS || (rc = versioned(p, nvmlVgpuTypeMaxInstance_v1)) != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = sim_versioned(p, nvmlVgpuTypeMaxInstance_v1)) != NVML_SUCCESS)
         return rc;
     if ((rc = sim_key_u64(&c, p->vgpuTypeId)) != NVML_SUCCESS)
         return rc;
@@ -434,7 +424,7 @@ nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device, nvmlVgpuHeterogeneousMod
 {
     sim_device *d;
     nvmlReturn_t rc = begin_device_setter(&d, device);
-    if (rc != NVML_SUCCESS || (rc = versioned(mode, VgpuHeterogeneousMode_v1)) != NVML_SUCCESS)
+    if (rc != NVML_SUCCESS || (rc = sim_versioned(mode, VgpuHeterogeneousMode_v1)) != NVML_SUCCESS)
         return rc;
     if (mode->mode > NVML_VGPU_PGPU_HOMOGENEOUS_MODE)
         return NVML_ERROR_INVALID_ARGUMENT;

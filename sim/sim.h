@@ -201,6 +201,16 @@ sim_device_enter(sim_device *d, const char *name)
     return t ? sim_fault_hit(t, name) : NVML_SUCCESS;
 }
 
+/* The checks of a versioned struct the caller passes (its first member is the version
+ * word): INVALID_ARGUMENT without one, ARGUMENT_VERSION_MISMATCH unless it is `version`. */
+static inline nvmlReturn_t
+sim_versioned(const void *s, unsigned int version)
+{
+    if (s == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    return *(const unsigned int *)s == version ? NVML_SUCCESS : NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+}
+
 #pragma GCC visibility pop
 
 #endif
