@@ -94,16 +94,10 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
 }
 
 /* h_<alloc_fn>() and h_<free_fn>(<argname>): tracked_alloc and tracked_free of handle kind `kind`. */
-#define TRACKED(alloc_fn, free_fn, argname, kind)                                                               \
-    static PyObject *h_##alloc_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
-    {                                                                                                           \
-        return tracked_alloc(module, args, nargs, kwnames, #alloc_fn, PN_SYM_##alloc_fn, kind);                 \
-    }                                                                                                           \
-    static PyObject *h_##free_fn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)  \
-    {                                                                                                           \
-        static const char *const names[] = {argname, NULL};                                                     \
-        return tracked_free(module, args, nargs, kwnames, #free_fn, names, PN_SYM_##free_fn, kind);             \
-    }
+#define TRACKED(alloc_fn, free_fn, argname, kind)                                                     \
+    PN_ENTRY(h_##alloc_fn, return tracked_alloc(module, args, nargs, kwnames, #alloc_fn, PN_SYM_##alloc_fn, kind);) \
+    PN_ENTRY(h_##free_fn, static const char *const names[] = {argname, NULL};                         \
+             return tracked_free(module, args, nargs, kwnames, #free_fn, names, PN_SYM_##free_fn, kind);)
 
 TRACKED(nvmlEventSetCreate, nvmlEventSetFree, "eventSet", PN_HANDLE_EventSet)
 

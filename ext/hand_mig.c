@@ -18,14 +18,8 @@
 #include <stddef.h>
 #include <string.h>
 
-/* ENTRY(h_name, impl, arg): the Python entry point h_name, impl(..., arg).  A PyMethodDef
- * holds no data for its function, so each entry point that shares an impl (and tells it
- * which call it is) is a function of its own. */
-#define ENTRY(NAME, IMPL, ARG)                                                        \
-    static PyObject *NAME(PyObject *m, PyObject *const *a, Py_ssize_t n, PyObject *k) \
-    {                                                                                 \
-        return IMPL(m, a, n, k, ARG);                                                 \
-    }
+/* ENTRY(h_name, impl, arg): the Python entry point h_name, impl(..., arg) (PN_ENTRY). */
+#define ENTRY(NAME, IMPL, ARG) PN_ENTRY(NAME, return IMPL(module, args, nargs, kwnames, ARG);)
 
 /* --- profile info, by version ------------------------------------------------------------ */
 

@@ -24,15 +24,11 @@
 
 /* h_<name>, NVML's <name> through a helper shared by several:
  *     helper(module, args, nargs, kwnames, "<name>", PN_SYM_<name>, names, ...)
- * where names are the Python argument names NAMES, given in parentheses.  (A METH_FASTCALL
- * function knows only its module, so each needs its own few lines: written once here.) */
+ * where names are the Python argument names NAMES, given in parentheses (PN_ENTRY). */
 #define WRAPPER_NAMES(...) __VA_ARGS__, NULL
-#define WRAPPER(name, helper, NAMES, ...)                                                                  \
-    static PyObject *h_##name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) \
-    {                                                                                                      \
-        static const char *const names[] = {WRAPPER_NAMES NAMES};                                          \
-        return helper(module, args, nargs, kwnames, #name, PN_SYM_##name, names, __VA_ARGS__);             \
-    }
+#define WRAPPER(name, helper, NAMES, ...)                                                      \
+    PN_ENTRY(h_##name, static const char *const names[] = {WRAPPER_NAMES NAMES};              \
+             return helper(module, args, nargs, kwnames, #name, PN_SYM_##name, names, __VA_ARGS__);)
 
 /* --- setters of a struct built from arguments -------------------------------------- */
 

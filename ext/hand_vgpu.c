@@ -13,8 +13,6 @@
 
 #include <string.h>
 
-#define FASTCALL_ARGS PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
-
 /* Unpack the arguments named in `names` (nmin required) into argv. */
 #define UNPACK(fname, nmin, nmax, ...)                                                     \
     static const char *const names[] = {__VA_ARGS__, NULL};                                \
@@ -119,13 +117,13 @@ utilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
 }
 
 static PyObject *
-h_instances_utilization(FASTCALL_ARGS)
+h_instances_utilization(PN_FASTCALL_PARAMS)
 {
     return utilization(module, args, nargs, kwnames, UTIL_INSTANCES);
 }
 
 static PyObject *
-h_processes_utilization(FASTCALL_ARGS)
+h_processes_utilization(PN_FASTCALL_PARAMS)
 {
     return utilization(module, args, nargs, kwnames, UTIL_PROCESSES);
 }
@@ -178,7 +176,7 @@ sized_call(pn_state *st, sized_fn call, void *fn, void *target, size_t least, un
 }
 
 static PyObject *
-h_device_vgpu_metadata(FASTCALL_ARGS)
+h_device_vgpu_metadata(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceGetVgpuMetadata";
     UNPACK(fname, 1, 1, "handle");
@@ -196,7 +194,7 @@ h_device_vgpu_metadata(FASTCALL_ARGS)
 }
 
 static PyObject *
-h_instance_metadata(FASTCALL_ARGS)
+h_instance_metadata(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuInstanceGetMetadata";
     UNPACK(fname, 1, 1, "vgpuInstance");
@@ -214,7 +212,7 @@ h_instance_metadata(FASTCALL_ARGS)
 
 /* nvmlDeviceGetPgpuMetadataString(handle) -> (string, size NVML reported) */
 static PyObject *
-h_pgpu_metadata_string(FASTCALL_ARGS)
+h_pgpu_metadata_string(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceGetPgpuMetadataString";
     UNPACK(fname, 1, 1, "handle");
@@ -237,7 +235,7 @@ h_pgpu_metadata_string(FASTCALL_ARGS)
  * nvidia-ml-py's (see above).  nvidia-ml-py tells NVML its buffer has
  * NVML_GRID_LICENSE_BUFFER_SIZE bytes: ours has that many. */
 static PyObject *
-h_instance_vm_id(FASTCALL_ARGS)
+h_instance_vm_id(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuInstanceGetVmID";
     UNPACK(fname, 1, 1, "vgpuInstance");
@@ -283,21 +281,21 @@ id_string(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *k
 }
 
 static PyObject *
-h_type_class(FASTCALL_ARGS)
+h_type_class(PN_FASTCALL_PARAMS)
 {
     return id_string(module, args, nargs, kwnames, "nvmlVgpuTypeGetClass", "vgpuTypeId", PN_SYM_nvmlVgpuTypeGetClass,
                      NVML_DEVICE_NAME_BUFFER_SIZE);
 }
 
 static PyObject *
-h_type_name(FASTCALL_ARGS)
+h_type_name(PN_FASTCALL_PARAMS)
 {
     return id_string(module, args, nargs, kwnames, "nvmlVgpuTypeGetName", "vgpuTypeId", PN_SYM_nvmlVgpuTypeGetName,
                      NVML_DEVICE_NAME_BUFFER_SIZE);
 }
 
 static PyObject *
-h_instance_pci_id(FASTCALL_ARGS)
+h_instance_pci_id(PN_FASTCALL_PARAMS)
 {
     return id_string(module, args, nargs, kwnames, "nvmlVgpuInstanceGetGpuPciId", "vgpuInstance",
                      PN_SYM_nvmlVgpuInstanceGetGpuPciId, NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE);
@@ -307,7 +305,7 @@ h_instance_pci_id(FASTCALL_ARGS)
 
 /* nvmlVgpuTypeGetResolution(vgpuTypeId) -> (xdim, ydim) of display 0, as nvidia-ml-py asks. */
 static PyObject *
-h_type_resolution(FASTCALL_ARGS)
+h_type_resolution(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuTypeGetResolution";
     UNPACK(fname, 1, 1, "vgpuTypeId");
@@ -324,7 +322,7 @@ h_type_resolution(FASTCALL_ARGS)
 
 /* nvmlVgpuTypeGetMaxInstancesPerGpuInstance(vgpuTypeId): the id goes in the struct. */
 static PyObject *
-h_type_max_per_gi(FASTCALL_ARGS)
+h_type_max_per_gi(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuTypeGetMaxInstancesPerGpuInstance";
     UNPACK(fname, 1, 1, "vgpuTypeId");
@@ -412,13 +410,13 @@ placements(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
 }
 
 static PyObject *
-h_supported_placements(FASTCALL_ARGS)
+h_supported_placements(PN_FASTCALL_PARAMS)
 {
     return placements(module, args, nargs, kwnames, 1);
 }
 
 static PyObject *
-h_creatable_placements(FASTCALL_ARGS)
+h_creatable_placements(PN_FASTCALL_PARAMS)
 {
     return placements(module, args, nargs, kwnames, 0);
 }
@@ -456,21 +454,21 @@ sched_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
 }
 
 static PyObject *
-h_sched_state_v2(FASTCALL_ARGS)
+h_sched_state_v2(PN_FASTCALL_PARAMS)
 {
     return sched_v2(module, args, nargs, kwnames, "nvmlDeviceGetVgpuSchedulerState_v2", "c_vgpu_sched_state_info_v2",
                     PN_SYM_nvmlDeviceGetVgpuSchedulerState_v2, PN_STRUCT_pn_nvmlVgpuSchedulerStateInfo_v2_t, 1);
 }
 
 static PyObject *
-h_sched_log_v2(FASTCALL_ARGS)
+h_sched_log_v2(PN_FASTCALL_PARAMS)
 {
     return sched_v2(module, args, nargs, kwnames, "nvmlDeviceGetVgpuSchedulerLog_v2", "c_vgpu_sched_log_info_v2",
                     PN_SYM_nvmlDeviceGetVgpuSchedulerLog_v2, PN_STRUCT_pn_nvmlVgpuSchedulerLogInfo_v2_t, 1);
 }
 
 static PyObject *
-h_set_sched_state_v2(FASTCALL_ARGS)
+h_set_sched_state_v2(PN_FASTCALL_PARAMS)
 {
     return sched_v2(module, args, nargs, kwnames, "nvmlDeviceSetVgpuSchedulerState_v2", "sched_state_v2",
                     PN_SYM_nvmlDeviceSetVgpuSchedulerState_v2, PN_STRUCT_pn_nvmlVgpuSchedulerState_v2_t, 0);
@@ -478,7 +476,7 @@ h_set_sched_state_v2(FASTCALL_ARGS)
 
 /* nvmlDeviceSetVgpuSchedulerState(handle, sched_state): a c_nvmlVgpuSchedulerSetState_t. */
 static PyObject *
-h_set_sched_state(FASTCALL_ARGS)
+h_set_sched_state(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceSetVgpuSchedulerState";
     UNPACK(fname, 2, 2, "handle", "sched_state");
@@ -497,7 +495,7 @@ h_set_sched_state(FASTCALL_ARGS)
  * [(min, max), (min, max)]; else both c_nvmlVgpuVersion_t objects, filled, and
  * NVML_SUCCESS. */
 static PyObject *
-h_get_vgpu_version(FASTCALL_ARGS)
+h_get_vgpu_version(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlGetVgpuVersion";
     UNPACK(fname, 0, 2, "supported", "current");
@@ -519,7 +517,7 @@ h_get_vgpu_version(FASTCALL_ARGS)
 }
 
 static PyObject *
-h_set_vgpu_version(FASTCALL_ARGS)
+h_set_vgpu_version(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlSetVgpuVersion";
     UNPACK(fname, 1, 1, "vgpuVersion");
@@ -534,7 +532,7 @@ h_set_vgpu_version(FASTCALL_ARGS)
 
 /* nvmlGetVgpuCompatibility(vgpuMetadata, pgpuMetadata): the metadata objects the getters gave. */
 static PyObject *
-h_vgpu_compatibility(FASTCALL_ARGS)
+h_vgpu_compatibility(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlGetVgpuCompatibility";
     UNPACK(fname, 2, 2, "vgpuMetadata", "pgpuMetadata");
@@ -555,7 +553,7 @@ h_vgpu_compatibility(FASTCALL_ARGS)
 /* --- setters and actions: NVML_SUCCESS --------------------------------------------------- */
 
 static PyObject *
-h_set_vgpu_capabilities(FASTCALL_ARGS)
+h_set_vgpu_capabilities(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceSetVgpuCapabilities";
     UNPACK(fname, 3, 3, "handle", "capability", "state");
@@ -571,7 +569,7 @@ h_set_vgpu_capabilities(FASTCALL_ARGS)
 }
 
 static PyObject *
-h_set_heterogeneous_mode(FASTCALL_ARGS)
+h_set_heterogeneous_mode(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceSetVgpuHeterogeneousMode";
     UNPACK(fname, 2, 2, "handle", "heterogeneous_mode");
@@ -588,7 +586,7 @@ h_set_heterogeneous_mode(FASTCALL_ARGS)
 }
 
 static PyObject *
-h_force_gsp_unload(FASTCALL_ARGS)
+h_force_gsp_unload(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlDeviceVgpuForceGspUnload";
     UNPACK(fname, 1, 1, "handle");
@@ -602,7 +600,7 @@ h_force_gsp_unload(FASTCALL_ARGS)
 }
 
 static PyObject *
-h_clear_accounting_pids(FASTCALL_ARGS)
+h_clear_accounting_pids(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuInstanceClearAccountingPids";
     UNPACK(fname, 1, 1, "vgpuInstance");
@@ -617,7 +615,7 @@ h_clear_accounting_pids(FASTCALL_ARGS)
 
 /* nvmlVgpuInstanceSetEncoderCapacity: nvidia-ml-py returns NVML's return code, unchecked. */
 static PyObject *
-h_set_encoder_capacity(FASTCALL_ARGS)
+h_set_encoder_capacity(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuInstanceSetEncoderCapacity";
     UNPACK(fname, 2, 2, "vgpuInstance", "encoder_capacity");
@@ -636,7 +634,7 @@ h_set_encoder_capacity(FASTCALL_ARGS)
  * the ctypes objects nvidia-ml-py returns.  With no pids (the size query succeeds) ours
  * returns them empty; nvidia-ml-py raises NVMLError(NVML_SUCCESS) there. */
 static PyObject *
-h_accounting_pids(FASTCALL_ARGS)
+h_accounting_pids(PN_FASTCALL_PARAMS)
 {
     static const char fname[] = "nvmlVgpuInstanceGetAccountingPids";
     UNPACK(fname, 1, 1, "vgpuInstance");

@@ -240,6 +240,13 @@ PyObject *pn_post_processes(pn_state *st, PyObject *result);
 PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 
 /* hand_*.c */
+/* The parameters of a METH_FASTCALL | METH_KEYWORDS function, and PN_ENTRY(h_name, body):
+ * such a function whose body is a statement or two.  A PyMethodDef holds no data for its
+ * function, so entry points that share one implementation and tell it which call they
+ * are each need a function of their own: the hand_*.c files write those with these. */
+#define PN_FASTCALL_PARAMS PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
+#define PN_ENTRY(NAME, ...) \
+    static PyObject *NAME(PN_FASTCALL_PARAMS) { __VA_ARGS__ }
 extern PyMethodDef pn_hand_methods[];
 extern PyMethodDef pn_hand_mig_methods[];   /* hand_mig.c */
 extern PyMethodDef pn_hand_events_methods[];
