@@ -280,8 +280,7 @@ typedef struct {
     int rc;             /* getting the handle */
     fetch_t *f;
     unsigned int nf, cap;
-    int timed;          /* time each fetch (f->ns, f->sym) and the field-values batch */
-    long long fv_ns;
+    long long fv_ns;    /* how long the field-values batch took, when timed */
 } devctx;
 
 static fetch_t *
@@ -839,8 +838,9 @@ mono_ns(void)
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/* timed: also note each fetch's time and entry point (f->ns, f->sym) and the batch's. */
 static void
-run_device(pn_state *st, devctx *dc)
+run_device(pn_state *st, devctx *dc, int timed)
 {
     unsigned int nfv = 0;
     for (unsigned int i = 0; i < dc->nf; i++) {
@@ -852,10 +852,10 @@ run_device(pn_state *st, devctx *dc)
         }
         if (f->kind == K_TIME || f->kind == K_DRVVER || f->kind == K_CUDAVER || f->kind == K_COUNT ||
             f->kind == K_VGPUDRV || dc->rc == NVML_SUCCESS) {
-            long long t0 = dc->timed ? mono_ns() : 0;
+            long long t0 = timed ? mono_ns() : 0;
             last_sym = -1;
             run_fetch(st, dc->dev, f);
-            if (dc->timed) {
+            if (timed) {
                 f->ns = mono_ns() - t0;
                 f->sym = last_sym;
             }
@@ -875,9 +875,9 @@ run_device(pn_state *st, devctx *dc)
                 fv[k].scopeId = dc->f[i].arg >> 16;
                 k++;
             }
-        long long t0 = dc->timed ? mono_ns() : 0;
+        long long t0 = timed ? mono_ns() : 0;
         rc = dc->rc != NVML_SUCCESS ? dc->rc : fn == NULL ? NVML_ERROR_FUNCTION_NOT_FOUND : fn(dc->dev, (int)nfv, fv);
-        if (dc->timed)
+        if (timed)
             dc->fv_ns = mono_ns() - t0;
     }
     k = 0;
@@ -2424,21 +2424,19 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     /* fetch, without the GIL; the devices first: on a real H100 (driver 580),
      * nvmlGetVgpuDriverCapabilities answers NVML_ERROR_UNKNOWN until a device was used */
-    struct timespec t0, t1;
-    g.timed = per_call != NULL;
-    for (Py_ssize_t d = 0; d < ndev; d++)
-        dcs[d].timed = per_call != NULL;
+    long long t0, t1;
+    int timed = per_call != NULL;
     Py_BEGIN_ALLOW_THREADS
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = mono_ns();
     for (Py_ssize_t d = 0; d < ndev; d++) {
         dcs[d].rc = handle(devs[d], &dcs[d].dev);
-        run_device(st, &dcs[d]);
+        run_device(st, &dcs[d], timed);
     }
-    run_device(st, &g);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    run_device(st, &g, timed);
+    t1 = mono_ns();
     Py_END_ALLOW_THREADS
     if (timings != NULL) {
-        PyObject *ns = PyLong_FromLongLong((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        PyObject *ns = PyLong_FromLongLong(t1 - t0);
         if (ns == NULL || PyList_Append(timings, ns) < 0) {
             Py_XDECREF(ns);
             goto done;
