@@ -50,9 +50,6 @@ NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; ../shared/r
     "NVML_POWER_PROFILE_MAX": (25, 15),
 }
 NVML_13_4_DIFFERS = {      # nvml.h of PyPI's nvidia-nvml-dev 13.4.92
-    "NVML_COMPUTE_INSTANCE_PROFILE_COUNT": (9, 8),
-    "NVML_GPU_INSTANCE_PROFILE_COUNT": (18, 17),
-    "NVML_POWER_SMOOTHING_NUM_PROFILE_PARAMS": (8, 4),
     "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
     # nvidia-ml-py 13.615.71 widened nvmlClocksThrottleReasonAll by the two new reasons
     # (board limit, reliability) but left nvmlClocksEventReasonAll as it was

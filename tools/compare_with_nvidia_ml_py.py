@@ -116,11 +116,23 @@ FILLED_STRUCTS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1_t",
                   "nvmlDeviceGetCapabilities": "c_nvmlDeviceCapabilities_v1_t",
                   "nvmlDeviceGetRemappedRows_v2": "c_nvmlRemappedRowsInfo_v2_t",
                   "nvmlDeviceGetNvLinkInfo": "c_nvmlNvLinkInfo_v2_t",
-                  "nvmlSystemGetCPER_v1": "c_nvmlGetCPER_v1_t"}
+                  "nvmlSystemGetCPER_v1": "c_nvmlGetCPER_v1_t",
+                  # nvidia-ml-py 13.615.71's
+                  "nvmlDeviceGetAdaptiveTgpModeInfo_v1": "c_nvmlAdaptiveTgpModeInfo_v1_t",
+                  "nvmlDeviceGetBankRemapperStatus_v1": "c_nvmlEccBankRemapperStatus_v1_t",
+                  "nvmlDeviceGetGpuFabricInfo_v4": "c_nvmlGpuFabricInfo_v4_t",
+                  "nvmlDevicePerfMetricsGetSamples_v1": "c_nvmlPerfMetricsSamples_v1_t",
+                  "nvmlDeviceGetMemoryLimits_v1": "c_nvmlGetMemoryLimits_v1_t",
+                  "nvmlDeviceGetNvLinkTelemetrySamples_v1": "c_nvmlNvlinkTelemetrySamples_v1_t"}
 # Classes whose new object has no version word (nvidia-ml-py's __init__ sets none): also
 # called with it set to this macro, as a caller must.
 FILLED_VERSIONS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1"}
-FILLED_PARAMS = {"c_info", "gpuFabricInfo", "platformInfo", "status", "counts", "caps", "info", "cper"}
+FILLED_PARAMS = {"c_info", "gpuFabricInfo", "platformInfo", "status", "counts", "caps", "info", "cper",
+                 "samples", "limits"}
+# Of those, the classes nvidia-ml-py passes through byref() itself (the others it hands to
+# NVML as given: its callers pass byref(obj)).
+CALLEE_BYREF = {"c_nvmlGetCPER_v1_t", "c_nvmlPerfMetricsSamples_v1_t", "c_nvmlGetMemoryLimits_v1_t",
+                "c_nvmlNvlinkTelemetrySamples_v1_t"}
 # nvidia-ml-py's optional output objects (a c_uint(), a struct, a char buffer it writes
 # into instead of its own): never passed, both libraries use their default.
 OPTIONAL_OUTPUTS = {"nvmlDeviceGetThermalSettings": {"c_thermalsettings"},
@@ -282,7 +294,7 @@ class Arg:
     def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None):
         self.label, self.value, self.device, self.unit, self.filled = label, value, device, unit, filled
         self.version = version
-        self.callee_byref = filled in ("c_nvmlGetCPER_v1_t",)   # nvidia-ml-py's byref() is its own
+        self.callee_byref = filled in CALLEE_BYREF   # nvidia-ml-py's byref() is its own
 
     def make(self, handles, units=(), lib=None, filled=None):
         if self.filled is not None:
