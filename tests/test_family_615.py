@@ -394,3 +394,30 @@ def test_differential_comparison_with_13_615_71(records_new, ref_new):
     assert len(compared) > 290
     # every difference listed for 13.615.71 still occurs
     assert set(KNOWN_DIFFERENCES_615) <= seen
+
+
+def test_api_coverage_tool_with_13_615_71_as_reference(ref_new):
+    import subprocess
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "api_coverage.py"), "--module", ref_new.__file__,
+                        "--min", "100", "--missing"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = {ln.split()[0]: ln.split() for ln in r.stdout.splitlines()}
+    assert lines["all"][1] == lines["all"][3] and int(lines["functions"][3]) == 439
+    assert lines["values"][1] == lines["values"][3]
+
+
+@pytest.mark.simulator
+def test_functions_a_driver_lacks_are_function_not_found_in_both(ref_new, tmp_path):
+    """As on driver 580, which has none of them: the simulator without the 13.615 entry
+    points (python -m pynvml._sim hide), checked by the tool the GPU session runs."""
+    import os
+    import subprocess
+    hide = subprocess.run([sys.executable, "-m", "pynvml._sim", "hide", "-o", str(tmp_path)] + NEW_FUNCTIONS,
+                          capture_output=True, text=True, timeout=120)
+    assert hide.returncode == 0, hide.stderr
+    env = dict(os.environ, PYNVML_LIBRARY=str(tmp_path / "libnvidia-ml.so.1"))
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "check_function_not_found.py"),
+                        "--reference", ref_new.__file__], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("ours NVMLError_FunctionNotFound, nvidia-ml-py NVMLError_FunctionNotFound") == 12
+    assert r.stdout.count("not exported (not called: not a getter)") == 9
