@@ -2691,7 +2691,7 @@ typedef struct {
     unsigned long long utilPct;
 } nvmlRailMetrics_t;
 typedef struct {
-    nvmlRailMetrics_t rails[NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS];
+    nvmlRailMetrics_t rails[2];
 } nvmlCoreRailMetrics_t;
 typedef struct {
     unsigned int maxSpareGroupCount;
@@ -2725,7 +2725,7 @@ typedef struct {
 typedef struct {
     unsigned int timeoutMs;
     unsigned int dataType;
-    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+    char uuid[96];
     char sourceModule[16];
     unsigned long long eventType;
     unsigned long long eventData;
@@ -2760,16 +2760,16 @@ typedef struct {
     unsigned int id;
 } nvmlGpuFabricClique_v1_t;
 typedef struct {
-    unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+    unsigned char clusterUuid[16];
     unsigned int status;
-    nvmlGpuFabricClique_v1_t cliques[NVML_GPU_FABRIC_CLIQUE_MAX];
+    nvmlGpuFabricClique_v1_t cliques[64];
     unsigned int numCliques;
     unsigned char state;
     unsigned int healthMask;
     unsigned char healthSummary;
 } nvmlGpuFabricInfo_v4_t;
 typedef struct {
-    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+    char uuid[96];
     unsigned int minLogLevel;
     unsigned int minSeverity;
 } nvmlGpuOperationalEventConfig_v1_t;
@@ -2803,11 +2803,11 @@ typedef struct {
     nvmlPwrModelMetricsDlppm1xPerf_t perfMetrics;
 } nvmlPwrModelMetricsDlppm1x_t;
 typedef struct {
-    nvmlPwrModelMetricsDlppm1x_t estimatedMetrics[NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX];
+    nvmlPwrModelMetricsDlppm1x_t estimatedMetrics[8];
     unsigned char numEstimatedMetrics;
 } nvmlPwrModelMetricsDlppm1xDramclkEstimates_t;
 typedef struct {
-    nvmlPwrModelMetricsDlppm1xDramclkEstimates_t initialDramclkEst[NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX];
+    nvmlPwrModelMetricsDlppm1xDramclkEstimates_t initialDramclkEst[3];
     unsigned char bValid;
     nvmlCoreRailMetrics_t coreRail;
     nvmlRailMetrics_t fbRail;
@@ -2818,7 +2818,7 @@ typedef struct {
     nvmlObservedMetrics_t observedMetrics;
 } nvmlPerfMetricsDlppc2xSample_t;
 typedef struct {
-    unsigned int freqkHz[NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX];
+    unsigned int freqkHz[16];
     unsigned int estTgpPwrmW;
 } nvmlPwrModelMetricsSamplePfpp1x_t;
 typedef struct {
@@ -2827,7 +2827,7 @@ typedef struct {
 } nvmlPwrModelOperatingPointPfpp1x_t;
 typedef struct {
     unsigned char numVfPoints;
-    nvmlPwrModelMetricsSamplePfpp1x_t estimatedMetrics[NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X];
+    nvmlPwrModelMetricsSamplePfpp1x_t estimatedMetrics[32];
     unsigned char bValid;
     nvmlPwrModelOperatingPointPfpp1x_t maxPerfPerWattPoint;
     nvmlPwrModelOperatingPointPfpp1x_t fmaxAtVmaxPoint;
@@ -2846,11 +2846,11 @@ typedef struct {
 } nvmlPerfMetricControllerSample_t;
 typedef struct {
     unsigned char numControllerData;
-    nvmlPerfMetricControllerSample_t controllerData[NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM];
+    nvmlPerfMetricControllerSample_t controllerData[4];
 } nvmlPerfMetricsSample_t;
 typedef struct {
     unsigned int numSamples;
-    nvmlPerfMetricsSample_t samples[NVML_PERF_METRICS_SAMPLE_COUNT];
+    nvmlPerfMetricsSample_t samples[13];
 } nvmlPerfMetricsSamples_v1_t;
 typedef struct {
     char *nameSpace;

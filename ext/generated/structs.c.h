@@ -1140,7 +1140,7 @@ static const pn_field pn_fields_nvmlAdaptiveTgpModeInfo_v1_t[] = {
     {"adjustedLimitMw", "adjustedLimitMw", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, adjustedLimitMw), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlCoreRailMetrics_t[] = {
-    {"rails", "rails", offsetof(nvmlCoreRailMetrics_t, rails), PN_K_STRUCT, NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t_Array_NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS", 0},
+    {"rails", "rails", offsetof(nvmlCoreRailMetrics_t, rails), PN_K_STRUCT, 2, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t_Array_2", 0},
 };
 static const pn_field pn_fields_nvmlEccBankRemapperHistogram_v1_t[] = {
     {"maxSpareGroupCount", "maxSpareGroupCount", offsetof(nvmlEccBankRemapperHistogram_v1_t, maxSpareGroupCount), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -1174,9 +1174,9 @@ static const pn_field pn_fields_nvmlEventSetGetGpuOperationalEventContextLegacyX
 static const pn_field pn_fields_nvmlEventSetWait_v3_t[] = {
     {"timeoutMs", "timeoutMs", offsetof(nvmlEventSetWait_v3_t, timeoutMs), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"dataType", "dataType", offsetof(nvmlEventSetWait_v3_t, dataType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"uuid", "uuid", offsetof(nvmlEventSetWait_v3_t, uuid), PN_K_CHARS, NVML_DEVICE_UUID_V2_BUFFER_SIZE, -1, NULL, "c_char_Array_NVML_DEVICE_UUID_V2_BUFFER_SIZE", 0},
+    {"uuid", "uuid", offsetof(nvmlEventSetWait_v3_t, uuid), PN_K_CHARS, 96, -1, NULL, "c_char_Array_96", 0},
     {"sourceModule", "sourceModule", offsetof(nvmlEventSetWait_v3_t, sourceModule), PN_K_CHARS, 16, -1, NULL, "c_char_Array_16", 0},
-    {"eventType", "eventType", offsetof(nvmlEventSetWait_v3_t, eventType), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"eventType", "eventType", offsetof(nvmlEventSetWait_v3_t, eventType), PN_K_U64, 0, -1, "0x%08X", "c_ulong", 0},
     {"eventData", "eventData", offsetof(nvmlEventSetWait_v3_t, eventData), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
     {"groupCursor", "groupCursor", offsetof(nvmlEventSetWait_v3_t, groupCursor), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
     {"instanceId", "instanceId", offsetof(nvmlEventSetWait_v3_t, instanceId), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
@@ -1209,16 +1209,16 @@ static const pn_field pn_fields_nvmlGpuFabricClique_v1_t[] = {
     {"id", "id", offsetof(nvmlGpuFabricClique_v1_t, id), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlGpuFabricInfo_v4_t[] = {
-    {"clusterUuid", "clusterUuid", offsetof(nvmlGpuFabricInfo_v4_t, clusterUuid), PN_K_U8, NVML_GPU_FABRIC_UUID_LEN, -1, NULL, "c_ubyte_Array_NVML_GPU_FABRIC_UUID_LEN", 0},
+    {"clusterUuid", "clusterUuid", offsetof(nvmlGpuFabricInfo_v4_t, clusterUuid), PN_K_U8, 16, -1, NULL, "c_ubyte_Array_16", 0},
     {"status", "status", offsetof(nvmlGpuFabricInfo_v4_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"cliques", "cliques", offsetof(nvmlGpuFabricInfo_v4_t, cliques), PN_K_STRUCT, NVML_GPU_FABRIC_CLIQUE_MAX, PN_STRUCT_nvmlGpuFabricClique_v1_t, NULL, "c_nvmlGpuFabricClique_v1_t_Array_NVML_GPU_FABRIC_CLIQUE_MAX", 0},
+    {"cliques", "cliques", offsetof(nvmlGpuFabricInfo_v4_t, cliques), PN_K_STRUCT, 64, PN_STRUCT_nvmlGpuFabricClique_v1_t, NULL, "c_nvmlGpuFabricClique_v1_t_Array_64", 0},
     {"numCliques", "numCliques", offsetof(nvmlGpuFabricInfo_v4_t, numCliques), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"state", "state", offsetof(nvmlGpuFabricInfo_v4_t, state), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
     {"healthMask", "healthMask", offsetof(nvmlGpuFabricInfo_v4_t, healthMask), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"healthSummary", "healthSummary", offsetof(nvmlGpuFabricInfo_v4_t, healthSummary), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
 };
 static const pn_field pn_fields_nvmlGpuOperationalEventConfig_v1_t[] = {
-    {"uuid", "uuid", offsetof(nvmlGpuOperationalEventConfig_v1_t, uuid), PN_K_CHARS, NVML_DEVICE_UUID_V2_BUFFER_SIZE, -1, NULL, "c_char_Array_NVML_DEVICE_UUID_V2_BUFFER_SIZE", 0},
+    {"uuid", "uuid", offsetof(nvmlGpuOperationalEventConfig_v1_t, uuid), PN_K_CHARS, 96, -1, NULL, "c_char_Array_96", 0},
     {"minLogLevel", "minLogLevel", offsetof(nvmlGpuOperationalEventConfig_v1_t, minLogLevel), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"minSeverity", "minSeverity", offsetof(nvmlGpuOperationalEventConfig_v1_t, minSeverity), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
@@ -1239,7 +1239,7 @@ static const pn_field pn_fields_nvmlNvlinkTelemetrySamples_v1_t[] = {
     {"telemetrySamples", "telemetrySamples", offsetof(nvmlNvlinkTelemetrySamples_v1_t, telemetrySamples), PN_K_PTR, 0, -1, NULL, "LP_c_nvmlNvlinkTelemetrySample_v1_t", 0},
 };
 static const pn_field pn_fields_nvmlObservedMetrics_t[] = {
-    {"initialDramclkEst", "initialDramclkEst", offsetof(nvmlObservedMetrics_t, initialDramclkEst), PN_K_STRUCT, NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX, PN_STRUCT_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, NULL, "c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t_Array_NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX", 0},
+    {"initialDramclkEst", "initialDramclkEst", offsetof(nvmlObservedMetrics_t, initialDramclkEst), PN_K_STRUCT, 3, PN_STRUCT_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, NULL, "c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t_Array_3", 0},
     {"bValid", "bValid", offsetof(nvmlObservedMetrics_t, bValid), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
     {"coreRail", "coreRail", offsetof(nvmlObservedMetrics_t, coreRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlCoreRailMetrics_t, NULL, "c_nvmlCoreRailMetrics_t", 0},
     {"fbRail", "fbRail", offsetof(nvmlObservedMetrics_t, fbRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t", 0},
@@ -1262,17 +1262,17 @@ static const pn_field pn_fields_nvmlPerfMetricsPfpp1xSample_t[] = {
 };
 static const pn_field pn_fields_nvmlPerfMetricsSample_t[] = {
     {"numControllerData", "numControllerData", offsetof(nvmlPerfMetricsSample_t, numControllerData), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
-    {"controllerData", "controllerData", offsetof(nvmlPerfMetricsSample_t, controllerData), PN_K_STRUCT, NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM, PN_STRUCT_nvmlPerfMetricControllerSample_t, NULL, "c_nvmlPerfMetricControllerSample_t_Array_NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM", 0},
+    {"controllerData", "controllerData", offsetof(nvmlPerfMetricsSample_t, controllerData), PN_K_STRUCT, 4, PN_STRUCT_nvmlPerfMetricControllerSample_t, NULL, "c_nvmlPerfMetricControllerSample_t_Array_4", 0},
 };
 static const pn_field pn_fields_nvmlPerfMetricsSamples_v1_t[] = {
     {"numSamples", "numSamples", offsetof(nvmlPerfMetricsSamples_v1_t, numSamples), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"samples", "samples", offsetof(nvmlPerfMetricsSamples_v1_t, samples), PN_K_STRUCT, NVML_PERF_METRICS_SAMPLE_COUNT, PN_STRUCT_nvmlPerfMetricsSample_t, NULL, "c_nvmlPerfMetricsSample_t_Array_NVML_PERF_METRICS_SAMPLE_COUNT", 0},
+    {"samples", "samples", offsetof(nvmlPerfMetricsSamples_v1_t, samples), PN_K_STRUCT, 13, PN_STRUCT_nvmlPerfMetricsSample_t, NULL, "c_nvmlPerfMetricsSample_t_Array_13", 0},
 };
 static const pn_field pn_fields_nvmlPmgrPwrTuple_t[] = {
     {"pwrmW", "pwrmW", offsetof(nvmlPmgrPwrTuple_t, pwrmW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t[] = {
-    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, estimatedMetrics), PN_K_STRUCT, NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX, PN_STRUCT_nvmlPwrModelMetricsDlppm1x_t, NULL, "c_nvmlPwrModelMetricsDlppm1x_t_Array_NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX", 0},
+    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, estimatedMetrics), PN_K_STRUCT, 8, PN_STRUCT_nvmlPwrModelMetricsDlppm1x_t, NULL, "c_nvmlPwrModelMetricsDlppm1x_t_Array_8", 0},
     {"numEstimatedMetrics", "numEstimatedMetrics", offsetof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, numEstimatedMetrics), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
 };
 static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1xPerf_t[] = {
@@ -1287,14 +1287,14 @@ static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1x_t[] = {
 };
 static const pn_field pn_fields_nvmlPwrModelMetricsPfpp1x_t[] = {
     {"numVfPoints", "numVfPoints", offsetof(nvmlPwrModelMetricsPfpp1x_t, numVfPoints), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
-    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsPfpp1x_t, estimatedMetrics), PN_K_STRUCT, NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X, PN_STRUCT_nvmlPwrModelMetricsSamplePfpp1x_t, NULL, "c_nvmlPwrModelMetricsSamplePfpp1x_t_Array_NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X", 0},
+    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsPfpp1x_t, estimatedMetrics), PN_K_STRUCT, 32, PN_STRUCT_nvmlPwrModelMetricsSamplePfpp1x_t, NULL, "c_nvmlPwrModelMetricsSamplePfpp1x_t_Array_32", 0},
     {"bValid", "bValid", offsetof(nvmlPwrModelMetricsPfpp1x_t, bValid), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
     {"maxPerfPerWattPoint", "maxPerfPerWattPoint", offsetof(nvmlPwrModelMetricsPfpp1x_t, maxPerfPerWattPoint), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t, NULL, "c_nvmlPwrModelOperatingPointPfpp1x_t", 0},
     {"fmaxAtVmaxPoint", "fmaxAtVmaxPoint", offsetof(nvmlPwrModelMetricsPfpp1x_t, fmaxAtVmaxPoint), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t, NULL, "c_nvmlPwrModelOperatingPointPfpp1x_t", 0},
     {"tgpHeadroommW", "tgpHeadroommW", offsetof(nvmlPwrModelMetricsPfpp1x_t, tgpHeadroommW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlPwrModelMetricsSamplePfpp1x_t[] = {
-    {"freqkHz", "freqkHz", offsetof(nvmlPwrModelMetricsSamplePfpp1x_t, freqkHz), PN_K_U32, NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX, -1, NULL, "c_uint_Array_NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX", 0},
+    {"freqkHz", "freqkHz", offsetof(nvmlPwrModelMetricsSamplePfpp1x_t, freqkHz), PN_K_U32, 16, -1, NULL, "c_uint_Array_16", 0},
     {"estTgpPwrmW", "estTgpPwrmW", offsetof(nvmlPwrModelMetricsSamplePfpp1x_t, estTgpPwrmW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlPwrModelOperatingPointPfpp1x_t[] = {
@@ -1498,7 +1498,7 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlNvlinkTelemetrySample_v1_t", "nvmlNvlinkTelemetrySample_v1_t", sizeof(nvmlNvlinkTelemetrySample_v1_t), _Alignof(nvmlNvlinkTelemetrySample_v1_t), pn_fields_nvmlNvlinkTelemetrySample_v1_t, 5, NULL, 1, -1, 0, 1, NULL, 0, 0, 0},
     {"c_nvmlNvlinkTelemetrySamples_v1_t", "nvmlNvlinkTelemetrySamples_v1_t", sizeof(nvmlNvlinkTelemetrySamples_v1_t), _Alignof(nvmlNvlinkTelemetrySamples_v1_t), pn_fields_nvmlNvlinkTelemetrySamples_v1_t, 2, NULL, 1, -1, 0, 1, NULL, 0, 0, 0},
     {"c_nvmlObservedMetrics_t", "nvmlObservedMetrics_t", sizeof(nvmlObservedMetrics_t), _Alignof(nvmlObservedMetrics_t), pn_fields_nvmlObservedMetrics_t, 6, NULL, 1, -1, 0, 0, NULL, 0, 0, 0},
-    {"c_nvmlPerfMetricControllerSampleData_t", "pn_nvmlPerfMetricControllerSampleData_t", sizeof(pn_nvmlPerfMetricControllerSampleData_t), _Alignof(pn_nvmlPerfMetricControllerSampleData_t), pn_fields_pn_nvmlPerfMetricControllerSampleData_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 1, 0},
+    {"c_nvmlPerfMetricControllerSampleData_t", "pn_nvmlPerfMetricControllerSampleData_t", sizeof(pn_nvmlPerfMetricControllerSampleData_t), _Alignof(pn_nvmlPerfMetricControllerSampleData_t), pn_fields_pn_nvmlPerfMetricControllerSampleData_t, 2, NULL, 0, -1, 0, 0, NULL, 0, 1, 0},
     {"c_nvmlPerfMetricControllerSample_t", "nvmlPerfMetricControllerSample_t", sizeof(nvmlPerfMetricControllerSample_t), _Alignof(nvmlPerfMetricControllerSample_t), pn_fields_nvmlPerfMetricControllerSample_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0},
     {"c_nvmlPerfMetricsDlppc2xSample_t", "nvmlPerfMetricsDlppc2xSample_t", sizeof(nvmlPerfMetricsDlppc2xSample_t), _Alignof(nvmlPerfMetricsDlppc2xSample_t), pn_fields_nvmlPerfMetricsDlppc2xSample_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0},
     {"c_nvmlPerfMetricsPfpp1xSample_t", "nvmlPerfMetricsPfpp1xSample_t", sizeof(nvmlPerfMetricsPfpp1xSample_t), _Alignof(nvmlPerfMetricsPfpp1xSample_t), pn_fields_nvmlPerfMetricsPfpp1xSample_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0},

@@ -2250,7 +2250,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlCoreRailMetrics_t(const cJSON *j, vo
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "rails"), p->rails, NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS, sizeof p->rails[0], sim_fill_nvmlRailMetrics_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "rails"), p->rails, 2, sizeof p->rails[0], sim_fill_nvmlRailMetrics_t))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -2387,9 +2387,9 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_v4_t(const cJSON *j, v
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, NVML_GPU_FABRIC_UUID_LEN, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "cliques"), p->cliques, NVML_GPU_FABRIC_CLIQUE_MAX, sizeof p->cliques[0], sim_fill_nvmlGpuFabricClique_v1_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "cliques"), p->cliques, 64, sizeof p->cliques[0], sim_fill_nvmlGpuFabricClique_v1_t))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numCliques"), &p->numCliques))) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "healthMask"), &p->healthMask))) return rc;
@@ -2484,7 +2484,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimat
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsDlppm1x_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, 8, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsDlppm1x_t))) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numEstimatedMetrics"), &p->numEstimatedMetrics))) return rc;
     return NVML_SUCCESS;
 }
@@ -2495,7 +2495,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlObservedMetrics_t(const cJSON *j, vo
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "initialDramclkEst"), p->initialDramclkEst, NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX, sizeof p->initialDramclkEst[0], sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "initialDramclkEst"), p->initialDramclkEst, 3, sizeof p->initialDramclkEst[0], sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t))) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bValid"), &p->bValid))) return rc;
     if (cJSON_GetObjectItemCaseSensitive(j, "coreRail") && (rc = sim_fill_nvmlCoreRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "coreRail"), &p->coreRail))) return rc;
     if (cJSON_GetObjectItemCaseSensitive(j, "fbRail") && (rc = sim_fill_nvmlRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "fbRail"), &p->fbRail))) return rc;
@@ -2520,7 +2520,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t(const 
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "freqkHz"), p->freqkHz, NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX, sizeof p->freqkHz[0], sim_fill_u32))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "freqkHz"), p->freqkHz, 16, sizeof p->freqkHz[0], sim_fill_u32))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "estTgpPwrmW"), &p->estTgpPwrmW))) return rc;
     return NVML_SUCCESS;
 }
@@ -2543,7 +2543,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsPfpp1x_t(const cJSON 
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numVfPoints"), &p->numVfPoints))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, 32, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t))) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bValid"), &p->bValid))) return rc;
     if (cJSON_GetObjectItemCaseSensitive(j, "maxPerfPerWattPoint") && (rc = sim_fill_nvmlPwrModelOperatingPointPfpp1x_t(cJSON_GetObjectItemCaseSensitive(j, "maxPerfPerWattPoint"), &p->maxPerfPerWattPoint))) return rc;
     if (cJSON_GetObjectItemCaseSensitive(j, "fmaxAtVmaxPoint") && (rc = sim_fill_nvmlPwrModelOperatingPointPfpp1x_t(cJSON_GetObjectItemCaseSensitive(j, "fmaxAtVmaxPoint"), &p->fmaxAtVmaxPoint))) return rc;
@@ -2590,7 +2590,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsSample_t(const cJSON *j, 
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numControllerData"), &p->numControllerData))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "controllerData"), p->controllerData, NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM, sizeof p->controllerData[0], sim_fill_nvmlPerfMetricControllerSample_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "controllerData"), p->controllerData, 4, sizeof p->controllerData[0], sim_fill_nvmlPerfMetricControllerSample_t))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -2601,7 +2601,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsSamples_v1_t(const cJSON 
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numSamples"), &p->numSamples))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "samples"), p->samples, NVML_PERF_METRICS_SAMPLE_COUNT, sizeof p->samples[0], sim_fill_nvmlPerfMetricsSample_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "samples"), p->samples, 13, sizeof p->samples[0], sim_fill_nvmlPerfMetricsSample_t))) return rc;
     return NVML_SUCCESS;
 }
 

@@ -1722,7 +1722,6 @@ class c_nvmlObservedMetrics_t:
 
 class c_nvmlPerfMetricControllerSampleData_t:
     _fields_: list[tuple[str, str]]
-    _fmt_: dict[str, str]
     dlppc2x: c_nvmlPerfMetricsDlppc2xSample_t
     pfpp1x: c_nvmlPerfMetricsPfpp1xSample_t
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
