@@ -48,6 +48,7 @@ NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; ../shared/r
     "NVML_BRAND_COUNT": (20, 18),
     "NVML_TEMPERATURE_COUNT": (2, 1),
     "NVML_POWER_PROFILE_MAX": (25, 15),
+    "nvmlClocksThrottleReasonAll": (2047, 511),           # two more reasons in 13.615.71
 }
 NVML_13_4_DIFFERS = {      # nvml.h of PyPI's nvidia-nvml-dev 13.4.92
     "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
