@@ -421,3 +421,28 @@ def test_functions_a_driver_lacks_are_function_not_found_in_both(ref_new, tmp_pa
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("ours NVMLError_FunctionNotFound, nvidia-ml-py NVMLError_FunctionNotFound") == 12
     assert r.stdout.count("not exported (not called: not a getter)") == 9
+
+
+@pytest.mark.simulator
+def test_wait_v3_lets_other_threads_run_and_fill_params(nvml):
+    """The wait releases the GIL (ext/hand_events.c, in slices): a thread fires the event
+    while the main thread waits; params keeps the caller's timeoutMs."""
+    import threading
+    es = pynvml.nvmlEventSetCreate()
+    try:
+        pynvml.nvmlDeviceRegisterEvents(pynvml.nvmlDeviceGetHandleByIndex(0), pynvml.nvmlEventTypeXidCriticalError, es)
+        fire = threading.Timer(0.3, lambda: pynvml.nvmlLib.pynvmlSimFireEvent(
+            0, ctypes.c_ulonglong(pynvml.nvmlEventTypeXidCriticalError), ctypes.c_ulonglong(94)))
+        fire.start()
+        w = pynvml.c_nvmlEventSetWait_v3_t(timeoutMs=5000)
+        t0 = time.monotonic()
+        assert pynvml.nvmlEventSetWait_v3(es, w) is None
+        assert time.monotonic() - t0 < 4
+        fire.join()
+        assert (w.timeoutMs, w.dataType, w.eventData, w.gpuInstanceId) == (5000, 0, 94, 0xFFFFFFFF)
+        with pytest.raises(TypeError):
+            pynvml.nvmlEventSetWait_v3(es, pynvml.c_nvmlEventData_t())
+        with pytest.raises(TypeError):
+            pynvml.nvmlEventSetWait_v3(es)
+    finally:
+        pynvml.nvmlEventSetFree(es)

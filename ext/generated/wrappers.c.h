@@ -7416,32 +7416,6 @@ pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *con
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetWait_v3, "nvmlEventSetWait_v3(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetWait_v3.");
-static PyObject *
-pn_w_nvmlEventSetWait_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    pn_state *st = pn_get_state(module);
-    nvmlReturn_t rc;
-    static const char *const names[] = {"eventSet", "params", NULL};
-    PyObject *argbuf[2];
-    PyObject *const *argv = args;
-    if (kwnames != NULL || nargs != 2) {
-        if (pn_unpack("nvmlEventSetWait_v3", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
-            return NULL;
-        argv = argbuf;
-    }
-    nvmlEventSet_t a_eventSet;
-    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetWait_v3", "eventSet", (void **)&a_eventSet) < 0) return NULL;
-    void * a_params;
-    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetWait_v3_t, "nvmlEventSetWait_v3", "params", &a_params) < 0) return NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlEventSetWait_v3, pfn_nvmlEventSetWait_v3, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetWait_v3_t *)a_params);
-    PN_NVML_END
-    if (rc != 0) return pn_raise(st, rc);
-    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
-}
-
 PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextCount_v1, "nvmlEventSetGetContextCount_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextCount_v1.");
 static PyObject *
 pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -12328,7 +12302,6 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlDeviceGetNvLinkTelemetrySamples_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1},
     {"nvmlDeviceSetNvlinkBwModeAsync_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1},
     {"nvmlEventSetRegisterGpuOperationalEvents_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1},
-    {"nvmlEventSetWait_v3", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetWait_v3, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetWait_v3},
     {"nvmlEventSetGetContextCount_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextCount_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextCount_v1},
     {"nvmlEventSetGetContextInfo_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextInfo_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextInfo_v1},
     {"nvmlEventSetGetContextData_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextData_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextData_v1},
