@@ -1950,7 +1950,7 @@ typedef struct {
     unsigned int numMetrics;
     nvmlGpmSample_t sample1;
     nvmlGpmSample_t sample2;
-    nvmlGpmMetric_t metrics[333];
+    nvmlGpmMetric_t metrics[477];
 } pn_nvmlGpmMetricsGet_t;
 typedef struct {
     unsigned int version;
@@ -1967,11 +1967,11 @@ typedef struct {
     pn_nvmlGpuDynamicPstatesUtilization_t utilization[8];
 } nvmlGpuDynamicPstatesInfo_t;
 typedef struct {
-    unsigned char clusterUuid[80];
+    unsigned char clusterUuid[16];
     unsigned int status;
     unsigned int cliqueId;
     unsigned int state;
-} pn_nvmlGpuFabricInfo_t;
+} nvmlGpuFabricInfo_t;
 typedef struct {
     unsigned int version;
     unsigned char clusterUuid[16];
@@ -2960,7 +2960,7 @@ enum {
     PN_STRUCT_nvmlGpmSupport_t,
     PN_STRUCT_nvmlGpuDynamicPstatesInfo_t,
     PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t,
-    PN_STRUCT_pn_nvmlGpuFabricInfo_t,
+    PN_STRUCT_nvmlGpuFabricInfo_t,
     PN_STRUCT_nvmlGpuFabricInfo_v2_t,
     PN_STRUCT_nvmlGpuFabricInfo_v3_t,
     PN_STRUCT_nvmlGpuInstanceInfo_t,
@@ -3804,7 +3804,7 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFan
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPciInfoExt)(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo)(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo)(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfoV)(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPlatformInfo)(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetSramEccErrorStatus)(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);
@@ -4215,7 +4215,7 @@ nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSp
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
 nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
-nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo);
 nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
 nvmlReturn_t nvmlDeviceGetPlatformInfo(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
 nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);

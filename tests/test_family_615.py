@@ -347,13 +347,9 @@ def test_operational_events_same_as_nvidia_ml_py(use_profile, default_profile, r
 # --- the differential comparison with nvidia-ml-py 13.615.71 ---------------------------------
 
 # Where nvidia-ml-py 13.615.71 differs from ours beyond 13.610.43's known differences
-# (tests/test_reference_diff.py): function -> (why, predicate(ours, ref, record)).
-KNOWN_DIFFERENCES_615 = {
-    "nvmlDeviceGetGpuFabricInfo": (
-        "13.615.71's c_nvmlGpuFabricInfo_t has nvml.h's 16-byte clusterUuid (13.610.43's: 80 bytes); ours "
-        "keeps 13.610.43's class, so the struct's class layouts differ",
-        lambda o, r, rec: o.get("type") == "list" and r.get("type") == "list"),
-}
+# (tests/test_reference_diff.py): function -> (why, predicate(ours, ref, record)).  None:
+# c_nvmlGpuFabricInfo_t, which differed, ours now lays out as 13.615.71 (and nvml.h) does.
+KNOWN_DIFFERENCES_615 = {}
 
 
 @pytest.fixture(scope="module")
@@ -392,8 +388,10 @@ def test_differential_comparison_with_13_615_71(records_new, ref_new):
               "nvmlDeviceGetNvLinkTelemetrySamples_v1(dev1, <new c_nvmlNvlinkTelemetrySamples_v1_t>)"):
         assert rich[c]["status"] == "agree" and rich[c]["ours"]["type"] != "exception", rich[c]
     assert len(compared) > 290
-    # every difference listed for 13.615.71 still occurs
+    # every difference listed for 13.615.71 still occurs; the fabric info agrees with it
     assert set(KNOWN_DIFFERENCES_615) <= seen
+    fabric = [r for r in records_new["rich"] if r["function"] == "nvmlDeviceGetGpuFabricInfo"]
+    assert fabric and all(r["status"] == "agree" for r in fabric)
 
 
 def test_api_coverage_tool_with_13_615_71_as_reference(ref_new):

@@ -52,14 +52,23 @@ CLASSES = [n for n in ALL if not n.startswith(OPAQUE_PREFIX)]
 OPAQUE = [n for n in ALL if n.startswith(OPAQUE_PREFIX)]
 
 
+# Classes nvidia-ml-py 13.615.71 changed, which ours follow: c_nvmlGpuFabricInfo_t took
+# nvml.h's 16-byte clusterUuid (80 before), c_nvmlGpmMetricsGet_t holds NVML_GPM_METRIC_MAX
+# (477, was 333) metrics.  (c_nvmlVgpuPlacementList_v1_t's new field order is not followed:
+# see NVML_H_WINS.)
+CHANGED_IN_13_615 = {"c_nvmlGpuFabricInfo_t", "c_nvmlGpmMetricsGet_t"}
+
+
 class _EitherRelease:
-    """nvidia-ml-py 13.610.43, and for the classes it lacks 13.615.71 (the classes NVML 13.615
-    brought are held against the release that has them)."""
+    """nvidia-ml-py 13.610.43, and for the classes it lacks or 13.615.71 changed, 13.615.71
+    (the classes NVML 13.615 brought are held against the release that has them)."""
 
     def __init__(self, old, new):
         self._old, self._new = old, new
 
     def __getattr__(self, name):
+        if name in CHANGED_IN_13_615:
+            return getattr(self._new, name)
         try:
             return getattr(self._old, name)
         except AttributeError:

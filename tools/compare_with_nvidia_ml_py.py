@@ -585,6 +585,16 @@ def _all_zero(rec):
     return rec.get("type") == "struct" and all(v == {"type": "int", "value": 0} for v in rec["values"].values())
 
 
+def _fabric_info_80(o, r):
+    """[result, c_nvmlGpuFabricInfo_t]: the reference's clusterUuid is 80 bytes (its first 16 ours)."""
+    try:
+        ou, ru = o["items"][1]["values"]["clusterUuid"], r["items"][1]["values"]["clusterUuid"]
+        return (o["items"][0] == r["items"][0] and len(ru["items"]) == 80 and
+                bytes(i["value"] for i in ru["items"][:16]).hex() == ou["value"])
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
 def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_TOL, ABS_TOL)):
     """The reason, when ours vs nvidia-ml-py differ exactly as a known nvidia-ml-py quirk does."""
     if name == "nvmlDeviceGetFieldValues" and o["type"] == "list" and r["type"] == "ctypes_array" \
@@ -627,6 +637,9 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
         # in what it returns.  Ours starts from a zeroed struct each call.
         return ("nvidia-ml-py's default c_thermalsettings is one shared struct: sensors filled by "
                 "earlier calls stay in its result, where ours has zeros")
+    if name == "nvmlDeviceGetGpuFabricInfo" and _fabric_info_80(o, r):
+        return ("nvidia-ml-py before 13.615.71 gives c_nvmlGpuFabricInfo_t an 80-byte clusterUuid, so status, "
+                "cliqueId and state read where NVML does not write them; ours has nvml.h's 16 bytes, as 13.615.71")
     if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
         return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
     return None

@@ -307,7 +307,7 @@ static const pn_field pn_fields_pn_nvmlGpmMetricsGet_t[] = {
     {"numMetrics", "numMetrics", offsetof(pn_nvmlGpmMetricsGet_t, numMetrics), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"sample1", "sample1", offsetof(pn_nvmlGpmMetricsGet_t, sample1), PN_K_HANDLE, 0, PN_HANDLE_GpmSample, NULL, "LP_struct_c_nvmlGpmSample_t", 0},
     {"sample2", "sample2", offsetof(pn_nvmlGpmMetricsGet_t, sample2), PN_K_HANDLE, 0, PN_HANDLE_GpmSample, NULL, "LP_struct_c_nvmlGpmSample_t", 0},
-    {"metrics", "metrics", offsetof(pn_nvmlGpmMetricsGet_t, metrics), PN_K_STRUCT, 333, PN_STRUCT_nvmlGpmMetric_t, NULL, "c_nvmlGpmMetric_t_Array_333", 0},
+    {"metrics", "metrics", offsetof(pn_nvmlGpmMetricsGet_t, metrics), PN_K_STRUCT, 477, PN_STRUCT_nvmlGpmMetric_t, NULL, "c_nvmlGpmMetric_t_Array_477", 0},
 };
 static const pn_field pn_fields_nvmlGpmSupport_t[] = {
     {"version", "version", offsetof(nvmlGpmSupport_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -323,11 +323,11 @@ static const pn_field pn_fields_pn_nvmlGpuDynamicPstatesUtilization_t[] = {
     {"incThreshold", "incThreshold", offsetof(pn_nvmlGpuDynamicPstatesUtilization_t, incThreshold), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"decThreshold", "decThreshold", offsetof(pn_nvmlGpuDynamicPstatesUtilization_t, decThreshold), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
-static const pn_field pn_fields_pn_nvmlGpuFabricInfo_t[] = {
-    {"clusterUuid", "clusterUuid", offsetof(pn_nvmlGpuFabricInfo_t, clusterUuid), PN_K_U8, 80, -1, NULL, "c_ubyte_Array_80", 0},
-    {"status", "status", offsetof(pn_nvmlGpuFabricInfo_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"cliqueId", "cliqueId", offsetof(pn_nvmlGpuFabricInfo_t, cliqueId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"state", "state", offsetof(pn_nvmlGpuFabricInfo_t, state), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+static const pn_field pn_fields_nvmlGpuFabricInfo_t[] = {
+    {"clusterUuid", "clusterUuid", offsetof(nvmlGpuFabricInfo_t, clusterUuid), PN_K_U8, 16, -1, NULL, "c_ubyte_Array_16", 0},
+    {"status", "status", offsetof(nvmlGpuFabricInfo_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"cliqueId", "cliqueId", offsetof(nvmlGpuFabricInfo_t, cliqueId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"state", "state", offsetof(nvmlGpuFabricInfo_t, state), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlGpuFabricInfo_v2_t[] = {
     {"version", "version", offsetof(nvmlGpuFabricInfo_v2_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -1360,7 +1360,7 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlGpmSupport_t", "nvmlGpmSupport_t", sizeof(nvmlGpmSupport_t), _Alignof(nvmlGpmSupport_t), pn_fields_nvmlGpmSupport_t, 2, NULL, 1, 0, NVML_GPM_SUPPORT_VERSION, 0, NULL, 0, 0, 1},
     {"c_nvmlGpuDynamicPstatesInfo_t", "nvmlGpuDynamicPstatesInfo_t", sizeof(nvmlGpuDynamicPstatesInfo_t), _Alignof(nvmlGpuDynamicPstatesInfo_t), pn_fields_nvmlGpuDynamicPstatesInfo_t, 2, NULL, 0, -1, 0, 0, NULL, 0, 0, 0},
     {"c_nvmlGpuDynamicPstatesUtilization_t", "pn_nvmlGpuDynamicPstatesUtilization_t", sizeof(pn_nvmlGpuDynamicPstatesUtilization_t), _Alignof(pn_nvmlGpuDynamicPstatesUtilization_t), pn_fields_pn_nvmlGpuDynamicPstatesUtilization_t, 4, NULL, 0, -1, 0, 0, NULL, 0, 1, 0},
-    {"c_nvmlGpuFabricInfo_t", "pn_nvmlGpuFabricInfo_t", sizeof(pn_nvmlGpuFabricInfo_t), _Alignof(pn_nvmlGpuFabricInfo_t), pn_fields_pn_nvmlGpuFabricInfo_t, 4, NULL, 1, -1, 0, 0, NULL, 0, 1, 0},
+    {"c_nvmlGpuFabricInfo_t", "nvmlGpuFabricInfo_t", sizeof(nvmlGpuFabricInfo_t), _Alignof(nvmlGpuFabricInfo_t), pn_fields_nvmlGpuFabricInfo_t, 4, NULL, 1, -1, 0, 0, NULL, 0, 0, 0},
     {"c_nvmlGpuFabricInfo_v2_t", "nvmlGpuFabricInfo_v2_t", sizeof(nvmlGpuFabricInfo_v2_t), _Alignof(nvmlGpuFabricInfo_v2_t), pn_fields_nvmlGpuFabricInfo_v2_t, 6, NULL, 1, 0, nvmlGpuFabricInfo_v2, 0, pn_defaults_nvmlGpuFabricInfo_v2_t, 1, 0, 0},
     {"c_nvmlGpuFabricInfo_v3_t", "nvmlGpuFabricInfo_v3_t", sizeof(nvmlGpuFabricInfo_v3_t), _Alignof(nvmlGpuFabricInfo_v3_t), pn_fields_nvmlGpuFabricInfo_v3_t, 7, NULL, 1, 0, nvmlGpuFabricInfo_v3, 0, pn_defaults_nvmlGpuFabricInfo_v3_t, 1, 0, 0},
     {"c_nvmlGpuInstanceInfo_t", "nvmlGpuInstanceInfo_t", sizeof(nvmlGpuInstanceInfo_t), _Alignof(nvmlGpuInstanceInfo_t), pn_fields_nvmlGpuInstanceInfo_t, 4, NULL, 0, -1, 0, 1, NULL, 0, 0, 0},

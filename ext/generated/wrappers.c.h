@@ -7977,10 +7977,10 @@ pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlDevice_t a_device;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuFabricInfo", "device", (void **)&a_device) < 0) return NULL;
     void * a_gpuFabricInfo;
-    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo, pfn_nvmlDeviceGetGpuFabricInfo, fn);
     PN_NVML_BEGIN
-    rc = fn(a_device, (pn_nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
+    rc = fn(a_device, (nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
     PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);

@@ -667,7 +667,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpmMetricsGet_t(const cJSON *j, v
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numMetrics"), &p->numMetrics))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "metrics"), p->metrics, 333, sizeof p->metrics[0], sim_fill_nvmlGpmMetric_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "metrics"), p->metrics, 477, sizeof p->metrics[0], sim_fill_nvmlGpmMetric_t))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -705,13 +705,13 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuDynamicPstatesInfo_t(const cJSON 
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpuFabricInfo_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_t(const cJSON *j, void *dst)
 {
-    pn_nvmlGpuFabricInfo_t *p = dst;
+    nvmlGpuFabricInfo_t *p = dst;
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 80, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cliqueId"), &p->cliqueId))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
@@ -2666,7 +2666,7 @@ const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {
     [PN_STRUCT_nvmlGpmSupport_t] = sim_fill_nvmlGpmSupport_t,
     [PN_STRUCT_nvmlGpuDynamicPstatesInfo_t] = sim_fill_nvmlGpuDynamicPstatesInfo_t,
     [PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t] = sim_fill_pn_nvmlGpuDynamicPstatesUtilization_t,
-    [PN_STRUCT_pn_nvmlGpuFabricInfo_t] = sim_fill_pn_nvmlGpuFabricInfo_t,
+    [PN_STRUCT_nvmlGpuFabricInfo_t] = sim_fill_nvmlGpuFabricInfo_t,
     [PN_STRUCT_nvmlGpuFabricInfo_v2_t] = sim_fill_nvmlGpuFabricInfo_v2_t,
     [PN_STRUCT_nvmlGpuFabricInfo_v3_t] = sim_fill_nvmlGpuFabricInfo_v3_t,
     [PN_STRUCT_nvmlGpuInstanceInfo_t] = sim_fill_nvmlGpuInstanceInfo_t,
@@ -4807,13 +4807,13 @@ nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo)
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo)
 {
     sim_call c;
     nvmlReturn_t rc;
     if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuFabricInfo", device))) return rc;
     if (gpuFabricInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_pn_nvmlGpuFabricInfo_t))) return rc;
+    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_nvmlGpuFabricInfo_t))) return rc;
     return NVML_SUCCESS;
 }
 
