@@ -54,9 +54,8 @@ OPAQUE = [n for n in ALL if n.startswith(OPAQUE_PREFIX)]
 
 # Classes nvidia-ml-py 13.615.71 changed, which ours follow: c_nvmlGpuFabricInfo_t took
 # nvml.h's 16-byte clusterUuid (80 before), c_nvmlGpmMetricsGet_t holds NVML_GPM_METRIC_MAX
-# (477, was 333) metrics.  (c_nvmlVgpuPlacementList_v1_t's new field order is not followed:
-# see NVML_H_WINS.)
-CHANGED_IN_13_615 = {"c_nvmlGpuFabricInfo_t", "c_nvmlGpmMetricsGet_t"}
+# (477, was 333) metrics, c_nvmlVgpuPlacementList_v1_t's fields are in nvml.h's order.
+CHANGED_IN_13_615 = {"c_nvmlGpuFabricInfo_t", "c_nvmlGpmMetricsGet_t", "c_nvmlVgpuPlacementList_v1_t"}
 
 
 class _EitherRelease:
@@ -168,10 +167,11 @@ def test_offsets(ref, records, name):
 
 
 def test_offsets_where_nvml_h_differs_from_nvidia_ml_py(ref):
-    # nvidia-ml-py's c_nvmlVgpuPlacementList_v1_t has count at 4 and placementSize at 8;
-    # nvml.h the other way round: ours follows nvml.h, with nvidia-ml-py's field order
+    # nvidia-ml-py 13.610.43's c_nvmlVgpuPlacementList_v1_t has count at 4 and placementSize
+    # at 8; nvml.h the other way round: ours follows nvml.h, and 13.615.71's field order
     cls = pynvml.c_nvmlVgpuPlacementList_v1_t
-    assert [f[0] for f in cls._fields_] == ["version", "count", "placementSize", "placementIds"]
+    assert [f[0] for f in cls._fields_] == ["version", "placementSize", "count", "placementIds"]
+    assert [f[0] for f in ref.c_nvmlVgpuPlacementList_v1_t._fields_] == [f[0] for f in cls._fields_]
     b = bytes(cls(count=1, placementSize=2))
     assert b[4:12] == (2).to_bytes(4, "little") + (1).to_bytes(4, "little")
     # fields nvml.h names otherwise keep nvidia-ml-py's name at nvml.h's offset

@@ -920,8 +920,8 @@ static const pn_field pn_fields_nvmlVgpuPlacementId_v1_t[] = {
 };
 static const pn_field pn_fields_nvmlVgpuPlacementList_v1_t[] = {
     {"version", "version", offsetof(nvmlVgpuPlacementList_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"count", "count", offsetof(nvmlVgpuPlacementList_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"placementSize", "placementSize", offsetof(nvmlVgpuPlacementList_v1_t, placementSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"count", "count", offsetof(nvmlVgpuPlacementList_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"placementIds", "placementIds", offsetof(nvmlVgpuPlacementList_v1_t, placementIds), PN_K_PTR, 0, -1, NULL, "LP_c_uint", 0},
 };
 static const pn_field pn_fields_nvmlVgpuPlacementList_v2_t[] = {

@@ -1810,8 +1810,8 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPlacementList_v1_t(const cJSON *
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementSize"), &p->placementSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
     return NVML_SUCCESS;
 }
 

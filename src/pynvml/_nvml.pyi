@@ -1258,8 +1258,8 @@ class c_nvmlVgpuPlacementList_v1_t:
     _fields_: list[tuple[str, str]]
     _fmt_: dict[str, str]
     version: int
-    count: int
     placementSize: int
+    count: int
     placementIds: int | None
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
