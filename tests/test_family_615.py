@@ -444,3 +444,20 @@ def test_wait_v3_lets_other_threads_run_and_fill_params(nvml):
             pynvml.nvmlEventSetWait_v3(es)
     finally:
         pynvml.nvmlEventSetFree(es)
+
+
+def test_upgrade_diff_tool(ref_new, ref):
+    """tools/nvml_upgrade_diff.py: nothing missing against 13.615.71; against 13.610.43 the six
+    values we took from 13.615.71 (and nothing else)."""
+    import subprocess
+    tool = [sys.executable, str(ROOT / "tools" / "nvml_upgrade_diff.py"), "--nvidia-ml-py"]
+    r = subprocess.run(tool + [ref_new.__file__, "--emit-spec"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for line in ("functions the spec lacks: 0", "classes the spec lacks: 0", "fields that differ: 0",
+                 "constants the spec lacks: 0", "constants whose value differs: 0"):
+        assert line in r.stdout
+    r = subprocess.run(tool + [ref.__file__], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1
+    values = r.stdout.split("constants whose value differs: ")[1].splitlines()
+    assert values[0] == "6" and {v.split(":")[0].strip() for v in values[1:7]} == set(CHANGED)
+    assert "fields that differ: 3" in r.stdout     # the three classes 13.615.71 changed
