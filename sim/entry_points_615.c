@@ -9,7 +9,8 @@
  * A path it lacks is NOT_FOUND; no nameSpace (NULL) INVALID_ARGUMENT; no such key
  * NOT_SUPPORTED.  nvmlDeviceSetMemoryLimits_v1 writes softLimit and hardLimit of a path
  * (adding it, currentUsed 0): soft above hard is INVALID_ARGUMENT; soft 0 and hard
- * NVML_DEVICE_MEMORY_LIMIT_MAX clear the limits.
+ * NVML_DEVICE_MEMORY_LIMIT_MAX clear the limits; "nvmlDeviceSetMemoryLimits_v1": {"error": ...}
+ * makes it fail so (NO_PERMISSION: a user who is not root).
  *
  * NVLINK TELEMETRY.  A device's "nvmlDeviceGetNvLinkTelemetrySamples_v1" maps a link id to
  * a sample type to a list of samples (u64).  Each request slot gets its own nvmlReturn:
@@ -69,6 +70,9 @@ nvmlDeviceSetMemoryLimits_v1(nvmlDevice_t device, nvmlSetMemoryLimits_v1_t *limi
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetMemoryLimits_v1", device);
     if (rc != NVML_SUCCESS)
+        return rc;
+    /* the setter's own key may hold an error, as every setter's (a user who is not root) */
+    if ((rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceSetMemoryLimits_v1"))))
         return rc;
     if (limits == NULL || limits->nameSpace == NULL || limits->nameSpace[0] == 0)
         return NVML_ERROR_INVALID_ARGUMENT;

@@ -208,6 +208,22 @@ def test_memory_limits_through_the_c_abi(nvml):
 
 
 @pytest.mark.simulator
+def test_memory_limits_setter_answers_its_profile_error(use_profile, default_profile):
+    default_profile["devices"][1]["nvmlDeviceSetMemoryLimits_v1"] = {"error": "NVML_ERROR_NO_PERMISSION"}
+    use_profile(default_profile)
+
+    class Set(ctypes.Structure):
+        _fields_ = [("nameSpace", ctypes.c_char_p), ("softLimit", ctypes.c_ulonglong), ("hardLimit", ctypes.c_ulonglong)]
+
+    lib, dev = _sim_lib()
+    try:
+        assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(b"/sys/fs/cgroup/a", 1, 2))) == \
+            pynvml.NVML_ERROR_NO_PERMISSION
+    finally:
+        lib.nvmlShutdown()
+
+
+@pytest.mark.simulator
 def test_nvlink_telemetry_counts_and_samples(nvml, default_profile):
     h = pynvml.nvmlDeviceGetHandleByIndex(1)
     # ours: the request array is a pointer Python cannot set, so an empty request only
