@@ -765,6 +765,103 @@ class nvidia_smi:
         cls._ready()
         return _csv_lines(items, devices, header, units)
 
+    # --- nvidia-smi's other views, as data (pynvml.smi_views lays them out as text) -------
+
+    @classmethod
+    def Summary(cls, devices=None):
+        """The data of nvidia-smi's table: {'timestamp', 'driver_version', 'cuda_version',
+        'gpus': [{field: text}], 'processes': [{'gpu', 'pid', 'type', 'process_name', ...}]}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.summary(devices)
+
+    @classmethod
+    def QuerySections(cls, sections, devices=None):
+        """`nvidia-smi -q -d SECTIONS` as DeviceQuery's dict (sections: 'MEMORY,POWER' or a list),
+        with each section's samples ('power_samples': {'duration_s', 'count', 'max', 'min', 'avg'})."""
+        from pynvml import smi_views
+        names = smi_views.parse_sections(sections if isinstance(sections, str) else ",".join(sections))
+        want = {tag for sec in names for tag in smi_views.SECTIONS[sec]}
+        items = [it for it in _ITEMS if it.in_full_xml and (it.is_global or it.xml_path[0] in want)
+                 and it.dict_path is not None]
+        cls._ready()
+        out = _as_dict(items, devices)
+        idx = list(range(pynvml.nvmlDeviceGetCount())) if devices is None else list(devices)
+        for gpu, i in zip(out.get("gpu", []), idx):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            for sec in names:
+                for kind, label, unit in smi_views._SAMPLES.get(sec, (None, []))[1]:
+                    s = smi_views.samples(h, kind)
+                    if s is not None:
+                        s["unit"] = unit
+                    gpu[label.lower().replace(" ", "_")] = s
+        return out
+
+    @classmethod
+    def ListQuery(cls, kind, fields, devices=None):
+        """`--query-<kind>=fields` (kind: compute-apps, accounted-apps, retired-pages,
+        remapped-rows, supported-clocks) as a list of dicts, field -> value (None: N/A)."""
+        from pynvml import smi_views
+        names = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        cls._ready()
+        resolved, records = smi_views.list_query(kind, names, devices)
+        return [{name: r.get(canon) for name, (canon, _) in zip(names, resolved)} for r in records]
+
+    @classmethod
+    def ComputeApps(cls, devices=None):
+        """The compute processes: [{'gpu_uuid', 'pid', 'process_name', 'used_gpu_memory' (MiB), ...}]."""
+        from pynvml import smi_views
+        return cls.ListQuery("compute-apps", [n for n, *_ in smi_views.list_fields("compute-apps")], devices)
+
+    @classmethod
+    def Dmon(cls, select="puc", devices=None):
+        """One sample of `nvidia-smi dmon -s SELECT`: a dict per GPU, column -> value (None: '-')."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.dmon_sample(smi_views.parse_dmon_select(select), devices)
+
+    @classmethod
+    def Pmon(cls, devices=None):
+        """One sample of `nvidia-smi pmon`: a dict per process."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.pmon_sample(devices)
+
+    @classmethod
+    def Topology(cls):
+        """`nvidia-smi topo -m` as data: {'gpus': [{'index', 'links', 'cpu_affinity', ...}]}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.topology()
+
+    @classmethod
+    def NvLinks(cls, devices=None):
+        """`nvidia-smi nvlink -s` as data: the GPUs with NVLinks, each link's state and speed."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.nvlink_status(devices)
+
+    @classmethod
+    def MigProfiles(cls, devices=None):
+        """`nvidia-smi mig -lgip` as data: a dict per GPU-instance profile."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.mig_profiles(devices)
+
+    @classmethod
+    def MigInstances(cls, devices=None):
+        """`nvidia-smi mig -lgi` / `-lci` as data (None where no GPU is in MIG mode)."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.mig_instances(devices)
+
+    @classmethod
+    def Version(cls):
+        """`nvidia-smi --version` as data: {'pynvml', 'driver', 'nvml', 'cuda'}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.version()
+
     def format(self, results):
         """A result of DeviceQuery as indented text (str results as they are)."""
         if isinstance(results, str):
@@ -848,7 +945,7 @@ GPUs with --sim or PYNVML_LIBRARY=sim).  Output as nvidia-smi 580 prints it.
   pmon [-i ID] [-d SEC] [-c COUNT] [-f FILE]
                                a line per process per interval
   topo -m                      the GPUs' connections, CPU and NUMA affinity
-  nvlink -s [-i ID]            the NVLinks of each GPU and their speed
+  nvlink -s | -c [-i ID]       the NVLinks of each GPU: their speed, or their capabilities
   mig -lgip | -lgi | -lci      MIG GPU-instance profiles, GPU instances, compute instances
 
 Options of nvidia-smi that change a GPU's state (-pm, -e, -p, -c, -r, -ac, -rac, -pl, -lgc,
@@ -965,6 +1062,8 @@ def _parse(argv):
         elif opts["sub"] == "nvlink":
             if name in ("-s", "--status"):
                 sub["s"] = True
+            elif name in ("-c", "--capabilities"):
+                sub["c"] = True
             else:
                 raise _refuse_unknown(arg)
         elif opts["sub"] == "mig":
@@ -1095,8 +1194,8 @@ def _run(opts, out):
         raise _Usage("--format needs one of the --query-... options.")
     if opts["sub"] == "topo" and not opts["sub_opts"].get("m"):
         raise _Usage("topo: only -m (the matrix) is available: pynvml-smi topo -m")
-    if opts["sub"] == "nvlink" and not opts["sub_opts"].get("s"):
-        raise _Usage("nvlink: only -s (the links' status) is available: pynvml-smi nvlink -s")
+    if opts["sub"] == "nvlink" and not (opts["sub_opts"].get("s") or opts["sub_opts"].get("c")):
+        raise _Usage("nvlink: -s (the links' status) or -c (their capabilities) is needed: pynvml-smi nvlink -s")
     if opts["sub"] == "mig" and not opts["sub_opts"].get("list"):
         raise _Usage("mig: one of -lgip, -lgi, -lci is needed: pynvml-smi mig -lgip")
     select = "puc"
@@ -1142,6 +1241,8 @@ def _one_view(opts, out, devices, items, list_fields, header, units):
     sub = opts["sub"]
     if sub == "topo":
         out.write(v.render_topology(v.topology()))
+    elif sub == "nvlink" and opts["sub_opts"].get("c"):
+        out.write(v.render_nvlink_capabilities(v.nvlink_capabilities(devices)))
     elif sub == "nvlink":
         out.write(v.render_nvlink_status(v.nvlink_status(devices)))
     elif sub == "mig":

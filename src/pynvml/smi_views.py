@@ -749,6 +749,37 @@ def render_nvlink_status(status):
     return "".join(line + "\n" for line in out)
 
 
+_NVLINK_CAPS = ["P2P is supported", "Access to system memory supported", "P2P atomics supported",
+                "System memory atomics supported", "SLI is supported", "Link is supported"]
+
+
+def nvlink_capabilities(devices=None):
+    """Per GPU with NVLinks: per link, each capability (nvmlDeviceGetNvLinkCapability) true/false."""
+    out = []
+    rows = _rows(["name", "uuid"], devices)
+    for (i, h), row in zip(_handles(devices), rows):
+        links = []
+        for link in range(getattr(pynvml, "NVML_NVLINK_MAX_LINKS", 18)):
+            if _try(pynvml.nvmlDeviceGetNvLinkState, h, link) is None:
+                continue
+            links.append({"link": link, "caps": {name: bool(_try(pynvml.nvmlDeviceGetNvLinkCapability, h, link, n,
+                                                                 default=0))
+                                                 for n, name in enumerate(_NVLINK_CAPS)}})
+        if links:
+            out.append({"index": i, "name": row["name"], "uuid": row["uuid"], "links": links})
+    return out
+
+
+def render_nvlink_capabilities(caps):
+    out = []
+    for g in caps:
+        out.append("GPU %d: %s (UUID: %s)" % (g["index"], g["name"], g["uuid"]))
+        for ln in g["links"]:
+            for name, ok in ln["caps"].items():
+                out.append("\t Link %d, %s: %s" % (ln["link"], name, "true" if ok else "false"))
+    return "".join(line + "\n" for line in out)
+
+
 # --------------------------------------------------------------------------------------
 # mig -lgip, -lgi, -lci
 # --------------------------------------------------------------------------------------
