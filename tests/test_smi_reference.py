@@ -411,3 +411,31 @@ def test_csv_values_with_commas_are_quoted(use_profile, default_profile, capsys)
     assert rc == 0 and rows[0] == ["0", 'NVIDIA H100, "80GB"', "81559 MiB"] and len(rows[1]) == 3
     rc, out = run(capsys, "--query-compute-apps=pid,process_name,gpu_name", "--format=csv,noheader")
     assert list(csv.reader(out.splitlines(), skipinitialspace=True)) == [["4242", "/bin/a,b", "NVIDIA H100 80GB HBM3"]]
+
+
+def test_mig_instances_views(use_profile, default_profile, capsys):
+    """-lgi / -lci list the instances NVML has (no capture: MIG is off on the H200 we hold)."""
+    profile = copy.deepcopy(default_profile)
+    profile["devices"][0]["nvmlDeviceGetMigMode"] = [1, 1]
+    use_profile(profile)
+    pynvml.nvmlInit()
+    try:
+        h = pynvml.nvmlDeviceGetHandleByIndex(0)
+        gi = pynvml.nvmlDeviceCreateGpuInstance(h, 19)
+        ci = pynvml.nvmlGpuInstanceCreateComputeInstance(
+            gi, pynvml.nvmlGpuInstanceGetComputeInstanceProfileInfo(gi, 0, 0).id)
+        gi_info, ci_info = pynvml.nvmlGpuInstanceGetInfo(gi), pynvml.nvmlComputeInstanceGetInfo(ci)
+        rc, out = run(capsys, "mig", "-lgi")
+        rows = [ln.strip("|").split() for ln in out.splitlines() if ln.startswith("|   0")]
+        assert rc == 0 and rows == [["0", "MIG", "1g.10gb", "19", str(gi_info.id),
+                                     "%d:%d" % (gi_info.placement.start, gi_info.placement.size)]]
+        rc, out = run(capsys, "mig", "-lci")
+        rows = [ln.strip("|").split() for ln in out.splitlines() if ln.startswith("|   0")]
+        assert rc == 0 and rows == [["0", str(gi_info.id), "MIG", "1g.10gb", "0", str(ci_info.id),
+                                     "%d:%d" % (ci_info.placement.start, ci_info.placement.size)]]
+        rc, out = run(capsys, "mig", "-lgip")
+        assert "|   0  MIG 1g.10gb         19     6/7        9.75       No     16     1     0   |" in out
+        assert smi.nvidia_smi.getInstance().MigInstances()[0]["compute_instances"][0]["id"] == ci_info.id
+    finally:
+        while pynvml._nvml._refcount() > 0:
+            pynvml.nvmlShutdown()

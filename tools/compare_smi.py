@@ -220,9 +220,18 @@ def run_ours(args, env=None):
     return lines, status
 
 
+def read_only(args):
+    """False where an argument is one of nvidia-smi's options that change a GPU's state (never run)."""
+    names = {a.split("=", 1)[0] for a in args}
+    return not (names & smi._STATE_OPTIONS or names & smi._MIG_STATE_OPTIONS)
+
+
 def compare_views(report):
     results = []
     for view, (args, _, _) in capture_views().items():
+        if not read_only(args):
+            print("%s: not run (it would change the GPU's state)" % view)
+            continue
         out = subprocess.run(["nvidia-smi", *args], capture_output=True, text=True, timeout=120)
         theirs = out.stdout.split("\n")
         if theirs and theirs[-1] == "":
