@@ -117,13 +117,18 @@ def summary(devices=None):
 
 def _num(text, unit):
     """'118.11 W' -> '118W' (rounded), 'N/A' as it is."""
-    if not text or text[0] not in "0123456789":
+    if not text[:1].isdigit():
         return _NA
     return "%.0f%s" % (float(text.split()[0]), unit)
 
 
 def _mib(text):
-    return text.split()[0] + "MiB" if text and text[0].isdigit() else _NA
+    return text.split()[0] + "MiB" if text[:1].isdigit() else _NA
+
+
+def _compact(text):
+    """'34 C' -> '34C'; anything that is not a number -> 'N/A'."""
+    return text.replace(" ", "") if text[:1].isdigit() else _NA
 
 
 def _fit(text, width):
@@ -146,9 +151,7 @@ def render_summary(s):
             out.append(cols)
         pers = {"Enabled": "On", "Disabled": "Off"}.get(g["persistence_mode"], _NA)
         disp = {"Enabled": "On", "Disabled": "Off"}.get(g["display_active"], _NA)
-        fan = g["fan.speed"].replace(" ", "") if g["fan.speed"][0].isdigit() else _NA
-        temp = g["temperature.gpu"].replace(" ", "") if g["temperature.gpu"][0].isdigit() else _NA
-        util = g["utilization.gpu"].replace(" ", "") if g["utilization.gpu"][0].isdigit() else _NA
+        fan, temp, util = (_compact(g[k]) for k in ("fan.speed", "temperature.gpu", "utilization.gpu"))
         compute = {"Exclusive_Process": "E. Process", "Exclusive_Thread": "E. Thread"}.get(
             g["compute_mode"], g["compute_mode"])
         out.append("|%4s  %-30s%3s  | %18s %3s |%21s |" % (
@@ -558,29 +561,36 @@ def dmon_sample(select="puc", devices=None, state=None):
 def _date_cols(options, header):
     cols = []
     if "D" in options:
-        cols.append(("#Date", "#YYYYMMDD") if header else time.strftime("%Y%m%d"))
+        cols.append(("Date", "YYYYMMDD") if header else time.strftime("%Y%m%d"))
     if "T" in options:
         cols.append(("Time", "HH:MM:SS") if header else time.strftime("%H:%M:%S"))
     return cols
 
 
 def render_dmon_header(select, options=""):
+    """The two header lines; with -o D/T the date and time columns first (the first one
+    carries the '#')."""
     cols = [c for g in select for c in DMON_GROUPS[g]]
     dates = _date_cols(options, True)
-    first = "".join("%-9s " % (d[0] if n else d[0]) for n, d in enumerate(dates))
-    second = "".join("%-9s " % d[1] for d in dates)
-    lead = ("# gpu", "# Idx") if not dates else (" gpu", " Idx")
-    return [first + lead[0] + "".join(" %6s" % c for c, _ in cols) + " ",
-            second + lead[1] + "".join(" %6s" % u for _, u in cols) + " "]
+    lines = []
+    for row, lead in ((0, "gpu"), (1, "Idx")):
+        cells = ["%-8s" % d[row] for d in dates]
+        if cells:
+            text = "#" + " ".join(cells) + "%5s" % lead
+        else:
+            text = "# " + lead
+        lines.append(text + "".join(" %6s" % c[row] for c in cols) + " ")
+    return lines
 
 
 def render_dmon_rows(select, rows, options=""):
     cols = [c for g in select for c, _ in DMON_GROUPS[g]]
-    dates = "".join(" %-9s" % d for d in _date_cols(options, False))
+    dates = _date_cols(options, False)
     out = []
     for r in rows:
         vals = ["-" if r.get(c) is None else str(r[c]) for c in cols]
-        out.append(dates + "%5d" % r["gpu"] + "".join(" %6s" % v for v in vals) + " ")
+        lead = (" " + " ".join("%-8s" % d for d in dates)) if dates else ""
+        out.append(lead + "%5d" % r["gpu"] + "".join(" %6s" % v for v in vals) + " ")
     return out
 
 
