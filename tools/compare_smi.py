@@ -148,8 +148,17 @@ def classify(view, ours, theirs, moving_labels=MOVING_LABELS, row=None):
 
 
 def _normalise_help(lines):
-    """--help-query-*: the field lines only (the prose is ours), without a unit suffix, in any order."""
-    return sorted(re.sub(r" \[[^]]*\]$", "", ln) for ln in lines if ln.startswith('"'))
+    """--help-query-*: the field lines only (the prose is ours), without a unit suffix, in any
+    order; nvidia-smi's quoted value descriptions ('"0: Default" means ...') are prose, and
+    its '"clocks.max.sm" or "clocks.max.sm"' is the one name."""
+    out = []
+    for ln in lines:
+        if not ln.startswith('"') or re.match(r'^"\d+: ', ln):
+            continue
+        ln = re.sub(r" \[[^]]*\]$", "", ln)
+        names = ln.split(" or ")
+        out.append(" or ".join(n for i, n in enumerate(names) if n not in names[:i]))
+    return sorted(out)
 
 
 # --query-gpu fields nvidia-smi 580 answers while its -q shows N/A for them (the simulated
@@ -190,8 +199,8 @@ def compare_view(view, ours, theirs, moving_labels=MOVING_LABELS, args=None):
         ours, theirs = _normalise_help(ours), _normalise_help(theirs)
         a, b = set(ours), set(theirs)
         res = {"equal": len(a & b), "moving": 0, "total": len(b), "different": []}
-        res["different"] += [(None, None, ln, "not in ours") for ln in sorted(b - a)]
-        res["different"] += [(None, ln, None, "only in ours") for ln in sorted(a - b)]
+        res["different"] += [(None, None, ln, None) for ln in sorted(b - a)]
+        res["different"] += [(None, ln, None, None) for ln in sorted(a - b)]
         return res
     res = {"equal": 0, "moving": 0, "total": max(len(ours), len(theirs)), "different": []}
     for n in range(res["total"]):
