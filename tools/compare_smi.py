@@ -229,10 +229,22 @@ def run_ours(args, env=None):
     return lines, status
 
 
+# what each subcommand may be given here (nvlink and mig also have options that change state)
+_SUB_READ_ONLY = {"dmon": None, "pmon": None, "topo": {"-m", "--matrix"},
+                  "nvlink": {"-s", "--status", "-c", "--capabilities", "-i", "--id"},
+                  "mig": {"-lgip", "-lgi", "-lci", "-i", "--id", "--list-gpu-instance-profiles",
+                          "--list-gpu-instances", "--list-compute-instances"}}
+
+
 def read_only(args):
     """False where an argument is one of nvidia-smi's options that change a GPU's state (never run)."""
-    names = {a.split("=", 1)[0] for a in args}
-    return not (names & smi._STATE_OPTIONS or names & smi._MIG_STATE_OPTIONS)
+    names = [a.split("=", 1)[0] for a in args if a.startswith("-")]
+    if args and args[0] in _SUB_READ_ONLY:
+        allowed = _SUB_READ_ONLY[args[0]]
+        if allowed is None:         # dmon, pmon: monitoring only
+            return True
+        return all(n in allowed for n in names)
+    return not (set(names) & smi._STATE_OPTIONS or set(names) & smi._MIG_STATE_OPTIONS)
 
 
 def compare_views(report):
