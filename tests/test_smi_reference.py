@@ -439,3 +439,11 @@ def test_mig_instances_views(use_profile, default_profile, capsys):
     finally:
         while pynvml._nvml._refcount() > 0:
             pynvml.nvmlShutdown()
+
+
+@pytest.mark.parametrize("ms", [float("nan"), float("inf"), -1.0, 1e309])
+def test_loop_api_refuses_intervals_it_cannot_wait(ms):
+    with pytest.raises(ValueError):
+        smi.nvidia_smi.loop(filter="index", time_in_milliseconds=ms)
+    while pynvml._nvml._refcount() > 0:
+        pynvml.nvmlShutdown()

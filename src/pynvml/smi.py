@@ -31,7 +31,6 @@ Command line (``python -m pynvml.smi`` or ``pynvml-smi``)::
 import _thread
 import atexit
 import sys
-import weakref
 
 import pynvml
 from pynvml import _nvml
@@ -586,8 +585,8 @@ class _Loop:
     def __init__(self, nvsmi, filter, interval_ms, callback):
         if interval_ms is None or isinstance(interval_ms, bool) or not isinstance(interval_ms, (int, float)):
             raise TypeError("time_in_milliseconds must be a number")
-        if interval_ms < 0:
-            raise ValueError("time_in_milliseconds must be >= 0")
+        if not 0 <= interval_ms <= 31536000000:        # nan and inf fail this too
+            raise ValueError("time_in_milliseconds must be a finite number >= 0, not %r" % (interval_ms,))
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
         _resolve(filter)                      # bad names fail here, not in the thread
@@ -602,7 +601,7 @@ class _Loop:
         self.error = None
         self.count = 0
         self._thread = threading.Thread(target=self._run, name="pynvml.smi loop", daemon=True)
-        _LOOPS.add(self)
+        _loops().add(self)
         self._thread.start()
 
     def _run(self):
@@ -632,7 +631,7 @@ class _Loop:
         self._stop.set()
         if self._thread.ident != _thread.get_ident():
             self._thread.join(timeout)
-        _LOOPS.discard(self)
+        _loops().discard(self)
 
     cancel = stop                           # the original's name
 
@@ -665,12 +664,22 @@ def _takes_two(fn):
     return len(positional) >= 2
 
 
-_LOOPS = weakref.WeakSet()
+_LOOPS = None
+
+
+def _loops():
+    """The running loops, weakly held (weakref imported with the first loop: the command
+    line does without it, 1 ms of its start)."""
+    global _LOOPS
+    if _LOOPS is None:
+        import weakref
+        _LOOPS = weakref.WeakSet()
+    return _LOOPS
 
 
 @atexit.register
 def _stop_loops():
-    for loop in list(_LOOPS):
+    for loop in list(_LOOPS or ()):
         loop._stop.set()
 
 
