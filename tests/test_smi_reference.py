@@ -447,3 +447,17 @@ def test_loop_api_refuses_intervals_it_cannot_wait(ms):
         smi.nvidia_smi.loop(filter="index", time_in_milliseconds=ms)
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
+
+
+def test_view_methods_refuse_bad_arguments(h200):
+    nvsmi = smi.nvidia_smi.getInstance()
+    with pytest.raises(ValueError, match="list queries"):
+        nvsmi.ListQuery("bogus", "pid")
+    with pytest.raises(ValueError, match="not a valid field"):
+        nvsmi.ListQuery("compute-apps", "pid,nope")
+    with pytest.raises(ValueError):
+        nvsmi.Dmon("x")
+    with pytest.raises(ValueError):
+        nvsmi.QuerySections("MEMORY,NOPE")
+    assert nvsmi.ListQuery("supported-clocks", "mem,gr", devices=[0])[:2] == [{"mem": 3201, "gr": 1980},
+                                                                             {"mem": 3201, "gr": 1965}]

@@ -362,6 +362,8 @@ LIST_QUERIES = {
 
 def list_fields(kind):
     """[(name, aliases, unit, help)] of a --query-<kind>, the GPU's fields first."""
+    if kind not in LIST_QUERIES:
+        raise ValueError("%r is not one of nvidia-smi's list queries (%s)" % (kind, ", ".join(LIST_QUERIES)))
     return [(n, (), None, h) for n, _, h in _COMMON] + LIST_QUERIES[kind]
 
 
