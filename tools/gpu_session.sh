@@ -57,7 +57,7 @@ if want compare615; then
   # as in 13.615.71 (called with a new struct of its class: nothing reaches the GPU).
   WHL=$(ls .whl/nvidia_ml_py-13.615.71-*.whl 2>/dev/null | head -1)
   if [ -n "$WHL" ]; then
-    rm -rf /tmp/ref615 && mkdir -p /tmp/ref615 && (cd /tmp/ref615 && $PY -m zipfile -e "$OLDPWD/$WHL" .)
+    rm -rf /tmp/ref615 && $PY -m zipfile -e "$WHL" /tmp/ref615
     echo "== ours vs nvidia-ml-py 13.615.71 on the real GPU"
     timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference /tmp/ref615/pynvml.py \
       --json "$OUT/compare615.json" 2>&1 | tee "$OUT/compare615.txt" | tail -25
