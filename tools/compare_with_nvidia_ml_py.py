@@ -84,7 +84,8 @@ FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetri
                         "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "nvmlSystemGetConfComputeSettings",
                         # an event set's contexts: the set would have to be created (not read-only);
                         # tests/test_family_615.py compares them
-                        "nvmlEventSetGetContextCount_v1", "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1"}
+                        "nvmlEventSetGetContextCount_v1", "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1",
+                        "nvmlEventSetGetContextInfo_v1", "nvmlEventSetGetContextData_v1"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
 DEVICE_PARAMS = {"handle", "device", "device1", "device2", "handle1", "handle2", "migDevice"}
