@@ -122,8 +122,6 @@ module_free(void *module)
      * module instance (a sub-interpreter, a reload) may still use it. */
     free(st->lib_path);
     free(st->sim_path);
-    if (st->init_lock != NULL)
-        PyThread_free_lock(st->init_lock);
 }
 
 static PyModuleDef_Slot module_slots[] = {

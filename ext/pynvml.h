@@ -53,8 +53,8 @@ typedef struct {
     char *lib_path;                 /* what dlopen was given */
     char *sim_path;                 /* the simulator shipped with the package */
     void *syms[PN_NSYMS];           /* resolved entry points, NULL until first use */
-    PyThread_type_lock init_lock;   /* serializes nvmlInit and nvmlShutdown */
     long refcount;                  /* successful inits minus shutdowns */
+    unsigned int real_flags;        /* the flags of the init that took refcount from 0 */
     unsigned long epoch;            /* bumped when the last shutdown invalidates handles */
     unsigned long forks_seen;       /* pn_fork_count when state was last checked */
     /* types */
@@ -78,6 +78,11 @@ int pn_check_fork(pn_state *st);
 PyObject *pn_init_with_flags(pn_state *st, unsigned int flags);
 PyObject *pn_shutdown(pn_state *st);
 int pn_loader_setup(pn_state *st);
+/* 1 when the caller's last nvmlShutdown left NVML initialized for the grace period only:
+ * calls answer NVML_ERROR_UNINITIALIZED as after a real shutdown. */
+int pn_layer_uninitialized(pn_state *st);
+PyObject *pn_release_now(pn_state *st);
+PyObject *pn_release_pending(pn_state *st);
 
 #define PN_RESOLVE(st, IDX, TYPE, var)                               \
     TYPE var = (TYPE)(st)->syms[IDX];                                 \

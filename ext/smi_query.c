@@ -2352,7 +2352,7 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         sel[k] = (int)v;
     }
-    if (st->lib == NULL) {
+    if (st->lib == NULL || pn_layer_uninitialized(st)) {
         pn_raise(st, NVML_ERROR_UNINITIALIZED);
         goto done;
     }

@@ -81,6 +81,9 @@ def use_profile(tmp_path, monkeypatch):
     assert pynvml._nvml._refcount() == 0, "a profile takes effect at the first nvmlInit"
 
     def use(profile):
+        # the simulator loads a profile at NVML's real first init: not within the grace
+        # period that keeps NVML initialized after the last nvmlShutdown (ext/loader.c)
+        pynvml._nvml._release_now()
         path = tmp_path / "profile.json"
         text = profile if isinstance(profile, (str, bytes)) else json.dumps(profile)
         path.write_bytes(text.encode() if isinstance(text, str) else text)
@@ -90,6 +93,7 @@ def use_profile(tmp_path, monkeypatch):
     yield use
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
+    pynvml._nvml._release_now()   # the next test's first nvmlInit loads its own profile
 
 
 @pytest.fixture(scope="session")
