@@ -71,6 +71,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_prm_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_batch_methods) < 0 ||
         PyModule_AddFunctions(module, lazy_methods) < 0 ||
         PyModule_AddFunctions(module, pn_speed_methods) < 0)
         return -1;

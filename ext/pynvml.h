@@ -12,6 +12,7 @@
  *   post.c      result converters for calls whose Python result has its own shape
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
  *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
+ *   batch.c     batch queries: many (device, metric) pairs, NVML calls made concurrently
  */
 #ifndef PYNVML_H
 #define PYNVML_H
@@ -264,6 +265,24 @@ PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t na
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
+
+/* batch.c: n jobs run on up to n threads, the caller's among them (parallel 0: all on
+ * the caller's); no Python in a job, the GIL released by the caller. */
+typedef void (*pn_job_fn)(void *arg, size_t i);
+void pn_run_jobs(size_t njobs, pn_job_fn fn, void *arg, int parallel);
+extern PyMethodDef pn_batch_methods[];
+/* One (device, item) pair of a batch query: a device by index or by handle; the engine
+ * (pn_smi_batch, smi_query.c) sets value (a new reference) or, where NULL, rc. */
+typedef struct {
+    int item;
+    int by_index;
+    unsigned int index;
+    void *dev;
+    PyObject *value;
+    int rc;
+} pn_batch_pair;
+int pn_smi_item_count(void);
+int pn_smi_batch(pn_state *st, pn_batch_pair *pairs, size_t n);
 
 /* generated/wrappers.c.h */
 extern PyMethodDef pn_generated_methods[];
