@@ -160,11 +160,17 @@ start_timer(void)
     return 0;
 }
 
-/* At interpreter exit (after finalization: no Python): the deferred shutdown now. */
+/* At interpreter exit (after finalization: no Python): the deferred shutdown now.  A
+ * daemon thread frozen by finalization inside nvmlInit would hold the lock for ever:
+ * after 2 s the process ends without us (the driver lets go of a process that ends). */
 static void
 at_exit(void)
 {
-    pthread_mutex_lock(&proc.lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    if (pthread_mutex_timedlock(&proc.lock, &until) != 0)
+        return;
     release_held();
     proc.exiting = 1;
     pthread_cond_signal(&proc.wake);
@@ -416,8 +422,10 @@ pn_shutdown(pn_state *st)
         if (defer_shutdown(st, fn, grace)) {
             st->refcount = 0;
             st->epoch++;   /* as after a real shutdown: our handles go stale */
-            /* every entry point through pn_resolve again, which answers UNINITIALIZED */
-            memset(st->syms, 0, sizeof st->syms);
+            /* every entry point through pn_resolve again, which answers UNINITIALIZED;
+             * word by word: the smi engine reads them without the GIL (smi_query.c) */
+            for (int i = 0; i < PN_NSYMS; i++)
+                __atomic_store_n(&st->syms[i], NULL, __ATOMIC_RELAXED);
             unlock_init();
             Py_RETURN_NONE;
         }

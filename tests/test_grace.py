@@ -332,3 +332,28 @@ def test_fork_while_another_thread_is_inside_nvml_init(default_profile, tmp_path
         print(pynvml._nvml._refcount())
     """, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile), PYNVML_SHUTDOWN_GRACE="0")
     assert lines(r) == ["child 0", "1"]
+
+
+def test_exit_while_a_daemon_thread_is_inside_nvml_init(default_profile, tmp_path):
+    # finalization ends a daemon thread that wants the GIL back on its way out of nvmlInit,
+    # with the init lock held: the exit hook must not wait for it for ever
+    import json
+
+    default_profile.setdefault("system", {})["faults"] = {
+        "nvmlInitWithFlags": {"delay_ms": 2500, "count": 1}}
+    profile = tmp_path / "slow-init.json"
+    profile.write_text(json.dumps(default_profile))
+    r = run_py("""
+        import threading, time, pynvml
+        from pynvml import _sim
+        threading.Thread(target=pynvml.nvmlInit, daemon=True).start()
+        while True:
+            try:
+                if _sim.delays_now() == 1:
+                    break
+            except RuntimeError:
+                pass                           # the library is not loaded yet
+            time.sleep(0.001)
+        print("exiting")
+    """, timeout=60, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile), PYNVML_SHUTDOWN_GRACE="600")
+    assert lines(r) == ["exiting"]
