@@ -19,6 +19,10 @@
  * initialization for a grace period (PYNVML_SHUTDOWN_GRACE seconds, default
  * GRACE_DEFAULT_S; 0 turns it off).  An nvmlInit with the same flags within it takes
  * that initialization over (no NVML call); other flags shut it down and initialize anew.
+ * While the period is on, an nvmlInit nested in another with the same flags is counted
+ * without an NVML call either (a monitor that holds NVML while a library it uses polls
+ * as above), and NVML's own count follows ours down only as far as it must (real_refs);
+ * with PYNVML_SHUTDOWN_GRACE=0 every nvmlInit and nvmlShutdown reaches NVML, as before.
  * The real nvmlShutdown comes from a timer thread (a C thread: it never keeps the
  * interpreter alive) at the end of the period, from Py_AtExit at interpreter exit, or
  * from _nvml._release_now(); never in a fork child, which forgets it.
@@ -205,6 +209,7 @@ pn_check_fork(pn_state *st)
     if (st->forks_seen != pn_fork_count) {
         st->forks_seen = pn_fork_count;
         st->refcount = 0;
+        st->real_refs = 0;
         st->epoch++;
         return 1;
     }
@@ -290,6 +295,8 @@ resolve_raw(pn_state *st, int sym)
     return p;
 }
 
+static double grace_seconds(int warn);
+
 /* proc.lock, waited for without the GIL. */
 static void
 lock_init(void)
@@ -310,6 +317,7 @@ unlock_init(void)
 PyObject *
 pn_init_with_flags(pn_state *st, unsigned int flags)
 {
+    int amortized = grace_seconds(0) > 0;   /* before the lock: it may not run Python */
     lock_init();
     pn_check_fork(st);
     nvmlReturn_t rc;
@@ -320,6 +328,7 @@ pn_init_with_flags(pn_state *st, unsigned int flags)
             /* the grace period's initialization becomes the caller's: no NVML call */
             proc.held = 0;
             st->refcount = 1;
+            st->real_refs = 1;
             st->real_flags = flags;
             unlock_init();
             Py_RETURN_NONE;
@@ -327,6 +336,12 @@ pn_init_with_flags(pn_state *st, unsigned int flags)
         Py_BEGIN_ALLOW_THREADS
         release_held();   /* other flags: NVML initialized anew, with them */
         Py_END_ALLOW_THREADS
+    }
+    if (amortized && st->refcount > 0 && flags == st->real_flags) {
+        /* NVML is initialized by us with these flags already: counted, no NVML call */
+        st->refcount++;
+        unlock_init();
+        Py_RETURN_NONE;
     }
     /* nvmlInit() is nvmlInitWithFlags(0), as in nvidia-ml-py: one entry point to need. */
     pfn_nvmlInitWithFlags fn = (pfn_nvmlInitWithFlags)resolve_raw(st, PN_SYM_nvmlInitWithFlags);
@@ -342,6 +357,7 @@ pn_init_with_flags(pn_state *st, unsigned int flags)
     }
     if (st->refcount++ == 0)
         st->real_flags = flags;
+    st->real_refs++;
     unlock_init();
     Py_RETURN_NONE;
 fail:
@@ -349,10 +365,10 @@ fail:
     return NULL;
 }
 
-/* The grace period PYNVML_SHUTDOWN_GRACE asks for, in seconds; -1 with a warning raised
- * (or an error) where it is not a number of seconds from 0 to GRACE_MAX_S. */
+/* The grace period PYNVML_SHUTDOWN_GRACE asks for, in seconds; -1 where it is not a
+ * number of seconds from 0 to GRACE_MAX_S, with a warning raised (or an error) if `warn`. */
 static double
-grace_seconds(void)
+grace_seconds(int warn)
 {
     const char *s = getenv("PYNVML_SHUTDOWN_GRACE");
     if (s == NULL || *s == '\0')
@@ -363,9 +379,10 @@ grace_seconds(void)
     while (*end == ' ')
         end++;
     if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > GRACE_MAX_S) {
-        PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                         "PYNVML_SHUTDOWN_GRACE=%.40s is not a number of seconds from 0 to %.0f: "
-                         "NVML is shut down at once", s, GRACE_MAX_S);
+        if (warn)
+            PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                             "PYNVML_SHUTDOWN_GRACE=%.40s is not a number of seconds from 0 to %.0f: "
+                             "NVML is shut down at once", s, GRACE_MAX_S);
         return -1;
     }
     return v;
@@ -398,7 +415,7 @@ PyObject *
 pn_shutdown(pn_state *st)
 {
     /* read before the lock: its warning can run Python code, which could call us */
-    double grace = grace_seconds();
+    double grace = grace_seconds(1);
     if (grace < 0 && PyErr_Occurred())
         return NULL;
     lock_init();
@@ -418,25 +435,32 @@ pn_shutdown(pn_state *st)
         return NULL;
     }
     st->syms[PN_SYM_nvmlShutdown] = (void *)fn;
-    if (st->refcount == 1) {
-        if (defer_shutdown(st, fn, grace)) {
-            st->refcount = 0;
-            st->epoch++;   /* as after a real shutdown: our handles go stale */
-            /* every entry point through pn_resolve again, which answers UNINITIALIZED;
-             * word by word: the smi engine reads them without the GIL (smi_query.c) */
-            for (int i = 0; i < PN_NSYMS; i++)
-                __atomic_store_n(&st->syms[i], NULL, __ATOMIC_RELAXED);
-            unlock_init();
-            Py_RETURN_NONE;
-        }
-    }
-    nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn();
-    Py_END_ALLOW_THREADS
-    if (rc != NVML_SUCCESS) {
+    long after = st->refcount > 0 ? st->refcount - 1 : 0;
+    if (st->refcount == 1 && st->real_refs == 1 && defer_shutdown(st, fn, grace)) {
+        st->refcount = 0;
+        st->real_refs = 0;   /* proc holds it now */
+        st->epoch++;   /* as after a real shutdown: our handles go stale */
+        /* every entry point through pn_resolve again, which answers UNINITIALIZED;
+         * word by word: the smi engine reads them without the GIL (smi_query.c) */
+        for (int i = 0; i < PN_NSYMS; i++)
+            __atomic_store_n(&st->syms[i], NULL, __ATOMIC_RELAXED);
         unlock_init();
-        return pn_raise(st, rc);
+        Py_RETURN_NONE;
+    }
+    /* NVML's own refcount follows ours down only as far as it must: a reference of ours
+     * more than the inits left (one made with other flags, or every one when there is
+     * no grace period); with nothing of ours initialized, NVML answers for itself */
+    if (st->refcount == 0 || st->real_refs > after) {
+        nvmlReturn_t rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn();
+        Py_END_ALLOW_THREADS
+        if (rc != NVML_SUCCESS) {
+            unlock_init();
+            return pn_raise(st, rc);
+        }
+        if (st->real_refs > 0)
+            st->real_refs--;
     }
     if (st->refcount > 0 && --st->refcount == 0)
         st->epoch++;   /* NVML forgot its handles: ours go stale with them */

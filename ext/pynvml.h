@@ -55,6 +55,7 @@ typedef struct {
     char *sim_path;                 /* the simulator shipped with the package */
     void *syms[PN_NSYMS];           /* resolved entry points, NULL until first use */
     long refcount;                  /* successful inits minus shutdowns */
+    long real_refs;                 /* NVML's inits made through us, not yet shut down */
     unsigned int real_flags;        /* the flags of the init that took refcount from 0 */
     unsigned long epoch;            /* bumped when the last shutdown invalidates handles */
     unsigned long forks_seen;       /* pn_fork_count when state was last checked */

@@ -79,15 +79,53 @@ def test_grace_zero_turns_it_off(grace, monkeypatch):
     assert delta(c0) == (5, 5)
 
 
-def test_nested_inits_still_reach_nvml(grace):
+def test_nested_inits_with_the_same_flags_make_no_nvml_call(grace):
     poll()
     c0 = calls()
     pynvml.nvmlInit()                   # takes over the held initialization
-    pynvml.nvmlInit()                   # NVML's own refcount, as before
+    pynvml.nvmlInit()                   # nested, same flags: counted by us alone
+    for _ in range(5):
+        poll()                          # a library polling while its caller holds NVML
     pynvml.nvmlShutdown()
-    assert delta(c0) == (1, 1)
+    assert delta(c0) == (0, 0) and pynvml._nvml._refcount() == 1
+    h = pynvml.nvmlDeviceGetHandleByIndex(0)
+    pynvml.nvmlInitWithFlags(NO_GPUS)   # other flags: NVML's count goes up...
+    pynvml.nvmlInit()
+    assert delta(c0) == (1, 0) and pynvml._nvml._refcount() == 3
+    pynvml.nvmlShutdown()               # ...and down again by the one it must
+    pynvml.nvmlShutdown()
+    assert delta(c0) == (1, 1) and pynvml.nvmlDeviceGetName(h)
     pynvml.nvmlShutdown()               # the last: deferred
     assert delta(c0) == (1, 1) and pynvml._nvml._release_pending()
+    with pytest.raises(pynvml.NVMLError_Uninitialized):
+        pynvml.nvmlDeviceGetName(h)
+
+
+def test_without_grace_every_call_reaches_nvml(grace, monkeypatch):
+    monkeypatch.setenv("PYNVML_SHUTDOWN_GRACE", "0")
+    poll()
+    c0 = calls()
+    pynvml.nvmlInit()
+    pynvml.nvmlInit()
+    pynvml.nvmlInitWithFlags(NO_GPUS)
+    for _ in range(3):
+        pynvml.nvmlShutdown()
+    assert delta(c0) == (3, 3) and not pynvml._nvml._release_pending()
+
+
+def test_the_grace_period_changed_between_init_and_shutdown(grace, monkeypatch):
+    poll()
+    c0 = calls()
+    pynvml.nvmlInit()                   # held one taken over: 1 reference of NVML's
+    pynvml.nvmlInit()                   # counted alone
+    monkeypatch.setenv("PYNVML_SHUTDOWN_GRACE", "0")
+    pynvml.nvmlInit()                   # passed to NVML: 2
+    pynvml.nvmlShutdown()
+    pynvml.nvmlShutdown()
+    pynvml.nvmlShutdown()               # NVML's count back to 0, at once
+    assert delta(c0) == (1, 2) and not pynvml._nvml._release_pending()
+    with pytest.raises(pynvml.NVMLError_Uninitialized):
+        pynvml.nvmlDeviceGetCount()
 
 
 def test_the_layer_is_uninitialized_after_the_last_shutdown(grace):
