@@ -79,6 +79,23 @@ def worker(binding, repeat, lib):
     pynvml.nvmlInit()
     h = pynvml.nvmlDeviceGetHandleByIndex(0)
     out["held"] = timed(lambda: getters(h), repeat)
+    pynvml.nvmlShutdown()
+    # the clients first, with nothing of this process holding NVML (nvitop and pynvml.smi
+    # keep it initialized once they have started)
+    try:
+        from gpustat import GPUStatCollection
+    except ImportError as e:
+        out["gpustat"] = {"skipped": str(e)}
+    else:
+        out["gpustat"] = timed(GPUStatCollection.new_query, repeat)
+    try:
+        from nvitop import Device
+    except ImportError as e:
+        out["nvitop"] = {"skipped": str(e)}
+    else:
+        devices = Device.all()
+        out["nvitop"] = timed(lambda: [d.as_snapshot() for d in devices], repeat)
+    pynvml.nvmlInit()
     n = pynvml.nvmlDeviceGetCount()
     out["gpus"] = n
     handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(n)]
@@ -103,19 +120,6 @@ def worker(binding, repeat, lib):
         out["pcie"] = timed(lambda: [pynvml.nvmlDeviceGetPcieThroughput(x, k) for x in handles for k in kinds],
                             repeat)
     pynvml.nvmlShutdown()
-    try:
-        from gpustat import GPUStatCollection
-    except ImportError as e:
-        out["gpustat"] = {"skipped": str(e)}
-    else:
-        out["gpustat"] = timed(GPUStatCollection.new_query, repeat)
-    try:
-        from nvitop import Device
-    except ImportError as e:
-        out["nvitop"] = {"skipped": str(e)}
-    else:
-        devices = Device.all()
-        out["nvitop"] = timed(lambda: [d.as_snapshot() for d in devices], repeat)
     print(json.dumps(out))
 
 
@@ -208,6 +212,9 @@ def main(argv=None):
         ratio = (f"{b['median_ms'] / a['median_ms']:.1f}x" if a and b and "median_ms" in a and "median_ms" in b
                  and a["median_ms"] > 0 else "")
         print(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio} |")
+    print("\n(gpustat's new_query() sleeps 0.1 s per GPU whose processes NVML lists, to sample their CPU "
+          "use: most of its time on either binding.  nvitop makes its two PCIe samples per GPU one after "
+          "the other: no binding can overlap them for it.)")
     if "devicequery" in o:
         print(f"| DeviceQuery(), every field | {fmt(o['devicequery'])} | (none; its NVML calls in series: "
               f"{o['devicequery_calls_ms']:.2f}) | {o['devicequery_calls_ms'] / o['devicequery']['median_ms']:.1f}x |")
