@@ -86,6 +86,7 @@ batch_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyTuple_GET_SIZE(devs);
     pn_batch_pair *pairs = PyMem_Calloc(n ? (size_t)n : 1, sizeof *pairs);
     PyObject *out = NULL;
+    unsigned long epoch = st->epoch;
     if (pairs == NULL)
         return PyErr_NoMemory();
     for (Py_ssize_t k = 0; k < n; k++) {
@@ -112,6 +113,12 @@ batch_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         else if (pn_arg_handle(st, d, PN_HANDLE_Device, "_batch_query", "device", (void **)&pairs[k].dev) < 0)
             goto done;
+    }
+    /* a handle checked above is stale if converting a later one ran Python code (a
+     * ctypes object's) that shut NVML down: none reaches NVML then */
+    if (st->epoch != epoch) {
+        pn_raise(st, NVML_ERROR_UNINITIALIZED);
+        goto done;
     }
     if (pn_smi_batch(st, pairs, (size_t)n) < 0)
         goto done;

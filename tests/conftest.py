@@ -6,6 +6,7 @@ needs the simulator (marker `simulator`) or would change the GPU's state (`mutat
 
 Fixtures:
   nvml            nvmlInit() for the test, nvmlShutdown() after
+  (autouse)       NVML really shut down before and after each test (no grace period between)
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
@@ -47,6 +48,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_sim)
         if "mutates" in item.keywords:
             item.add_marker(skip_mut)
+
+
+@pytest.fixture(autouse=True)
+def _nvml_released():
+    """Each test starts and ends with NVML really shut down where nothing holds it: the
+    grace period after the last nvmlShutdown (ext/loader.c, tests/test_grace.py) would
+    otherwise carry one test's simulator profile into the next test's first nvmlInit."""
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+    yield
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
 
 
 @pytest.fixture
