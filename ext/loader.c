@@ -381,8 +381,8 @@ grace_seconds(int warn)
     if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > GRACE_MAX_S) {
         if (warn)
             PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                             "PYNVML_SHUTDOWN_GRACE=%.40s is not a number of seconds from 0 to %.0f: "
-                             "NVML is shut down at once", s, GRACE_MAX_S);
+                             "PYNVML_SHUTDOWN_GRACE=%.40s is not a number of seconds from 0 to %d: "
+                             "NVML is shut down at once", s, (int)GRACE_MAX_S);
         return -1;
     }
     return v;

@@ -6,10 +6,7 @@ What is counted is NVML's real nvmlInit*/nvmlShutdown calls: the simulator's cou
 (pynvml._sim.init_shutdown_calls()), or, for what a process does up to its very end, a
 stand-in library that logs them to a file (tests/shim/minimal_nvml.c, -DLOG_CALLS).
 Nothing here is timed: a test that waits for the timer waits for its effect."""
-import os
-import subprocess
-import sys
-import textwrap
+import re
 import time
 import warnings
 
@@ -219,7 +216,8 @@ def test_a_bad_grace_value_warns_and_shuts_down_at_once(grace, monkeypatch, valu
     pynvml._nvml._release_now()
     monkeypatch.setenv("PYNVML_SHUTDOWN_GRACE", value)
     c0 = calls()
-    with pytest.warns(RuntimeWarning, match="PYNVML_SHUTDOWN_GRACE"):
+    with pytest.warns(RuntimeWarning, match=r"^PYNVML_SHUTDOWN_GRACE=%s is not a number of seconds from 0 to "
+                      r"86400: NVML is shut down at once$" % re.escape(value)):
         poll()
     assert delta(c0) == (1, 1) and not pynvml._nvml._release_pending()
 
