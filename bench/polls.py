@@ -212,15 +212,15 @@ def main(argv=None):
         ratio = (f"{b['median_ms'] / a['median_ms']:.1f}x" if a and b and "median_ms" in a and "median_ms" in b
                  and a["median_ms"] > 0 else "")
         print(f"| {label} | {fmt(a)} | {fmt(b)} | {ratio} |")
-    print("\n(gpustat's new_query() sleeps 0.1 s per GPU whose processes NVML lists, to sample their CPU "
-          "use: most of its time on either binding.  nvitop makes its two PCIe samples per GPU one after "
-          "the other: no binding can overlap them for it.)")
     if "devicequery" in o:
         print(f"| DeviceQuery(), every field | {fmt(o['devicequery'])} | (none; its NVML calls in series: "
               f"{o['devicequery_calls_ms']:.2f}) | {o['devicequery_calls_ms'] / o['devicequery']['median_ms']:.1f}x |")
         print(f"\nDeviceQuery(): fetch phase {o['devicequery_fetch_ms']:.2f} ms for NVML calls that take "
               f"{o['devicequery_calls_ms']:.2f} ms one after the other "
               f"({o['devicequery_pcie_ms']:.2f} ms of it nvmlDeviceGetPcieThroughput)")
+    print("\n(gpustat's new_query() sleeps 0.1 s per GPU whose processes NVML lists, to sample their CPU "
+          "use: most of its time on either binding.  nvitop makes its two PCIe samples per GPU one after "
+          "the other: no binding can overlap them for it.)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
