@@ -6,6 +6,7 @@ needs the simulator (marker `simulator`) or would change the GPU's state (`mutat
 
 Fixtures:
   nvml            nvmlInit() for the test, nvmlShutdown() after
+  (autouse)       NVML really shut down before and after each test (no grace period between)
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
@@ -53,6 +54,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_mut)
 
 
+@pytest.fixture(autouse=True)
+def _nvml_released():
+    """Each test starts and ends with NVML really shut down where nothing holds it: the
+    grace period after the last nvmlShutdown (ext/loader.c, tests/test_grace.py) would
+    otherwise carry one test's simulator profile into the next test's first nvmlInit."""
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+    yield
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+
+
 @pytest.fixture
 def nvml():
     pynvml.nvmlInit()
@@ -85,6 +98,9 @@ def use_profile(tmp_path, monkeypatch):
     assert pynvml._nvml._refcount() == 0, "a profile takes effect at the first nvmlInit"
 
     def use(profile):
+        # the simulator loads a profile at NVML's real first init: not within the grace
+        # period that keeps NVML initialized after the last nvmlShutdown (ext/loader.c)
+        pynvml._nvml._release_now()
         path = tmp_path / "profile.json"
         text = profile if isinstance(profile, (str, bytes)) else json.dumps(profile)
         path.write_bytes(text.encode() if isinstance(text, str) else text)
@@ -94,6 +110,7 @@ def use_profile(tmp_path, monkeypatch):
     yield use
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
+    pynvml._nvml._release_now()   # the next test's first nvmlInit loads its own profile
 
 
 @pytest.fixture(scope="session")
