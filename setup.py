@@ -2,7 +2,19 @@
 
 * pynvml._nvml                  the extension module (ext/), NVML loaded at run time
 * pynvml/_sim/libnvidia-ml.so.1 the simulated NVML (sim/), which reads JSON with cJSON
-                                (Debian: libcjson-dev); built only where cJSON is found
+                                (Debian: libcjson-dev, or PYNVML_CJSON=<prefix>); without
+                                cJSON the build stops and says so, unless PYNVML_NO_SIM=1
+
+Environment:
+  PYNVML_WERROR=1    every warning is an error (CI builds so, with gcc and with clang: CC=clang)
+  PYNVML_DEBUG=1     keep the debug information (the binaries are stripped otherwise)
+  PYNVML_SANITIZE=1  ASan + UBSan build (make sanitize)
+  PYNVML_BUILD_DIR   build folder (default build/), to keep such builds apart
+
+Linking: the binaries carry no RUNPATH of the build machine (Python's own -rpath, which
+pyenv's LDSHARED has, is dropped: the extension needs no library but libc and libdl).
+A wheel made here links the system's libcjson.so.1; `auditwheel repair` (make dist)
+copies it into the wheel (pynvml_c.libs/) and points the simulator's RUNPATH at it.
 
 The C under ext/generated, sim/generated and include/ is generated from spec/ by
 codegen/generate.py and checked in (tests/test_generated.py keeps it current).
@@ -18,9 +30,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_NAME = "libnvidia-ml.so.1"
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
           "-fno-strict-aliasing"]
+LINK = []
+if os.environ.get("PYNVML_WERROR"):     # CI: a warning fails the build (GCC 14 makes this one an error anyway)
+    CFLAGS += ["-Werror", "-Werror=implicit-function-declaration"]
 if os.environ.get("PYNVML_SANITIZE"):   # make sanitize: ASan + UBSan build for the tests
     CFLAGS += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
-SAN_LINK = ["-fsanitize=address,undefined"] if os.environ.get("PYNVML_SANITIZE") else []
+    LINK += ["-fsanitize=address,undefined"]
+elif not os.environ.get("PYNVML_DEBUG"):
+    LINK += ["-s"]                      # no symbol table or debug information (.dynsym stays)
+
+
+CJSON_LICENSES = [os.path.join(os.environ.get("PYNVML_CJSON") or "/usr", p) for p in
+                  ("share/doc/libcjson1/copyright", "share/licenses/cjson/LICENSE", "share/doc/cjson/LICENSE")]
 
 
 def cjson_dirs():
@@ -34,10 +55,38 @@ def cjson_dirs():
     return None, None
 
 
+def _no_rpath(cmd):
+    """A link command without -rpath/-R options (Python's LDSHARED from pyenv has them)."""
+    out, skip = [], False
+    for arg in cmd:
+        if skip:
+            skip = False
+        elif arg.startswith(("-Wl,-rpath", "-Wl,-R", "-Wl,--enable-new-dtags")) or (arg.startswith("-R") and len(arg) > 2):
+            pass
+        elif arg in ("-R", "-rpath"):
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
         self.compiler.src_extensions.append(".S")
+        self.compiler.linker_so = _no_rpath(self.compiler.linker_so)
+        if NO_CJSON:                    # here, not at import: an sdist needs no cJSON
+            sys.exit(NO_CJSON)
         super().build_extensions()
+
+    def run(self):
+        super().run()
+        # cJSON's licence beside the simulator: a wheel that bundles cJSON must carry it
+        for src in CJSON_LICENSES:
+            if os.path.exists(src) and not self.inplace:
+                dest = os.path.join(self.build_lib, "pynvml", "_sim", "cJSON-LICENSE")
+                if os.path.isdir(os.path.dirname(dest)):
+                    self.copy_file(src, dest)
+                break
 
     def get_ext_filename(self, fullname):
         # The simulator is a plain shared library, named as NVML's own.
@@ -59,13 +108,21 @@ extensions = [
         depends=glob.glob("ext/*.h") + glob.glob("ext/generated/*") + ["include/nvml_decls.h"],
         libraries=["dl"],
         extra_compile_args=CFLAGS,
-        extra_link_args=SAN_LINK,
+        extra_link_args=LINK,
     )
 ]
 
 inc, libdirs = cjson_dirs()
+if os.environ.get("PYNVML_NO_SIM"):
+    inc = None
+    sys.stderr.write("pynvml: PYNVML_NO_SIM=1: building without the simulator\n")
+NO_CJSON = None if inc is not None or os.environ.get("PYNVML_NO_SIM") else (
+    "pynvml: cJSON was not found, and the simulated NVML needs it to read its profiles.\n"
+    "  Debian/Ubuntu: apt-get install libcjson-dev   (Fedora: cjson-devel)\n"
+    "  or PYNVML_CJSON=<prefix> where <prefix>/include/cjson/cJSON.h is,\n"
+    "  or PYNVML_NO_SIM=1 to build pynvml without the simulator.")
 if inc is not None:
-    profile = os.path.join(HERE, "sim", "profiles", "default.json")
+    profile = os.path.join("sim", "profiles", "default.json")
     extensions.append(Extension(
         "pynvml._sim.libnvidia_ml",
         sources=sorted(glob.glob("sim/*.c")) + ["sim/generated/entry_points.c", "sim/incbin.S"],
@@ -73,15 +130,13 @@ if inc is not None:
         library_dirs=libdirs,
         runtime_library_dirs=libdirs if os.environ.get("PYNVML_CJSON") else [],
         libraries=["cjson", "pthread"],
-        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % profile)],
+        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % os.path.join(HERE, profile))],
         depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
         extra_compile_args=CFLAGS,
         # -Bsymbolic: the library's calls to its own entry points bind at link time, so a
         # copy with some symbols hidden (python -m pynvml._sim hide) still works
-        extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + SAN_LINK,
+        extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + LINK,
     ))
-else:
-    sys.stderr.write("pynvml: cJSON not found (apt-get install libcjson-dev): building without the simulator\n")
 
 # PYNVML_BUILD_DIR keeps a differently configured build (the sanitizer one) apart.
 setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt},

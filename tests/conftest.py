@@ -9,7 +9,7 @@ Fixtures:
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
-  reference_data  ../shared/reference/, skipped where absent
+  reference_data  tests/data/reference/ (tools/import_reference.py)
 """
 import copy
 import ctypes
@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/reference, or a copy where PYNVML_REFERENCE_DATA points (the GPU machine)
-REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
+# The reference facts (ABI, nvidia-ml-py's names, H100/H200 captures): the copy in the
+# repo that tools/import_reference.py writes, so a bare clone runs every test.
+REFERENCE = ROOT / "tests" / "data" / "reference"
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
 REAL = os.environ.get("PYNVML_TEST_REAL") == "1"
@@ -108,6 +109,5 @@ def ref():
 
 @pytest.fixture(scope="session")
 def reference_data():
-    if not REFERENCE.exists():
-        pytest.skip("../shared/reference is not here")
+    assert REFERENCE.is_dir(), f"{REFERENCE} is missing (python tools/import_reference.py writes it)"
     return REFERENCE

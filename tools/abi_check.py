@@ -79,11 +79,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--nvml-h", required=True)
     ap.add_argument("--abi-json", help="nvml-abi.json: which constant names nvml.h has "
-                                       "(default: ../shared/reference or $PYNVML_REFERENCE_DATA)")
+                                       "(default: tests/data/reference's)")
     args = ap.parse_args(argv)
     spec = spec_mod.load()
     abi_json = Path(args.abi_json) if args.abi_json else \
-        Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference") / "nvml-abi.json"
+        ROOT / "tests" / "data" / "reference" / "nvml-abi.json"
     abi = json.loads(abi_json.read_text())
     in_header = set(abi["macros"]) | {k for e in abi["enums"].values() for k in e}
     ours = pynvml._nvml._struct_layouts()
