@@ -11,10 +11,16 @@ Environment:
   PYNVML_SANITIZE=1  ASan + UBSan build (make sanitize)
   PYNVML_BUILD_DIR   build folder (default build/), to keep such builds apart
 
+  PYNVML_SYSTEM_CJSON=1  link the system's cJSON without a copy (a distribution's package)
+
 Linking: the binaries carry no RUNPATH of the build machine (Python's own -rpath, which
 pyenv's LDSHARED has, is dropped: the extension needs no library but libc and libdl).
-A wheel made here links the system's libcjson.so.1; `auditwheel repair` (make dist)
-copies it into the wheel (pynvml_c.libs/) and points the simulator's RUNPATH at it.
+cJSON is bundled at build time: the libcjson.so.1 the simulator was linked with is
+copied beside it (pynvml/_sim/) and the simulator's RUNPATH is $ORIGIN, so every install,
+from the sdist or a wheel, runs where no cJSON is installed, and the copies that
+`python -m pynvml._sim hide` writes take that file with them.  (Static linking would be
+simpler, but Debian ships no libcjson.a; auditwheel's own bundling puts the library in
+another folder, which a copy of the simulator elsewhere would not find.)
 
 The C under ext/generated, sim/generated and include/ is generated from spec/ by
 codegen/generate.py and checked in (tests/test_generated.py keeps it current).
@@ -23,6 +29,7 @@ import glob
 import os
 import sys
 
+import setuptools
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -80,12 +87,23 @@ class BuildExt(build_ext):
 
     def run(self):
         super().run()
-        # cJSON's licence beside the simulator: a wheel that bundles cJSON must carry it
-        for src in CJSON_LICENSES:
-            if os.path.exists(src) and not self.inplace:
-                dest = os.path.join(self.build_lib, "pynvml", "_sim", "cJSON-LICENSE")
-                if os.path.isdir(os.path.dirname(dest)):
-                    self.copy_file(src, dest)
+        sim_dir = os.path.join("src" if self.inplace else self.build_lib, "pynvml", "_sim")
+        if BUNDLE_CJSON and os.path.exists(os.path.join(sim_dir, SIM_NAME)):
+            self.bundle_cjson(sim_dir)
+
+    def bundle_cjson(self, sim_dir):
+        """libcjson.so.<major> (the name the simulator NEEDS) and cJSON's licence beside it."""
+        found = self.compiler.find_library_file(libdirs, "cjson")
+        if not found:
+            sys.exit("pynvml: the cJSON library was not found in " + " ".join(libdirs))
+        sonames = sorted(glob.glob(os.path.join(os.path.dirname(found), "libcjson.so.[0-9]")) +
+                         glob.glob(os.path.join(os.path.dirname(found), "libcjson.so.[0-9][0-9]")))
+        if len(sonames) != 1:
+            sys.exit("pynvml: cannot tell cJSON's soname from " + " ".join(sonames or [found]))
+        self.copy_file(os.path.realpath(sonames[0]), os.path.join(sim_dir, os.path.basename(sonames[0])))
+        for src in CJSON_LICENSES:       # MIT: its notice goes with the copy
+            if os.path.exists(src):
+                self.copy_file(src, os.path.join(sim_dir, "cJSON-LICENSE"))
                 break
 
     def get_ext_filename(self, fullname):
@@ -113,6 +131,8 @@ extensions = [
 ]
 
 inc, libdirs = cjson_dirs()
+# The sanitizer build keeps the system's cJSON (ASan reports then name its own file).
+BUNDLE_CJSON = not (os.environ.get("PYNVML_SYSTEM_CJSON") or os.environ.get("PYNVML_SANITIZE"))
 if os.environ.get("PYNVML_NO_SIM"):
     inc = None
     sys.stderr.write("pynvml: PYNVML_NO_SIM=1: building without the simulator\n")
@@ -128,7 +148,9 @@ if inc is not None:
         sources=sorted(glob.glob("sim/*.c")) + ["sim/generated/entry_points.c", "sim/incbin.S"],
         include_dirs=["include", "sim", inc],
         library_dirs=libdirs,
-        runtime_library_dirs=libdirs if os.environ.get("PYNVML_CJSON") else [],
+        # $ORIGIN: the bundled copy beside it
+        runtime_library_dirs=(["$ORIGIN"] if BUNDLE_CJSON else
+                              libdirs if os.environ.get("PYNVML_CJSON") else []),
         libraries=["cjson", "pthread"],
         define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % os.path.join(HERE, profile))],
         depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
@@ -138,6 +160,12 @@ if inc is not None:
         extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + LINK,
     ))
 
+# The licence: an SPDX expression (PEP 639) where setuptools knows them (77 and later),
+# text for an older one (the GPU machine builds with its own, --no-build-isolation).
+
+NEW_SETUPTOOLS = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) >= (77, 0)
+LICENSE = {"license_expression" if NEW_SETUPTOOLS else "license": "BSD-3-Clause", "license_files": ["LICENSE"]}
+
 # PYNVML_BUILD_DIR keeps a differently configured build (the sanitizer one) apart.
-setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt},
+setup(**LICENSE, ext_modules=extensions, cmdclass={"build_ext": BuildExt},
       options={"build": {"build_base": os.environ.get("PYNVML_BUILD_DIR", "build")}})
