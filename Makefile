@@ -170,7 +170,8 @@ dist: sysdeps $(DIST_VENV)/.created
 	    || { cat build-dist/wheel-$$v.log; echo "dist: the wheel for CPython $$v failed"; exit 1; }; \
 	  echo "wheel for CPython $$v: $$(( $$(date +%s) - start )) s"; \
 	done
-	PATH=$(CURDIR)/$(DIST_VENV)/bin:$$PATH auditwheel -q repair -w dist build-dist/raw/*.whl
+	PATH=$(CURDIR)/$(DIST_VENV)/bin:$$PATH auditwheel repair -w dist build-dist/raw/*.whl >build-dist/auditwheel.log 2>&1 \
+	  || { cat build-dist/auditwheel.log; exit 1; }
 	@ls -l dist
 
 # Each installed in a fresh venv and checked where the system's cJSON cannot be loaded

@@ -9,7 +9,7 @@
 #   tools/check_dist.sh ARTIFACT PYTHON
 set -euo pipefail
 artifact=$1 py=$2
-name=$(basename "$artifact"); venv=build-dist/venv-${name%%.tar.gz}
+name=$(basename "$artifact"); venv=build-dist/venv-${name%.tar.gz}; venv=${venv%.whl}
 rm -rf "$venv"
 start=$(date +%s)
 "$py" -m venv "$venv"
