@@ -49,7 +49,7 @@ venv: $(VENV)/.created
 # $(call pip_install,PYTHON,ENV): ENV for the build, e.g. PYNVML_BUILD_DIR=build-san
 define pip_install
 	@mkdir -p build; log=build/pip-install-$(firstword $(subst /, ,$(1))).log; \
-	echo "$(strip $(2)) $(1) -m pip install --no-deps --force-reinstall ."; \
+	echo "$(strip $(2) $(1)) -m pip install --no-deps --force-reinstall ."; \
 	if $(2) $(1) -m pip install -v --no-deps --force-reinstall . >$$log 2>&1; then \
 	  grep -E ": (warning|error)[: ]" $$log | grep -v "no previously-included" || true; \
 	else cat $$log; echo "build failed (log: $$log)"; exit 1; fi
