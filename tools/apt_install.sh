@@ -18,7 +18,7 @@ for step in update install; do
       if [ "$(date +%s)" -ge "$deadline" ]; then
         echo "apt is still busy after ${wait_s} s (another apt-get or dpkg holds its lock):"
         grep -m1 "lock" "$log"
-        echo "wait for it to finish, then run make again (or: $SUDO apt-get install $*)"
+        echo "wait for it to finish, then run make again (or: ${SUDO:+$SUDO }apt-get install $*)"
         exit 1
       fi
       echo "apt is busy (another apt-get or dpkg holds its lock): waiting"
