@@ -62,6 +62,19 @@ def cjson_dirs():
     return None, None
 
 
+def cjson_to_bundle(libdirs):
+    """(the library file, its soname, its licence file) to copy beside the simulator, or
+    None where one is missing: the build then links the system's cJSON as it is."""
+    import re
+    for d in libdirs:
+        real = os.path.realpath(os.path.join(d, "libcjson.so"))
+        m = re.match(r"(libcjson\.so\.\d+)(\.|$)", os.path.basename(real))
+        licence = next((f for f in CJSON_LICENSES if os.path.exists(f)), None)
+        if os.path.exists(real) and m and licence:
+            return real, m.group(1), licence
+    return None
+
+
 def _no_rpath(cmd):
     """A link command without -rpath/-R options (Python's LDSHARED from pyenv has them)."""
     out, skip = [], False
@@ -89,22 +102,9 @@ class BuildExt(build_ext):
         super().run()
         sim_dir = os.path.join("src" if self.inplace else self.build_lib, "pynvml", "_sim")
         if BUNDLE_CJSON and os.path.exists(os.path.join(sim_dir, SIM_NAME)):
-            self.bundle_cjson(sim_dir)
-
-    def bundle_cjson(self, sim_dir):
-        """libcjson.so.<major> (the name the simulator NEEDS) and cJSON's licence beside it."""
-        found = self.compiler.find_library_file(libdirs, "cjson")
-        if not found:
-            sys.exit("pynvml: the cJSON library was not found in " + " ".join(libdirs))
-        sonames = sorted(glob.glob(os.path.join(os.path.dirname(found), "libcjson.so.[0-9]")) +
-                         glob.glob(os.path.join(os.path.dirname(found), "libcjson.so.[0-9][0-9]")))
-        if len(sonames) != 1:
-            sys.exit("pynvml: cannot tell cJSON's soname from " + " ".join(sonames or [found]))
-        self.copy_file(os.path.realpath(sonames[0]), os.path.join(sim_dir, os.path.basename(sonames[0])))
-        for src in CJSON_LICENSES:       # MIT: its notice goes with the copy
-            if os.path.exists(src):
-                self.copy_file(src, os.path.join(sim_dir, "cJSON-LICENSE"))
-                break
+            # libcjson.so.<major> (the name the simulator NEEDS) and cJSON's licence beside it
+            self.copy_file(BUNDLE_CJSON[0], os.path.join(sim_dir, BUNDLE_CJSON[1]))
+            self.copy_file(BUNDLE_CJSON[2], os.path.join(sim_dir, "cJSON-LICENSE"))
 
     def get_ext_filename(self, fullname):
         # The simulator is a plain shared library, named as NVML's own.
@@ -132,7 +132,12 @@ extensions = [
 
 inc, libdirs = cjson_dirs()
 # The sanitizer build keeps the system's cJSON (ASan reports then name its own file).
-BUNDLE_CJSON = not (os.environ.get("PYNVML_SYSTEM_CJSON") or os.environ.get("PYNVML_SANITIZE"))
+BUNDLE_CJSON = None
+if inc is not None and not (os.environ.get("PYNVML_SYSTEM_CJSON") or os.environ.get("PYNVML_SANITIZE")):
+    BUNDLE_CJSON = cjson_to_bundle(libdirs)
+    if BUNDLE_CJSON is None:
+        sys.stderr.write("pynvml: cJSON's library file or licence not found in %s: the simulator links "
+                         "it without a copy (an install then needs cJSON at run time)\n" % " ".join(libdirs))
 if os.environ.get("PYNVML_NO_SIM"):
     inc = None
     sys.stderr.write("pynvml: PYNVML_NO_SIM=1: building without the simulator\n")
