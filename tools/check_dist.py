@@ -73,8 +73,11 @@ def check_binaries(pkg):
 def check_ldd(pkg, libs):
     problems, seen = [], []
     for lib in libs:
-        out = subprocess.run(["ldd", lib], capture_output=True, text=True).stdout
-        for line in out.splitlines():
+        r = subprocess.run(["ldd", lib], capture_output=True, text=True)
+        if r.returncode != 0 or "error" in r.stderr:
+            problems.append(f"ldd {os.path.basename(lib)}: {r.stderr.strip() or r.stdout.strip()}")
+            continue
+        for line in r.stdout.splitlines():
             m = re.match(r"\s*(\S+)(?: => (\S+))?", line)
             if not m:
                 continue
