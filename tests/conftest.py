@@ -11,7 +11,7 @@ Fixtures:
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
   ref_new         nvidia-ml-py 13.615.71's, the same way
-  reference_data  ../shared/reference/, skipped where absent
+  reference_data  tests/data/reference/ (tools/import_reference.py)
 """
 import copy
 import ctypes
@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/reference, or a copy where PYNVML_REFERENCE_DATA points (the GPU machine)
-REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
+# The reference facts (ABI, nvidia-ml-py's names, H100/H200 captures): the copy in the
+# repo that tools/import_reference.py writes, so a bare clone runs every test.
+REFERENCE = ROOT / "tests" / "data" / "reference"
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
 # nvidia-ml-py 13.615.71 (make ref puts it beside 13.610.43), or where PYNVML_REFERENCE_NEW points
@@ -142,8 +143,7 @@ def ref_new():
 
 @pytest.fixture(scope="session")
 def reference_data():
-    if not REFERENCE.exists():
-        pytest.skip("../shared/reference is not here")
+    assert REFERENCE.is_dir(), f"{REFERENCE} is missing (python tools/import_reference.py writes it)"
     return REFERENCE
 
 

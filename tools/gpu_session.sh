@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything the project runs on the GPU machine (the `device` tool), in one call:
 #
-#   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build,
-#                                           and a copy of ../shared/reference in .carry/reference)
+#   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build;
+#                                           the reference data is the repo's tests/data)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
 #   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls
@@ -23,7 +23,7 @@ OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
 STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
-export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
+export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"
