@@ -73,6 +73,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     o.append(f"pn_w_{name}(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)")
     o.append("{")
     o.append("    pn_state *st = pn_get_state(module);")
+    if "pyhook" in f.options:
+        o.append(f'    PN_HOOK_ENTRY(st, "{name}")')
     o.append("    nvmlReturn_t rc;")
     if nmax:
         names = ", ".join([f'"{p.name}"' for p in ins] + [f'"{a}"' for a in refargs(f)])

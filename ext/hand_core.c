@@ -54,6 +54,7 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
     static const char *const names[] = {"handle", "version", NULL};
     PyObject *argv[2];
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMemoryInfo")
     if (pn_unpack("nvmlDeviceGetMemoryInfo", args, nargs, kwnames, names, 1, 2, argv) < 0)
         return NULL;
     nvmlDevice_t dev;

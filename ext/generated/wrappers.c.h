@@ -2514,6 +2514,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2577,6 +2578,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2640,6 +2642,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2703,6 +2706,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2766,6 +2770,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2829,6 +2834,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2892,6 +2898,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2955,6 +2962,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3018,6 +3026,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];

@@ -1,0 +1,124 @@
+/* A client's pynvml._nvmlGetFunctionPointer, honoured as nvidia-ml-py honours it.
+ *
+ * nvidia-ml-py looks each entry point up through _nvmlGetFunctionPointer(name) (and its
+ * cache dict) on every call, and tools build on that: gpustat replaces it to fall back
+ * from the _v3 process getters to _v2 on drivers before 510.39, and its test suite makes
+ * it return fake Python functions.  Ours resolve an entry point with dlsym once and keep
+ * it in st->syms[].
+ *
+ * pynvml/_compat_names.py notices a replaced lookup (or a client's cache entry) and calls
+ * _set_fnptr_hook(resolve, call).  From then on st->syms[] stays empty, so each wrapper's
+ * usual "not resolved yet" branch reaches pn_resolve (loader.c), which hands the name to
+ * pn_hook_resolve: resolve(name) gives the address of the ctypes function the lookup
+ * returns, and the C call goes on as usual (an NVMLError the lookup raises propagates).
+ * A plain Python function cannot be called from C: the wrappers that clients fake that way
+ * (spec option pyhook: the process lists, nvmlDeviceGetMemoryInfo) start with PN_HOOK_ENTRY,
+ * which hands the caller's own arguments to call(name, args, kwargs); it runs
+ * nvidia-ml-py's algorithm around the fake, or answers NotImplemented for a ctypes
+ * function and the wrapper goes on.  _set_fnptr_hook(None, None) ends it all.
+ *
+ * While nobody has changed the lookup, nothing here runs: the resolution branch is the
+ * one the wrappers always had, and PN_HOOK_ENTRY is a load and a branch not taken
+ * (bench/run.py's nvmlDeviceGetMemoryInfo and process rows measure it).
+ *
+ * nvmlInitWithFlags and nvmlShutdown are resolved with dlsym all the same: they run under
+ * the loader's init lock, and a Python lookup that called back into nvmlInit would wait
+ * on that lock forever.
+ */
+#include "pynvml.h"
+
+#include <string.h>
+
+void *
+pn_hook_resolve(pn_state *st, int sym)
+{
+    PyObject *r = PyObject_CallFunction(st->hook_resolve, "s", pn_sym_names[sym]);
+    if (r == NULL)
+        return NULL;
+    void *p = PyLong_Check(r) ? PyLong_AsVoidPtr(r) : NULL;
+    Py_DECREF(r);
+    if (p == NULL && !PyErr_Occurred())
+        PyErr_Format(PyExc_TypeError, "pynvml: no address for %s from _nvmlGetFunctionPointer",
+                     pn_sym_names[sym]);
+    return p;
+}
+
+PyObject *
+pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *pos = PyTuple_New(nargs);
+    PyObject *kw = NULL;
+    if (pos == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(pos, i, args[i]);
+    }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        kw = PyDict_New();
+        for (Py_ssize_t i = 0; kw != NULL && i < PyTuple_GET_SIZE(kwnames); i++)
+            if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0)
+                Py_CLEAR(kw);
+        if (kw == NULL) {
+            Py_DECREF(pos);
+            return NULL;
+        }
+    }
+    /* the hook functions can be unset meanwhile (another thread): hold them */
+    PyObject *fn = st->hook_call;
+    if (fn == NULL) {
+        Py_DECREF(pos);
+        Py_XDECREF(kw);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    Py_INCREF(fn);
+    PyObject *r = PyObject_CallFunction(fn, "sOO", name, pos, kw != NULL ? kw : Py_None);
+    Py_DECREF(fn);
+    Py_DECREF(pos);
+    Py_XDECREF(kw);
+    return r;
+}
+
+/* _set_fnptr_hook(resolve, call), or (None, None) to go back to dlsym. */
+static PyObject *
+set_fnptr_hook(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    pn_state *st = pn_get_state(module);
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_set_fnptr_hook() takes (resolve, call) or (None, None)");
+        return NULL;
+    }
+    int on = args[0] != Py_None;
+    if (on != (args[1] != Py_None) || (on && (!PyCallable_Check(args[0]) || !PyCallable_Check(args[1])))) {
+        PyErr_SetString(PyExc_TypeError, "_set_fnptr_hook() takes two callables or (None, None)");
+        return NULL;
+    }
+    PyObject *old_resolve = st->hook_resolve, *old_call = st->hook_call;
+    if (on) {
+        Py_INCREF(args[0]);
+        Py_INCREF(args[1]);
+    }
+    st->hook_resolve = on ? args[0] : NULL;
+    st->hook_call = on ? args[1] : NULL;
+    st->fnptr_hooked = on;
+    /* Resolved entry points are forgotten both ways: while hooked every wrapper must reach
+     * pn_resolve; after, the addresses a client's lookup gave must not stay. */
+    memset(st->syms, 0, sizeof st->syms);
+    Py_XDECREF(old_resolve);
+    Py_XDECREF(old_call);
+    Py_RETURN_NONE;
+}
+
+/* _fnptr_hooked(): whether the C functions follow a client's lookup now (for tests). */
+static PyObject *
+fnptr_hooked(PyObject *module, PyObject *ignored)
+{
+    return PyBool_FromLong(pn_get_state(module)->fnptr_hooked);
+}
+
+PyMethodDef pn_hook_methods[] = {
+    {"_set_fnptr_hook", (PyCFunction)(void (*)(void))set_fnptr_hook, METH_FASTCALL,
+     "Make the C functions follow pynvml._nvmlGetFunctionPointer (resolve, call), or not (None, None)."},
+    {"_fnptr_hooked", fnptr_hooked, METH_NOARGS, "Whether the C functions follow a client's lookup."},
+    {NULL, NULL, 0, NULL},
+};
