@@ -265,24 +265,25 @@ def _update():
         _nvml._set_fnptr_hook(None, None)
 
 
-def _lookup(name):
-    return _pynvml.__dict__.get("_nvmlGetFunctionPointer", _nvmlGetFunctionPointer)(name)
+_ns = _pynvml.__dict__
 
 
-def _is_ctypes_function(fn):
-    import ctypes
-    return isinstance(fn, ctypes._CFuncPtr)
+def _is_ctypes_function(fn, _types={}):
+    t = type(fn)
+    known = _types.get(t)
+    if known is None:
+        import ctypes
+        known = _types[t] = issubclass(t, ctypes._CFuncPtr)
+    return known
 
 
 def resolve(name):
-    """The address the C functions call for entry point `name` while the lookup is changed:
-    that of the ctypes function the lookup gives (its NVMLError propagates)."""
-    fn = _lookup(name)
+    """The ctypes function the lookup gives for entry point `name` while a client has changed
+    it (its NVMLError propagates): the C functions call its address (fnptr_hook.c reads it
+    from the object's buffer).  A Python function is a TypeError that says where one goes."""
+    fn = _ns.get("_nvmlGetFunctionPointer", _nvmlGetFunctionPointer)(name)
     if _is_ctypes_function(fn):
-        import ctypes
-        address = ctypes.cast(fn, ctypes.c_void_p).value
-        if address:
-            return address
+        return fn
     raise TypeError(
         f"pynvml._nvmlGetFunctionPointer({name!r}) gave {fn!r}: pynvml calls a Python function given "
         f"there only for {', '.join(sorted(PY_PATHS))}; give a ctypes function pointer instead")
@@ -293,12 +294,12 @@ def call(name, args, kwargs):
     lookup is changed: NotImplemented when the lookup gives a ctypes function (the C
     function goes on, and resolve() finds it again), else nvidia-ml-py's algorithm around
     the Python function it gives, on the caller's own arguments."""
-    path = PY_PATHS[name]
-    symbol = path[0](*args, **(kwargs or {}))
-    fn = _lookup(symbol)
+    symbol, algorithm = PY_PATHS[name]
+    kwargs = kwargs or {}
+    fn = _ns.get("_nvmlGetFunctionPointer", _nvmlGetFunctionPointer)(symbol(*args, **kwargs))
     if _is_ctypes_function(fn):
         return NotImplemented
-    return path[1](fn, *args, **(kwargs or {}))
+    return algorithm(fn, *args, **kwargs)
 
 
 # --- nvidia-ml-py's algorithms, for a Python function given by the lookup -------------------
