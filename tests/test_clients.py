@@ -5,15 +5,15 @@ dependency, and what they and gpustat's tests need into .venv.)"""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from conftest import ROOT, SIM_LIBRARY
+
+sys.path.insert(0, str(ROOT / "tools"))
+import client_check  # noqa: E402  (tools/client_check.py: the getters' script, the exporter's scrape)
 
 CLIENTS = ROOT / ".ref" / "clients"
 NVIDIA_ML_PY = ROOT / ".ref" / "nvidia-ml-py"
@@ -175,31 +175,8 @@ def nvlink_profile(use_profile, default_profile):
     return use_profile(default_profile)
 
 
-NVITOP_METHODS = r"""
-import inspect, json, re
-from nvitop import Device
-out = {}
-for d in Device.all():
-    res = out[d.index] = {}
-    for name, fn in sorted(inspect.getmembers(type(d), callable)):
-        if name.startswith("_"):
-            continue
-        try:
-            params = list(inspect.signature(fn).parameters.values())[1:]
-        except (TypeError, ValueError):
-            continue
-        if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-            continue
-        try:
-            res[name] = re.sub(r" at 0x[0-9a-f]+", " at 0x?", repr(getattr(d, name)()))
-        except Exception as e:
-            res[name] = "raised %s: %s" % (type(e).__name__, e)
-print(json.dumps(out, sort_keys=True))
-"""
-
-
 def test_nvitop_every_device_method_without_arguments(nvlink_profile):
-    ours, ref = run(["-c", NVITOP_METHODS]), run(["-c", NVITOP_METHODS], reference=True)
+    ours, ref = run(["-c", client_check.METHODS]), run(["-c", client_check.METHODS], reference=True)
     assert ours.returncode == 0, ours.stderr
     assert ref.returncode == 0, ref.stderr
     a, b = json.loads(ours.stdout), json.loads(ref.stdout)
@@ -214,42 +191,13 @@ def test_nvitop_every_device_method_without_arguments(nvlink_profile):
     assert a == b
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _scrape_exporter(reference):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "nvitop_exporter", "--bind-address", "127.0.0.1",
-                             "--port", str(port), "--hostname", "test", "--interval", "0.25"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(reference))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("nvitop-exporter exited: " + proc.stderr.read()[-3000:])
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                    text = r.read().decode()
-                if "gpu_memory_total" in text and "gpu_nvlink" in text:
-                    return [ln for ln in text.splitlines() if ln.startswith("gpu_")]
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "nvitop-exporter gave no GPU metrics in 60 s"
-            time.sleep(0.2)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 @pytest.mark.skipif(not (CLIENTS / "nvitop_exporter").exists(), reason="make ref installs nvitop-exporter")
 @pytest.mark.skipif(not _ctypes_structs(), reason="nvitop-exporter reads NVLink field values into `T * n` of "
                                                   "our struct class: needs issue #10's struct work")
 def test_nvitop_exporter_scraped_once(nvlink_profile):
-    ours, ref = _scrape_exporter(False), _scrape_exporter(True)
+    ours, ref = client_check.scrape(_env(False)), client_check.scrape(_env(True))
+    assert "error" not in ours and "error" not in ref, (ours.get("error"), ref.get("error"))
     assert ours == ref
-    assert any(ln.startswith("gpu_memory_used_MiB{") and 'index="1"' in ln and ln.endswith(" 16384.0")
-               for ln in ours)
-    assert sum(ln.startswith("gpu_nvlink_total_tx_throughput") for ln in ours) == 2
+    used = {k: v for k, v in ours.items() if k.startswith("gpu_memory_used_MiB{")}
+    assert len(used) == 2 and [v for k, v in used.items() if 'index="1"' in k] == ["16384.0"]
+    assert sum(k.startswith("gpu_nvlink_total_tx_throughput") for k in ours) == 2

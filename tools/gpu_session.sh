@@ -5,7 +5,11 @@
 #                                           and a copy of ../shared/reference in .carry/reference)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench rss sweep bench
+#   real sim compare abi smi smibench rss sweep bench clients
+#
+# clients needs wheels in .whl/ (git-ignored; that machine has no network), made here with
+#   pip download -d .whl --only-binary=:all: --python-version 3.12 --no-deps nvitop==1.7.2 \
+#     nvitop-exporter==1.7.2 prometheus-client blessed wcwidth psutil
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -16,7 +20,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench} "
+STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench clients} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -81,5 +85,17 @@ if want bench; then
     $PY -m compileall -q /tmp/ref >/dev/null
     timeout 300 $PY bench/run.py --reference /tmp/ref/pynvml.py --json "$OUT/bench.json" --markdown \
       2>&1 | tee "$OUT/bench.md" | tail -40
+  fi
+fi
+if want clients; then
+  if ls .whl/nvitop_exporter-*.whl >/dev/null 2>&1; then
+    echo "== nvitop's Device getters and nvitop-exporter's metrics: ours, then nvidia-ml-py (read-only)"
+    rm -rf /tmp/clients
+    $PY -m pip install -q --no-index --no-deps --find-links .whl --target /tmp/clients nvitop==1.7.2 \
+      nvitop-exporter==1.7.2 prometheus-client blessed wcwidth psutil >"$OUT/clients-install.txt" 2>&1
+    timeout 300 $PY tools/client_check.py --reference "$(dirname "$REFERENCE")" --clients /tmp/clients \
+      --json "$OUT/clients.json" 2>&1 | tee "$OUT/clients.txt" | tail -30
+  else
+    echo "== clients: no .whl/nvitop_exporter-*.whl (see the top of this file)"
   fi
 fi
