@@ -115,7 +115,7 @@ def get(name):
         import threading
         value = threading.Lock()
     elif name == "_nvmlLib_refcount":
-        value = 0
+        return _nvml._refcount()    # successful nvmlInit calls not shut down yet, read each time
     elif name in ("_nvmlGetFunctionPointer", "_nvmlGetFunctionPointer_cache"):
         watch()
         return _pynvml.__dict__[name]
