@@ -757,9 +757,8 @@ def report(res, markdown):
         for name, r in res["hooked"].items():
             rows.append([name, fmt_ns(r.get("ours")), fmt_ns(r.get("ours_hooked")), fmt_ns(r.get("ref_hooked"))])
         out.append(table(["call", "ours", "ours, hooked", "nvidia-ml-py, hooked"], rows, markdown))
-        out.append(("\n" if markdown else "") + "(hooked, every call asks the Python lookup for its entry point, "
-                   "as nvidia-ml-py's do; nvmlDeviceGetMemoryInfo asks twice: its check of a Python fake, "
-                   "then its resolution.  Not hooked, nothing of it runs but the check in Fixed costs.)")
+        out.append(("\n" if markdown else "") + "(hooked, every call asks the Python lookup once for its entry "
+                   "point, as nvidia-ml-py's do.  Not hooked, nothing of it runs but the check in Fixed costs.)")
     out.append(f"\ntotal run time {res['seconds']:.1f} s")
     return "\n".join(out)
 

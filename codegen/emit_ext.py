@@ -170,7 +170,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append(f"    if ({src} != NULL && {src} != Py_None &&")
         o.append(f'        pn_copy_to_buffer({src}, NULL, sizeof o_{outs0[i].name}, "{name}", "{a}") < 0)')
         o.append("        return NULL;")
-    o.append(f"    PN_RESOLVE(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
+    resolve = "PN_RESOLVE_HOOKED" if "pyhook" in f.options else "PN_RESOLVE"
+    o.append(f"    {resolve}(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
     o.append("    PN_NVML_BEGIN")
     o.append(f"    rc = {call};")

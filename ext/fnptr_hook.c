@@ -14,8 +14,9 @@
  * A plain Python function cannot be called from C: the wrappers that clients fake that way
  * (spec option pyhook: the process lists, nvmlDeviceGetMemoryInfo) start with PN_HOOK_ENTRY,
  * which hands the caller's own arguments to call(name, args, kwargs); it runs
- * nvidia-ml-py's algorithm around the fake, or answers NotImplemented for a ctypes
- * function and the wrapper goes on.  _set_fnptr_hook(None, None) ends it all.
+ * nvidia-ml-py's algorithm around the fake, or gives the ctypes function, whose address
+ * the wrapper's PN_RESOLVE_HOOKED takes (so the lookup is asked once per call, as in
+ * nvidia-ml-py).  _set_fnptr_hook(None, None) ends it all.
  *
  * While nobody has changed the lookup, nothing here runs: the resolution branch is the
  * one the wrappers always had, and PN_HOOK_ENTRY is a load and a branch not taken
@@ -29,20 +30,28 @@
 
 #include <string.h>
 
-void *
-pn_hook_resolve(pn_state *st, int sym)
+/* The address of a ctypes function object: its buffer holds the function pointer. */
+static void *
+cfunc_address(PyObject *f)
 {
-    /* resolve() gives a ctypes function object (it checked): its buffer is the pointer */
-    PyObject *r = PyObject_CallFunction(st->hook_resolve, "s", pn_sym_names[sym]);
-    if (r == NULL)
-        return NULL;
     void *p = NULL;
     Py_buffer view;
-    if (PyObject_GetBuffer(r, &view, PyBUF_SIMPLE) == 0) {
+    if (PyObject_GetBuffer(f, &view, PyBUF_SIMPLE) == 0) {
         if (view.len == (Py_ssize_t)sizeof p)
             memcpy(&p, view.buf, sizeof p);
         PyBuffer_Release(&view);
     }
+    return p;
+}
+
+void *
+pn_hook_resolve(pn_state *st, int sym)
+{
+    /* resolve() gives a ctypes function object (it checked), or raises */
+    PyObject *r = PyObject_CallFunction(st->hook_resolve, "s", pn_sym_names[sym]);
+    if (r == NULL)
+        return NULL;
+    void *p = cfunc_address(r);
     Py_DECREF(r);
     if (p == NULL && !PyErr_Occurred())
         PyErr_Format(PyExc_TypeError, "pynvml: _nvmlGetFunctionPointer('%s') gave no function address",
@@ -50,13 +59,21 @@ pn_hook_resolve(pn_state *st, int sym)
     return p;
 }
 
-PyObject *
-pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+/* call(name, args, kwargs) for a pyhook wrapper: 1 with *result set (the Python path's
+ * result), -1 with an exception, 0 with *fn set (the address of the ctypes function the
+ * lookup gave: call() returns it as a 1-tuple, which no Python path returns), or with
+ * *fn NULL when the hook was taken away meanwhile (the wrapper goes on as usual). */
+int
+pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+             PyObject **result, void **fn)
 {
+    PyObject *call = st->hook_call;
+    if (call == NULL)
+        return 0;
     PyObject *pos = PyTuple_New(nargs);
     PyObject *kw = NULL;
     if (pos == NULL)
-        return NULL;
+        return -1;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         Py_INCREF(args[i]);
         PyTuple_SET_ITEM(pos, i, args[i]);
@@ -68,22 +85,29 @@ pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t n
                 Py_CLEAR(kw);
         if (kw == NULL) {
             Py_DECREF(pos);
-            return NULL;
+            return -1;
         }
     }
-    /* the hook functions can be unset meanwhile (another thread): hold them */
-    PyObject *fn = st->hook_call;
-    if (fn == NULL) {
-        Py_DECREF(pos);
-        Py_XDECREF(kw);
-        Py_RETURN_NOTIMPLEMENTED;
-    }
-    Py_INCREF(fn);
-    PyObject *r = PyObject_CallFunction(fn, "sOO", name, pos, kw != NULL ? kw : Py_None);
-    Py_DECREF(fn);
+    Py_INCREF(call);     /* the hook can be unset while it runs (another thread) */
+    PyObject *r = PyObject_CallFunction(call, "sOO", name, pos, kw != NULL ? kw : Py_None);
+    Py_DECREF(call);
     Py_DECREF(pos);
     Py_XDECREF(kw);
-    return r;
+    if (r == NULL)
+        return -1;
+    if (PyTuple_CheckExact(r) && PyTuple_GET_SIZE(r) == 1) {
+        *fn = cfunc_address(PyTuple_GET_ITEM(r, 0));
+        Py_DECREF(r);
+        if (*fn == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "pynvml: _nvmlGetFunctionPointer gave no function address for %s",
+                             name);
+            return -1;
+        }
+        return 0;
+    }
+    *result = r;
+    return 1;
 }
 
 /* _set_fnptr_hook(resolve, call), or (None, None) to go back to dlsym. */
@@ -131,7 +155,7 @@ probe_hook_entry(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyOb
 {
     pn_state *st = pn_get_state(module);
     PN_HOOK_ENTRY(st, "nvmlDeviceGetMemoryInfo")
-    Py_RETURN_NONE;
+    return PyBool_FromLong(pn_hooked_fn != NULL);
 }
 
 PyMethodDef pn_hook_methods[] = {

@@ -99,20 +99,25 @@ int pn_loader_setup(pn_state *st);
 
 /* fnptr_hook.c.  PN_HOOK_ENTRY(st, "pyname") opens the wrappers that clients fake through
  * _nvmlGetFunctionPointer with Python functions (spec option pyhook): while a client has
- * changed the lookup, the call goes to pynvml/_compat_names.py, which calls such a fake as
- * nvidia-ml-py would, or answers NotImplemented and the wrapper goes on.  Needs the
- * wrapper's args, nargs and kwnames. */
+ * changed the lookup, it asks pynvml/_compat_names.py's call(), which calls such a fake as
+ * nvidia-ml-py would (the wrapper returns its result), or gives the address of the ctypes
+ * function the lookup gave, which the wrapper's PN_RESOLVE_HOOKED then takes: one lookup
+ * per call, as in nvidia-ml-py.  Needs the wrapper's args, nargs and kwnames. */
 extern PyMethodDef pn_hook_methods[];
 void *pn_hook_resolve(pn_state *st, int sym);
-PyObject *pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs,
-                       PyObject *kwnames);
-#define PN_HOOK_ENTRY(st, NAME)                                                    \
-    if ((st)->fnptr_hooked) {                                                      \
-        PyObject *hooked_ = pn_hook_call((st), (NAME), args, nargs, kwnames);      \
-        if (hooked_ != Py_NotImplemented)                                          \
-            return hooked_;                                                        \
-        Py_DECREF(hooked_);                                                        \
+int pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                 PyObject **result, void **fn);
+#define PN_HOOK_ENTRY(st, NAME)                                                            \
+    void *pn_hooked_fn = NULL;                                                             \
+    if ((st)->fnptr_hooked) {                                                              \
+        PyObject *hooked_ = NULL;                                                          \
+        if (pn_hook_call((st), (NAME), args, nargs, kwnames, &hooked_, &pn_hooked_fn) != 0) \
+            return hooked_;                                                                \
     }
+#define PN_RESOLVE_HOOKED(st, IDX, TYPE, var)                                    \
+    TYPE var = pn_hooked_fn != NULL ? (TYPE)pn_hooked_fn : (TYPE)(st)->syms[IDX]; \
+    if (var == NULL && (var = (TYPE)pn_resolve((st), (IDX))) == NULL)             \
+        return NULL
 
 /* errors.c */
 PyObject *pn_raise(pn_state *st, int code);

@@ -69,9 +69,12 @@ def test_a_replaced_lookup_picks_the_entry_point_as_in_nvidia_ml_py(hooks, ref):
         finally:
             ref._nvmlGetFunctionPointer = ref_original
         assert ours == theirs and ours[0]["pid"] == 4242
-        assert set(ours_calls) == set(ref_calls) == {"nvmlDeviceGetComputeRunningProcesses_v3"}
+        assert ours_calls == ref_calls == ["nvmlDeviceGetComputeRunningProcesses_v3"]   # once per call
+        ours_calls.clear()
         assert pynvml.nvmlDeviceGetName(h) == ref.nvmlDeviceGetName(rh)
-        assert ours_calls[-1] == "nvmlDeviceGetName"
+        mem = pynvml.nvmlDeviceGetMemoryInfo(h, version=pynvml.nvmlMemory_v2)
+        assert ours_calls == ["nvmlDeviceGetName", "nvmlDeviceGetMemoryInfo_v2"]
+        assert mem.total == ref.nvmlDeviceGetMemoryInfo(rh, version=ref.nvmlMemory_v2).total
     finally:
         ref.nvmlShutdown()
 

@@ -2528,7 +2528,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2592,7 +2592,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2656,7 +2656,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2720,7 +2720,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2784,7 +2784,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2848,7 +2848,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2912,7 +2912,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2976,7 +2976,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -3040,7 +3040,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END

@@ -18,7 +18,7 @@ ask resolve() for each entry point (ext/fnptr_hook.c says how).  A ctypes functi
 is called through the usual C path; a plain Python function (a test's fake) is called
 the way nvidia-ml-py calls it, with ctypes arguments and the caller's own argument
 objects, by the functions in PY_PATHS (the ones clients fake); the others refuse it with
-a TypeError that says so.
+a TypeError that says so.  Each call asks the lookup once, as nvidia-ml-py's do.
 """
 import sys
 import types
@@ -291,15 +291,15 @@ def resolve(name):
 
 def call(name, args, kwargs):
     """The Python function `name` of PY_PATHS, for the C function of that name while the
-    lookup is changed: NotImplemented when the lookup gives a ctypes function (the C
-    function goes on, and resolve() finds it again), else nvidia-ml-py's algorithm around
+    lookup is changed: (fn,) when the lookup gives a ctypes function fn (the C function
+    calls it; none of these functions returns a tuple), else nvidia-ml-py's algorithm around
     the Python function it gives, on the caller's own arguments."""
     symbol, algorithm = PY_PATHS[name]
-    kwargs = kwargs or {}
+    if kwargs is None:
+        fn = _ns.get("_nvmlGetFunctionPointer", _nvmlGetFunctionPointer)(symbol(*args))
+        return (fn,) if _is_ctypes_function(fn) else algorithm(fn, *args)
     fn = _ns.get("_nvmlGetFunctionPointer", _nvmlGetFunctionPointer)(symbol(*args, **kwargs))
-    if _is_ctypes_function(fn):
-        return NotImplemented
-    return algorithm(fn, *args, **kwargs)
+    return (fn,) if _is_ctypes_function(fn) else algorithm(fn, *args, **kwargs)
 
 
 # --- nvidia-ml-py's algorithms, for a Python function given by the lookup -------------------
