@@ -36,6 +36,7 @@ CTYPES_NAMES = frozenset((
     "c_ushort", "c_void_p", "c_voidp", "c_wchar", "c_wchar_p", "cast", "cdll", "create_string_buffer",
     "create_unicode_buffer", "get_errno", "memmove", "memset", "pointer", "py_object", "pydll",
     "pythonapi", "resize", "set_errno", "sizeof", "string_at", "wstring_at",
+    "util",    # ctypes.util, once something imported it (nvidia-ml-py's star import has it then)
 ))
 
 # Other modules' names that nvidia-ml-py imports: name -> (module, attribute or None).
