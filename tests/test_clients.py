@@ -127,31 +127,18 @@ def test_gpustat_on_a_driver_without_the_v3_process_getters(profile, tmp_path):
     assert gpus[1]["processes"][0]["gpu_memory_usage"] == 16384
 
 
-def _ctypes_structs():
-    """Whether our struct classes are ctypes types yet (issue #10's struct work): gpustat's
-    test fakes and nvitop's field values build arrays of them (`T * n`)."""
-    import pynvml
-
-    try:
-        pynvml.c_nvmlFieldValue_t * 1
-        return True
-    except TypeError:
-        return False
-
-
 def test_gpustat_own_test_suite(tmp_path):
     # gpustat 1.1.1's tests mock pynvml with mockito and inject fake C functions through
     # _nvmlGetFunctionPointer; our pynvml is the one installed in this interpreter.
+    # Its fakes fill arrays of our struct classes (`T * n`) with our structs made from ctypes values.
     env = dict(os.environ, PYTHONPATH=str(CLIENTS), PYNVML_LIBRARY="sim")
-    # Its two tests of the fakes fill arrays of our struct classes: they need `T * n`.
-    deselect = [] if _ctypes_structs() else ["-k", "not test_new_query_mocked_basic"]
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-                        "--pyargs", "gpustat.test_gpustat", *deselect],
+                        "--pyargs", "gpustat.test_gpustat"],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     summary = r.stdout.strip().splitlines()[-1]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert "failed" not in summary and passed >= (12 if not deselect else 10), summary
+    assert int(re.search(r"(\d+) passed", summary).group(1)) == 12, summary
+    assert not re.search(r"\d+ (failed|error)", summary), summary
 
 
 NVLINKS = 4
@@ -183,17 +170,12 @@ def test_nvitop_every_device_method_without_arguments(nvlink_profile):
     assert sorted(a) == ["0", "1"] and len(a["0"]) > 90
     assert b["0"]["nvlink_link_count"] == str(NVLINKS)       # the profile's links are seen
     nvlink = sorted(n for n in a["0"] if n.startswith("nvlink_"))
-    assert len(nvlink) >= 16
-    if not _ctypes_structs():   # nvitop's own nvmlDeviceGetFieldValues builds `T * n` of our class
-        for dev in (a, b):
-            for n in nvlink:
-                dev["0"].pop(n), dev["1"].pop(n)
+    assert len(nvlink) >= 16     # nvitop's own nvmlDeviceGetFieldValues: `T * n` of our class
     assert a == b
+    assert not any(v.startswith("raised") for dev in a.values() for n, v in dev.items() if n.startswith("nvlink_"))
 
 
 @pytest.mark.skipif(not (CLIENTS / "nvitop_exporter").exists(), reason="make ref installs nvitop-exporter")
-@pytest.mark.skipif(not _ctypes_structs(), reason="nvitop-exporter reads NVLink field values into `T * n` of "
-                                                  "our struct class: needs issue #10's struct work")
 def test_nvitop_exporter_scraped_once(nvlink_profile):
     ours, ref = client_check.scrape(_env(False)), client_check.scrape(_env(True))
     assert "error" not in ours and "error" not in ref, (ours.get("error"), ref.get("error"))

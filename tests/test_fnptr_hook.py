@@ -22,19 +22,6 @@ def hooks(nvml):
     assert not pynvml._nvml._fnptr_hooked()
 
 
-def _ctypes_structs():
-    """Whether our struct classes are ctypes types (issue #10's struct work): Python fakes
-    get arrays of them."""
-    try:
-        pynvml.c_nvmlProcessInfo_v2_t * 1
-        return True
-    except TypeError:
-        return False
-
-
-needs_ctypes_structs = pytest.mark.skipif(not _ctypes_structs(), reason="needs struct classes that are ctypes types")
-
-
 def test_not_hooked_until_a_client_changes_the_lookup(hooks):
     assert not pynvml._nvml._fnptr_hooked()
     assert pynvml._nvmlGetFunctionPointer("nvmlDeviceGetName") is pynvml._nvmlGetFunctionPointer_cache["nvmlDeviceGetName"]
@@ -128,7 +115,6 @@ def test_a_python_function_where_none_can_go_is_a_clear_type_error(hooks):
         pynvml._nvml._set_fnptr_hook(len, None)
 
 
-@needs_ctypes_structs
 def test_a_python_fake_of_the_process_getter_is_called_as_nvidia_ml_py_calls_it(hooks):
     seen = []
 
@@ -147,7 +133,6 @@ def test_a_python_fake_of_the_process_getter_is_called_as_nvidia_ml_py_calls_it(
     assert [(p.pid, p.usedGpuMemory) for p in procs] == [(99, None)]
 
 
-@needs_ctypes_structs
 def test_a_python_fake_of_memory_info(hooks):
     def fake(handle, mem):
         mem._obj.total, mem._obj.used = 100, 40

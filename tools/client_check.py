@@ -15,6 +15,7 @@ it (step clients); tests/test_clients.py makes the same checks on the simulator.
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -69,20 +70,29 @@ def scrape(env):
                              str(port), "--hostname", "check", "--interval", "0.25"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 60
+        # A scrape can land while a collection refills the gauges: take one whose lines are
+        # complete (every GPU metric on the same GPUs) and that the next scrape has the same
+        # lines of (values may move on a real GPU).
+        deadline, last = time.monotonic() + 60, None
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 return {"error": "nvitop-exporter exited: " + proc.stderr.read()[-2000:]}
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                     text = r.read().decode()
-                if "gpu_memory_total" in text:
-                    lines = [ln for ln in text.splitlines() if ln.startswith("gpu_")]
-                    return {ln.rsplit(" ", 1)[0]: ln.rsplit(" ", 1)[1] for ln in lines}
             except OSError:
-                pass
-            time.sleep(0.2)
-        return {"error": "no GPU metrics in 60 s"}
+                text = ""
+            lines = [ln for ln in text.splitlines() if ln.startswith("gpu_")]
+            metrics = {ln.rsplit(" ", 1)[0]: ln.rsplit(" ", 1)[1] for ln in lines}
+            gpus = {}     # metric name -> the GPU indexes it has lines for
+            for key in metrics:
+                gpus.setdefault(key.split("{")[0], set()).add(re.search(r'index="([^"]*)"', key + 'index=""').group(1))
+            complete = "gpu_memory_total_MiB" in gpus and all(v == gpus["gpu_memory_total_MiB"] for v in gpus.values())
+            if complete and last is not None and set(last) == set(metrics):
+                return last
+            last = metrics if complete else None
+            time.sleep(0.3)
+        return {"error": "no complete GPU metrics in 60 s"}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
