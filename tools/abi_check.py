@@ -33,6 +33,13 @@ NVIDIA_ML_PY_DIFFERS = {
     "NVML_NVLINK_MAX_LINKS": (36, 18),
     "NVML_POWER_SMOOTHING_NUM_PROFILE_PARAMS": (8, 4),
     "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
+    # nvidia-ml-py's 1-tuples (a stray comma), kept for code that passes them on
+    "NVML_P2P_CAPS_INDEX_READ": ((0,), 0),
+    "NVML_GRID_LICENSE_EXPIRY_NOT_AVAILABLE": ((0,), 0),
+    "NVML_GRID_LICENSE_EXPIRY_INVALID": ((1,), 1),
+    "NVML_GRID_LICENSE_EXPIRY_VALID": ((2,), 2),
+    "NVML_GRID_LICENSE_EXPIRY_NOT_APPLICABLE": ((3,), 3),
+    "NVML_GRID_LICENSE_EXPIRY_PERMANENT": ((4,), 4),
 }
 
 
