@@ -4,13 +4,14 @@ ctypes names it re-exports, os/sys/threading/string, the `_nvml*_t` enum type al
 compares the whole module with nvidia-ml-py's in .ref/; the tests below check the tool and
 what the names do."""
 import ctypes
+import re
 import subprocess
 import sys
 
 import pytest
 
 import pynvml
-from conftest import REF_MODULE, ROOT
+from conftest import REF_MODULE, REF_NEW_MODULE, ROOT
 
 TOOL = ROOT / "tools" / "api_coverage.py"
 
@@ -19,18 +20,49 @@ def _tool(*args):
     return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(not REF_MODULE.exists(), reason="make ref installs nvidia-ml-py")
-def test_every_name_of_nvidia_ml_py_with_its_kind_and_value():
-    r = _tool("--names", str(REF_MODULE.parent), "--missing")
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.splitlines()
-    assert lines[0].startswith("nvidia-ml-py 13.610.43: ")
+def _counts(out):
+    lines = out.splitlines()
     total = int(lines[0].split(": ")[1].split()[0])
-    assert total >= 2190     # 2192 on CPython 3.11+; 3.9's ctypes lacks two of the names it re-exports
     assert lines[1].split() == ["present", str(total), "of", str(total)]
     assert lines[2].split() == ["same", "kind", str(total), "of", str(total)]
     same, _, compared = lines[3].split()[2:5]
-    assert same == compared and int(compared) > 1300
+    return total, int(same), int(compared)
+
+
+@pytest.mark.skipif(not REF_NEW_MODULE.exists(), reason="make ref installs nvidia-ml-py 13.615.71")
+def test_every_name_of_nvidia_ml_py_13_615_71_with_its_kind_and_value():
+    r = _tool("--names", str(REF_NEW_MODULE.parent), "--missing")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("nvidia-ml-py 13.615.71: ")
+    total, same, compared = _counts(r.stdout)
+    assert total >= 2476 and same == compared > 1700     # 2478 on CPython 3.11+ (3.9's ctypes lacks two)
+
+
+@pytest.mark.skipif(not (REF_MODULE.exists() and REF_NEW_MODULE.exists()), reason="make ref installs nvidia-ml-py")
+def test_every_name_of_nvidia_ml_py_13_610_43_and_values_where_13_615_71_kept_them():
+    # ours follows 13.615.71: every 13.610.43 name is there, of its kind; a value differs only
+    # where 13.615.71 changed it (its enums' counts and maxima grew)
+    r = _tool("--names", str(REF_MODULE.parent), "--missing")
+    assert r.stdout.startswith("nvidia-ml-py 13.610.43: "), r.stdout + r.stderr
+    total, same, compared = _counts(r.stdout)
+    assert total >= 2190 and compared > 1500
+    differ = re.findall(r"^  value of (\w+): ours ", r.stdout, re.M)
+    assert len(differ) == compared - same and r.returncode == (1 if differ else 0)
+    new = _load(REF_NEW_MODULE, "nvidia_ml_py_new_names")
+    old = _load(REF_MODULE, "nvidia_ml_py_old_names")
+    for name in differ:
+        assert getattr(pynvml, name) == getattr(new, name) != getattr(old, name), name
+    assert "missing:" not in r.stdout and "kind of" not in r.stdout
+
+
+def _load(path, name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_the_name_check_finds_a_missing_name_another_kind_and_another_value(tmp_path):

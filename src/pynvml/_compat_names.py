@@ -45,7 +45,8 @@ IMPORTED = {
     "find_library": ("ctypes.util", "find_library"), "wraps": ("functools", "wraps"),
 }
 
-# NVML's enum (and id) types as nvidia-ml-py names them: ctypes aliases, c_uint but one.
+# NVML's enum (and id) types as nvidia-ml-py names them (13.610.43's and 13.615.71's):
+# ctypes aliases, c_uint but one.
 ENUM_TYPES = tuple("_nvml%s_t" % n for n in (
     "EnableState BrandType TemperatureThresholds TemperatureSensors ComputeMode MemoryLocation "
     "NvLinkErrorCounter NvLinkEccLaneErrorCounter NvLinkCapability NvLinkUtilizationCountPktTypes "
@@ -60,7 +61,9 @@ ENUM_TYPES = tuple("_nvml%s_t" % n for n in (
     "DeviceVgpuCapability VgpuGuestInfoState VgpuVmCompatibility VgpuPgpuCompatibilityLimitCode "
     "HostVgpuMode ConfComputeGpusReadyState ConfComputeGpuCaps ConfComputeCpuCaps "
     "ConfComputeDevToolsMode ConfComputeCcFeature ConfComputeCcKeyRotationThreshAttackerAdv "
-    "ProcessMode CoolerControl CoolerTarget PowerMizerMode GpuFabricState PowerScopeType").split())
+    "ProcessMode CoolerControl CoolerTarget PowerMizerMode GpuFabricState PowerScopeType "
+    # new in nvidia-ml-py 13.615.71
+    "GpuOperationalEventLogLevel OperationalEventSeverity EventDataType GpuOperationalEventContextType").split())
 ENUM_TYPE_CTYPE = {"_nvmlGridLicenseExpiryStatus_t": "c_ubyte"}   # the others: c_uint
 
 # Six constants that nvidia-ml-py defines with a trailing comma: 1-tuples, kept so, for
