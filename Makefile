@@ -63,15 +63,18 @@ endef
 build: sysdeps venv
 	$(call pip_install,$(PY))
 
-# nvidia-ml-py, and gpustat and nvitop without it (their own needs go into .venv)
+# nvidia-ml-py, and gpustat, nvitop and nvitop-exporter without it (their own needs, and
+# mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS)
+CLIENT_NEEDS := "psutil>=5.6.6" "blessed>=1.17.1" "prometheus-client>=0.19.0" "mockito>=1.2.1"
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
 	@if [ ! -f $(REF)/nvidia-ml-py-$(REF_NEW_VERSION)/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py-$(REF_NEW_VERSION) nvidia-ml-py==$(REF_NEW_VERSION); fi
-	@if [ ! -d $(REF)/clients/nvitop ]; then \
-	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2; fi
-	@$(PY) -c "import psutil, blessed" 2>/dev/null || $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"
+	@if [ ! -d $(REF)/clients/nvitop_exporter ]; then \
+	  $(PY) -m pip install -q --no-deps --upgrade --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 \
+	    nvitop-exporter==1.7.2; fi
+	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
 
 # The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
 # oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is
@@ -92,7 +95,7 @@ test-pythons:
 SAN_VENV := .venv-san
 sanitize: sysdeps ref
 	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
-	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
+	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" $(CLIENT_NEEDS)
 	$(call pip_install,$(SAN_VENV)/bin/python,PYNVML_SANITIZE=1 PYNVML_BUILD_DIR=build-san)
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -118,7 +121,7 @@ VALGRIND = valgrind -q --tool=memcheck --suppressions=tools/valgrind.supp --num-
 valgrind: sysdeps ref
 	@command -v valgrind >/dev/null || { echo "installing valgrind"; tools/apt_install.sh valgrind; }
 	test -x $(VG_VENV)/bin/python || $(VG_PYTHON) -m venv $(VG_VENV)
-	$(VG_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
+	$(VG_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" $(CLIENT_NEEDS)
 	$(call pip_install,$(VG_VENV)/bin/python,PYNVML_DEBUG=1 PYNVML_BUILD_DIR=build-vg)
 	PYTHONMALLOC=malloc $(VALGRIND) --error-exitcode=99 $(VG_VENV)/bin/python -m pytest -q -p no:cacheprovider \
 	  -k "not test_calls_release_the_gil" $(VG_TESTS) $(PYTEST_ARGS)

@@ -276,6 +276,8 @@ pn_resolve(pn_state *st, int sym)
         pn_raise(st, NVML_ERROR_UNINITIALIZED);
         return NULL;
     }
+    if (st->fnptr_hooked && sym != PN_SYM_nvmlInitWithFlags && sym != PN_SYM_nvmlShutdown)
+        return pn_hook_resolve(st, sym);    /* a client's _nvmlGetFunctionPointer: fnptr_hook.c */
     void *p = dlsym(st->lib, pn_sym_names[sym]);
     if (p == NULL) {
         pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);

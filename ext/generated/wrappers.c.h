@@ -2514,6 +2514,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2527,7 +2528,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2577,6 +2578,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2590,7 +2592,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2640,6 +2642,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2653,7 +2656,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2703,6 +2706,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2716,7 +2720,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2766,6 +2770,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2779,7 +2784,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2829,6 +2834,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2842,7 +2848,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2892,6 +2898,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2905,7 +2912,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2955,6 +2962,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2968,7 +2976,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -3018,6 +3026,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3031,7 +3040,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
