@@ -65,7 +65,9 @@ extensions = [
 
 inc, libdirs = cjson_dirs()
 if inc is not None:
-    profile = os.path.join(HERE, "sim", "profiles", "default.json")
+    # the built-in profiles and the profile schema, linked in by sim/incbin.S
+    builtin = {"DEFAULT": "sim/profiles/default.json", "VGPU_HOST": "sim/profiles/vgpu-host.json",
+               "SCHEMA": "src/pynvml/_sim/profile.schema.json"}
     extensions.append(Extension(
         "pynvml._sim.libnvidia_ml",
         sources=sorted(glob.glob("sim/*.c")) + ["sim/generated/entry_points.c", "sim/incbin.S"],
@@ -73,8 +75,8 @@ if inc is not None:
         library_dirs=libdirs,
         runtime_library_dirs=libdirs if os.environ.get("PYNVML_CJSON") else [],
         libraries=["cjson", "pthread"],
-        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % profile)],
-        depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
+        define_macros=[("SIM_PROFILE_" + k, '"%s"' % os.path.join(HERE, v)) for k, v in builtin.items()],
+        depends=glob.glob("sim/*.h") + [os.path.join(HERE, v) for v in builtin.values()] + ["include/nvml_decls.h"],
         extra_compile_args=CFLAGS,
         # -Bsymbolic: the library's calls to its own entry points bind at link time, so a
         # copy with some symbols hidden (python -m pynvml._sim hide) still works

@@ -18,11 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-/* incbin.S: the built-in profile, NUL-terminated */
-extern const char sim_default_profile[] __attribute__((visibility("hidden")));
-
-#define SIM_MAX_DEVICES 64
 
 /* An entry point finds its data by name among a device's members (a few hundred):
  * cJSON looks them up one by one, so each profile object the entry points read is
@@ -90,35 +87,6 @@ static sim_device devices[SIM_MAX_DEVICES];
 static unsigned int ndevices;
 static unsigned long generation;   /* bumped each time a profile is (re)loaded */
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (cap + 4096) * 2;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* What the loaded profile came from: "" for the built-in one. */
 static char loaded_path[4096];
 static struct stat loaded_stat;
@@ -128,7 +96,7 @@ source_unchanged(const char *path)
 {
     if (profile == NULL)
         return 0;
-    if (path == NULL || *path == '\0')
+    if (path == NULL)
         return loaded_path[0] == '\0';
     struct stat now;
     return strcmp(path, loaded_path) == 0 && stat(path, &now) == 0 &&
@@ -136,28 +104,75 @@ source_unchanged(const char *path)
            now.st_mtim.tv_nsec == loaded_stat.st_mtim.tv_nsec && now.st_ino == loaded_stat.st_ino;
 }
 
+/* What a reload replaced, kept for calls that may still read it: a call that began
+ * before the reload keeps its pointers into the old profile, its key indexes and its
+ * fault rules (one may sleep in a "delay_ms" fault for up to an hour).  They are freed
+ * at a later load, once retired for RETIRE_GRACE_NS and no call is, or was that long
+ * ago, inside a delay (sim_delays_quiet): any other call spends microseconds here. */
+#define RETIRE_GRACE_NS 1000000000ll
+struct retired {
+    struct retired *next;
+    long long when_ns;
+    cJSON *profile;
+    sim_fault_plan *plan;
+    unsigned int nkeys;
+    struct sim_key_index *keys[SIM_MAX_DEVICES + 1];
+};
+static struct retired *retired;
+
+static long long
+now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+static void
+free_retired(void)
+{
+    if (!sim_delays_quiet(RETIRE_GRACE_NS))
+        return;
+    struct retired **pp = &retired;
+    while (*pp != NULL) {
+        struct retired *r = *pp;
+        if (now_ns() - r->when_ns < RETIRE_GRACE_NS) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        cJSON_Delete(r->profile);
+        sim_faults_free(r->plan);
+        for (unsigned int i = 0; i < r->nkeys; i++)
+            free(r->keys[i]);
+        free(r);
+    }
+}
+
+/* The problems of the last load that failed, for pynvmlSimLastLoadError (one a line). */
+static char load_errors[8192];
+
 static nvmlReturn_t
 load_profile(void)
 {
     const char *path = getenv("PYNVML_SIM_PROFILE");
+    if (path != NULL && *path == '\0')
+        path = NULL;
     if (source_unchanged(path))
         return NVML_SUCCESS;
-    char *text = NULL;
-    if (path != NULL && *path != '\0' && (text = read_file(path)) == NULL) {
-        fprintf(stderr, "simulated NVML: cannot read PYNVML_SIM_PROFILE=%s\n", path);
+    free_retired();
+    struct retired *old = calloc(1, sizeof *old);
+    if (old == NULL)
+        return NVML_ERROR_MEMORY;
+    load_errors[0] = '\0';
+    cJSON *p = NULL;
+    sim_fault_plan *plan = NULL;
+    struct stat st;
+    if (sim_profile_load(path, &p, &st, load_errors, sizeof load_errors) != 0) {
+        fputs(load_errors, stderr);
+        free(old);
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
-    cJSON *p = cJSON_Parse(text ? text : sim_default_profile);
-    if (p == NULL || !cJSON_IsObject(p)) {
-        /* cJSON's error pointer points into the text: report before freeing it */
-        const char *near = p == NULL ? cJSON_GetErrorPtr() : NULL;
-        fprintf(stderr, "simulated NVML: the profile %s is not a JSON object (near: %.40s)\n",
-                path ? path : "(built in)", near ? near : "?");
-        cJSON_Delete(p);
-        free(text);
-        return NVML_ERROR_DRIVER_NOT_LOADED;
-    }
-    free(text);
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
     unsigned int n = 0;
     const cJSON *d;
@@ -167,31 +182,46 @@ load_profile(void)
         n++;
     }
     /* the faults are read before anything changes: a profile with bad ones is refused */
-    sim_fault_plan *plan;
     if (sim_faults_parse(p, n, &plan) != NVML_SUCCESS) {
+        snprintf(load_errors, sizeof load_errors, "simulated NVML: the profile %s has bad faults\n",
+                 path ? path : "(built in)");
         cJSON_Delete(p);
+        free(old);
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
+    for (unsigned int i = 0; i < ndevices; i++)
+        old->keys[old->nkeys++] = devices[i].keys;
+    old->keys[old->nkeys++] = system_keys;
     ndevices = 0;
     cJSON_ArrayForEach(d, devs) {
         if (ndevices == n)
             break;
         devices[ndevices].index = ndevices;
         devices[ndevices].data = (cJSON *)d;
-        free(devices[ndevices].keys);   /* the previous profile's */
         devices[ndevices].keys = index_build(d);
         ndevices++;
     }
-    free(system_keys);
     system_keys = index_build(cJSON_GetObjectItemCaseSensitive(p, "system"));
-    sim_faults_apply(plan, devices);
-    cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
+    old->plan = sim_faults_apply(plan, devices);
+    old->profile = profile;   /* the previous source's: replaced only when the source changed */
+    old->when_ns = now_ns();
+    old->next = retired;
+    retired = old;
     profile = p;
     __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     snprintf(loaded_path, sizeof loaded_path, "%s", path ? path : "");
-    if (path == NULL || *path == '\0' || stat(path, &loaded_stat) != 0)
+    if (path == NULL)
         memset(&loaded_stat, 0, sizeof loaded_stat);
+    else
+        loaded_stat = st;
     return NVML_SUCCESS;
+}
+
+/* Exported: the problems that made the last nvmlInit refuse its profile ("" if none). */
+__attribute__((visibility("default"))) const char *
+pynvmlSimLastLoadError(void)
+{
+    return load_errors;
 }
 
 nvmlReturn_t

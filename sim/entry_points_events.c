@@ -81,14 +81,14 @@ set_number(cJSON *obj, const char *key, double v)
 }
 
 static nvmlReturn_t
-device_begin(nvmlDevice_t device, sim_device **out)
+device_begin(nvmlDevice_t device, sim_device **out, const char *key)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     sim_device *d = sim_device_of(device);
     if (d == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, "lost"));
+    nvmlReturn_t rc = sim_device_enter(d, key);   /* lost, or a fault injected */
     if (rc != NVML_SUCCESS)
         return rc;
     *out = d;
@@ -301,7 +301,7 @@ nvmlReturn_t
 nvmlDeviceRegisterEvents(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(handle, &d);
+    nvmlReturn_t rc = device_begin(handle, &d, "nvmlDeviceRegisterEvents");
     if (rc != NVML_SUCCESS)
         return rc;
     if ((rc = injected(d->data, "nvmlDeviceRegisterEvents")) != NVML_SUCCESS)
@@ -586,7 +586,7 @@ nvmlReturn_t
 nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t gpmSample)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmSampleGet");
     if (rc == NVML_SUCCESS)
         rc = injected(d->data, "nvmlGpmSampleGet");
     if (rc == NVML_SUCCESS)
@@ -598,7 +598,7 @@ nvmlReturn_t
 nvmlGpmMigSampleGet(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmMigSampleGet");
     if (rc == NVML_SUCCESS)
         rc = gpm_supported(d);
     if (rc != NVML_SUCCESS)
@@ -615,7 +615,7 @@ nvmlReturn_t
 nvmlGpmSetStreamingEnabled(nvmlDevice_t device, unsigned int state)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmSetStreamingEnabled");
     if (rc == NVML_SUCCESS)
         rc = injected(d->data, "nvmlGpmSetStreamingEnabled");
     if (rc == NVML_SUCCESS)

@@ -77,6 +77,8 @@
  * the pynvmlSim* control calls are exported, and calls to these helpers are direct. */
 #pragma GCC visibility push(hidden)
 
+#define SIM_MAX_DEVICES 64
+
 typedef struct sim_fault sim_fault;              /* faults.c */
 typedef struct sim_fault_table sim_fault_table;
 typedef struct sim_fault_plan sim_fault_plan;
@@ -172,11 +174,22 @@ nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const 
 nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path, int empty_lists);
 nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
 
+/* profile_load.c: the profile `path` names (NULL: the built-in default; a built-in
+ * profile's name: that one) read, parsed and checked (profile_check.c).  0 and *out, or
+ * -1 and every problem found written to errors, one a line.  *st: the file's, for
+ * noticing a change (zeroed for a built-in one). */
+struct stat;
+int sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, size_t cap);
+/* profile_check.c: the problems of a parsed profile against the schema (the spec's,
+ * generated), each "WHERE: $.json.path: what was expected" appended to errors; how many. */
+int sim_profile_check(const cJSON *profile, const char *where, char *errors, size_t cap);
+
 /* faults.c: reading a profile's faults (before it replaces the previous profile), then
  * putting them in force on the devices */
 nvmlReturn_t sim_faults_parse(const cJSON *profile, unsigned int ndevices, sim_fault_plan **out);
-void sim_faults_apply(sim_fault_plan *plan, sim_device *devices);
+sim_fault_plan *sim_faults_apply(sim_fault_plan *plan, sim_device *devices);   /* the previous plan */
 void sim_faults_free(sim_fault_plan *plan);
+int sim_delays_quiet(long long grace_ns);
 nvmlReturn_t sim_fault_hit(sim_fault_table *t, const char *name);
 nvmlReturn_t sim_device_count_call(sim_device *d);
 
