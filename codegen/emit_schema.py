@@ -45,7 +45,10 @@ ERROR = {"$ref": "#/definitions/error"}
 
 
 def _or_error(s: dict) -> dict:
-    return {"anyOf": [s, ERROR]}
+    out = {"anyOf": [s, ERROR]}
+    if "description" in s:
+        out["description"] = s["description"] + ', or {"error": CODE}'
+    return out
 
 
 def _scalar(base: str) -> dict:
@@ -57,7 +60,7 @@ def _scalar(base: str) -> dict:
 def _scalar_defs() -> dict:
     defs = {"f64": _or_error({"type": "number", "description": "a number"})}
     for base, (lo, hi) in INT_RANGES.items():
-        desc = f"an {C_NAMES[base]} integer ({lo} to {hi})"
+        desc = f"{'a' if base.startswith('i') else 'an'} {C_NAMES[base]} integer ({lo} to {hi})"
         alts = [{"type": "integer", "minimum": lo, "maximum": hi, "description": desc},
                 {"type": "boolean"}]
         if base in ("u64", "ulong", "i64"):
@@ -206,7 +209,7 @@ def emit_schema(spec: Spec) -> dict:
             unit if base == "Unit" else system
         if f.hand_sim:
             # a hand-written entry point reads where its file says: either level
-            for t in (system, device):
+            for t in (system, device, unit):
                 t.setdefault(key, em.entry(f))
             continue
         new = em.entry(f)
@@ -251,7 +254,7 @@ def emit_schema(spec: Spec) -> dict:
             "about": {"description": "what the profile is, where it came from (not read)"},
             "system": {"$ref": "#/definitions/system"},
             "devices": {"type": "array", "maxItems": 64, "items": {"$ref": "#/definitions/device"},
-                        "description": "the GPUs, at most 64"},
+                        "description": "a list of device objects (at most 64)"},
             "units": {"type": "array", "items": {"$ref": "#/definitions/unit"}},
         },
         "patternProperties": comments,

@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import emit_capture  # noqa: E402
 import emit_decls  # noqa: E402
 import emit_ext  # noqa: E402
 import emit_schema  # noqa: E402
@@ -35,6 +36,7 @@ def outputs() -> dict[Path, str]:
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
         ROOT / "src" / "pynvml" / "_sim" / "profile.schema.json": emit_schema.emit(spec),
+        ROOT / "src" / "pynvml" / "_sim" / "capture_plan.py": emit_capture.emit(spec),
     }
 
 

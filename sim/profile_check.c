@@ -93,7 +93,7 @@ static void
 describe(const cJSON *v, char *buf, size_t cap)
 {
     if (cJSON_IsNumber(v))
-        snprintf(buf, cap, "%.17g", v->valuedouble);
+        snprintf(buf, cap, "%.15g", v->valuedouble);
     else if (cJSON_IsString(v))
         snprintf(buf, cap, "\"%.40s\"%s", v->valuestring, strlen(v->valuestring) > 40 ? "..." : "");
     else if (cJSON_IsBool(v))
@@ -177,7 +177,9 @@ type_ok(const char *t, const cJSON *v)
     return 0;
 }
 
-/* The few patterns of the schema, compiled once each (by the pattern's address). */
+/* The few patterns of the schema (by their text: many objects share one), compiled
+ * once each; more than the cache holds would be a schema this file was not written for:
+ * those are not checked. */
 static int
 pattern_ok(const char *src, const char *s)
 {
@@ -185,7 +187,7 @@ pattern_ok(const char *src, const char *s)
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&lock);
     int i = 0;
-    while (i < 16 && cache[i].src != NULL && cache[i].src != src)
+    while (i < 16 && cache[i].src != NULL && strcmp(cache[i].src, src) != 0)
         i++;
     int match = 1;
     if (i < 16) {
@@ -193,7 +195,7 @@ pattern_ok(const char *src, const char *s)
             cache[i].src = src;
             cache[i].ok = regcomp(&cache[i].re, src, REG_EXTENDED | REG_NOSUB) == 0;
         }
-        match = !cache[i].ok || regexec(&cache[i].re, s, 0, NULL, 0) == 0;
+        match = cache[i].ok && regexec(&cache[i].re, s, 0, NULL, 0) == 0;
     }
     pthread_mutex_unlock(&lock);
     return match;

@@ -161,7 +161,11 @@ sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, s
             say(errors, cap, "%s: the profile is empty (a JSON object {\"system\": ..., \"devices\": [...]} "
                 "is expected)\n", where);
         else
-            say(errors, cap, "%s:%d:%d: not valid JSON here (near: %.30s)\n", where, line, col, at ? at : "?");
+        {
+            const char *near = at ? at + strspn(at, " \t\r\n") : "?";
+            int n = (int)strcspn(near, "\r\n");
+            say(errors, cap, "%s:%d:%d: not valid JSON here (near: %.*s)\n", where, line, col, n < 30 ? n : 30, near);
+        }
         free(owned);
         return -1;
     }
