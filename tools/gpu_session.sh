@@ -5,7 +5,7 @@
 #                                           and a copy of ../shared/reference in .carry/reference)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench rss sweep bench
+#   real sim compare abi smi smibench rss sweep bench capture
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -16,7 +16,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench} "
+STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench capture} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -70,6 +70,14 @@ if want sweep; then
   echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
   timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
   timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
+fi
+if want capture; then
+  # read-only: the capture calls getters only (src/pynvml/_sim/capture.py); then the
+  # simulator replays the capture and every getter is compared with it
+  echo "== capture of this GPU as a simulator profile, and its replay"
+  timeout 300 $PY -m pynvml._sim capture --anonymize -o "$OUT/h200.json" 2>&1 | tee "$OUT/capture.txt"
+  timeout 300 $PY -m pynvml._sim check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -12
+  timeout 300 $PY -m pynvml._sim replay-check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -55
 fi
 if want bench; then
   if [ -f bench/run.py ]; then
