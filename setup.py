@@ -74,7 +74,7 @@ if inc is not None:
         include_dirs=["include", "sim", inc],
         library_dirs=libdirs,
         runtime_library_dirs=libdirs if os.environ.get("PYNVML_CJSON") else [],
-        libraries=["cjson", "pthread"],
+        libraries=["cjson", "pthread", "m"],
         define_macros=[("SIM_PROFILE_" + k, '"%s"' % os.path.join(HERE, v)) for k, v in builtin.items()],
         depends=glob.glob("sim/*.h") + [os.path.join(HERE, v) for v in builtin.values()] + ["include/nvml_decls.h"],
         extra_compile_args=CFLAGS,

@@ -42,6 +42,7 @@ C_NAMES = {"u8": "unsigned 8-bit", "u16": "unsigned 16-bit", "u32": "unsigned 32
            "u64": "unsigned 64-bit", "ulong": "unsigned 64-bit", "i64": "signed 64-bit"}
 
 ERROR = {"$ref": "#/definitions/error"}
+MOVING = {"$ref": "#/definitions/moving"}
 
 
 def _or_error(s: dict) -> dict:
@@ -66,8 +67,26 @@ def _scalar_defs() -> dict:
         if base in ("u64", "ulong", "i64"):
             alts.append({"type": "string", "pattern": "^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})$",
                          "description": "a 64-bit number as a decimal or 0x string"})
-        alts.append(ERROR)
-        defs[base] = {"anyOf": alts, "description": desc + ", or {\"error\": CODE}"}
+        alts += [ERROR, MOVING]
+        defs[base] = {"anyOf": alts, "description": desc + ", or {\"error\": CODE}, or a value that moves"}
+    defs["f64"]["anyOf"].append(MOVING)
+    num = {"type": "number"}
+    pos = {"type": "number", "exclusiveMinimum": 0, "description": "a number of milliseconds above 0"}
+    defs["moving"] = {
+        "type": "object", "additionalProperties": False, "minProperties": 1,
+        "description": "a value that moves with the simulator's clock (sim/moving.c): "
+                       "sequence, steps, ramp, sine or random_walk",
+        "properties": {
+            "sequence": {"type": "array", "items": num}, "period_ms": pos,
+            "steps": {"type": "array", "items": {"type": "array", "items": [num, num]}},
+            "ramp": {"type": "array", "items": [num, num]}, "over_ms": pos,
+            "sine": {"type": "object", "additionalProperties": False,
+                     "properties": {"mean": num, "amplitude": num, "period_ms": pos}},
+            "random_walk": {"type": "object", "additionalProperties": False,
+                            "properties": {"start": num, "step": num, "every_ms": pos, "min": num, "max": num,
+                                           "seed": {"type": "integer", "minimum": 0}}},
+        },
+    }
     return defs
 
 

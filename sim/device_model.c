@@ -13,6 +13,7 @@
 #include "sim.h"
 
 #include <pthread.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,7 @@ load_profile(void)
     old->plan = sim_faults_apply(plan, devices);
     old->profile = profile;   /* the previous source's: replaced only when the source changed */
     old->when_ns = now_ns();
+    sim_clock_reset();   /* moving values start again with the profile */
     old->next = retired;
     retired = old;
     profile = p;
@@ -423,6 +425,13 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         *out = cJSON_IsTrue(j);
         return NVML_SUCCESS;
     }
+    if (sim_is_moving(j)) {   /* a function of the clock (moving.c) */
+        double d;
+        if ((rc = sim_moving_value(j, &d)) != NVML_SUCCESS)
+            return rc;
+        *out = (long double)d;
+        return NVML_SUCCESS;
+    }
     if (cJSON_IsString(j)) {
         char *end;
         *u = strtoull(j->valuestring, &end, 0);
@@ -434,7 +443,9 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
     return NVML_ERROR_UNKNOWN;
 }
 
-#define SIM_GETTER(NAME, TYPE)                                          \
+/* A number that does not fit the C type (a moving value gone out of range; fixed ones are
+ * refused at load) answers UNKNOWN rather than wrap (or be undefined, for a double). */
+#define SIM_GETTER(NAME, TYPE, LO, HI, INTEGRAL)                        \
     nvmlReturn_t NAME(const cJSON *j, void *out)                        \
     {                                                                   \
         if (j == NULL)                                                  \
@@ -445,19 +456,23 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         nvmlReturn_t rc = get_number(j, &v, &is_str, &u);               \
         if (rc != NVML_SUCCESS)                                         \
             return rc;                                                  \
+        if (!is_str && INTEGRAL)                                        \
+            v = nearbyintl(v);                                          \
+        if (!is_str && !(v >= (LO) && v <= (HI)))                       \
+            return NVML_ERROR_UNKNOWN;                                  \
         TYPE t = is_str ? (TYPE)u : (TYPE)v;                            \
         memcpy(out, &t, sizeof t);                                      \
         return NVML_SUCCESS;                                            \
     }
 
-SIM_GETTER(sim_get_u8, unsigned char)
-SIM_GETTER(sim_get_u16, unsigned short)
-SIM_GETTER(sim_get_u32, unsigned int)
-SIM_GETTER(sim_get_i32, int)
-SIM_GETTER(sim_get_u64, unsigned long long)
-SIM_GETTER(sim_get_i64, long long)
-SIM_GETTER(sim_get_ulong, unsigned long)
-SIM_GETTER(sim_get_f64, double)
+SIM_GETTER(sim_get_u8, unsigned char, 0, 255, 1)
+SIM_GETTER(sim_get_u16, unsigned short, 0, 65535, 1)
+SIM_GETTER(sim_get_u32, unsigned int, 0, 4294967295.0L, 1)
+SIM_GETTER(sim_get_i32, int, -2147483648.0L, 2147483647.0L, 1)
+SIM_GETTER(sim_get_u64, unsigned long long, 0, 18446744073709551615.0L, 1)
+SIM_GETTER(sim_get_i64, long long, -9223372036854775808.0L, 9223372036854775807.0L, 1)
+SIM_GETTER(sim_get_ulong, unsigned long, 0, 18446744073709551615.0L, 1)
+SIM_GETTER(sim_get_f64, double, -1.7976931348623157e308L, 1.7976931348623157e308L, 0)
 
 nvmlReturn_t
 sim_get_chars(const cJSON *j, char *buf, size_t cap)

@@ -5,7 +5,8 @@
  *
  * This is the part of JSON Schema (draft-07) that the generator uses: $ref to
  * #/definitions, anyOf, type, enum, minimum, maximum, maxLength, pattern (POSIX ERE),
- * properties, patternProperties, additionalProperties, required, maxProperties,
+ * exclusiveMinimum, properties, patternProperties, additionalProperties, required,
+ * minProperties, maxProperties,
  * propertyNames (an enum), items (one schema or a list), maxItems.  Where no branch of an
  * anyOf fits, the one that fits the value's JSON type is followed, so the message names
  * the deepest place that is wrong rather than "none of these".
@@ -253,7 +254,9 @@ check_object(checker *k, const cJSON *s, const cJSON *v, int report)
             problem(k, NULL, "\"%s\" is required", r->valuestring);
         }
     }
-    if (cJSON_IsNumber(maxp) && cJSON_GetArraySize(v) > maxp->valueint) {
+    const cJSON *minp = cJSON_GetObjectItemCaseSensitive(s, "minProperties");
+    if ((cJSON_IsNumber(maxp) && cJSON_GetArraySize(v) > maxp->valueint) ||
+        (cJSON_IsNumber(minp) && cJSON_GetArraySize(v) < minp->valueint)) {
         if (!report)
             return 1;
         bad++;
@@ -394,7 +397,9 @@ check(checker *k, const cJSON *s, const cJSON *v, int report)
     if (cJSON_IsNumber(v)) {
         const cJSON *lo = cJSON_GetObjectItemCaseSensitive(s, "minimum");
         const cJSON *hi = cJSON_GetObjectItemCaseSensitive(s, "maximum");
+        const cJSON *xlo = cJSON_GetObjectItemCaseSensitive(s, "exclusiveMinimum");
         if ((cJSON_IsNumber(lo) && v->valuedouble < lo->valuedouble) ||
+            (cJSON_IsNumber(xlo) && v->valuedouble <= xlo->valuedouble) ||
             (cJSON_IsNumber(hi) && v->valuedouble > hi->valuedouble)) {
             if (report)
                 problem(k, v, "out of range: expected %s", expected(s) ? expected(s) : "another number");

@@ -184,6 +184,12 @@ int sim_profile_load(const char *path, cJSON **out, struct stat *st, char *error
  * generated), each "WHERE: $.json.path: what was expected" appended to errors; how many. */
 int sim_profile_check(const cJSON *profile, const char *where, char *errors, size_t cap);
 
+/* moving.c: numbers that are functions of the simulator's clock (ms since the load) */
+void sim_clock_reset(void);
+double sim_clock_ms(void);
+int sim_is_moving(const cJSON *j);
+nvmlReturn_t sim_moving_value(const cJSON *j, double *out);
+
 /* faults.c: reading a profile's faults (before it replaces the previous profile), then
  * putting them in force on the devices */
 nvmlReturn_t sim_faults_parse(const cJSON *profile, unsigned int ndevices, sim_fault_plan **out);
