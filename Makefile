@@ -5,6 +5,7 @@
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
+#   make fuzz       the profile loader under libFuzzer for FUZZ_SECONDS (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
 #
@@ -18,7 +19,7 @@ PY := $(VENV)/bin/python
 REF := .ref
 REF_VERSION := 13.610.43
 
-.PHONY: run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean
+.PHONY: fuzz run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean
 
 run: build
 	$(PY) -m pynvml
@@ -109,6 +110,26 @@ valgrind: sysdeps ref
 	  echo "valgrind: errors (build-vg/children.*.log)"; exit 1; fi
 	@echo "valgrind: no errors, no leaks ($$(ls build-vg/children.*.log | wc -l) processes traced in the second step)"
 
+# Coverage-guided fuzzing (libFuzzer, Debian's clang) of the simulator's profile loader:
+# fuzz/fuzz_profile.c, linked with the whole simulator under ASan + UBSan; the corpus
+# in fuzz/corpus/profile (what it finds new goes to build-fuzz/corpus, not the repo).
+# A crash stops it with the input in build-fuzz/: make it a test, then fix it.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz: sysdeps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "installing clang"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
+	mkdir -p build-fuzz/corpus
+	$(FUZZ_CC) -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Iinclude -Isim -I/usr/include/cjson \
+	  $(foreach p,DEFAULT=default VGPU_HOST=vgpu-host HGX_H100_8=hgx-h100-8 H100_MIG=h100-mig A100=a100 RTX4090=rtx4090,\
+	    -DSIM_PROFILE_$(word 1,$(subst =, ,$(p)))='"$(CURDIR)/sim/profiles/$(word 2,$(subst =, ,$(p))).json"') \
+	  -DSIM_PROFILE_SCHEMA='"$(CURDIR)/src/pynvml/_sim/profile.schema.json"' \
+	  fuzz/fuzz_profile.c sim/*.c sim/generated/entry_points.c sim/incbin.S -lcjson -lpthread -lm -o build-fuzz/fuzz_profile
+	cd build-fuzz && { ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	  -close_fd_mask=2 -print_final_stats=1 corpus ../fuzz/corpus/profile >fuzz.log 2>&1; \
+	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY)" fuzz.log; exit $$rc; }
+
 generate:
 	$(PYTHON) codegen/generate.py
 
@@ -116,4 +137,4 @@ bench: build ref
 	$(PY) bench/run.py
 
 clean:
-	rm -rf build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
+	rm -rf build build-san build-vg build-fuzz $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*

@@ -13,5 +13,9 @@ sym:                                    \
     .section .rodata
 BUILTIN(sim_profile_default, SIM_PROFILE_DEFAULT)
 BUILTIN(sim_profile_vgpu_host, SIM_PROFILE_VGPU_HOST)
+BUILTIN(sim_profile_hgx8, SIM_PROFILE_HGX_H100_8)
+BUILTIN(sim_profile_h100_mig, SIM_PROFILE_H100_MIG)
+BUILTIN(sim_profile_a100, SIM_PROFILE_A100)
+BUILTIN(sim_profile_rtx4090, SIM_PROFILE_RTX4090)
 BUILTIN(sim_profile_schema, SIM_PROFILE_SCHEMA)
     .section .note.GNU-stack,"",@progbits

@@ -25,7 +25,8 @@
 #define SIM_PROFILE_MAX_VALUES 2000000u
 
 /* incbin.S: the built-in profiles, NUL-terminated */
-extern const char sim_profile_default[], sim_profile_vgpu_host[];
+extern const char sim_profile_default[], sim_profile_vgpu_host[], sim_profile_hgx8[], sim_profile_h100_mig[],
+    sim_profile_a100[], sim_profile_rtx4090[];
 
 static const struct {
     const char *name;
@@ -33,6 +34,10 @@ static const struct {
 } builtin[] = {
     {"default", sim_profile_default},
     {"vgpu-host", sim_profile_vgpu_host},
+    {"hgx-h100-8", sim_profile_hgx8},
+    {"h100-mig", sim_profile_h100_mig},
+    {"a100", sim_profile_a100},
+    {"rtx4090", sim_profile_rtx4090},
     {NULL, NULL},
 };
 
@@ -136,11 +141,19 @@ sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, s
     } else if ((text = owned = read_regular_file(path, st, errors, cap)) == NULL) {
         return -1;
     }
+    int rc = sim_profile_parse(text, where, out, errors, cap);
+    free(owned);
+    return rc;
+}
+
+int
+sim_profile_parse(const char *text, const char *where, cJSON **out, char *errors, size_t cap)
+{
+    *out = NULL;
     size_t nvalues = count_values(text);
     if (nvalues > SIM_PROFILE_MAX_VALUES) {
         say(errors, cap, "simulated NVML: the profile %s holds more than %u JSON values (about %zu)\n", where,
             SIM_PROFILE_MAX_VALUES, nvalues);
-        free(owned);
         return -1;
     }
     const char *end = NULL;
@@ -157,19 +170,15 @@ sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, s
                 col++;
             }
         }
+        const char *near = at ? at + strspn(at, " \t\r\n") : "?";
+        int n = (int)strcspn(near, "\r\n");
         if (*text == '\0' || strspn(text, " \t\r\n") == strlen(text))
             say(errors, cap, "%s: the profile is empty (a JSON object {\"system\": ..., \"devices\": [...]} "
                 "is expected)\n", where);
         else
-        {
-            const char *near = at ? at + strspn(at, " \t\r\n") : "?";
-            int n = (int)strcspn(near, "\r\n");
             say(errors, cap, "%s:%d:%d: not valid JSON here (near: %.*s)\n", where, line, col, n < 30 ? n : 30, near);
-        }
-        free(owned);
         return -1;
     }
-    free(owned);
     int problems = sim_profile_check(p, where, errors, cap);
     if (problems > 0) {
         say(errors, cap, "%s: %d problem%s: the profile is refused\n", where, problems, problems == 1 ? "" : "s");

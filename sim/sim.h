@@ -180,6 +180,8 @@ nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char
  * noticing a change (zeroed for a built-in one). */
 struct stat;
 int sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, size_t cap);
+/* the same for a profile's text (`where` names it in the messages): what the fuzzer calls */
+int sim_profile_parse(const char *text, const char *where, cJSON **out, char *errors, size_t cap);
 /* profile_check.c: the problems of a parsed profile against the schema (the spec's,
  * generated), each "WHERE: $.json.path: what was expected" appended to errors; how many. */
 int sim_profile_check(const cJSON *profile, const char *where, char *errors, size_t cap);

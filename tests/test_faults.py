@@ -600,7 +600,7 @@ def test_simulator_exports_only_nvml_and_its_control_calls():
     assert {n for n in names if not n.startswith("nvml")} == {"pynvmlSimLoseDevice", "pynvmlSimResetFaults", "pynvmlSimFireEvent",
                                                                   "pynvmlSimFireSystemEvent", "pynvmlSimMaxConcurrentDelays",
                                                                   "pynvmlSimDelaysNow", "pynvmlSimCheckProfile",
-                                                                  "pynvmlSimLastLoadError"}
+                                                                  "pynvmlSimLastLoadError", "pynvmlSimAdvanceClock"}
 
 
 def test_the_readme_example_profile(use_profile):

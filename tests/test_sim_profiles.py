@@ -57,7 +57,7 @@ BAD = [
     ({"devices": [7]}, ["$.devices[0]: expected a device's entry points, got 7"]),
     (lambda p: with_device(p, nvmlDeviceGetTemperature={"0": "hot"}),
      ['$.devices[0].nvmlDeviceGetTemperature.0: expected an unsigned 32-bit integer (0 to 4294967295), '
-      'or {"error": CODE}, got "hot"']),
+      'or {"error": CODE}, or a value that moves, got "hot"']),
     (lambda p: with_device(p, nvmlDeviceGetMemoryInfo={"total": -5, "free": 0, "used": 0}),
      ["$.devices[0].nvmlDeviceGetMemoryInfo.total: out of range: expected an unsigned 64-bit integer", "got -5"]),
     (lambda p: with_device(p, nvmlDeviceGetPowerUsage=1e300),

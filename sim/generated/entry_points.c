@@ -2,6 +2,8 @@
 
 #include "sim.h"
 
+#include <stdio.h>   /* snprintf: the setters' keys */
+
 /* Return codes by name, for {"error": "NOT_SUPPORTED"} in a profile. */
 const sim_named_code sim_error_codes[] = {
     {"NVML_SUCCESS", NVML_SUCCESS},
