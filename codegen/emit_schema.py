@@ -147,7 +147,9 @@ class Emitter:
                 continue
             props[fld.name] = self.item_or_array(fld.type) if fld.type.kind != "char" else \
                 _or_error({"type": "string"})
+        # "_from_ms"/"_until_ms": an item of a list output that exists for a while (sim/device_model.c)
         self.defs[cname] = _or_error({"type": "object", "properties": props, "additionalProperties": False,
+                                      "patternProperties": {"^_(from|until)_ms$": {"type": "number"}},
                                       "description": f"a {cname}: an object of its fields"})
 
     def entry(self, f: Function) -> dict:

@@ -549,6 +549,31 @@ sim_out_chars(sim_call *c, int idx, int nout, char *buf, unsigned int len)
     return NVML_SUCCESS;
 }
 
+/* An item of an array output exists now unless its "_from_ms" is still to come or its
+ * "_until_ms" has passed, by the simulator's clock (moving.c): a process that starts and
+ * exits, in a list of running processes. */
+static int
+alive(const cJSON *e)
+{
+    if (!cJSON_IsObject(e))
+        return 1;
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "_from_ms");
+    const cJSON *until = cJSON_GetObjectItemCaseSensitive(e, "_until_ms");
+    if (from == NULL && until == NULL)
+        return 1;
+    double t = sim_clock_ms();
+    return !(cJSON_IsNumber(from) && t < from->valuedouble) && !(cJSON_IsNumber(until) && t >= until->valuedouble);
+}
+
+static unsigned int
+alive_count(const cJSON *arr)
+{
+    unsigned int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) n += (unsigned int)alive(e);
+    return n;
+}
+
 nvmlReturn_t
 sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int query_ok, unsigned int *n)
 {
@@ -558,7 +583,7 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
         return rc;
     if (!cJSON_IsArray(j))
         return NVML_ERROR_UNKNOWN;
-    *n = (unsigned int)cJSON_GetArraySize(j);
+    *n = alive_count(j);
     if (arr_null && *count == 0) {
         /* A size query. */
         *count = *n;
@@ -576,5 +601,22 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
 nvmlReturn_t
 sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n, size_t elsize, sim_fill_fn fill)
 {
-    return sim_get_array(output(c, idx, nout), arr, n, elsize, fill);
+    const cJSON *j = output(c, idx, nout);
+    if (j == NULL)
+        return NVML_SUCCESS;
+    if (!cJSON_IsArray(j))
+        return NVML_ERROR_UNKNOWN;
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {   /* the items alive now (as sim_count counted them) */
+        if (i == n)
+            break;
+        if (!alive(e))
+            continue;
+        nvmlReturn_t rc = fill(e, (char *)arr + i * elsize);
+        if (rc != NVML_SUCCESS)
+            return rc;
+        i++;
+    }
+    return NVML_SUCCESS;
 }

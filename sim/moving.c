@@ -9,6 +9,9 @@
  *   {"random_walk": {"start": S, "step": D, "every_ms": P, "min": LO, "max": HI, "seed": N}}
  *                                                     +-D each P ms (the same seed, the same walk)
  *
+ * An item of a list output (a running process) may hold "_from_ms" and "_until_ms": it is
+ * in the list only from, and until, those times (device_model.c).
+ *
  * An integer getter reads the value rounded to the nearest integer; one that does not fit
  * its C type answers NVML_ERROR_UNKNOWN (the check at load refuses such fixed numbers).
  *

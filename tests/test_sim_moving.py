@@ -94,3 +94,19 @@ def test_a_bad_moving_value_is_refused_at_load(use_profile, default_profile, cap
     with pytest.raises(pynvml.NVMLError_DriverNotLoaded):
         pynvml.nvmlInit()
     assert f"{path}: $.devices[0].nvmlDeviceGetPowerUsage.over_ms: out of range" in capfd.readouterr().err
+
+
+def test_a_process_starts_and_exits(use_profile, default_profile):
+    d = default_profile["devices"][0]
+    d["nvmlDeviceGetComputeRunningProcesses_v3"] = [
+        {"pid": 100, "usedGpuMemory": 1 << 30, "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF},
+        {"pid": 200, "usedGpuMemory": 2 << 30, "gpuInstanceId": 0xFFFFFFFF, "computeInstanceId": 0xFFFFFFFF,
+         "_from_ms": 10000, "_until_ms": 20000}]
+    h = start(use_profile, default_profile)
+    pids = lambda: [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)]   # noqa: E731
+    assert pids() == [100]
+    sim.advance_clock(10000)
+    assert pids() == [100, 200]
+    assert [p.usedGpuMemory for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)] == [1 << 30, 2 << 30]
+    sim.advance_clock(10000)
+    assert pids() == [100]
