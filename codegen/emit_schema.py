@@ -75,13 +75,14 @@ def _scalar_defs() -> dict:
     defs["moving"] = {
         "type": "object", "additionalProperties": False, "minProperties": 1,
         "description": "a value that moves with the simulator's clock (sim/moving.c): "
-                       "sequence, steps, ramp, sine or random_walk",
+                       "sequence, steps, ramp, sine, random_walk or energy",
         "properties": {
             "sequence": {"type": "array", "items": num}, "period_ms": pos,
             "steps": {"type": "array", "items": {"type": "array", "items": [num, num]}},
             "ramp": {"type": "array", "items": [num, num]}, "over_ms": pos,
             "sine": {"type": "object", "additionalProperties": False,
                      "properties": {"mean": num, "amplitude": num, "period_ms": pos}},
+            "energy": {"type": "object", "additionalProperties": False, "properties": {"start": num}},
             "random_walk": {"type": "object", "additionalProperties": False,
                             "properties": {"start": num, "step": num, "every_ms": pos, "min": num, "max": num,
                                            "seed": {"type": "integer", "minimum": 0}}},

@@ -355,6 +355,7 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
     }
     if (rc != NVML_SUCCESS)
         return rc;
+    sim_moving_device(c->dev);
     c->value = index_get(c->dev->keys, c->dev->data, key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;

@@ -8,6 +8,9 @@
  *   {"sine": {"mean": M, "amplitude": A, "period_ms": P}}
  *   {"random_walk": {"start": S, "step": D, "every_ms": P, "min": LO, "max": HI, "seed": N}}
  *                                                     +-D each P ms (the same seed, the same walk)
+ *   {"energy": {"start": E}}                          E plus the device's power (its
+ *                                                     nvmlDeviceGetPowerUsage, mW, fixed or
+ *                                                     moving) integrated over the clock, in mJ
  *
  * An item of a list output (a running process) may hold "_from_ms" and "_until_ms": it is
  * in the list only from, and until, those times (device_model.c).
@@ -85,7 +88,7 @@ mix(uint64_t x)   /* splitmix64's finalizer */
 int
 sim_is_moving(const cJSON *j)
 {
-    static const char *const kinds[] = {"sequence", "steps", "ramp", "sine", "random_walk", NULL};
+    static const char *const kinds[] = {"sequence", "steps", "ramp", "sine", "random_walk", "energy", NULL};
     if (!cJSON_IsObject(j))
         return 0;
     for (int i = 0; kinds[i]; i++)
@@ -94,11 +97,55 @@ sim_is_moving(const cJSON *j)
     return 0;
 }
 
+/* The device whose call is being answered (sim_begin_device sets it): what an
+ * "energy" value integrates the power of. */
+static __thread const sim_device *calling_device;
+
+void
+sim_moving_device(const sim_device *d)
+{
+    calling_device = d;
+}
+
+static nvmlReturn_t value_at(const cJSON *j, double t, double *out, int depth);
+
+/* E0 + the integral of the power (mW) from 0 to t (ms), in mJ: the trapezoid rule over at
+ * most 1000 slices (exact for fixed power, steps and ramps up to the slicing). */
+static nvmlReturn_t
+energy_at(const cJSON *v, double t, double *out, int depth)
+{
+    double start;
+    if (!num(v, "start", 0, &start) || calling_device == NULL || depth > 0)
+        return NVML_ERROR_UNKNOWN;
+    const cJSON *power = cJSON_GetObjectItemCaseSensitive(calling_device->data, "nvmlDeviceGetPowerUsage");
+    double p0, p1, sum = 0;
+    if (cJSON_IsNumber(power)) {
+        *out = start + power->valuedouble * t / 1000.0;
+        return NVML_SUCCESS;
+    }
+    if (!sim_is_moving(power) || value_at(power, 0, &p0, depth + 1) != NVML_SUCCESS)
+        return NVML_ERROR_UNKNOWN;
+    int slices = t <= 0 ? 0 : t < 1000 ? (int)ceil(t) : 1000;
+    for (int i = 1; i <= slices; i++) {
+        if (value_at(power, t * i / slices, &p1, depth + 1) != NVML_SUCCESS)
+            return NVML_ERROR_UNKNOWN;
+        sum += (p0 + p1) / 2 * (t / slices);
+        p0 = p1;
+    }
+    *out = start + sum / 1000.0;
+    return NVML_SUCCESS;
+}
+
 /* The value of a moving number now; NVML_ERROR_UNKNOWN for a malformed one. */
 nvmlReturn_t
 sim_moving_value(const cJSON *j, double *out)
 {
-    double t = sim_clock_ms();
+    return value_at(j, sim_clock_ms(), out, 0);
+}
+
+static nvmlReturn_t
+value_at(const cJSON *j, double t, double *out, int depth)
+{
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(j, "sequence")) != NULL) {
         double period;
@@ -141,6 +188,8 @@ sim_moving_value(const cJSON *j, double *out)
         *out = mean + amp * sin(2 * M_PI * t / period);
         return NVML_SUCCESS;
     }
+    if ((v = cJSON_GetObjectItemCaseSensitive(j, "energy")) != NULL)
+        return energy_at(v, t, out, depth);
     if ((v = cJSON_GetObjectItemCaseSensitive(j, "random_walk")) != NULL) {
         double start, step, every, lo, hi, seed;
         if (!num(v, "start", 0, &start) || !num(v, "step", 1, &step) || !num(v, "every_ms", 1000, &every) ||

@@ -191,6 +191,7 @@ void sim_clock_reset(void);
 double sim_clock_ms(void);
 int sim_is_moving(const cJSON *j);
 nvmlReturn_t sim_moving_value(const cJSON *j, double *out);
+void sim_moving_device(const sim_device *d);   /* the device a call answers for ("energy") */
 
 /* faults.c: reading a profile's faults (before it replaces the previous profile), then
  * putting them in force on the devices */

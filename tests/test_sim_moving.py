@@ -110,3 +110,22 @@ def test_a_process_starts_and_exits(use_profile, default_profile):
     assert [p.usedGpuMemory for p in pynvml.nvmlDeviceGetComputeRunningProcesses(h)] == [1 << 30, 2 << 30]
     sim.advance_clock(10000)
     assert pids() == [100]
+
+
+def test_energy_integrates_the_power(use_profile, default_profile):
+    d = default_profile["devices"][0]
+    d["nvmlDeviceGetPowerUsage"] = {"steps": [[0, 100000], [10000, 300000]]}   # 100 W, then 300 W
+    d["nvmlDeviceGetTotalEnergyConsumption"] = {"energy": {"start": 5000}}
+    default_profile["devices"][1]["nvmlDeviceGetPowerUsage"] = 200000
+    default_profile["devices"][1]["nvmlDeviceGetTotalEnergyConsumption"] = {"energy": {"start": 0}}
+    h = start(use_profile, default_profile)
+    h1 = pynvml.nvmlDeviceGetHandleByIndex(1)
+    t0 = sim.advance_clock(0)
+    e0, f0 = pynvml.nvmlDeviceGetTotalEnergyConsumption(h), pynvml.nvmlDeviceGetTotalEnergyConsumption(h1)
+    assert abs(e0 - (5000 + 100 * t0)) <= 1 and abs(f0 - 200 * t0) <= 1   # mW x ms / 1000 = mJ
+    sim.advance_clock(20000)
+    e1 = pynvml.nvmlDeviceGetTotalEnergyConsumption(h)
+    # 100 W until 10 s, 300 W after: within one slice of the integration (20 s / 1000)
+    want = 5000 + 100 * 10000 + 300 * (t0 + 20000 - 10000)
+    assert abs(e1 - want) <= 200 * 20
+    assert pynvml.nvmlDeviceGetTotalEnergyConsumption(h1) - f0 == 200 * 20000
