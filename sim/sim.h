@@ -2,6 +2,9 @@
  *
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
+ *   profile_load.c        reading a profile (a file, or a built-in one by name) within limits
+ *   profile_check.c       checking it against the schema generated from the spec, at load
+ *   moving.c              values that move with the simulator's clock, and the clock
  *   faults.c              injected faults: calls failing after N calls, for M calls or at
  *                         random; devices lost part-way through a run; control calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
