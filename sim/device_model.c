@@ -431,6 +431,7 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         if ((rc = sim_moving_value(j, &d)) != NVML_SUCCESS)
             return rc;
         *out = (long double)d;
+        *is_str = -1;   /* a moving value: integer types round it */
         return NVML_SUCCESS;
     }
     if (cJSON_IsString(j)) {
@@ -457,11 +458,11 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         nvmlReturn_t rc = get_number(j, &v, &is_str, &u);               \
         if (rc != NVML_SUCCESS)                                         \
             return rc;                                                  \
-        if (!is_str && INTEGRAL)                                        \
+        if (is_str < 0 && INTEGRAL)                                     \
             v = nearbyintl(v);                                          \
-        if (!is_str && !(v >= (LO) && v <= (HI)))                       \
+        if (is_str <= 0 && !(v >= (LO) && v <= (HI)))                   \
             return NVML_ERROR_UNKNOWN;                                  \
-        TYPE t = is_str ? (TYPE)u : (TYPE)v;                            \
+        TYPE t = is_str > 0 ? (TYPE)u : (TYPE)v;                        \
         memcpy(out, &t, sizeof t);                                      \
         return NVML_SUCCESS;                                            \
     }

@@ -206,13 +206,15 @@ def test_a_fifo_profile_is_refused_not_waited_on(tmp_path):
 def test_dev_zero_is_refused_without_growing_memory():
     r = run_child("""
         import resource, pynvml
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             pynvml.nvmlInit()
         except pynvml.NVMLError as e:
-            print(type(e).__name__, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+            print(type(e).__name__, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
     """, timeout=20, PYNVML_SIM_PROFILE="/dev/zero")
     name, mib = r.stdout.split()
-    assert name == "NVMLError_DriverNotLoaded" and int(mib) < 200
+    # (before: 6.7 GiB in 6 s, and on; the peak RSS grew by what the library itself needs)
+    assert name == "NVMLError_DriverNotLoaded" and int(mib) < 100
     assert "not a regular file" in r.stderr
 
 
