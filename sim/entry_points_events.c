@@ -444,7 +444,7 @@ nvmlEventSetRegisterGpuOperationalEvents_v1(nvmlEventSet_t eventSet, nvmlGpuOper
     if (rc != NVML_SUCCESS)
         return rc == NVML_ERROR_INVALID_ARGUMENT ? NVML_ERROR_NOT_FOUND : rc;
     sim_device *d;
-    if ((rc = device_begin(handle, &d)) != NVML_SUCCESS)
+    if ((rc = device_begin(handle, &d, "nvmlEventSetRegisterGpuOperationalEvents_v1")) != NVML_SUCCESS)
         return rc;
     if ((rc = injected(d->data, "nvmlEventSetRegisterGpuOperationalEvents_v1")) != NVML_SUCCESS)
         return rc;
