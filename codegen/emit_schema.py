@@ -26,6 +26,7 @@ EXTRA_KEYS = {
         "faults": "injected faults (sim/sim.h)",
         "lost": "a lost GPU (sim/sim.h)",
         "events": "events to deliver (entry_points_events.c)",
+        "operational_events": "GPU operational events to deliver (entry_points_events.c)",
         "mig": "MIG profiles and placements (entry_points_mig.c)",
         "gpm": "GPM metrics (entry_points_events.c)",
         "fieldValues": "field values by id (entry_points_hand.c)",
