@@ -5,6 +5,7 @@
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
+#   make fuzz       the profile loader under libFuzzer for FUZZ_SECONDS (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make werror     the extension and the simulator built with -Werror, by gcc and by clang (CI)
 #   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
@@ -26,7 +27,7 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean abi
+.PHONY: fuzz run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -132,6 +133,26 @@ valgrind: sysdeps ref
 	  echo "valgrind: errors (build-vg/children.*.log)"; exit 1; fi
 	@echo "valgrind: no errors, no leaks ($$(ls build-vg/children.*.log | wc -l) processes traced in the second step)"
 
+# Coverage-guided fuzzing (libFuzzer, Debian's clang) of the simulator's profile loader:
+# fuzz/fuzz_profile.c, linked with the whole simulator under ASan + UBSan; the corpus
+# in fuzz/corpus/profile (what it finds new goes to build-fuzz/corpus, not the repo).
+# A crash stops it with the input in build-fuzz/: make it a test, then fix it.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz: sysdeps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "installing clang"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
+	mkdir -p build-fuzz/corpus
+	$(FUZZ_CC) -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Iinclude -Isim -I/usr/include/cjson \
+	  $(foreach p,DEFAULT=default VGPU_HOST=vgpu-host HGX_H100_8=hgx-h100-8 H100_MIG=h100-mig A100=a100 RTX4090=rtx4090,\
+	    -DSIM_PROFILE_$(word 1,$(subst =, ,$(p)))='"$(CURDIR)/sim/profiles/$(word 2,$(subst =, ,$(p))).json"') \
+	  -DSIM_PROFILE_SCHEMA='"$(CURDIR)/src/pynvml/_sim/profile.schema.json"' \
+	  fuzz/fuzz_profile.c sim/*.c sim/generated/entry_points.c sim/incbin.S -lcjson -lpthread -lm -o build-fuzz/fuzz_profile
+	cd build-fuzz && { ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	  -close_fd_mask=2 -print_final_stats=1 corpus ../fuzz/corpus/profile >fuzz.log 2>&1; \
+	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY)" fuzz.log; exit $$rc; }
+
 generate:
 	$(PYTHON) codegen/generate.py
 
@@ -145,7 +166,7 @@ bench: build ref
 	$(PY) bench/run.py
 
 clean:
-	rm -rf build build-san build-vg build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
+	rm -rf build build-san build-vg build-fuzz build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
 	  $(DIST_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so* src/pynvml/_sim/cJSON-LICENSE
 
 # Zero warnings: the extension and the simulator (generated C included) built with

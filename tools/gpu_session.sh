@@ -5,7 +5,7 @@
 #                                           the reference data is the repo's tests/data)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients
+#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture
 #
 # polls (bench/polls.py) also times gpustat and nvitop where .carry/clients holds them
 # (pure Python: cp -r .ref/clients .carry/clients, then
@@ -25,7 +25,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -103,6 +103,14 @@ if want sweep; then
   echo "== wrong arguments, read-only functions: ours, then nvidia-ml-py"
   timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
   timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
+fi
+if want capture; then
+  # read-only: the capture calls getters only (src/pynvml/_sim/capture.py); then the
+  # simulator replays the capture and every getter is compared with it
+  echo "== capture of this GPU as a simulator profile, and its replay"
+  timeout 300 $PY -m pynvml._sim capture --anonymize -o "$OUT/h200.json" 2>&1 | tee "$OUT/capture.txt"
+  timeout 300 $PY -m pynvml._sim check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -12
+  timeout 300 $PY -m pynvml._sim replay-check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -55
 fi
 if want bench; then
   if [ -f bench/run.py ]; then
