@@ -4,7 +4,8 @@
 #   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build;
 #                                           the reference data is the repo's tests/data)
 #
-# STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
+# STEPs (all of them when none is named; each call has 10 minutes, so split a long run,
+# REUSE=1 in the later calls):
 #   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture
 #
 # polls (bench/polls.py) also times gpustat and nvitop where .carry/clients holds them
@@ -32,9 +33,12 @@ REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").orig
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"
 
+# REUSE=1: keep the /tmp/ours an earlier call on this (still warm) machine built
+if [ -z "${REUSE:-}" ] || [ ! -d /tmp/ours/pynvml ]; then
 rm -rf /tmp/ours build
 $PY -m pip install -q --no-build-isolation --no-deps --target /tmp/ours . >"$OUT/build.txt" 2>&1 \
   || { cat "$OUT/build.txt"; exit 1; }
+fi
 # .pyc files, as a user's pip install writes them: the import benchmark must not time
 # compiling our .py files from source (this machine's Python writes no bytecode itself)
 $PY -m compileall -q /tmp/ours/pynvml >/dev/null
