@@ -1,0 +1,364 @@
+"""pynvml.exporter (pynvml-exporter): dcgm-exporter's metrics from the simulated GPUs.
+
+The expected values are read from the simulator profile the exporter runs on (the
+built-in hgx-h100-8, each GPU given values of its own so a label mixed up shows), and
+the text is parsed here line by line; the last test has a real Prometheus server (Debian's
+`prometheus`) scrape the exporter and checks what it stored, through its HTTP API.
+"""
+import copy
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import REAL, ROOT
+
+pytestmark = pytest.mark.simulator
+
+HGX = json.loads((ROOT / "sim" / "profiles" / "hgx-h100-8.json").read_text())
+LABELS = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname")
+LINE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+ALL_LINKS = 4294967295
+
+
+def profile():
+    """hgx-h100-8 with values that differ from GPU to GPU, NVLink throughput included."""
+    p = copy.deepcopy(HGX)
+    for i, d in enumerate(p["devices"]):
+        d["nvmlDeviceGetTemperature"] = {"0": 30 + i}
+        d["nvmlDeviceGetClockInfo"]["1"] = 1000 + 10 * i
+        d["nvmlDeviceGetPowerUsage"] = 100000 + 1111 * i
+        d["nvmlDeviceGetUtilizationRates"] = {"gpu": 10 + i, "memory": 20 + i}
+        d["nvmlDeviceGetEncoderUtilization"] = [i, 100000]
+        d["nvmlDeviceGetCurrentClocksEventReasons"] = 1 << i
+        fv = d["nvmlDeviceGetFieldValues"]
+        fv["82"] = {"value": 50 + i, "valueType": 1}
+        fv["83"] = {"value": 10 ** 9 + i, "valueType": 3}
+        fv["3"] = {"value": 7 * i, "valueType": 3}
+        fv["142"] = {"value": i, "valueType": 3}
+        fv["138:%d" % ALL_LINKS] = {"value": 1000 * i, "valueType": 3}
+        fv["139:%d" % ALL_LINKS] = {"value": 7, "valueType": 3}
+    return p
+
+
+def expected(d):
+    """What dcgm-exporter reports for a device of the profile, metric by metric."""
+    fv = d["nvmlDeviceGetFieldValues"]
+    mem = d["nvmlDeviceGetMemoryInfo_v2"]
+
+    def field(key):
+        return fv[key]["value"]
+    return {
+        "DCGM_FI_DEV_SM_CLOCK": d["nvmlDeviceGetClockInfo"]["1"],
+        "DCGM_FI_DEV_MEM_CLOCK": d["nvmlDeviceGetClockInfo"]["2"],
+        "DCGM_FI_DEV_GPU_TEMP": d["nvmlDeviceGetTemperature"]["0"],
+        "DCGM_FI_DEV_MEMORY_TEMP": field("82"),
+        "DCGM_FI_DEV_POWER_USAGE": d["nvmlDeviceGetPowerUsage"] / 1000,
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": field("83"),
+        "DCGM_FI_DEV_GPU_UTIL": d["nvmlDeviceGetUtilizationRates"]["gpu"],
+        "DCGM_FI_DEV_MEM_COPY_UTIL": d["nvmlDeviceGetUtilizationRates"]["memory"],
+        "DCGM_FI_DEV_ENC_UTIL": d["nvmlDeviceGetEncoderUtilization"][0],
+        "DCGM_FI_DEV_DEC_UTIL": d["nvmlDeviceGetDecoderUtilization"][0],
+        "DCGM_FI_DEV_FB_FREE": mem["free"] // 2 ** 20,
+        "DCGM_FI_DEV_FB_USED": mem["used"] // 2 ** 20,
+        "DCGM_FI_DEV_FB_RESERVED": mem["reserved"] // 2 ** 20,
+        "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": field("94"),
+        "DCGM_FI_DEV_XID_ERRORS": 0,
+        "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL": field("3"),
+        "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL": field("4"),
+        "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL": field("5"),
+        "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL": field("6"),
+        "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS": field("142"),
+        "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS": field("143"),
+        "DCGM_FI_DEV_ROW_REMAP_PENDING": field("144"),
+        "DCGM_FI_DEV_ROW_REMAP_FAILURE": field("145"),
+        "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL": field("138:%d" % ALL_LINKS) + field("139:%d" % ALL_LINKS),
+        "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": d["nvmlDeviceGetCurrentClocksEventReasons"],
+    }
+
+
+# dcgm-exporter's types (its etc/default-counters.csv and field list)
+COUNTERS = {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+            "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL",
+            "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+            "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL"}
+
+
+def parse(text):
+    """({(name, gpu): (value, labels)}, {name: type}) from the exposition text."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            types[name] = kind
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = LINE.match(line)
+        assert m, "not a sample line: %r" % line
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        samples[(m.group(1), labels.get("gpu"), labels.get("metric"), labels.get("error"))] = \
+            (float(m.group(3)), labels)
+    return samples, types
+
+
+def run(args, profile_path, timeout=30, env=None):
+    e = dict(os.environ, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile_path), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "pynvml.exporter"] + args, capture_output=True,
+                          text=True, timeout=timeout, env=e)
+
+
+@pytest.fixture
+def profile_file(tmp_path):
+    def write(p):
+        path = tmp_path / "profile.json"
+        path.write_text(json.dumps(p))
+        return path
+    return write
+
+
+def identity(d, i):
+    return {"gpu": str(i), "UUID": d["nvmlDeviceGetUUID"], "pci_bus_id": d["nvmlDeviceGetPciInfo_v3"]["busId"],
+            "device": "nvidia%d" % d.get("nvmlDeviceGetMinorNumber", i), "modelName": d["nvmlDeviceGetName"],
+            "Hostname": "node-7"}
+
+
+def test_every_metric_of_every_gpu(profile_file):
+    p = profile()
+    r = run(["--once", "--hostname", "node-7"], profile_file(p))
+    assert r.returncode == 0, r.stderr
+    samples, types = parse(r.stdout)
+    for i, d in enumerate(p["devices"]):
+        for name, value in expected(d).items():
+            got, labels = samples[(name, str(i), None, None)]
+            assert got == pytest.approx(value), (name, i)
+            assert labels == identity(d, i)
+        assert samples[("pynvml_exporter_gpu_up", str(i), None, None)][0] == 1
+    for name in expected(p["devices"][0]):
+        assert types[name] == ("counter" if name in COUNTERS else "gauge"), name
+    # nothing failed, nothing else exported
+    assert not [k for k in samples if k[0] == "pynvml_exporter_errors_total"]
+    assert {k[0] for k in samples} == set(expected(p["devices"][0])) | {
+        "pynvml_exporter_gpu_up", "pynvml_exporter_scrape_duration_seconds"}
+
+
+def test_unsupported_metrics_are_left_out(profile_file):
+    """The built-in profile has no NVLink throughput: no such line, and no error either."""
+    r = run(["--once"], profile_file(HGX))
+    assert r.returncode == 0, r.stderr
+    assert "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL" not in r.stdout
+    assert "DCGM_FI_DEV_GPU_TEMP{" in r.stdout and "pynvml_exporter_errors_total{" not in r.stdout
+
+
+def test_counters_file_chooses(profile_file, tmp_path):
+    csv = tmp_path / "counters.csv"
+    csv.write_text("# Format\n# DCGM FIELD, Prometheus metric type, help message\n\n"
+                   "DCGM_FI_DEV_GPU_TEMP,    gauge, Temperature of the GPU (C), as we say.\n"
+                   "DCGM_FI_DEV_CLOCKS_EVENT_REASONS, gauge, reasons\n"
+                   "DCGM_FI_PROF_GR_ENGINE_ACTIVE, gauge, Ratio of time the graphics engine is active.\n"
+                   "DCGM_FI_DEV_POWER_USAGE , counter,\n")
+    p = profile()
+    r = run(["--once", "-f", str(csv)], profile_file(p))
+    assert r.returncode == 0, r.stderr
+    samples, types = parse(r.stdout)
+    assert {k[0] for k in samples} - {"pynvml_exporter_gpu_up", "pynvml_exporter_scrape_duration_seconds"} == {
+        "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS", "DCGM_FI_DEV_POWER_USAGE"}
+    assert "# HELP DCGM_FI_DEV_GPU_TEMP Temperature of the GPU (C), as we say.\n" in r.stdout
+    assert types["DCGM_FI_DEV_POWER_USAGE"] == "counter"     # the file's type wins, as in dcgm-exporter
+    assert samples[("DCGM_FI_DEV_GPU_TEMP", "3", None, None)][0] == 33
+    # the field NVML cannot give is named once on stderr
+    assert r.stderr.count("DCGM_FI_PROF_GR_ENGINE_ACTIVE") == 1 and "line 6" in r.stderr
+
+
+@pytest.mark.parametrize("args, content, message", [
+    (["--port", "70000"], None, "--port 70000 is not a TCP port"),
+    (["--port", "x"], None, "argument -p/--port: invalid int value: 'x'"),
+    (["--bogus"], None, "unrecognized arguments: --bogus"),
+    (["--timeout", "0"], None, "--timeout must be above 0"),
+    (["-f", "/nonexistent/counters.csv"], None, "counters file /nonexistent/counters.csv: No such file"),
+    (["-f", "COUNTERS"], "DCGM_FI_DEV_GPU_TEMP, histogram, x\n", "line 1: type 'histogram' (gauge or counter)"),
+    (["-f", "COUNTERS"], "# c\nGPU_TEMP, gauge, x\n", "line 2: 'GPU_TEMP' is not a DCGM field name"),
+    (["-f", "COUNTERS"], "DCGM_FI_DEV_GPU_TEMP\n", "line 1: expected 'DCGM FIELD, type, help'"),
+    (["-f", "COUNTERS"], "DCGM_FI_PROF_SM_ACTIVE, gauge, x\n", "names no metric this exporter gives"),
+    (["-f", "COUNTERS"], b"\xff\xfe", "counters file"),
+])
+def test_bad_usage_is_one_line_and_status_2(profile_file, tmp_path, args, content, message):
+    if content is not None:
+        csv = tmp_path / "counters.csv"
+        (csv.write_bytes if isinstance(content, bytes) else csv.write_text)(content)
+        args = [str(csv) if a == "COUNTERS" else a for a in args]
+    r = run(args + ["--once"], profile_file(HGX))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = [x for x in r.stderr.splitlines() if "left out" not in x]
+    assert len(lines) == 1 and lines[0].startswith("pynvml-exporter: ") and message in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_faults_lost_hung_and_failing_gpus(profile_file):
+    """GPU 1 lost from the start, GPU 2 hung (every call 30 s), GPU 3's power call fails:
+    the scrape still answers within its timeout, with every other value."""
+    p = profile()
+    p["devices"][1]["lost"] = True
+    p["devices"][2]["faults"] = {"nvmlDeviceGetFieldValues": {"delay_ms": 30000}}
+    p["devices"][3]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN"}}
+    start = time.monotonic()
+    r = run(["--once", "--timeout", "0.5"], profile_file(p))
+    took = time.monotonic() - start
+    assert r.returncode == 0, r.stderr
+    assert took < 15, took      # not the 30 s of the hung GPU: a timeout of 0.5 s (CI slack)
+    samples, _ = parse(r.stdout)
+    up = {i: samples[("pynvml_exporter_gpu_up", str(i), None, None)][0] for i in range(8)}
+    assert up == {0: 1, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1}
+    assert ("DCGM_FI_DEV_GPU_TEMP", "2", None, None) not in samples
+    assert ("DCGM_FI_DEV_POWER_USAGE", "3", None, None) not in samples
+    assert samples[("DCGM_FI_DEV_GPU_TEMP", "3", None, None)][0] == 33
+    for i in (0, 4, 5, 6, 7):
+        for name, value in expected(p["devices"][i]).items():
+            assert samples[(name, str(i), None, None)][0] == pytest.approx(value)
+    assert samples[("pynvml_exporter_errors_total", "3", "DCGM_FI_DEV_POWER_USAGE", "Unknown")][0] == 1
+    assert samples[("pynvml_exporter_errors_total", "2", "scrape", "Timeout")][0] == 1
+    assert samples[("pynvml_exporter_errors_total", "1", "open", "GpuIsLost")][0] == 1
+    # the lost GPU keeps the labels it can: its index and the host
+    assert samples[("pynvml_exporter_gpu_up", "1", None, None)][1]["device"] == "nvidia1"
+
+
+@pytest.fixture
+def in_process(use_profile):
+    import pynvml
+    from pynvml import exporter
+    made = []
+
+    def make(p, **kw):
+        use_profile(p)
+        pynvml.nvmlInit()
+        e = exporter.Exporter(timeout=kw.pop("timeout", 0.5), hostname="h", **kw)
+        made.append(e)
+        return e
+    yield make
+    for e in made:
+        e.close()
+    while pynvml._nvml._refcount() > 0:
+        pynvml.nvmlShutdown()
+
+
+def test_gpu_lost_mid_run_and_hung_gpu_not_asked_twice(in_process):
+    import pynvml._sim
+    p = profile()
+    p["devices"][6]["faults"] = {"nvmlDeviceGetPowerUsage": {"delay_ms": 1500, "after": 1}}
+    e = in_process(p)
+    first, _ = parse(e.scrape())
+    assert all(first[("pynvml_exporter_gpu_up", str(i), None, None)][0] == 1 for i in range(8))
+    pynvml._sim.lose_device(4)
+    second, _ = parse(e.scrape())        # GPU 6 hangs from here on, for 1.5 s a call
+    third, _ = parse(e.scrape())         # ... and is not asked again while it does
+    for s in (second, third):
+        up = {i: s[("pynvml_exporter_gpu_up", str(i), None, None)][0] for i in range(8)}
+        assert up == {0: 1, 1: 1, 2: 1, 3: 1, 4: 0, 5: 1, 6: 0, 7: 1}
+        assert s[("DCGM_FI_DEV_GPU_TEMP", "7", None, None)][0] == 37
+    assert third[("pynvml_exporter_errors_total", "4", "scrape", "GpuIsLost")][0] == 2
+    assert third[("pynvml_exporter_errors_total", "6", "scrape", "busy")][0] == 1
+    assert pynvml._sim.max_concurrent_delays() == 1
+    time.sleep(1.6)                      # the hung call came back: GPU 6 is asked again
+    fourth, _ = parse(e.scrape())
+    assert fourth[("pynvml_exporter_errors_total", "6", "scrape", "Timeout")][0] == 2
+    assert fourth[("pynvml_exporter_errors_total", "6", "scrape", "busy")][0] == 1
+
+
+def test_xid_from_events(in_process):
+    p = profile()
+    p["devices"][5]["events"] = [{"type": 8, "data": 79, "after_ms": 0}]
+    e = in_process(p)
+    deadline = time.monotonic() + 10
+    while True:
+        s, _ = parse(e.scrape())
+        if s[("DCGM_FI_DEV_XID_ERRORS", "5", None, None)][0] == 79 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert {i: s[("DCGM_FI_DEV_XID_ERRORS", str(i), None, None)][0] for i in range(8)} == \
+        {i: (79 if i == 5 else 0) for i in range(8)}
+
+
+# -- a real Prometheus -------------------------------------------------------------------
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read().decode())
+
+
+def _query(base, q):
+    return _get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))["data"]["result"]
+
+
+def _wait(fn, seconds, what):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            got = fn()
+            if got:
+                return got
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("waited %d s for %s" % (seconds, what))
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(REAL, reason="checks the simulator's values")
+def test_prometheus_stores_every_metric(profile_file, tmp_path):
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        subprocess.run([str(ROOT / "tools" / "apt_install.sh"), "prometheus"], capture_output=True)
+        prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        pytest.skip("Debian's prometheus package could not be installed (tools/apt_install.sh prometheus)")
+    p = profile()
+    # GPU 2 is lost after about 24 scrapes (6 s): 7 calls at the start, 13 a scrape
+    p["devices"][2]["lost"] = {"after": 7 + 13 * 24}
+    exporter_port, prom_port = _free_port(), _free_port()
+    env = dict(os.environ, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile_file(p)))
+    exporter = subprocess.Popen([sys.executable, "-m", "pynvml.exporter", "--host", "127.0.0.1",
+                                 "--port", str(exporter_port), "--hostname", "node-7"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global: {scrape_interval: 250ms, scrape_timeout: 200ms}\n"
+                      "scrape_configs:\n- job_name: gpus\n  static_configs:\n"
+                      "  - targets: ['127.0.0.1:%d']\n" % exporter_port)
+    server = subprocess.Popen([prometheus, "--config.file", str(config), "--storage.tsdb.path",
+                               str(tmp_path / "data"), "--web.listen-address", "127.0.0.1:%d" % prom_port],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = "http://127.0.0.1:%d" % prom_port
+    try:
+        _wait(lambda: len(_query(base, "DCGM_FI_DEV_GPU_TEMP")) == 8, 60, "Prometheus's first scrape")
+        for name in expected(p["devices"][0]):
+            stored = {r["metric"]["gpu"]: r for r in _query(base, name)}
+            assert len(stored) == 8, name
+            for i, d in enumerate(p["devices"]):
+                want = dict(identity(d, i), __name__=name, job="gpus", instance="127.0.0.1:%d" % exporter_port)
+                assert stored[str(i)]["metric"] == want
+                assert float(stored[str(i)]["value"][1]) == pytest.approx(expected(d)[name]), (name, i)
+        # GPU 2 lost mid-run: its up goes 0, the others keep being stored
+        _wait(lambda: _query(base, 'pynvml_exporter_gpu_up{gpu="2"} == 0'), 30, "GPU 2 to be lost")
+        up = {r["metric"]["gpu"]: float(r["value"][1]) for r in _query(base, "pynvml_exporter_gpu_up")}
+        assert up == {str(i): (0.0 if i == 2 else 1.0) for i in range(8)}
+        assert _query(base, 'up{job="gpus"}')[0]["value"][1] == "1"      # the exporter answered
+        temps = {r["metric"]["gpu"] for r in _query(base, "DCGM_FI_DEV_GPU_TEMP")}
+        assert temps == {str(i) for i in range(8) if i != 2}              # GPU 2's series went stale
+    finally:
+        server.terminate()
+        exporter.terminate()
+        server.wait(10)
+        exporter.wait(10)
