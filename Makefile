@@ -65,7 +65,8 @@ build: sysdeps venv
 	$(call pip_install,$(PY))
 
 # nvidia-ml-py, and gpustat, nvitop and nvitop-exporter without it (their own needs, and
-# mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS)
+# mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS); Debian's prometheus
+# for the exporter's test (the Prometheus server, a 30 MB package)
 CLIENT_NEEDS := "psutil>=5.6.6" "blessed>=1.17.1" "prometheus-client>=0.19.0" "mockito>=1.2.1"
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
@@ -76,6 +77,8 @@ ref: venv
 	  $(PY) -m pip install -q --no-deps --upgrade --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 \
 	    nvitop-exporter==1.7.2; fi
 	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
+	@command -v prometheus >/dev/null || { echo "installing prometheus (tests/test_exporter.py scrapes the exporter with it)"; \
+	  tools/apt_install.sh prometheus || echo "prometheus could not be installed: its test will skip"; }
 
 # The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
 # oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is

@@ -6,7 +6,7 @@
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run,
 # REUSE=1 in the later calls):
-#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture
+#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture exporter
 #
 # polls (bench/polls.py) also times gpustat and nvitop where .carry/clients holds them
 # (pure Python: cp -r .ref/clients .carry/clients, then
@@ -26,7 +26,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture exporter} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -154,5 +154,17 @@ if want clients; then
       --json "$OUT/clients.json" 2>&1 | tee "$OUT/clients.txt" | tail -30
   else
     echo "== clients: no .whl/nvitop_exporter-*.whl (see the top of this file)"
+  fi
+fi
+if want exporter; then
+  # read-only: one scrape of pynvml-exporter (getters, field values, an XID event set)
+  # beside nvidia-smi --query-gpu; then its CPU per scrape against nvitop-exporter's, where
+  # the clients step installed nvitop-exporter into /tmp/clients
+  echo "== pynvml-exporter: one scrape against nvidia-smi"
+  timeout 120 $PY tools/exporter_gpu_check.py --json "$OUT/exporter.json" 2>&1 | tee "$OUT/exporter.txt" | tail -30
+  if [ -d /tmp/clients/nvitop_exporter ]; then
+    echo "== pynvml-exporter vs nvitop-exporter: CPU per scrape"
+    timeout 200 $PY bench/exporter_bench.py --real --clients /tmp/clients --reference "$(dirname "$REFERENCE")" \
+      --json "$OUT/exporter-bench.json" 2>&1 | tee "$OUT/exporter-bench.txt"
   fi
 fi
