@@ -18,9 +18,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_NAME = "libnvidia-ml.so.1"
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
           "-fno-strict-aliasing"]
-if os.environ.get("PYNVML_SANITIZE"):   # make sanitize: ASan + UBSan build for the tests
-    CFLAGS += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
-SAN_LINK = ["-fsanitize=address,undefined"] if os.environ.get("PYNVML_SANITIZE") else []
+# make sanitize: ASan + UBSan build for the tests (float-cast-overflow, not in UBSan's
+# default set: a double out of the C type's range converted, e.g. a profile's 1e300)
+SANITIZERS = "-fsanitize=address,undefined,float-cast-overflow"
+if os.environ.get("PYNVML_SANITIZE"):
+    CFLAGS += [SANITIZERS, "-fno-omit-frame-pointer", "-O1", "-g"]
+SAN_LINK = [SANITIZERS] if os.environ.get("PYNVML_SANITIZE") else []
 
 
 def cjson_dirs():

@@ -83,12 +83,14 @@ def build_plan(mod, names):
     return plan
 
 
-def run(plan, mode, path, timeout):
+def run(plan, mode, path, timeout, child=CHILD):
+    """Each call's outcome: the child's word for it, or CRASH/HANG/EXIT (tools/reentrancy_sweep.py
+    runs its own child code through this too)."""
     results = [None] * len(plan)
     start = 0
     while start < len(plan):
         todo = plan[start:]
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, path or ""], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-c", child, mode, path or ""], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         proc.stdin.write(json.dumps(todo) + "\n")
         proc.stdin.flush()
