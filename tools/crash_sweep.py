@@ -31,6 +31,9 @@ if mode == "ours":
 else:
     spec = importlib.util.spec_from_file_location("refpynvml", path)
     N = importlib.util.module_from_spec(spec); sys.modules["refpynvml"] = N; spec.loader.exec_module(N)
+if os.environ.get("PYNVML_TEST_SECOND_THREAD") == "1":   # make test-threads: the GIL-releasing path
+    import threading
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 N.nvmlInit()
 stale = N.nvmlDeviceGetHandleByIndex(0)    # dead after the shutdown below
 N.nvmlShutdown()

@@ -50,6 +50,8 @@ path = sys.argv[2] + ".mig.json"
 with open(path, "w") as f:
     json.dump(prof, f)
 os.environ["PYNVML_SIM_PROFILE"] = path
+if os.environ.get("PYNVML_TEST_SECOND_THREAD") == "1":   # make test-threads: the GIL-releasing path
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 
 HANDLE_PARAMS = {"handle", "device", "device1", "device2", "handle1", "handle2"}
 state = {"ran": 0}
@@ -236,6 +238,9 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a call counts as hung")
     args = ap.parse_args(argv)
     os.environ["PYNVML_LIBRARY"] = "sim"
+    # the child's Python objects as malloc blocks, debug-filled when freed: a freed object
+    # read back is garbage at once (and under ASan, a reported use after free)
+    os.environ.setdefault("PYTHONMALLOC", "malloc_debug")
     import pynvml as mod
 
     names = public_functions(mod)
