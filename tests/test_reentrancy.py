@@ -237,14 +237,15 @@ def _race(wait, free, delay=0.15):
     return out[0], ends["free"] - ends["wait"]
 
 
-def test_event_set_freed_by_another_thread_during_a_wait(nvml):
+@pytest.mark.parametrize("wait", ["nvmlEventSetWait", "nvmlEventSetWait_v2"])
+def test_event_set_freed_by_another_thread_during_a_wait(nvml, wait):
     # was: NVML freed the set while the waiter was inside nvmlEventSetWait with it (the
     # simulator woke it with INVALID_ARGUMENT; a real driver reads freed memory).  Now
     # the free waits for the waiter's slice; the waiter stops, the set is freed.
     h = pynvml.nvmlDeviceGetHandleByIndex(0)
     s = pynvml.nvmlEventSetCreate()
     pynvml.nvmlDeviceRegisterEvents(h, pynvml.nvmlEventTypeXidCriticalError, s)
-    err, after = _race(lambda: pynvml.nvmlEventSetWait(s, 5000), lambda: pynvml.nvmlEventSetFree(s))
+    err, _ = _race(lambda: getattr(pynvml, wait)(s, 5000), lambda: pynvml.nvmlEventSetFree(s))
     assert isinstance(err, ValueError) and "freed" in str(err), err
     with pytest.raises(ValueError, match="freed"):
         pynvml.nvmlEventSetFree(s)                      # freed once, and only once
@@ -279,6 +280,45 @@ def test_two_threads_free_the_set_a_third_waits_on(nvml):
     err, _ = _race(lambda: pynvml.nvmlEventSetWait(s, 5000), both)
     assert isinstance(err, ValueError)
     assert sorted(results) == ["freed", "refused"]
+
+
+@pytest.mark.parametrize("wait", [
+    "N.nvmlEventSetWait(s, 3000)",
+    "N.nvmlEventSetWait_v2(s, 3000)",
+    "N.nvmlSystemEventSetWait(N.nvmlSystemEventSetWaitRequest_v1, ss, 3000, None, 2)",
+    "N.c_nvmlSystemEventSetWait(req)",
+    "nvidia_smi.getInstance().DeviceQuery('name,temperature.gpu,clocks.sm')",
+])
+def test_nvml_shut_down_by_another_thread_during_a_gil_free_wait(wait):
+    """Each call that waits without the GIL, while another thread shuts NVML down (and
+    up again): an NVML error or an answer, never a crash or a hang."""
+    out = child(f'''
+        from pynvml.smi import nvidia_smi
+        outcomes = set()
+        for i in range(6):
+            N.nvmlInit()
+            s = N.nvmlEventSetCreate()
+            ss = N.nvmlSystemEventSetCreate(N.nvmlSystemEventSetCreateRequest_v1)
+            req = N.c_nvmlSystemEventSetWaitRequest_v1_t()
+            req.set, req.timeoutms = ss, 3000
+            def waiter():
+                try:
+                    {wait}
+                    outcomes.add("return")
+                except Exception as e:
+                    outcomes.add(type(e).__name__)
+            t = threading.Thread(target=waiter); t.start()
+            time.sleep(0.05 * (i % 3))
+            while N._nvml._refcount() > 1:
+                N.nvmlShutdown()
+            N.nvmlShutdown()
+            if i % 2:
+                N.nvmlInit(); N.nvmlShutdown()
+            t.join(10)
+            assert not t.is_alive()
+        print(sorted(outcomes))
+    ''')
+    assert set(out) <= {"return", "NVMLError_Uninitialized", "NVMLError_InvalidArgument", "ValueError"}, out
 
 
 def test_event_data_list_changed_by_another_thread_during_the_wait():
