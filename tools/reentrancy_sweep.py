@@ -174,11 +174,17 @@ for i, (name, args) in enumerate(plan):
             setattr(s, field, hostile(kind, place))
         else:
             params, pos, kind, place = args
-            fn = getattr(N, name)
+            if name.startswith("smi."):   # nvidia_smi's queries: a field, every GPU
+                from pynvml.smi import nvidia_smi
+                fn = getattr(nvidia_smi.getInstance(), name[4:])
+            else:
+                fn = getattr(N, name)
             real = []
             for j, p in enumerate(params):
                 if j == pos:
                     real.append(hostile(kind, place))
+                elif name.startswith("smi."):
+                    real.append({"filter": "name", "devices": None, "header": True, "units": True}[p])
                 elif p == "version" and name in VERSIONS:
                     real.append(getattr(N, VERSIONS[name]))
                 else:
@@ -195,13 +201,18 @@ for i, (name, args) in enumerate(plan):
 '''
 
 
+# nvidia_smi's queries (pynvml.smi), whose devices list the extension converts
+SMI = ["smi.DeviceQuery", "smi.XmlDeviceQuery", "smi.CsvQuery"]
+
+
 def build_plan(mod, names, structs):
     import inspect
 
     plan = []
     for name in names:
+        fn = getattr(mod.smi.nvidia_smi, name[4:]) if name.startswith("smi.") else getattr(mod, name)
         try:
-            params = [p.name for p in inspect.signature(getattr(mod, name)).parameters.values()
+            params = [p.name for p in inspect.signature(fn).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             continue
@@ -243,7 +254,9 @@ def main(argv=None):
     os.environ.setdefault("PYTHONMALLOC", "malloc_debug")
     import pynvml as mod
 
-    names = public_functions(mod)
+    import pynvml.smi  # noqa: F401  (mod.smi)
+
+    names = public_functions(mod) + SMI
     structs = [] if args.no_structs else struct_classes(mod)
     if args.only:
         names = [n for n in names if n in args.only]
