@@ -352,7 +352,7 @@ def _char_fields(cls):
     """The char buffer and char fields of a struct class (from its ctypes-style _fields_)."""
     out = []
     for f in cls._fields_:
-        name, ctype = f[0], f[1]   # the ctypes type's name: c_char, c_char_Array_32
+        name, ctype = f[0], getattr(f[1], "__name__", f[1])   # c_char, c_char_Array_32
         if ctype == "c_char" or ctype.startswith("c_char_Array_"):
             out.append((name, int(ctype[len("c_char_Array_"):]) if ctype != "c_char" else 0))
     return out
