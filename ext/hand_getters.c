@@ -266,8 +266,10 @@ h_nvmlDeviceGetConfComputeGpuAttestationReport(GETTER_ARGS)
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0)
         goto fail;
     {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
-                   pfn_nvmlDeviceGetConfComputeGpuAttestationReport, fn);
+        pfn_nvmlDeviceGetConfComputeGpuAttestationReport fn =
+            st->syms[PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport];
+        if (fn == NULL && (fn = pn_resolve(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport)) == NULL)
+            goto fail;   /* (not PN_RESOLVE: r is to be freed) */
         nvmlReturn_t rc;
         PN_NVML_CALL(rc, fn(dev, r));
         PyObject *out = rc == NVML_SUCCESS ? pn_struct_new(st, PN_STRUCT_nvmlConfComputeGpuAttestationReport_t, r)
