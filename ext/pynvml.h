@@ -194,7 +194,8 @@ PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 PyObject *pn_struct_list(pn_state *st, int sidx, const void *arr, size_t size, size_t n);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
 int pn_struct_changed(PyObject *o);   /* after C wrote into o's bytes */
-int pn_struct_keep(PyObject *o, PyObject *keep);   /* keep `keep` alive with o (NULL: forget) */
+int pn_struct_keep(PyObject *o, PyObject *keep);
+int pn_is_struct_array(pn_state *st, PyObject *o, int sidx);   /* a ctypes array of struct sidx? */   /* keep `keep` alive with o (NULL: forget) */
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
 
 /* convert.c */

@@ -1404,6 +1404,28 @@ pn_struct_new(pn_state *st, int sidx, const void *data)
     return (PyObject *)o;
 }
 
+/* 1 when `o` is a ctypes array of struct `sidx` (`c_nvmlPRMCounter_v1_t * n`), else 0. */
+int
+pn_is_struct_array(pn_state *st, PyObject *o, int sidx)
+{
+    PyObject *cls = pn_struct_type(st, sidx);
+    if (cls == NULL || st->ctypes == NULL)
+        return cls == NULL ? -1 : 0;
+    PyObject *array = PyObject_GetAttrString(st->ctypes, "Array");
+    if (array == NULL)
+        return -1;
+    int r = PyObject_TypeCheck(o, (PyTypeObject *)array);
+    Py_DECREF(array);
+    if (r) {
+        PyObject *item = PyObject_GetAttrString((PyObject *)Py_TYPE(o), "_type_");
+        if (item == NULL)
+            return -1;
+        r = PyType_Check(item) && PyType_IsSubtype((PyTypeObject *)item, (PyTypeObject *)cls);
+        Py_DECREF(item);
+    }
+    return r;
+}
+
 int
 pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out)
 {
