@@ -6,10 +6,12 @@ needs the simulator (marker `simulator`) or would change the GPU's state (`mutat
 
 Fixtures:
   nvml            nvmlInit() for the test, nvmlShutdown() after
+  (autouse)       NVML really shut down before and after each test (no grace period between)
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
-  reference_data  ../shared/reference/, skipped where absent
+  ref_new         nvidia-ml-py 13.615.71's, the same way
+  reference_data  tests/data/reference/ (tools/import_reference.py)
 
 PYNVML_TEST_SECOND_THREAD=1 (make test-threads) keeps an idle second Python thread
 alive through the whole run: a wrapper releases the GIL around NVML only when another
@@ -28,10 +30,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/reference, or a copy where PYNVML_REFERENCE_DATA points (the GPU machine)
-REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
+# The reference facts (ABI, nvidia-ml-py's names, H100/H200 captures): the copy in the
+# repo that tools/import_reference.py writes, so a bare clone runs every test.
+REFERENCE = ROOT / "tests" / "data" / "reference"
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
+# nvidia-ml-py 13.615.71 (make ref puts it beside 13.610.43), or where PYNVML_REFERENCE_NEW points
+REF_NEW_MODULE = Path(os.environ.get("PYNVML_REFERENCE_NEW") or
+                      ROOT / ".ref" / "nvidia-ml-py-13.615.71" / "pynvml.py")
 REAL = os.environ.get("PYNVML_TEST_REAL") == "1"
 
 if not REAL:
@@ -68,6 +74,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_mut)
 
 
+@pytest.fixture(autouse=True)
+def _nvml_released():
+    """Each test starts and ends with NVML really shut down where nothing holds it: the
+    grace period after the last nvmlShutdown (ext/loader.c, tests/test_grace.py) would
+    otherwise carry one test's simulator profile into the next test's first nvmlInit."""
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+    yield
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+
+
 @pytest.fixture
 def nvml():
     pynvml.nvmlInit()
@@ -100,6 +118,9 @@ def use_profile(tmp_path, monkeypatch):
     assert pynvml._nvml._refcount() == 0, "a profile takes effect at the first nvmlInit"
 
     def use(profile):
+        # the simulator loads a profile at NVML's real first init: not within the grace
+        # period that keeps NVML initialized after the last nvmlShutdown (ext/loader.c)
+        pynvml._nvml._release_now()
         path = tmp_path / "profile.json"
         text = profile if isinstance(profile, (str, bytes)) else json.dumps(profile)
         path.write_bytes(text.encode() if isinstance(text, str) else text)
@@ -109,6 +130,7 @@ def use_profile(tmp_path, monkeypatch):
     yield use
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
+    pynvml._nvml._release_now()   # the next test's first nvmlInit loads its own profile
 
 
 @pytest.fixture(scope="session")
@@ -126,9 +148,21 @@ def ref():
 
 
 @pytest.fixture(scope="session")
+def ref_new():
+    """nvidia-ml-py 13.615.71, imported under another name, on the NVML ours uses."""
+    if not REF_NEW_MODULE.exists():
+        pytest.skip("nvidia-ml-py 13.615.71 is not in .ref/ (make ref)")
+    spec = importlib.util.spec_from_file_location("nvidia_ml_py_ref_new", REF_NEW_MODULE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nvidia_ml_py_ref_new"] = mod
+    spec.loader.exec_module(mod)
+    mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
+    return mod
+
+
+@pytest.fixture(scope="session")
 def reference_data():
-    if not REFERENCE.exists():
-        pytest.skip("../shared/reference is not here")
+    assert REFERENCE.is_dir(), f"{REFERENCE} is missing (python tools/import_reference.py writes it)"
     return REFERENCE
 
 

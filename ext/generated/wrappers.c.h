@@ -7231,6 +7231,362 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1, "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceGetAdaptiveTgpModeInfo_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetAdaptiveTgpModeInfo_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAdaptiveTgpModeInfo_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlAdaptiveTgpModeInfo_v1_t, "nvmlDeviceGetAdaptiveTgpModeInfo_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAdaptiveTgpModeInfo_v1, pfn_nvmlDeviceGetAdaptiveTgpModeInfo_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlAdaptiveTgpModeInfo_v1_t *)a_info);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1, "nvmlDeviceSetAdaptiveTgpMode_v1(device, mode)\n--\n\nCalls NVML's nvmlDeviceSetAdaptiveTgpMode_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetAdaptiveTgpMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetAdaptiveTgpMode_v1", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAdaptiveTgpMode_v1, pfn_nvmlDeviceSetAdaptiveTgpMode_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, a_mode);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBankRemapperStatus_v1, "nvmlDeviceGetBankRemapperStatus_v1(device, status)\n--\n\nCalls NVML's nvmlDeviceGetBankRemapperStatus_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetBankRemapperStatus_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "status", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetBankRemapperStatus_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetBankRemapperStatus_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_status;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccBankRemapperStatus_v1_t, "nvmlDeviceGetBankRemapperStatus_v1", "status", &a_status) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBankRemapperStatus_v1, pfn_nvmlDeviceGetBankRemapperStatus_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlEccBankRemapperStatus_v1_t *)a_status);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryLimits_v1, "nvmlDeviceGetMemoryLimits_v1(device, limits)\n--\n\nCalls NVML's nvmlDeviceGetMemoryLimits_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "limits", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetMemoryLimits_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemoryLimits_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_limits;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGetMemoryLimits_v1_t, "nvmlDeviceGetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryLimits_v1, pfn_nvmlDeviceGetMemoryLimits_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlGetMemoryLimits_v1_t *)a_limits);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLimits_v1, "nvmlDeviceSetMemoryLimits_v1(device, limits)\n--\n\nCalls NVML's nvmlDeviceSetMemoryLimits_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "limits", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetMemoryLimits_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemoryLimits_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_limits;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlSetMemoryLimits_v1_t, "nvmlDeviceSetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLimits_v1, pfn_nvmlDeviceSetMemoryLimits_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlSetMemoryLimits_v1_t *)a_limits);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePerfMetricsGetSamples_v1, "nvmlDevicePerfMetricsGetSamples_v1(device, samples)\n--\n\nCalls NVML's nvmlDevicePerfMetricsGetSamples_v1.");
+static PyObject *
+pn_w_nvmlDevicePerfMetricsGetSamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "samples", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePerfMetricsGetSamples_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePerfMetricsGetSamples_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_samples;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPerfMetricsSamples_v1_t, "nvmlDevicePerfMetricsGetSamples_v1", "samples", &a_samples) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePerfMetricsGetSamples_v1, pfn_nvmlDevicePerfMetricsGetSamples_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlPerfMetricsSamples_v1_t *)a_samples);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo_v4, "nvmlDeviceGetGpuFabricInfo_v4(device, gpuFabricInfo)\n--\n\nCalls NVML's nvmlDeviceGetGpuFabricInfo_v4.");
+static PyObject *
+pn_w_nvmlDeviceGetGpuFabricInfo_v4(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "gpuFabricInfo", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetGpuFabricInfo_v4", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuFabricInfo_v4", "device", (void **)&a_device) < 0) return NULL;
+    void * a_gpuFabricInfo;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_v4_t, "nvmlDeviceGetGpuFabricInfo_v4", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo_v4, pfn_nvmlDeviceGetGpuFabricInfo_v4, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlGpuFabricInfo_v4_t *)a_gpuFabricInfo);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1, "nvmlDeviceGetNvLinkTelemetrySamples_v1(device, samples)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkTelemetrySamples_v1.");
+static PyObject *
+pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "samples", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvLinkTelemetrySamples_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkTelemetrySamples_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_samples;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkTelemetrySamples_v1_t, "nvmlDeviceGetNvLinkTelemetrySamples_v1", "samples", &a_samples) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkTelemetrySamples_v1, pfn_nvmlDeviceGetNvLinkTelemetrySamples_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlNvlinkTelemetrySamples_v1_t *)a_samples);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1, "nvmlDeviceSetNvlinkBwModeAsync_v1(device, setBwModeAsync)\n--\n\nCalls NVML's nvmlDeviceSetNvlinkBwModeAsync_v1.");
+static PyObject *
+pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "setBwModeAsync", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetNvlinkBwModeAsync_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvlinkBwModeAsync_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_setBwModeAsync;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSetBwModeAsync_v1_t, "nvmlDeviceSetNvlinkBwModeAsync_v1", "setBwModeAsync", &a_setBwModeAsync) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvlinkBwModeAsync_v1, pfn_nvmlDeviceSetNvlinkBwModeAsync_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlNvlinkSetBwModeAsync_v1_t *)a_setBwModeAsync);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1, "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet, config)\n--\n\nCalls NVML's nvmlEventSetRegisterGpuOperationalEvents_v1.");
+static PyObject *
+pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "config", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetRegisterGpuOperationalEvents_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetRegisterGpuOperationalEvents_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_config;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t, "nvmlEventSetRegisterGpuOperationalEvents_v1", "config", &a_config) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetRegisterGpuOperationalEvents_v1, pfn_nvmlEventSetRegisterGpuOperationalEvents_v1, fn);
+    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);   /* with the GIL: no free of its object meanwhile */
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextCount_v1, "nvmlEventSetGetContextCount_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextCount_v1.");
+static PyObject *
+pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextCount_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextCount_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextCount_v1_t, "nvmlEventSetGetContextCount_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextCount_v1, pfn_nvmlEventSetGetContextCount_v1, fn);
+    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextInfo_v1, "nvmlEventSetGetContextInfo_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextInfo_v1.");
+static PyObject *
+pn_w_nvmlEventSetGetContextInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextInfo_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextInfo_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextInfo_v1_t, "nvmlEventSetGetContextInfo_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextInfo_v1, pfn_nvmlEventSetGetContextInfo_v1, fn);
+    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextData_v1, "nvmlEventSetGetContextData_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextData_v1.");
+static PyObject *
+pn_w_nvmlEventSetGetContextData_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextData_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextData_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextData_v1_t, "nvmlEventSetGetContextData_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextData_v1, pfn_nvmlEventSetGetContextData_v1, fn);
+    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1.");
+static PyObject *
+pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, pfn_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, fn);
+    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceRegisterEvents, "nvmlDeviceRegisterEvents(handle, eventTypes, eventSet)\n--\n\nCalls NVML's nvmlDeviceRegisterEvents.");
 static PyObject *
 pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -7693,10 +8049,10 @@ pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlDevice_t a_device;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuFabricInfo", "device", (void **)&a_device) < 0) return NULL;
     void * a_gpuFabricInfo;
-    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo, pfn_nvmlDeviceGetGpuFabricInfo, fn);
     PN_NVML_BEGIN
-    rc = fn(a_device, (pn_nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
+    rc = fn(a_device, (nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
     PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
@@ -12096,6 +12452,20 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlVgpuInstanceGetGpuInstanceId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetGpuInstanceId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetGpuInstanceId},
     {"nvmlVgpuInstanceGetAccountingMode", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetAccountingMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetAccountingMode},
     {"nvmlVgpuInstanceGetPlacementId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetPlacementId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetPlacementId},
+    {"nvmlDeviceGetAdaptiveTgpModeInfo_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1},
+    {"nvmlDeviceSetAdaptiveTgpMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetAdaptiveTgpMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1},
+    {"nvmlDeviceGetBankRemapperStatus_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetBankRemapperStatus_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetBankRemapperStatus_v1},
+    {"nvmlDeviceGetMemoryLimits_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetMemoryLimits_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetMemoryLimits_v1},
+    {"nvmlDeviceSetMemoryLimits_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetMemoryLimits_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetMemoryLimits_v1},
+    {"nvmlDevicePerfMetricsGetSamples_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePerfMetricsGetSamples_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePerfMetricsGetSamples_v1},
+    {"nvmlDeviceGetGpuFabricInfo_v4", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGpuFabricInfo_v4, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGpuFabricInfo_v4},
+    {"nvmlDeviceGetNvLinkTelemetrySamples_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1},
+    {"nvmlDeviceSetNvlinkBwModeAsync_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1},
+    {"nvmlEventSetRegisterGpuOperationalEvents_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1},
+    {"nvmlEventSetGetContextCount_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextCount_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextCount_v1},
+    {"nvmlEventSetGetContextInfo_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextInfo_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextInfo_v1},
+    {"nvmlEventSetGetContextData_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextData_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextData_v1},
+    {"nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1},
     {"nvmlDeviceRegisterEvents", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRegisterEvents, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRegisterEvents},
     {"nvmlGpmQueryDeviceSupport", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryDeviceSupport, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryDeviceSupport},
     {"nvmlGpmQueryIfStreamingEnabled", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryIfStreamingEnabled, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryIfStreamingEnabled},

@@ -1258,8 +1258,8 @@ class c_nvmlVgpuPlacementList_v1_t:
     _fields_: list[tuple[str, str]]
     _fmt_: dict[str, str]
     version: int
-    count: int
     placementSize: int
+    count: int
     placementIds: int | None
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
@@ -1555,6 +1555,279 @@ class c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t:
     updateProfilesMask: c_nvmlMask255_t
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
+class c_nvmlAdaptiveTgpModeInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    inBandEnableRequest: int
+    featureAllowedByAdmin: int
+    adminOverrideEnabled: int
+    enablementStatus: int
+    adjustedLimitMw: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlCoreRailMetrics_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    rails: list[c_nvmlRailMetrics_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccBankRemapperHistogram_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    maxSpareGroupCount: int
+    noSpareGroupCount: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEccBankRemapperStatus_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    activeRemappings: int
+    inactiveRemappings: int
+    bPending: int
+    histogram: c_nvmlEccBankRemapperHistogram_v1_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventSetGetContextCount_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    count: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventSetGetContextData_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    data: int | None
+    index: int
+    dataSize: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventSetGetContextInfo_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    index: int
+    nvmlGpuOperationalEventContextType: int
+    sourceEventContextType: int
+    dataSize: int
+    dataFormatVersion: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    index: int
+    xidCode: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlEventSetWait_v3_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    timeoutMs: int
+    dataType: int
+    uuid: str
+    sourceModule: str
+    eventType: int
+    eventData: int
+    groupCursor: int
+    instanceId: int
+    timestampUsec: int
+    traceId: int
+    gpuInstanceId: int
+    computeInstanceId: int
+    severity: int
+    categoryId: int
+    moduleEventCode: int
+    scope: int
+    originator: int
+    moduleInstance: int
+    chipletId: int
+    logLevel: int
+    attributes: int
+    groupCperSize: int
+    groupAttributes: int
+    groupSize: int
+    groupIndex: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGetMemoryLimits_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    nameSpace: str | None
+    softLimit: int
+    hardLimit: int
+    currentUsed: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuFabricClique_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    type: int
+    id: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuFabricInfo_v4_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    clusterUuid: bytes
+    status: int
+    cliques: list[c_nvmlGpuFabricClique_v1_t]
+    numCliques: int
+    state: int
+    healthMask: int
+    healthSummary: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlGpuOperationalEventConfig_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    uuid: str
+    minLogLevel: int
+    minSeverity: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkSetBwModeAsync_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    bSetBest: int
+    bwMode: int
+    asyncPollTimeoutMs: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkTelemetrySample_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    linkId: int
+    sampleType: int
+    sampleCount: int
+    samples: int | None
+    nvmlReturn: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlNvlinkTelemetrySamples_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    telemetryCount: int
+    telemetrySamples: int | None
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlObservedMetrics_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    initialDramclkEst: list[c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t]
+    bValid: int
+    coreRail: c_nvmlCoreRailMetrics_t
+    fbRail: c_nvmlRailMetrics_t
+    tgpPwrTuple: c_nvmlPmgrPwrTuple_t
+    perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricControllerSampleData_t:
+    _fields_: list[tuple[str, str]]
+    dlppc2x: c_nvmlPerfMetricsDlppc2xSample_t
+    pfpp1x: c_nvmlPerfMetricsPfpp1xSample_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricControllerSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    controllerType: int
+    data: c_nvmlPerfMetricControllerSampleData_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricsDlppc2xSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    observedMetrics: c_nvmlObservedMetrics_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricsPfpp1xSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    estimatedMetrics: c_nvmlPwrModelMetricsPfpp1x_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricsSample_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    numControllerData: int
+    controllerData: list[c_nvmlPerfMetricControllerSample_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPerfMetricsSamples_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    numSamples: int
+    samples: list[c_nvmlPerfMetricsSample_t]
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPmgrPwrTuple_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    pwrmW: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    estimatedMetrics: list[c_nvmlPwrModelMetricsDlppm1x_t]
+    numEstimatedMetrics: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelMetricsDlppm1xPerf_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    perfms: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelMetricsDlppm1x_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    bValid: int
+    coreRail: c_nvmlCoreRailMetrics_t
+    fbRail: c_nvmlRailMetrics_t
+    tgpPwrTuple: c_nvmlPmgrPwrTuple_t
+    perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelMetricsPfpp1x_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    numVfPoints: int
+    estimatedMetrics: list[c_nvmlPwrModelMetricsSamplePfpp1x_t]
+    bValid: int
+    maxPerfPerWattPoint: c_nvmlPwrModelOperatingPointPfpp1x_t
+    fmaxAtVmaxPoint: c_nvmlPwrModelOperatingPointPfpp1x_t
+    tgpHeadroommW: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelMetricsSamplePfpp1x_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    freqkHz: list[int]
+    estTgpPwrmW: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlPwrModelOperatingPointPfpp1x_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    freqkHz: int
+    pwrmW: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlRailMetrics_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    freqkHz: int
+    utilPct: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+class c_nvmlSetMemoryLimits_v1_t:
+    _fields_: list[tuple[str, str]]
+    _fmt_: dict[str, str]
+    nameSpace: str | None
+    softLimit: int
+    hardLimit: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
 def nvmlErrorString(result: int) -> str: ...
 def nvmlSystemGetDriverVersion() -> str: ...
 def nvmlSystemGetNVMLVersion() -> str: ...
@@ -1749,6 +2022,21 @@ def nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance: int) -> int: ...
 def nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance: int) -> int: ...
 def nvmlVgpuInstanceGetAccountingMode(vgpuInstance: int) -> int: ...
 def nvmlVgpuInstanceGetPlacementId(vgpuInstance: int) -> int: ...
+def nvmlDeviceGetAdaptiveTgpModeInfo_v1(device: c_nvmlDevice_t, info: c_nvmlAdaptiveTgpModeInfo_v1_t) -> None: ...
+def nvmlDeviceSetAdaptiveTgpMode_v1(device: c_nvmlDevice_t, mode: int) -> None: ...
+def nvmlDeviceGetBankRemapperStatus_v1(device: c_nvmlDevice_t, status: c_nvmlEccBankRemapperStatus_v1_t) -> int: ...
+def nvmlDeviceGetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlGetMemoryLimits_v1_t) -> None: ...
+def nvmlDeviceSetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlSetMemoryLimits_v1_t) -> None: ...
+def nvmlDevicePerfMetricsGetSamples_v1(device: c_nvmlDevice_t, samples: c_nvmlPerfMetricsSamples_v1_t) -> int: ...
+def nvmlDeviceGetGpuFabricInfo_v4(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v4_t) -> int: ...
+def nvmlDeviceGetNvLinkTelemetrySamples_v1(device: c_nvmlDevice_t, samples: c_nvmlNvlinkTelemetrySamples_v1_t) -> int: ...
+def nvmlDeviceSetNvlinkBwModeAsync_v1(device: c_nvmlDevice_t, setBwModeAsync: c_nvmlNvlinkSetBwModeAsync_v1_t) -> int: ...
+def nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet: c_nvmlEventSet_t, config: c_nvmlGpuOperationalEventConfig_v1_t) -> None: ...
+def nvmlEventSetWait_v3(eventSet: Any, params: Any) -> None: ...
+def nvmlEventSetGetContextCount_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextCount_v1_t) -> None: ...
+def nvmlEventSetGetContextInfo_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextInfo_v1_t) -> None: ...
+def nvmlEventSetGetContextData_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextData_v1_t) -> None: ...
+def nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t) -> None: ...
 def nvmlEventSetCreate() -> c_nvmlEventSet_t: ...
 def nvmlDeviceRegisterEvents(handle: c_nvmlDevice_t, eventTypes: int, eventSet: c_nvmlEventSet_t) -> None: ...
 def nvmlEventSetWait_v2(eventSet: c_nvmlEventSet_t, timeoutms: int) -> c_nvmlEventData_t: ...
