@@ -299,7 +299,7 @@ h_nvmlEventSetWait_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     w.obj = argv[0];
     memcpy(&w.params, params, sizeof w.params);
     unsigned int timeout = w.params.timeoutMs;
-    int rc = wait_sliced(timeout, event_wait_v3_slice, &w, event_wait_v3_recheck);
+    int rc = wait_sliced(st, w.set, timeout, event_wait_v3_slice, &w, event_wait_v3_recheck);
     if (rc < 0)
         return NULL;
     if (rc != NVML_SUCCESS)
