@@ -237,7 +237,7 @@ def _race(wait, free, delay=0.15):
     return out[0], ends["free"] - ends["wait"]
 
 
-@pytest.mark.parametrize("wait", ["nvmlEventSetWait", "nvmlEventSetWait_v2"])
+@pytest.mark.parametrize("wait", ["nvmlEventSetWait", "nvmlEventSetWait_v2", "nvmlEventSetWait_v3"])
 def test_event_set_freed_by_another_thread_during_a_wait(nvml, wait):
     # was: NVML freed the set while the waiter was inside nvmlEventSetWait with it (the
     # simulator woke it with INVALID_ARGUMENT; a real driver reads freed memory).  Now
@@ -245,7 +245,11 @@ def test_event_set_freed_by_another_thread_during_a_wait(nvml, wait):
     h = pynvml.nvmlDeviceGetHandleByIndex(0)
     s = pynvml.nvmlEventSetCreate()
     pynvml.nvmlDeviceRegisterEvents(h, pynvml.nvmlEventTypeXidCriticalError, s)
-    err, _ = _race(lambda: getattr(pynvml, wait)(s, 5000), lambda: pynvml.nvmlEventSetFree(s))
+    if wait == "nvmlEventSetWait_v3":   # (its timeout in a struct)
+        call = lambda: pynvml.nvmlEventSetWait_v3(s, pynvml.c_nvmlEventSetWait_v3_t(timeoutMs=5000))  # noqa: E731
+    else:
+        call = lambda: getattr(pynvml, wait)(s, 5000)  # noqa: E731
+    err, _ = _race(call, lambda: pynvml.nvmlEventSetFree(s))
     assert isinstance(err, ValueError) and "freed" in str(err), err
     with pytest.raises(ValueError, match="freed"):
         pynvml.nvmlEventSetFree(s)                      # freed once, and only once
@@ -285,6 +289,7 @@ def test_two_threads_free_the_set_a_third_waits_on(nvml):
 @pytest.mark.parametrize("wait", [
     "N.nvmlEventSetWait(s, 3000)",
     "N.nvmlEventSetWait_v2(s, 3000)",
+    "N.nvmlEventSetWait_v3(s, N.c_nvmlEventSetWait_v3_t(timeoutMs=3000))",
     "N.nvmlSystemEventSetWait(N.nvmlSystemEventSetWaitRequest_v1, ss, 3000, None, 2)",
     "N.c_nvmlSystemEventSetWait(req)",
     "nvidia_smi.getInstance().DeviceQuery('name,temperature.gpu,clocks.sm')",
