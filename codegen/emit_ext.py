@@ -76,6 +76,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     o.append(f"pn_w_{name}(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)")
     o.append("{")
     o.append("    pn_state *st = pn_get_state(module);")
+    if "pyhook" in f.options:
+        o.append(f'    PN_HOOK_ENTRY(st, "{name}")')
     o.append("    nvmlReturn_t rc;")
     if nmax:
         names = ", ".join([f'"{p.name}"' for p in ins] + [f'"{a}"' for a in refargs(f)])
@@ -183,7 +185,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
             guard = f"if ({src} != NULL) " if p.default is not None else ""
             o.append(f'    {guard}if (pn_arg_handle(st, {src}, PN_HANDLE_{p.type.base}, "{name}", "{p.name}", '
                      f"(void **)&a_{p.name}) < 0) return NULL;")
-    o.append(f"    PN_RESOLVE(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
+    resolve = "PN_RESOLVE_HOOKED" if "pyhook" in f.options else "PN_RESOLVE"
+    o.append(f"    {resolve}(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
     # An object the caller frees (an event set, ...): the call keeps the GIL, so that no
     # other thread frees it meanwhile (these calls are short; the waits are hand-written).

@@ -13,8 +13,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import emit_capture  # noqa: E402
 import emit_decls  # noqa: E402
 import emit_ext  # noqa: E402
+import emit_schema  # noqa: E402
 import emit_sim  # noqa: E402
 import emit_stubs  # noqa: E402
 import spec as spec_mod  # noqa: E402
@@ -33,6 +35,8 @@ def outputs() -> dict[Path, str]:
         ROOT / "ext" / "generated" / "error_classes.c.h": emit_ext.emit_error_classes(spec),
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
+        ROOT / "src" / "pynvml" / "_sim" / "profile.schema.json": emit_schema.emit(spec),
+        ROOT / "src" / "pynvml" / "_sim" / "capture_plan.py": emit_capture.emit(spec),
     }
 
 

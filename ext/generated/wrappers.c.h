@@ -2546,6 +2546,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2559,7 +2560,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2609,6 +2610,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2622,7 +2624,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2672,6 +2674,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2685,7 +2688,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2735,6 +2738,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2748,7 +2752,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2798,6 +2802,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2811,7 +2816,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2861,6 +2866,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2874,7 +2880,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2924,6 +2930,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -2937,7 +2944,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -2987,6 +2994,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3000,7 +3008,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -3050,6 +3058,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3063,7 +3072,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
