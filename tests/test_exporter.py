@@ -266,7 +266,7 @@ def test_gpu_lost_mid_run_and_hung_gpu_not_asked_twice(in_process):
         assert s[("DCGM_FI_DEV_GPU_TEMP", "7", None, None)][0] == 37
     assert third[("pynvml_exporter_errors_total", "4", "scrape", "GpuIsLost")][0] == 2
     assert third[("pynvml_exporter_errors_total", "6", "scrape", "busy")][0] == 1
-    assert pynvml._sim.max_concurrent_delays() == 1
+    assert pynvml._sim.delays_now() == 1      # the one hung call: no second one piled up
     time.sleep(1.6)                      # the hung call came back: GPU 6 is asked again
     fourth, _ = parse(e.scrape())
     assert fourth[("pynvml_exporter_errors_total", "6", "scrape", "Timeout")][0] == 2
