@@ -73,7 +73,7 @@ build: sysdeps venv
 
 # nvidia-ml-py, and gpustat, nvitop and nvitop-exporter without it (their own needs, and
 # mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS); Debian's prometheus
-# for the exporter's test (the Prometheus server, a 30 MB package)
+# for the exporter's test (the Prometheus server: about 96 MB installed, once)
 CLIENT_NEEDS := "psutil>=5.6.6" "blessed>=1.17.1" "prometheus-client>=0.19.0" "mockito>=1.2.1"
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
