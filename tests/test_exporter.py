@@ -39,6 +39,7 @@ def profile():
         d["nvmlDeviceGetUtilizationRates"] = {"gpu": 10 + i, "memory": 20 + i}
         d["nvmlDeviceGetEncoderUtilization"] = [i, 100000]
         d["nvmlDeviceGetCurrentClocksEventReasons"] = 1 << i
+        d["nvmlDeviceGetPcieThroughput"] = {"0": 600 + i, "1": 500 + 2 * i}
         fv = d["nvmlDeviceGetFieldValues"]
         fv["82"] = {"value": 50 + i, "valueType": 1}
         fv["83"] = {"value": 10 ** 9 + i, "valueType": 3}
@@ -71,6 +72,8 @@ def expected(d):
         "DCGM_FI_DEV_FB_USED": mem["used"] // 2 ** 20,
         "DCGM_FI_DEV_FB_RESERVED": mem["reserved"] // 2 ** 20,
         "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": field("94"),
+        "DCGM_FI_DEV_PCIE_TX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["0"],
+        "DCGM_FI_DEV_PCIE_RX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["1"],
         "DCGM_FI_DEV_XID_ERRORS": 0,
         "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL": field("3"),
         "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL": field("4"),
@@ -87,6 +90,7 @@ def expected(d):
 
 # dcgm-exporter's types (its etc/default-counters.csv and field list)
 COUNTERS = {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+            "DCGM_FI_DEV_PCIE_TX_THROUGHPUT", "DCGM_FI_DEV_PCIE_RX_THROUGHPUT",
             "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL",
             "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
             "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL"}
@@ -209,7 +213,8 @@ def test_faults_lost_hung_and_failing_gpus(profile_file):
     p = profile()
     p["devices"][1]["lost"] = True
     p["devices"][2]["faults"] = {"nvmlDeviceGetFieldValues": {"delay_ms": 30000}}
-    p["devices"][3]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN"}}
+    p["devices"][3]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN"},
+                                 "nvmlDeviceGetPcieThroughput": {"error": "NOT_SUPPORTED"}}
     start = time.monotonic()
     r = run(["--once", "--timeout", "0.5"], profile_file(p))
     took = time.monotonic() - start
@@ -220,7 +225,10 @@ def test_faults_lost_hung_and_failing_gpus(profile_file):
     assert up == {0: 1, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1}
     assert ("DCGM_FI_DEV_GPU_TEMP", "2", None, None) not in samples
     assert ("DCGM_FI_DEV_POWER_USAGE", "3", None, None) not in samples
+    assert ("DCGM_FI_DEV_PCIE_TX_THROUGHPUT", "3", None, None) not in samples    # not supported: left out
     assert samples[("DCGM_FI_DEV_GPU_TEMP", "3", None, None)][0] == 33
+    assert not [k for k in samples if k[0] == "pynvml_exporter_errors_total" and k[2] not in (
+        "DCGM_FI_DEV_POWER_USAGE", "scrape", "open")]
     for i in (0, 4, 5, 6, 7):
         for name, value in expected(p["devices"][i]).items():
             assert samples[(name, str(i), None, None)][0] == pytest.approx(value)
@@ -323,8 +331,8 @@ def test_prometheus_stores_every_metric(profile_file, tmp_path):
     if prometheus is None:     # make test installs it (make ref), where apt can
         pytest.skip("no prometheus: Debian's package could not be installed (tools/apt_install.sh prometheus)")
     p = profile()
-    # GPU 2 is lost after about 16 scrapes (4 s): 7 calls at the start, 13 a scrape
-    p["devices"][2]["lost"] = {"after": 7 + 13 * 16}
+    # GPU 2 is lost after about 16 scrapes (4 s): 7 calls at the start, about 15 a scrape
+    p["devices"][2]["lost"] = {"after": 7 + 15 * 16}
     exporter_port, prom_port = _free_port(), _free_port()
     env = dict(os.environ, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile_file(p)))
     exporter = subprocess.Popen([sys.executable, "-m", "pynvml.exporter", "--host", "127.0.0.1",

@@ -13,9 +13,10 @@ with that file's types and help.  A field of dcgm-exporter that NVML cannot give
 profiling field, say) is named on stderr once and left out; a line that is no field at
 all, or a type other than gauge or counter, is one clear line and exit status 2.
 
-A scrape costs per GPU one nvmlDeviceGetFieldValues for every field-valued metric and
-a direct call for each of the others, made on a thread of that GPU's own, all GPUs side
-by side.  A scrape never waits past ``--timeout`` (default 2 s): a GPU whose calls hang
+A scrape costs per GPU one nvmlDeviceGetFieldValues for every field-valued metric, one
+``pynvml.batch.query`` for the slow samplers (PCIe throughput: both directions at once)
+and a direct call for each of the others, made on a thread of that GPU's own, all GPUs
+side by side.  A scrape never waits past ``--timeout`` (default 2 s): a GPU whose calls hang
 (a driver stuck, the simulator's ``delay_ms``) or is lost gets ``pynvml_exporter_gpu_up``
 0 and a count in ``pynvml_exporter_errors_total`` while the others are served; a hung GPU
 is not asked again until its earlier call has come back, so threads never pile up.
@@ -37,6 +38,7 @@ import time
 import queue
 
 import pynvml as N
+from pynvml import batch
 
 __all__ = ["METRICS", "Exporter", "parse_counters", "main"]
 
@@ -52,8 +54,13 @@ def _memory(attr):
     return lambda h: getattr(N.nvmlDeviceGetMemoryInfo(h, N.nvmlMemory_v2), attr) // _MiB
 
 
+class _Batch(str):
+    """A metric of pynvml.batch.query: the slow calls, made concurrently."""
+
+
 # name -> (type, help, source): source is a tuple of NVML field ids (their values summed,
-# each read with scope 0 unless the id is a pair (id, scope)) or a function of the handle.
+# each read with scope 0 unless the id is a pair (id, scope)), a metric of pynvml.batch
+# (_Batch) or a function of the handle.
 METRICS = {
     "DCGM_FI_DEV_SM_CLOCK": ("gauge", "SM clock frequency (in MHz).", _clock(N.NVML_CLOCK_SM)),
     "DCGM_FI_DEV_MEM_CLOCK": ("gauge", "Memory clock frequency (in MHz).", _clock(N.NVML_CLOCK_MEM)),
@@ -75,6 +82,12 @@ METRICS = {
     "DCGM_FI_DEV_FB_FREE": ("gauge", "Framebuffer memory free (in MiB).", _memory("free")),
     "DCGM_FI_DEV_FB_USED": ("gauge", "Framebuffer memory used (in MiB).", _memory("used")),
     "DCGM_FI_DEV_FB_RESERVED": ("gauge", "Framebuffer memory reserved (in MiB).", _memory("reserved")),
+    # NVML samples PCIe throughput for 20 ms a direction: both directions side by side,
+    # GIL released, through pynvml.batch (in KB/s, as dcgm-exporter's values, which its CSV types counter)
+    "DCGM_FI_DEV_PCIE_TX_THROUGHPUT": ("counter", "Total number of bytes transmitted through PCIe TX (in KB) via NVML.",
+                                       _Batch("pci/tx_util")),
+    "DCGM_FI_DEV_PCIE_RX_THROUGHPUT": ("counter", "Total number of bytes received through PCIe RX (in KB) via NVML.",
+                                       _Batch("pci/rx_util")),
     "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": ("counter", "Total number of PCIe retries.",
                                         (N.NVML_FI_DEV_PCIE_REPLAY_COUNTER,)),
     "DCGM_FI_DEV_XID_ERRORS": ("gauge", "Value of the last XID error encountered.", "xid"),
@@ -218,10 +231,12 @@ class Exporter:
         self.timeout = timeout
         hostname = hostname or os.environ.get("NODE_NAME") or socket.gethostname()
         # the field ids of the chosen metrics, in one list: one nvmlDeviceGetFieldValues a GPU
-        self._fields, self._calls, self._slots = [], [], {}
+        self._fields, self._calls, self._slots, self._batch = [], [], {}, []
         for name, _, _ in self.counters:
             source = METRICS[name][2]
-            if isinstance(source, tuple):
+            if isinstance(source, _Batch):
+                self._batch.append((name, source))
+            elif isinstance(source, tuple):
                 slots = []
                 for f in source:
                     slots.append(len(self._fields))
@@ -325,6 +340,16 @@ class Exporter:
                     total += _field_value(v)
                 if ok:
                     values[name] = total
+        if self._batch:
+            answers = batch.query([(h, metric) for _, metric in self._batch])
+            for (name, _), v in zip(self._batch, answers):
+                if isinstance(v, N.NVMLError_GpuIsLost):
+                    raise v
+                if isinstance(v, N.NVMLError):
+                    if not isinstance(v, N.NVMLError_NotSupported):
+                        errors.append((name, v))
+                elif isinstance(v, (int, float)):
+                    values[name] = v
         for name, call in self._calls:
             try:
                 values[name] = call(h)
