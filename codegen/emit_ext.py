@@ -6,6 +6,8 @@ GIL released, raises the matching NVMLError on failure and converts the outputs.
 """
 from __future__ import annotations
 
+import emit_doc
+import emit_stubs
 from emit_decls import c_type
 from spec import CTYPES_NAMES, HANDLES, OPAQUE_HANDLES, Function, Param, Spec, SpecError, Struct, Type
 
@@ -33,6 +35,32 @@ def py_signature(f: Function) -> str:
         parts.append(f"{p.name}={p.default}" if p.default is not None else p.name)
     parts += [f"{a}=None" for a in refargs(f)]
     return f"{f.pyname}({', '.join(parts)})"
+
+
+def c_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def c_string_lines(text: str, indent: str) -> list[str]:
+    """A C string literal of text, a source line per line of text."""
+    lines = text.split("\n")
+    return [indent + c_string(ln + ("\n" if i < len(lines) - 1 else "")) for i, ln in enumerate(lines)]
+
+
+def emit_docs(spec: Spec) -> str:
+    """ext/generated/docs.c.h: the docstrings' generated parts for the hand-written
+    functions (ext/docs.c joins them with the hand-written words at import)."""
+    o = [HEADER, "/* {name, typed signature, Args/Returns/Raises/entry point}, sorted by name */",
+         "static const pn_doc_entry pn_doc_entries[] = {"]
+    generated = {f.pyname for f in spec.functions if f.python and not f.hand_ext}
+    for f in sorted(emit_stubs.public_functions(spec), key=lambda f: f.pyname):
+        if f.pyname in generated:
+            continue
+        o.append(f'    {{"{f.pyname}", {c_string(emit_doc.typed_signature(spec, f))},')
+        o.extend(c_string_lines(emit_doc.tail(spec, f), "     "))
+        o[-1] += "},"
+    o.append("};")
+    return "\n".join(o) + "\n"
 
 
 def refargs(f: Function) -> list[str]:
@@ -67,8 +95,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     nref = len(refargs(f))
     nmax = len(ins) + nref
     o = []
-    doc = py_signature(f) + "\\n--\\n\\n" + f"Calls NVML's {f.csym}."
-    o.append(f'PyDoc_STRVAR(pn_doc_{name}, "{doc}");')
+    # the text signature (inspect.signature), then the typed one and the rest (emit_doc.py)
+    o.append(f"PyDoc_STRVAR(pn_doc_{name},")
+    o.extend(c_string_lines(py_signature(f) + "\n--\n\n" + emit_doc.body(spec, f), "    "))
+    o[-1] += ");"
     o.append("static PyObject *")
     o.append(f"pn_w_{name}(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)")
     o.append("{")

@@ -173,6 +173,9 @@ class Spec:
     structs: dict[str, Struct]
     functions: list[Function]
     typedefs: dict[str, str] = field(default_factory=dict)  # C alias -> a struct's C name
+    # entry point -> (the first CUDA toolkit whose nvml.h has it, the NVML_ERROR_* codes
+    # NVIDIA documents for it): spec/entry_points.nvml, for the docstrings
+    entry_points: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
     def const_value(self, name: str) -> int:
         for c in self.constants:
@@ -388,6 +391,19 @@ def parse_functions(path: Path, structs: dict[str, Struct], typedefs: dict[str, 
     return out
 
 
+def parse_entry_points(path: Path) -> dict[str, tuple[str, list[str]]]:
+    out: dict[str, tuple[str, list[str]]] = {}
+    if not path.exists():
+        return out
+    for no, line in _lines(path):
+        words = line.split()
+        opts = dict(w.partition("=")[::2] for w in words[1:])
+        if "since" not in opts or set(opts) - {"since", "raises"} or words[0] in out:
+            raise SpecError(f"{path.name}:{no}: expected ENTRY_POINT since=TOOLKIT [raises=CODE,...], once each")
+        out[words[0]] = (opts["since"], [c for c in opts.get("raises", "").split(",") if c])
+    return out
+
+
 def load(spec_dir: Path = SPEC_DIR) -> Spec:
     constants = parse_constants(spec_dir / "constants.nvml")
     structs, typedefs = parse_structs(spec_dir / "structs.nvml")
@@ -399,4 +415,4 @@ def load(spec_dir: Path = SPEC_DIR) -> Spec:
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise SpecError(f"functions declared twice: {sorted(dup)}")
-    return Spec(constants, structs, functions, typedefs)
+    return Spec(constants, structs, functions, typedefs, parse_entry_points(spec_dir / "entry_points.nvml"))

@@ -12,6 +12,7 @@
  *   post.c      result converters for calls whose Python result has its own shape
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
  *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
+ *   docs.c      the hand-written functions' docstrings joined with the spec's words
  */
 #ifndef PYNVML_H
 #define PYNVML_H
@@ -259,6 +260,9 @@ PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t na
 
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
+
+/* docs.c: the spec's words added to a table's docstrings (once per process) */
+void pn_docs_apply(PyMethodDef *table);
 
 /* generated/wrappers.c.h */
 extern PyMethodDef pn_generated_methods[];

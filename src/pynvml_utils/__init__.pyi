@@ -1,0 +1,1 @@
+from pynvml.smi import nvidia_smi as nvidia_smi
