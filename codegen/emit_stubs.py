@@ -166,6 +166,50 @@ def args(spec: Spec, f: Function) -> list[Arg]:
     return out
 
 
+def _split_top(text: str, sep: str) -> list[str]:
+    """text split at sep outside brackets."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == sep and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return out + [cur]
+
+
+def overloads(spec: Spec, f: Function) -> list[tuple[list[Arg], str]]:
+    """pyoverloads=ARG:TYPE[=][,ARG:TYPE[=]]->RESULT;...: the result's type as it follows
+    from some arguments' (a trailing = keeps the argument's default): the stub's @overloads."""
+    raw = f.options.get("pyoverloads")
+    if not raw:
+        return []
+    base = args(spec, f)
+    out = []
+    for item in _split_top(raw, ";"):
+        head, sep, result = item.partition("->")
+        if not sep:
+            raise SpecError(f"{f.pyname}: pyoverloads= wants ARG:TYPE,...->RESULT;...")
+        these = [Arg(a.name, a.type, a.default, a.words) for a in base]
+        by = {a.name: a for a in these}
+        for part in _split_top(head, ","):
+            name, _, t = part.partition(":")
+            if name not in by:
+                raise SpecError(f"{f.pyname}: pyoverloads= names {name}, not an argument")
+            keep = t.endswith("=")
+            by[name].type = _spec_type_text(spec, t.rstrip("="))
+            by[name].default = by[name].default if keep else None
+        seen_default = False
+        for a in these:
+            if a.default is None and seen_default:
+                raise SpecError(f"{f.pyname}: pyoverloads= leaves {a.name} without a default after one with")
+            seen_default |= a.default is not None
+        out.append((these, _spec_type_text(spec, result)))
+    return out
+
+
 def returns(spec: Spec, f: Function) -> str:
     """The Python result type of f."""
     if "pyreturns" in f.options:
@@ -275,7 +319,7 @@ def emit(spec: Spec) -> str:
          "import builtins",
          "from collections.abc import Sequence",
          "from ctypes import Array, _CArgObject, _Pointer, c_uint, c_ulong",
-         "from typing import ClassVar, Final, TypedDict, final, type_check_only",
+         "from typing import ClassVar, Final, Literal, TypedDict, final, overload, type_check_only",
          "",
          "from typing_extensions import Buffer, Self, disjoint_base",
          "",
@@ -337,9 +381,17 @@ def emit(spec: Spec) -> str:
           "def __dir__() -> list[str]: ...",
           ""]
     for f in public_functions(spec):
-        sig = ", ".join(f"{a.name}: {a.type}" + (" = ..." if a.default is not None else "") for a in args(spec, f))
-        o.append(f"def {f.pyname}({sig}) -> {returns(spec, f)}:")
-        o.extend(_doc_lines(emit_doc.body(spec, f), "    "))
+        # a function with overloads is only them in a stub: the first one has the docstring
+        forms = overloads(spec, f) or [(args(spec, f), returns(spec, f))]
+        for i, (these, result) in enumerate(forms):
+            sig = ", ".join(f"{a.name}: {a.type}" + (" = ..." if a.default is not None else "") for a in these)
+            if len(forms) > 1:
+                o.append("@overload")
+            if i == 0:
+                o.append(f"def {f.pyname}({sig}) -> {result}:")
+                o.extend(_doc_lines(emit_doc.body(spec, f), "    "))
+            else:
+                o.append(f"def {f.pyname}({sig}) -> {result}: ...")
         o.append("")
     return "\n".join(o).rstrip("\n") + "\n"
 

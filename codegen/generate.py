@@ -32,7 +32,7 @@ def outputs() -> dict[Path, str]:
         ROOT / "ext" / "generated" / "constants.c.h": emit_ext.emit_constants(spec),
         ROOT / "ext" / "generated" / "error_classes.c.h": emit_ext.emit_error_classes(spec),
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
-        ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec),
+        ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec, ROOT),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
         ROOT / "src" / "pynvml" / "__init__.pyi": emit_stubs.emit_init(spec),
     }

@@ -62,10 +62,10 @@ apply_docs(void)
     if (done)
         return;
     done = 1;
-    PyMethodDef *tables[] = {pn_hand_methods, pn_hand_mig_methods, pn_hand_events_methods, pn_hand_getters_methods,
-                             pn_hand_vgpu_methods, pn_hand_setters_methods, pn_hand_prm_methods};
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        pn_docs_apply(tables[i]);
+    PyMethodDef *const tables[] = {pn_hand_methods, pn_hand_mig_methods, pn_hand_events_methods,
+                                   pn_hand_getters_methods, pn_hand_vgpu_methods, pn_hand_setters_methods,
+                                   pn_hand_prm_methods};
+    pn_docs_apply(tables, sizeof tables / sizeof tables[0]);
 }
 
 static int

@@ -261,8 +261,8 @@ PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t na
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
 
-/* docs.c: the spec's words added to a table's docstrings (once per process) */
-void pn_docs_apply(PyMethodDef *table);
+/* docs.c: the spec's words added to the docstrings of these method tables */
+void pn_docs_apply(PyMethodDef *const *tables, size_t ntables);
 
 /* generated/wrappers.c.h */
 extern PyMethodDef pn_generated_methods[];

@@ -3,7 +3,7 @@
 import builtins
 from collections.abc import Sequence
 from ctypes import Array, _CArgObject, _Pointer, c_uint, c_ulong
-from typing import ClassVar, Final, TypedDict, final, type_check_only
+from typing import ClassVar, Final, Literal, TypedDict, final, overload, type_check_only
 
 from typing_extensions import Buffer, Self, disjoint_base
 
@@ -4052,7 +4052,8 @@ def nvmlDeviceGetCudaComputeCapability(handle: c_nvmlDevice_t) -> tuple[int, int
     NVML entry point: nvmlDeviceGetCudaComputeCapability, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlDeviceGetMemoryInfo(handle: c_nvmlDevice_t, version: int | None = ...) -> c_nvmlMemory_t | c_nvmlMemory_v2_t:
+@overload
+def nvmlDeviceGetMemoryInfo(handle: c_nvmlDevice_t, version: None = ...) -> c_nvmlMemory_t:
     """nvmlDeviceGetMemoryInfo(handle: c_nvmlDevice_t, version: int | None = None) -> c_nvmlMemory_t | c_nvmlMemory_v2_t
 
     Args:
@@ -4072,6 +4073,8 @@ def nvmlDeviceGetMemoryInfo(handle: c_nvmlDevice_t, version: int | None = ...) -
 
     NVML entry point: nvmlDeviceGetMemoryInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetMemoryInfo(handle: c_nvmlDevice_t, version: int) -> c_nvmlMemory_t | c_nvmlMemory_v2_t: ...
 
 def nvmlDeviceGetBAR1MemoryInfo(handle: c_nvmlDevice_t) -> c_nvmlBAR1Memory_t:
     """nvmlDeviceGetBAR1MemoryInfo(handle: c_nvmlDevice_t) -> c_nvmlBAR1Memory_t
@@ -8177,7 +8180,8 @@ def nvmlDeviceGetSupportedPerformanceStates(device: c_nvmlDevice_t) -> list[int]
     NVML entry point: nvmlDeviceGetSupportedPerformanceStates, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlDeviceGetGspFirmwareVersion(handle: c_nvmlDevice_t, version: Buffer | None = ...) -> bytes | int:
+@overload
+def nvmlDeviceGetGspFirmwareVersion(handle: c_nvmlDevice_t, version: None = ...) -> bytes:
     """nvmlDeviceGetGspFirmwareVersion(handle: c_nvmlDevice_t, version: Buffer | None = None) -> bytes | int
 
     Args:
@@ -8194,6 +8198,8 @@ def nvmlDeviceGetGspFirmwareVersion(handle: c_nvmlDevice_t, version: Buffer | No
 
     NVML entry point: nvmlDeviceGetGspFirmwareVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetGspFirmwareVersion(handle: c_nvmlDevice_t, version: Buffer) -> int: ...
 
 def nvmlSystemGetDriverBranch() -> c_nvmlSystemDriverBranchInfo_v1_t:
     """nvmlSystemGetDriverBranch() -> c_nvmlSystemDriverBranchInfo_v1_t
@@ -8334,7 +8340,8 @@ def nvmlDeviceGetSamples(device: c_nvmlDevice_t, sampling_type: int, timeStamp: 
     NVML entry point: nvmlDeviceGetSamples, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlDeviceGetGpuInstanceProfileInfo(device: c_nvmlDevice_t, profile: int, version: int = ...) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t:
+@overload
+def nvmlDeviceGetGpuInstanceProfileInfo(device: c_nvmlDevice_t, profile: int, version: Literal[2] = ...) -> c_nvmlGpuInstanceProfileInfo_v2_t:
     """nvmlDeviceGetGpuInstanceProfileInfo(device: c_nvmlDevice_t, profile: int, version: int = 2) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t
 
     Args:
@@ -8353,8 +8360,11 @@ def nvmlDeviceGetGpuInstanceProfileInfo(device: c_nvmlDevice_t, profile: int, ve
 
     NVML entry point: nvmlDeviceGetGpuInstanceProfileInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetGpuInstanceProfileInfo(device: c_nvmlDevice_t, profile: int, version: int) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t: ...
 
-def nvmlDeviceGetGpuInstanceProfileInfoV(device: c_nvmlDevice_t, profile: int, version: int = ...) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t:
+@overload
+def nvmlDeviceGetGpuInstanceProfileInfoV(device: c_nvmlDevice_t, profile: int, version: Literal[2] = ...) -> c_nvmlGpuInstanceProfileInfo_v2_t:
     """nvmlDeviceGetGpuInstanceProfileInfoV(device: c_nvmlDevice_t, profile: int, version: int = 2) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t
 
     Args:
@@ -8373,8 +8383,11 @@ def nvmlDeviceGetGpuInstanceProfileInfoV(device: c_nvmlDevice_t, profile: int, v
 
     NVML entry point: nvmlDeviceGetGpuInstanceProfileInfoV, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetGpuInstanceProfileInfoV(device: c_nvmlDevice_t, profile: int, version: int) -> c_nvmlGpuInstanceProfileInfo_v2_t | c_nvmlGpuInstanceProfileInfo_t: ...
 
-def nvmlDeviceGetGpuInstancePossiblePlacements(device: c_nvmlDevice_t, profileId: int, placementsRef: Buffer | _CArgObject | None = ..., countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = ...) -> list[c_nvmlGpuInstancePlacement_t] | int:
+@overload
+def nvmlDeviceGetGpuInstancePossiblePlacements(device: c_nvmlDevice_t, profileId: int, placementsRef: None = ..., countRef: None = ...) -> list[c_nvmlGpuInstancePlacement_t]:
     """nvmlDeviceGetGpuInstancePossiblePlacements(device: c_nvmlDevice_t, profileId: int, placementsRef: Buffer | _CArgObject | None = None, countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = None) -> list[c_nvmlGpuInstancePlacement_t] | int
 
     Args:
@@ -8394,6 +8407,8 @@ def nvmlDeviceGetGpuInstancePossiblePlacements(device: c_nvmlDevice_t, profileId
 
     NVML entry point: nvmlDeviceGetGpuInstancePossiblePlacements_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetGpuInstancePossiblePlacements(device: c_nvmlDevice_t, profileId: int, placementsRef: Buffer | _CArgObject, countRef: c_uint | _CArgObject | _Pointer[c_uint]) -> int: ...
 
 def nvmlDeviceCreateGpuInstance(device: c_nvmlDevice_t, profileId: int) -> c_nvmlGpuInstance_t:
     """nvmlDeviceCreateGpuInstance(device: c_nvmlDevice_t, profileId: int) -> c_nvmlGpuInstance_t
@@ -8455,7 +8470,8 @@ def nvmlGpuInstanceDestroy(gpuInstance: c_nvmlGpuInstance_t) -> int:
     NVML entry point: nvmlGpuInstanceDestroy, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlDeviceGetGpuInstances(device: c_nvmlDevice_t, profileId: int, gpuInstancesRef: Buffer | _CArgObject | None = ..., countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = ...) -> list[c_nvmlGpuInstance_t] | int:
+@overload
+def nvmlDeviceGetGpuInstances(device: c_nvmlDevice_t, profileId: int, gpuInstancesRef: None = ..., countRef: None = ...) -> list[c_nvmlGpuInstance_t]:
     """nvmlDeviceGetGpuInstances(device: c_nvmlDevice_t, profileId: int, gpuInstancesRef: Buffer | _CArgObject | None = None, countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = None) -> list[c_nvmlGpuInstance_t] | int
 
     Args:
@@ -8475,6 +8491,8 @@ def nvmlDeviceGetGpuInstances(device: c_nvmlDevice_t, profileId: int, gpuInstanc
 
     NVML entry point: nvmlDeviceGetGpuInstances, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetGpuInstances(device: c_nvmlDevice_t, profileId: int, gpuInstancesRef: Buffer | _CArgObject, countRef: c_uint | _CArgObject | _Pointer[c_uint]) -> int: ...
 
 def nvmlDeviceGetGpuInstanceById(device: c_nvmlDevice_t, gpuInstanceId: int) -> c_nvmlGpuInstance_t:
     """nvmlDeviceGetGpuInstanceById(device: c_nvmlDevice_t, gpuInstanceId: int) -> c_nvmlGpuInstance_t
@@ -8513,7 +8531,8 @@ def nvmlGpuInstanceGetInfo(gpuInstance: c_nvmlGpuInstance_t) -> c_nvmlGpuInstanc
     NVML entry point: nvmlGpuInstanceGetInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlGpuInstanceGetComputeInstanceProfileInfo(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int = ...) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t:
+@overload
+def nvmlGpuInstanceGetComputeInstanceProfileInfo(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: Literal[2] = ...) -> c_nvmlComputeInstanceProfileInfo_v2_t:
     """nvmlGpuInstanceGetComputeInstanceProfileInfo(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int = 2) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t
 
     Args:
@@ -8533,8 +8552,11 @@ def nvmlGpuInstanceGetComputeInstanceProfileInfo(device: c_nvmlGpuInstance_t, pr
 
     NVML entry point: nvmlGpuInstanceGetComputeInstanceProfileInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlGpuInstanceGetComputeInstanceProfileInfo(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t: ...
 
-def nvmlGpuInstanceGetComputeInstanceProfileInfoV(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int = ...) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t:
+@overload
+def nvmlGpuInstanceGetComputeInstanceProfileInfoV(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: Literal[2] = ...) -> c_nvmlComputeInstanceProfileInfo_v2_t:
     """nvmlGpuInstanceGetComputeInstanceProfileInfoV(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int = 2) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t
 
     Args:
@@ -8554,6 +8576,8 @@ def nvmlGpuInstanceGetComputeInstanceProfileInfoV(device: c_nvmlGpuInstance_t, p
 
     NVML entry point: nvmlGpuInstanceGetComputeInstanceProfileInfoV, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlGpuInstanceGetComputeInstanceProfileInfoV(device: c_nvmlGpuInstance_t, profile: int, engProfile: int, version: int) -> c_nvmlComputeInstanceProfileInfo_v2_t | c_nvmlComputeInstanceProfileInfo_t: ...
 
 def nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> int:
     """nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> int
@@ -8574,7 +8598,8 @@ def nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance: c_nvmlGpuIns
     NVML entry point: nvmlGpuInstanceGetComputeInstanceRemainingCapacity, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance: c_nvmlGpuInstance_t, profileId: int, placementsRef: Buffer | _CArgObject | None = ..., countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = ...) -> list[c_nvmlComputeInstancePlacement_t] | int:
+@overload
+def nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance: c_nvmlGpuInstance_t, profileId: int, placementsRef: None = ..., countRef: None = ...) -> list[c_nvmlComputeInstancePlacement_t]:
     """nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance: c_nvmlGpuInstance_t, profileId: int, placementsRef: Buffer | _CArgObject | None = None, countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = None) -> list[c_nvmlComputeInstancePlacement_t] | int
 
     Args:
@@ -8594,6 +8619,8 @@ def nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance: c_nvmlGpuIn
 
     NVML entry point: nvmlGpuInstanceGetComputeInstancePossiblePlacements, first in the nvml.h of CUDA 12.0 (driver R525).
     """
+@overload
+def nvmlGpuInstanceGetComputeInstancePossiblePlacements(gpuInstance: c_nvmlGpuInstance_t, profileId: int, placementsRef: Buffer | _CArgObject, countRef: c_uint | _CArgObject | _Pointer[c_uint]) -> int: ...
 
 def nvmlGpuInstanceCreateComputeInstance(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> c_nvmlComputeInstance_t:
     """nvmlGpuInstanceCreateComputeInstance(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> c_nvmlComputeInstance_t
@@ -8654,7 +8681,8 @@ def nvmlComputeInstanceDestroy(computeInstance: c_nvmlComputeInstance_t) -> int:
     NVML entry point: nvmlComputeInstanceDestroy, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
 
-def nvmlGpuInstanceGetComputeInstances(gpuInstance: c_nvmlGpuInstance_t, profileId: int, computeInstancesRef: Buffer | _CArgObject | None = ..., countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = ...) -> list[c_nvmlComputeInstance_t] | int:
+@overload
+def nvmlGpuInstanceGetComputeInstances(gpuInstance: c_nvmlGpuInstance_t, profileId: int, computeInstancesRef: None = ..., countRef: None = ...) -> list[c_nvmlComputeInstance_t]:
     """nvmlGpuInstanceGetComputeInstances(gpuInstance: c_nvmlGpuInstance_t, profileId: int, computeInstancesRef: Buffer | _CArgObject | None = None, countRef: c_uint | _CArgObject | _Pointer[c_uint] | None = None) -> list[c_nvmlComputeInstance_t] | int
 
     Args:
@@ -8674,6 +8702,8 @@ def nvmlGpuInstanceGetComputeInstances(gpuInstance: c_nvmlGpuInstance_t, profile
 
     NVML entry point: nvmlGpuInstanceGetComputeInstances, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlGpuInstanceGetComputeInstances(gpuInstance: c_nvmlGpuInstance_t, profileId: int, computeInstancesRef: Buffer | _CArgObject, countRef: c_uint | _CArgObject | _Pointer[c_uint]) -> int: ...
 
 def nvmlGpuInstanceGetComputeInstanceById(gpuInstance: c_nvmlGpuInstance_t, computeInstanceId: int) -> c_nvmlComputeInstance_t:
     """nvmlGpuInstanceGetComputeInstanceById(gpuInstance: c_nvmlGpuInstance_t, computeInstanceId: int) -> c_nvmlComputeInstance_t
@@ -10188,7 +10218,8 @@ def nvmlSystemSetConfComputeKeyRotationThresholdInfo(max_atk_adv: int) -> int:
     NVML entry point: nvmlSystemSetConfComputeKeyRotationThresholdInfo, first in the nvml.h of CUDA 12.4 (driver R550).
     """
 
-def nvmlDeviceGetMinMaxFanSpeed(handle: c_nvmlDevice_t, minSpeed: Buffer | None = ..., maxSpeed: Buffer | None = ...) -> list[int] | int:
+@overload
+def nvmlDeviceGetMinMaxFanSpeed(handle: c_nvmlDevice_t, minSpeed: None = ..., maxSpeed: None = ...) -> list[int]:
     """nvmlDeviceGetMinMaxFanSpeed(handle: c_nvmlDevice_t, minSpeed: Buffer | None = None, maxSpeed: Buffer | None = None) -> list[int] | int
 
     Args:
@@ -10207,8 +10238,11 @@ def nvmlDeviceGetMinMaxFanSpeed(handle: c_nvmlDevice_t, minSpeed: Buffer | None 
 
     NVML entry point: nvmlDeviceGetMinMaxFanSpeed, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlDeviceGetMinMaxFanSpeed(handle: c_nvmlDevice_t, minSpeed: Buffer, maxSpeed: Buffer) -> int: ...
 
-def nvmlDeviceGetGpcClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer | None = ..., maxOffset: Buffer | None = ...) -> tuple[int, int] | int:
+@overload
+def nvmlDeviceGetGpcClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: None = ..., maxOffset: None = ...) -> tuple[int, int]:
     """nvmlDeviceGetGpcClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer | None = None, maxOffset: Buffer | None = None) -> tuple[int, int] | int
 
     Args:
@@ -10227,8 +10261,11 @@ def nvmlDeviceGetGpcClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer 
 
     NVML entry point: nvmlDeviceGetGpcClkMinMaxVfOffset, first in the nvml.h of CUDA 12.0 (driver R525).
     """
+@overload
+def nvmlDeviceGetGpcClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer, maxOffset: Buffer) -> int: ...
 
-def nvmlDeviceGetMemClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer | None = ..., maxOffset: Buffer | None = ...) -> tuple[int, int] | int:
+@overload
+def nvmlDeviceGetMemClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: None = ..., maxOffset: None = ...) -> tuple[int, int]:
     """nvmlDeviceGetMemClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer | None = None, maxOffset: Buffer | None = None) -> tuple[int, int] | int
 
     Args:
@@ -10247,6 +10284,8 @@ def nvmlDeviceGetMemClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer 
 
     NVML entry point: nvmlDeviceGetMemClkMinMaxVfOffset, first in the nvml.h of CUDA 12.0 (driver R525).
     """
+@overload
+def nvmlDeviceGetMemClkMinMaxVfOffset(device: c_nvmlDevice_t, minOffset: Buffer, maxOffset: Buffer) -> int: ...
 
 def nvmlDeviceGetFanControlPolicy_v2(handle: c_nvmlDevice_t, fan: int, fanControlPolicy: Buffer | None = ...) -> int:
     """nvmlDeviceGetFanControlPolicy_v2(handle: c_nvmlDevice_t, fan: int, fanControlPolicy: Buffer | None = None) -> int
@@ -10828,7 +10867,8 @@ def nvmlGetVgpuDriverCapabilities(capability: int) -> int:
     NVML entry point: nvmlGetVgpuDriverCapabilities, first in the nvml.h of CUDA 12.0 (driver R525).
     """
 
-def nvmlGetVgpuVersion(supported: c_nvmlVgpuVersion_t | None = ..., current: c_nvmlVgpuVersion_t | None = ...) -> list[tuple[int, int]] | int:
+@overload
+def nvmlGetVgpuVersion(supported: None = ..., current: None = ...) -> list[tuple[int, int]]:
     """nvmlGetVgpuVersion(supported: c_nvmlVgpuVersion_t | None = None, current: c_nvmlVgpuVersion_t | None = None) -> list[tuple[int, int]] | int
 
     Args:
@@ -10845,6 +10885,8 @@ def nvmlGetVgpuVersion(supported: c_nvmlVgpuVersion_t | None = ..., current: c_n
 
     NVML entry point: nvmlGetVgpuVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.
     """
+@overload
+def nvmlGetVgpuVersion(supported: c_nvmlVgpuVersion_t, current: c_nvmlVgpuVersion_t) -> int: ...
 
 def nvmlSetVgpuVersion(vgpuVersion: c_nvmlVgpuVersion_t) -> int:
     """nvmlSetVgpuVersion(vgpuVersion: c_nvmlVgpuVersion_t) -> int
