@@ -10,8 +10,10 @@ a Python type); an argument that matches a C input by name takes that input's ty
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from spec import HANDLES, Function, Param, Spec, SpecError, Struct, Type
 
@@ -396,14 +398,62 @@ def emit(spec: Spec) -> str:
     return "\n".join(o).rstrip("\n") + "\n"
 
 
-def emit_init(spec: Spec) -> str:
+COMPAT_FILE = "src/pynvml/_compat_names.py"
+
+
+def compat_names(root: Path) -> dict[str, object] | None:
+    """The lists of nvidia-ml-py's other names that src/pynvml/_compat_names.py makes on
+    first use (ctypes' names, imported modules, 1-tuple constants, its loader's), read from
+    that file's top-level assignments; None where there is no such file."""
+    path = root / COMPAT_FILE
+    if not path.exists():
+        return None
+    wanted = {"CTYPES_NAMES", "IMPORTED", "TUPLE_CONSTANTS", "OWN"}
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and getattr(node.targets[0], "id", None) in wanted:
+            ns: dict[str, object] = {}
+            exec(compile(ast.Module([node], []), str(path), "exec"), {"__builtins__": __builtins__}, ns)
+            found.update(ns)
+    return found if set(found) == wanted else None
+
+
+def _compat_stub(names: dict[str, object]) -> list[str]:
+    """What __init__.pyi says of _compat_names' names."""
+    o = ["# nvidia-ml-py's other names (src/pynvml/_compat_names.py makes them on first use):",
+         "# ctypes' (its `from ctypes import *`: typeshed's ctypes, as this Python has it), the",
+         "# modules it imports, its 1-tuple constants and its loader's state",
+         "from ctypes import *",
+         "from ctypes import util as util"]
+    imported = names["IMPORTED"]
+    assert isinstance(imported, dict)
+    for name, (module, attr) in sorted(imported.items()):
+        o.append(f"import {module} as {name}" if attr is None else f"from {module} import {attr} as {name}")
+    tuples = names["TUPLE_CONSTANTS"]
+    assert isinstance(tuples, dict)
+    for name, value in sorted(tuples.items()):
+        o.append(f"{name}: Final[{constant_type(value).replace(', ...', '')}]")
+    own = set(names["OWN"])  # type: ignore[call-overload]
+    if "libLoadLock" in own:
+        o.append("libLoadLock: threading.Lock")
+    if "_LoadNvmlLibrary" in own:
+        o.append("def _LoadNvmlLibrary() -> None: ...")
+    if "_nvmlGetFunctionPointer_cache" in own:
+        o.append("_nvmlGetFunctionPointer_cache: dict[str, ctypes._NamedFuncPointer]")
+    if "_nvmlLib_refcount" in own:
+        o.append("_nvmlLib_refcount: int")
+    return o + [""]
+
+
+def emit_init(spec: Spec, root: Path | None = None) -> str:
     """src/pynvml/__init__.pyi: the extension's names and pynvml's own."""
     errors = [c for c in spec.constants if c.name.startswith("NVML_ERROR_") and isinstance(c.value, int)]
     o = [HEADER,
          '"""pynvml: Python bindings to NVIDIA\'s management library (NVML), written in C."""',
          "import ctypes",
          "from collections.abc import Callable, Mapping",
-         "from typing import Any, ClassVar, TypeVar",
+         "import threading",
+         "from typing import Any, ClassVar, Final, TypeVar",
          "",
          "from typing_extensions import Self",
          "",
@@ -446,4 +496,7 @@ def emit_init(spec: Spec) -> str:
           ""]
     for _c, py in HANDLES.values():
         o += [f"class struct_{py}(ctypes.Structure): ...", ""]
+    compat = compat_names(root) if root is not None else None
+    if compat is not None:
+        o += _compat_stub(compat)
     return "\n".join(o).rstrip("\n") + "\n"

@@ -34,7 +34,7 @@ def outputs() -> dict[Path, str]:
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
         ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec, ROOT),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
-        ROOT / "src" / "pynvml" / "__init__.pyi": emit_stubs.emit_init(spec),
+        ROOT / "src" / "pynvml" / "__init__.pyi": emit_stubs.emit_init(spec, ROOT),
     }
 
 

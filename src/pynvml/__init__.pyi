@@ -3,7 +3,8 @@
 """pynvml: Python bindings to NVIDIA's management library (NVML), written in C."""
 import ctypes
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+import threading
+from typing import Any, ClassVar, Final, TypeVar
 
 from typing_extensions import Self
 
