@@ -404,6 +404,21 @@ def parse_entry_points(path: Path) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+def apply_python_options(path: Path, functions: list[Function]) -> None:
+    """spec/python.nvml: more options of functions, by Python name (their Python types)."""
+    if not path.exists():
+        return
+    by_name = {f.pyname: f for f in functions}
+    for no, line in _lines(path):
+        words = line.split()
+        f = by_name.get(words[0])
+        if f is None or any("=" not in w for w in words[1:]):
+            raise SpecError(f"{path.name}:{no}: expected FUNCTION OPTION=VALUE ..., of a declared function")
+        for w in words[1:]:
+            key, _, value = w.partition("=")
+            f.options[key] = value
+
+
 def load(spec_dir: Path = SPEC_DIR) -> Spec:
     constants = parse_constants(spec_dir / "constants.nvml")
     structs, typedefs = parse_structs(spec_dir / "structs.nvml")
@@ -411,6 +426,7 @@ def load(spec_dir: Path = SPEC_DIR) -> Spec:
     functions = []
     for path in [spec_dir / "functions.nvml"] + sorted(spec_dir.glob("functions_*.nvml")):
         functions += parse_functions(path, structs, typedefs)
+    apply_python_options(spec_dir / "python.nvml", functions)
     names = [f.pyname for f in functions]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
