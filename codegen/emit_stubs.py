@@ -435,7 +435,8 @@ def _compat_stub(names: dict[str, object]) -> list[str]:
         o.append(f"{name}: Final[{constant_type(value).replace(', ...', '')}]")
     own = set(names["OWN"])  # type: ignore[call-overload]
     if "libLoadLock" in own:
-        o.append("libLoadLock: threading.Lock")
+        o.append("import threading as _threading")
+        o.append("libLoadLock: _threading.Lock")
     if "_LoadNvmlLibrary" in own:
         o.append("def _LoadNvmlLibrary() -> None: ...")
     if "_nvmlGetFunctionPointer_cache" in own:
@@ -445,6 +446,20 @@ def _compat_stub(names: dict[str, object]) -> list[str]:
     return o + [""]
 
 
+COMPAT_STUB = HEADER + """# The stub of the private _compat_names.py (issue #10's module of nvidia-ml-py's other
+# names), so that type checkers read this rather than its untyped code: what
+# pynvml/__init__.py uses of it.  get() gives any of those names' values (ctypes types,
+# modules, functions), hence Any.
+from typing import Any
+
+NAMES: frozenset[str]
+def names(public_only: bool = False) -> set[str]: ...
+def get(name: str) -> Any: ...
+def ctypes_library() -> Any: ...
+def __getattr__(name: str) -> Any: ...  # the rest: private to it
+"""
+
+
 def emit_init(spec: Spec, root: Path | None = None) -> str:
     """src/pynvml/__init__.pyi: the extension's names and pynvml's own."""
     errors = [c for c in spec.constants if c.name.startswith("NVML_ERROR_") and isinstance(c.value, int)]
@@ -452,7 +467,6 @@ def emit_init(spec: Spec, root: Path | None = None) -> str:
          '"""pynvml: Python bindings to NVIDIA\'s management library (NVML), written in C."""',
          "import ctypes",
          "from collections.abc import Callable, Mapping",
-         "import threading",
          "from typing import Any, ClassVar, Final, TypeVar",
          "",
          "from typing_extensions import Self",

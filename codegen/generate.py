@@ -24,7 +24,10 @@ ROOT = HERE.parent
 
 def outputs() -> dict[Path, str]:
     spec = spec_mod.load()
-    return {
+    extra = {}
+    if (ROOT / emit_stubs.COMPAT_FILE).exists():   # issue #10's module: a stub of it too
+        extra[ROOT / emit_stubs.COMPAT_FILE.replace(".py", ".pyi")] = emit_stubs.COMPAT_STUB
+    return extra | {
         ROOT / "include" / "nvml_decls.h": emit_decls.emit(spec),
         ROOT / "ext" / "generated" / "sym_names.c.h": emit_decls.emit_sym_names(spec),
         ROOT / "ext" / "generated" / "wrappers.c.h": emit_ext.emit_wrappers(spec),

@@ -2,6 +2,7 @@
 stubs' coverage of the public names (mypy and pyright check the stubs themselves: make
 typecheck)."""
 import ast
+import importlib
 import inspect
 import pydoc
 import re
@@ -85,7 +86,10 @@ def _stub_names(path):
             names.add(node.target.id)
         elif isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.ImportFrom):
+        elif isinstance(node, ast.ImportFrom) and node.names[0].name == "*" and node.level == 0:
+            # a star import of another package (ctypes): its public names, as at run time
+            names |= {n for n in dir(importlib.import_module(node.module)) if not n.startswith("_")}
+        elif isinstance(node, (ast.ImportFrom, ast.Import)):
             names |= {a.asname for a in node.names if a.asname}
     return names
 
@@ -93,6 +97,8 @@ def _stub_names(path):
 def test_stubs_cover_every_public_name():
     """Every public name at run time is in the stubs (and nothing the stubs name is missing),
     so no name reaches a type checker as Any or an error.  stubtest checks the types too."""
+    import ctypes.util  # noqa: F401  (pynvml has `util` once ctypes.util is imported, as nvidia-ml-py)
+
     stubs = ROOT / "src" / "pynvml"
     stubbed = _stub_names(stubs / "__init__.pyi") | _stub_names(stubs / "_nvml.pyi")
     runtime = {n for n in dir(pynvml) if not n.startswith("_")} - {"nvml", "smi"}

@@ -3,7 +3,6 @@
 """pynvml: Python bindings to NVIDIA's management library (NVML), written in C."""
 import ctypes
 from collections.abc import Callable, Mapping
-import threading
 from typing import Any, ClassVar, Final, TypeVar
 
 from typing_extensions import Self
