@@ -1,4 +1,4 @@
-"""Write spec/entry_points.nvml: for each NVML entry point the bindings call, the first
+"""Write spec/entry_points.nvml: for each NVML entry point NVIDIA's headers declare, the first
 nvml.h (of the CUDA toolkits below) that declares it and the NVML_ERROR_* codes its
 documentation lists.  The docstrings and the API reference say both (codegen/emit_doc.py).
 
@@ -96,10 +96,11 @@ def main() -> int:
         "#   ENTRY_POINT since=TOOLKIT [raises=CODE,CODE,...]",
         "",
     ]
-    for sym in spec.c_symbols:
-        first = next((tk for tk in TOOLKITS if sym in per_tk[tk]), None)
-        if first is None:
-            continue
+    # every entry point of the headers (not only those the spec binds now), so that a
+    # function added to the spec later has its facts already
+    every = sorted(set().union(*per_tk.values()))
+    for sym in every:
+        first = next(tk for tk in TOOLKITS if sym in per_tk[tk])
         codes = per_tk[newest].get(sym) or next((per_tk[tk][sym] for tk in reversed(TOOLKITS)
                                                    if per_tk[tk].get(sym)), [])
         line = f"{sym} since={first}"
@@ -107,7 +108,8 @@ def main() -> int:
             line += " raises=" + ",".join(codes)
         lines.append(line)
     (ROOT / "spec" / "entry_points.nvml").write_text("\n".join(lines) + "\n")
-    print(f"wrote spec/entry_points.nvml ({len(lines) - 7} entry points of {len(spec.c_symbols)})")
+    bound = sum(1 for sym in spec.c_symbols if any(sym in per_tk[tk] for tk in TOOLKITS))
+    print(f"wrote spec/entry_points.nvml: {len(lines) - 7} entry points ({bound} of the spec's {len(spec.c_symbols)})")
     return 0
 
 

@@ -1,0 +1,6 @@
+# The stub of `python -m pynvml` (hand-written: a script, not in the spec).
+from collections.abc import Sequence
+from typing import TextIO
+
+def report(out: TextIO = ...) -> None: ...
+def main(argv: Sequence[str] | None = None) -> int: ...
