@@ -450,12 +450,13 @@ COMPAT_STUB = HEADER + """# The stub of the private _compat_names.py (issue #10'
 # names), so that type checkers read this rather than its untyped code: what
 # pynvml/__init__.py uses of it.  get() gives any of those names' values (ctypes types,
 # modules, functions), hence Any.
+from ctypes import CDLL
 from typing import Any
 
 NAMES: frozenset[str]
 def names(public_only: bool = False) -> set[str]: ...
 def get(name: str) -> Any: ...
-def ctypes_library() -> Any: ...
+def ctypes_library() -> CDLL | None: ...
 def __getattr__(name: str) -> Any: ...  # the rest: private to it
 """
 
