@@ -99,7 +99,7 @@ def emit_docs(spec: Spec, root: Path) -> str:
     points the tables' entries at them when the module is made."""
     o = [HEADER,
          "/* {name, docstring}, sorted by name: the text signature and the words of the hand-written",
-         " * table entry (ext/*.c), with the typed signature and Args/Returns/Raises of the spec. */",
+         " * table entry (ext/hand_*.c and the like), with the typed signature and Args/Returns/Raises of the spec. */",
          "static const pn_doc_entry pn_doc_entries[] = {"]
     generated = {f.pyname for f in spec.functions if f.python and not f.hand_ext}
     own = hand_docstrings(root)
