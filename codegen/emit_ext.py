@@ -513,7 +513,7 @@ def emit_structs(spec: Spec) -> str:
         defaults = f"pn_defaults_{s.cname}, {len(s.defaults)}" if s.defaults else "NULL, 0"
         o.append(f'    {{"{s.pyname}", "{s.cname}", sizeof({s.cname}), _Alignof({s.cname}), pn_fields_{s.cname}, '
                  f"{len(s.fields)}, {fmt}, {int(s.printable)}, {vfield}, {ver}, {int(has_pointers(spec, s))}, "
-                 f"{defaults}, {int(s.nonabi)}, {int(s.cname in cached)}}},")
+                 f"{defaults}, {int(s.nonabi)}, {int(s.cname in cached)}, {int(s.union)}}},")
     o.append("};")
     o.append("/* Other Python names of struct classes. */")
     o.append("static const struct { const char *name; int sidx; } pn_struct_aliases[] = {")

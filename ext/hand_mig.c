@@ -407,7 +407,7 @@ idlist_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
         pn_arg_struct(st, argv[1], L->sidx, L->fname, L->argname, &data) < 0)
         return NULL;
     pn_struct *obj = (pn_struct *)argv[1];
-    if (obj->data != (char *)obj->inline_data) {
+    if (obj->base != NULL) {   /* a view: a field of another struct, an array item */
         PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a struct of its own, not a field of another",
                      L->fname, L->argname);
         return NULL;
@@ -445,7 +445,13 @@ idlist_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
         Py_XDECREF(room);
         room = NULL;
     }
-    Py_XSETREF(obj->base, room);   /* the array lives as long as the struct */
+    int kept = pn_struct_keep(argv[1], room);   /* the array lives as long as the struct */
+    Py_XDECREF(room);
+    if (kept < 0) {
+        *count = 0;
+        *ids = NULL;
+        return NULL;
+    }
     Py_INCREF(argv[1]);
     return argv[1];
 }

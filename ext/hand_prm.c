@@ -29,8 +29,13 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
     pn_nvmlPRMCounterList_v1_t list = {0, NULL};
     pn_nvmlPRMCounter_v1_t *arr = NULL;
     PyObject *items = NULL, *result = NULL;
-    if (PyList_Check(argv[1]) || PyTuple_Check(argv[1])) {
-        items = PySequence_Tuple(argv[1]);          /* a snapshot: the list may change meanwhile */
+    int is_array = pn_is_struct_array(st, argv[1], PN_STRUCT_pn_nvmlPRMCounter_v1_t);
+    if (is_array < 0)
+        return NULL;
+    if (PyList_Check(argv[1]) || PyTuple_Check(argv[1]) || is_array) {
+        /* a snapshot: the list may change meanwhile; a ctypes array (c_nvmlPRMCounter_v1_t
+         * * n) gives views of its items, so the results land in the array too */
+        items = PySequence_Tuple(argv[1]);
         if (items == NULL)
             return NULL;
         Py_ssize_t n = PyTuple_GET_SIZE(items);

@@ -405,7 +405,11 @@ placements(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
         Py_DECREF(keep);
         return NULL;
     }
-    ((pn_struct *)out)->base = keep;    /* an owning struct: base only keeps the ids alive */
+    /* an owning struct: it keeps the ids alive */
+    int kept = pn_struct_keep(out, keep);
+    Py_DECREF(keep);
+    if (kept < 0)
+        Py_CLEAR(out);
     return out;
 }
 

@@ -51,6 +51,8 @@ static PyMethodDef lazy_methods[] = {
     {"__getattr__", pn_struct_getattr, METH_O, NULL},
     {"__dir__", pn_struct_dir, METH_NOARGS, NULL},
     {"_lazy_names", pn_struct_lazy_names, METH_NOARGS, "The names of the struct classes made on first use."},
+    {"_result_class", pn_struct_result_class, METH_O,
+     "The subclass of a struct class whose objects the functions return (value slots), or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -104,8 +106,11 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->live);
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_VISIT(st->handle_types[i]);
-    for (int i = 0; i < PN_NSTRUCTS; i++)
+    for (int i = 0; i < PN_NSTRUCTS; i++) {
         Py_VISIT(st->struct_types[i]);
+        Py_VISIT(st->result_types[i]);
+    }
+    Py_VISIT(st->ctypes);
     return 0;
 }
 
@@ -121,8 +126,11 @@ module_clear(PyObject *module)
     Py_CLEAR(st->live);
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_CLEAR(st->handle_types[i]);
-    for (int i = 0; i < PN_NSTRUCTS; i++)
+    for (int i = 0; i < PN_NSTRUCTS; i++) {
+        Py_CLEAR(st->result_types[i]);
         Py_CLEAR(st->struct_types[i]);
+    }
+    Py_CLEAR(st->ctypes);
     return 0;
 }
 

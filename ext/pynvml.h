@@ -36,16 +36,22 @@ typedef struct {
     int freed;              /* given to nvmlEventSetFree / nvmlGpmSampleFree / ... */
 } pn_handle;
 
-/* A struct or union object.  `data` points at the C bytes: at `inline_data` for an
- * object that owns them, or into `base`'s bytes for a view of a nested field.  `def`
- * is its entry of pn_struct_defs (the class's, or the pynvml class it derives from). */
-struct pn_struct_def;
+/* A struct or union object: an instance of a real ctypes.Structure / ctypes.Union
+ * subclass (structs.c says why), so its layout begins as ctypes' CDataObject does
+ * (Modules/_ctypes/ctypes.h, the same in CPython 3.9 to 3.13; structs.c checks it against
+ * a live ctypes object before making the first class).  `data` (ctypes' b_ptr) points at
+ * the C bytes: inside the object for one we made, at b_value or ctypes' own buffer for
+ * one ctypes made, or into `base`'s bytes for a view of a nested field or an array item. */
 typedef struct {
     PyObject_HEAD
-    char *data;
-    PyObject *base;
-    const struct pn_struct_def *def;
-    double inline_data[];   /* double: alignment of the widest NVML field */
+    char *data;             /* b_ptr */
+    int needsfree;          /* b_needsfree: ctypes frees an outside buffer */
+    PyObject *base;         /* b_base: the object whose bytes these are, or NULL */
+    Py_ssize_t size;        /* b_size */
+    Py_ssize_t length;      /* b_length */
+    Py_ssize_t index;       /* b_index */
+    PyObject *objects;      /* b_objects: what ctypes (or a wrapper) keeps alive */
+    union { char c[16]; long double ld; } value;   /* b_value */
 } pn_struct;
 
 typedef struct {
@@ -62,7 +68,9 @@ typedef struct {
     PyObject *NVMLError;            /* pynvml.NVMLError, set from Python (_configure) */
     PyObject *code_to_class;        /* NVMLError._valClassMapping: code -> subclass */
     PyObject *handle_types[PN_NHANDLES];
-    PyObject *struct_types[PN_NSTRUCTS];
+    PyObject *struct_types[PN_NSTRUCTS];   /* the classes (ctypes types), made on first use */
+    PyObject *result_types[PN_NSTRUCTS];   /* their value-slot subclasses (structs.c), or NULL */
+    PyObject *ctypes;               /* the ctypes module, once a class was made */
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
     PyObject *module;               /* the module this state belongs to (borrowed) */
@@ -160,6 +168,7 @@ typedef struct pn_struct_def {
     unsigned int ndefaults;
     int nonabi;                 /* our own C name: nvml.h has no struct of this layout */
     int cached;                 /* fields read from value slots (structs.c, "Value slots") */
+    int is_union;               /* a union: a ctypes.Union subclass */
 } pn_struct_def;
 
 /* Field kinds: the scalars (in this order), then a char buffer (char[N], read as str),
@@ -180,10 +189,13 @@ static inline PyObject *pn_struct_type(pn_state *st, int sidx) {
 PyObject *pn_struct_getattr(PyObject *module, PyObject *name);
 PyObject *pn_struct_dir(PyObject *module, PyObject *ignored);
 PyObject *pn_struct_lazy_names(PyObject *module, PyObject *ignored);
+PyObject *pn_struct_result_class(PyObject *module, PyObject *cls);
 PyObject *pn_struct_new(pn_state *st, int sidx, const void *data);
 PyObject *pn_struct_list(pn_state *st, int sidx, const void *arr, size_t size, size_t n);
 int pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char *argname, void **out);
 int pn_struct_changed(PyObject *o);   /* after C wrote into o's bytes */
+int pn_struct_keep(PyObject *o, PyObject *keep);
+int pn_is_struct_array(pn_state *st, PyObject *o, int sidx);   /* a ctypes array of struct sidx? */   /* keep `keep` alive with o (NULL: forget) */
 PyObject *pn_struct_layouts(PyObject *module, PyObject *ignored);
 
 /* convert.c */

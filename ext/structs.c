@@ -1,35 +1,45 @@
-/* NVML structs and unions as Python classes, built at import from the generated
+/* NVML structs and unions as Python classes, built on first use from the generated
  * tables (generated/structs.c.h: each field's name, offset, kind and str() format).
  *
- * An object holds the C bytes themselves (laid out as nvml.h lays them out), so a
- * wrapper fills one with a memcpy and passes one to NVML as a pointer.  A nested
- * struct field reads as a view that shares its parent's bytes, as in ctypes.
+ * Each class is a real ctypes.Structure (or ctypes.Union) subclass with nvml.h's layout
+ * (issue #10): code written for nvidia-ml-py treats its struct classes as ctypes types
+ * (`T * n` arrays filled by NVML through a ctypes function pointer, ctypes.sizeof(T),
+ * byref(s), pointer(s), POINTER(T), T.from_buffer(...), memmove into one), and only a
+ * ctypes type can take part in those.  So an object holds the C bytes as ctypes does
+ * (pn_struct mirrors ctypes' CDataObject), a wrapper fills one with a memcpy and passes
+ * its bytes to NVML as a pointer, and ctypes can make and use them too (array items,
+ * from_buffer, pointer contents).  The first class made imports ctypes; `import pynvml`
+ * does not.  BENCHMARKS.md ("Struct classes as ctypes types") has the measurements.
  *
- * What the classes keep of nvidia-ml-py's ctypes classes: the field names and order,
- * construction by position and keyword (c_nvmlMemory_t(-1, -1, -1) wraps as ctypes
- * does), the field values nvidia-ml-py's __init__ sets (version words), assignment,
- * `_fields_` (names with ctypes' type names), `_fmt_`, and str() as
- * _PrintableStructure prints ("c_nvmlMemory_t(total: 85520809984 B, ...)").  They also
- * support the buffer protocol (bytes(s), ctypes' from_buffer_copy) and == by content.
+ * What the classes keep of nvidia-ml-py's ctypes classes: the field names and order
+ * (`_fields_`, with the ctypes types; the layout itself is nvml.h's C order), construction
+ * by position and keyword (c_nvmlMemory_t(-1, -1, -1) wraps as ctypes does; a ctypes
+ * simple value such as c_uint(5) is taken for a number), the field values nvidia-ml-py's
+ * __init__ sets (version words), assignment, `_fmt_`, and str() as _PrintableStructure
+ * prints ("c_nvmlMemory_t(total: 85520809984 B, ...)"), == by content, pickling.
  *
- * What a field reads as (spec/structs.nvml has the full list): char buffers as str,
- * u8 arrays as bytes, other arrays as lists, pointers as an int address (None when
- * NULL), handles as handle objects.  Python cannot write a pointer or a handle that NVML
- * would follow except a handle object it got from NVML: pointer fields take only None,
- * and the buffer of a struct with such fields is read-only.
+ * What a field reads as (our descriptors replace ctypes' own; spec/structs.nvml has the
+ * full list): char buffers as str, u8 arrays as bytes, other arrays as lists, pointers as
+ * an int address (None when NULL), handles as handle objects, nested structs as views
+ * sharing the parent's bytes (ctypes views: their b_base is the parent).  Python cannot
+ * write a pointer or a handle that NVML would follow through the fields; ctypes' own
+ * tools (memmove, from_buffer) write raw bytes, as with nvidia-ml-py.
  *
  * Value slots (issue #5: a field read as fast as a plain object's attribute).  For the
  * classes the generator marks `cached` (codegen/emit_ext.py value_cached: structs of
- * scalar and text fields that no other struct holds and no function takes, so that only
- * this file writes their bytes; c_nvmlMemory_t, c_nvmlUtilization_t, process infos, ...)
- * each field's value is also kept as a Python object in a slot after the bytes, and the
- * class reads fields through read-only member descriptors over those slots, which
- * CPython specializes into a plain load (LOAD_ATTR_SLOT), as for a plain object's
- * attribute.  Every write of the bytes refills the slots (values_fill): creation
- * (pn_struct_new, struct_alloc, __copy__), __init__ and assignment (struct_setattro);
- * the buffer of such a class is read-only, so nothing else can write them.  Other
- * classes compute a field from the bytes at each read (getset descriptors): views of
- * nested structs and NVML's in-place fills share those bytes.
+ * scalar and text fields that no function takes; c_nvmlMemory_t, c_nvmlUtilization_t,
+ * process infos, ...) what a wrapper returns is an instance of a subclass of the class
+ * (its "result class", same name) that also keeps each field's value as a Python object
+ * in a slot after the ctypes header, read through read-only member descriptors that
+ * CPython specializes into a plain load (LOAD_ATTR_SLOT).  Only this file makes result
+ * objects, and every write of their bytes through the class refills the slots
+ * (values_fill): creation, __init__, assignment (struct_setattro), __copy__; their
+ * buffer is read-only, and ctypes makes plain class instances where it makes objects
+ * (POINTER(result class) is POINTER(class), so pointer(r).contents is one).  What stays
+ * possible is writing a result's bytes with ctypes' raw tools (memmove(r, ...), or
+ * passing byref(r) to a C function): its fields then still read the values it came
+ * with (README, "differs on purpose").  The classes themselves (what `T()` and ctypes
+ * make) read every field from the bytes.
  */
 #include "pynvml.h"
 
@@ -46,61 +56,71 @@
 
 #include "generated/structs.c.h"
 
+/* Each class (and result class) holds `_pn_` = (struct index, module) in its dict: how a
+ * class made by the ctypes metaclass, which has no module of its own (ht_module), finds
+ * its table entry and the module state.  A look-up through the type's method cache. */
+static PyObject *pn_key;   /* "_pn_", interned once */
+
+static int
+type_info(PyTypeObject *t, pn_state **st)
+{
+    PyObject *info = pn_key ? _PyType_Lookup(t, pn_key) : NULL;
+    if (info == NULL || !PyTuple_Check(info) || PyTuple_GET_SIZE(info) != 2) {
+        PyErr_Format(PyExc_TypeError, "%s is not a pynvml struct class", t->tp_name);
+        return -1;
+    }
+    if (st != NULL)
+        *st = pn_get_state(PyTuple_GET_ITEM(info, 1));
+    return (int)PyLong_AsLong(PyTuple_GET_ITEM(info, 0));
+}
+
 static pn_state *
 state_of_type(PyTypeObject *t)
 {
-    PyObject *mro = t->tp_mro;
-    for (Py_ssize_t i = 0; mro && i < PyTuple_GET_SIZE(mro); i++) {
-        PyTypeObject *b = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        if (PyType_HasFeature(b, Py_TPFLAGS_HEAPTYPE) && ((PyHeapTypeObject *)b)->ht_module)
-            return pn_get_state(((PyHeapTypeObject *)b)->ht_module);
-    }
-    PyErr_SetString(PyExc_SystemError, "pynvml struct type without its module");
-    return NULL;
-}
-
-/* The struct index of a class (or of the first pynvml class it derives from). */
-static int
-sidx_of(pn_state *st, PyTypeObject *t)
-{
-    /* Classes are made on first use (pn_struct_type): a NULL entry has no instances. */
-    for (int i = 0; i < PN_NSTRUCTS; i++)
-        if (t == (PyTypeObject *)st->struct_types[i])
-            return i;
-    for (int i = 0; i < PN_NSTRUCTS; i++)
-        if (st->struct_types[i] != NULL && PyType_IsSubtype(t, (PyTypeObject *)st->struct_types[i]))
-            return i;
-    PyErr_Format(PyExc_TypeError, "%s is not a pynvml struct class", t->tp_name);
-    return -1;
+    pn_state *st;
+    return type_info(t, &st) < 0 ? NULL : st;
 }
 
 static inline const pn_struct_def *
 def_of(PyObject *self)
 {
-    return ((pn_struct *)self)->def;
+    int sidx = type_info(Py_TYPE(self), NULL);
+    return sidx < 0 ? NULL : &pn_struct_defs[sidx];
 }
 
-/* Where a cached class's value slots start: after the bytes, 8-aligned. */
-static inline Py_ssize_t
-values_offset(const pn_struct_def *d)
+/* Result objects (value slots): their class's tp_dealloc is result_dealloc. */
+static void result_dealloc(PyObject *self);
+
+static inline int
+is_result(PyObject *o)
 {
-    return (Py_ssize_t)(sizeof(pn_struct) + ((d->size + 7) & ~7u));
+    return Py_TYPE(o)->tp_dealloc == result_dealloc;
 }
 
+/* A result object: the ctypes header, the value slots, then the bytes (16-aligned). */
 static inline PyObject **
 value_slots(PyObject *self)
 {
-    return (PyObject **)((char *)self + values_offset(def_of(self)));
+    return (PyObject **)((char *)self + sizeof(pn_struct));
 }
+
+static inline size_t
+result_data_offset(const pn_struct_def *d)
+{
+    return (sizeof(pn_struct) + d->nfields * sizeof(PyObject *) + 15) & ~(size_t)15;
+}
+
+/* An object we make of a class (not a result class): the ctypes header, then the bytes.
+ * make_struct_type grows each class's tp_basicsize by its size for this. */
+#define OWN_DATA_OFFSET ((sizeof(pn_struct) + 15) & ~(size_t)15)
 
 static PyObject *field_get(PyObject *self, void *closure);
 static PyObject *scalar_get(unsigned char kind, const char *p);
 
 /* Every slot from the bytes, as field_get reads them (the one decoding of a field). */
 static int
-values_fill(PyObject *self)
+values_fill(PyObject *self, const pn_struct_def *d)
 {
-    const pn_struct_def *d = def_of(self);
     PyObject **slot = value_slots(self);
     for (unsigned int i = 0; i < d->nfields; i++) {
         const pn_field *f = &d->fields[i];
@@ -115,10 +135,37 @@ values_fill(PyObject *self)
     return 0;
 }
 
+/* Keep `keep` alive as long as struct object `o` (an array its pointer fields point to),
+ * in ctypes' own keep-alive dict (b_objects) under a key of ours; NULL forgets it. */
+int
+pn_struct_keep(PyObject *o, PyObject *keep)
+{
+    pn_struct *s = (pn_struct *)o;
+    if (s->objects == NULL || !PyDict_Check(s->objects)) {
+        PyObject *d = PyDict_New();
+        if (d == NULL)
+            return -1;
+        if (s->objects != NULL && s->objects != Py_None && PyDict_SetItemString(d, "pn_prev", s->objects) < 0) {
+            Py_DECREF(d);
+            return -1;
+        }
+        Py_XSETREF(s->objects, d);
+    }
+    if (keep == NULL) {
+        if (PyDict_DelItemString(s->objects, "pn_keep") < 0)
+            PyErr_Clear();
+        return 0;
+    }
+    return PyDict_SetItemString(s->objects, "pn_keep", keep);
+}
+
 int
 pn_struct_changed(PyObject *o)
 {
-    return def_of(o)->cached ? values_fill(o) : 0;
+    if (!is_result(o))
+        return 0;
+    const pn_struct_def *d = def_of(o);
+    return d == NULL ? -1 : values_fill(o, d);
 }
 
 static size_t
@@ -140,19 +187,57 @@ elem_size(const pn_field *f)
     return kind_size(f->kind);
 }
 
+/* The ctypes header of an object whose bytes are at `data`: what ctypes' own
+ * constructors set (GenericPyCData_new, PyCData_FromBaseObj). */
+static void
+cdata_init(pn_struct *o, char *data, PyObject *base, const pn_struct_def *d)
+{
+    o->data = data;
+    o->needsfree = 0;        /* the bytes live in the object, or in base's */
+    Py_XINCREF(base);
+    o->base = base;
+    o->size = d->size;
+    o->length = d->nfields;
+    o->index = 0;
+    o->objects = NULL;
+}
+
+/* An object of class `t` (a struct class `exact`ly, or a subclass a user made) that owns
+ * a copy of `data`.  The classes are GC types (ctypes'); our objects hold no cycles but
+ * are tracked as ctypes tracks its own. */
+static PyObject *
+own_new(PyTypeObject *t, int exact, const pn_struct_def *d, const void *data)
+{
+    if (!exact) {
+        /* a subclass (it may have a __dict__ and slots): ctypes' constructor, then the bytes */
+        PyObject *empty = PyTuple_New(0);
+        PyObject *o = empty ? t->tp_new(t, empty, NULL) : NULL;
+        Py_XDECREF(empty);
+        if (o != NULL)
+            memcpy(((pn_struct *)o)->data, data, d->size);
+        return o;
+    }
+    pn_struct *o = PyObject_GC_New(pn_struct, t);
+    if (o == NULL)
+        return NULL;
+    cdata_init(o, (char *)o + OWN_DATA_OFFSET, NULL, d);
+    memcpy(o->data, data, d->size);
+    PyObject_GC_Track((PyObject *)o);
+    return (PyObject *)o;
+}
+
+/* A view of struct `sidx` at `data`, inside base's bytes (a nested field). */
 static PyObject *
 new_view(pn_state *st, int sidx, PyObject *base, char *data)
 {
     PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, sidx);
     if (t == NULL)
         return NULL;
-    pn_struct *v = PyObject_New(pn_struct, t);
+    pn_struct *v = PyObject_GC_New(pn_struct, t);
     if (v == NULL)
         return NULL;
-    v->data = data;
-    Py_INCREF(base);
-    v->base = base;
-    v->def = &pn_struct_defs[sidx];
+    cdata_init(v, data, base, &pn_struct_defs[sidx]);
+    PyObject_GC_Track((PyObject *)v);
     return (PyObject *)v;
 }
 
@@ -173,11 +258,34 @@ scalar_get(unsigned char kind, const char *p)
     return NULL;
 }
 
+/* The value of a ctypes simple object (c_uint(5).value), or NULL without an error when
+ * `v` is not one.  ctypes' simple types are the classes with a one-letter `_type_`. */
+static PyObject *
+ctypes_simple_value(PyObject *v)
+{
+    PyObject *code = PyObject_GetAttrString((PyObject *)Py_TYPE(v), "_type_");
+    if (code == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    int simple = PyUnicode_Check(code) && PyUnicode_GET_LENGTH(code) == 1;
+    Py_DECREF(code);
+    return simple ? PyObject_GetAttrString(v, "value") : NULL;
+}
+
 /* Store an int the way ctypes does: wrapped to the field's width. */
 static int
 scalar_set(unsigned char kind, char *p, PyObject *v, const char *name)
 {
     if (kind == PN_K_F64) {
+        PyObject *inner = PyFloat_Check(v) || PyLong_Check(v) ? NULL : ctypes_simple_value(v);
+        if (inner != NULL) {
+            int rc = scalar_set(kind, p, inner, name);
+            Py_DECREF(inner);
+            return rc;
+        }
+        if (PyErr_Occurred())
+            return -1;
         double d = PyFloat_AsDouble(v);
         if (d == -1.0 && PyErr_Occurred())
             return -1;
@@ -185,6 +293,16 @@ scalar_set(unsigned char kind, char *p, PyObject *v, const char *name)
         return 0;
     }
     if (PyFloat_Check(v) || !PyIndex_Check(v)) {
+        /* a ctypes simple value (c_uint(5)), as a ctypes Structure takes for its fields */
+        PyObject *inner = ctypes_simple_value(v);
+        if (inner != NULL) {
+            int rc = PyIndex_Check(inner) && !PyFloat_Check(inner) ? scalar_set(kind, p, inner, name) : -2;
+            Py_DECREF(inner);
+            if (rc != -2)
+                return rc;
+        }
+        else if (PyErr_Occurred())
+            return -1;
         PyErr_Format(PyExc_TypeError, "field '%s' takes an int, not %.100s", name, Py_TYPE(v)->tp_name);
         return -1;
     }
@@ -447,20 +565,13 @@ field_set(PyObject *self, PyObject *v, void *closure)
     return item_set(st, f, p, v);
 }
 
-/* A new object of struct `sidx` (of class `type`, that struct's class or a subclass). */
-static PyObject *
-struct_alloc(PyTypeObject *type, int sidx)
+/* What nvidia-ml-py's __init__ sets before the arguments (version words). */
+static void
+set_defaults(pn_struct *self, const pn_struct_def *d)
 {
-    pn_struct *self = (pn_struct *)type->tp_alloc(type, 0);
-    if (self == NULL)
-        return NULL;
-    self->data = (char *)self->inline_data;   /* tp_alloc zeroed it */
-    self->base = NULL;
-    self->def = &pn_struct_defs[sidx];
-    /* what nvidia-ml-py's __init__ sets before the arguments */
-    for (unsigned int i = 0; i < self->def->ndefaults; i++) {
-        const pn_field *f = &self->def->fields[self->def->defaults[i].field];
-        unsigned long long v = self->def->defaults[i].value;
+    for (unsigned int i = 0; i < d->ndefaults; i++) {
+        const pn_field *f = &d->fields[d->defaults[i].field];
+        unsigned long long v = d->defaults[i].value;
         switch (kind_size(f->kind)) {
         case 1: *(unsigned char *)(self->data + f->offset) = (unsigned char)v; break;
         case 2: *(unsigned short *)(self->data + f->offset) = (unsigned short)v; break;
@@ -468,37 +579,31 @@ struct_alloc(PyTypeObject *type, int sidx)
         default: *(unsigned long long *)(self->data + f->offset) = v; break;
         }
     }
-    if (self->def->cached && values_fill((PyObject *)self) < 0) {   /* tp_alloc zeroed the slots */
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
 }
 
+static int init_fields(PyObject *self, const pn_struct_def *d, PyObject *args, PyObject *kwds);
+
+/* __init__: ctypes' constructor made the (zeroed) bytes; the defaults, then the
+ * arguments.  Also a result class's, for a result object made by calling its class. */
 static PyObject *
-struct_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    pn_state *st = state_of_type(type);
-    int sidx = st ? sidx_of(st, type) : -1;
-    return sidx < 0 ? NULL : struct_alloc(type, sidx);
-}
-
-static int init_fields(PyObject *self, PyObject *args, PyObject *kwds);
-
-static int
 struct_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
-    int rc = init_fields(self, args, kwds);
+    const pn_struct_def *d = def_of(self);
+    if (d == NULL)
+        return NULL;
+    set_defaults((pn_struct *)self, d);
+    int rc = init_fields(self, d, args, kwds);
     /* also after a failure: the fields set before it are in the bytes */
-    if (def_of(self)->cached && values_fill(self) < 0)
-        return -1;
-    return rc;
+    if (is_result(self) && values_fill(self, d) < 0)
+        return NULL;
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static int
-init_fields(PyObject *self, PyObject *args, PyObject *kwds)
+init_fields(PyObject *self, const pn_struct_def *d, PyObject *args, PyObject *kwds)
 {
-    const pn_struct_def *d = def_of(self);
     Py_ssize_t n = PyTuple_GET_SIZE(args);
     if ((size_t)n > d->nfields) {
         PyErr_Format(PyExc_TypeError, "%s takes at most %u fields, got %zd", d->pyname, d->nfields, n);
@@ -530,36 +635,48 @@ init_fields(PyObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+/* A result object: not a GC object (its slots hold numbers and str, its header nothing
+ * ctypes gave it: no cycle can go through it), so it is freed here, not by ctypes. */
 static void
-struct_dealloc(PyObject *self)
+result_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    Py_XDECREF(((pn_struct *)self)->base);
-    if (def_of(self)->cached) {
+    pn_struct *s = (pn_struct *)self;
+    const pn_struct_def *d = def_of(self);
+    if (d != NULL) {
         PyObject **slot = value_slots(self);
-        for (unsigned int i = 0; i < def_of(self)->nfields; i++)
+        for (unsigned int i = 0; i < d->nfields; i++)
             Py_XDECREF(slot[i]);
     }
+    else
+        PyErr_Clear();
+    Py_XDECREF(s->objects);
+    Py_XDECREF(s->base);
+    /* one that ctypes' constructor made (the result class called): its own buffer */
+    if (s->needsfree && s->data != NULL && s->data != s->value.c)
+        PyMem_Free(s->data);
     tp->tp_free(self);
     Py_DECREF(tp);
 }
 
-/* Assignment to a field of a cached class: its member descriptor is read-only, the bytes
+/* Assignment to a field of a result object: its member descriptor is read-only, the bytes
  * take the value as field_set stores it (wrapped to the width, as ctypes does) and the
- * slots are read back from them.  Other names (a subclass's own) as usual. */
+ * slots are read back from them.  Other names as usual. */
 static int
 struct_setattro(PyObject *self, PyObject *name, PyObject *value)
 {
     PyObject *descr = PyUnicode_Check(name) ? _PyType_Lookup(Py_TYPE(self), name) : NULL;
     if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type) {
         const pn_struct_def *d = def_of(self);
-        Py_ssize_t at = ((PyMemberDescrObject *)descr)->d_member->offset - values_offset(d);
+        if (d == NULL)
+            return -1;
+        Py_ssize_t at = ((PyMemberDescrObject *)descr)->d_member->offset - (Py_ssize_t)sizeof(pn_struct);
         if (at >= 0 && at % (Py_ssize_t)sizeof(PyObject *) == 0 &&
             at / (Py_ssize_t)sizeof(PyObject *) < (Py_ssize_t)d->nfields &&
             PyType_IsSubtype(Py_TYPE(self), PyDescr_TYPE(descr))) {
             const pn_field *f = &d->fields[at / sizeof(PyObject *)];
             int rc = field_set(self, value, (void *)f);
-            return values_fill(self) < 0 ? -1 : rc;
+            return values_fill(self, d) < 0 ? -1 : rc;
         }
     }
     return PyObject_GenericSetAttr(self, name, value);
@@ -567,11 +684,13 @@ struct_setattro(PyObject *self, PyObject *name, PyObject *value)
 
 /* str() as nvidia-ml-py's _PrintableStructure: "Name(field: <fmt % value>, ...)". */
 static PyObject *
-struct_str(PyObject *self)
+struct_str(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     const pn_struct_def *d = def_of(self);
-    if (!d->printable)
-        return PyUnicode_FromFormat("<%s object at %p>", Py_TYPE(self)->tp_name, self);
+    if (d == NULL)
+        return NULL;
+    if (!d->printable)   /* ctypes' own repr */
+        return PyUnicode_FromFormat("<pynvml.%s object at %p>", d->pyname, self);
     PyObject *parts = PyList_New(0);
     if (parts == NULL)
         return NULL;
@@ -607,50 +726,72 @@ struct_str(PyObject *self)
     return r;
 }
 
+/* == and != by content, between objects of one struct (a class, its result class, or a
+ * subclass of either). */
 static PyObject *
-struct_richcompare(PyObject *a, PyObject *b, int op)
+struct_compare(PyObject *a, PyObject *b, int op)
 {
-    if ((op != Py_EQ && op != Py_NE) || Py_TYPE(a) != Py_TYPE(b))
-        Py_RETURN_NOTIMPLEMENTED;
+    if (!PyObject_TypeCheck(b, Py_TYPE(a)) && !PyObject_TypeCheck(a, Py_TYPE(b))) {
+        int sa = type_info(Py_TYPE(a), NULL), sb = sa < 0 ? -1 : type_info(Py_TYPE(b), NULL);
+        if (sa < 0 || sb < 0 || sa != sb) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+    }
     const pn_struct_def *d = def_of(a);
+    if (d == NULL)
+        return NULL;
     int eq = memcmp(((pn_struct *)a)->data, ((pn_struct *)b)->data, d->size) == 0;
     return PyBool_FromLong(op == Py_EQ ? eq : !eq);
 }
 
-static int
-struct_getbuffer(PyObject *self, Py_buffer *view, int flags)
+static PyObject *
+struct_eq(PyObject *self, PyObject *other)
 {
-    const pn_struct_def *d = def_of(self);
-    /* read-only where the bytes hold pointers NVML would follow */
-    /* read-only also where value slots mirror the bytes */
-    return PyBuffer_FillInfo(view, self, ((pn_struct *)self)->data, d->size, d->has_pointers || d->cached, flags);
+    return struct_compare(self, other, Py_EQ);
+}
+
+static PyObject *
+struct_ne(PyObject *self, PyObject *other)
+{
+    return struct_compare(self, other, Py_NE);
 }
 
 static PyObject *
 struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    const pn_struct_def *d = def_of(self);
-    PyObject *c = struct_alloc(Py_TYPE(self), (int)(d - pn_struct_defs));
-    if (c != NULL) {
-        memcpy(((pn_struct *)c)->data, ((pn_struct *)self)->data, d->size);
-        if (d->cached && values_fill(c) < 0)
-            Py_CLEAR(c);
-    }
-    /* an owning struct whose base keeps what its pointers point to (hand_vgpu.c's
-     * placement lists): the copy keeps it too */
+    pn_state *st;
+    int sidx = type_info(Py_TYPE(self), &st);
+    if (sidx < 0)
+        return NULL;
     pn_struct *s = (pn_struct *)self;
-    if (c != NULL && s->base != NULL && s->data == (char *)s->inline_data) {
-        Py_INCREF(s->base);
-        ((pn_struct *)c)->base = s->base;
-    }
+    PyObject *c = is_result(self) ? pn_struct_new(st, sidx, s->data)
+                                  : own_new(Py_TYPE(self), Py_TYPE(self) == (PyTypeObject *)st->struct_types[sidx],
+                                            &pn_struct_defs[sidx], s->data);
+    /* an owning struct that keeps what its pointers point to (pn_struct_keep: hand_vgpu.c's
+     * placement lists, hand_mig.c's id lists): the copy keeps it too */
+    PyObject *keep = s->objects && PyDict_Check(s->objects) ? PyDict_GetItemString(s->objects, "pn_keep") : NULL;
+    if (c != NULL && keep != NULL && pn_struct_keep(c, keep) < 0)
+        Py_CLEAR(c);
     return c;
+}
+
+static PyObject *
+struct_deepcopy(PyObject *self, PyObject *Py_UNUSED(memo))
+{
+    return struct_copy(self, NULL);
 }
 
 static PyObject *
 struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    /* Pickle as the class and the field values, in order. */
-    const pn_struct_def *d = def_of(self);
+    /* Pickle as the class (not a result class) and the field values, in order. */
+    pn_state *st;
+    int sidx = type_info(Py_TYPE(self), &st);
+    if (sidx < 0)
+        return NULL;
+    const pn_struct_def *d = &pn_struct_defs[sidx];
+    PyObject *cls = is_result(self) ? st->struct_types[sidx] : (PyObject *)Py_TYPE(self);
     PyObject *values = PyTuple_New(d->nfields);
     for (unsigned int i = 0; values != NULL && i < d->nfields; i++) {
         const pn_field *f = &d->fields[i];
@@ -667,20 +808,296 @@ struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
     }
     if (values == NULL)
         return NULL;
-    return Py_BuildValue("(ON)", Py_TYPE(self), values);
+    return Py_BuildValue("(ON)", cls, values);
 }
 
+static int
+slot_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *r = struct_init(self, args, kwds);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+static PyObject *
+slot_str(PyObject *self)
+{
+    return struct_str(self, NULL);
+}
+
+static PyObject *
+slot_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if (op != Py_EQ && op != Py_NE)
+        Py_RETURN_NOTIMPLEMENTED;
+    return struct_compare(a, b, op);
+}
+
+/* A read-only buffer of the bytes: result objects (their slots mirror the bytes) and the
+ * classes that hold pointers or handles NVML follows. */
+static int
+readonly_getbuffer(PyObject *self, Py_buffer *view, int flags)
+{
+    pn_struct *s = (pn_struct *)self;
+    return PyBuffer_FillInfo(view, self, s->data, s->size, 1, flags);
+}
+
+/* The methods every class gets, as descriptors in its dict (a subclass, ctypes' or a
+ * user's, finds them there; slots set in C alone would not be inherited through the
+ * ctypes metaclass's type_new). */
 static PyMethodDef struct_methods[] = {
+    {"__init__", (PyCFunction)(void (*)(void))struct_init, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"__str__", struct_str, METH_NOARGS, NULL},
+    {"__repr__", struct_str, METH_NOARGS, NULL},
+    {"__eq__", struct_eq, METH_O, NULL},
+    {"__ne__", struct_ne, METH_O, NULL},
     {"__copy__", struct_copy, METH_NOARGS, NULL},
+    {"__deepcopy__", struct_deepcopy, METH_O, NULL},   /* bytes and numbers: a copy is deep */
     {"__reduce__", struct_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
-/* Getset tables and type names live as long as the process: every module instance
- * shares them (before 3.12, a type made from a spec keeps pointing at spec->name). */
+/* Getset and member tables live as long as the process: every module instance shares
+ * them. */
 static PyGetSetDef *getsets[PN_NSTRUCTS];
-static PyMemberDef *members[PN_NSTRUCTS];   /* cached classes: over the value slots */
-static char *qualnames[PN_NSTRUCTS];
+static PyMemberDef *members[PN_NSTRUCTS];   /* result classes: over the value slots */
+
+/* The ctypes type of a field (a new reference): for the layout, the whole member (a bit
+ * field's too); nested structs are their classes; arrays T * count. */
+static PyObject *
+field_ctype(pn_state *st, const pn_field *f)
+{
+    static const char *const names[] = {
+        [PN_K_U8] = "c_ubyte", [PN_K_U16] = "c_ushort", [PN_K_U32] = "c_uint", [PN_K_I32] = "c_int",
+        [PN_K_U64] = "c_ulonglong", [PN_K_I64] = "c_longlong", [PN_K_ULONG] = "c_ulong",
+        [PN_K_F64] = "c_double", [PN_K_CHARS] = "c_char", [PN_K_CHAR] = "c_char", [PN_K_PTR] = "c_void_p",
+        [PN_K_CSTR] = "c_char_p", [PN_K_HANDLE] = "c_void_p",
+    };
+    PyObject *t;
+    if (f->kind == PN_K_STRUCT) {
+        t = pn_struct_type(st, f->sub);
+        Py_XINCREF(t);
+    }
+    else
+        t = PyObject_GetAttrString(st->ctypes, names[f->kind]);
+    if (t == NULL || f->count == 0)
+        return t;
+    PyObject *n = PyLong_FromUnsignedLong(f->count);
+    PyObject *arr = n ? PyNumber_Multiply(t, n) : NULL;
+    Py_XDECREF(n);
+    Py_DECREF(t);
+    return arr;
+}
+
+static int sidx_by_name(const char *name);
+
+/* What `_fields_` shows for a pointer or handle field: nvidia-ml-py's type, e.g.
+ * POINTER(c_uint) or c_nvmlDevice_t = POINTER(struct_c_nvmlDevice_t) (the generated
+ * table has its name, "LP_..."); the layout has a c_void_p there (field_ctype). */
+static PyObject *
+pointer_ctype(pn_state *st, const pn_field *f)
+{
+    if (strncmp(f->ctype, "LP_", 3) != 0)
+        return field_ctype(st, f);
+    const char *pointee = f->ctype + 3;
+    PyObject *t;
+    int sidx;
+    if (strncmp(pointee, "struct_", 7) == 0) {   /* the opaque structs behind handles */
+        PyObject *compat = PyImport_ImportModule("pynvml._ctypes_compat");
+        t = compat ? PyObject_GetAttrString(compat, pointee) : NULL;
+        Py_XDECREF(compat);
+    }
+    else if ((sidx = sidx_by_name(pointee)) >= 0) {
+        t = pn_struct_type(st, sidx);
+        Py_XINCREF(t);
+    }
+    else
+        t = PyObject_GetAttrString(st->ctypes, pointee);
+    PyObject *p = t ? PyObject_CallMethod(st->ctypes, "POINTER", "O", t) : NULL;
+    Py_XDECREF(t);
+    return p;
+}
+
+/* The ctypes layout of `d`, [(name, ctype), ...] in C order (by offset; nvidia-ml-py's
+ * order, which `_fields_` shows, is not always nvml.h's), and the `_fields_` nvidia-ml-py
+ * shows: its order, bit fields as (name, ctype, bits). */
+static int
+ctypes_fields(pn_state *st, const pn_struct_def *d, PyObject **layout, PyObject **shown)
+{
+    *layout = PyList_New(0);
+    *shown = PyList_New(d->nfields);
+    if (*layout == NULL || *shown == NULL)
+        goto fail;
+    unsigned int order[512];
+    if (d->nfields > 512) {
+        PyErr_SetString(PyExc_SystemError, "struct with too many fields");
+        goto fail;
+    }
+    for (unsigned int k = 0; k < d->nfields; k++)
+        order[k] = k;
+    for (unsigned int k = 1; k < d->nfields; k++)   /* stable insertion sort by offset */
+        for (unsigned int j = k; j > 0 && d->fields[order[j - 1]].offset > d->fields[order[j]].offset; j--) {
+            unsigned int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    for (unsigned int k = 0; k < d->nfields; k++) {
+        const pn_field *f = &d->fields[k];
+        PyObject *t = (f->kind == PN_K_PTR || f->kind == PN_K_HANDLE) ? pointer_ctype(st, f) : field_ctype(st, f);
+        if (t == NULL)
+            goto fail;
+        PyObject *pair = f->bits ? Py_BuildValue("(sNi)", f->name, t, (int)f->bits)
+                                 : Py_BuildValue("(sN)", f->name, t);
+        if (pair == NULL)
+            goto fail;
+        PyList_SET_ITEM(*shown, k, pair);
+    }
+    for (unsigned int k = 0; k < d->nfields; k++) {
+        const pn_field *f = &d->fields[order[k]];
+        PyObject *t = field_ctype(st, f);
+        PyObject *pair = t ? Py_BuildValue("(sN)", f->name, t) : NULL;
+        if (pair == NULL || PyList_Append(*layout, pair) < 0) {
+            Py_XDECREF(pair);
+            goto fail;
+        }
+        Py_DECREF(pair);
+    }
+    return 0;
+fail:
+    Py_CLEAR(*layout);
+    Py_CLEAR(*shown);
+    return -1;
+}
+
+/* ctypes laid `t` out as nvml.h does (and as our tables say)? */
+static int
+check_layout(pn_state *st, PyObject *t, const pn_struct_def *d)
+{
+    PyObject *size = PyObject_CallMethod(st->ctypes, "sizeof", "O", t);
+    PyObject *align = size ? PyObject_CallMethod(st->ctypes, "alignment", "O", t) : NULL;
+    int ok = align != NULL && PyLong_AsLong(size) == (long)d->size && PyLong_AsLong(align) == (long)d->align;
+    if (align != NULL && !ok)
+        PyErr_Format(PyExc_SystemError, "pynvml.%s: ctypes lays it out in %S bytes (align %S), nvml.h in %u (%u)",
+                     d->pyname, size, align, d->size, d->align);
+    Py_XDECREF(size);
+    Py_XDECREF(align);
+    for (unsigned int k = 0; ok && k < d->nfields; k++) {
+        PyObject *cf = PyObject_GetAttrString(t, d->fields[k].name);
+        PyObject *off = cf ? PyObject_GetAttrString(cf, "offset") : NULL;
+        ok = off != NULL && PyLong_AsLong(off) == (long)d->fields[k].offset;
+        if (off != NULL && !ok)
+            PyErr_Format(PyExc_SystemError, "pynvml.%s.%s: ctypes puts it at %S, nvml.h at %u", d->pyname,
+                         d->fields[k].name, off, d->fields[k].offset);
+        Py_XDECREF(cf);
+        Py_XDECREF(off);
+    }
+    return ok ? 0 : -1;
+}
+
+/* The first class made checks that pn_struct is ctypes' CDataObject: a ctypes object's
+ * buffer is at its b_ptr, its size at b_size, and our header is the base's size. */
+static int
+check_cdata_layout(pn_state *st)
+{
+    static int checked = 0;
+    if (checked)
+        return 0;
+    PyObject *structure = PyObject_GetAttrString(st->ctypes, "Structure");
+    PyObject *num = PyObject_CallMethod(st->ctypes, "c_ulonglong", "K", 0x0123456789abcdefULL);
+    int ok = 0;
+    if (structure != NULL && num != NULL) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(num, &view, PyBUF_SIMPLE) == 0) {
+            pn_struct *c = (pn_struct *)num;
+            ok = ((PyTypeObject *)structure)->tp_basicsize == (Py_ssize_t)sizeof(pn_struct) &&
+                 view.buf == (void *)c->data && c->size == 8 && c->base == NULL &&
+                 *(unsigned long long *)c->data == 0x0123456789abcdefULL;
+            PyBuffer_Release(&view);
+        }
+    }
+    Py_XDECREF(structure);
+    Py_XDECREF(num);
+    if (PyErr_Occurred())
+        return -1;
+    if (!ok) {
+        PyErr_SetString(PyExc_SystemError, "this Python's ctypes objects are not laid out as pynvml expects "
+                                           "(Modules/_ctypes/ctypes.h CDataObject)");
+        return -1;
+    }
+    checked = 1;
+    return 0;
+}
+
+/* Put `value` under `name` in type t's dict without ctypes' __setattr__ (which would lay
+ * out `_fields_` again). */
+static int
+dict_set(PyObject *t, const char *name, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(((PyTypeObject *)t)->tp_dict, name, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *
+call_metaclass(PyObject *meta, const char *name, PyObject *base, PyObject *ns)
+{
+    return ns == NULL ? NULL : PyObject_CallFunction(meta, "s(O)N", name, base, ns);
+}
+
+/* The result class of struct i: a subclass of its class with value slots. */
+static PyObject *
+make_result_type(pn_state *st, int i, PyObject *cls)
+{
+    const pn_struct_def *d = &pn_struct_defs[i];
+    if (members[i] == NULL) {
+        PyMemberDef *ms = PyMem_RawCalloc(d->nfields + 1, sizeof *ms);
+        if (ms == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        for (unsigned int k = 0; k < d->nfields; k++) {
+            ms[k].name = d->fields[k].name;
+            ms[k].type = PN_T_OBJECT_EX;
+            ms[k].offset = (Py_ssize_t)(sizeof(pn_struct) + k * sizeof(PyObject *));
+            ms[k].flags = PN_READONLY;
+        }
+        members[i] = ms;
+    }
+    /* `_pn_` comes from the class, through the MRO */
+    PyObject *r = call_metaclass((PyObject *)Py_TYPE(cls), d->pyname, cls,
+                                 Py_BuildValue("{s()ssss}", "__slots__", "__module__", "pynvml",
+                                               "__qualname__", d->pyname));
+    if (r == NULL)
+        return NULL;
+    PyTypeObject *rt = (PyTypeObject *)r;
+    for (unsigned int k = 0; k < d->nfields; k++)
+        if (dict_set(r, d->fields[k].name, PyDescr_NewMember(rt, &members[i][k])) < 0)
+            goto fail;
+    /* not a GC type: result_dealloc frees its objects (they hold no cycles) */
+    rt->tp_flags &= ~Py_TPFLAGS_HAVE_GC;
+    rt->tp_dealloc = result_dealloc;
+    rt->tp_free = PyObject_Free;
+    rt->tp_setattro = struct_setattro;
+    rt->tp_basicsize = (Py_ssize_t)(result_data_offset(d) + ((d->size + 7) & ~7u));
+    ((PyHeapTypeObject *)rt)->as_buffer.bf_getbuffer = readonly_getbuffer;
+    ((PyHeapTypeObject *)rt)->as_buffer.bf_releasebuffer = NULL;
+    rt->tp_as_buffer = &((PyHeapTypeObject *)rt)->as_buffer;
+    PyType_Modified(rt);
+    /* pointer(result) is a POINTER(class): its contents, ctypes' objects, are the class's */
+    PyObject *cache = PyObject_GetAttrString(st->ctypes, "_pointer_type_cache");
+    PyObject *ptr = cache ? PyObject_CallMethod(st->ctypes, "POINTER", "O", cls) : NULL;
+    int rc = ptr ? PyObject_SetItem(cache, r, ptr) : -1;
+    Py_XDECREF(cache);
+    Py_XDECREF(ptr);
+    if (rc < 0)
+        goto fail;
+    return r;
+fail:
+    Py_DECREF(r);
+    return NULL;
+}
 
 /* The class of struct `sidx`, made on first use (a borrowed reference; NULL with an
  * exception if it cannot be made).  Making all ~220 classes at import cost more than the
@@ -692,19 +1109,20 @@ make_struct_type(pn_state *st, int i)
 {
     PyObject *module = st->module;
     const pn_struct_def *d = &pn_struct_defs[i];
-    if (d->cached && members[i] == NULL) {
-        PyMemberDef *ms = PyMem_RawCalloc(d->nfields + 1, sizeof *ms);
-        if (ms == NULL)
-            return PyErr_NoMemory();
-        for (unsigned int k = 0; k < d->nfields; k++) {
-            ms[k].name = d->fields[k].name;
-            ms[k].type = PN_T_OBJECT_EX;
-            ms[k].offset = values_offset(d) + (Py_ssize_t)(k * sizeof(PyObject *));
-            ms[k].flags = PN_READONLY;
-        }
-        members[i] = ms;
+    if (pn_key == NULL && (pn_key = PyUnicode_InternFromString("_pn_")) == NULL)
+        return NULL;
+    if (st->ctypes == NULL) {
+        PyObject *ctypes = PyImport_ImportModule("ctypes");
+        if (ctypes == NULL)
+            return NULL;
+        if (st->ctypes == NULL)
+            st->ctypes = ctypes;
+        else
+            Py_DECREF(ctypes);
+        if (check_cdata_layout(st) < 0)
+            return NULL;
     }
-    if (!d->cached && getsets[i] == NULL) {
+    if (getsets[i] == NULL) {
         PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 1, sizeof *gs);
         if (gs == NULL)
             return PyErr_NoMemory();
@@ -716,54 +1134,46 @@ make_struct_type(pn_state *st, int i)
         }
         getsets[i] = gs;
     }
-    if (qualnames[i] == NULL) {
-        size_t n = strlen("pynvml.") + strlen(d->pyname) + 1;
-        if ((qualnames[i] = PyMem_RawMalloc(n)) == NULL)
-            return PyErr_NoMemory();
-        PyOS_snprintf(qualnames[i], n, "pynvml.%s", d->pyname);
-    }
-    PyType_Slot slots[] = {
-        {Py_tp_new, struct_new},
-        {Py_tp_init, struct_init},
-        {Py_tp_dealloc, struct_dealloc},
-        {Py_tp_str, struct_str},
-        {Py_tp_repr, struct_str},
-        {Py_tp_richcompare, struct_richcompare},
-        {Py_tp_methods, struct_methods},
-        {Py_bf_getbuffer, struct_getbuffer},
-        {Py_tp_doc, (void *)d->cname},
-        {d->cached ? Py_tp_members : Py_tp_getset, d->cached ? (void *)members[i] : (void *)getsets[i]},
-        {d->cached ? Py_tp_setattro : 0, d->cached ? (void *)struct_setattro : NULL},
-        {0, NULL},
-    };
-    PyType_Spec spec = {
-        .name = qualnames[i],
-        .basicsize = (int)(values_offset(d) + (d->cached ? d->nfields * sizeof(PyObject *) : 0)),
-        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-        .slots = slots,
-    };
-    PyObject *t = PyType_FromModuleAndSpec(module, &spec, NULL);
-    if (t == NULL)
+    PyObject *layout, *shown;
+    if (ctypes_fields(st, d, &layout, &shown) < 0)
         return NULL;
-    /* _fields_ (names and ctypes type names) and, for printable classes, _fmt_, as
-     * nvidia-ml-py's classes have them. */
-    PyObject *fields = PyList_New(d->nfields);
-    if (fields == NULL)
-        goto fail;
-    for (unsigned int k = 0; k < d->nfields; k++) {
-        const pn_field *f = &d->fields[k];
-        PyObject *pair = f->bits ? Py_BuildValue("(ssi)", f->name, f->ctype, (int)f->bits)
-                                 : Py_BuildValue("(ss)", f->name, f->ctype);
-        if (pair == NULL) {
-            Py_DECREF(fields);
-            goto fail;
-        }
-        PyList_SET_ITEM(fields, k, pair);
+    /* a nested struct's class is made first (field_ctype): this one may exist by now */
+    if (st->struct_types[i] != NULL) {
+        Py_DECREF(layout);
+        Py_DECREF(shown);
+        return st->struct_types[i];
     }
-    PyObject *tdict = ((PyTypeObject *)t)->tp_dict;
-    int rc = PyDict_SetItemString(tdict, "_fields_", fields);
-    Py_DECREF(fields);
-    if (rc < 0)
+    PyObject *base = PyObject_GetAttrString(st->ctypes, d->is_union ? "Union" : "Structure");
+    PyObject *t = base == NULL ? NULL :
+        call_metaclass((PyObject *)Py_TYPE(base), d->pyname, base,
+                       Py_BuildValue("{sNs()sssssssN}", "_fields_", layout, "__slots__", "__module__", "pynvml",
+                                     "__qualname__", d->pyname, "__doc__", d->cname, "_pn_",
+                                     Py_BuildValue("(iO)", i, module)));
+    Py_XDECREF(base);
+    if (t == NULL) {
+        Py_DECREF(shown);
+        return NULL;
+    }
+    if (check_layout(st, t, d) < 0)
+        goto fail;
+    /* what nvidia-ml-py's classes show, and our descriptors over ctypes' fields */
+    if (dict_set(t, "_fields_", shown) < 0) {
+        shown = NULL;
+        goto fail;
+    }
+    shown = NULL;
+    for (unsigned int k = 0; k < d->nfields; k++)
+        if (dict_set(t, d->fields[k].name, PyDescr_NewGetSet((PyTypeObject *)t, &getsets[i][k])) < 0)
+            goto fail;
+    /* the dunders through the type's __setattr__, which points the slots at them */
+    for (PyMethodDef *m = struct_methods; m->ml_name != NULL; m++) {
+        PyObject *descr = PyDescr_NewMethod((PyTypeObject *)t, m);
+        int rc = descr ? PyObject_SetAttrString(t, m->ml_name, descr) : -1;
+        Py_XDECREF(descr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (PyObject_SetAttrString(t, "__hash__", Py_None) < 0)
         goto fail;
     if (d->printable) {
         PyObject *fmt = PyDict_New();
@@ -788,29 +1198,66 @@ make_struct_type(pn_state *st, int i)
             }
             Py_DECREF(s);
         }
-        rc = PyDict_SetItemString(tdict, "_fmt_", fmt);
-        Py_DECREF(fmt);
-        if (rc < 0)
+        if (dict_set(t, "_fmt_", fmt) < 0)
             goto fail;
     }
-    PyType_Modified((PyTypeObject *)t);
+    /* and the slots themselves (ctypes' Union metaclass sets attributes without updating
+     * slots): C calls for the class's own objects */
+    PyTypeObject *tt = (PyTypeObject *)t;
+    tt->tp_init = slot_init;
+    tt->tp_str = tt->tp_repr = slot_str;
+    tt->tp_richcompare = slot_richcompare;
+    tt->tp_hash = PyObject_HashNotImplemented;
+    if (d->has_pointers) {   /* no bytes from a buffer can forge a pointer NVML follows */
+        ((PyHeapTypeObject *)tt)->as_buffer.bf_getbuffer = readonly_getbuffer;
+        ((PyHeapTypeObject *)tt)->as_buffer.bf_releasebuffer = NULL;
+        tt->tp_as_buffer = &((PyHeapTypeObject *)tt)->as_buffer;
+    }
+    /* our objects keep their bytes after the ctypes header (own_new) */
+    tt->tp_basicsize = (Py_ssize_t)(OWN_DATA_OFFSET + ((d->size + 7) & ~7u));
+    PyType_Modified(tt);
+    PyObject *r = NULL;
+    if (d->cached && (r = make_result_type(st, i, t)) == NULL)
+        goto fail;
     /* Making the class allocates, so a garbage collection may have run Python code (a
      * finalizer) that let another thread in to make this class too: keep the first. */
     if (st->struct_types[i] != NULL) {
+        Py_XDECREF(r);
         Py_DECREF(t);
         return st->struct_types[i];
     }
     PyObject *mdict = PyModule_GetDict(module);
     if (PyDict_SetItemString(mdict, d->pyname, t) < 0)
-        goto fail;
+        goto fail_r;
     for (int a = 0; pn_struct_aliases[a].name != NULL; a++)
         if (pn_struct_aliases[a].sidx == i && PyDict_SetItemString(mdict, pn_struct_aliases[a].name, t) < 0)
-            goto fail;
-    st->struct_types[i] = t;   /* the state's reference */
+            goto fail_r;
+    st->struct_types[i] = t;   /* the state's references */
+    st->result_types[i] = r;
     return t;
+fail_r:
+    Py_XDECREF(r);
 fail:
+    Py_XDECREF(shown);
     Py_DECREF(t);
     return NULL;
+}
+
+/* _nvml._result_class(cls): the result class (value slots) of a struct class, or None. */
+PyObject *
+pn_struct_result_class(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "_result_class() takes a struct class");
+        return NULL;
+    }
+    pn_state *st;
+    int sidx = type_info((PyTypeObject *)cls, &st);
+    if (sidx < 0)
+        return NULL;
+    PyObject *r = st->result_types[sidx] ? st->result_types[sidx] : Py_None;
+    Py_INCREF(r);
+    return r;
 }
 
 PyObject *
@@ -901,27 +1348,48 @@ pn_struct_dir(PyObject *module, PyObject *Py_UNUSED(ignored))
 PyObject *
 pn_struct_new(pn_state *st, int sidx, const void *data)
 {
-    PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, sidx);
-    if (t == NULL)
+    if (st->struct_types[sidx] == NULL && pn_struct_make_type(st, sidx) == NULL)
         return NULL;
-    /* Every result of a call comes through here: no zeroing nor defaults (struct_alloc),
-     * the bytes are all NVML's.  The type is not GC-tracked; tp_free is PyObject_Free. */
+    const pn_struct_def *d = &pn_struct_defs[sidx];
+    PyTypeObject *t = (PyTypeObject *)st->result_types[sidx];
+    if (t == NULL)
+        return own_new((PyTypeObject *)st->struct_types[sidx], 1, d, data);
+    /* Every result of a call comes through here: no zeroing nor defaults, the bytes are
+     * all NVML's.  A result class is not a GC type; tp_free is PyObject_Free. */
     pn_struct *o = PyObject_Malloc(t->tp_basicsize);
     if (o == NULL)
         return PyErr_NoMemory();
     PyObject_Init((PyObject *)o, t);
-    o->data = (char *)o->inline_data;
-    o->base = NULL;
-    o->def = &pn_struct_defs[sidx];
-    memcpy(o->data, data, pn_struct_defs[sidx].size);
-    if (o->def->cached) {
-        memset(value_slots((PyObject *)o), 0, o->def->nfields * sizeof(PyObject *));
-        if (values_fill((PyObject *)o) < 0) {
-            Py_DECREF(o);
-            return NULL;
-        }
+    cdata_init(o, (char *)o + result_data_offset(d), NULL, d);
+    memcpy(o->data, data, d->size);
+    memset(value_slots((PyObject *)o), 0, d->nfields * sizeof(PyObject *));
+    if (values_fill((PyObject *)o, d) < 0) {
+        Py_DECREF(o);
+        return NULL;
     }
     return (PyObject *)o;
+}
+
+/* 1 when `o` is a ctypes array of struct `sidx` (`c_nvmlPRMCounter_v1_t * n`), else 0. */
+int
+pn_is_struct_array(pn_state *st, PyObject *o, int sidx)
+{
+    PyObject *cls = pn_struct_type(st, sidx);
+    if (cls == NULL || st->ctypes == NULL)
+        return cls == NULL ? -1 : 0;
+    PyObject *array = PyObject_GetAttrString(st->ctypes, "Array");
+    if (array == NULL)
+        return -1;
+    int r = PyObject_TypeCheck(o, (PyTypeObject *)array);
+    Py_DECREF(array);
+    if (r) {
+        PyObject *item = PyObject_GetAttrString((PyObject *)Py_TYPE(o), "_type_");
+        if (item == NULL)
+            return -1;
+        r = PyType_Check(item) && PyType_IsSubtype((PyTypeObject *)item, (PyTypeObject *)cls);
+        Py_DECREF(item);
+    }
+    return r;
 }
 
 int
@@ -934,7 +1402,7 @@ pn_arg_struct(pn_state *st, PyObject *o, int sidx, const char *fname, const char
                      pn_struct_defs[sidx].pyname, Py_TYPE(o)->tp_name);
         return -1;
     }
-    if (pn_struct_defs[sidx].cached) {   /* codegen's value_cached() rules these out */
+    if (is_result(o)) {   /* codegen's value_cached() rules these out */
         PyErr_Format(PyExc_SystemError, "%s(): pynvml.%s keeps value slots: NVML may not write it", fname,
                      pn_struct_defs[sidx].pyname);
         return -1;

@@ -111,3 +111,10 @@ def reference_data():
     if not REFERENCE.exists():
         pytest.skip("../shared/reference is not here")
     return REFERENCE
+
+
+def of_class(obj, cls):
+    """obj is an object of struct class `cls` exactly: one made of the class (by the
+    caller or by ctypes), or what a function returns, an object of the class's result
+    class (ext/structs.c, "Value slots": a subclass of the same name)."""
+    return type(obj) is cls or type(obj) is pynvml._nvml._result_class(cls)

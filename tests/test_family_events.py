@@ -16,7 +16,7 @@ import time
 import pytest
 
 import pynvml
-from conftest import SIM_LIBRARY
+from conftest import SIM_LIBRARY, of_class
 
 XID = pynvml.nvmlEventTypeXidCriticalError      # 8
 PSTATE = pynvml.nvmlEventTypePState             # 4
@@ -62,7 +62,7 @@ def test_registered_event_is_delivered_with_its_data(h, evset, ref):
     pynvml.nvmlDeviceRegisterEvents(h[1], XID | PSTATE, evset)
     fire(1, XID, 79)
     e = pynvml.nvmlEventSetWait(evset, 1000)
-    assert type(e) is pynvml.c_nvmlEventData_t
+    assert of_class(e, pynvml.c_nvmlEventData_t)
     assert [f[0] for f in type(e)._fields_] == [f[0] for f in ref.c_nvmlEventData_t._fields_]
     assert (e.device, e.eventType, e.eventData, e.gpuInstanceId, e.computeInstanceId) == (h[1], XID, 79, NA, NA)
     assert pynvml.nvmlDeviceGetIndex(e.device) == 1
@@ -435,7 +435,7 @@ def metrics_between(s1, s2, ids):
 def test_gpm_support_on_h100(h):
     for d in h:
         sup = pynvml.nvmlGpmQueryDeviceSupport(d)
-        assert type(sup) is pynvml.c_nvmlGpmSupport_t
+        assert of_class(sup, pynvml.c_nvmlGpmSupport_t)
         assert (sup.version, sup.isSupportedDevice) == (pynvml.NVML_GPM_SUPPORT_VERSION, 1)
         assert pynvml.nvmlGpmQueryIfStreamingEnabled(d) == 0
 
@@ -651,7 +651,7 @@ def test_a_unit_with_two_gpus(default_profile, use_profile, ref):
     u = pynvml.nvmlUnitGetHandleByIndex(0)
     assert type(u) is pynvml.c_nvmlUnit_t and u == pynvml.nvmlUnitGetHandleByIndex(0)
     info = pynvml.nvmlUnitGetUnitInfo(u)
-    assert type(info) is pynvml.c_nvmlUnitInfo_t
+    assert of_class(info, pynvml.c_nvmlUnitInfo_t)
     assert (info.name, info.id, info.serial, info.firmwareVersion) == ("S2075", "0324109000012", "0324109000012", "6.1")
     led = pynvml.nvmlUnitGetLedState(u)
     assert (led.cause, led.color) == ("", pynvml.NVML_LED_COLOR_GREEN)

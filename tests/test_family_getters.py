@@ -10,7 +10,7 @@ import time
 import pytest
 
 import pynvml
-
+from conftest import of_class
 pytestmark = pytest.mark.simulator
 
 NA = 2**64 - 1        # NVML_VALUE_NOT_AVAILABLE (unsigned long long)
@@ -45,10 +45,10 @@ def test_h100_values(h):
         with pytest.raises(pynvml.NVMLError_InvalidArgument):
             pynvml.nvmlDeviceGetTemperatureV(d, sensor)
     ps = pynvml.nvmlDeviceGetDynamicPstatesInfo(d)
-    assert type(ps) is pynvml.c_nvmlGpuDynamicPstatesInfo_t and ps.flags == 0
+    assert of_class(ps, pynvml.c_nvmlGpuDynamicPstatesInfo_t) and ps.flags == 0
     assert len(ps.utilization) == 8 and ps.utilization[0].bIsPresent == 1
     br = pynvml.nvmlSystemGetDriverBranch()
-    assert type(br) is pynvml.c_nvmlSystemDriverBranchInfo_v1_t
+    assert of_class(br, pynvml.c_nvmlSystemDriverBranchInfo_v1_t)
     assert (br.version, br.branch) == (pynvml.SystemDriverBranchInfo_v1, "r582_49")
     assert pynvml.nvmlSystemGetHicVersion() == []
     assert pynvml.nvmlSystemGetTopologyGpuSet(0) == h
@@ -110,7 +110,7 @@ def test_h100_process_detail_list(h):
     v1 = pynvml.nvmlProcessDetailList_v1
     assert pynvml.nvmlDeviceGetRunningProcessDetailList(h[0], v1, 0) == []
     (p,) = pynvml.nvmlDeviceGetRunningProcessDetailList(h[1], v1, pynvml.NVML_PROCESS_MODE_COMPUTE)
-    assert type(p) is pynvml.c_nvmlProcessDetail_v1_t
+    assert of_class(p, pynvml.c_nvmlProcessDetail_v1_t)
     assert (p.pid, p.usedGpuMemory, p.usedGpuCcProtectedMemory) == (4242, 17179869184, 0)
     assert [x.pid for x in pynvml.nvmlDeviceGetComputeRunningProcesses(h[1])] == [4242]
     assert pynvml.nvmlDeviceGetRunningProcessDetailList(h[1], v1, 1) == []
@@ -126,7 +126,7 @@ def test_h100_process_detail_list(h):
 def test_samples_increase_after_the_last_seen(h):
     vtype, samples = pynvml.nvmlDeviceGetSamples(h[0], pynvml.NVML_TOTAL_POWER_SAMPLES, 0)
     assert vtype == pynvml.NVML_VALUE_TYPE_UNSIGNED_INT and len(samples) == 119
-    assert all(type(s) is pynvml.c_nvmlSample_t for s in samples)
+    assert all(of_class(s, pynvml.c_nvmlSample_t) for s in samples)
     ts = [s.timeStamp for s in samples]
     assert ts == sorted(ts) and len(set(ts)) == len(ts)
     assert all(b - a == 20000 for a, b in zip(ts, ts[1:]))          # one every 20 ms
@@ -210,14 +210,14 @@ def test_rich_profile_success_paths(default_profile, use_profile):
     assert pynvml.nvmlDeviceGetBBXTimeData_v1(d).timeRun == 3601
     assert pynvml.nvmlDeviceGetLastBBXFlushTime(d) == [1700000001, 1234]
     st = pynvml.nvmlDeviceGetAccountingStats(d, 4242)
-    assert type(st) is pynvml.c_nvmlAccountingStats_t
+    assert of_class(st, pynvml.c_nvmlAccountingStats_t)
     assert (st.gpuUtilization, st.maxMemoryUsage, st.isRunning, list(st.reserved)) == (90, 1 << 34, 1, [0] * 5)
     # NVML_VALUE_NOT_AVAILABLE stays NVML's value (nvidia-ml-py's None assignment is a TypeError)
     assert pynvml.nvmlDeviceGetAccountingStats(d, 7).maxMemoryUsage == NA
     with pytest.raises(pynvml.NVMLError_InvalidArgument):
         pynvml.nvmlDeviceGetAccountingStats(d, 8)
     s2 = pynvml.nvmlDeviceGetAccountingStats_v2(d, 4242)
-    assert type(s2) is pynvml.c_nvmlAccountingStats_v2_t
+    assert of_class(s2, pynvml.c_nvmlAccountingStats_v2_t)
     assert (s2.pid, s2.isRunning, s2.sampleCount, s2.sumGpuUtil, s2.maxMemoryUsage) == (4242, 1, 12, 1080, 1 << 34)
     with pytest.raises(pynvml.NVMLError_NotFound):
         pynvml.nvmlDeviceGetAccountingStats_v2(d, 1)
@@ -252,7 +252,7 @@ def test_rich_profile_success_paths(default_profile, use_profile):
     assert pynvml.nvmlDeviceGetClkMonStatus(d, c_clkMonInfo=cm2).bGlobalStatus == 1 and cm2.clkMonListSize == 1
     util = pynvml.nvmlDeviceGetProcessesUtilizationInfo(d, 100)
     assert [(u.timeStamp, u.smUtil) for u in util] == [(101, 51), (102, 52)]
-    assert all(type(u) is pynvml.c_nvmlProcessUtilizationInfo_v1_t for u in util)
+    assert all(of_class(u, pynvml.c_nvmlProcessUtilizationInfo_v1_t) for u in util)
     with pytest.raises(pynvml.NVMLError_NotFound):
         pynvml.nvmlDeviceGetProcessesUtilizationInfo(d, 102)
     (p,) = pynvml.nvmlDeviceGetRunningProcessDetailList(d, pynvml.nvmlProcessDetailList_v1, 0)

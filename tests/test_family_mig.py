@@ -11,7 +11,7 @@ import json
 import pytest
 
 import pynvml
-
+from conftest import of_class
 simulator = pytest.mark.simulator
 mutates = pytest.mark.mutates
 
@@ -60,18 +60,18 @@ def test_gpu_instance_profiles(h):
     for index, (pid, name, slices, count, sms, mem, starts, size) in GI_PROFILES.items():
         for dev in h:                                       # MIG off (GPU 1) answers the same
             info = pynvml.nvmlDeviceGetGpuInstanceProfileInfo(dev, index)
-            assert type(info) is pynvml.c_nvmlGpuInstanceProfileInfo_v2_t
+            assert of_class(info, pynvml.c_nvmlGpuInstanceProfileInfo_v2_t)
             assert (info.id, info.name, info.sliceCount, info.instanceCount, info.multiprocessorCount,
                     info.memorySizeMB) == (pid, name, slices, count, sms, mem)
             assert info.version == pynvml.nvmlGpuInstanceProfileInfo_v2
             v1 = pynvml.nvmlDeviceGetGpuInstanceProfileInfo(dev, index, version=1)
-            assert type(v1) is pynvml.c_nvmlGpuInstanceProfileInfo_t
+            assert of_class(v1, pynvml.c_nvmlGpuInstanceProfileInfo_t)
             assert (v1.id, v1.sliceCount, v1.memorySizeMB) == (pid, slices, mem)
             assert pynvml.nvmlDeviceGetGpuInstanceProfileInfoV(dev, index) == info
             assert pynvml.nvmlDeviceGetGpuInstanceProfileInfoById(dev, pid) == info
             got = pynvml.nvmlDeviceGetGpuInstancePossiblePlacements(dev, pid)
             assert [(p.start, p.size) for p in got] == [(s, size) for s in starts]
-            assert all(type(p) is pynvml.c_nvmlGpuInstancePlacement_t for p in got)
+            assert all(of_class(p, pynvml.c_nvmlGpuInstancePlacement_t) for p in got)
     d = h[0]
     with pytest.raises(pynvml.NVMLError_NotSupported):       # 8-slice: no such profile on an H100
         pynvml.nvmlDeviceGetGpuInstanceProfileInfo(d, pynvml.NVML_GPU_INSTANCE_PROFILE_8_SLICE)
@@ -134,19 +134,19 @@ def test_compute_instance_profiles(h):
             3: (4, 1, 74, "MIG 4c.7g.80gb"), 4: (7, 1, 132, "MIG 7g.80gb")}
     for index, (slices, count, sms, name) in want.items():
         info = pynvml.nvmlGpuInstanceGetComputeInstanceProfileInfo(gi, index, pynvml.NVML_COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED)
-        assert type(info) is pynvml.c_nvmlComputeInstanceProfileInfo_v2_t
+        assert of_class(info, pynvml.c_nvmlComputeInstanceProfileInfo_v2_t)
         assert (info.id, info.sliceCount, info.instanceCount, info.multiprocessorCount, info.name) == \
             (index, slices, count, sms, name)
         assert (info.sharedCopyEngineCount, info.sharedDecoderCount, info.sharedJpegCount, info.sharedOfaCount) == (8, 7, 7, 1)
         assert pynvml.nvmlGpuInstanceGetComputeInstanceProfileInfoV(gi, index, 0) == info
         v1 = pynvml.nvmlGpuInstanceGetComputeInstanceProfileInfo(gi, index, 0, 1)
-        assert type(v1) is pynvml.c_nvmlComputeInstanceProfileInfo_t and (v1.id, v1.sliceCount) == (index, slices)
+        assert of_class(v1, pynvml.c_nvmlComputeInstanceProfileInfo_t) and (v1.id, v1.sliceCount) == (index, slices)
         assert pynvml.nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gi, index) == count
     starts = {0: [0, 1, 2, 3, 4, 5, 6], 1: [0, 2, 4], 2: [0, 4], 3: [0], 4: [0]}
     for index, s in starts.items():
         got = pynvml.nvmlGpuInstanceGetComputeInstancePossiblePlacements(gi, index)
         assert [(p.start, p.size) for p in got] == [(x, want[index][0]) for x in s]
-        assert all(type(p) is pynvml.c_nvmlComputeInstancePlacement_t for p in got)
+        assert all(of_class(p, pynvml.c_nvmlComputeInstancePlacement_t) for p in got)
     with pytest.raises(pynvml.NVMLError_InvalidArgument):      # only the shared engine profile
         pynvml.nvmlGpuInstanceGetComputeInstanceProfileInfo(gi, 0, 1)
     with pytest.raises(pynvml.NVMLError_NotSupported):
@@ -223,7 +223,7 @@ def test_gpu_instance_round_trip(h):
     gi = pynvml.nvmlDeviceCreateGpuInstance(d, P1G)
     assert type(gi) is pynvml.c_nvmlGpuInstance_t
     info = pynvml.nvmlGpuInstanceGetInfo(gi)
-    assert type(info) is pynvml.c_nvmlGpuInstanceInfo_t
+    assert of_class(info, pynvml.c_nvmlGpuInstanceInfo_t)
     # the highest free placement first, its id the buddy-tree node (eighths are 7..14)
     assert (info.device, info.id, info.profileId, info.placement.start, info.placement.size) == (d, 13, P1G, 6, 1)
     assert pynvml.nvmlDeviceGetGpuInstances(d, P1G) == [gi]
@@ -344,7 +344,7 @@ def test_compute_instance_round_trip(h):
     assert type(ci) is pynvml.c_nvmlComputeInstance_t
     for get in (pynvml.nvmlComputeInstanceGetInfo, pynvml.nvmlComputeInstanceGetInfo_v2):
         info = get(ci)
-        assert type(info) is pynvml.c_nvmlComputeInstanceInfo_t
+        assert of_class(info, pynvml.c_nvmlComputeInstanceInfo_t)
         assert (info.device, info.gpuInstance, info.id, info.profileId, info.placement.start, info.placement.size) == \
             (d, gi, 0, 0, 0, 1)
     assert pynvml.nvmlGpuInstanceGetComputeInstances(gi, 0) == [ci]

@@ -6,7 +6,7 @@ import ctypes
 import pytest
 
 import pynvml
-
+from conftest import of_class
 pytestmark = pytest.mark.simulator
 
 
@@ -41,7 +41,7 @@ def test_h100_values(h):
     cc = pynvml.nvmlDeviceGetConfComputeMemSizeInfo(d)
     assert (cc.protectedMemSizeKib, cc.unprotectedMemSizeKib) == (0, 83024896)
     pm = pynvml.nvmlDeviceGetConfComputeProtectedMemoryUsage(d)
-    assert type(pm) is pynvml.c_nvmlMemory_t and (pm.total, pm.free, pm.used) == (0, 0, 0)
+    assert of_class(pm, pynvml.c_nvmlMemory_t) and (pm.total, pm.free, pm.used) == (0, 0, 0)
     assert pynvml.nvmlDeviceGetCurrentEccMode(d) == 1 and pynvml.nvmlDeviceGetPendingEccMode(d) == 1
     assert pynvml.nvmlDeviceGetDefaultEccMode(d) == [1]
     assert pynvml.nvmlDeviceGetNumGpuCores(d) == 16896 and pynvml.nvmlDeviceGetIrqNum(d) == 41

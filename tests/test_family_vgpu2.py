@@ -20,7 +20,7 @@ import sys
 import pytest
 
 import pynvml
-from conftest import ROOT
+from conftest import ROOT, of_class
 
 sys.path.insert(0, str(ROOT / "tools"))
 import compare_with_nvidia_ml_py as cmp  # noqa: E402
@@ -148,22 +148,22 @@ def test_vgpu_instances(h):
     assert pynvml.nvmlVgpuInstanceGetVmID(I1) == (b"vm-3001", pynvml.NVML_VGPU_VM_ID_UUID)
     assert pynvml.nvmlVgpuInstanceGetVmID(I2) == (b"42", pynvml.NVML_VGPU_VM_ID_DOMAIN_ID)
     lic = pynvml.nvmlVgpuInstanceGetLicenseInfo(I1)
-    assert type(lic) is pynvml.c_nvmlVgpuLicenseInfo_t and lic.isLicensed == 1
+    assert of_class(lic, pynvml.c_nvmlVgpuLicenseInfo_t) and lic.isLicensed == 1
     assert lic.currentState == pynvml.NVML_GRID_LICENSE_STATE_LICENSED and lic.licenseExpiry.year == 2027
     assert pynvml.nvmlVgpuInstanceGetLicenseInfo_v2(I2).isLicensed == 0
     rs = pynvml.nvmlVgpuInstanceGetRuntimeStateSize(I1)
-    assert type(rs) is pynvml.nvmlVgpuRuntimeState_v1_t and rs.size == 268435456
+    assert of_class(rs, pynvml.nvmlVgpuRuntimeState_v1_t) and rs.size == 268435456
     assert rs.version == pynvml.VgpuRuntimeState_v1
     assert pynvml.nvmlVgpuInstanceGetEncoderStats(I1) == (2, 60, 1200)
     (s,) = pynvml.nvmlVgpuInstanceGetEncoderSessions(I1)
-    assert type(s) is pynvml.c_nvmlEncoderSession_t and (s.pid, s.hResolution, s.encodeLatency) == (4242, 1920, 1200)
+    assert of_class(s, pynvml.c_nvmlEncoderSession_t) and (s.pid, s.hResolution, s.encodeLatency) == (4242, 1920, 1200)
     assert pynvml.nvmlVgpuInstanceGetEncoderSessions(I2) == []
     assert pynvml.nvmlVgpuInstanceGetFBCStats(I1).averageFPS == 30
     (f,) = pynvml.nvmlVgpuInstanceGetFBCSessions(I1)
     assert (f.sessionId, f.hMaxResolution) == (9, 3840) and pynvml.nvmlVgpuInstanceGetFBCSessions(I2) == []
     assert pynvml.nvmlVgpuInstanceGetGpuPciId(I1) == "00000000:02:00.0"
     st = pynvml.nvmlVgpuInstanceGetAccountingStats(I1, 4243)
-    assert type(st) is pynvml.c_nvmlAccountingStats_t and st.maxMemoryUsage == 1 << 30 and st.isRunning == 1
+    assert of_class(st, pynvml.c_nvmlAccountingStats_t) and st.maxMemoryUsage == 1 << 30 and st.isRunning == 1
     with pytest.raises(pynvml.NVMLError_InvalidArgument):
         pynvml.nvmlVgpuInstanceGetAccountingStats(I1, 1)
     with pytest.raises(pynvml.NVMLError_InvalidArgument):     # an instance the host does not have
@@ -200,7 +200,7 @@ def test_scheduler(h):
     caps = pynvml.nvmlDeviceGetVgpuSchedulerCapabilities(h)
     assert list(caps.supportedSchedulers) == [1, 2, 3] and caps.maxFrequencyForARR == 960
     state = pynvml.nvmlDeviceGetVgpuSchedulerState(h)
-    assert type(state) is pynvml.c_nvmlVgpuSchedulerGetState_t and state.arrMode == pynvml.NVML_VGPU_SCHEDULER_ARR_ENABLE
+    assert of_class(state, pynvml.c_nvmlVgpuSchedulerGetState_t) and state.arrMode == pynvml.NVML_VGPU_SCHEDULER_ARR_ENABLE
     assert state.schedulerParams.vgpuSchedDataWithARR.avgFactor == 33
     assert state.schedulerParams.vgpuSchedDataWithARR.timeslice == 2000000
     log = pynvml.nvmlDeviceGetVgpuSchedulerLog(h)
@@ -210,18 +210,18 @@ def test_scheduler(h):
 
 def test_licensing_and_metadata(h):
     g = pynvml.nvmlDeviceGetGridLicensableFeatures(h)
-    assert type(g) is pynvml.c_nvmlGridLicensableFeatures_v4_t and g.isGridLicenseSupported == 1
+    assert of_class(g, pynvml.c_nvmlGridLicensableFeatures_v4_t) and g.isGridLicenseSupported == 1
     f = g.gridLicensableFeatures[0]
     assert (f.featureCode, f.productName, f.licenseExpiry.year) == (4, "NVIDIA Virtual Compute Server", 2027)
     assert pynvml.nvmlDeviceGetGridLicensableFeatures_v4(h).licensableFeaturesCount == 1
     pm = pynvml.nvmlDeviceGetVgpuMetadata(h)
-    assert type(pm) is pynvml.c_nvmlVgpuPgpuMetadata_t and pm.hostDriverVersion == "580.159.04"
+    assert of_class(pm, pynvml.c_nvmlVgpuPgpuMetadata_t) and pm.hostDriverVersion == "580.159.04"
     assert (pm.hostSupportedVgpuRange.minVersion, pm.opaqueData) == (0x100000, "pgpu-opq")
     assert pynvml.nvmlDeviceGetPgpuMetadataString(h) == (b"580.159.04;vgpu=0x100000-0x120000", 34)
     vm = pynvml.nvmlVgpuInstanceGetMetadata(I1)
-    assert type(vm) is pynvml.c_nvmlVgpuMetadata_t and vm.guestVgpuVersion == 0x110000 and vm.opaqueData == "vopq"
+    assert of_class(vm, pynvml.c_nvmlVgpuMetadata_t) and vm.guestVgpuVersion == 0x110000 and vm.opaqueData == "vopq"
     c = pynvml.nvmlGetVgpuCompatibility(vm, pm)
-    assert type(c) is pynvml.c_nvmlVgpuPgpuCompatibility_t and (c.vgpuVmCompatibility, c.compatibilityLimitCode) == (15, 0)
+    assert of_class(c, pynvml.c_nvmlVgpuPgpuCompatibility_t) and (c.vgpuVmCompatibility, c.compatibilityLimitCode) == (15, 0)
     vm.guestVgpuVersion = 0x130000                # a guest newer than the host supports
     c = pynvml.nvmlGetVgpuCompatibility(vm, pm)
     assert c.vgpuVmCompatibility == pynvml.NVML_VGPU_VM_COMPATIBILITY_NONE
@@ -239,7 +239,7 @@ def test_licensing_and_metadata(h):
 
 def test_placements(h):
     p = pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements(h, T4C)
-    assert type(p) is pynvml.c_nvmlVgpuPlacementList_v1_t and p.version == pynvml.VgpuPlacementList_v1
+    assert of_class(p, pynvml.c_nvmlVgpuPlacementList_v1_t) and p.version == pynvml.VgpuPlacementList_v1
     assert (p.count, p.placementSize) == (4, 2)
     ids = (ctypes.c_uint * p.count).from_address(p.placementIds)   # the ids live as long as p
     assert list(ids) == [0, 2, 4, 6]
@@ -250,7 +250,7 @@ def test_placements(h):
     with pytest.raises(TypeError):                      # the address means nothing elsewhere
         pickle.dumps(q)
     p2 = pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements(h, T4C, mode=1, version=2)
-    assert type(p2) is pynvml.c_nvmlVgpuPlacementList_v2_t and (p2.count, p2.mode) == (4, 1)
+    assert of_class(p2, pynvml.c_nvmlVgpuPlacementList_v2_t) and (p2.count, p2.mode) == (4, 1)
     assert list((ctypes.c_uint * p2.count).from_address(p2.placementIds)) == [0, 2, 4, 6]
     c = pynvml.nvmlDeviceGetVgpuTypeCreatablePlacements(h, T4C, 2)
     assert list((ctypes.c_uint * c.count).from_address(c.placementIds)) == [4, 6]

@@ -23,7 +23,7 @@ import time
 import pytest
 
 import pynvml
-from conftest import REFERENCE, ROOT
+from conftest import REFERENCE, ROOT, of_class
 
 sys.path.insert(0, str(ROOT / "codegen"))
 import spec as spec_mod  # noqa: E402
@@ -711,7 +711,7 @@ def test_field_values(default_profile, use_profile):
         assert type(got) is list and len(got) == len(ids)
         members = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"]
         for fid, v in zip(ids, got):
-            assert type(v) is pynvml.c_nvmlFieldValue_t
+            assert of_class(v, pynvml.c_nvmlFieldValue_t)
             assert v.fieldId == fid and v.scopeId == 0
             entry = table[str(fid)]
             if is_error(entry):
@@ -753,10 +753,10 @@ def test_memory_info_versions(default_profile, use_profile):
         for v1 in (pynvml.nvmlDeviceGetMemoryInfo(h), pynvml.nvmlDeviceGetMemoryInfo(h, None),
                    pynvml.nvmlDeviceGetMemoryInfo(h, 0), pynvml.nvmlDeviceGetMemoryInfo(h, version=None),
                    pynvml.nvmlDeviceGetMemoryInfo(h, False)):
-            assert type(v1) is pynvml.c_nvmlMemory_t
+            assert of_class(v1, pynvml.c_nvmlMemory_t)
             assert {k: getattr(v1, k) for k in ("total", "free", "used")} == data
         v2 = pynvml.nvmlDeviceGetMemoryInfo(h, version=pynvml.nvmlMemory_v2)
-        assert type(v2) is pynvml.c_nvmlMemory_v2_t
+        assert of_class(v2, pynvml.c_nvmlMemory_v2_t)
         assert [f[0] for f in v2._fields_] == ["version", "total", "reserved", "free", "used"]
         assert v2.version == pynvml.nvmlMemory_v2 == 0x02000028
         data2 = default_profile["devices"][dev]["nvmlDeviceGetMemoryInfo_v2"]
@@ -844,7 +844,7 @@ def test_process_utilization(default_profile, use_profile):
         got = pynvml.nvmlDeviceGetProcessUtilization(h[0], int(ts))
         assert type(got) is list and len(got) == len(node)      # [] where there are none
         for s, d in zip(got, node):
-            assert type(s) is pynvml.c_nvmlProcessUtilizationSample_t
+            assert of_class(s, pynvml.c_nvmlProcessUtilizationSample_t)
             assert {fl.name: getattr(s, fl.name) for fl in st.fields} == d
     with pytest.raises(pynvml.NVMLError_InvalidArgument):
         pynvml.nvmlDeviceGetProcessUtilization(h[0], 1)

@@ -9,6 +9,8 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
+from pathlib import Path
+
 import pytest
 
 import pynvml
@@ -22,6 +24,12 @@ def shutdown_all():
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
 
+
+
+@pytest.fixture
+def reference_data():
+    """The reference data the tests need, copied into the repo (tests/data/reference)."""
+    return Path(__file__).resolve().parent / "data" / "reference"
 
 @pytest.fixture
 def smi():

@@ -88,7 +88,7 @@ def test_help(capsys):
     assert rc == 0 and '"memory.total"' in out and '"name" or "gpu_name"' in out
     rc, out = run(capsys, "-h")
     assert rc == 0 and "--query-gpu" in out
-    assert run(capsys, "--bogus")[0] == 2
+    assert run(capsys, "--bogus")[0] == 255       # nvidia-smi's status for an option it does not take
 
 
 def test_loop_ms_prints_the_header_once(tmp_path):

@@ -3,6 +3,8 @@ modelled on (../shared/reference/h100/query-gpu-all*.csv)."""
 import csv
 import re
 
+from pathlib import Path
+
 import pytest
 
 import pynvml
@@ -59,6 +61,12 @@ def compare(name, ours, ref):
             return "close"
     return "different"
 
+
+
+@pytest.fixture
+def reference_data():
+    """The reference data the tests need, copied into the repo (tests/data/reference)."""
+    return Path(__file__).resolve().parent / "data" / "reference"
 
 @pytest.fixture
 def smi():

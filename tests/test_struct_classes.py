@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import pynvml
-
+from conftest import of_class
 LAYOUTS = pynvml._nvml._struct_layouts()
 ADDRESS = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
 MASK = re.compile(r"<[\w.]*?(\w+) object at 0x[0-9a-fA-F]+>")   # module and address differ
@@ -76,7 +76,8 @@ def test_class_exists_with_fields_and_fmt(ref, name):
     ours, theirs = ours_and_theirs(ref, name)
     assert isinstance(ours, type) and ours.__module__ == "pynvml"
     assert ours.__name__ == theirs.__name__          # aliases print their class's name
-    assert ours._fields_ == ctypes_fields(theirs)
+    assert ctypes_fields(ours) == ctypes_fields(theirs)
+    assert issubclass(ours, (ctypes.Structure, ctypes.Union))   # a ctypes type (issue #10)
     if is_printable(theirs):
         assert ours._fmt_ == theirs._fmt_
     else:
@@ -318,7 +319,7 @@ def test_scalar_array_reads_as_list_and_is_set_whole():
 def test_struct_array_items_are_views():
     h = pynvml.c_nvmlBridgeChipHierarchy_t()
     items = h.bridgeChipInfo
-    assert len(items) == 128 and type(items[0]) is pynvml.c_nvmlBridgeChipInfo_t
+    assert len(items) == 128 and of_class(items[0], pynvml.c_nvmlBridgeChipInfo_t)
     items[1].fwVersion = 0x1234
     assert h.bridgeChipInfo[1].fwVersion == 0x1234
     assert bytes(h)[4 + 8 + 4:4 + 8 + 8] == (0x1234).to_bytes(4, "little")
@@ -441,12 +442,11 @@ def test_bit_field_like_ctypes(ref):
     ours = pynvml.c_nvmlGpuDynamicPstatesUtilization_t(bIsPresent=3, percentage=50)
     theirs = ref.c_nvmlGpuDynamicPstatesUtilization_t(bIsPresent=3, percentage=50)
     assert ours.bIsPresent == theirs.bIsPresent == 1 and bytes(ours) == bytes(theirs)
-    assert ours._fields_[0] == ("bIsPresent", "c_uint", 1)
+    assert ours._fields_[0] == ("bIsPresent", ctypes.c_uint, 1)
     # the other bits of the member keep their value, as in ctypes
     raw = (0xFFFFFFFE).to_bytes(4, "little") + bytes(12)
     theirs = ref.c_nvmlGpuDynamicPstatesUtilization_t.from_buffer_copy(raw)
-    ours = pynvml.c_nvmlGpuDynamicPstatesUtilization_t()
-    memoryview(ours)[:] = raw
+    ours = pynvml.c_nvmlGpuDynamicPstatesUtilization_t.from_buffer_copy(raw)
     assert ours.bIsPresent == theirs.bIsPresent == 0
     ours.bIsPresent = theirs.bIsPresent = 1
     assert ours.bIsPresent == 1 and bytes(ours) == bytes(theirs) == b"\xff" * 4 + bytes(12)

@@ -13,7 +13,7 @@ import re
 import pytest
 
 import pynvml
-
+from conftest import of_class
 # Our struct classes and the nvml.h record each one lays out.
 C_RECORD = {
     "c_nvmlMemory_t": "nvmlMemory_t",
@@ -461,7 +461,7 @@ def test_pickle_round_trip_of_all_ones_union_and_field_value():
 
 def test_buffer_protocol(ref):
     p = pynvml.nvmlPciInfo_t(domain=1, bus=2, device=3)
-    view = memoryview(p)
+    view = memoryview(p).cast("B")          # ctypes' buffer: one item of the struct's format
     assert view.nbytes == ctypes.sizeof(ref.nvmlPciInfo_t) and not view.readonly
     off = ref.nvmlPciInfo_t.bus.offset
     assert bytes(view[off:off + 4]) == (2).to_bytes(4, "little")
@@ -480,9 +480,9 @@ def test_buffer_protocol(ref):
 
 
 def test_buffer_of_a_class_with_value_slots_is_read_only(ref):
-    # c_nvmlMemory_t keeps its values in slots (ext/structs.c): its bytes can be read,
-    # copied and compared, but written only through its fields
-    m = pynvml.c_nvmlMemory_t(1, 2, 3)
+    # what nvmlDeviceGetMemoryInfo returns keeps its values in slots (ext/structs.c): its
+    # bytes can be read, copied and compared, but written only through its fields
+    m = pynvml._nvml._result_class(pynvml.c_nvmlMemory_t)(1, 2, 3)
     view = memoryview(m)
     assert view.nbytes == 24 and view.readonly
     assert bytes(view) == (1).to_bytes(8, "little") + (2).to_bytes(8, "little") + (3).to_bytes(8, "little")
@@ -502,11 +502,11 @@ def test_buffer_of_a_class_with_value_slots_is_read_only(ref):
 def test_struct_returned_by_nvml_prints_with_units(nvml, ref):
     h = pynvml.nvmlDeviceGetHandleByIndex(0)
     mem = pynvml.nvmlDeviceGetMemoryInfo(h)
-    assert type(mem) is pynvml.c_nvmlMemory_t
+    assert of_class(mem, pynvml.c_nvmlMemory_t)
     assert re.fullmatch(r"c_nvmlMemory_t\(total: \d+ B, free: \d+ B, used: \d+ B\)", str(mem)), str(mem)
     assert mem.total == mem.free + mem.used
     v2 = pynvml.nvmlDeviceGetMemoryInfo(h, version=pynvml.nvmlMemory_v2)
-    assert type(v2) is pynvml.c_nvmlMemory_v2_t
+    assert of_class(v2, pynvml.c_nvmlMemory_v2_t)
     assert str(v2).startswith("c_nvmlMemory_v2_t(version: 33554472 B, total: ")
     ref.nvmlInit()
     try:
@@ -539,7 +539,7 @@ def test_struct_to_friendly_object_matches_reference(ref):
     for name in ("c_nvmlProcessInfo_t", "nvmlPciInfo_t", "c_nvmlMemory_t", "c_nvmlUtilization_t"):
         ours, theirs, _ = build_pair(ref, name)
         fo = pynvml.nvmlStructToFriendlyObject(ours)
-        assert type(fo) is pynvml.nvmlFriendlyObject
+        assert of_class(fo, pynvml.nvmlFriendlyObject)
         assert str(fo) == str(ref.nvmlStructToFriendlyObject(theirs))
         assert list(vars(fo)) == [f[0] for f in ours._fields_]
     fo = pynvml.nvmlStructToFriendlyObject(pynvml.c_nvmlProcessInfo_t(100, 1048576, 2**32 - 1, 2**32 - 1))
@@ -573,7 +573,7 @@ def test_field_values_from_nvml_like_reference(nvml, ref):
     assert len(ours) == len(theirs) == 2
     stamp = re.compile(r"timestamp: \d+")
     for a, b in zip(ours, theirs):
-        assert type(a) is pynvml.c_nvmlFieldValue_t
+        assert of_class(a, pynvml.c_nvmlFieldValue_t)
         assert stamp.sub("timestamp: T", masked(str(a))) == stamp.sub("timestamp: T", masked(str(b)))
         assert (a.fieldId, a.valueType, a.nvmlReturn, a.value.ullVal) == \
                (b.fieldId, b.valueType, b.nvmlReturn, b.value.ullVal)

@@ -1,8 +1,10 @@
-"""Value slots (issue #5): the struct classes whose fields read as fast as a plain object's
-attributes keep each field's value as a Python object beside the C bytes (ext/structs.c,
-"Value slots"; which classes: codegen/emit_ext.py value_cached).  Whatever writes the bytes
-must leave every slot equal to what the bytes say, and nothing may write the bytes around
-the slots."""
+"""Value slots (issue #5): what the functions return of the struct classes whose fields
+read as fast as a plain object's attributes is an object of the class's result class, a
+subclass of the same name that keeps each field's value as a Python object beside the C
+bytes (ext/structs.c, "Value slots"; which classes: codegen/emit_ext.py value_cached).
+Whatever writes the bytes through the class must leave every slot equal to what the bytes
+say, and nothing but ctypes' raw tools may write the bytes around the slots.  The classes
+themselves (issue #10: real ctypes types) read every field from the bytes."""
 import copy
 import ctypes
 import pickle
@@ -23,7 +25,8 @@ def _has_slots(cls):
 
 
 NAMES = sorted({n for n in pynvml._nvml._lazy_names()})
-CACHED = sorted({getattr(pynvml, n).__name__ for n in NAMES if _has_slots(getattr(pynvml, n))})
+RESULT = {getattr(pynvml, n).__name__: pynvml._nvml._result_class(getattr(pynvml, n)) for n in NAMES}
+CACHED = sorted(n for n, r in RESULT.items() if r is not None and _has_slots(r))
 
 
 def test_the_generator_s_choice_is_what_the_module_has():
@@ -63,7 +66,8 @@ def _int_width(ctype):
 
 @pytest.mark.parametrize("name", CACHED)
 def test_every_write_leaves_the_slots_equal_to_the_bytes(ref, name):
-    cls = getattr(pynvml, name)
+    cls = RESULT[name]
+    assert issubclass(cls, getattr(pynvml, name)) and cls.__name__ == name
     rcls = getattr(ref, name)
     rng = random.Random(name)
     o = cls()
@@ -85,15 +89,20 @@ def test_every_write_leaves_the_slots_equal_to_the_bytes(ref, name):
         assert _ours(o) == _reference_view(ref, o), (step, fname, value)
 
 
+def result(cls, *args):
+    """An object of cls's result class, as a function returns (here made by calling it)."""
+    return pynvml._nvml._result_class(cls)(*args)
+
+
 def test_reads_return_the_kept_object():
-    m = pynvml.c_nvmlMemory_t(2**40, 2**41, 2**42)
+    m = result(pynvml.c_nvmlMemory_t, 2**40, 2**41, 2**42)
     assert m.total is m.total                        # not a new int per read
     m.total = 7
     assert m.total == 7 and bytes(m)[:8] == (7).to_bytes(8, "little")
 
 
 def test_init_again_and_failed_init_keep_slots_and_bytes_together():
-    m = pynvml.c_nvmlMemory_t(1, 2, 3)
+    m = result(pynvml.c_nvmlMemory_t, 1, 2, 3)
     with pytest.raises(TypeError):
         m.__init__(5, "x")                           # total set, then free refused
     assert (m.total, m.free, m.used) == (5, 2, 3)
@@ -101,7 +110,7 @@ def test_init_again_and_failed_init_keep_slots_and_bytes_together():
 
 
 def test_nothing_writes_around_the_slots():
-    m = pynvml.c_nvmlMemory_t(1, 2, 3)
+    m = result(pynvml.c_nvmlMemory_t, 1, 2, 3)
     with pytest.raises((AttributeError, TypeError)):
         object.__setattr__(m, "total", 9)            # refused: the member descriptor is read-only
     with pytest.raises(AttributeError):
@@ -110,13 +119,28 @@ def test_nothing_writes_around_the_slots():
         memoryview(m)[0:8] = bytes(8)
     with pytest.raises(AttributeError):
         m.not_a_field = 1
+    with pytest.raises(TypeError):
+        (ctypes.c_ubyte * 24).from_buffer(m)
     assert (m.total, m.free, m.used) == (1, 2, 3)
 
 
+def test_ctypes_makes_objects_of_the_class_not_the_result_class():
+    # where ctypes makes an object over a result's bytes, it is one of the class, which
+    # reads the bytes: pointer(r).contents, and writes through it are seen by the class
+    m = result(pynvml.c_nvmlMemory_t, 1, 2, 3)
+    p = ctypes.pointer(m)
+    assert type(p) is ctypes.POINTER(pynvml.c_nvmlMemory_t)
+    c = p.contents
+    assert type(c) is pynvml.c_nvmlMemory_t and (c.total, c.free, c.used) == (1, 2, 3)
+    assert ctypes.sizeof(m) == 24 and ctypes.addressof(c) == ctypes.addressof(m)
+
+
 def test_copies_pickles_and_subclasses():
-    m = pynvml.c_nvmlMemory_t(2**63, 2, 3)
-    for c in (copy.copy(m), copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+    m = result(pynvml.c_nvmlMemory_t, 2**63, 2, 3)
+    for c in (copy.copy(m), copy.deepcopy(m)):
         assert type(c) is type(m) and c == m and (c.total, c.free, c.used) == (2**63, 2, 3)
+    back = pickle.loads(pickle.dumps(m))                 # unpickled as the class itself
+    assert type(back) is pynvml.c_nvmlMemory_t and back == m and m == back
 
     class Mine(pynvml.c_nvmlMemory_t):
         pass
@@ -129,8 +153,8 @@ def test_copies_pickles_and_subclasses():
 
 
 def test_text_fields_and_wrapped_ints(ref):
-    a = pynvml.c_nvmlUtilization_t()
-    p = pynvml.c_nvmlHwbcEntry_t()
+    a = result(pynvml.c_nvmlUtilization_t)
+    p = result(pynvml.c_nvmlHwbcEntry_t)
     p.firmwareVersion = "1.2.3"
     assert p.firmwareVersion == "1.2.3" and _ours(p) == _reference_view(ref, p)
     with pytest.raises(ValueError):

@@ -5,7 +5,7 @@
 #                                           and a copy of ../shared/reference in .carry/reference)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench rss sweep bench
+#   real sim compare abi smi smibench smiviews rss sweep bench
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -16,7 +16,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench rss sweep bench} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -55,12 +55,18 @@ if want abi; then
   $PY tools/abi_check.py --nvml-h /usr/local/cuda-13.0/targets/x86_64-linux/include/nvml.h 2>&1 | tee "$OUT/abi.txt" | tail -5
 fi
 if want smi; then
-  echo "== nvidia-smi's queries: ours against nvidia-smi"
-  timeout 200 $PY tools/compare_smi.py 2>&1 | tee "$OUT/compare-smi.txt" | tail -15
+  # --query-gpu and -q -x value by value, then every view of tests/data/reference/h200 line by
+  # line (each capture's nvidia-smi arguments, all read-only, given to both tools)
+  echo "== nvidia-smi's queries and views: ours against nvidia-smi"
+  timeout 300 $PY tools/compare_smi.py --json "$OUT/compare-smi.json" 2>&1 | tee "$OUT/compare-smi.txt" | tail -90
 fi
 if want smibench; then
   echo "== smi benchmark: full query against its NVML calls; pynvml-smi against nvidia-smi"
   timeout 120 $PY bench/smi_bench.py 2>&1 | tee "$OUT/smi-bench.txt"
+fi
+if want smiviews; then
+  echo "== pynvml-smi's views as processes against nvidia-smi; dmon -d 1's CPU use"
+  timeout 200 $PY bench/smi_views_bench.py --json "$OUT/smi-views-bench.json" 2>&1 | tee "$OUT/smi-views-bench.txt"
 fi
 if want rss; then
   echo "== RSS over many calls of each kind of wrapper"

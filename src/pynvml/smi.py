@@ -31,7 +31,6 @@ Command line (``python -m pynvml.smi`` or ``pynvml-smi``)::
 import _thread
 import atexit
 import sys
-import weakref
 
 import pynvml
 from pynvml import _nvml
@@ -221,6 +220,23 @@ def _query(items, devices, mode):
 # Layouts: dict, XML, csv, text
 # --------------------------------------------------------------------------------------
 
+def _space_pad_day(text):
+    """'Tue Dec 01 22:16:45 2026' -> 'Tue Dec  1 22:16:45 2026', as nvidia-smi (and C's %c) write it."""
+    if isinstance(text, str) and len(text) > 9 and text[8] == "0" and text[3] == " " and text[7] == " ":
+        return text[:8] + " " + text[9:]
+    return text
+
+
+def _xml_text(text):
+    """Text safe in an XML 1.0 document: escaped, and the characters XML cannot hold at all
+    (control characters, lone surrogates, U+FFFE, U+FFFF) written as U+FFFD."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if text.isprintable():
+        return text
+    return "".join(c if (c >= " " and c not in "\ufffe\uffff" and not "\ud800" <= c <= "\udfff")
+                   or c in "\t\n\r" else "\ufffd" for c in text)
+
+
 def _put(root, path, value):
     node = root
     for key in path[:-1]:
@@ -237,6 +253,8 @@ def _as_dict(items, devices=None):
     out = {}
     for it, v in zip(items, glob):
         if it.is_global:
+            if it.key == "timestamp":
+                v = _space_pad_day(v)
             _put(out, it.dict_path, v)
     if "count" not in out:
         out["count"] = len(rows)
@@ -306,6 +324,8 @@ def _xml_tree(items, devices=None):
 
     for it, v in zip(items, glob):
         if it.is_global:
+            if it.key == "timestamp":
+                v = _space_pad_day(v)
             place(root, it, v)
     for row, bus_row in zip(rows, bus):
         gpu = _Node("gpu")
@@ -318,10 +338,10 @@ def _xml_tree(items, devices=None):
 
 
 def _render_xml(root):
-    # imported here: xml.sax.saxutils pulls in urllib and email (25 ms), which a csv query
-    # from the command line should not pay for
-    from xml.sax.saxutils import escape as _xml_escape
-    from xml.sax.saxutils import quoteattr as _xml_quoteattr
+    def _xml_quoteattr(v):
+        return '"%s"' % _xml_text(v).replace('"', "&quot;")
+
+    _xml_escape = _xml_text
 
     out = ['<?xml version="1.0" ?>', '<!DOCTYPE nvidia_smi_log SYSTEM "nvsmi_device_v13.dtd">']
 
@@ -352,8 +372,16 @@ def _csv_lines(items, devices=None, header=True, units=True):
     if header:
         lines.append(", ".join(it.header for it in items))
     for row in rows:
-        lines.append(", ".join(row))
+        lines.append(", ".join([_csv_field(v) for v in row]))
     return lines
+
+
+def _csv_field(text):
+    """A value holding a comma, a quote or a line break is quoted (RFC 4180), so that a csv
+    reader gets the value whole: nvidia-smi quotes such values the same way."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"%s"' % text.replace('"', '""')
+    return text
 
 
 # Labels of `nvidia-smi -q` for the elements of `-q -x` (the rest: the tag, in words).
@@ -471,7 +499,8 @@ _NOT_IN_TEXT = {"mig_devices", "supported_gpu_target_temp", "power_state", "supp
 _UNDER_HW_SLOWDOWN = {"clocks_event_reason_hw_thermal_slowdown", "clocks_event_reason_hw_power_brake_slowdown"}
 
 
-def _render_text(root):
+def _render_text(root, keep=None):
+    """`nvidia-smi -q` from the -q -x tree; keep: only these elements of each GPU (-d)."""
     lines = ["", "==============NVSMI LOG==============", ""]
 
     def label(tag):
@@ -480,8 +509,24 @@ def _render_text(root):
     def line(depth, name, text):
         lines.append("%-55s: %s" % ("    " * depth + name, text))
 
+    def process(node, depth):
+        # nvidia-smi lays processes out narrower, the pid's details under it
+        values = [(k.tag, k.text) for k in node.kids]
+        for tag, text in values:
+            d = depth if tag in ("gpu_instance_id", "compute_instance_id", "pid") else depth + 1
+            lines.append("%-42s: %s" % ("    " * d + label(tag), text))
+
     def emit(node, depth):
-        if node.tag in _NOT_IN_TEXT:
+        if node.tag in _NOT_IN_TEXT and (keep is None or node.tag not in keep):
+            return
+        if node.tag in ("processes", "accounted_processes") and node.kids and node.text is None:
+            lines.append("    " * depth + label(node.tag))
+            for k in node.kids:
+                process(k, depth + 1)
+            return
+        if node.tag == "supported_mem_clock":
+            for k in node.kids:
+                emit(k, depth if k.tag == "value" else depth + 1)
             return
         if node.tag in _UNDER_HW_SLOWDOWN:
             depth += 1
@@ -508,7 +553,8 @@ def _render_text(root):
         if node.tag == "gpu":
             lines.append("GPU %s" % node.attrs[0][1])
             for k in node.kids:
-                emit(k, 1)
+                if keep is None or k.tag in keep:
+                    emit(k, 1)
             lines.append("")
         else:
             if node.tag == "attached_gpus":
@@ -539,8 +585,8 @@ class _Loop:
     def __init__(self, nvsmi, filter, interval_ms, callback):
         if interval_ms is None or isinstance(interval_ms, bool) or not isinstance(interval_ms, (int, float)):
             raise TypeError("time_in_milliseconds must be a number")
-        if interval_ms < 0:
-            raise ValueError("time_in_milliseconds must be >= 0")
+        if not 0 <= interval_ms <= 31536000000:        # nan and inf fail this too
+            raise ValueError("time_in_milliseconds must be a finite number >= 0, not %r" % (interval_ms,))
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
         _resolve(filter)                      # bad names fail here, not in the thread
@@ -555,7 +601,7 @@ class _Loop:
         self.error = None
         self.count = 0
         self._thread = threading.Thread(target=self._run, name="pynvml.smi loop", daemon=True)
-        _LOOPS.add(self)
+        _loops().add(self)
         self._thread.start()
 
     def _run(self):
@@ -585,7 +631,7 @@ class _Loop:
         self._stop.set()
         if self._thread.ident != _thread.get_ident():
             self._thread.join(timeout)
-        _LOOPS.discard(self)
+        _loops().discard(self)
 
     cancel = stop                           # the original's name
 
@@ -618,12 +664,22 @@ def _takes_two(fn):
     return len(positional) >= 2
 
 
-_LOOPS = weakref.WeakSet()
+_LOOPS = None
+
+
+def _loops():
+    """The running loops, weakly held (weakref imported with the first loop: the command
+    line does without it, 1 ms of its start)."""
+    global _LOOPS
+    if _LOOPS is None:
+        import weakref
+        _LOOPS = weakref.WeakSet()
+    return _LOOPS
 
 
 @atexit.register
 def _stop_loops():
-    for loop in list(_LOOPS):
+    for loop in list(_LOOPS or ()):
         loop._stop.set()
 
 
@@ -718,6 +774,103 @@ class nvidia_smi:
         cls._ready()
         return _csv_lines(items, devices, header, units)
 
+    # --- nvidia-smi's other views, as data (pynvml.smi_views lays them out as text) -------
+
+    @classmethod
+    def Summary(cls, devices=None):
+        """The data of nvidia-smi's table: {'timestamp', 'driver_version', 'cuda_version',
+        'gpus': [{field: text}], 'processes': [{'gpu', 'pid', 'type', 'process_name', ...}]}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.summary(devices)
+
+    @classmethod
+    def QuerySections(cls, sections, devices=None):
+        """`nvidia-smi -q -d SECTIONS` as DeviceQuery's dict (sections: 'MEMORY,POWER' or a list),
+        with each section's samples ('power_samples': {'duration_s', 'count', 'max', 'min', 'avg'})."""
+        from pynvml import smi_views
+        names = smi_views.parse_sections(sections if isinstance(sections, str) else ",".join(sections))
+        want = {tag for sec in names for tag in smi_views.SECTIONS[sec]}
+        items = [it for it in _ITEMS if it.in_full_xml and (it.is_global or it.xml_path[0] in want)
+                 and it.dict_path is not None]
+        cls._ready()
+        out = _as_dict(items, devices)
+        idx = list(range(pynvml.nvmlDeviceGetCount())) if devices is None else list(devices)
+        for gpu, i in zip(out.get("gpu", []), idx):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            for sec in names:
+                for kind, label, unit in smi_views._SAMPLES.get(sec, (None, []))[1]:
+                    s = smi_views.samples(h, kind)
+                    if s is not None:
+                        s["unit"] = unit
+                    gpu[label.lower().replace(" ", "_")] = s
+        return out
+
+    @classmethod
+    def ListQuery(cls, kind, fields, devices=None):
+        """`--query-<kind>=fields` (kind: compute-apps, accounted-apps, retired-pages,
+        remapped-rows, supported-clocks) as a list of dicts, field -> value (None: N/A)."""
+        from pynvml import smi_views
+        names = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else list(fields)
+        cls._ready()
+        resolved, records = smi_views.list_query(kind, names, devices)
+        return [{name: r.get(canon) for name, (canon, _) in zip(names, resolved)} for r in records]
+
+    @classmethod
+    def ComputeApps(cls, devices=None):
+        """The compute processes: [{'gpu_uuid', 'pid', 'process_name', 'used_gpu_memory' (MiB), ...}]."""
+        from pynvml import smi_views
+        return cls.ListQuery("compute-apps", [n for n, *_ in smi_views.list_fields("compute-apps")], devices)
+
+    @classmethod
+    def Dmon(cls, select="puc", devices=None):
+        """One sample of `nvidia-smi dmon -s SELECT`: a dict per GPU, column -> value (None: '-')."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.dmon_sample(smi_views.parse_dmon_select(select), devices)
+
+    @classmethod
+    def Pmon(cls, devices=None):
+        """One sample of `nvidia-smi pmon`: a dict per process."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.pmon_sample(devices)
+
+    @classmethod
+    def Topology(cls):
+        """`nvidia-smi topo -m` as data: {'gpus': [{'index', 'links', 'cpu_affinity', ...}]}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.topology()
+
+    @classmethod
+    def NvLinks(cls, devices=None):
+        """`nvidia-smi nvlink -s` as data: the GPUs with NVLinks, each link's state and speed."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.nvlink_status(devices)
+
+    @classmethod
+    def MigProfiles(cls, devices=None):
+        """`nvidia-smi mig -lgip` as data: a dict per GPU-instance profile."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.mig_profiles(devices)
+
+    @classmethod
+    def MigInstances(cls, devices=None):
+        """`nvidia-smi mig -lgi` / `-lci` as data (None where no GPU is in MIG mode)."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.mig_instances(devices)
+
+    @classmethod
+    def Version(cls):
+        """`nvidia-smi --version` as data: {'pynvml', 'driver', 'nvml', 'cuda'}."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.version()
+
     def format(self, results):
         """A result of DeviceQuery as indented text (str results as they are)."""
         if isinstance(results, str):
@@ -764,22 +917,66 @@ def _resolve_csv(filter):
 # Command line
 # --------------------------------------------------------------------------------------
 
-_USAGE = """usage: pynvml-smi [OPTION]...
+_USAGE = """usage: pynvml-smi [OPTION]...   |   pynvml-smi dmon|pmon|topo|nvlink|mig [OPTION]...
 
-nvidia-smi's queries, through pynvml.
+nvidia-smi's read-only views, through pynvml (NVML of the driver, or pynvml's simulated
+GPUs with --sim or PYNVML_LIBRARY=sim).  Output as nvidia-smi 580 prints it.
 
+  (no option)                  the summary table: GPUs, then processes
   -L, --list-gpus              list the GPUs
   -q, --query                  everything about each GPU, as text
   -x, --xml-format             with -q: as nvidia-smi -q -x's XML
+  -d, --display=SECTION[,...]  with -q: only these sections: MEMORY, UTILIZATION, ECC,
+                               TEMPERATURE, POWER, CLOCK, COMPUTE, PIDS, PERFORMANCE,
+                               SUPPORTED_CLOCKS, PAGE_RETIREMENT, ACCOUNTING, ENCODER_STATS,
+                               SUPPORTED_GPU_TARGET_TEMP, VOLTAGE, FBC_STATS, ROW_REMAPPER,
+                               GSP_FIRMWARE_VERSION, POWER_SMOOTHING, POWER_PROFILES
   -i, --id=ID                  only these GPUs: index, UUID, PCI bus id or serial (comma-separated)
-  --query-gpu=FIELDS           these fields (comma-separated; see --help-query-gpu)
+  -f, --filename=FILE          write to FILE instead of stdout
+  --query-gpu=FIELDS           these fields of each GPU (see --help-query-gpu)
+  --query-compute-apps=FIELDS  the compute processes (see --help-query-compute-apps)
+  --query-accounted-apps=FIELDS, --query-retired-pages=FIELDS, --query-remapped-rows=FIELDS,
+  --query-supported-clocks=FIELDS
+                               the same for accounted processes, retired pages, remapped rows,
+                               supported clocks (each has its --help-query-...)
   --format=csv[,noheader][,nounits]
-                               the format of --query-gpu (csv is the only one)
+                               the format of the --query-... options (csv is the only one)
   -l, --loop=SEC               repeat every SEC seconds (default 5) until interrupted
   -lms, --loop-ms=MS           repeat every MS milliseconds (default 1000) until interrupted
-  --help-query-gpu             the fields --query-gpu takes
+  --version                    the versions of pynvml, NVML, the driver and CUDA
+  --sim                        use pynvml's simulated GPUs (as PYNVML_LIBRARY=sim does)
   -h, --help                   this help
+
+  dmon [-i ID] [-s pucvmet] [-d SEC] [-c COUNT] [-o DT] [-f FILE]
+                               a line per GPU per interval: p power and temperatures,
+                               u utilization, c clocks, v violations, m memory, e ECC and
+                               PCIe replay errors, t PCIe throughput (default: puc)
+  pmon [-i ID] [-d SEC] [-c COUNT] [-f FILE]
+                               a line per process per interval
+  topo -m                      the GPUs' connections, CPU and NUMA affinity
+  nvlink -s | -c [-i ID]       the NVLinks of each GPU: their speed, or their capabilities
+  mig -lgip | -lgi | -lci      MIG GPU-instance profiles, GPU instances, compute instances
+
+Options of nvidia-smi that change a GPU's state (-pm, -e, -p, -c, -r, -ac, -rac, -pl, -lgc,
+-mig, mig -cgi, ...) are refused: pynvml-smi only reads.
 """
+
+# nvidia-smi's options that change state: refused, whatever their value
+_STATE_OPTIONS = {
+    "-pm", "--persistence-mode", "-e", "--ecc-config", "-p", "--reset-ecc-errors", "-c", "--compute-mode",
+    "--gom", "-r", "--gpu-reset", "-vm", "--virt-mode", "-lgc", "--lock-gpu-clocks", "-m", "--mode", "-rgc",
+    "--reset-gpu-clocks", "-lmc", "--lock-memory-clocks", "-rmc", "--reset-memory-clocks", "-lmcd",
+    "--lock-memory-clocks-deferred", "-rmcd", "--reset-memory-clocks-deferred", "-ac", "--applications-clocks",
+    "-rac", "--reset-applications-clocks", "-pl", "--power-limit", "-sc", "--scope", "-cc", "--cuda-clocks",
+    "-am", "--accounting-mode", "-caa", "--clear-accounted-apps", "--auto-boost-default",
+    "--auto-boost-permission", "-mig", "--multi-instance-gpu", "-gtt", "--gpu-target-temp", "-den",
+    "--dram-encryption", "--set-hostname", "-t", "--toggle-led", "-eow", "--error-on-warning",
+}
+_MIG_STATE_OPTIONS = {"-cgi", "--create-gpu-instance", "-dgi", "--destroy-gpu-instance", "-cci",
+                      "--create-compute-instance", "-dci", "--destroy-compute-instance", "-C",
+                      "--default-compute-instance"}
+_LIST_QUERIES = ("compute-apps", "accounted-apps", "retired-pages", "remapped-rows", "supported-clocks")
+_UNSUPPORTED = 255      # nvidia-smi's exit status for an option it does not take
 
 
 class _Usage(Exception):
@@ -788,10 +985,46 @@ class _Usage(Exception):
         self.code = code
 
 
+def _refuse_unknown(arg):
+    return _Usage("ERROR: Option %s is not recognized. Please run 'pynvml-smi -h'.\n" % arg, _UNSUPPORTED)
+
+
+def _refuse_state(arg):
+    return _Usage("ERROR: Option %s changes the GPU's state: pynvml-smi only reads (use nvidia-smi for it)."
+                  % arg, _UNSUPPORTED)
+
+
+def _interval(name, text, scale):
+    """A loop interval in seconds: a finite positive number (nan, inf and 1e309 are refused)."""
+    import math
+    try:
+        v = float(text) * scale
+    except ValueError:
+        v = float("nan")
+    if not math.isfinite(v) or v <= 0 or v > 31536000:
+        raise _Usage("Invalid value for %s: %s (a number of %s above 0 is needed)." % (
+            name, text, "seconds" if scale == 1 else "milliseconds"))
+    return v
+
+
+def _count(name, text, low=1):
+    try:
+        v = int(text)
+    except ValueError:
+        v = low - 1
+    if v < low:
+        raise _Usage("Invalid value for %s: %s (a whole number of at least %d is needed)." % (name, text, low))
+    return v
+
+
 def _parse(argv):
-    opts = {"query_gpu": None, "format": None, "ids": None, "loop": None, "q": False, "x": False, "L": False,
-            "help": False, "help_query": False}
+    opts = {"query_gpu": None, "list_query": None, "format": None, "ids": None, "loop": None, "q": False,
+            "x": False, "L": False, "help": False, "help_query": None, "display": None, "file": None,
+            "version": False, "sim": False, "sub": None, "sub_opts": {}}
     i = 0
+    if argv and argv[0] in ("dmon", "pmon", "topo", "nvlink", "mig"):
+        opts["sub"] = argv[0]
+        i = 1
 
     def value(name, inline, optional_default=None):
         nonlocal i
@@ -804,14 +1037,60 @@ def _parse(argv):
             return optional_default
         raise _Usage("Option %s needs a value." % name)
 
+    sub = opts["sub_opts"]
     while i < len(argv):
         arg = argv[i]
         name, eq, inline = arg.partition("=")
         inline = inline if eq else None
         if name in ("-h", "--help"):
             opts["help"] = True
-        elif name == "--help-query-gpu":
-            opts["help_query"] = True
+        elif name in ("-i", "--id"):
+            opts["ids"] = value(name, inline)
+        elif name in ("-f", "--filename"):
+            opts["file"] = value(name, inline)
+        elif name == "--sim":
+            opts["sim"] = True
+        elif opts["sub"] in ("dmon", "pmon"):
+            if name in ("-s", "--select"):
+                sub["select"] = value(name, inline)
+            elif name in ("-d", "--delay"):
+                sub["delay"] = _count(name, value(name, inline))
+            elif name in ("-c", "--count"):
+                sub["count"] = _count(name, value(name, inline))
+            elif name in ("-o", "--options"):
+                sub["options"] = value(name, inline).upper()
+                if any(c not in "DT" for c in sub["options"]):
+                    raise _Usage("Invalid value for -o: %s (D for the date, T for the time)." % sub["options"])
+            else:
+                raise _refuse_unknown(arg)
+        elif opts["sub"] == "topo":
+            if name in ("-m", "--matrix"):
+                sub["m"] = True
+            else:
+                raise _refuse_unknown(arg)
+        elif opts["sub"] == "nvlink":
+            if name in ("-s", "--status"):
+                sub["s"] = True
+            elif name in ("-c", "--capabilities"):
+                sub["c"] = True
+            else:
+                raise _refuse_unknown(arg)
+        elif opts["sub"] == "mig":
+            if name in ("-lgip", "--list-gpu-instance-profiles", "-lgi", "--list-gpu-instances", "-lci",
+                        "--list-compute-instances"):
+                sub["list"] = {"--list-gpu-instance-profiles": "-lgip", "--list-gpu-instances": "-lgi",
+                               "--list-compute-instances": "-lci"}.get(name, name)
+            elif name in _MIG_STATE_OPTIONS:
+                raise _refuse_state(name)
+            else:
+                raise _refuse_unknown(arg)
+        elif name == "--version":
+            opts["version"] = True
+        elif name.startswith("--help-query-"):
+            kind = name[len("--help-query-"):]
+            if kind != "gpu" and kind not in _LIST_QUERIES:
+                raise _refuse_unknown(arg)
+            opts["help_query"] = kind
         elif name in ("-L", "--list-gpus"):
             opts["L"] = True
         elif name in ("-q", "--query"):
@@ -820,30 +1099,32 @@ def _parse(argv):
             opts["x"] = True
         elif name == "-qx" or name == "-xq":
             opts["q"] = opts["x"] = True
-        elif name in ("-i", "--id"):
-            opts["ids"] = value(name, inline)
+        elif name in ("-d", "--display"):
+            opts["display"] = value(name, inline)
         elif name == "--query-gpu":
-            opts["query_gpu"] = value(name, inline)
+            opts["query_gpu"] = value(name, inline, "")
+        elif name.startswith("--query-") and name[len("--query-"):] in _LIST_QUERIES:
+            opts["list_query"] = (name[len("--query-"):], value(name, inline, ""))
         elif name == "--format":
             opts["format"] = value(name, inline)
         elif name in ("-l", "--loop"):
-            v = value(name, inline, "5")
-            try:
-                opts["loop"] = float(v)
-            except ValueError:
-                raise _Usage("Invalid loop interval: %s" % v) from None
+            opts["loop"] = _interval(name, value(name, inline, "5"), 1)
         elif name in ("-lms", "--loop-ms"):
-            v = value(name, inline, "1000")
-            try:
-                opts["loop"] = float(v) / 1000.0
-            except ValueError:
-                raise _Usage("Invalid loop interval: %s" % v) from None
+            opts["loop"] = _interval(name, value(name, inline, "1000"), 0.001)
+        elif name in _STATE_OPTIONS:
+            raise _refuse_state(name)
         else:
-            raise _Usage('Invalid combination of input arguments. Please run "pynvml-smi -h" for help.\n'
-                         "(unknown option: %s)" % arg)
+            raise _refuse_unknown(arg)
         i += 1
-    if opts["loop"] is not None and opts["loop"] <= 0:
-        raise _Usage("The loop interval must be positive.")
+    if opts["display"] is not None and opts["x"]:
+        raise _Usage("Invalid combination of input arguments: --display/-d flags can not be combined with "
+                     "-x/--xml-format flags.")
+    if opts["display"] is not None:
+        from pynvml import smi_views
+        try:
+            opts["display"] = smi_views.parse_sections(opts["display"])
+        except ValueError as e:
+            raise _Usage(str(e)) from None
     return opts
 
 
@@ -875,60 +1156,167 @@ def _select_devices(spec):
     return chosen
 
 
-def _run(opts, out):
-    if opts["help"]:
-        out.write(_USAGE)
-        return 0
-    if opts["help_query"]:
-        out.write(_help_text())
-        return 0
+def _format_options(opts):
     fmt_header, fmt_units = True, True
     if opts["format"] is not None:
         parts = [p.strip() for p in opts["format"].split(",")]
         if "csv" not in parts or any(p not in ("csv", "noheader", "nounits") for p in parts):
             raise _Usage("Format modifier is not recognized.")
         fmt_header, fmt_units = "noheader" not in parts, "nounits" not in parts
+    return fmt_header, fmt_units
+
+
+def _no_fields(kind):
+    return _Usage("No fields were given to --query-%s: see pynvml-smi --help-query-%s." % (kind, kind))
+
+
+def _run(opts, out):
+    if opts["help"]:
+        out.write(_USAGE)
+        return 0
+    if opts["help_query"] is not None:
+        if opts["help_query"] == "gpu":
+            out.write(_help_text())
+        else:
+            from pynvml import smi_views
+            out.write(smi_views.help_list_query(opts["help_query"]))
+        return 0
+    fmt_header, fmt_units = _format_options(opts)
+    items = list_fields = None
     if opts["query_gpu"] is not None:
-        if opts["query_gpu"] == "":
-            return 0
+        if not opts["query_gpu"].strip(","):
+            raise _no_fields("gpu")
         try:
             items = _resolve_csv(opts["query_gpu"])
         except ValueError as e:
             raise _Usage("%s\n" % e) from None
+    elif opts["list_query"] is not None:
+        from pynvml import smi_views
+        kind, names = opts["list_query"]
+        if not names.strip(","):
+            raise _no_fields(kind)
+        try:
+            list_fields = smi_views._resolve_list(kind, names.split(","))
+        except ValueError as e:
+            raise _Usage("%s\n" % e) from None
     elif opts["format"] is not None:
-        raise _Usage("--format needs --query-gpu.")
+        raise _Usage("--format needs one of the --query-... options.")
+    if opts["sub"] == "topo" and not opts["sub_opts"].get("m"):
+        raise _Usage("topo: only -m (the matrix) is available: pynvml-smi topo -m")
+    if opts["sub"] == "nvlink" and not (opts["sub_opts"].get("s") or opts["sub_opts"].get("c")):
+        raise _Usage("nvlink: -s (the links' status) or -c (their capabilities) is needed: pynvml-smi nvlink -s")
+    if opts["sub"] == "mig" and not opts["sub_opts"].get("list"):
+        raise _Usage("mig: one of -lgip, -lgi, -lci is needed: pynvml-smi mig -lgip")
+    select = "puc"
+    if opts["sub"] == "dmon" and "select" in opts["sub_opts"]:
+        from pynvml import smi_views
+        try:
+            select = smi_views.parse_dmon_select(opts["sub_opts"]["select"])
+        except ValueError as e:
+            raise _Usage(str(e)) from None
+    if opts["sim"]:
+        import os
+        os.environ["PYNVML_LIBRARY"] = "sim"
+    if opts["file"] is not None:
+        try:
+            out = open(opts["file"], "w")
+        except OSError as e:
+            raise _Usage("Failed to open file %s: %s" % (opts["file"], e.strerror or e)) from None
     pynvml.nvmlInit()
     try:
         devices = _select_devices(opts["ids"])
+        if opts["sub"] in ("dmon", "pmon"):
+            return _run_monitor(opts, out, devices, select)
         first = True
         while True:
-            if opts["query_gpu"] is not None:
-                lines = _csv_lines(items, devices, header=fmt_header and first, units=fmt_units)
-                if lines:
-                    out.write("\n".join(lines) + "\n")
-            elif opts["L"]:
-                ident = _query([_BY_KEY["name"], _BY_KEY["uuid"]], devices, _MODE_XML)[1]
-                idx = devices if devices is not None else range(len(ident))
-                for i, (name, uuid) in zip(idx, ident):
-                    out.write("GPU %d: %s (UUID: %s)\n" % (i, name, uuid))
-            elif opts["q"]:
-                items_all = [it for it in _ITEMS if it.in_full_xml]
-                tree = _xml_tree(items_all, devices)
-                out.write(_render_xml(tree) if opts["x"] else _render_text(tree))
-            else:
-                out.write(_USAGE)
-                return 0
+            _one_view(opts, out, devices, items, list_fields, fmt_header and first, fmt_units)
             out.flush()
             first = False
-            if opts["loop"] is None:
+            if opts["loop"] is None or opts["sub"] is not None or opts["version"]:
                 return 0
             import time
             time.sleep(opts["loop"])
     finally:
+        if opts["file"] is not None:
+            out.close()
         try:
             pynvml.nvmlShutdown()
         except pynvml.NVMLError:
             pass
+
+
+def _one_view(opts, out, devices, items, list_fields, header, units):
+    from pynvml import smi_views as v
+    sub = opts["sub"]
+    if sub == "topo":
+        out.write(v.render_topology(v.topology()))
+    elif sub == "nvlink" and opts["sub_opts"].get("c"):
+        out.write(v.render_nvlink_capabilities(v.nvlink_capabilities(devices)))
+    elif sub == "nvlink":
+        out.write(v.render_nvlink_status(v.nvlink_status(devices)))
+    elif sub == "mig":
+        which = opts["sub_opts"]["list"]
+        if which == "-lgip":
+            out.write(v.render_mig_profiles(v.mig_profiles(devices)))
+        elif which == "-lgi":
+            out.write(v.render_mig_gpu_instances(v.mig_instances(devices)))
+        else:
+            out.write(v.render_mig_compute_instances(v.mig_instances(devices)))
+    elif opts["version"]:
+        out.write(v.render_version(v.version()))
+    elif items is not None:
+        lines = _csv_lines(items, devices, header=header, units=units)
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    elif list_fields is not None:
+        kind, names = opts["list_query"]
+        fields, records = v.list_query(kind, names.split(","), devices)
+        lines = v.render_list_query(fields, records, header, units)
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    elif opts["L"]:
+        out.write(v.render_list(v.list_gpus(devices)))
+    elif opts["q"] and opts["display"] is not None:
+        tree, extra = v.query_sections(opts["display"], devices)
+        out.write(v.render_sections(tree, extra, opts["display"], devices))
+    elif opts["q"]:
+        items_all = [it for it in _ITEMS if it.in_full_xml]
+        tree = _xml_tree(items_all, devices)
+        out.write(_render_xml(tree) if opts["x"] else _render_text(tree))
+    else:
+        out.write(v.render_summary(v.summary(devices)))
+
+
+def _run_monitor(opts, out, devices, select):
+    """dmon / pmon: a header, then a line per GPU (process) every -d seconds, -c times."""
+    import time
+    from pynvml import smi_views as v
+    sub = opts["sub_opts"]
+    count, delay, options = sub.get("count"), sub.get("delay", 1), sub.get("options", "")
+    state = {}
+    if opts["sub"] == "dmon":
+        out.write("\n".join(v.render_dmon_header(select, options)) + "\n")
+    else:
+        out.write("\n".join(v.PMON_HEADER) + "\n")
+    n = 0
+    next_at = time.monotonic()
+    while count is None or n < count:
+        if opts["sub"] == "dmon":
+            lines = v.render_dmon_rows(select, v.dmon_sample(select, devices, state), options)
+        else:
+            lines = v.render_pmon_rows(v.pmon_sample(devices), devices)
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+        n += 1
+        if count is not None and n >= count:
+            break
+        next_at += delay
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    return 0
+
+
+_NO_DRIVER = ("pynvml-smi: %s: no NVIDIA driver was found (libnvidia-ml.so.1). Set PYNVML_LIBRARY=sim or pass "
+              "--sim to use pynvml's simulated GPUs, or PYNVML_LIBRARY=/path/to/libnvidia-ml.so.1.")
 
 
 def main(argv=None):
@@ -944,7 +1332,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 0
     except pynvml.NVMLError as e:
-        sys.stdout.write("%s\n" % e)
+        if isinstance(e, (pynvml.NVMLError_LibraryNotFound, pynvml.NVMLError_DriverNotLoaded)):
+            sys.stdout.write(_NO_DRIVER % e + "\n")
+        else:
+            sys.stdout.write("%s\n" % e)
         return 9
     except BrokenPipeError:
         return 0
