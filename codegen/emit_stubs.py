@@ -320,12 +320,24 @@ def emit(spec: Spec) -> str:
     o = [HEADER,
          "import builtins",
          "from collections.abc import Sequence",
-         "from ctypes import Array, _CArgObject, _Pointer, c_uint, c_ulong",
+         "from ctypes import Array, Structure, Union, _CArgObject, _Pointer, c_uint, c_ulong",
          "from typing import ClassVar, Final, Literal, TypedDict, final, overload, type_check_only",
          "",
          "from typing_extensions import Buffer, Self, disjoint_base",
          "",
          "from . import nvmlFriendlyObject",
+         "",
+         "# The struct classes are ctypes Structures and Unions (T * n, sizeof, byref work), but",
+         "# typeshed gives those a __getattr__ -> Any, which would make a misspelt field Any:",
+         "# these bases take it away (a type checker falls back on __getattr__ only where it is",
+         "# a method), so that only the fields below exist.",
+         "@type_check_only",
+         "class _Structure(Structure):",
+         "    __getattr__: ClassVar[None]  # type: ignore[assignment, misc]",
+         "",
+         "@type_check_only",
+         "class _Union(Union):",
+         "    __getattr__: ClassVar[None]  # type: ignore[assignment, misc]",
          "",
          "@type_check_only",
          "class _RetiredPage(TypedDict):",
@@ -348,9 +360,8 @@ def emit(spec: Spec) -> str:
             return _unhide(_field_in_type(spec, t), hidden)
 
         o.append("@disjoint_base")
-        o.append(f"class {s.pyname}:")
+        o.append(f"class {s.pyname}({'_Union' if s.union else '_Structure'}):")
         o.append(f'    """NVML\'s {s.cname}."""' if not s.nonabi else f'    """{s.pyname} (nvidia-ml-py\'s layout)."""')
-        o.append("    _fields_: ClassVar[list[tuple[str, str]]]")
         if s.printable:
             o.append("    _fmt_: ClassVar[dict[str, str]]")
         for fld in s.fields:
@@ -358,6 +369,7 @@ def emit(spec: Spec) -> str:
         params = ", ".join(f"{fld.name}: {field_in_type(spec, fld.type)} = ..." for fld in s.fields)
         o.append(f"    def __init__(self, {params}) -> None: ...")
         o.append("    def __copy__(self) -> Self: ...")
+        o.append("    def __deepcopy__(self, memo: object, /) -> Self: ...")
         o.append("")
         for a in s.aliases:
             o.append(f"{a} = {s.pyname}")

@@ -2,12 +2,24 @@
 
 import builtins
 from collections.abc import Sequence
-from ctypes import Array, _CArgObject, _Pointer, c_uint, c_ulong
+from ctypes import Array, Structure, Union, _CArgObject, _Pointer, c_uint, c_ulong
 from typing import ClassVar, Final, Literal, TypedDict, final, overload, type_check_only
 
 from typing_extensions import Buffer, Self, disjoint_base
 
 from . import nvmlFriendlyObject
+
+# The struct classes are ctypes Structures and Unions (T * n, sizeof, byref work), but
+# typeshed gives those a __getattr__ -> Any, which would make a misspelt field Any:
+# these bases take it away (a type checker falls back on __getattr__ only where it is
+# a method), so that only the fields below exist.
+@type_check_only
+class _Structure(Structure):
+    __getattr__: ClassVar[None]  # type: ignore[assignment, misc]
+
+@type_check_only
+class _Union(Union):
+    __getattr__: ClassVar[None]  # type: ignore[assignment, misc]
 
 @type_check_only
 class _RetiredPage(TypedDict):
@@ -71,19 +83,18 @@ class c_nvmlSystemEventSet_t:
     def _as_parameter_(self) -> int: ...
 
 @disjoint_base
-class c_metricInfo_t:
+class c_metricInfo_t(_Structure):
     """c_metricInfo_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     shortName: str | None
     longName: str | None
     unit: str | None
     def __init__(self, shortName: None = ..., longName: None = ..., unit: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlAccountingStats_t:
+class c_nvmlAccountingStats_t(_Structure):
     """NVML's nvmlAccountingStats_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     gpuUtilization: int
     memoryUtilization: int
@@ -94,11 +105,11 @@ class c_nvmlAccountingStats_t:
     reserved: list[int]
     def __init__(self, gpuUtilization: int = ..., memoryUtilization: int = ..., maxMemoryUsage: int = ..., time: int = ..., startTime: int = ..., isRunning: int = ..., reserved: Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlAccountingStats_v2_t:
+class c_nvmlAccountingStats_v2_t(_Structure):
     """c_nvmlAccountingStats_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     pid: int
     isRunning: int
@@ -112,90 +123,90 @@ class c_nvmlAccountingStats_v2_t:
     startTime: int
     def __init__(self, pid: int = ..., isRunning: int = ..., gpuUtilization: int = ..., memoryUtilization: int = ..., maxMemoryUsage: int = ..., sampleCount: int = ..., sumGpuUtil: int = ..., sumFbUtil: int = ..., time: int = ..., startTime: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlActiveVgpuInstanceInfo_v1_t:
+class c_nvmlActiveVgpuInstanceInfo_v1_t(_Structure):
     """NVML's nvmlActiveVgpuInstanceInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     vgpuCount: int
     vgpuInstances: int | None
     def __init__(self, version: int = ..., vgpuCount: int = ..., vgpuInstances: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlBAR1Memory_t:
+class c_nvmlBAR1Memory_t(_Structure):
     """NVML's nvmlBAR1Memory_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     bar1Total: int
     bar1Free: int
     bar1Used: int
     def __init__(self, bar1Total: int = ..., bar1Free: int = ..., bar1Used: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlBBXTimeData_v1_t:
+class c_nvmlBBXTimeData_v1_t(_Structure):
     """c_nvmlBBXTimeData_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeRun: int
     def __init__(self, timeRun: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlBridgeChipHierarchy_t:
+class c_nvmlBridgeChipHierarchy_t(_Structure):
     """NVML's nvmlBridgeChipHierarchy_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     bridgeCount: int
     bridgeChipInfo: list[c_nvmlBridgeChipInfo_t]
     def __init__(self, bridgeCount: int = ..., bridgeChipInfo: Sequence[c_nvmlBridgeChipInfo_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlBridgeChipInfo_t:
+class c_nvmlBridgeChipInfo_t(_Structure):
     """NVML's nvmlBridgeChipInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     type: int
     fwVersion: int
     def __init__(self, type: int = ..., fwVersion: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlC2cModeInfo_v1_t:
+class c_nvmlC2cModeInfo_v1_t(_Structure):
     """NVML's nvmlC2cModeInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isC2cEnabled: int
     def __init__(self, isC2cEnabled: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlClkMonFaultInfo_t:
+class nvmlClkMonFaultInfo_t(_Structure):
     """NVML's nvmlClkMonFaultInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     clkApiDomain: int
     clkDomainFaultMask: int
     def __init__(self, clkApiDomain: int = ..., clkDomainFaultMask: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlClkMonStatus_t:
+class nvmlClkMonStatus_t(_Structure):
     """NVML's nvmlClkMonStatus_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     bGlobalStatus: int
     clkMonListSize: int
     clkMonList: list[nvmlClkMonFaultInfo_t]
     def __init__(self, bGlobalStatus: int = ..., clkMonListSize: int = ..., clkMonList: Sequence[nvmlClkMonFaultInfo_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlClockOffset_t:
+class c_nvmlClockOffset_t(_Structure):
     """NVML's nvmlClockOffset_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     type: int
@@ -205,11 +216,11 @@ class c_nvmlClockOffset_t:
     maxClockOffsetMHz: int
     def __init__(self, version: int = ..., type: int = ..., pstate: int = ..., clockOffsetMHz: int = ..., minClockOffsetMHz: int = ..., maxClockOffsetMHz: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlComputeInstanceInfo_t:
+class c_nvmlComputeInstanceInfo_t(_Structure):
     """NVML's nvmlComputeInstanceInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     device: c_nvmlDevice_t | None
     gpuInstance: c_nvmlGpuInstance_t | None
     id: int
@@ -217,20 +228,20 @@ class c_nvmlComputeInstanceInfo_t:
     placement: c_nvmlComputeInstancePlacement_t
     def __init__(self, device: c_nvmlDevice_t | None = ..., gpuInstance: c_nvmlGpuInstance_t | None = ..., id: int = ..., profileId: int = ..., placement: c_nvmlComputeInstancePlacement_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlComputeInstancePlacement_t:
+class c_nvmlComputeInstancePlacement_t(_Structure):
     """NVML's nvmlComputeInstancePlacement_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     start: int
     size: int
     def __init__(self, start: int = ..., size: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlComputeInstanceProfileInfo_t:
+class c_nvmlComputeInstanceProfileInfo_t(_Structure):
     """NVML's nvmlComputeInstanceProfileInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     id: int
     sliceCount: int
     instanceCount: int
@@ -242,11 +253,11 @@ class c_nvmlComputeInstanceProfileInfo_t:
     sharedOfaCount: int
     def __init__(self, id: int = ..., sliceCount: int = ..., instanceCount: int = ..., multiprocessorCount: int = ..., sharedCopyEngineCount: int = ..., sharedDecoderCount: int = ..., sharedEncoderCount: int = ..., sharedJpegCount: int = ..., sharedOfaCount: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlComputeInstanceProfileInfo_v2_t:
+class c_nvmlComputeInstanceProfileInfo_v2_t(_Structure):
     """NVML's nvmlComputeInstanceProfileInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     id: int
@@ -261,20 +272,20 @@ class c_nvmlComputeInstanceProfileInfo_v2_t:
     name: str
     def __init__(self, version: int = ..., id: int = ..., sliceCount: int = ..., instanceCount: int = ..., multiprocessorCount: int = ..., sharedCopyEngineCount: int = ..., sharedDecoderCount: int = ..., sharedEncoderCount: int = ..., sharedJpegCount: int = ..., sharedOfaCount: int = ..., name: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeGetKeyRotationThresholdInfo_t:
+class c_nvmlConfComputeGetKeyRotationThresholdInfo_t(_Structure):
     """NVML's nvmlConfComputeGetKeyRotationThresholdInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     version: int
     attackerAdvantage: int
     def __init__(self, version: int = ..., attackerAdvantage: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeGpuAttestationReport_t:
+class c_nvmlConfComputeGpuAttestationReport_t(_Structure):
     """NVML's nvmlConfComputeGpuAttestationReport_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     isCecAttestationReportPresent: int
     attestationReportSize: int
     cecAttestationReportSize: int
@@ -283,59 +294,59 @@ class c_nvmlConfComputeGpuAttestationReport_t:
     cecAttestationReport: bytes
     def __init__(self, isCecAttestationReportPresent: int = ..., attestationReportSize: int = ..., cecAttestationReportSize: int = ..., nonce: Buffer | Sequence[int] = ..., attestationReport: Buffer | Sequence[int] = ..., cecAttestationReport: Buffer | Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeGpuCertificate_t:
+class c_nvmlConfComputeGpuCertificate_t(_Structure):
     """NVML's nvmlConfComputeGpuCertificate_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     certChainSize: int
     attestationCertChainSize: int
     certChain: bytes
     attestationCertChain: bytes
     def __init__(self, certChainSize: int = ..., attestationCertChainSize: int = ..., certChain: Buffer | Sequence[int] = ..., attestationCertChain: Buffer | Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeMemSizeInfo_t:
+class c_nvmlConfComputeMemSizeInfo_t(_Structure):
     """NVML's nvmlConfComputeMemSizeInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     protectedMemSizeKib: int
     unprotectedMemSizeKib: int
     def __init__(self, protectedMemSizeKib: int = ..., unprotectedMemSizeKib: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeSetKeyRotationThresholdInfo_t:
+class c_nvmlConfComputeSetKeyRotationThresholdInfo_t(_Structure):
     """NVML's nvmlConfComputeSetKeyRotationThresholdInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     version: int
     maxAttackerAdvantage: int
     def __init__(self, version: int = ..., maxAttackerAdvantage: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeSystemCaps_t:
+class c_nvmlConfComputeSystemCaps_t(_Structure):
     """NVML's nvmlConfComputeSystemCaps_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     cpuCaps: int
     gpusCaps: int
     def __init__(self, cpuCaps: int = ..., gpusCaps: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlConfComputeSystemState_t:
+class c_nvmlConfComputeSystemState_t(_Structure):
     """NVML's nvmlConfComputeSystemState_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     environment: int
     ccFeature: int
     devToolsMode: int
     def __init__(self, environment: int = ..., ccFeature: int = ..., devToolsMode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlCoolerInfo_t:
+class c_nvmlCoolerInfo_t(_Structure):
     """NVML's nvmlCoolerInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     index: int
@@ -343,32 +354,32 @@ class c_nvmlCoolerInfo_t:
     coolerTarget: int
     def __init__(self, version: int = ..., index: int = ..., coolerControlType: int = ..., coolerTarget: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlCPERCursor_v1_t:
+class c_nvmlCPERCursor_v1_t(_Structure):
     """c_nvmlCPERCursor_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     cperTypeMask: int
     uuid: str
     handle: int
     def __init__(self, cperTypeMask: int = ..., uuid: str | bytes = ..., handle: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDeviceAddressingMode_t:
+class c_nvmlDeviceAddressingMode_t(_Structure):
     """NVML's nvmlDeviceAddressingMode_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     value: int
     def __init__(self, version: int = ..., value: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDeviceAttributes:
+class c_nvmlDeviceAttributes(_Structure):
     """NVML's nvmlDeviceAttributes_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     multiprocessorCount: int
     sharedCopyEngineCount: int
     sharedDecoderCount: int
@@ -380,62 +391,62 @@ class c_nvmlDeviceAttributes:
     memorySizeMB: int
     def __init__(self, multiprocessorCount: int = ..., sharedCopyEngineCount: int = ..., sharedDecoderCount: int = ..., sharedEncoderCount: int = ..., sharedJpegCount: int = ..., sharedOfaCount: int = ..., gpuInstanceSliceCount: int = ..., computeInstanceSliceCount: int = ..., memorySizeMB: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDeviceCapabilities_v1_t:
+class c_nvmlDeviceCapabilities_v1_t(_Structure):
     """NVML's nvmlDeviceCapabilities_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     capMask: int
     def __init__(self, version: int = ..., capMask: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDeviceCurrentClockFreqs_v1_t:
+class c_nvmlDeviceCurrentClockFreqs_v1_t(_Structure):
     """NVML's nvmlDeviceCurrentClockFreqs_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     str: builtins.str
     def __init__(self, version: int = ..., str: builtins.str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDevicePerfModes_v1_t:
+class c_nvmlDevicePerfModes_v1_t(_Structure):
     """NVML's nvmlDevicePerfModes_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     str: builtins.str
     def __init__(self, version: int = ..., str: builtins.str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDevicePowerMizerModes_v1_t:
+class c_nvmlDevicePowerMizerModes_v1_t(_Structure):
     """NVML's nvmlDevicePowerMizerModes_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     currentMode: int
     mode: int
     supportedPowerMizerModes: int
     def __init__(self, currentMode: int = ..., mode: int = ..., supportedPowerMizerModes: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlDramEncryptionInfo_t:
+class c_nvmlDramEncryptionInfo_t(_Structure):
     """NVML's nvmlDramEncryptionInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     encryptionState: int
     def __init__(self, version: int = ..., encryptionState: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEccErrorCounts_t:
+class c_nvmlEccErrorCounts_t(_Structure):
     """NVML's nvmlEccErrorCounts_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     l1Cache: int
     l2Cache: int
@@ -443,11 +454,11 @@ class c_nvmlEccErrorCounts_t:
     registerFile: int
     def __init__(self, l1Cache: int = ..., l2Cache: int = ..., deviceMemory: int = ..., registerFile: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEccSramErrorStatus_v1_t:
+class c_nvmlEccSramErrorStatus_v1_t(_Structure):
     """NVML's nvmlEccSramErrorStatus_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     aggregateUncParity: int
@@ -464,22 +475,22 @@ class c_nvmlEccSramErrorStatus_v1_t:
     bThresholdExceeded: int
     def __init__(self, version: int = ..., aggregateUncParity: int = ..., aggregateUncSecDed: int = ..., aggregateCor: int = ..., volatileUncParity: int = ..., volatileUncSecDed: int = ..., volatileCor: int = ..., aggregateUncBucketL2: int = ..., aggregateUncBucketSm: int = ..., aggregateUncBucketPcie: int = ..., aggregateUncBucketMcu: int = ..., aggregateUncBucketOther: int = ..., bThresholdExceeded: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t:
+class c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t(_Structure):
     """NVML's nvmlEccSramUniqueUncorrectedErrorCounts_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     entryCount: int
     entries: int | None
     def __init__(self, version: int = ..., entryCount: int = ..., entries: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t:
+class c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t(_Structure):
     """NVML's nvmlEccSramUniqueUncorrectedErrorEntry_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     unit: int
     location: int
@@ -490,11 +501,11 @@ class c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t:
     count: int
     def __init__(self, unit: int = ..., location: int = ..., sublocation: int = ..., extlocation: int = ..., address: int = ..., isParity: int = ..., count: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEncoderSession_t:
+class c_nvmlEncoderSession_t(_Structure):
     """NVML's nvmlEncoderSessionInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     sessionId: int
     pid: int
@@ -506,11 +517,11 @@ class c_nvmlEncoderSession_t:
     encodeLatency: int
     def __init__(self, sessionId: int = ..., pid: int = ..., vgpuInstance: int = ..., codecType: int = ..., hResolution: int = ..., vResolution: int = ..., averageFps: int = ..., encodeLatency: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlEventData_t:
+class c_nvmlEventData_t(_Structure):
     """NVML's nvmlEventData_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     device: c_nvmlDevice_t | None
     eventType: int
@@ -519,32 +530,32 @@ class c_nvmlEventData_t:
     computeInstanceId: int
     def __init__(self, device: c_nvmlDevice_t | None = ..., eventType: int = ..., eventData: int = ..., gpuInstanceId: int = ..., computeInstanceId: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlExcludedDeviceInfo_t:
+class c_nvmlExcludedDeviceInfo_t(_Structure):
     """NVML's nvmlExcludedDeviceInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     pci: nvmlPciInfo_t
     uuid: str
     def __init__(self, pci: nvmlPciInfo_t = ..., uuid: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlFanSpeedInfo_t:
+class c_nvmlFanSpeedInfo_t(_Structure):
     """NVML's nvmlFanSpeedInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     fan: int
     speed: int
     def __init__(self, version: int = ..., fan: int = ..., speed: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlFBCSession_t:
+class c_nvmlFBCSession_t(_Structure):
     """NVML's nvmlFBCSessionInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     sessionId: int
     pid: int
@@ -560,21 +571,21 @@ class c_nvmlFBCSession_t:
     averageLatency: int
     def __init__(self, sessionId: int = ..., pid: int = ..., vgpuInstance: int = ..., displayOrdinal: int = ..., sessionType: int = ..., sessionFlags: int = ..., hMaxResolution: int = ..., vMaxResolution: int = ..., hResolution: int = ..., vResolution: int = ..., averageFPS: int = ..., averageLatency: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlFBCStats_t:
+class c_nvmlFBCStats_t(_Structure):
     """NVML's nvmlFBCStats_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     sessionsCount: int
     averageFPS: int
     averageLatency: int
     def __init__(self, sessionsCount: int = ..., averageFPS: int = ..., averageLatency: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlFieldValue_t:
+class c_nvmlFieldValue_t(_Structure):
     """NVML's nvmlFieldValue_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     fieldId: int
     scopeId: int
@@ -585,22 +596,22 @@ class c_nvmlFieldValue_t:
     value: c_nvmlValue_t
     def __init__(self, fieldId: int = ..., scopeId: int = ..., timestamp: int = ..., latencyUsec: int = ..., valueType: int = ..., nvmlReturn: int = ..., value: c_nvmlValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGetCPER_v1_t:
+class c_nvmlGetCPER_v1_t(_Structure):
     """c_nvmlGetCPER_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     cursor: c_nvmlCPERCursor_v1_t
     buffer: int | None
     bufferSize: int
     def __init__(self, cursor: c_nvmlCPERCursor_v1_t = ..., buffer: None = ..., bufferSize: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpmMetric_t:
+class c_nvmlGpmMetric_t(_Structure):
     """NVML's nvmlGpmMetric_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     metricId: int
     nvmlReturn: int
@@ -608,11 +619,11 @@ class c_nvmlGpmMetric_t:
     metricInfo: c_metricInfo_t
     def __init__(self, metricId: int = ..., nvmlReturn: int = ..., value: float = ..., metricInfo: c_metricInfo_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpmMetricsGet_t:
+class c_nvmlGpmMetricsGet_t(_Structure):
     """c_nvmlGpmMetricsGet_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     numMetrics: int
@@ -621,41 +632,41 @@ class c_nvmlGpmMetricsGet_t:
     metrics: list[c_nvmlGpmMetric_t]
     def __init__(self, version: int = ..., numMetrics: int = ..., sample1: c_nvmlGpmSample_t | None = ..., sample2: c_nvmlGpmSample_t | None = ..., metrics: Sequence[c_nvmlGpmMetric_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpmSupport_t:
+class c_nvmlGpmSupport_t(_Structure):
     """NVML's nvmlGpmSupport_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     isSupportedDevice: int
     def __init__(self, version: int = ..., isSupportedDevice: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuDynamicPstatesInfo_t:
+class c_nvmlGpuDynamicPstatesInfo_t(_Structure):
     """NVML's nvmlGpuDynamicPstatesInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     flags: int
     utilization: list[c_nvmlGpuDynamicPstatesUtilization_t]
     def __init__(self, flags: int = ..., utilization: Sequence[c_nvmlGpuDynamicPstatesUtilization_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuDynamicPstatesUtilization_t:
+class c_nvmlGpuDynamicPstatesUtilization_t(_Structure):
     """c_nvmlGpuDynamicPstatesUtilization_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     bIsPresent: int
     percentage: int
     incThreshold: int
     decThreshold: int
     def __init__(self, bIsPresent: int = ..., percentage: int = ..., incThreshold: int = ..., decThreshold: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuFabricInfo_t:
+class c_nvmlGpuFabricInfo_t(_Structure):
     """c_nvmlGpuFabricInfo_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     clusterUuid: bytes
     status: int
@@ -663,11 +674,11 @@ class c_nvmlGpuFabricInfo_t:
     state: int
     def __init__(self, clusterUuid: Buffer | Sequence[int] = ..., status: int = ..., cliqueId: int = ..., state: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuFabricInfo_v2_t:
+class c_nvmlGpuFabricInfo_v2_t(_Structure):
     """NVML's nvmlGpuFabricInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     clusterUuid: bytes
@@ -677,13 +688,13 @@ class c_nvmlGpuFabricInfo_v2_t:
     healthMask: int
     def __init__(self, version: int = ..., clusterUuid: Buffer | Sequence[int] = ..., status: int = ..., cliqueId: int = ..., state: int = ..., healthMask: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 c_nvmlGpuFabricInfoV_t = c_nvmlGpuFabricInfo_v2_t
 
 @disjoint_base
-class c_nvmlGpuFabricInfo_v3_t:
+class c_nvmlGpuFabricInfo_v3_t(_Structure):
     """NVML's nvmlGpuFabricInfo_v3_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     clusterUuid: bytes
@@ -694,31 +705,31 @@ class c_nvmlGpuFabricInfo_v3_t:
     healthSummary: int
     def __init__(self, version: int = ..., clusterUuid: Buffer | Sequence[int] = ..., status: int = ..., cliqueId: int = ..., state: int = ..., healthMask: int = ..., healthSummary: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuInstanceInfo_t:
+class c_nvmlGpuInstanceInfo_t(_Structure):
     """NVML's nvmlGpuInstanceInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     device: c_nvmlDevice_t | None
     id: int
     profileId: int
     placement: c_nvmlGpuInstancePlacement_t
     def __init__(self, device: c_nvmlDevice_t | None = ..., id: int = ..., profileId: int = ..., placement: c_nvmlGpuInstancePlacement_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuInstancePlacement_t:
+class c_nvmlGpuInstancePlacement_t(_Structure):
     """NVML's nvmlGpuInstancePlacement_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     start: int
     size: int
     def __init__(self, start: int = ..., size: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuInstanceProfileInfo_t:
+class c_nvmlGpuInstanceProfileInfo_t(_Structure):
     """NVML's nvmlGpuInstanceProfileInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     id: int
     isP2pSupported: int
     sliceCount: int
@@ -732,11 +743,11 @@ class c_nvmlGpuInstanceProfileInfo_t:
     memorySizeMB: int
     def __init__(self, id: int = ..., isP2pSupported: int = ..., sliceCount: int = ..., instanceCount: int = ..., multiprocessorCount: int = ..., copyEngineCount: int = ..., decoderCount: int = ..., encoderCount: int = ..., jpegCount: int = ..., ofaCount: int = ..., memorySizeMB: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuInstanceProfileInfo_v2_t:
+class c_nvmlGpuInstanceProfileInfo_v2_t(_Structure):
     """NVML's nvmlGpuInstanceProfileInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     id: int
@@ -753,11 +764,11 @@ class c_nvmlGpuInstanceProfileInfo_v2_t:
     name: str
     def __init__(self, version: int = ..., id: int = ..., isP2pSupported: int = ..., sliceCount: int = ..., instanceCount: int = ..., multiprocessorCount: int = ..., copyEngineCount: int = ..., decoderCount: int = ..., encoderCount: int = ..., jpegCount: int = ..., ofaCount: int = ..., memorySizeMB: int = ..., name: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuThermalSensor_t:
+class c_nvmlGpuThermalSensor_t(_Structure):
     """c_nvmlGpuThermalSensor_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     controller: int
     defaultMinTemp: int
     defaultMaxTemp: int
@@ -765,31 +776,31 @@ class c_nvmlGpuThermalSensor_t:
     target: int
     def __init__(self, controller: int = ..., defaultMinTemp: int = ..., defaultMaxTemp: int = ..., currentTemp: int = ..., target: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGpuThermalSettings_t:
+class c_nvmlGpuThermalSettings_t(_Structure):
     """NVML's nvmlGpuThermalSettings_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     count: int
     sensor: list[c_nvmlGpuThermalSensor_t]
     def __init__(self, count: int = ..., sensor: Sequence[c_nvmlGpuThermalSensor_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeature_t:
+class c_nvmlGridLicensableFeature_t(_Structure):
     """c_nvmlGridLicensableFeature_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     featureCode: int
     featureState: int
     licenseInfo: str
     def __init__(self, featureCode: int = ..., featureState: int = ..., licenseInfo: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeature_v2_t:
+class c_nvmlGridLicensableFeature_v2_t(_Structure):
     """c_nvmlGridLicensableFeature_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     featureCode: int
     featureState: int
@@ -797,11 +808,11 @@ class c_nvmlGridLicensableFeature_v2_t:
     productName: str
     def __init__(self, featureCode: int = ..., featureState: int = ..., licenseInfo: str | bytes = ..., productName: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeature_v3_t:
+class c_nvmlGridLicensableFeature_v3_t(_Structure):
     """c_nvmlGridLicensableFeature_v3_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     featureCode: int
     featureState: int
@@ -810,11 +821,11 @@ class c_nvmlGridLicensableFeature_v3_t:
     featureEnabled: int
     def __init__(self, featureCode: int = ..., featureState: int = ..., licenseInfo: str | bytes = ..., productName: str | bytes = ..., featureEnabled: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeature_v4_t:
+class c_nvmlGridLicensableFeature_v4_t(_Structure):
     """NVML's nvmlGridLicensableFeature_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     featureCode: int
     featureState: int
@@ -824,55 +835,55 @@ class c_nvmlGridLicensableFeature_v4_t:
     licenseExpiry: c_nvmlGridLicenseExpiry_t
     def __init__(self, featureCode: int = ..., featureState: int = ..., licenseInfo: str | bytes = ..., productName: str | bytes = ..., featureEnabled: int = ..., licenseExpiry: c_nvmlGridLicenseExpiry_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeatures_t:
+class c_nvmlGridLicensableFeatures_t(_Structure):
     """c_nvmlGridLicensableFeatures_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isGridLicenseSupported: int
     licensableFeaturesCount: int
     gridLicensableFeatures: list[c_nvmlGridLicensableFeature_t]
     def __init__(self, isGridLicenseSupported: int = ..., licensableFeaturesCount: int = ..., gridLicensableFeatures: Sequence[c_nvmlGridLicensableFeature_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeatures_v2_t:
+class c_nvmlGridLicensableFeatures_v2_t(_Structure):
     """c_nvmlGridLicensableFeatures_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isGridLicenseSupported: int
     licensableFeaturesCount: int
     gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v2_t]
     def __init__(self, isGridLicenseSupported: int = ..., licensableFeaturesCount: int = ..., gridLicensableFeatures: Sequence[c_nvmlGridLicensableFeature_v2_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeatures_v3_t:
+class c_nvmlGridLicensableFeatures_v3_t(_Structure):
     """c_nvmlGridLicensableFeatures_v3_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isGridLicenseSupported: int
     licensableFeaturesCount: int
     gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v3_t]
     def __init__(self, isGridLicenseSupported: int = ..., licensableFeaturesCount: int = ..., gridLicensableFeatures: Sequence[c_nvmlGridLicensableFeature_v3_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicensableFeatures_v4_t:
+class c_nvmlGridLicensableFeatures_v4_t(_Structure):
     """NVML's nvmlGridLicensableFeatures_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isGridLicenseSupported: int
     licensableFeaturesCount: int
     gridLicensableFeatures: list[c_nvmlGridLicensableFeature_v4_t]
     def __init__(self, isGridLicenseSupported: int = ..., licensableFeaturesCount: int = ..., gridLicensableFeatures: Sequence[c_nvmlGridLicensableFeature_v4_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlGridLicenseExpiry_t:
+class c_nvmlGridLicenseExpiry_t(_Structure):
     """NVML's nvmlGridLicenseExpiry_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     year: int
     month: int
@@ -883,70 +894,70 @@ class c_nvmlGridLicenseExpiry_t:
     status: int
     def __init__(self, year: int = ..., month: int = ..., day: int = ..., hour: int = ..., min: int = ..., sec: int = ..., status: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlHostname_v1_t:
+class c_nvmlHostname_v1_t(_Structure):
     """NVML's nvmlHostname_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     value: str
     def __init__(self, value: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlHwbcEntry_t:
+class c_nvmlHwbcEntry_t(_Structure):
     """NVML's nvmlHwbcEntry_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     hwbcId: int
     firmwareVersion: str
     def __init__(self, hwbcId: int = ..., firmwareVersion: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlLedState_t:
+class c_nvmlLedState_t(_Structure):
     """NVML's nvmlLedState_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     cause: str
     color: int
     def __init__(self, cause: str | bytes = ..., color: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlMarginTemperature_v1_t:
+class c_nvmlMarginTemperature_v1_t(_Structure):
     """NVML's nvmlMarginTemperature_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     marginTemperature: int
     def __init__(self, version: int = ..., marginTemperature: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlMask255_t:
+class c_nvmlMask255_t(_Structure):
     """NVML's nvmlMask255_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     mask: list[int]
     def __init__(self, mask: Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlMemory_t:
+class c_nvmlMemory_t(_Structure):
     """NVML's nvmlMemory_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     total: int
     free: int
     used: int
     def __init__(self, total: int = ..., free: int = ..., used: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlMemory_v2_t:
+class c_nvmlMemory_v2_t(_Structure):
     """NVML's nvmlMemory_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     total: int
@@ -955,21 +966,21 @@ class c_nvmlMemory_v2_t:
     used: int
     def __init__(self, version: int = ..., total: int = ..., reserved: int = ..., free: int = ..., used: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvlinkFirmwareInfo_t:
+class c_nvmlNvlinkFirmwareInfo_t(_Structure):
     """NVML's nvmlNvlinkFirmwareInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     firmwareVersion: list[c_nvmlNvlinkFirmwareVersion_t]
     numValidEntries: int
     def __init__(self, firmwareVersion: Sequence[c_nvmlNvlinkFirmwareVersion_t] = ..., numValidEntries: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvlinkFirmwareVersion_t:
+class c_nvmlNvlinkFirmwareVersion_t(_Structure):
     """NVML's nvmlNvlinkFirmwareVersion_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     ucodeType: int
     major: int
@@ -977,83 +988,83 @@ class c_nvmlNvlinkFirmwareVersion_t:
     subMinor: int
     def __init__(self, ucodeType: int = ..., major: int = ..., minor: int = ..., subMinor: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvlinkGetBwMode_v1_t:
+class c_nvmlNvlinkGetBwMode_v1_t(_Structure):
     """NVML's nvmlNvlinkGetBwMode_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     bIsBest: int
     bwMode: int
     def __init__(self, version: int = ..., bIsBest: int = ..., bwMode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvLinkInfo_v1_t:
+class c_nvmlNvLinkInfo_v1_t(_Structure):
     """NVML's nvmlNvLinkInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     isNvleEnabled: int
     def __init__(self, version: int = ..., isNvleEnabled: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvLinkInfo_v2_t:
+class c_nvmlNvLinkInfo_v2_t(_Structure):
     """NVML's nvmlNvLinkInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     isNvleEnabled: int
     firmwareInfo: c_nvmlNvlinkFirmwareInfo_t
     def __init__(self, version: int = ..., isNvleEnabled: int = ..., firmwareInfo: c_nvmlNvlinkFirmwareInfo_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvLinkPowerThres_t:
+class c_nvmlNvLinkPowerThres_t(_Structure):
     """NVML's nvmlNvLinkPowerThres_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     lowPwrThreshold: int
     def __init__(self, lowPwrThreshold: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvlinkSetBwMode_v1_t:
+class c_nvmlNvlinkSetBwMode_v1_t(_Structure):
     """NVML's nvmlNvlinkSetBwMode_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     bSetBest: int
     bwMode: int
     def __init__(self, version: int = ..., bSetBest: int = ..., bwMode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlNvlinkSupportedBwModes_v1_t:
+class c_nvmlNvlinkSupportedBwModes_v1_t(_Structure):
     """NVML's nvmlNvlinkSupportedBwModes_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     bwModes: bytes
     totalBwModes: int
     def __init__(self, version: int = ..., bwModes: Buffer | Sequence[int] = ..., totalBwModes: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlNvLinkUtilizationControl_t:
+class nvmlNvLinkUtilizationControl_t(_Structure):
     """NVML's nvmlNvLinkUtilizationControl_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     units: int
     pktfilter: int
     def __init__(self, units: int = ..., pktfilter: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlPciInfo_t:
+class nvmlPciInfo_t(_Structure):
     """NVML's nvmlPciInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     busIdLegacy: str
     domain: int
@@ -1064,11 +1075,11 @@ class nvmlPciInfo_t:
     busId: str
     def __init__(self, busIdLegacy: str | bytes = ..., domain: int = ..., bus: int = ..., device: int = ..., pciDeviceId: int = ..., pciSubSystemId: int = ..., busId: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlPciInfo_v2_t:
+class nvmlPciInfo_v2_t(_Structure):
     """nvmlPciInfo_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     busId: str
     domain: int
@@ -1082,11 +1093,11 @@ class nvmlPciInfo_v2_t:
     reserved3: int
     def __init__(self, busId: str | bytes = ..., domain: int = ..., bus: int = ..., device: int = ..., pciDeviceId: int = ..., pciSubSystemId: int = ..., reserved0: int = ..., reserved1: int = ..., reserved2: int = ..., reserved3: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlPciInfoExt_v1_t:
+class nvmlPciInfoExt_v1_t(_Structure):
     """NVML's nvmlPciInfoExt_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     domain: int
@@ -1099,21 +1110,21 @@ class nvmlPciInfoExt_v1_t:
     busId: str
     def __init__(self, version: int = ..., domain: int = ..., bus: int = ..., device: int = ..., pciDeviceId: int = ..., pciSubSystemId: int = ..., baseClass: int = ..., subClass: int = ..., busId: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPdi_t:
+class c_nvmlPdi_t(_Structure):
     """NVML's nvmlPdi_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     value: int
     def __init__(self, version: int = ..., value: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPlatformInfo_v1_t:
+class c_nvmlPlatformInfo_v1_t(_Structure):
     """NVML's nvmlPlatformInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     ibGuid: str
@@ -1125,11 +1136,11 @@ class c_nvmlPlatformInfo_v1_t:
     moduleId: str
     def __init__(self, version: int = ..., ibGuid: str | bytes = ..., rackGuid: str | bytes = ..., chassisPhysicalSlotNumber: str | bytes | int = ..., computeSlotIndex: str | bytes | int = ..., nodeIndex: str | bytes | int = ..., peerType: str | bytes | int = ..., moduleId: str | bytes | int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPlatformInfo_v2_t:
+class c_nvmlPlatformInfo_v2_t(_Structure):
     """NVML's nvmlPlatformInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     ibGuid: str
@@ -1141,11 +1152,11 @@ class c_nvmlPlatformInfo_v2_t:
     moduleId: str
     def __init__(self, version: int = ..., ibGuid: str | bytes = ..., chassisSerialNumber: str | bytes = ..., slotNumber: str | bytes | int = ..., trayIndex: str | bytes | int = ..., hostId: str | bytes | int = ..., peerType: str | bytes | int = ..., moduleId: str | bytes | int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPowerSmoothingProfile_v1_t:
+class c_nvmlPowerSmoothingProfile_v1_t(_Structure):
     """NVML's nvmlPowerSmoothingProfile_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     profileId: int
@@ -1153,84 +1164,84 @@ class c_nvmlPowerSmoothingProfile_v1_t:
     value: float
     def __init__(self, version: int = ..., profileId: int = ..., paramId: int = ..., value: float = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPowerSmoothingState_v1_t:
+class c_nvmlPowerSmoothingState_v1_t(_Structure):
     """NVML's nvmlPowerSmoothingState_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     state: int
     def __init__(self, version: int = ..., state: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPowerValue_v2_t:
+class c_nvmlPowerValue_v2_t(_Structure):
     """NVML's nvmlPowerValue_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     powerScope: int
     powerValueMw: int
     def __init__(self, version: int = ..., powerScope: int = ..., powerValueMw: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPRMCounter_v1_t:
+class c_nvmlPRMCounter_v1_t(_Structure):
     """c_nvmlPRMCounter_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     counterId: int
     inputValue: c_nvmlPRMCounterInput_v1_t
     outputValue: c_nvmlPRMCounterValue_v1_t
     def __init__(self, counterId: int = ..., inputValue: c_nvmlPRMCounterInput_v1_t = ..., outputValue: c_nvmlPRMCounterValue_v1_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPRMCounterInput_v1_t:
+class c_nvmlPRMCounterInput_v1_t(_Structure):
     """c_nvmlPRMCounterInput_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     localPort: int
     def __init__(self, localPort: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPRMCounterList_v1_t:
+class c_nvmlPRMCounterList_v1_t(_Structure):
     """c_nvmlPRMCounterList_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     numCounters: int
     counters: int | None
     def __init__(self, numCounters: int = ..., counters: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPRMCounterValue_v1_t:
+class c_nvmlPRMCounterValue_v1_t(_Structure):
     """c_nvmlPRMCounterValue_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     status: int
     outputType: int
     outputValue: c_nvmlValue_t
     def __init__(self, status: int = ..., outputType: int = ..., outputValue: c_nvmlValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPRMTLV_v1_t:
+class c_nvmlPRMTLV_v1_t(_Structure):
     """NVML's nvmlPRMTLV_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     dataSize: int
     status: int
     data: bytes
     def __init__(self, dataSize: int = ..., status: int = ..., data: Buffer | Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlProcessDetail_v1_t:
+class c_nvmlProcessDetail_v1_t(_Structure):
     """NVML's nvmlProcessDetail_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     pid: int
     usedGpuMemory: int
     gpuInstanceId: int
@@ -1238,11 +1249,11 @@ class c_nvmlProcessDetail_v1_t:
     usedGpuCcProtectedMemory: int
     def __init__(self, pid: int = ..., usedGpuMemory: int = ..., gpuInstanceId: int = ..., computeInstanceId: int = ..., usedGpuCcProtectedMemory: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlProcessDetailList_v1_t:
+class c_nvmlProcessDetailList_v1_t(_Structure):
     """NVML's nvmlProcessDetailList_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     mode: int
@@ -1250,13 +1261,13 @@ class c_nvmlProcessDetailList_v1_t:
     procArray: int | None
     def __init__(self, version: int = ..., mode: int = ..., numProcArrayEntries: int = ..., procArray: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 c_nvmlProcessDetailList_t = c_nvmlProcessDetailList_v1_t
 
 @disjoint_base
-class c_nvmlProcessesUtilizationInfo_v1_t:
+class c_nvmlProcessesUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlProcessesUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     processSamplesCount: int
@@ -1264,11 +1275,11 @@ class c_nvmlProcessesUtilizationInfo_v1_t:
     procUtilArray: int | None
     def __init__(self, version: int = ..., processSamplesCount: int = ..., lastSeenTimeStamp: int = ..., procUtilArray: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlProcessInfo_v2_t:
+class c_nvmlProcessInfo_v2_t(_Structure):
     """NVML's nvmlProcessInfo_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     pid: int
     usedGpuMemory: int
@@ -1276,15 +1287,15 @@ class c_nvmlProcessInfo_v2_t:
     computeInstanceId: int
     def __init__(self, pid: int = ..., usedGpuMemory: int = ..., gpuInstanceId: int = ..., computeInstanceId: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 c_nvmlProcessInfo_t = c_nvmlProcessInfo_v2_t
 
 c_nvmlProcessInfo_v3_t = c_nvmlProcessInfo_v2_t
 
 @disjoint_base
-class c_nvmlProcessUtilizationInfo_v1_t:
+class c_nvmlProcessUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlProcessUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeStamp: int
     pid: int
@@ -1296,11 +1307,11 @@ class c_nvmlProcessUtilizationInfo_v1_t:
     ofaUtil: int
     def __init__(self, timeStamp: int = ..., pid: int = ..., smUtil: int = ..., memUtil: int = ..., encUtil: int = ..., decUtil: int = ..., jpgUtil: int = ..., ofaUtil: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlProcessUtilizationSample_t:
+class c_nvmlProcessUtilizationSample_t(_Structure):
     """NVML's nvmlProcessUtilizationSample_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     pid: int
     timeStamp: int
@@ -1310,11 +1321,11 @@ class c_nvmlProcessUtilizationSample_t:
     decUtil: int
     def __init__(self, pid: int = ..., timeStamp: int = ..., smUtil: int = ..., memUtil: int = ..., encUtil: int = ..., decUtil: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlPSUInfo_t:
+class c_nvmlPSUInfo_t(_Structure):
     """NVML's nvmlPSUInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     state: str
     current: int
@@ -1322,11 +1333,11 @@ class c_nvmlPSUInfo_t:
     power: int
     def __init__(self, state: str | bytes = ..., current: int = ..., voltage: int = ..., power: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlRemappedRowsInfo_v2_t:
+class c_nvmlRemappedRowsInfo_v2_t(_Structure):
     """c_nvmlRemappedRowsInfo_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     corrActiveRemaps: int
     corrInactiveRemaps: int
@@ -1336,22 +1347,22 @@ class c_nvmlRemappedRowsInfo_v2_t:
     bfailureOccurred: int
     def __init__(self, corrActiveRemaps: int = ..., corrInactiveRemaps: int = ..., uncActiveRemaps: int = ..., uncInactiveRemaps: int = ..., bPending: int = ..., bfailureOccurred: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlRepairStatus_t:
+class c_nvmlRepairStatus_t(_Structure):
     """NVML's nvmlRepairStatus_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     bChannelRepairPending: int
     bTpcRepairPending: int
     def __init__(self, version: int = ..., bChannelRepairPending: int = ..., bTpcRepairPending: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlRowRemapperHistogramValues:
+class c_nvmlRowRemapperHistogramValues(_Structure):
     """NVML's nvmlRowRemapperHistogramValues_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     max: int
     high: int
     partial: int
@@ -1359,31 +1370,31 @@ class c_nvmlRowRemapperHistogramValues:
     none: int
     def __init__(self, max: int = ..., high: int = ..., partial: int = ..., low: int = ..., none: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlRusdSettings_v1_t:
+class c_nvmlRusdSettings_v1_t(_Structure):
     """c_nvmlRusdSettings_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     pollMask: int
     def __init__(self, version: int = ..., pollMask: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSample_t:
+class c_nvmlSample_t(_Structure):
     """NVML's nvmlSample_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeStamp: int
     sampleValue: c_nvmlValue_t
     def __init__(self, timeStamp: int = ..., sampleValue: c_nvmlValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemConfComputeSettings_v1_t:
+class c_nvmlSystemConfComputeSettings_v1_t(_Structure):
     """NVML's nvmlSystemConfComputeSettings_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     version: int
     environment: int
     ccFeature: int
@@ -1391,51 +1402,51 @@ class c_nvmlSystemConfComputeSettings_v1_t:
     multiGpuMode: int
     def __init__(self, version: int = ..., environment: int = ..., ccFeature: int = ..., devToolsMode: int = ..., multiGpuMode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemDriverBranchInfo_v1_t:
+class c_nvmlSystemDriverBranchInfo_v1_t(_Structure):
     """NVML's nvmlSystemDriverBranchInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     branch: str
     def __init__(self, version: int = ..., branch: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemEventData_v1_t:
+class c_nvmlSystemEventData_v1_t(_Structure):
     """NVML's nvmlSystemEventData_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     eventType: int
     gpuId: int
     def __init__(self, eventType: int = ..., gpuId: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemEventSetCreateRequest_v1_t:
+class c_nvmlSystemEventSetCreateRequest_v1_t(_Structure):
     """NVML's nvmlSystemEventSetCreateRequest_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     set: c_nvmlSystemEventSet_t | None
     def __init__(self, version: int = ..., set: c_nvmlSystemEventSet_t | None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemEventSetFreeRequest_v1_t:
+class c_nvmlSystemEventSetFreeRequest_v1_t(_Structure):
     """NVML's nvmlSystemEventSetFreeRequest_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     set: c_nvmlSystemEventSet_t | None
     def __init__(self, version: int = ..., set: c_nvmlSystemEventSet_t | None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemEventSetWaitRequest_v1_t:
+class c_nvmlSystemEventSetWaitRequest_v1_t(_Structure):
     """NVML's nvmlSystemEventSetWaitRequest_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     timeoutms: int
@@ -1445,53 +1456,53 @@ class c_nvmlSystemEventSetWaitRequest_v1_t:
     numEvent: int
     def __init__(self, version: int = ..., timeoutms: int = ..., set: c_nvmlSystemEventSet_t | None = ..., data: None = ..., dataSize: int = ..., numEvent: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlSystemRegisterEventRequest_v1_t:
+class c_nvmlSystemRegisterEventRequest_v1_t(_Structure):
     """NVML's nvmlSystemRegisterEventRequest_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     eventTypes: int
     set: c_nvmlSystemEventSet_t | None
     def __init__(self, version: int = ..., eventTypes: int = ..., set: c_nvmlSystemEventSet_t | None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlTemperature_v1_t:
+class c_nvmlTemperature_v1_t(_Structure):
     """NVML's nvmlTemperature_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     sensorType: int
     temperature: int
     def __init__(self, version: int = ..., sensorType: int = ..., temperature: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUnitFanInfo_t:
+class c_nvmlUnitFanInfo_t(_Structure):
     """NVML's nvmlUnitFanInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     speed: int
     state: int
     def __init__(self, speed: int = ..., state: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUnitFanSpeeds_t:
+class c_nvmlUnitFanSpeeds_t(_Structure):
     """NVML's nvmlUnitFanSpeeds_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     fans: list[c_nvmlUnitFanInfo_t]
     count: int
     def __init__(self, fans: Sequence[c_nvmlUnitFanInfo_t] = ..., count: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUnitInfo_t:
+class c_nvmlUnitInfo_t(_Structure):
     """NVML's nvmlUnitInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     name: str
     id: str
@@ -1499,51 +1510,51 @@ class c_nvmlUnitInfo_t:
     firmwareVersion: str
     def __init__(self, name: str | bytes = ..., id: str | bytes = ..., serial: str | bytes = ..., firmwareVersion: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUnrepairableMemory_v1_t:
+class c_nvmlUnrepairableMemory_v1_t(_Structure):
     """c_nvmlUnrepairableMemory_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     unrepairableMemory: int
     def __init__(self, version: int = ..., unrepairableMemory: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUtilization_t:
+class c_nvmlUtilization_t(_Structure):
     """NVML's nvmlUtilization_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     gpu: int
     memory: int
     def __init__(self, gpu: int = ..., memory: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUUID_t:
+class c_nvmlUUID_t(_Structure):
     """NVML's nvmlUUID_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     type: int
     value: c_nvmlUUIDValue_t
     def __init__(self, version: int = ..., type: int = ..., value: c_nvmlUUIDValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlUUIDValue_t:
+class c_nvmlUUIDValue_t(_Union):
     """NVML's nvmlUUIDValue_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     str: builtins.str
     bytes: builtins.bytes
     def __init__(self, str: builtins.str | builtins.bytes = ..., bytes: Buffer | Sequence[int] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlValue_t:
+class c_nvmlValue_t(_Union):
     """NVML's nvmlValue_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     dVal: float
     uiVal: int
     ulVal: int
@@ -1553,11 +1564,11 @@ class c_nvmlValue_t:
     usVal: int
     def __init__(self, dVal: float = ..., uiVal: int = ..., ulVal: int = ..., ullVal: int = ..., sllVal: int = ..., siVal: int = ..., usVal: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuCreatablePlacementInfo_v1_t:
+class c_nvmlVgpuCreatablePlacementInfo_v1_t(_Structure):
     """NVML's nvmlVgpuCreatablePlacementInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     vgpuTypeId: int
@@ -1566,21 +1577,21 @@ class c_nvmlVgpuCreatablePlacementInfo_v1_t:
     placementSize: int
     def __init__(self, version: int = ..., vgpuTypeId: int = ..., count: int = ..., placementIds: None = ..., placementSize: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuHeterogeneousMode_v1_t:
+class c_nvmlVgpuHeterogeneousMode_v1_t(_Structure):
     """NVML's nvmlVgpuHeterogeneousMode_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     mode: int
     def __init__(self, version: int = ..., mode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuInstancesUtilizationInfo_v1_t:
+class c_nvmlVgpuInstancesUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlVgpuInstancesUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     sampleValType: int
@@ -1589,11 +1600,11 @@ class c_nvmlVgpuInstancesUtilizationInfo_v1_t:
     vgpuUtilArray: int | None
     def __init__(self, version: int = ..., sampleValType: int = ..., vgpuInstanceCount: int = ..., lastSeenTimeStamp: int = ..., vgpuUtilArray: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuInstanceUtilizationInfo_v1_t:
+class c_nvmlVgpuInstanceUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlVgpuInstanceUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeStamp: int
     vgpuInstance: int
@@ -1605,11 +1616,11 @@ class c_nvmlVgpuInstanceUtilizationInfo_v1_t:
     ofaUtil: c_nvmlValue_t
     def __init__(self, timeStamp: int = ..., vgpuInstance: int = ..., smUtil: c_nvmlValue_t = ..., memUtil: c_nvmlValue_t = ..., encUtil: c_nvmlValue_t = ..., decUtil: c_nvmlValue_t = ..., jpgUtil: c_nvmlValue_t = ..., ofaUtil: c_nvmlValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuInstanceUtilizationSample_t:
+class c_nvmlVgpuInstanceUtilizationSample_t(_Structure):
     """NVML's nvmlVgpuInstanceUtilizationSample_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     vgpuInstance: int
     timeStamp: int
@@ -1619,11 +1630,11 @@ class c_nvmlVgpuInstanceUtilizationSample_t:
     decUtil: c_nvmlValue_t
     def __init__(self, vgpuInstance: int = ..., timeStamp: int = ..., smUtil: c_nvmlValue_t = ..., memUtil: c_nvmlValue_t = ..., encUtil: c_nvmlValue_t = ..., decUtil: c_nvmlValue_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuLicenseExpiry_t:
+class c_nvmlVgpuLicenseExpiry_t(_Structure):
     """NVML's nvmlVgpuLicenseExpiry_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     year: int
     month: int
@@ -1634,22 +1645,22 @@ class c_nvmlVgpuLicenseExpiry_t:
     status: int
     def __init__(self, year: int = ..., month: int = ..., day: int = ..., hour: int = ..., min: int = ..., sec: int = ..., status: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuLicenseInfo_t:
+class c_nvmlVgpuLicenseInfo_t(_Structure):
     """NVML's nvmlVgpuLicenseInfo_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     isLicensed: int
     licenseExpiry: c_nvmlVgpuLicenseExpiry_t
     currentState: int
     def __init__(self, isLicensed: int = ..., licenseExpiry: c_nvmlVgpuLicenseExpiry_t = ..., currentState: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuMetadata_t:
+class c_nvmlVgpuMetadata_t(_Structure):
     """c_nvmlVgpuMetadata_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     revision: int
@@ -1663,20 +1674,20 @@ class c_nvmlVgpuMetadata_t:
     opaqueData: str
     def __init__(self, version: int = ..., revision: int = ..., guestInfoState: int = ..., guestDriverVersion: str | bytes = ..., hostDriverVersion: str | bytes = ..., reserved: Sequence[int] = ..., vgpuVirtualizationCaps: int = ..., guestVgpuVersion: int = ..., opaqueDataSize: int = ..., opaqueData: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuPgpuCompatibility_t:
+class c_nvmlVgpuPgpuCompatibility_t(_Structure):
     """NVML's nvmlVgpuPgpuCompatibility_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     vgpuVmCompatibility: int
     compatibilityLimitCode: int
     def __init__(self, vgpuVmCompatibility: int = ..., compatibilityLimitCode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuPgpuMetadata_t:
+class c_nvmlVgpuPgpuMetadata_t(_Structure):
     """c_nvmlVgpuPgpuMetadata_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     revision: int
@@ -1688,21 +1699,21 @@ class c_nvmlVgpuPgpuMetadata_t:
     opaqueData: str
     def __init__(self, version: int = ..., revision: int = ..., hostDriverVersion: str | bytes = ..., pgpuVirtualizationCaps: int = ..., reserved: Sequence[int] = ..., hostSupportedVgpuRange: c_nvmlVgpuVersion_t = ..., opaqueDataSize: int = ..., opaqueData: str | bytes = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuPlacementId_v1_t:
+class c_nvmlVgpuPlacementId_v1_t(_Structure):
     """NVML's nvmlVgpuPlacementId_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     placementId: int
     def __init__(self, version: int = ..., placementId: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuPlacementList_v1_t:
+class c_nvmlVgpuPlacementList_v1_t(_Structure):
     """NVML's nvmlVgpuPlacementList_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     count: int
@@ -1710,11 +1721,11 @@ class c_nvmlVgpuPlacementList_v1_t:
     placementIds: int | None
     def __init__(self, version: int = ..., count: int = ..., placementSize: int = ..., placementIds: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuPlacementList_v2_t:
+class c_nvmlVgpuPlacementList_v2_t(_Structure):
     """NVML's nvmlVgpuPlacementList_v2_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     placementSize: int
@@ -1723,11 +1734,11 @@ class c_nvmlVgpuPlacementList_v2_t:
     mode: int
     def __init__(self, version: int = ..., placementSize: int = ..., count: int = ..., placementIds: None = ..., mode: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuProcessesUtilizationInfo_v1_t:
+class c_nvmlVgpuProcessesUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlVgpuProcessesUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     vgpuProcessCount: int
@@ -1735,11 +1746,11 @@ class c_nvmlVgpuProcessesUtilizationInfo_v1_t:
     vgpuProcUtilArray: int | None
     def __init__(self, version: int = ..., vgpuProcessCount: int = ..., lastSeenTimeStamp: int = ..., vgpuProcUtilArray: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuProcessUtilizationInfo_v1_t:
+class c_nvmlVgpuProcessUtilizationInfo_v1_t(_Structure):
     """NVML's nvmlVgpuProcessUtilizationInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     processName: str
     timeStamp: int
@@ -1753,11 +1764,11 @@ class c_nvmlVgpuProcessUtilizationInfo_v1_t:
     ofaUtil: int
     def __init__(self, processName: str | bytes = ..., timeStamp: int = ..., vgpuInstance: int = ..., pid: int = ..., smUtil: int = ..., memUtil: int = ..., encUtil: int = ..., decUtil: int = ..., jpgUtil: int = ..., ofaUtil: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuProcessUtilizationSample_t:
+class c_nvmlVgpuProcessUtilizationSample_t(_Structure):
     """NVML's nvmlVgpuProcessUtilizationSample_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     vgpuInstance: int
     pid: int
@@ -1769,59 +1780,59 @@ class c_nvmlVgpuProcessUtilizationSample_t:
     decUtil: int
     def __init__(self, vgpuInstance: int = ..., pid: int = ..., processName: str | bytes = ..., timeStamp: int = ..., smUtil: int = ..., memUtil: int = ..., encUtil: int = ..., decUtil: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class nvmlVgpuRuntimeState_v1_t:
+class nvmlVgpuRuntimeState_v1_t(_Structure):
     """NVML's nvmlVgpuRuntimeState_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     size: int
     def __init__(self, version: int = ..., size: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedData_t:
+class c_nvmlVgpuSchedData_t(_Structure):
     """c_nvmlVgpuSchedData_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeslice: int
     def __init__(self, timeslice: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedDataWithARR_t:
+class c_nvmlVgpuSchedDataWithARR_t(_Structure):
     """c_nvmlVgpuSchedDataWithARR_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     avgFactor: int
     timeslice: int
     def __init__(self, avgFactor: int = ..., timeslice: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedSetData_t:
+class c_nvmlVgpuSchedSetData_t(_Structure):
     """c_nvmlVgpuSchedSetData_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timeslice: int
     def __init__(self, timeslice: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedSetDataWithARR_t:
+class c_nvmlVgpuSchedSetDataWithARR_t(_Structure):
     """c_nvmlVgpuSchedSetDataWithARR_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     avgFactor: int
     frequency: int
     def __init__(self, avgFactor: int = ..., frequency: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerCapabilities_t:
+class c_nvmlVgpuSchedulerCapabilities_t(_Structure):
     """NVML's nvmlVgpuSchedulerCapabilities_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     supportedSchedulers: list[int]
     maxTimeslice: int
@@ -1833,22 +1844,22 @@ class c_nvmlVgpuSchedulerCapabilities_t:
     minAvgFactorForARR: int
     def __init__(self, supportedSchedulers: Sequence[int] = ..., maxTimeslice: int = ..., minTimeslice: int = ..., isArrModeSupported: int = ..., maxFrequencyForARR: int = ..., minFrequencyForARR: int = ..., maxAvgFactorForARR: int = ..., minAvgFactorForARR: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerGetState_t:
+class c_nvmlVgpuSchedulerGetState_t(_Structure):
     """NVML's nvmlVgpuSchedulerGetState_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     schedulerPolicy: int
     arrMode: int
     schedulerParams: c_nvmlVgpuSchedulerParams_t
     def __init__(self, schedulerPolicy: int = ..., arrMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerParams_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerLog_t:
+class c_nvmlVgpuSchedulerLog_t(_Structure):
     """NVML's nvmlVgpuSchedulerLog_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     engineId: int
     schedulerPolicy: int
@@ -1858,11 +1869,11 @@ class c_nvmlVgpuSchedulerLog_t:
     logEntries: list[c_nvmlVgpuSchedulerLogEntry_t]
     def __init__(self, engineId: int = ..., schedulerPolicy: int = ..., arrMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerParams_t = ..., entriesCount: int = ..., logEntries: Sequence[c_nvmlVgpuSchedulerLogEntry_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerLogEntry_t:
+class c_nvmlVgpuSchedulerLogEntry_t(_Structure):
     """NVML's nvmlVgpuSchedulerLogEntry_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timestamp: int
     timeRunTotal: int
@@ -1872,11 +1883,11 @@ class c_nvmlVgpuSchedulerLogEntry_t:
     cumulativePreemptionTime: int
     def __init__(self, timestamp: int = ..., timeRunTotal: int = ..., timeRun: int = ..., swRunlistId: int = ..., targetTimeSlice: int = ..., cumulativePreemptionTime: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerLogEntry_v2_t:
+class c_nvmlVgpuSchedulerLogEntry_v2_t(_Structure):
     """c_nvmlVgpuSchedulerLogEntry_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     timestamp: int
     timeRunTotal: int
@@ -1887,11 +1898,11 @@ class c_nvmlVgpuSchedulerLogEntry_v2_t:
     weight: int
     def __init__(self, timestamp: int = ..., timeRunTotal: int = ..., timeRun: int = ..., swRunlistId: int = ..., targetTimeSlice: int = ..., cumulativePreemptionTime: int = ..., weight: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerLogInfo_v1_t:
+class c_nvmlVgpuSchedulerLogInfo_v1_t(_Structure):
     """NVML's nvmlVgpuSchedulerLogInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     engineId: int
@@ -1902,11 +1913,11 @@ class c_nvmlVgpuSchedulerLogInfo_v1_t:
     logEntries: list[c_nvmlVgpuSchedulerLogEntry_t]
     def __init__(self, version: int = ..., engineId: int = ..., schedulerPolicy: int = ..., arrMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerParams_t = ..., entriesCount: int = ..., logEntries: Sequence[c_nvmlVgpuSchedulerLogEntry_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerLogInfo_v2_t:
+class c_nvmlVgpuSchedulerLogInfo_v2_t(_Structure):
     """c_nvmlVgpuSchedulerLogInfo_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     engineId: int
     schedulerPolicy: int
@@ -1916,40 +1927,40 @@ class c_nvmlVgpuSchedulerLogInfo_v2_t:
     logEntries: list[c_nvmlVgpuSchedulerLogEntry_v2_t]
     def __init__(self, engineId: int = ..., schedulerPolicy: int = ..., avgFactor: int = ..., timeslice: int = ..., entriesCount: int = ..., logEntries: Sequence[c_nvmlVgpuSchedulerLogEntry_v2_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerParams_t:
+class c_nvmlVgpuSchedulerParams_t(_Union):
     """NVML's nvmlVgpuSchedulerParams_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     vgpuSchedDataWithARR: c_nvmlVgpuSchedDataWithARR_t
     vgpuSchedData: c_nvmlVgpuSchedData_t
     def __init__(self, vgpuSchedDataWithARR: c_nvmlVgpuSchedDataWithARR_t = ..., vgpuSchedData: c_nvmlVgpuSchedData_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerSetParams_t:
+class c_nvmlVgpuSchedulerSetParams_t(_Union):
     """NVML's nvmlVgpuSchedulerSetParams_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     vgpuSchedDataWithARR: c_nvmlVgpuSchedSetDataWithARR_t
     vgpuSchedData: c_nvmlVgpuSchedSetData_t
     def __init__(self, vgpuSchedDataWithARR: c_nvmlVgpuSchedSetDataWithARR_t = ..., vgpuSchedData: c_nvmlVgpuSchedSetData_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerSetState_t:
+class c_nvmlVgpuSchedulerSetState_t(_Structure):
     """NVML's nvmlVgpuSchedulerSetState_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     schedulerPolicy: int
     enableARRMode: int
     schedulerParams: c_nvmlVgpuSchedulerSetParams_t
     def __init__(self, schedulerPolicy: int = ..., enableARRMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerSetParams_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerState_v1_t:
+class c_nvmlVgpuSchedulerState_v1_t(_Structure):
     """NVML's nvmlVgpuSchedulerState_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     engineId: int
@@ -1958,11 +1969,11 @@ class c_nvmlVgpuSchedulerState_v1_t:
     schedulerParams: c_nvmlVgpuSchedulerSetParams_t
     def __init__(self, version: int = ..., engineId: int = ..., schedulerPolicy: int = ..., enableARRMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerSetParams_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerState_v2_t:
+class c_nvmlVgpuSchedulerState_v2_t(_Structure):
     """c_nvmlVgpuSchedulerState_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     engineId: int
     schedulerPolicy: int
@@ -1970,11 +1981,11 @@ class c_nvmlVgpuSchedulerState_v2_t:
     frequency: int
     def __init__(self, engineId: int = ..., schedulerPolicy: int = ..., avgFactor: int = ..., frequency: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerStateInfo_v1_t:
+class c_nvmlVgpuSchedulerStateInfo_v1_t(_Structure):
     """NVML's nvmlVgpuSchedulerStateInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     engineId: int
@@ -1983,11 +1994,11 @@ class c_nvmlVgpuSchedulerStateInfo_v1_t:
     schedulerParams: c_nvmlVgpuSchedulerParams_t
     def __init__(self, version: int = ..., engineId: int = ..., schedulerPolicy: int = ..., arrMode: int = ..., schedulerParams: c_nvmlVgpuSchedulerParams_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuSchedulerStateInfo_v2_t:
+class c_nvmlVgpuSchedulerStateInfo_v2_t(_Structure):
     """c_nvmlVgpuSchedulerStateInfo_v2_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     engineId: int
     schedulerPolicy: int
@@ -1995,62 +2006,62 @@ class c_nvmlVgpuSchedulerStateInfo_v2_t:
     timeslice: int
     def __init__(self, engineId: int = ..., schedulerPolicy: int = ..., avgFactor: int = ..., timeslice: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuTypeBar1Info_v1_t:
+class c_nvmlVgpuTypeBar1Info_v1_t(_Structure):
     """NVML's nvmlVgpuTypeBar1Info_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     bar1Size: int
     def __init__(self, version: int = ..., bar1Size: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuTypeIdInfo_v1_t:
+class c_nvmlVgpuTypeIdInfo_v1_t(_Structure):
     """NVML's nvmlVgpuTypeIdInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     vgpuCount: int
     vgpuTypeIds: int | None
     def __init__(self, version: int = ..., vgpuCount: int = ..., vgpuTypeIds: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuTypeMaxInstance_v1_t:
+class c_nvmlVgpuTypeMaxInstance_v1_t(_Structure):
     """NVML's nvmlVgpuTypeMaxInstance_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     vgpuTypeId: int
     maxInstancePerGI: int
     def __init__(self, version: int = ..., vgpuTypeId: int = ..., maxInstancePerGI: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlVgpuVersion_t:
+class c_nvmlVgpuVersion_t(_Structure):
     """NVML's nvmlVgpuVersion_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     minVersion: int
     maxVersion: int
     def __init__(self, minVersion: int = ..., maxVersion: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlViolationTime_t:
+class c_nvmlViolationTime_t(_Structure):
     """NVML's nvmlViolationTime_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     referenceTime: int
     violationTime: int
     def __init__(self, referenceTime: int = ..., violationTime: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t:
+class c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t(_Structure):
     """NVML's nvmlWorkloadPowerProfileCurrentProfiles_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     perfProfilesMask: c_nvmlMask255_t
@@ -2058,11 +2069,11 @@ class c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t:
     enforcedProfilesMask: c_nvmlMask255_t
     def __init__(self, version: int = ..., perfProfilesMask: c_nvmlMask255_t = ..., requestedProfilesMask: c_nvmlMask255_t = ..., enforcedProfilesMask: c_nvmlMask255_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlWorkloadPowerProfileInfo_v1_t:
+class c_nvmlWorkloadPowerProfileInfo_v1_t(_Structure):
     """NVML's nvmlWorkloadPowerProfileInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     profileId: int
@@ -2070,37 +2081,38 @@ class c_nvmlWorkloadPowerProfileInfo_v1_t:
     conflictingmask: c_nvmlMask255_t
     def __init__(self, version: int = ..., profileId: int = ..., priority: int = ..., conflictingmask: c_nvmlMask255_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlWorkloadPowerProfileProfilesInfo_v1_t:
+class c_nvmlWorkloadPowerProfileProfilesInfo_v1_t(_Structure):
     """NVML's nvmlWorkloadPowerProfileProfilesInfo_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     perfProfilesMask: c_nvmlMask255_t
     perfProfile: list[c_nvmlWorkloadPowerProfileInfo_v1_t]
     def __init__(self, version: int = ..., perfProfilesMask: c_nvmlMask255_t = ..., perfProfile: Sequence[c_nvmlWorkloadPowerProfileInfo_v1_t] = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t:
+class c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t(_Structure):
     """NVML's nvmlWorkloadPowerProfileRequestedProfiles_v1_t."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     version: int
     requestedProfilesMask: c_nvmlMask255_t
     def __init__(self, version: int = ..., requestedProfilesMask: c_nvmlMask255_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @disjoint_base
-class c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t:
+class c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t(_Structure):
     """c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t (nvidia-ml-py's layout)."""
-    _fields_: ClassVar[list[tuple[str, str]]]
     _fmt_: ClassVar[dict[str, str]]
     operation: int
     updateProfilesMask: c_nvmlMask255_t
     def __init__(self, operation: int = ..., updateProfilesMask: c_nvmlMask255_t = ...) -> None: ...
     def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
 
 @type_check_only
 class _Friendly_c_nvmlProcessInfo_v2_t(nvmlFriendlyObject):

@@ -106,3 +106,24 @@ def friendly(h: c_nvmlDevice_t) -> None:
     obj = nvmlStructToFriendlyObject(nvmlDeviceGetMemoryInfo(h))
     back = nvmlFriendlyObjectToStruct(obj, c_nvmlMemory_t())
     print(back.total)
+
+
+def ctypes_interop(h: c_nvmlDevice_t) -> None:
+    """The struct classes are ctypes types: arrays, sizeof, byref, from_buffer_copy."""
+    arr = (c_nvmlMemory_t * 4)()
+    arr[0].total = 1
+    size: int = ctypes.sizeof(c_nvmlMemory_t)
+    mem = nvmlDeviceGetMemoryInfo(h)
+    ref = ctypes.byref(mem)
+    copy = c_nvmlMemory_t.from_buffer_copy(bytes(mem))
+    print(size, ref, copy.used, mem.__deepcopy__({}).free)
+
+
+def smi_views() -> None:
+    from pynvml.smi import nvidia_smi
+
+    nvsmi = nvidia_smi.getInstance()
+    rows = [r["pid"] for r in nvsmi.ComputeApps()]
+    version: str = nvsmi.Version()["driver"]
+    mig = nvsmi.MigInstances()
+    print(rows, version, nvsmi.Dmon("pu"), nvsmi.Topology()["gpus"], mig is None)
