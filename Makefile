@@ -19,8 +19,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REF := .ref
 REF_VERSION := 13.610.43
+# the newest nvidia-ml-py, whose names we also follow (where a value changed, its value):
+# tests/test_family_615.py and the differential test compare with it too
+REF_NEW_VERSION := 13.615.71
+# PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
+NVML_DEV_VERSION := 13.4.92
 
-.PHONY: run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean
+.PHONY: run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -50,6 +55,8 @@ build: sysdeps venv
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
+	@if [ ! -f $(REF)/nvidia-ml-py-$(REF_NEW_VERSION)/pynvml.py ]; then \
+	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py-$(REF_NEW_VERSION) nvidia-ml-py==$(REF_NEW_VERSION); fi
 	@if [ ! -d $(REF)/clients/nvitop ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2; fi
 	@$(PY) -c "import psutil, blessed" 2>/dev/null || $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"
@@ -113,6 +120,12 @@ valgrind: sysdeps ref
 
 generate:
 	$(PYTHON) codegen/generate.py
+
+# Our declarations of the ABI (every struct's size, alignment and field offsets, every
+# constant) against NVIDIA's nvml.h of nvidia-nvml-dev $(NVML_DEV_VERSION), downloaded once
+# into .ref/ (never committed).  CI runs it (a 150 KB wheel; the check takes about 1 s).
+abi: build
+	$(PY) tools/abi_check.py --nvml-dev $(NVML_DEV_VERSION)
 
 bench: build ref
 	$(PY) bench/run.py

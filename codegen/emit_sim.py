@@ -297,7 +297,7 @@ def emit_setter(spec: Spec, f: Function) -> list[str]:
 
 
 def emit(spec: Spec) -> str:
-    o = [HEADER, '#include "sim.h"', ""]
+    o = [HEADER, '#include "sim.h"', "", "#include <stdio.h>   /* snprintf: the setters' paths */", ""]
     o.append("/* Return codes by name, for {\"error\": \"NOT_SUPPORTED\"} in a profile. */")
     o.append("const sim_named_code sim_error_codes[] = {")
     for c in spec.constants:

@@ -189,6 +189,64 @@ h_nvmlEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
     return event_set_wait(module, "nvmlEventSetWait", args, nargs, kwnames);
 }
 
+/* nvmlEventSetWait_v3(eventSet, params) (NVML 13.615): the wait's timeout travels in the
+ * caller's c_nvmlEventSetWait_v3_t (params.timeoutMs), which NVML fills with the event.
+ * Waited in slices as above, each on a copy of params holding the slice's timeout; the
+ * event is copied back into params (its timeoutMs as the caller set it).  Returns None, as
+ * nvidia-ml-py's does. */
+typedef struct {
+    pn_state *st;
+    pfn_nvmlEventSetWait_v3 fn;
+    nvmlEventSet_t set;
+    PyObject *obj;
+    nvmlEventSetWait_v3_t params;
+} event_wait_v3;
+
+static nvmlReturn_t
+event_wait_v3_slice(void *ctx, unsigned int slice_ms)
+{
+    event_wait_v3 *w = ctx;
+    w->params.timeoutMs = slice_ms;
+    return w->fn(w->set, &w->params);
+}
+
+static int
+event_wait_v3_recheck(void *ctx)
+{
+    event_wait_v3 *w = ctx;
+    void *p;
+    return pn_arg_handle(w->st, w->obj, PN_HANDLE_EventSet, "nvmlEventSetWait_v3", "eventSet", &p);
+}
+
+static PyObject *
+h_nvmlEventSetWait_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"eventSet", "params", NULL};
+    pn_state *st = pn_get_state(module);
+    PyObject *argv[2];
+    UNPACK("nvmlEventSetWait_v3", names, 2, 2, argv);
+    event_wait_v3 w;
+    memset(&w, 0, sizeof w);
+    void *params;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetWait_v3", "eventSet", (void **)&w.set) < 0 ||
+        pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetWait_v3_t, "nvmlEventSetWait_v3", "params", &params) < 0)
+        return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetWait_v3, pfn_nvmlEventSetWait_v3, fn);
+    w.st = st;
+    w.fn = fn;
+    w.obj = argv[0];
+    memcpy(&w.params, params, sizeof w.params);
+    unsigned int timeout = w.params.timeoutMs;
+    int rc = wait_sliced(timeout, event_wait_v3_slice, &w, event_wait_v3_recheck);
+    if (rc < 0)
+        return NULL;
+    if (rc != NVML_SUCCESS)
+        return pn_raise(st, rc);
+    w.params.timeoutMs = timeout;
+    memcpy(params, &w.params, sizeof w.params);   /* the object is alive: argv holds it */
+    Py_RETURN_NONE;
+}
+
 /* --- system event sets ----------------------------------------------------------------- */
 
 /* The `set` member of a request struct must be a set we made and did not free. */
@@ -660,6 +718,11 @@ PyMethodDef pn_hand_events_methods[] = {
          "The next event (c_nvmlEventData_t), waiting up to timeoutms ms (NVMLError_Timeout when none comes).\n"
          "Other threads run while it waits; Ctrl-C interrupts it within 100 ms."),
     FAST(nvmlEventSetWait, "nvmlEventSetWait(eventSet, timeoutms)\n--\n\nAs nvmlEventSetWait_v2."),
+    FAST(nvmlEventSetWait_v3,
+         "nvmlEventSetWait_v3(eventSet, params)\n--\n\n"
+         "Fill params (a c_nvmlEventSetWait_v3_t) with the next event, an event bit or a GPU operational event,\n"
+         "waiting up to params.timeoutMs ms (NVMLError_Timeout when none comes).  Other threads run while it\n"
+         "waits; Ctrl-C interrupts it within 100 ms."),
     {"c_nvmlSystemEventSetCreate", (PyCFunction)(void (*)(void))h_c_nvmlSystemEventSetCreate, METH_FASTCALL | METH_KEYWORDS,
      "c_nvmlSystemEventSetCreate(req)\n--\n\nnvmlSystemEventSetCreate on a c_nvmlSystemEventSetCreateRequest_v1_t "
      "(its .set is filled)."},

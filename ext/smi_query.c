@@ -1576,6 +1576,8 @@ static const char *const brand_names[] = {
     "Unknown", "Quadro", "Tesla", "NVS", "Grid", "GeForce", "Titan", "NVIDIA Virtual Applications",
     "NVIDIA Virtual PC", "NVIDIA Virtual Compute Server", "NVIDIA RTX Virtual Workstation", "NVIDIA Cloud Gaming",
     "Quadro RTX", "NVIDIA RTX", "NVIDIA", "GeForce RTX", "Titan RTX",
+    /* NVML 13.615's (nvml.h 13.4 names them so; driver 580's nvidia-smi has none of them) */
+    "NVIDIA Deep Learning Accelerator", "NVIDIA RTX Virtual Game Dev", "NVIDIA NPU",
 };
 static const char *const arch_names[] = {
     NULL, NULL, "Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper", "Blackwell",

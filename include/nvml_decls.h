@@ -23,7 +23,7 @@ typedef int nvmlReturn_t;
 #define NVML_BRAND_NVIDIA 14
 #define NVML_BRAND_GEFORCE_RTX 15
 #define NVML_BRAND_TITAN_RTX 16
-#define NVML_BRAND_COUNT 18
+#define NVML_BRAND_COUNT 20
 #define NVML_BRIDGE_CHIP_PLX 0
 #define NVML_BRIDGE_CHIP_BRO4 1
 #define NVML_CLOCK_ID_CURRENT 0
@@ -275,7 +275,7 @@ typedef int nvmlReturn_t;
 #define NVML_GPM_METRIC_GR7_CTXSW_REQUESTS 207
 #define NVML_GPM_METRIC_GR7_CTXSW_CYCLES_PER_REQ 208
 #define NVML_GPM_METRIC_GR7_CTXSW_ACTIVE_PCT 209
-#define NVML_GPM_METRIC_MAX 333
+#define NVML_GPM_METRIC_MAX 477
 #define NVML_GOM_ALL_ON 0
 #define NVML_GOM_COMPUTE 1
 #define NVML_GOM_LOW_DP 2
@@ -407,7 +407,7 @@ typedef int nvmlReturn_t;
 #define NVML_POWER_PROFILE_SYNC_BALANCED 12
 #define NVML_POWER_PROFILE_HPC 13
 #define NVML_POWER_PROFILE_MIG 14
-#define NVML_POWER_PROFILE_MAX 15
+#define NVML_POWER_PROFILE_MAX 25
 #define NVML_PSTATE_0 0
 #define NVML_PSTATE_1 1
 #define NVML_PSTATE_2 2
@@ -472,7 +472,7 @@ typedef int nvmlReturn_t;
 #define NVML_OFA_UTILIZATION_SAMPLES 9
 #define NVML_SAMPLINGTYPE_COUNT 10
 #define NVML_TEMPERATURE_GPU 0
-#define NVML_TEMPERATURE_COUNT 1
+#define NVML_TEMPERATURE_COUNT 2
 #define NVML_TEMPERATURE_THRESHOLD_SHUTDOWN 0
 #define NVML_TEMPERATURE_THRESHOLD_SLOWDOWN 1
 #define NVML_TEMPERATURE_THRESHOLD_MEM_MAX 2
@@ -849,7 +849,7 @@ typedef int nvmlReturn_t;
 #define NVML_FI_PWR_SMOOTHING_SOC_POWER_SMOOTHING_ENABLED 300
 #define NVML_FI_DEV_REMAPPED_ROWS_COR_INACTIVE 301
 #define NVML_FI_DEV_REMAPPED_ROWS_UNC_INACTIVE 302
-#define NVML_FI_MAX 303
+#define NVML_FI_MAX 308
 #define ConfComputeGetKeyRotationThresholdInfo_v1 16777232
 #define ConfComputeSetKeyRotationThresholdInfo_v1 16777232
 #define MAX_CLK_DOMAINS 32
@@ -1304,7 +1304,7 @@ typedef int nvmlReturn_t;
 #define nvmlClocksEventReasonSwThermalSlowdown 32
 #define nvmlClocksEventReasonSyncBoost 16
 #define nvmlClocksEventReasonUserDefinedClocks 2
-#define nvmlClocksThrottleReasonAll 511
+#define nvmlClocksThrottleReasonAll 2047
 #define nvmlClocksThrottleReasonApplicationsClocksSetting 2
 #define nvmlClocksThrottleReasonDisplayClockSetting 256
 #define nvmlClocksThrottleReasonGpuIdle 1
@@ -1386,6 +1386,241 @@ typedef int nvmlReturn_t;
 #define nvmlWorkloadPowerProfileProfilesInfo_v1 16788472
 #define nvmlWorkloadPowerProfileRequestedProfiles_v1 16777252
 #define nvmlWorkloadPowerProfileUpdateProfiles_v1 16777252
+#define NVML_BRAND_NVIDIA_DLA 17
+#define NVML_BRAND_NVIDIA_VGAMEDEV 18
+#define NVML_BRAND_NVIDIA_NPU 19
+#define NVML_TEMPERATURE_GPU_MAX 1
+#define NVML_DEVICE_ARCH_DLA 11
+#define NVML_DEVICE_ARCH_DLA2 12
+#define NVML_DEVICE_ARCH_NPU3 15
+#define NVML_GPU_RECOVERY_ACTION_BUS_RESET 6
+#define NVML_GPU_RECOVERY_ACTION_SYSTEM_REBOOT 7
+#define NVML_FI_DEV_ACTIVE_BANK_REMAPPINGS 303
+#define NVML_FI_DEV_INACTIVE_BANK_REMAPPINGS 304
+#define NVML_FI_DEV_BANK_REMAPPER_HISTOGRAM_MAX 305
+#define NVML_FI_DEV_BANK_REMAPPER_HISTOGRAM_NONE 306
+#define NVML_FI_DEV_PENDING_BANK_REMAPPING 307
+#define NVML_NVLINK_STATE_ACTIVE_TRAFFIC_DISABLED 3
+#define NVML_GRID_LICENSE_FEATURE_CODE_VGAMEDEV 5
+#define NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_THROUGHPUT_RAW_TX 0
+#define NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_THROUGHPUT_RAW_RX 1
+#define NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_COUNT 2
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TIME_IN_LAST_HOST_SERDES_FEQ_RECOVERY 104
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_TIME_IN_HOST_SERDES_FEQ_RECOVERY 105
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_HOST_SERDES_FEQ_RECOVERY_COUNT 106
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_HOST_SERDES_FEQ_SUCCESSFUL_RECOVERY_COUNT 107
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_HOST_SERDES_FEQ_ATTEMPTS_COUNT 108
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_SUCCESSFUL_RECOVERY_STEP_ATTEMPTS 109
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_SUCCESSFUL_RECOVERY_TIME 110
+#define NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_SUCCESSFUL_RECOVERY_TIME 111
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_ALL 0
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_TELEMETRY 10
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_DIAG 20
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_NOTICE 30
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_WARNING 40
+#define NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_ERROR 50
+#define NVML_OPERATIONAL_EVENT_SEVERITY_ALL 0
+#define NVML_OPERATIONAL_EVENT_SEVERITY_INFORMATIONAL 10
+#define NVML_OPERATIONAL_EVENT_SEVERITY_CORRECTED 20
+#define NVML_OPERATIONAL_EVENT_SEVERITY_RECOVERABLE 30
+#define NVML_OPERATIONAL_EVENT_SEVERITY_FATAL 40
+#define NVML_EVENT_DATA_TYPE_NVML_EVENT 0
+#define NVML_EVENT_DATA_TYPE_GPU_OPERATIONAL_EVENT 1
+#define NVML_GPU_INSTANCE_ID_ANY 0xffffffffULL
+#define NVML_COMPUTE_INSTANCE_ID_ANY 0xffffffffULL
+#define NVML_OPERATIONAL_EVENT_ATTR_UNCONTAINED 1
+#define NVML_OPERATIONAL_EVENT_ATTR_LATENT 2
+#define NVML_OPERATIONAL_EVENT_ATTR_PROPAGATED 4
+#define NVML_OPERATIONAL_EVENT_ATTR_COMPONENT_RESET 8
+#define NVML_OPERATIONAL_EVENT_ATTR_THRESHOLD_EXCEEDED 16
+#define NVML_OPERATIONAL_EVENT_ATTR_PRIMARY 32
+#define NVML_OPERATIONAL_EVENT_ATTR_OVERFLOW 64
+#define NVML_OPERATIONAL_EVENT_GROUP_ATTR_RECOVERED 1
+#define NVML_OPERATIONAL_EVENT_GROUP_ATTR_PREVERR 2
+#define NVML_OPERATIONAL_EVENT_GROUP_ATTR_SIMULATED 4
+#define NVML_GPU_OPERATIONAL_EVENT_CONTEXT_TYPE_UNKNOWN 0
+#define NVML_GPU_OPERATIONAL_EVENT_CONTEXT_TYPE_LEGACY_XID 1
+#define nvmlClocksThrottleReasonBoardLimit 512
+#define nvmlClocksThrottleReasonReliability 1024
+#define NVML_GPM_METRIC_NVLINK_L36_RX 333
+#define NVML_GPM_METRIC_NVLINK_L36_TX 334
+#define NVML_GPM_METRIC_NVLINK_L37_RX 335
+#define NVML_GPM_METRIC_NVLINK_L37_TX 336
+#define NVML_GPM_METRIC_NVLINK_L38_RX 337
+#define NVML_GPM_METRIC_NVLINK_L38_TX 338
+#define NVML_GPM_METRIC_NVLINK_L39_RX 339
+#define NVML_GPM_METRIC_NVLINK_L39_TX 340
+#define NVML_GPM_METRIC_NVLINK_L40_RX 341
+#define NVML_GPM_METRIC_NVLINK_L40_TX 342
+#define NVML_GPM_METRIC_NVLINK_L41_RX 343
+#define NVML_GPM_METRIC_NVLINK_L41_TX 344
+#define NVML_GPM_METRIC_NVLINK_L42_RX 345
+#define NVML_GPM_METRIC_NVLINK_L42_TX 346
+#define NVML_GPM_METRIC_NVLINK_L43_RX 347
+#define NVML_GPM_METRIC_NVLINK_L43_TX 348
+#define NVML_GPM_METRIC_NVLINK_L44_RX 349
+#define NVML_GPM_METRIC_NVLINK_L44_TX 350
+#define NVML_GPM_METRIC_NVLINK_L45_RX 351
+#define NVML_GPM_METRIC_NVLINK_L45_TX 352
+#define NVML_GPM_METRIC_NVLINK_L46_RX 353
+#define NVML_GPM_METRIC_NVLINK_L46_TX 354
+#define NVML_GPM_METRIC_NVLINK_L47_RX 355
+#define NVML_GPM_METRIC_NVLINK_L47_TX 356
+#define NVML_GPM_METRIC_NVLINK_L48_RX 357
+#define NVML_GPM_METRIC_NVLINK_L48_TX 358
+#define NVML_GPM_METRIC_NVLINK_L49_RX 359
+#define NVML_GPM_METRIC_NVLINK_L49_TX 360
+#define NVML_GPM_METRIC_NVLINK_L50_RX 361
+#define NVML_GPM_METRIC_NVLINK_L50_TX 362
+#define NVML_GPM_METRIC_NVLINK_L51_RX 363
+#define NVML_GPM_METRIC_NVLINK_L51_TX 364
+#define NVML_GPM_METRIC_NVLINK_L52_RX 365
+#define NVML_GPM_METRIC_NVLINK_L52_TX 366
+#define NVML_GPM_METRIC_NVLINK_L53_RX 367
+#define NVML_GPM_METRIC_NVLINK_L53_TX 368
+#define NVML_GPM_METRIC_NVLINK_L54_RX 369
+#define NVML_GPM_METRIC_NVLINK_L54_TX 370
+#define NVML_GPM_METRIC_NVLINK_L55_RX 371
+#define NVML_GPM_METRIC_NVLINK_L55_TX 372
+#define NVML_GPM_METRIC_NVLINK_L56_RX 373
+#define NVML_GPM_METRIC_NVLINK_L56_TX 374
+#define NVML_GPM_METRIC_NVLINK_L57_RX 375
+#define NVML_GPM_METRIC_NVLINK_L57_TX 376
+#define NVML_GPM_METRIC_NVLINK_L58_RX 377
+#define NVML_GPM_METRIC_NVLINK_L58_TX 378
+#define NVML_GPM_METRIC_NVLINK_L59_RX 379
+#define NVML_GPM_METRIC_NVLINK_L59_TX 380
+#define NVML_GPM_METRIC_NVLINK_L60_RX 381
+#define NVML_GPM_METRIC_NVLINK_L60_TX 382
+#define NVML_GPM_METRIC_NVLINK_L61_RX 383
+#define NVML_GPM_METRIC_NVLINK_L61_TX 384
+#define NVML_GPM_METRIC_NVLINK_L62_RX 385
+#define NVML_GPM_METRIC_NVLINK_L62_TX 386
+#define NVML_GPM_METRIC_NVLINK_L63_RX 387
+#define NVML_GPM_METRIC_NVLINK_L63_TX 388
+#define NVML_GPM_METRIC_NVLINK_L64_RX 389
+#define NVML_GPM_METRIC_NVLINK_L64_TX 390
+#define NVML_GPM_METRIC_NVLINK_L65_RX 391
+#define NVML_GPM_METRIC_NVLINK_L65_TX 392
+#define NVML_GPM_METRIC_NVLINK_L66_RX 393
+#define NVML_GPM_METRIC_NVLINK_L66_TX 394
+#define NVML_GPM_METRIC_NVLINK_L67_RX 395
+#define NVML_GPM_METRIC_NVLINK_L67_TX 396
+#define NVML_GPM_METRIC_NVLINK_L68_RX 397
+#define NVML_GPM_METRIC_NVLINK_L68_TX 398
+#define NVML_GPM_METRIC_NVLINK_L69_RX 399
+#define NVML_GPM_METRIC_NVLINK_L69_TX 400
+#define NVML_GPM_METRIC_NVLINK_L70_RX 401
+#define NVML_GPM_METRIC_NVLINK_L70_TX 402
+#define NVML_GPM_METRIC_NVLINK_L71_RX 403
+#define NVML_GPM_METRIC_NVLINK_L71_TX 404
+#define NVML_GPM_METRIC_NVLINK_L36_RX_PER_SEC 405
+#define NVML_GPM_METRIC_NVLINK_L36_TX_PER_SEC 406
+#define NVML_GPM_METRIC_NVLINK_L37_RX_PER_SEC 407
+#define NVML_GPM_METRIC_NVLINK_L37_TX_PER_SEC 408
+#define NVML_GPM_METRIC_NVLINK_L38_RX_PER_SEC 409
+#define NVML_GPM_METRIC_NVLINK_L38_TX_PER_SEC 410
+#define NVML_GPM_METRIC_NVLINK_L39_RX_PER_SEC 411
+#define NVML_GPM_METRIC_NVLINK_L39_TX_PER_SEC 412
+#define NVML_GPM_METRIC_NVLINK_L40_RX_PER_SEC 413
+#define NVML_GPM_METRIC_NVLINK_L40_TX_PER_SEC 414
+#define NVML_GPM_METRIC_NVLINK_L41_RX_PER_SEC 415
+#define NVML_GPM_METRIC_NVLINK_L41_TX_PER_SEC 416
+#define NVML_GPM_METRIC_NVLINK_L42_RX_PER_SEC 417
+#define NVML_GPM_METRIC_NVLINK_L42_TX_PER_SEC 418
+#define NVML_GPM_METRIC_NVLINK_L43_RX_PER_SEC 419
+#define NVML_GPM_METRIC_NVLINK_L43_TX_PER_SEC 420
+#define NVML_GPM_METRIC_NVLINK_L44_RX_PER_SEC 421
+#define NVML_GPM_METRIC_NVLINK_L44_TX_PER_SEC 422
+#define NVML_GPM_METRIC_NVLINK_L45_RX_PER_SEC 423
+#define NVML_GPM_METRIC_NVLINK_L45_TX_PER_SEC 424
+#define NVML_GPM_METRIC_NVLINK_L46_RX_PER_SEC 425
+#define NVML_GPM_METRIC_NVLINK_L46_TX_PER_SEC 426
+#define NVML_GPM_METRIC_NVLINK_L47_RX_PER_SEC 427
+#define NVML_GPM_METRIC_NVLINK_L47_TX_PER_SEC 428
+#define NVML_GPM_METRIC_NVLINK_L48_RX_PER_SEC 429
+#define NVML_GPM_METRIC_NVLINK_L48_TX_PER_SEC 430
+#define NVML_GPM_METRIC_NVLINK_L49_RX_PER_SEC 431
+#define NVML_GPM_METRIC_NVLINK_L49_TX_PER_SEC 432
+#define NVML_GPM_METRIC_NVLINK_L50_RX_PER_SEC 433
+#define NVML_GPM_METRIC_NVLINK_L50_TX_PER_SEC 434
+#define NVML_GPM_METRIC_NVLINK_L51_RX_PER_SEC 435
+#define NVML_GPM_METRIC_NVLINK_L51_TX_PER_SEC 436
+#define NVML_GPM_METRIC_NVLINK_L52_RX_PER_SEC 437
+#define NVML_GPM_METRIC_NVLINK_L52_TX_PER_SEC 438
+#define NVML_GPM_METRIC_NVLINK_L53_RX_PER_SEC 439
+#define NVML_GPM_METRIC_NVLINK_L53_TX_PER_SEC 440
+#define NVML_GPM_METRIC_NVLINK_L54_RX_PER_SEC 441
+#define NVML_GPM_METRIC_NVLINK_L54_TX_PER_SEC 442
+#define NVML_GPM_METRIC_NVLINK_L55_RX_PER_SEC 443
+#define NVML_GPM_METRIC_NVLINK_L55_TX_PER_SEC 444
+#define NVML_GPM_METRIC_NVLINK_L56_RX_PER_SEC 445
+#define NVML_GPM_METRIC_NVLINK_L56_TX_PER_SEC 446
+#define NVML_GPM_METRIC_NVLINK_L57_RX_PER_SEC 447
+#define NVML_GPM_METRIC_NVLINK_L57_TX_PER_SEC 448
+#define NVML_GPM_METRIC_NVLINK_L58_RX_PER_SEC 449
+#define NVML_GPM_METRIC_NVLINK_L58_TX_PER_SEC 450
+#define NVML_GPM_METRIC_NVLINK_L59_RX_PER_SEC 451
+#define NVML_GPM_METRIC_NVLINK_L59_TX_PER_SEC 452
+#define NVML_GPM_METRIC_NVLINK_L60_RX_PER_SEC 453
+#define NVML_GPM_METRIC_NVLINK_L60_TX_PER_SEC 454
+#define NVML_GPM_METRIC_NVLINK_L61_RX_PER_SEC 455
+#define NVML_GPM_METRIC_NVLINK_L61_TX_PER_SEC 456
+#define NVML_GPM_METRIC_NVLINK_L62_RX_PER_SEC 457
+#define NVML_GPM_METRIC_NVLINK_L62_TX_PER_SEC 458
+#define NVML_GPM_METRIC_NVLINK_L63_RX_PER_SEC 459
+#define NVML_GPM_METRIC_NVLINK_L63_TX_PER_SEC 460
+#define NVML_GPM_METRIC_NVLINK_L64_RX_PER_SEC 461
+#define NVML_GPM_METRIC_NVLINK_L64_TX_PER_SEC 462
+#define NVML_GPM_METRIC_NVLINK_L65_RX_PER_SEC 463
+#define NVML_GPM_METRIC_NVLINK_L65_TX_PER_SEC 464
+#define NVML_GPM_METRIC_NVLINK_L66_RX_PER_SEC 465
+#define NVML_GPM_METRIC_NVLINK_L66_TX_PER_SEC 466
+#define NVML_GPM_METRIC_NVLINK_L67_RX_PER_SEC 467
+#define NVML_GPM_METRIC_NVLINK_L67_TX_PER_SEC 468
+#define NVML_GPM_METRIC_NVLINK_L68_RX_PER_SEC 469
+#define NVML_GPM_METRIC_NVLINK_L68_TX_PER_SEC 470
+#define NVML_GPM_METRIC_NVLINK_L69_RX_PER_SEC 471
+#define NVML_GPM_METRIC_NVLINK_L69_TX_PER_SEC 472
+#define NVML_GPM_METRIC_NVLINK_L70_RX_PER_SEC 473
+#define NVML_GPM_METRIC_NVLINK_L70_TX_PER_SEC 474
+#define NVML_GPM_METRIC_NVLINK_L71_RX_PER_SEC 475
+#define NVML_GPM_METRIC_NVLINK_L71_TX_PER_SEC 476
+#define NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_NOT_SUPPORTED 0
+#define NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_CONNECTED 1
+#define NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_DISCONNECTED 2
+#define NVML_GPU_FABRIC_HEALTH_MASK_SHIFT_GFM_STATE 14
+#define NVML_GPU_FABRIC_HEALTH_MASK_WIDTH_GFM_STATE 3
+#define NVML_GPU_FABRIC_CLIQUE_MAX 64
+#define NVML_GPU_FABRIC_CLIQUE_TYPE_UNICAST_POINTER 0
+#define NVML_GPU_FABRIC_CLIQUE_TYPE_MULTICAST_POINTER 1
+#define NVML_GPU_FABRIC_CLIQUE_TYPE_UNICAST_LOGICAL_ENDPOINT 2
+#define NVML_GPU_FABRIC_CLIQUE_TYPE_MULTICAST_LOGICAL_ENDPOINT 3
+#define NVML_POWER_PROFILE_MAX_Q_1 15
+#define NVML_POWER_PROFILE_NETWORK_BOUND 16
+#define NVML_POWER_PROFILE_HIGH_THROUGHPUT_INFERENCE 17
+#define NVML_POWER_PROFILE_MEDIUM_THROUGHPUT_INFERENCE 18
+#define NVML_POWER_PROFILE_LOW_LATENCY_INFERENCE 19
+#define NVML_POWER_PROFILE_TRAINING 20
+#define NVML_POWER_PROFILE_INFERENCE 21
+#define NVML_POWER_PROFILE_MAX_Q_2 22
+#define NVML_POWER_PROFILE_MAX_Q_3 23
+#define NVML_POWER_PROFILE_LOW_PRIORITY_BACKGROUND 24
+#define NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS 2
+#define NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX 8
+#define NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX 3
+#define NVML_PERF_METRICS_CONTROLLER_DLPPC_2X_PWR_POLICY_RELATIONSHIP_SET_LIMITS_MAX 4
+#define NVML_PERF_METRICS_CONTROLLER_STATUS_DLPPC_2X_DRAMCLK_NUM 3
+#define NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM 4
+#define NVML_PERF_METRICS_SAMPLE_COUNT 13
+#define NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X 32
+#define NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX 16
+#define NVML_PERF_METRICS_CONTROLLER_TYPE_DLPPC_2X 0
+#define NVML_PERF_METRICS_CONTROLLER_TYPE_PFPP_1X 1
+#define NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_PFPP_1X_GPCCLK_IDX 0
+#define NVML_PERF_CF_PM_SENSOR_MAX_SIGNALS 1024
+#define nvmlPerfMetricsSamples_v1 16819240
+#define NVML_DEVICE_MEMORY_LIMIT_MAX 0xffffffffffffffffULL
 
 /* Opaque handles */
 typedef struct nvmlDevice_st *nvmlDevice_t;
@@ -1715,7 +1950,7 @@ typedef struct {
     unsigned int numMetrics;
     nvmlGpmSample_t sample1;
     nvmlGpmSample_t sample2;
-    nvmlGpmMetric_t metrics[333];
+    nvmlGpmMetric_t metrics[477];
 } pn_nvmlGpmMetricsGet_t;
 typedef struct {
     unsigned int version;
@@ -1732,11 +1967,11 @@ typedef struct {
     pn_nvmlGpuDynamicPstatesUtilization_t utilization[8];
 } nvmlGpuDynamicPstatesInfo_t;
 typedef struct {
-    unsigned char clusterUuid[80];
+    unsigned char clusterUuid[16];
     unsigned int status;
     unsigned int cliqueId;
     unsigned int state;
-} pn_nvmlGpuFabricInfo_t;
+} nvmlGpuFabricInfo_t;
 typedef struct {
     unsigned int version;
     unsigned char clusterUuid[16];
@@ -2444,6 +2679,184 @@ typedef struct {
     unsigned int operation;
     nvmlMask255_t updateProfilesMask;
 } pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t;
+typedef struct {
+    unsigned int inBandEnableRequest;
+    unsigned int featureAllowedByAdmin;
+    unsigned int adminOverrideEnabled;
+    unsigned int enablementStatus;
+    unsigned int adjustedLimitMw;
+} nvmlAdaptiveTgpModeInfo_v1_t;
+typedef struct {
+    unsigned int freqkHz;
+    unsigned long long utilPct;
+} nvmlRailMetrics_t;
+typedef struct {
+    nvmlRailMetrics_t rails[2];
+} nvmlCoreRailMetrics_t;
+typedef struct {
+    unsigned int maxSpareGroupCount;
+    unsigned int noSpareGroupCount;
+} nvmlEccBankRemapperHistogram_v1_t;
+typedef struct {
+    unsigned int activeRemappings;
+    unsigned int inactiveRemappings;
+    unsigned int bPending;
+    nvmlEccBankRemapperHistogram_v1_t histogram;
+} nvmlEccBankRemapperStatus_v1_t;
+typedef struct {
+    unsigned int count;
+} nvmlEventSetGetContextCount_v1_t;
+typedef struct {
+    unsigned char *data;
+    unsigned int index;
+    unsigned int dataSize;
+} nvmlEventSetGetContextData_v1_t;
+typedef struct {
+    unsigned int index;
+    unsigned int nvmlGpuOperationalEventContextType;
+    unsigned int sourceEventContextType;
+    unsigned int dataSize;
+    unsigned short dataFormatVersion;
+} nvmlEventSetGetContextInfo_v1_t;
+typedef struct {
+    unsigned int index;
+    unsigned int xidCode;
+} nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t;
+typedef struct {
+    unsigned int timeoutMs;
+    unsigned int dataType;
+    char uuid[96];
+    char sourceModule[16];
+    unsigned long long eventType;
+    unsigned long long eventData;
+    unsigned long long groupCursor;
+    unsigned long long instanceId;
+    unsigned long long timestampUsec;
+    unsigned long long traceId;
+    unsigned int gpuInstanceId;
+    unsigned int computeInstanceId;
+    unsigned int severity;
+    unsigned int categoryId;
+    unsigned int moduleEventCode;
+    unsigned int scope;
+    unsigned int originator;
+    unsigned int moduleInstance;
+    unsigned int chipletId;
+    unsigned int logLevel;
+    unsigned int attributes;
+    unsigned int groupCperSize;
+    unsigned int groupAttributes;
+    unsigned char groupSize;
+    unsigned char groupIndex;
+} nvmlEventSetWait_v3_t;
+typedef struct {
+    char *nameSpace;
+    unsigned long long softLimit;
+    unsigned long long hardLimit;
+    unsigned long long currentUsed;
+} nvmlGetMemoryLimits_v1_t;
+typedef struct {
+    unsigned char type;
+    unsigned int id;
+} nvmlGpuFabricClique_v1_t;
+typedef struct {
+    unsigned char clusterUuid[16];
+    unsigned int status;
+    nvmlGpuFabricClique_v1_t cliques[64];
+    unsigned int numCliques;
+    unsigned char state;
+    unsigned int healthMask;
+    unsigned char healthSummary;
+} nvmlGpuFabricInfo_v4_t;
+typedef struct {
+    char uuid[96];
+    unsigned int minLogLevel;
+    unsigned int minSeverity;
+} nvmlGpuOperationalEventConfig_v1_t;
+typedef struct {
+    unsigned int bSetBest;
+    unsigned int bwMode;
+    unsigned int asyncPollTimeoutMs;
+} nvmlNvlinkSetBwModeAsync_v1_t;
+typedef struct {
+    unsigned int linkId;
+    unsigned int sampleType;
+    unsigned int sampleCount;
+    unsigned long long *samples;
+    unsigned int nvmlReturn;
+} nvmlNvlinkTelemetrySample_v1_t;
+typedef struct {
+    unsigned int telemetryCount;
+    nvmlNvlinkTelemetrySample_v1_t *telemetrySamples;
+} nvmlNvlinkTelemetrySamples_v1_t;
+typedef struct {
+    unsigned int pwrmW;
+} nvmlPmgrPwrTuple_t;
+typedef struct {
+    unsigned int perfms;
+} nvmlPwrModelMetricsDlppm1xPerf_t;
+typedef struct {
+    unsigned char bValid;
+    nvmlCoreRailMetrics_t coreRail;
+    nvmlRailMetrics_t fbRail;
+    nvmlPmgrPwrTuple_t tgpPwrTuple;
+    nvmlPwrModelMetricsDlppm1xPerf_t perfMetrics;
+} nvmlPwrModelMetricsDlppm1x_t;
+typedef struct {
+    nvmlPwrModelMetricsDlppm1x_t estimatedMetrics[8];
+    unsigned char numEstimatedMetrics;
+} nvmlPwrModelMetricsDlppm1xDramclkEstimates_t;
+typedef struct {
+    nvmlPwrModelMetricsDlppm1xDramclkEstimates_t initialDramclkEst[3];
+    unsigned char bValid;
+    nvmlCoreRailMetrics_t coreRail;
+    nvmlRailMetrics_t fbRail;
+    nvmlPmgrPwrTuple_t tgpPwrTuple;
+    nvmlPwrModelMetricsDlppm1xPerf_t perfMetrics;
+} nvmlObservedMetrics_t;
+typedef struct {
+    nvmlObservedMetrics_t observedMetrics;
+} nvmlPerfMetricsDlppc2xSample_t;
+typedef struct {
+    unsigned int freqkHz[16];
+    unsigned int estTgpPwrmW;
+} nvmlPwrModelMetricsSamplePfpp1x_t;
+typedef struct {
+    unsigned int freqkHz;
+    unsigned int pwrmW;
+} nvmlPwrModelOperatingPointPfpp1x_t;
+typedef struct {
+    unsigned char numVfPoints;
+    nvmlPwrModelMetricsSamplePfpp1x_t estimatedMetrics[32];
+    unsigned char bValid;
+    nvmlPwrModelOperatingPointPfpp1x_t maxPerfPerWattPoint;
+    nvmlPwrModelOperatingPointPfpp1x_t fmaxAtVmaxPoint;
+    unsigned int tgpHeadroommW;
+} nvmlPwrModelMetricsPfpp1x_t;
+typedef struct {
+    nvmlPwrModelMetricsPfpp1x_t estimatedMetrics;
+} nvmlPerfMetricsPfpp1xSample_t;
+typedef union {
+    nvmlPerfMetricsDlppc2xSample_t dlppc2x;
+    nvmlPerfMetricsPfpp1xSample_t pfpp1x;
+} pn_nvmlPerfMetricControllerSampleData_t;
+typedef struct {
+    unsigned int controllerType;
+    pn_nvmlPerfMetricControllerSampleData_t data;
+} nvmlPerfMetricControllerSample_t;
+typedef struct {
+    unsigned char numControllerData;
+    nvmlPerfMetricControllerSample_t controllerData[4];
+} nvmlPerfMetricsSample_t;
+typedef struct {
+    unsigned int numSamples;
+    nvmlPerfMetricsSample_t samples[13];
+} nvmlPerfMetricsSamples_v1_t;
+typedef struct {
+    char *nameSpace;
+    unsigned long long softLimit;
+    unsigned long long hardLimit;
+} nvmlSetMemoryLimits_v1_t;
 typedef nvmlActiveVgpuInstanceInfo_v1_t nvmlActiveVgpuInstanceInfo_t;
 typedef nvmlClockOffset_v1_t nvmlClockOffset_t;
 typedef nvmlConfComputeGetKeyRotationThresholdInfo_v1_t nvmlConfComputeGetKeyRotationThresholdInfo_t;
@@ -2547,7 +2960,7 @@ enum {
     PN_STRUCT_nvmlGpmSupport_t,
     PN_STRUCT_nvmlGpuDynamicPstatesInfo_t,
     PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t,
-    PN_STRUCT_pn_nvmlGpuFabricInfo_t,
+    PN_STRUCT_nvmlGpuFabricInfo_t,
     PN_STRUCT_nvmlGpuFabricInfo_v2_t,
     PN_STRUCT_nvmlGpuFabricInfo_v3_t,
     PN_STRUCT_nvmlGpuInstanceInfo_t,
@@ -2668,6 +3081,38 @@ enum {
     PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t,
     PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t,
     PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t,
+    PN_STRUCT_nvmlAdaptiveTgpModeInfo_v1_t,
+    PN_STRUCT_nvmlCoreRailMetrics_t,
+    PN_STRUCT_nvmlEccBankRemapperHistogram_v1_t,
+    PN_STRUCT_nvmlEccBankRemapperStatus_v1_t,
+    PN_STRUCT_nvmlEventSetGetContextCount_v1_t,
+    PN_STRUCT_nvmlEventSetGetContextData_v1_t,
+    PN_STRUCT_nvmlEventSetGetContextInfo_v1_t,
+    PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t,
+    PN_STRUCT_nvmlEventSetWait_v3_t,
+    PN_STRUCT_nvmlGetMemoryLimits_v1_t,
+    PN_STRUCT_nvmlGpuFabricClique_v1_t,
+    PN_STRUCT_nvmlGpuFabricInfo_v4_t,
+    PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t,
+    PN_STRUCT_nvmlNvlinkSetBwModeAsync_v1_t,
+    PN_STRUCT_nvmlNvlinkTelemetrySample_v1_t,
+    PN_STRUCT_nvmlNvlinkTelemetrySamples_v1_t,
+    PN_STRUCT_nvmlObservedMetrics_t,
+    PN_STRUCT_pn_nvmlPerfMetricControllerSampleData_t,
+    PN_STRUCT_nvmlPerfMetricControllerSample_t,
+    PN_STRUCT_nvmlPerfMetricsDlppc2xSample_t,
+    PN_STRUCT_nvmlPerfMetricsPfpp1xSample_t,
+    PN_STRUCT_nvmlPerfMetricsSample_t,
+    PN_STRUCT_nvmlPerfMetricsSamples_v1_t,
+    PN_STRUCT_nvmlPmgrPwrTuple_t,
+    PN_STRUCT_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t,
+    PN_STRUCT_nvmlPwrModelMetricsDlppm1xPerf_t,
+    PN_STRUCT_nvmlPwrModelMetricsDlppm1x_t,
+    PN_STRUCT_nvmlPwrModelMetricsPfpp1x_t,
+    PN_STRUCT_nvmlPwrModelMetricsSamplePfpp1x_t,
+    PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t,
+    PN_STRUCT_nvmlRailMetrics_t,
+    PN_STRUCT_nvmlSetMemoryLimits_v1_t,
     PN_NSTRUCTS
 };
 #define PN_STRUCT_nvmlActiveVgpuInstanceInfo_t PN_STRUCT_nvmlActiveVgpuInstanceInfo_v1_t
@@ -2744,6 +3189,7 @@ enum {
     PN_SYM_nvmlDeviceGetAccountingStats_v2,
     PN_SYM_nvmlDeviceGetActiveVgpus,
     PN_SYM_nvmlDeviceGetAdaptiveClockInfoStatus,
+    PN_SYM_nvmlDeviceGetAdaptiveTgpModeInfo_v1,
     PN_SYM_nvmlDeviceGetAddressingMode,
     PN_SYM_nvmlDeviceGetApplicationsClock,
     PN_SYM_nvmlDeviceGetArchitecture,
@@ -2751,6 +3197,7 @@ enum {
     PN_SYM_nvmlDeviceGetAutoBoostedClocksEnabled,
     PN_SYM_nvmlDeviceGetBAR1MemoryInfo,
     PN_SYM_nvmlDeviceGetBBXTimeData_v1,
+    PN_SYM_nvmlDeviceGetBankRemapperStatus_v1,
     PN_SYM_nvmlDeviceGetBoardId,
     PN_SYM_nvmlDeviceGetBoardPartNumber,
     PN_SYM_nvmlDeviceGetBrand,
@@ -2809,6 +3256,7 @@ enum {
     PN_SYM_nvmlDeviceGetGpcClkVfOffset,
     PN_SYM_nvmlDeviceGetGpuFabricInfo,
     PN_SYM_nvmlDeviceGetGpuFabricInfoV,
+    PN_SYM_nvmlDeviceGetGpuFabricInfo_v4,
     PN_SYM_nvmlDeviceGetGpuInstanceById,
     PN_SYM_nvmlDeviceGetGpuInstanceId,
     PN_SYM_nvmlDeviceGetGpuInstancePossiblePlacements_v2,
@@ -2853,6 +3301,7 @@ enum {
     PN_SYM_nvmlDeviceGetMemoryErrorCounter,
     PN_SYM_nvmlDeviceGetMemoryInfo,
     PN_SYM_nvmlDeviceGetMemoryInfo_v2,
+    PN_SYM_nvmlDeviceGetMemoryLimits_v1,
     PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex,
     PN_SYM_nvmlDeviceGetMigMode,
     PN_SYM_nvmlDeviceGetMinMaxClockOfPState,
@@ -2870,6 +3319,7 @@ enum {
     PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType,
     PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2,
     PN_SYM_nvmlDeviceGetNvLinkState,
+    PN_SYM_nvmlDeviceGetNvLinkTelemetrySamples_v1,
     PN_SYM_nvmlDeviceGetNvLinkUtilizationControl,
     PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceGetNvLinkVersion,
@@ -2950,6 +3400,7 @@ enum {
     PN_SYM_nvmlDeviceIsMigDeviceHandle,
     PN_SYM_nvmlDeviceModifyDrainState,
     PN_SYM_nvmlDeviceOnSameBoard,
+    PN_SYM_nvmlDevicePerfMetricsGetSamples_v1,
     PN_SYM_nvmlDevicePowerSmoothingActivatePresetProfile,
     PN_SYM_nvmlDevicePowerSmoothingSetState,
     PN_SYM_nvmlDevicePowerSmoothingUpdatePresetProfileParam,
@@ -2965,6 +3416,7 @@ enum {
     PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter,
     PN_SYM_nvmlDeviceSetAPIRestriction,
     PN_SYM_nvmlDeviceSetAccountingMode,
+    PN_SYM_nvmlDeviceSetAdaptiveTgpMode_v1,
     PN_SYM_nvmlDeviceSetApplicationsClocks,
     PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled,
     PN_SYM_nvmlDeviceSetClockOffsets,
@@ -2983,11 +3435,13 @@ enum {
     PN_SYM_nvmlDeviceSetGpuOperationMode,
     PN_SYM_nvmlDeviceSetHostname_v1,
     PN_SYM_nvmlDeviceSetMemClkVfOffset,
+    PN_SYM_nvmlDeviceSetMemoryLimits_v1,
     PN_SYM_nvmlDeviceSetMemoryLockedClocks,
     PN_SYM_nvmlDeviceSetMigMode,
     PN_SYM_nvmlDeviceSetNvLinkDeviceLowPowerThreshold,
     PN_SYM_nvmlDeviceSetNvLinkUtilizationControl,
     PN_SYM_nvmlDeviceSetNvlinkBwMode,
+    PN_SYM_nvmlDeviceSetNvlinkBwModeAsync_v1,
     PN_SYM_nvmlDeviceSetPersistenceMode,
     PN_SYM_nvmlDeviceSetPowerManagementLimit,
     PN_SYM_nvmlDeviceSetPowerManagementLimit_v2,
@@ -3009,7 +3463,13 @@ enum {
     PN_SYM_nvmlErrorString,
     PN_SYM_nvmlEventSetCreate,
     PN_SYM_nvmlEventSetFree,
+    PN_SYM_nvmlEventSetGetContextCount_v1,
+    PN_SYM_nvmlEventSetGetContextData_v1,
+    PN_SYM_nvmlEventSetGetContextInfo_v1,
+    PN_SYM_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1,
+    PN_SYM_nvmlEventSetRegisterGpuOperationalEvents_v1,
     PN_SYM_nvmlEventSetWait_v2,
+    PN_SYM_nvmlEventSetWait_v3,
     PN_SYM_nvmlGetExcludedDeviceCount,
     PN_SYM_nvmlGetExcludedDeviceInfoByIndex,
     PN_SYM_nvmlGetVgpuCompatibility,
@@ -3303,6 +3763,21 @@ typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetEncoderCapacity)(unsigned int vgpu
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetGpuInstanceId)(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetAccountingMode)(unsigned int vgpuInstance, unsigned int *mode);
 typedef nvmlReturn_t (*pfn_nvmlVgpuInstanceGetPlacementId)(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetAdaptiveTgpModeInfo_v1)(nvmlDevice_t device, nvmlAdaptiveTgpModeInfo_v1_t *info);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetAdaptiveTgpMode_v1)(nvmlDevice_t device, unsigned int mode);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetBankRemapperStatus_v1)(nvmlDevice_t device, nvmlEccBankRemapperStatus_v1_t *status);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetMemoryLimits_v1)(nvmlDevice_t device, nvmlGetMemoryLimits_v1_t *limits);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetMemoryLimits_v1)(nvmlDevice_t device, nvmlSetMemoryLimits_v1_t *limits);
+typedef nvmlReturn_t (*pfn_nvmlDevicePerfMetricsGetSamples_v1)(nvmlDevice_t device, nvmlPerfMetricsSamples_v1_t *samples);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo_v4)(nvmlDevice_t device, nvmlGpuFabricInfo_v4_t *gpuFabricInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetNvLinkTelemetrySamples_v1)(nvmlDevice_t device, nvmlNvlinkTelemetrySamples_v1_t *samples);
+typedef nvmlReturn_t (*pfn_nvmlDeviceSetNvlinkBwModeAsync_v1)(nvmlDevice_t device, nvmlNvlinkSetBwModeAsync_v1_t *setBwModeAsync);
+typedef nvmlReturn_t (*pfn_nvmlEventSetRegisterGpuOperationalEvents_v1)(nvmlEventSet_t eventSet, nvmlGpuOperationalEventConfig_v1_t *config);
+typedef nvmlReturn_t (*pfn_nvmlEventSetWait_v3)(nvmlEventSet_t eventSet, nvmlEventSetWait_v3_t *params);
+typedef nvmlReturn_t (*pfn_nvmlEventSetGetContextCount_v1)(nvmlEventSet_t eventSet, nvmlEventSetGetContextCount_v1_t *params);
+typedef nvmlReturn_t (*pfn_nvmlEventSetGetContextInfo_v1)(nvmlEventSet_t eventSet, nvmlEventSetGetContextInfo_v1_t *params);
+typedef nvmlReturn_t (*pfn_nvmlEventSetGetContextData_v1)(nvmlEventSet_t eventSet, nvmlEventSetGetContextData_v1_t *params);
+typedef nvmlReturn_t (*pfn_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1)(nvmlEventSet_t eventSet, nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *params);
 typedef nvmlReturn_t (*pfn_nvmlEventSetCreate)(nvmlEventSet_t *set);
 typedef nvmlReturn_t (*pfn_nvmlDeviceRegisterEvents)(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet);
 typedef nvmlReturn_t (*pfn_nvmlEventSetWait_v2)(nvmlEventSet_t eventSet, nvmlEventData_t *data, unsigned int timeoutms);
@@ -3329,7 +3804,7 @@ typedef nvmlReturn_t (*pfn_nvmlUnitGetFanSpeedInfo)(nvmlUnit_t unit, nvmlUnitFan
 typedef nvmlReturn_t (*pfn_nvmlUnitGetDevices)(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 typedef nvmlReturn_t (*pfn_nvmlUnitSetLedState)(nvmlUnit_t unit, unsigned int color);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPciInfoExt)(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
-typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo)(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfo)(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetGpuFabricInfoV)(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetPlatformInfo)(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
 typedef nvmlReturn_t (*pfn_nvmlDeviceGetSramEccErrorStatus)(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);
@@ -3699,6 +4174,21 @@ nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(unsigned int vgpuInstance, unsig
 nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(unsigned int vgpuInstance, unsigned int *gpuInstanceId);
 nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(unsigned int vgpuInstance, unsigned int *mode);
 nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuPlacementId_v1_t *placement);
+nvmlReturn_t nvmlDeviceGetAdaptiveTgpModeInfo_v1(nvmlDevice_t device, nvmlAdaptiveTgpModeInfo_v1_t *info);
+nvmlReturn_t nvmlDeviceSetAdaptiveTgpMode_v1(nvmlDevice_t device, unsigned int mode);
+nvmlReturn_t nvmlDeviceGetBankRemapperStatus_v1(nvmlDevice_t device, nvmlEccBankRemapperStatus_v1_t *status);
+nvmlReturn_t nvmlDeviceGetMemoryLimits_v1(nvmlDevice_t device, nvmlGetMemoryLimits_v1_t *limits);
+nvmlReturn_t nvmlDeviceSetMemoryLimits_v1(nvmlDevice_t device, nvmlSetMemoryLimits_v1_t *limits);
+nvmlReturn_t nvmlDevicePerfMetricsGetSamples_v1(nvmlDevice_t device, nvmlPerfMetricsSamples_v1_t *samples);
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo_v4(nvmlDevice_t device, nvmlGpuFabricInfo_v4_t *gpuFabricInfo);
+nvmlReturn_t nvmlDeviceGetNvLinkTelemetrySamples_v1(nvmlDevice_t device, nvmlNvlinkTelemetrySamples_v1_t *samples);
+nvmlReturn_t nvmlDeviceSetNvlinkBwModeAsync_v1(nvmlDevice_t device, nvmlNvlinkSetBwModeAsync_v1_t *setBwModeAsync);
+nvmlReturn_t nvmlEventSetRegisterGpuOperationalEvents_v1(nvmlEventSet_t eventSet, nvmlGpuOperationalEventConfig_v1_t *config);
+nvmlReturn_t nvmlEventSetWait_v3(nvmlEventSet_t eventSet, nvmlEventSetWait_v3_t *params);
+nvmlReturn_t nvmlEventSetGetContextCount_v1(nvmlEventSet_t eventSet, nvmlEventSetGetContextCount_v1_t *params);
+nvmlReturn_t nvmlEventSetGetContextInfo_v1(nvmlEventSet_t eventSet, nvmlEventSetGetContextInfo_v1_t *params);
+nvmlReturn_t nvmlEventSetGetContextData_v1(nvmlEventSet_t eventSet, nvmlEventSetGetContextData_v1_t *params);
+nvmlReturn_t nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(nvmlEventSet_t eventSet, nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *params);
 nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set);
 nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet);
 nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t eventSet, nvmlEventData_t *data, unsigned int timeoutms);
@@ -3725,7 +4215,7 @@ nvmlReturn_t nvmlUnitGetFanSpeedInfo(nvmlUnit_t unit, nvmlUnitFanSpeeds_t *fanSp
 nvmlReturn_t nvmlUnitGetDevices(nvmlUnit_t unit, unsigned int *deviceCount, nvmlDevice_t *devices);
 nvmlReturn_t nvmlUnitSetLedState(nvmlUnit_t unit, unsigned int color);
 nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c_info);
-nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo);
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo);
 nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *gpuFabricInfo);
 nvmlReturn_t nvmlDeviceGetPlatformInfo(nvmlDevice_t device, nvmlPlatformInfo_v2_t *platformInfo);
 nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(nvmlDevice_t device, nvmlEccSramErrorStatus_v1_t *status);

@@ -110,6 +110,10 @@ typedef struct sim_event {
     unsigned int device;            /* device index; system events: the gpuId */
     unsigned long long type, data;
     unsigned int gi, ci;
+    /* a GPU operational event (nvmlEventSetWait_v3's structured data), else 0 */
+    int operational;
+    unsigned int severity, log_level, category, code, xid;   /* xid 0: no legacy-Xid context */
+    char module[16];
 } sim_event;
 
 typedef struct sim_evset {
@@ -120,6 +124,8 @@ typedef struct sim_evset {
     unsigned long long mask[SIM_MAX_EVENT_DEVICES];   /* registered types per device */
     unsigned long long sysmask;
     sim_event *queue;               /* by due time */
+    sim_event last;                 /* what nvmlEventSetWait_v3 returned last: its contexts */
+    int has_last;
 } sim_evset;
 
 static sim_evset *sets;
@@ -382,6 +388,224 @@ nvmlEventSetFree(nvmlEventSet_t eventSet)
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     return free_set_handle(eventSet, 0);
+}
+
+/* --- GPU operational events (NVML 13.615) ----------------------------------------------
+ *
+ * nvmlEventSetRegisterGpuOperationalEvents_v1 registers the GPU its config's uuid names on
+ * a set: that device's "operational_events" list (absent: NOT_SUPPORTED; no GPU of that
+ * UUID: NOT_FOUND) is queued there as the "events" list is, each entry
+ *     {"severity": 30, "logLevel": 50, "categoryId": 2, "moduleEventCode": 17,
+ *      "sourceModule": "RM", "xid": 79, "after_ms": 0}
+ * (all but after_ms optional, 0 by default) kept when its logLevel and severity reach the
+ * config's minLogLevel and minSeverity.  nvmlEventSetWait_v3 returns the first due event of
+ * either kind: an event bit as dataType NVML_EVENT_DATA_TYPE_NVML_EVENT, an operational one
+ * as NVML_EVENT_DATA_TYPE_GPU_OPERATIONAL_EVENT with eventType 0 (nvmlEventTypeNone).  The
+ * context calls read the event it returned last on that set: an operational event with an
+ * "xid" has one context, a legacy Xid (4 bytes of data, the code little-endian); any other
+ * event none.  An index past the count is INVALID_ARGUMENT. */
+
+static unsigned long long op_instance;   /* the instanceId of the last operational event */
+
+static int
+operational_event(const cJSON *j, unsigned int dev, unsigned long long now, sim_event *ev)
+{
+    unsigned long long after = 0;
+    memset(ev, 0, sizeof *ev);
+    if (!cJSON_IsObject(j) ||
+        sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "after_ms"), &after) != NVML_SUCCESS)
+        return -1;
+    static const char *const keys[] = {"severity", "logLevel", "categoryId", "moduleEventCode", "xid"};
+    unsigned int *dst[] = {&ev->severity, &ev->log_level, &ev->category, &ev->code, &ev->xid};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (v != NULL && sim_get_u32(v, dst[i]) != NVML_SUCCESS)
+            return -1;
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "sourceModule");
+    if (m != NULL && sim_get_chars(m, ev->module, sizeof ev->module) != NVML_SUCCESS)
+        return -1;
+    ev->operational = 1;
+    ev->due_ns = now + after * 1000000ull;
+    ev->device = dev;
+    ev->gi = ev->ci = 0xFFFFFFFFu;
+    return 0;
+}
+
+nvmlReturn_t
+nvmlEventSetRegisterGpuOperationalEvents_v1(nvmlEventSet_t eventSet, nvmlGpuOperationalEventConfig_v1_t *config)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if (config == NULL || memchr(config->uuid, 0, sizeof config->uuid) == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlDevice_t handle;
+    nvmlReturn_t rc = nvmlDeviceGetHandleByUUID(config->uuid, &handle);
+    if (rc != NVML_SUCCESS)
+        return rc == NVML_ERROR_INVALID_ARGUMENT ? NVML_ERROR_NOT_FOUND : rc;
+    sim_device *d;
+    if ((rc = device_begin(handle, &d)) != NVML_SUCCESS)
+        return rc;
+    if ((rc = injected(d->data, "nvmlEventSetRegisterGpuOperationalEvents_v1")) != NVML_SUCCESS)
+        return rc;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(d->data, "operational_events");
+    if (list == NULL)
+        return NVML_ERROR_NOT_SUPPORTED;
+    pthread_mutex_lock(&lock);
+    sim_evset *s = find_set(eventSet, 0);
+    if (s == NULL) {
+        pthread_mutex_unlock(&lock);
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    unsigned long long now = mono_ns();
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list) {
+        sim_event ev;
+        if (operational_event(e, d->index, now, &ev) < 0) {
+            rc = NVML_ERROR_UNKNOWN;   /* a profile bug */
+            break;
+        }
+        if (ev.log_level >= config->minLogLevel && ev.severity >= config->minSeverity &&
+            (rc = enqueue(s, &ev)) != NVML_SUCCESS)
+            break;
+    }
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+nvmlReturn_t
+nvmlEventSetWait_v3(nvmlEventSet_t set, nvmlEventSetWait_v3_t *params)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if (params == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    sim_event ev;
+    nvmlReturn_t rc = wait_set(set, 0, params->timeoutMs, &ev);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    unsigned int timeout = params->timeoutMs;
+    memset(params, 0, sizeof *params);
+    params->timeoutMs = timeout;
+    nvmlDevice_t dev = (nvmlDevice_t)sim_device_at(ev.device);
+    if (dev == NULL || nvmlDeviceGetUUID(dev, params->uuid, sizeof params->uuid) != NVML_SUCCESS)
+        params->uuid[0] = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    params->timestampUsec = (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000u;
+    params->gpuInstanceId = ev.gi;
+    params->computeInstanceId = ev.ci;
+    if (ev.operational) {
+        params->dataType = NVML_EVENT_DATA_TYPE_GPU_OPERATIONAL_EVENT;
+        memcpy(params->sourceModule, ev.module, sizeof params->sourceModule);
+        params->instanceId = __atomic_add_fetch(&op_instance, 1, __ATOMIC_RELAXED);
+        params->groupCursor = params->instanceId;
+        params->severity = ev.severity;
+        params->logLevel = ev.log_level;
+        params->categoryId = ev.category;
+        params->moduleEventCode = ev.code;
+        params->groupSize = 1;
+    } else {
+        params->dataType = NVML_EVENT_DATA_TYPE_NVML_EVENT;
+        params->eventType = ev.type;
+        params->eventData = ev.data;
+    }
+    pthread_mutex_lock(&lock);
+    sim_evset *s = find_set(set, 0);
+    if (s != NULL) {
+        s->last = ev;
+        s->has_last = 1;
+    }
+    pthread_mutex_unlock(&lock);
+    return NVML_SUCCESS;
+}
+
+/* The last event nvmlEventSetWait_v3 returned on set, and the number of its contexts. */
+static nvmlReturn_t
+last_event(nvmlEventSet_t set, const void *params, sim_event *out, unsigned int *count)
+{
+    if (!sim_initialized())
+        return NVML_ERROR_UNINITIALIZED;
+    if (params == NULL)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&lock);
+    sim_evset *s = find_set(set, 0);
+    if (s == NULL) {
+        pthread_mutex_unlock(&lock);
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    if (s->has_last)
+        *out = s->last;
+    pthread_mutex_unlock(&lock);
+    *count = out->operational && out->xid != 0 ? 1 : 0;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+nvmlEventSetGetContextCount_v1(nvmlEventSet_t set, nvmlEventSetGetContextCount_v1_t *params)
+{
+    sim_event ev;
+    unsigned int n;
+    nvmlReturn_t rc = last_event(set, params, &ev, &n);
+    if (rc == NVML_SUCCESS)
+        params->count = n;
+    return rc;
+}
+
+nvmlReturn_t
+nvmlEventSetGetContextInfo_v1(nvmlEventSet_t set, nvmlEventSetGetContextInfo_v1_t *params)
+{
+    sim_event ev;
+    unsigned int n;
+    nvmlReturn_t rc = last_event(set, params, &ev, &n);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (params->index >= n)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    params->nvmlGpuOperationalEventContextType = NVML_GPU_OPERATIONAL_EVENT_CONTEXT_TYPE_LEGACY_XID;
+    params->sourceEventContextType = 1;
+    params->dataSize = 4;
+    params->dataFormatVersion = 1;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+nvmlEventSetGetContextData_v1(nvmlEventSet_t set, nvmlEventSetGetContextData_v1_t *params)
+{
+    sim_event ev;
+    unsigned int n;
+    nvmlReturn_t rc = last_event(set, params, &ev, &n);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (params->index >= n)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int have = params->dataSize;
+    params->dataSize = 4;
+    if (params->data == NULL)   /* the size query */
+        return NVML_SUCCESS;
+    if (have < 4)
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    unsigned char *out = params->data;
+    for (int i = 0; i < 4; i++)
+        out[i] = (unsigned char)(ev.xid >> (8 * i));
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(nvmlEventSet_t set,
+                                                      nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *params)
+{
+    sim_event ev;
+    unsigned int n;
+    nvmlReturn_t rc = last_event(set, params, &ev, &n);
+    if (rc != NVML_SUCCESS)
+        return rc;
+    if (params->index >= n)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    params->xidCode = ev.xid;
+    return NVML_SUCCESS;
 }
 
 /* The simulator's control: fire an event on a device (see the top of this file). */

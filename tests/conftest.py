@@ -9,6 +9,7 @@ Fixtures:
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
+  ref_new         nvidia-ml-py 13.615.71's, the same way
   reference_data  ../shared/reference/, skipped where absent
 """
 import copy
@@ -26,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
+# nvidia-ml-py 13.615.71 (make ref puts it beside 13.610.43), or where PYNVML_REFERENCE_NEW points
+REF_NEW_MODULE = Path(os.environ.get("PYNVML_REFERENCE_NEW") or
+                      ROOT / ".ref" / "nvidia-ml-py-13.615.71" / "pynvml.py")
 REAL = os.environ.get("PYNVML_TEST_REAL") == "1"
 
 if not REAL:
@@ -102,6 +106,19 @@ def ref():
     sys.modules["nvidia_ml_py_ref"] = mod
     spec.loader.exec_module(mod)
     # Its loader only opens a library when nvmlLib is None: hand it ours.
+    mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
+    return mod
+
+
+@pytest.fixture(scope="session")
+def ref_new():
+    """nvidia-ml-py 13.615.71, imported under another name, on the NVML ours uses."""
+    if not REF_NEW_MODULE.exists():
+        pytest.skip("nvidia-ml-py 13.615.71 is not in .ref/ (make ref)")
+    spec = importlib.util.spec_from_file_location("nvidia_ml_py_ref_new", REF_NEW_MODULE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nvidia_ml_py_ref_new"] = mod
+    spec.loader.exec_module(mod)
     mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
     return mod
 

@@ -2,6 +2,7 @@
 every struct's size, alignment and field offsets as our C compiler laid them out, and
 every constant's value.  Skipped where the reference is absent."""
 import json
+import re
 import sys
 
 import pytest
@@ -25,6 +26,14 @@ LAYOUTS = pynvml._nvml._struct_layouts()
 # does not have; their C names begin with pn_ and tests/test_struct_classes.py holds
 # them against the ctypes classes instead.
 NVML_H_LAYOUTS = sorted(c for c in LAYOUTS if not c.startswith("pn_"))
+# The structs NVML 13.615 brought (the end of spec/structs.nvml): not in this reference's
+# nvml.h (CUDA 13.0); tools/abi_check.py (make abi) checks them against the 13.4 header.
+_STRUCTS = (ROOT / "spec" / "structs.nvml").read_text()
+NEW_IN_13_4 = set(re.findall(r"^(?:struct|union) (\w+)", _STRUCTS[_STRUCTS.index("# --- NVML 13.615"):], re.M))
+# Values nvidia-ml-py 13.615.71 changed (we follow it): name -> (13.610.43's, ours)
+CHANGED_IN_13_615 = {"NVML_BRAND_COUNT": (18, 20), "NVML_TEMPERATURE_COUNT": (1, 2), "NVML_FI_MAX": (303, 308),
+                     "nvmlClocksThrottleReasonAll": (511, 2047), "NVML_GPM_METRIC_MAX": (333, 477),
+                     "NVML_POWER_PROFILE_MAX": (15, 25)}
 # Members nvml.h declares inside an unnamed union, which the reference does not list.
 UNNAMED_IN_NVML_H = {"nvmlPRMTLV_v1_t": {"data"}}
 
@@ -33,6 +42,8 @@ UNNAMED_IN_NVML_H = {"nvmlPRMTLV_v1_t": {"data"}}
 def test_struct_layout_matches_nvml_h(abi, cname):
     size, align, fields = LAYOUTS[cname]
     record = abi["records"].get(cname)
+    if record is None and cname in NEW_IN_13_4:
+        pytest.skip("new in nvml.h 13.4: make abi checks it against nvidia-nvml-dev's header")
     assert record is not None, f"{cname} is not a struct of nvml.h"
     assert (size, align) == (record["size"], record["align"])
     offsets = {name: off for name, _type, off in record["fields"]}
@@ -63,6 +74,8 @@ def test_constants_match_nvidia_ml_py(api):
     for name, value in api["constants"].items():
         if not hasattr(pynvml, name):
             missing.append(name)
+        elif CHANGED_IN_13_615.get(name, (None,))[0] == value:
+            assert getattr(pynvml, name) == CHANGED_IN_13_615[name][1]
         elif getattr(pynvml, name) != value or type(getattr(pynvml, name)) is not type(value):
             wrong.append((name, getattr(pynvml, name), value))
     assert not missing and not wrong, (missing[:20], wrong[:20])

@@ -492,7 +492,7 @@ def test_gpm_metrics_errors(h):
         with pytest.raises(pynvml.NVMLError_ArgumentVersionMismatch):   # version left 0
             pynvml.nvmlGpmMetricsGet(m)
         m.version = 1
-        m.numMetrics = 334
+        m.numMetrics = pynvml.NVML_GPM_METRIC_MAX + 1                  # 478 (nvidia-ml-py 13.615.71's array)
         with pytest.raises(ValueError):                                 # past the struct's array
             pynvml.nvmlGpmMetricsGet(m)
         m.numMetrics = 211

@@ -131,7 +131,9 @@ def test_index_is_the_index_not_the_minor_number(smi, use_profile, default_profi
 BRANDS = {0: "Unknown", 1: "Quadro", 2: "Tesla", 3: "NVS", 4: "Grid", 5: "GeForce", 6: "Titan",
           7: "NVIDIA Virtual Applications", 8: "NVIDIA Virtual PC", 9: "NVIDIA Virtual Compute Server",
           10: "NVIDIA RTX Virtual Workstation", 11: "NVIDIA Cloud Gaming", 12: "Quadro RTX", 13: "NVIDIA RTX",
-          14: "NVIDIA", 15: "GeForce RTX", 16: "Titan RTX"}
+          14: "NVIDIA", 15: "GeForce RTX", 16: "Titan RTX",
+          # NVML 13.615's brands (no nvidia-smi of driver 580 names them: nvml.h 13.4's words)
+          17: "NVIDIA Deep Learning Accelerator", 18: "NVIDIA RTX Virtual Game Dev", 19: "NVIDIA NPU"}
 
 
 @simulator

@@ -52,6 +52,33 @@ CLASSES = [n for n in ALL if not n.startswith(OPAQUE_PREFIX)]
 OPAQUE = [n for n in ALL if n.startswith(OPAQUE_PREFIX)]
 
 
+# Classes nvidia-ml-py 13.615.71 changed, which ours follow: c_nvmlGpuFabricInfo_t took
+# nvml.h's 16-byte clusterUuid (80 before), c_nvmlGpmMetricsGet_t holds NVML_GPM_METRIC_MAX
+# (477, was 333) metrics, c_nvmlVgpuPlacementList_v1_t's fields are in nvml.h's order.
+CHANGED_IN_13_615 = {"c_nvmlGpuFabricInfo_t", "c_nvmlGpmMetricsGet_t", "c_nvmlVgpuPlacementList_v1_t"}
+
+
+class _EitherRelease:
+    """nvidia-ml-py 13.610.43, and for the classes it lacks or 13.615.71 changed, 13.615.71
+    (the classes NVML 13.615 brought are held against the release that has them)."""
+
+    def __init__(self, old, new):
+        self._old, self._new = old, new
+
+    def __getattr__(self, name):
+        if name in CHANGED_IN_13_615:
+            return getattr(self._new, name)
+        try:
+            return getattr(self._old, name)
+        except AttributeError:
+            return getattr(self._new, name)
+
+
+@pytest.fixture(scope="module")
+def ref(ref, ref_new):
+    return _EitherRelease(ref, ref_new)
+
+
 def ours_and_theirs(ref, name):
     return getattr(pynvml, name), getattr(ref, name)
 
@@ -76,12 +103,17 @@ def test_class_exists_with_fields_and_fmt(ref, name):
     ours, theirs = ours_and_theirs(ref, name)
     assert isinstance(ours, type) and ours.__module__ == "pynvml"
     assert ours.__name__ == theirs.__name__          # aliases print their class's name
-    assert ctypes_fields(ours) == ctypes_fields(theirs)
+    # nvml.h's void * (nvidia-ml-py's c_void_p): the spec has no void pointer, ours is a u8 *
+    assert ctypes_fields(ours) == [(f[0], "LP_c_ubyte") + tuple(f[2:]) if (name, f[0]) in VOID_POINTERS else f
+                                   for f in ctypes_fields(theirs)]
     assert issubclass(ours, (ctypes.Structure, ctypes.Union))   # a ctypes type (issue #10)
     if is_printable(theirs):
         assert ours._fmt_ == theirs._fmt_
     else:
         assert not hasattr(ours, "_fmt_") and not hasattr(theirs, "_fmt_")
+
+
+VOID_POINTERS = {("c_nvmlEventSetGetContextData_v1_t", "data")}
 
 
 def test_aliases_are_the_same_class(ref):
@@ -136,10 +168,11 @@ def test_offsets(ref, records, name):
 
 
 def test_offsets_where_nvml_h_differs_from_nvidia_ml_py(ref):
-    # nvidia-ml-py's c_nvmlVgpuPlacementList_v1_t has count at 4 and placementSize at 8;
-    # nvml.h the other way round: ours follows nvml.h, with nvidia-ml-py's field order
+    # nvidia-ml-py 13.610.43's c_nvmlVgpuPlacementList_v1_t has count at 4 and placementSize
+    # at 8; nvml.h the other way round: ours follows nvml.h, and 13.615.71's field order
     cls = pynvml.c_nvmlVgpuPlacementList_v1_t
-    assert [f[0] for f in cls._fields_] == ["version", "count", "placementSize", "placementIds"]
+    assert [f[0] for f in cls._fields_] == ["version", "placementSize", "count", "placementIds"]
+    assert [f[0] for f in ref.c_nvmlVgpuPlacementList_v1_t._fields_] == [f[0] for f in cls._fields_]
     b = bytes(cls(count=1, placementSize=2))
     assert b[4:12] == (2).to_bytes(4, "little") + (1).to_bytes(4, "little")
     # fields nvml.h names otherwise keep nvidia-ml-py's name at nvml.h's offset

@@ -81,7 +81,11 @@ FILLS_CALLER_OBJECTS = {"nvmlGpmSampleGet", "nvmlGpmMigSampleGet", "nvmlGpmMetri
                         # on the H100): tests/test_family_setters.py compares them
                         "nvmlDeviceGetClockOffsets", "nvmlDeviceGetPowerMizerMode_v1", "nvmlDeviceGetNvlinkBwMode",
                         "nvmlDeviceGetNvlinkSupportedBwModes", "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles",
-                        "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "nvmlSystemGetConfComputeSettings"}
+                        "nvmlDeviceWorkloadPowerProfileGetProfilesInfo", "nvmlSystemGetConfComputeSettings",
+                        # an event set's contexts: the set would have to be created (not read-only);
+                        # tests/test_family_615.py compares them
+                        "nvmlEventSetGetContextCount_v1", "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1",
+                        "nvmlEventSetGetContextInfo_v1", "nvmlEventSetGetContextData_v1"}
 
 # Parameter names -> kind (nvidia-ml-py's and ours agree on these; see tests/test_reference_diff.py).
 DEVICE_PARAMS = {"handle", "device", "device1", "device2", "handle1", "handle2", "migDevice"}
@@ -116,11 +120,23 @@ FILLED_STRUCTS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1_t",
                   "nvmlDeviceGetCapabilities": "c_nvmlDeviceCapabilities_v1_t",
                   "nvmlDeviceGetRemappedRows_v2": "c_nvmlRemappedRowsInfo_v2_t",
                   "nvmlDeviceGetNvLinkInfo": "c_nvmlNvLinkInfo_v2_t",
-                  "nvmlSystemGetCPER_v1": "c_nvmlGetCPER_v1_t"}
+                  "nvmlSystemGetCPER_v1": "c_nvmlGetCPER_v1_t",
+                  # nvidia-ml-py 13.615.71's
+                  "nvmlDeviceGetAdaptiveTgpModeInfo_v1": "c_nvmlAdaptiveTgpModeInfo_v1_t",
+                  "nvmlDeviceGetBankRemapperStatus_v1": "c_nvmlEccBankRemapperStatus_v1_t",
+                  "nvmlDeviceGetGpuFabricInfo_v4": "c_nvmlGpuFabricInfo_v4_t",
+                  "nvmlDevicePerfMetricsGetSamples_v1": "c_nvmlPerfMetricsSamples_v1_t",
+                  "nvmlDeviceGetMemoryLimits_v1": "c_nvmlGetMemoryLimits_v1_t",
+                  "nvmlDeviceGetNvLinkTelemetrySamples_v1": "c_nvmlNvlinkTelemetrySamples_v1_t"}
 # Classes whose new object has no version word (nvidia-ml-py's __init__ sets none): also
 # called with it set to this macro, as a caller must.
 FILLED_VERSIONS = {"nvmlDeviceGetPciInfoExt": "nvmlPciInfoExt_v1"}
-FILLED_PARAMS = {"c_info", "gpuFabricInfo", "platformInfo", "status", "counts", "caps", "info", "cper"}
+FILLED_PARAMS = {"c_info", "gpuFabricInfo", "platformInfo", "status", "counts", "caps", "info", "cper",
+                 "samples", "limits"}
+# Of those, the classes nvidia-ml-py passes through byref() itself (the others it hands to
+# NVML as given: its callers pass byref(obj)).
+CALLEE_BYREF = {"c_nvmlGetCPER_v1_t", "c_nvmlPerfMetricsSamples_v1_t", "c_nvmlGetMemoryLimits_v1_t",
+                "c_nvmlNvlinkTelemetrySamples_v1_t"}
 # nvidia-ml-py's optional output objects (a c_uint(), a struct, a char buffer it writes
 # into instead of its own): never passed, both libraries use their default.
 OPTIONAL_OUTPUTS = {"nvmlDeviceGetThermalSettings": {"c_thermalsettings"},
@@ -282,7 +298,7 @@ class Arg:
     def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None):
         self.label, self.value, self.device, self.unit, self.filled = label, value, device, unit, filled
         self.version = version
-        self.callee_byref = filled in ("c_nvmlGetCPER_v1_t",)   # nvidia-ml-py's byref() is its own
+        self.callee_byref = filled in CALLEE_BYREF   # nvidia-ml-py's byref() is its own
 
     def make(self, handles, units=(), lib=None, filled=None):
         if self.filled is not None:
@@ -573,6 +589,16 @@ def _all_zero(rec):
     return rec.get("type") == "struct" and all(v == {"type": "int", "value": 0} for v in rec["values"].values())
 
 
+def _fabric_info_80(o, r):
+    """[result, c_nvmlGpuFabricInfo_t]: the reference's clusterUuid is 80 bytes (its first 16 ours)."""
+    try:
+        ou, ru = o["items"][1]["values"]["clusterUuid"], r["items"][1]["values"]["clusterUuid"]
+        return (o["items"][0] == r["items"][0] and len(ru["items"]) == 80 and
+                bytes(i["value"] for i in ru["items"][:16]).hex() == ou["value"])
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
 def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_TOL, ABS_TOL)):
     """The reason, when ours vs nvidia-ml-py differ exactly as a known nvidia-ml-py quirk does."""
     if name == "nvmlDeviceGetFieldValues" and o["type"] == "list" and r["type"] == "ctypes_array" \
@@ -615,6 +641,9 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
         # in what it returns.  Ours starts from a zeroed struct each call.
         return ("nvidia-ml-py's default c_thermalsettings is one shared struct: sensors filled by "
                 "earlier calls stay in its result, where ours has zeros")
+    if name == "nvmlDeviceGetGpuFabricInfo" and _fabric_info_80(o, r):
+        return ("nvidia-ml-py before 13.615.71 gives c_nvmlGpuFabricInfo_t an 80-byte clusterUuid, so status, "
+                "cliqueId and state read where NVML does not write them; ours has nvml.h's 16 bytes, as 13.615.71")
     if keyword and r["type"] == "exception" and r["class"] == "TypeError" and o["type"] == "handle":
         return "nvidia-ml-py's @convertStrBytes encodes positional str arguments only: a str keyword is a TypeError"
     return None

@@ -5,7 +5,7 @@
 #                                           and a copy of ../shared/reference in .carry/reference)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench smiviews rss sweep bench
+#   real sim compare abi smi smibench smiviews rss sweep bench compare615
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -16,7 +16,7 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
@@ -48,6 +48,24 @@ if want compare; then
     echo "== ours vs nvidia-ml-py on the real GPU"
     timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference "$REFERENCE" --json "$OUT/compare.json" \
       2>&1 | tee "$OUT/compare.txt" | tail -40
+  fi
+fi
+if want compare615; then
+  # nvidia-ml-py 13.615.71 as the reference (its wheel carried in .whl/: pure Python;
+  # pip download --no-deps nvidia-ml-py==13.615.71 -d .whl), read-only getters only.  Then
+  # the 13.615 functions driver 580 lacks: each must raise NVMLError_FunctionNotFound in ours
+  # as in 13.615.71 (called with a new struct of its class: nothing reaches the GPU).
+  WHL=$(ls .whl/nvidia_ml_py-13.615.71-*.whl 2>/dev/null | head -1)
+  if [ -n "$WHL" ]; then
+    rm -rf /tmp/ref615 && $PY -m zipfile -e "$WHL" /tmp/ref615
+    echo "== ours vs nvidia-ml-py 13.615.71 on the real GPU"
+    timeout 200 $PY tools/compare_with_nvidia_ml_py.py --reference /tmp/ref615/pynvml.py \
+      --json "$OUT/compare615.json" 2>&1 | tee "$OUT/compare615.txt" | tail -25
+    echo "== the 13.615 functions driver 580 lacks: NVMLError_FunctionNotFound in both"
+    timeout 120 $PY tools/check_function_not_found.py --reference /tmp/ref615/pynvml.py 2>&1 \
+      | tee "$OUT/function-not-found.txt" | tail -25
+  else
+    echo "compare615: no .whl/nvidia_ml_py-13.615.71-*.whl (pip download --no-deps nvidia-ml-py==13.615.71 -d .whl)"
   fi
 fi
 if want abi; then

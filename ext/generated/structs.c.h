@@ -307,7 +307,7 @@ static const pn_field pn_fields_pn_nvmlGpmMetricsGet_t[] = {
     {"numMetrics", "numMetrics", offsetof(pn_nvmlGpmMetricsGet_t, numMetrics), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"sample1", "sample1", offsetof(pn_nvmlGpmMetricsGet_t, sample1), PN_K_HANDLE, 0, PN_HANDLE_GpmSample, NULL, "LP_struct_c_nvmlGpmSample_t", 0},
     {"sample2", "sample2", offsetof(pn_nvmlGpmMetricsGet_t, sample2), PN_K_HANDLE, 0, PN_HANDLE_GpmSample, NULL, "LP_struct_c_nvmlGpmSample_t", 0},
-    {"metrics", "metrics", offsetof(pn_nvmlGpmMetricsGet_t, metrics), PN_K_STRUCT, 333, PN_STRUCT_nvmlGpmMetric_t, NULL, "c_nvmlGpmMetric_t_Array_333", 0},
+    {"metrics", "metrics", offsetof(pn_nvmlGpmMetricsGet_t, metrics), PN_K_STRUCT, 477, PN_STRUCT_nvmlGpmMetric_t, NULL, "c_nvmlGpmMetric_t_Array_477", 0},
 };
 static const pn_field pn_fields_nvmlGpmSupport_t[] = {
     {"version", "version", offsetof(nvmlGpmSupport_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -323,11 +323,11 @@ static const pn_field pn_fields_pn_nvmlGpuDynamicPstatesUtilization_t[] = {
     {"incThreshold", "incThreshold", offsetof(pn_nvmlGpuDynamicPstatesUtilization_t, incThreshold), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"decThreshold", "decThreshold", offsetof(pn_nvmlGpuDynamicPstatesUtilization_t, decThreshold), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
-static const pn_field pn_fields_pn_nvmlGpuFabricInfo_t[] = {
-    {"clusterUuid", "clusterUuid", offsetof(pn_nvmlGpuFabricInfo_t, clusterUuid), PN_K_U8, 80, -1, NULL, "c_ubyte_Array_80", 0},
-    {"status", "status", offsetof(pn_nvmlGpuFabricInfo_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"cliqueId", "cliqueId", offsetof(pn_nvmlGpuFabricInfo_t, cliqueId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"state", "state", offsetof(pn_nvmlGpuFabricInfo_t, state), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+static const pn_field pn_fields_nvmlGpuFabricInfo_t[] = {
+    {"clusterUuid", "clusterUuid", offsetof(nvmlGpuFabricInfo_t, clusterUuid), PN_K_U8, 16, -1, NULL, "c_ubyte_Array_16", 0},
+    {"status", "status", offsetof(nvmlGpuFabricInfo_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"cliqueId", "cliqueId", offsetof(nvmlGpuFabricInfo_t, cliqueId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"state", "state", offsetof(nvmlGpuFabricInfo_t, state), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlGpuFabricInfo_v2_t[] = {
     {"version", "version", offsetof(nvmlGpuFabricInfo_v2_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
@@ -920,8 +920,8 @@ static const pn_field pn_fields_nvmlVgpuPlacementId_v1_t[] = {
 };
 static const pn_field pn_fields_nvmlVgpuPlacementList_v1_t[] = {
     {"version", "version", offsetof(nvmlVgpuPlacementList_v1_t, version), PN_K_U32, 0, -1, NULL, "c_uint", 0},
-    {"count", "count", offsetof(nvmlVgpuPlacementList_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"placementSize", "placementSize", offsetof(nvmlVgpuPlacementList_v1_t, placementSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"count", "count", offsetof(nvmlVgpuPlacementList_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"placementIds", "placementIds", offsetof(nvmlVgpuPlacementList_v1_t, placementIds), PN_K_PTR, 0, -1, NULL, "LP_c_uint", 0},
 };
 static const pn_field pn_fields_nvmlVgpuPlacementList_v2_t[] = {
@@ -1132,6 +1132,184 @@ static const pn_field pn_fields_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t[]
     {"operation", "operation", offsetof(pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, operation), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"updateProfilesMask", "updateProfilesMask", offsetof(pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, updateProfilesMask), PN_K_STRUCT, 0, PN_STRUCT_nvmlMask255_t, NULL, "c_nvmlMask255_t", 0},
 };
+static const pn_field pn_fields_nvmlAdaptiveTgpModeInfo_v1_t[] = {
+    {"inBandEnableRequest", "inBandEnableRequest", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, inBandEnableRequest), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"featureAllowedByAdmin", "featureAllowedByAdmin", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, featureAllowedByAdmin), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"adminOverrideEnabled", "adminOverrideEnabled", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, adminOverrideEnabled), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"enablementStatus", "enablementStatus", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, enablementStatus), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"adjustedLimitMw", "adjustedLimitMw", offsetof(nvmlAdaptiveTgpModeInfo_v1_t, adjustedLimitMw), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlCoreRailMetrics_t[] = {
+    {"rails", "rails", offsetof(nvmlCoreRailMetrics_t, rails), PN_K_STRUCT, 2, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t_Array_2", 0},
+};
+static const pn_field pn_fields_nvmlEccBankRemapperHistogram_v1_t[] = {
+    {"maxSpareGroupCount", "maxSpareGroupCount", offsetof(nvmlEccBankRemapperHistogram_v1_t, maxSpareGroupCount), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"noSpareGroupCount", "noSpareGroupCount", offsetof(nvmlEccBankRemapperHistogram_v1_t, noSpareGroupCount), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlEccBankRemapperStatus_v1_t[] = {
+    {"activeRemappings", "activeRemappings", offsetof(nvmlEccBankRemapperStatus_v1_t, activeRemappings), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"inactiveRemappings", "inactiveRemappings", offsetof(nvmlEccBankRemapperStatus_v1_t, inactiveRemappings), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"bPending", "bPending", offsetof(nvmlEccBankRemapperStatus_v1_t, bPending), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"histogram", "histogram", offsetof(nvmlEccBankRemapperStatus_v1_t, histogram), PN_K_STRUCT, 0, PN_STRUCT_nvmlEccBankRemapperHistogram_v1_t, NULL, "c_nvmlEccBankRemapperHistogram_v1_t", 0},
+};
+static const pn_field pn_fields_nvmlEventSetGetContextCount_v1_t[] = {
+    {"count", "count", offsetof(nvmlEventSetGetContextCount_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlEventSetGetContextData_v1_t[] = {
+    {"data", "data", offsetof(nvmlEventSetGetContextData_v1_t, data), PN_K_PTR, 0, -1, NULL, "LP_c_ubyte", 0},
+    {"index", "index", offsetof(nvmlEventSetGetContextData_v1_t, index), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"dataSize", "dataSize", offsetof(nvmlEventSetGetContextData_v1_t, dataSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlEventSetGetContextInfo_v1_t[] = {
+    {"index", "index", offsetof(nvmlEventSetGetContextInfo_v1_t, index), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"nvmlGpuOperationalEventContextType", "nvmlGpuOperationalEventContextType", offsetof(nvmlEventSetGetContextInfo_v1_t, nvmlGpuOperationalEventContextType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"sourceEventContextType", "sourceEventContextType", offsetof(nvmlEventSetGetContextInfo_v1_t, sourceEventContextType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"dataSize", "dataSize", offsetof(nvmlEventSetGetContextInfo_v1_t, dataSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"dataFormatVersion", "dataFormatVersion", offsetof(nvmlEventSetGetContextInfo_v1_t, dataFormatVersion), PN_K_U16, 0, -1, NULL, "c_ushort", 0},
+};
+static const pn_field pn_fields_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t[] = {
+    {"index", "index", offsetof(nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, index), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"xidCode", "xidCode", offsetof(nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, xidCode), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlEventSetWait_v3_t[] = {
+    {"timeoutMs", "timeoutMs", offsetof(nvmlEventSetWait_v3_t, timeoutMs), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"dataType", "dataType", offsetof(nvmlEventSetWait_v3_t, dataType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"uuid", "uuid", offsetof(nvmlEventSetWait_v3_t, uuid), PN_K_CHARS, 96, -1, NULL, "c_char_Array_96", 0},
+    {"sourceModule", "sourceModule", offsetof(nvmlEventSetWait_v3_t, sourceModule), PN_K_CHARS, 16, -1, NULL, "c_char_Array_16", 0},
+    {"eventType", "eventType", offsetof(nvmlEventSetWait_v3_t, eventType), PN_K_U64, 0, -1, "0x%08X", "c_ulong", 0},
+    {"eventData", "eventData", offsetof(nvmlEventSetWait_v3_t, eventData), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"groupCursor", "groupCursor", offsetof(nvmlEventSetWait_v3_t, groupCursor), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"instanceId", "instanceId", offsetof(nvmlEventSetWait_v3_t, instanceId), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"timestampUsec", "timestampUsec", offsetof(nvmlEventSetWait_v3_t, timestampUsec), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"traceId", "traceId", offsetof(nvmlEventSetWait_v3_t, traceId), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"gpuInstanceId", "gpuInstanceId", offsetof(nvmlEventSetWait_v3_t, gpuInstanceId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"computeInstanceId", "computeInstanceId", offsetof(nvmlEventSetWait_v3_t, computeInstanceId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"severity", "severity", offsetof(nvmlEventSetWait_v3_t, severity), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"categoryId", "categoryId", offsetof(nvmlEventSetWait_v3_t, categoryId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"moduleEventCode", "moduleEventCode", offsetof(nvmlEventSetWait_v3_t, moduleEventCode), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"scope", "scope", offsetof(nvmlEventSetWait_v3_t, scope), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"originator", "originator", offsetof(nvmlEventSetWait_v3_t, originator), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"moduleInstance", "moduleInstance", offsetof(nvmlEventSetWait_v3_t, moduleInstance), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"chipletId", "chipletId", offsetof(nvmlEventSetWait_v3_t, chipletId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"logLevel", "logLevel", offsetof(nvmlEventSetWait_v3_t, logLevel), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"attributes", "attributes", offsetof(nvmlEventSetWait_v3_t, attributes), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"groupCperSize", "groupCperSize", offsetof(nvmlEventSetWait_v3_t, groupCperSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"groupAttributes", "groupAttributes", offsetof(nvmlEventSetWait_v3_t, groupAttributes), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"groupSize", "groupSize", offsetof(nvmlEventSetWait_v3_t, groupSize), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"groupIndex", "groupIndex", offsetof(nvmlEventSetWait_v3_t, groupIndex), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+};
+static const pn_field pn_fields_nvmlGetMemoryLimits_v1_t[] = {
+    {"nameSpace", "nameSpace", offsetof(nvmlGetMemoryLimits_v1_t, nameSpace), PN_K_CSTR, 0, -1, NULL, "c_char_p", 0},
+    {"softLimit", "softLimit", offsetof(nvmlGetMemoryLimits_v1_t, softLimit), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"hardLimit", "hardLimit", offsetof(nvmlGetMemoryLimits_v1_t, hardLimit), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"currentUsed", "currentUsed", offsetof(nvmlGetMemoryLimits_v1_t, currentUsed), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+};
+static const pn_field pn_fields_nvmlGpuFabricClique_v1_t[] = {
+    {"type", "type", offsetof(nvmlGpuFabricClique_v1_t, type), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"id", "id", offsetof(nvmlGpuFabricClique_v1_t, id), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlGpuFabricInfo_v4_t[] = {
+    {"clusterUuid", "clusterUuid", offsetof(nvmlGpuFabricInfo_v4_t, clusterUuid), PN_K_U8, 16, -1, NULL, "c_ubyte_Array_16", 0},
+    {"status", "status", offsetof(nvmlGpuFabricInfo_v4_t, status), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"cliques", "cliques", offsetof(nvmlGpuFabricInfo_v4_t, cliques), PN_K_STRUCT, 64, PN_STRUCT_nvmlGpuFabricClique_v1_t, NULL, "c_nvmlGpuFabricClique_v1_t_Array_64", 0},
+    {"numCliques", "numCliques", offsetof(nvmlGpuFabricInfo_v4_t, numCliques), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"state", "state", offsetof(nvmlGpuFabricInfo_v4_t, state), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"healthMask", "healthMask", offsetof(nvmlGpuFabricInfo_v4_t, healthMask), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"healthSummary", "healthSummary", offsetof(nvmlGpuFabricInfo_v4_t, healthSummary), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+};
+static const pn_field pn_fields_nvmlGpuOperationalEventConfig_v1_t[] = {
+    {"uuid", "uuid", offsetof(nvmlGpuOperationalEventConfig_v1_t, uuid), PN_K_CHARS, 96, -1, NULL, "c_char_Array_96", 0},
+    {"minLogLevel", "minLogLevel", offsetof(nvmlGpuOperationalEventConfig_v1_t, minLogLevel), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"minSeverity", "minSeverity", offsetof(nvmlGpuOperationalEventConfig_v1_t, minSeverity), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlNvlinkSetBwModeAsync_v1_t[] = {
+    {"bSetBest", "bSetBest", offsetof(nvmlNvlinkSetBwModeAsync_v1_t, bSetBest), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"bwMode", "bwMode", offsetof(nvmlNvlinkSetBwModeAsync_v1_t, bwMode), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"asyncPollTimeoutMs", "asyncPollTimeoutMs", offsetof(nvmlNvlinkSetBwModeAsync_v1_t, asyncPollTimeoutMs), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlNvlinkTelemetrySample_v1_t[] = {
+    {"linkId", "linkId", offsetof(nvmlNvlinkTelemetrySample_v1_t, linkId), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"sampleType", "sampleType", offsetof(nvmlNvlinkTelemetrySample_v1_t, sampleType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"sampleCount", "sampleCount", offsetof(nvmlNvlinkTelemetrySample_v1_t, sampleCount), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"samples", "samples", offsetof(nvmlNvlinkTelemetrySample_v1_t, samples), PN_K_PTR, 0, -1, NULL, "LP_c_ulong", 0},
+    {"nvmlReturn", "nvmlReturn", offsetof(nvmlNvlinkTelemetrySample_v1_t, nvmlReturn), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlNvlinkTelemetrySamples_v1_t[] = {
+    {"telemetryCount", "telemetryCount", offsetof(nvmlNvlinkTelemetrySamples_v1_t, telemetryCount), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"telemetrySamples", "telemetrySamples", offsetof(nvmlNvlinkTelemetrySamples_v1_t, telemetrySamples), PN_K_PTR, 0, -1, NULL, "LP_c_nvmlNvlinkTelemetrySample_v1_t", 0},
+};
+static const pn_field pn_fields_nvmlObservedMetrics_t[] = {
+    {"initialDramclkEst", "initialDramclkEst", offsetof(nvmlObservedMetrics_t, initialDramclkEst), PN_K_STRUCT, 3, PN_STRUCT_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, NULL, "c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t_Array_3", 0},
+    {"bValid", "bValid", offsetof(nvmlObservedMetrics_t, bValid), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"coreRail", "coreRail", offsetof(nvmlObservedMetrics_t, coreRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlCoreRailMetrics_t, NULL, "c_nvmlCoreRailMetrics_t", 0},
+    {"fbRail", "fbRail", offsetof(nvmlObservedMetrics_t, fbRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t", 0},
+    {"tgpPwrTuple", "tgpPwrTuple", offsetof(nvmlObservedMetrics_t, tgpPwrTuple), PN_K_STRUCT, 0, PN_STRUCT_nvmlPmgrPwrTuple_t, NULL, "c_nvmlPmgrPwrTuple_t", 0},
+    {"perfMetrics", "perfMetrics", offsetof(nvmlObservedMetrics_t, perfMetrics), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelMetricsDlppm1xPerf_t, NULL, "c_nvmlPwrModelMetricsDlppm1xPerf_t", 0},
+};
+static const pn_field pn_fields_pn_nvmlPerfMetricControllerSampleData_t[] = {
+    {"dlppc2x", "dlppc2x", offsetof(pn_nvmlPerfMetricControllerSampleData_t, dlppc2x), PN_K_STRUCT, 0, PN_STRUCT_nvmlPerfMetricsDlppc2xSample_t, NULL, "c_nvmlPerfMetricsDlppc2xSample_t", 0},
+    {"pfpp1x", "pfpp1x", offsetof(pn_nvmlPerfMetricControllerSampleData_t, pfpp1x), PN_K_STRUCT, 0, PN_STRUCT_nvmlPerfMetricsPfpp1xSample_t, NULL, "c_nvmlPerfMetricsPfpp1xSample_t", 0},
+};
+static const pn_field pn_fields_nvmlPerfMetricControllerSample_t[] = {
+    {"controllerType", "controllerType", offsetof(nvmlPerfMetricControllerSample_t, controllerType), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"data", "data", offsetof(nvmlPerfMetricControllerSample_t, data), PN_K_STRUCT, 0, PN_STRUCT_pn_nvmlPerfMetricControllerSampleData_t, NULL, "c_nvmlPerfMetricControllerSampleData_t", 0},
+};
+static const pn_field pn_fields_nvmlPerfMetricsDlppc2xSample_t[] = {
+    {"observedMetrics", "observedMetrics", offsetof(nvmlPerfMetricsDlppc2xSample_t, observedMetrics), PN_K_STRUCT, 0, PN_STRUCT_nvmlObservedMetrics_t, NULL, "c_nvmlObservedMetrics_t", 0},
+};
+static const pn_field pn_fields_nvmlPerfMetricsPfpp1xSample_t[] = {
+    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPerfMetricsPfpp1xSample_t, estimatedMetrics), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelMetricsPfpp1x_t, NULL, "c_nvmlPwrModelMetricsPfpp1x_t", 0},
+};
+static const pn_field pn_fields_nvmlPerfMetricsSample_t[] = {
+    {"numControllerData", "numControllerData", offsetof(nvmlPerfMetricsSample_t, numControllerData), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"controllerData", "controllerData", offsetof(nvmlPerfMetricsSample_t, controllerData), PN_K_STRUCT, 4, PN_STRUCT_nvmlPerfMetricControllerSample_t, NULL, "c_nvmlPerfMetricControllerSample_t_Array_4", 0},
+};
+static const pn_field pn_fields_nvmlPerfMetricsSamples_v1_t[] = {
+    {"numSamples", "numSamples", offsetof(nvmlPerfMetricsSamples_v1_t, numSamples), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"samples", "samples", offsetof(nvmlPerfMetricsSamples_v1_t, samples), PN_K_STRUCT, 13, PN_STRUCT_nvmlPerfMetricsSample_t, NULL, "c_nvmlPerfMetricsSample_t_Array_13", 0},
+};
+static const pn_field pn_fields_nvmlPmgrPwrTuple_t[] = {
+    {"pwrmW", "pwrmW", offsetof(nvmlPmgrPwrTuple_t, pwrmW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t[] = {
+    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, estimatedMetrics), PN_K_STRUCT, 8, PN_STRUCT_nvmlPwrModelMetricsDlppm1x_t, NULL, "c_nvmlPwrModelMetricsDlppm1x_t_Array_8", 0},
+    {"numEstimatedMetrics", "numEstimatedMetrics", offsetof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, numEstimatedMetrics), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1xPerf_t[] = {
+    {"perfms", "perfms", offsetof(nvmlPwrModelMetricsDlppm1xPerf_t, perfms), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelMetricsDlppm1x_t[] = {
+    {"bValid", "bValid", offsetof(nvmlPwrModelMetricsDlppm1x_t, bValid), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"coreRail", "coreRail", offsetof(nvmlPwrModelMetricsDlppm1x_t, coreRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlCoreRailMetrics_t, NULL, "c_nvmlCoreRailMetrics_t", 0},
+    {"fbRail", "fbRail", offsetof(nvmlPwrModelMetricsDlppm1x_t, fbRail), PN_K_STRUCT, 0, PN_STRUCT_nvmlRailMetrics_t, NULL, "c_nvmlRailMetrics_t", 0},
+    {"tgpPwrTuple", "tgpPwrTuple", offsetof(nvmlPwrModelMetricsDlppm1x_t, tgpPwrTuple), PN_K_STRUCT, 0, PN_STRUCT_nvmlPmgrPwrTuple_t, NULL, "c_nvmlPmgrPwrTuple_t", 0},
+    {"perfMetrics", "perfMetrics", offsetof(nvmlPwrModelMetricsDlppm1x_t, perfMetrics), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelMetricsDlppm1xPerf_t, NULL, "c_nvmlPwrModelMetricsDlppm1xPerf_t", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelMetricsPfpp1x_t[] = {
+    {"numVfPoints", "numVfPoints", offsetof(nvmlPwrModelMetricsPfpp1x_t, numVfPoints), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"estimatedMetrics", "estimatedMetrics", offsetof(nvmlPwrModelMetricsPfpp1x_t, estimatedMetrics), PN_K_STRUCT, 32, PN_STRUCT_nvmlPwrModelMetricsSamplePfpp1x_t, NULL, "c_nvmlPwrModelMetricsSamplePfpp1x_t_Array_32", 0},
+    {"bValid", "bValid", offsetof(nvmlPwrModelMetricsPfpp1x_t, bValid), PN_K_U8, 0, -1, NULL, "c_ubyte", 0},
+    {"maxPerfPerWattPoint", "maxPerfPerWattPoint", offsetof(nvmlPwrModelMetricsPfpp1x_t, maxPerfPerWattPoint), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t, NULL, "c_nvmlPwrModelOperatingPointPfpp1x_t", 0},
+    {"fmaxAtVmaxPoint", "fmaxAtVmaxPoint", offsetof(nvmlPwrModelMetricsPfpp1x_t, fmaxAtVmaxPoint), PN_K_STRUCT, 0, PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t, NULL, "c_nvmlPwrModelOperatingPointPfpp1x_t", 0},
+    {"tgpHeadroommW", "tgpHeadroommW", offsetof(nvmlPwrModelMetricsPfpp1x_t, tgpHeadroommW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelMetricsSamplePfpp1x_t[] = {
+    {"freqkHz", "freqkHz", offsetof(nvmlPwrModelMetricsSamplePfpp1x_t, freqkHz), PN_K_U32, 16, -1, NULL, "c_uint_Array_16", 0},
+    {"estTgpPwrmW", "estTgpPwrmW", offsetof(nvmlPwrModelMetricsSamplePfpp1x_t, estTgpPwrmW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlPwrModelOperatingPointPfpp1x_t[] = {
+    {"freqkHz", "freqkHz", offsetof(nvmlPwrModelOperatingPointPfpp1x_t, freqkHz), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"pwrmW", "pwrmW", offsetof(nvmlPwrModelOperatingPointPfpp1x_t, pwrmW), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+};
+static const pn_field pn_fields_nvmlRailMetrics_t[] = {
+    {"freqkHz", "freqkHz", offsetof(nvmlRailMetrics_t, freqkHz), PN_K_U32, 0, -1, NULL, "c_uint", 0},
+    {"utilPct", "utilPct", offsetof(nvmlRailMetrics_t, utilPct), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+};
+static const pn_field pn_fields_nvmlSetMemoryLimits_v1_t[] = {
+    {"nameSpace", "nameSpace", offsetof(nvmlSetMemoryLimits_v1_t, nameSpace), PN_K_CSTR, 0, -1, NULL, "c_char_p", 0},
+    {"softLimit", "softLimit", offsetof(nvmlSetMemoryLimits_v1_t, softLimit), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+    {"hardLimit", "hardLimit", offsetof(nvmlSetMemoryLimits_v1_t, hardLimit), PN_K_U64, 0, -1, NULL, "c_ulong", 0},
+};
 const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_metricInfo_t", "pn_metricInfo_t", sizeof(pn_metricInfo_t), _Alignof(pn_metricInfo_t), pn_fields_pn_metricInfo_t, 3, NULL, 0, -1, 0, 1, NULL, 0, 1, 0, 0},
     {"c_nvmlAccountingStats_t", "nvmlAccountingStats_t", sizeof(nvmlAccountingStats_t), _Alignof(nvmlAccountingStats_t), pn_fields_nvmlAccountingStats_t, 7, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
@@ -1182,7 +1360,7 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlGpmSupport_t", "nvmlGpmSupport_t", sizeof(nvmlGpmSupport_t), _Alignof(nvmlGpmSupport_t), pn_fields_nvmlGpmSupport_t, 2, NULL, 1, 0, NVML_GPM_SUPPORT_VERSION, 0, NULL, 0, 0, 1, 0},
     {"c_nvmlGpuDynamicPstatesInfo_t", "nvmlGpuDynamicPstatesInfo_t", sizeof(nvmlGpuDynamicPstatesInfo_t), _Alignof(nvmlGpuDynamicPstatesInfo_t), pn_fields_nvmlGpuDynamicPstatesInfo_t, 2, NULL, 0, -1, 0, 0, NULL, 0, 0, 0, 0},
     {"c_nvmlGpuDynamicPstatesUtilization_t", "pn_nvmlGpuDynamicPstatesUtilization_t", sizeof(pn_nvmlGpuDynamicPstatesUtilization_t), _Alignof(pn_nvmlGpuDynamicPstatesUtilization_t), pn_fields_pn_nvmlGpuDynamicPstatesUtilization_t, 4, NULL, 0, -1, 0, 0, NULL, 0, 1, 0, 0},
-    {"c_nvmlGpuFabricInfo_t", "pn_nvmlGpuFabricInfo_t", sizeof(pn_nvmlGpuFabricInfo_t), _Alignof(pn_nvmlGpuFabricInfo_t), pn_fields_pn_nvmlGpuFabricInfo_t, 4, NULL, 1, -1, 0, 0, NULL, 0, 1, 0, 0},
+    {"c_nvmlGpuFabricInfo_t", "nvmlGpuFabricInfo_t", sizeof(nvmlGpuFabricInfo_t), _Alignof(nvmlGpuFabricInfo_t), pn_fields_nvmlGpuFabricInfo_t, 4, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
     {"c_nvmlGpuFabricInfo_v2_t", "nvmlGpuFabricInfo_v2_t", sizeof(nvmlGpuFabricInfo_v2_t), _Alignof(nvmlGpuFabricInfo_v2_t), pn_fields_nvmlGpuFabricInfo_v2_t, 6, NULL, 1, 0, nvmlGpuFabricInfo_v2, 0, pn_defaults_nvmlGpuFabricInfo_v2_t, 1, 0, 0, 0},
     {"c_nvmlGpuFabricInfo_v3_t", "nvmlGpuFabricInfo_v3_t", sizeof(nvmlGpuFabricInfo_v3_t), _Alignof(nvmlGpuFabricInfo_v3_t), pn_fields_nvmlGpuFabricInfo_v3_t, 7, NULL, 1, 0, nvmlGpuFabricInfo_v3, 0, pn_defaults_nvmlGpuFabricInfo_v3_t, 1, 0, 0, 0},
     {"c_nvmlGpuInstanceInfo_t", "nvmlGpuInstanceInfo_t", sizeof(nvmlGpuInstanceInfo_t), _Alignof(nvmlGpuInstanceInfo_t), pn_fields_nvmlGpuInstanceInfo_t, 4, NULL, 0, -1, 0, 1, NULL, 0, 0, 0, 0},
@@ -1303,6 +1481,38 @@ const pn_struct_def pn_struct_defs[PN_NSTRUCTS] = {
     {"c_nvmlWorkloadPowerProfileProfilesInfo_v1_t", "nvmlWorkloadPowerProfileProfilesInfo_v1_t", sizeof(nvmlWorkloadPowerProfileProfilesInfo_v1_t), _Alignof(nvmlWorkloadPowerProfileProfilesInfo_v1_t), pn_fields_nvmlWorkloadPowerProfileProfilesInfo_v1_t, 3, NULL, 1, 0, nvmlWorkloadPowerProfileProfilesInfo_v1, 0, pn_defaults_nvmlWorkloadPowerProfileProfilesInfo_v1_t, 1, 0, 0, 0},
     {"c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t", "nvmlWorkloadPowerProfileRequestedProfiles_v1_t", sizeof(nvmlWorkloadPowerProfileRequestedProfiles_v1_t), _Alignof(nvmlWorkloadPowerProfileRequestedProfiles_v1_t), pn_fields_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, 2, NULL, 1, 0, nvmlWorkloadPowerProfileRequestedProfiles_v1, 0, pn_defaults_nvmlWorkloadPowerProfileRequestedProfiles_v1_t, 1, 0, 0, 0},
     {"c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t", "pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t", sizeof(pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t), _Alignof(pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t), pn_fields_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 1, 0, 0},
+    {"c_nvmlAdaptiveTgpModeInfo_v1_t", "nvmlAdaptiveTgpModeInfo_v1_t", sizeof(nvmlAdaptiveTgpModeInfo_v1_t), _Alignof(nvmlAdaptiveTgpModeInfo_v1_t), pn_fields_nvmlAdaptiveTgpModeInfo_v1_t, 5, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlCoreRailMetrics_t", "nvmlCoreRailMetrics_t", sizeof(nvmlCoreRailMetrics_t), _Alignof(nvmlCoreRailMetrics_t), pn_fields_nvmlCoreRailMetrics_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEccBankRemapperHistogram_v1_t", "nvmlEccBankRemapperHistogram_v1_t", sizeof(nvmlEccBankRemapperHistogram_v1_t), _Alignof(nvmlEccBankRemapperHistogram_v1_t), pn_fields_nvmlEccBankRemapperHistogram_v1_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEccBankRemapperStatus_v1_t", "nvmlEccBankRemapperStatus_v1_t", sizeof(nvmlEccBankRemapperStatus_v1_t), _Alignof(nvmlEccBankRemapperStatus_v1_t), pn_fields_nvmlEccBankRemapperStatus_v1_t, 4, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEventSetGetContextCount_v1_t", "nvmlEventSetGetContextCount_v1_t", sizeof(nvmlEventSetGetContextCount_v1_t), _Alignof(nvmlEventSetGetContextCount_v1_t), pn_fields_nvmlEventSetGetContextCount_v1_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEventSetGetContextData_v1_t", "nvmlEventSetGetContextData_v1_t", sizeof(nvmlEventSetGetContextData_v1_t), _Alignof(nvmlEventSetGetContextData_v1_t), pn_fields_nvmlEventSetGetContextData_v1_t, 3, NULL, 1, -1, 0, 1, NULL, 0, 0, 0, 0},
+    {"c_nvmlEventSetGetContextInfo_v1_t", "nvmlEventSetGetContextInfo_v1_t", sizeof(nvmlEventSetGetContextInfo_v1_t), _Alignof(nvmlEventSetGetContextInfo_v1_t), pn_fields_nvmlEventSetGetContextInfo_v1_t, 5, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t", "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t", sizeof(nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t), _Alignof(nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t), pn_fields_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlEventSetWait_v3_t", "nvmlEventSetWait_v3_t", sizeof(nvmlEventSetWait_v3_t), _Alignof(nvmlEventSetWait_v3_t), pn_fields_nvmlEventSetWait_v3_t, 25, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlGetMemoryLimits_v1_t", "nvmlGetMemoryLimits_v1_t", sizeof(nvmlGetMemoryLimits_v1_t), _Alignof(nvmlGetMemoryLimits_v1_t), pn_fields_nvmlGetMemoryLimits_v1_t, 4, NULL, 1, -1, 0, 1, NULL, 0, 0, 0, 0},
+    {"c_nvmlGpuFabricClique_v1_t", "nvmlGpuFabricClique_v1_t", sizeof(nvmlGpuFabricClique_v1_t), _Alignof(nvmlGpuFabricClique_v1_t), pn_fields_nvmlGpuFabricClique_v1_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlGpuFabricInfo_v4_t", "nvmlGpuFabricInfo_v4_t", sizeof(nvmlGpuFabricInfo_v4_t), _Alignof(nvmlGpuFabricInfo_v4_t), pn_fields_nvmlGpuFabricInfo_v4_t, 7, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlGpuOperationalEventConfig_v1_t", "nvmlGpuOperationalEventConfig_v1_t", sizeof(nvmlGpuOperationalEventConfig_v1_t), _Alignof(nvmlGpuOperationalEventConfig_v1_t), pn_fields_nvmlGpuOperationalEventConfig_v1_t, 3, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlNvlinkSetBwModeAsync_v1_t", "nvmlNvlinkSetBwModeAsync_v1_t", sizeof(nvmlNvlinkSetBwModeAsync_v1_t), _Alignof(nvmlNvlinkSetBwModeAsync_v1_t), pn_fields_nvmlNvlinkSetBwModeAsync_v1_t, 3, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlNvlinkTelemetrySample_v1_t", "nvmlNvlinkTelemetrySample_v1_t", sizeof(nvmlNvlinkTelemetrySample_v1_t), _Alignof(nvmlNvlinkTelemetrySample_v1_t), pn_fields_nvmlNvlinkTelemetrySample_v1_t, 5, NULL, 1, -1, 0, 1, NULL, 0, 0, 0, 0},
+    {"c_nvmlNvlinkTelemetrySamples_v1_t", "nvmlNvlinkTelemetrySamples_v1_t", sizeof(nvmlNvlinkTelemetrySamples_v1_t), _Alignof(nvmlNvlinkTelemetrySamples_v1_t), pn_fields_nvmlNvlinkTelemetrySamples_v1_t, 2, NULL, 1, -1, 0, 1, NULL, 0, 0, 0, 0},
+    {"c_nvmlObservedMetrics_t", "nvmlObservedMetrics_t", sizeof(nvmlObservedMetrics_t), _Alignof(nvmlObservedMetrics_t), pn_fields_nvmlObservedMetrics_t, 6, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPerfMetricControllerSampleData_t", "pn_nvmlPerfMetricControllerSampleData_t", sizeof(pn_nvmlPerfMetricControllerSampleData_t), _Alignof(pn_nvmlPerfMetricControllerSampleData_t), pn_fields_pn_nvmlPerfMetricControllerSampleData_t, 2, NULL, 0, -1, 0, 0, NULL, 0, 1, 0, 1},
+    {"c_nvmlPerfMetricControllerSample_t", "nvmlPerfMetricControllerSample_t", sizeof(nvmlPerfMetricControllerSample_t), _Alignof(nvmlPerfMetricControllerSample_t), pn_fields_nvmlPerfMetricControllerSample_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPerfMetricsDlppc2xSample_t", "nvmlPerfMetricsDlppc2xSample_t", sizeof(nvmlPerfMetricsDlppc2xSample_t), _Alignof(nvmlPerfMetricsDlppc2xSample_t), pn_fields_nvmlPerfMetricsDlppc2xSample_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPerfMetricsPfpp1xSample_t", "nvmlPerfMetricsPfpp1xSample_t", sizeof(nvmlPerfMetricsPfpp1xSample_t), _Alignof(nvmlPerfMetricsPfpp1xSample_t), pn_fields_nvmlPerfMetricsPfpp1xSample_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPerfMetricsSample_t", "nvmlPerfMetricsSample_t", sizeof(nvmlPerfMetricsSample_t), _Alignof(nvmlPerfMetricsSample_t), pn_fields_nvmlPerfMetricsSample_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPerfMetricsSamples_v1_t", "nvmlPerfMetricsSamples_v1_t", sizeof(nvmlPerfMetricsSamples_v1_t), _Alignof(nvmlPerfMetricsSamples_v1_t), pn_fields_nvmlPerfMetricsSamples_v1_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPmgrPwrTuple_t", "nvmlPmgrPwrTuple_t", sizeof(nvmlPmgrPwrTuple_t), _Alignof(nvmlPmgrPwrTuple_t), pn_fields_nvmlPmgrPwrTuple_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t", "nvmlPwrModelMetricsDlppm1xDramclkEstimates_t", sizeof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t), _Alignof(nvmlPwrModelMetricsDlppm1xDramclkEstimates_t), pn_fields_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelMetricsDlppm1xPerf_t", "nvmlPwrModelMetricsDlppm1xPerf_t", sizeof(nvmlPwrModelMetricsDlppm1xPerf_t), _Alignof(nvmlPwrModelMetricsDlppm1xPerf_t), pn_fields_nvmlPwrModelMetricsDlppm1xPerf_t, 1, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelMetricsDlppm1x_t", "nvmlPwrModelMetricsDlppm1x_t", sizeof(nvmlPwrModelMetricsDlppm1x_t), _Alignof(nvmlPwrModelMetricsDlppm1x_t), pn_fields_nvmlPwrModelMetricsDlppm1x_t, 5, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelMetricsPfpp1x_t", "nvmlPwrModelMetricsPfpp1x_t", sizeof(nvmlPwrModelMetricsPfpp1x_t), _Alignof(nvmlPwrModelMetricsPfpp1x_t), pn_fields_nvmlPwrModelMetricsPfpp1x_t, 6, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelMetricsSamplePfpp1x_t", "nvmlPwrModelMetricsSamplePfpp1x_t", sizeof(nvmlPwrModelMetricsSamplePfpp1x_t), _Alignof(nvmlPwrModelMetricsSamplePfpp1x_t), pn_fields_nvmlPwrModelMetricsSamplePfpp1x_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlPwrModelOperatingPointPfpp1x_t", "nvmlPwrModelOperatingPointPfpp1x_t", sizeof(nvmlPwrModelOperatingPointPfpp1x_t), _Alignof(nvmlPwrModelOperatingPointPfpp1x_t), pn_fields_nvmlPwrModelOperatingPointPfpp1x_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlRailMetrics_t", "nvmlRailMetrics_t", sizeof(nvmlRailMetrics_t), _Alignof(nvmlRailMetrics_t), pn_fields_nvmlRailMetrics_t, 2, NULL, 1, -1, 0, 0, NULL, 0, 0, 0, 0},
+    {"c_nvmlSetMemoryLimits_v1_t", "nvmlSetMemoryLimits_v1_t", sizeof(nvmlSetMemoryLimits_v1_t), _Alignof(nvmlSetMemoryLimits_v1_t), pn_fields_nvmlSetMemoryLimits_v1_t, 3, NULL, 1, -1, 0, 1, NULL, 0, 0, 0, 0},
 };
 /* Other Python names of struct classes. */
 static const struct { const char *name; int sidx; } pn_struct_aliases[] = {

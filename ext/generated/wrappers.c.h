@@ -10664,6 +10664,628 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1,
+    "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device: c_nvmlDevice_t, info: c_nvmlAdaptiveTgpModeInfo_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlAdaptiveTgpModeInfo_v1_t): a c_nvmlAdaptiveTgpModeInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAdaptiveTgpModeInfo_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "info", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetAdaptiveTgpModeInfo_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAdaptiveTgpModeInfo_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_info;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlAdaptiveTgpModeInfo_v1_t, "nvmlDeviceGetAdaptiveTgpModeInfo_v1", "info", &a_info) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAdaptiveTgpModeInfo_v1, pfn_nvmlDeviceGetAdaptiveTgpModeInfo_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlAdaptiveTgpModeInfo_v1_t *)a_info);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1,
+    "nvmlDeviceSetAdaptiveTgpMode_v1(device, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetAdaptiveTgpMode_v1(device: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetAdaptiveTgpMode_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "mode", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetAdaptiveTgpMode_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
+    unsigned int a_mode;
+    if (pn_arg_u32(argv[1], "nvmlDeviceSetAdaptiveTgpMode_v1", "mode", &a_mode) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAdaptiveTgpMode_v1, pfn_nvmlDeviceSetAdaptiveTgpMode_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, a_mode);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBankRemapperStatus_v1,
+    "nvmlDeviceGetBankRemapperStatus_v1(device, status)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBankRemapperStatus_v1(device: c_nvmlDevice_t, status: c_nvmlEccBankRemapperStatus_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    status (c_nvmlEccBankRemapperStatus_v1_t): a c_nvmlEccBankRemapperStatus_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBankRemapperStatus_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceGetBankRemapperStatus_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "status", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetBankRemapperStatus_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetBankRemapperStatus_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_status;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccBankRemapperStatus_v1_t, "nvmlDeviceGetBankRemapperStatus_v1", "status", &a_status) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetBankRemapperStatus_v1, pfn_nvmlDeviceGetBankRemapperStatus_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlEccBankRemapperStatus_v1_t *)a_status);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryLimits_v1,
+    "nvmlDeviceGetMemoryLimits_v1(device, limits)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlGetMemoryLimits_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    limits (c_nvmlGetMemoryLimits_v1_t): a c_nvmlGetMemoryLimits_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_OperatingSystem: the operating system refused.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceGetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "limits", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetMemoryLimits_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemoryLimits_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_limits;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGetMemoryLimits_v1_t, "nvmlDeviceGetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryLimits_v1, pfn_nvmlDeviceGetMemoryLimits_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlGetMemoryLimits_v1_t *)a_limits);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLimits_v1,
+    "nvmlDeviceSetMemoryLimits_v1(device, limits)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlSetMemoryLimits_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    limits (c_nvmlSetMemoryLimits_v1_t): a c_nvmlSetMemoryLimits_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_OperatingSystem: the operating system refused.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceSetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "limits", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetMemoryLimits_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemoryLimits_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_limits;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlSetMemoryLimits_v1_t, "nvmlDeviceSetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLimits_v1, pfn_nvmlDeviceSetMemoryLimits_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlSetMemoryLimits_v1_t *)a_limits);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDevicePerfMetricsGetSamples_v1,
+    "nvmlDevicePerfMetricsGetSamples_v1(device, samples)\n"
+    "--\n"
+    "\n"
+    "nvmlDevicePerfMetricsGetSamples_v1(device: c_nvmlDevice_t, samples: c_nvmlPerfMetricsSamples_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    samples (c_nvmlPerfMetricsSamples_v1_t): a c_nvmlPerfMetricsSamples_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDevicePerfMetricsGetSamples_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDevicePerfMetricsGetSamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "samples", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDevicePerfMetricsGetSamples_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDevicePerfMetricsGetSamples_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_samples;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlPerfMetricsSamples_v1_t, "nvmlDevicePerfMetricsGetSamples_v1", "samples", &a_samples) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDevicePerfMetricsGetSamples_v1, pfn_nvmlDevicePerfMetricsGetSamples_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlPerfMetricsSamples_v1_t *)a_samples);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo_v4,
+    "nvmlDeviceGetGpuFabricInfo_v4(device, gpuFabricInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuFabricInfo_v4(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v4_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    gpuFabricInfo (c_nvmlGpuFabricInfo_v4_t): a c_nvmlGpuFabricInfo_v4_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuFabricInfo_v4, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceGetGpuFabricInfo_v4(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "gpuFabricInfo", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetGpuFabricInfo_v4", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuFabricInfo_v4", "device", (void **)&a_device) < 0) return NULL;
+    void * a_gpuFabricInfo;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_v4_t, "nvmlDeviceGetGpuFabricInfo_v4", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo_v4, pfn_nvmlDeviceGetGpuFabricInfo_v4, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlGpuFabricInfo_v4_t *)a_gpuFabricInfo);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1,
+    "nvmlDeviceGetNvLinkTelemetrySamples_v1(device, samples)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkTelemetrySamples_v1(device: c_nvmlDevice_t, samples: c_nvmlNvlinkTelemetrySamples_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    samples (c_nvmlNvlinkTelemetrySamples_v1_t): a c_nvmlNvlinkTelemetrySamples_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkTelemetrySamples_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "samples", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceGetNvLinkTelemetrySamples_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkTelemetrySamples_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_samples;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkTelemetrySamples_v1_t, "nvmlDeviceGetNvLinkTelemetrySamples_v1", "samples", &a_samples) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkTelemetrySamples_v1, pfn_nvmlDeviceGetNvLinkTelemetrySamples_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlNvlinkTelemetrySamples_v1_t *)a_samples);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong((long)rc);
+}
+
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1,
+    "nvmlDeviceSetNvlinkBwModeAsync_v1(device, setBwModeAsync)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetNvlinkBwModeAsync_v1(device: c_nvmlDevice_t, setBwModeAsync: c_nvmlNvlinkSetBwModeAsync_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    setBwModeAsync (c_nvmlNvlinkSetBwModeAsync_v1_t): a c_nvmlNvlinkSetBwModeAsync_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetNvlinkBwModeAsync_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"device", "setBwModeAsync", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlDeviceSetNvlinkBwModeAsync_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlDevice_t a_device;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvlinkBwModeAsync_v1", "device", (void **)&a_device) < 0) return NULL;
+    void * a_setBwModeAsync;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkSetBwModeAsync_v1_t, "nvmlDeviceSetNvlinkBwModeAsync_v1", "setBwModeAsync", &a_setBwModeAsync) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvlinkBwModeAsync_v1, pfn_nvmlDeviceSetNvlinkBwModeAsync_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_device, (nvmlNvlinkSetBwModeAsync_v1_t *)a_setBwModeAsync);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1,
+    "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet, config)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet: c_nvmlEventSet_t, config: c_nvmlGpuOperationalEventConfig_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    config (c_nvmlGpuOperationalEventConfig_v1_t): a c_nvmlGpuOperationalEventConfig_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetRegisterGpuOperationalEvents_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "config", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetRegisterGpuOperationalEvents_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetRegisterGpuOperationalEvents_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_config;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t, "nvmlEventSetRegisterGpuOperationalEvents_v1", "config", &a_config) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetRegisterGpuOperationalEvents_v1, pfn_nvmlEventSetRegisterGpuOperationalEvents_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextCount_v1,
+    "nvmlEventSetGetContextCount_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextCount_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextCount_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextCount_v1_t): a c_nvmlEventSetGetContextCount_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextCount_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextCount_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextCount_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextCount_v1_t, "nvmlEventSetGetContextCount_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextCount_v1, pfn_nvmlEventSetGetContextCount_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextInfo_v1,
+    "nvmlEventSetGetContextInfo_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextInfo_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextInfo_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextInfo_v1_t): a c_nvmlEventSetGetContextInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextInfo_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlEventSetGetContextInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextInfo_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextInfo_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextInfo_v1_t, "nvmlEventSetGetContextInfo_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextInfo_v1, pfn_nvmlEventSetGetContextInfo_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextData_v1,
+    "nvmlEventSetGetContextData_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextData_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextData_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextData_v1_t): a c_nvmlEventSetGetContextData_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextData_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlEventSetGetContextData_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetContextData_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetContextData_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextData_v1_t, "nvmlEventSetGetContextData_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextData_v1, pfn_nvmlEventSetGetContextData_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1,
+    "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t): a c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, first in the nvml.h of CUDA 13.5.");
+static PyObject *
+pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    pn_state *st = pn_get_state(module);
+    nvmlReturn_t rc;
+    static const char *const names[] = {"eventSet", "params", NULL};
+    PyObject *argbuf[2];
+    PyObject *const *argv = args;
+    if (kwnames != NULL || nargs != 2) {
+        if (pn_unpack("nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", args, nargs, kwnames, names, 2, 2, argbuf) < 0)
+            return NULL;
+        argv = argbuf;
+    }
+    nvmlEventSet_t a_eventSet;
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    void * a_params;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "params", &a_params) < 0) return NULL;
+    PN_RESOLVE(st, PN_SYM_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, pfn_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, fn);
+    PN_NVML_BEGIN
+    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);
+    PN_NVML_END
+    if (rc != 0) return pn_raise(st, rc);
+    Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
+}
+
 PyDoc_STRVAR(pn_doc_nvmlDeviceRegisterEvents,
     "nvmlDeviceRegisterEvents(handle, eventTypes, eventSet)\n"
     "--\n"
@@ -11362,10 +11984,10 @@ pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssiz
     nvmlDevice_t a_device;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuFabricInfo", "device", (void **)&a_device) < 0) return NULL;
     void * a_gpuFabricInfo;
-    if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
+    if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuFabricInfo_t, "nvmlDeviceGetGpuFabricInfo", "gpuFabricInfo", &a_gpuFabricInfo) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuFabricInfo, pfn_nvmlDeviceGetGpuFabricInfo, fn);
     PN_NVML_BEGIN
-    rc = fn(a_device, (pn_nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
+    rc = fn(a_device, (nvmlGpuFabricInfo_t *)a_gpuFabricInfo);
     PN_NVML_END
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
@@ -18003,6 +18625,20 @@ PyMethodDef pn_generated_methods[] = {
     {"nvmlVgpuInstanceGetGpuInstanceId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetGpuInstanceId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetGpuInstanceId},
     {"nvmlVgpuInstanceGetAccountingMode", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetAccountingMode, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetAccountingMode},
     {"nvmlVgpuInstanceGetPlacementId", (PyCFunction)(void (*)(void))pn_w_nvmlVgpuInstanceGetPlacementId, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlVgpuInstanceGetPlacementId},
+    {"nvmlDeviceGetAdaptiveTgpModeInfo_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1},
+    {"nvmlDeviceSetAdaptiveTgpMode_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetAdaptiveTgpMode_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1},
+    {"nvmlDeviceGetBankRemapperStatus_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetBankRemapperStatus_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetBankRemapperStatus_v1},
+    {"nvmlDeviceGetMemoryLimits_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetMemoryLimits_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetMemoryLimits_v1},
+    {"nvmlDeviceSetMemoryLimits_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetMemoryLimits_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetMemoryLimits_v1},
+    {"nvmlDevicePerfMetricsGetSamples_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDevicePerfMetricsGetSamples_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDevicePerfMetricsGetSamples_v1},
+    {"nvmlDeviceGetGpuFabricInfo_v4", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetGpuFabricInfo_v4, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetGpuFabricInfo_v4},
+    {"nvmlDeviceGetNvLinkTelemetrySamples_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1},
+    {"nvmlDeviceSetNvlinkBwModeAsync_v1", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1},
+    {"nvmlEventSetRegisterGpuOperationalEvents_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1},
+    {"nvmlEventSetGetContextCount_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextCount_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextCount_v1},
+    {"nvmlEventSetGetContextInfo_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextInfo_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextInfo_v1},
+    {"nvmlEventSetGetContextData_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetContextData_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetContextData_v1},
+    {"nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", (PyCFunction)(void (*)(void))pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1},
     {"nvmlDeviceRegisterEvents", (PyCFunction)(void (*)(void))pn_w_nvmlDeviceRegisterEvents, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlDeviceRegisterEvents},
     {"nvmlGpmQueryDeviceSupport", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryDeviceSupport, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryDeviceSupport},
     {"nvmlGpmQueryIfStreamingEnabled", (PyCFunction)(void (*)(void))pn_w_nvmlGpmQueryIfStreamingEnabled, METH_FASTCALL | METH_KEYWORDS, pn_doc_nvmlGpmQueryIfStreamingEnabled},

@@ -2,6 +2,8 @@
 
 #include "sim.h"
 
+#include <stdio.h>   /* snprintf: the setters' paths */
+
 /* Return codes by name, for {"error": "NOT_SUPPORTED"} in a profile. */
 const sim_named_code sim_error_codes[] = {
     {"NVML_SUCCESS", NVML_SUCCESS},
@@ -665,7 +667,7 @@ static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpmMetricsGet_t(const cJSON *j, v
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numMetrics"), &p->numMetrics))) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "metrics"), p->metrics, 333, sizeof p->metrics[0], sim_fill_nvmlGpmMetric_t))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "metrics"), p->metrics, 477, sizeof p->metrics[0], sim_fill_nvmlGpmMetric_t))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -703,13 +705,13 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuDynamicPstatesInfo_t(const cJSON 
     return NVML_SUCCESS;
 }
 
-static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlGpuFabricInfo_t(const cJSON *j, void *dst)
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_t(const cJSON *j, void *dst)
 {
-    pn_nvmlGpuFabricInfo_t *p = dst;
+    nvmlGpuFabricInfo_t *p = dst;
     (void)p;
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
-    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 80, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "cliqueId"), &p->cliqueId))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
@@ -1808,8 +1810,8 @@ static SIM_UNUSED nvmlReturn_t sim_fill_nvmlVgpuPlacementList_v1_t(const cJSON *
     nvmlReturn_t rc = sim_check_object(j);
     if (rc != NVML_SUCCESS) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "version"), &p->version))) return rc;
-    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
     if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "placementSize"), &p->placementSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
     return NVML_SUCCESS;
 }
 
@@ -2217,6 +2219,403 @@ static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlWorkloadPowerProfileUpdateProfile
     return NVML_SUCCESS;
 }
 
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlAdaptiveTgpModeInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlAdaptiveTgpModeInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "inBandEnableRequest"), &p->inBandEnableRequest))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "featureAllowedByAdmin"), &p->featureAllowedByAdmin))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "adminOverrideEnabled"), &p->adminOverrideEnabled))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "enablementStatus"), &p->enablementStatus))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "adjustedLimitMw"), &p->adjustedLimitMw))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlRailMetrics_t(const cJSON *j, void *dst)
+{
+    nvmlRailMetrics_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "freqkHz"), &p->freqkHz))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "utilPct"), &p->utilPct))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlCoreRailMetrics_t(const cJSON *j, void *dst)
+{
+    nvmlCoreRailMetrics_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "rails"), p->rails, 2, sizeof p->rails[0], sim_fill_nvmlRailMetrics_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccBankRemapperHistogram_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEccBankRemapperHistogram_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "maxSpareGroupCount"), &p->maxSpareGroupCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "noSpareGroupCount"), &p->noSpareGroupCount))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEccBankRemapperStatus_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEccBankRemapperStatus_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "activeRemappings"), &p->activeRemappings))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "inactiveRemappings"), &p->inactiveRemappings))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bPending"), &p->bPending))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "histogram") && (rc = sim_fill_nvmlEccBankRemapperHistogram_v1_t(cJSON_GetObjectItemCaseSensitive(j, "histogram"), &p->histogram))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventSetGetContextCount_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEventSetGetContextCount_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "count"), &p->count))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventSetGetContextData_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEventSetGetContextData_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "index"), &p->index))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "dataSize"), &p->dataSize))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventSetGetContextInfo_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEventSetGetContextInfo_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "index"), &p->index))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "nvmlGpuOperationalEventContextType"), &p->nvmlGpuOperationalEventContextType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sourceEventContextType"), &p->sourceEventContextType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "dataSize"), &p->dataSize))) return rc;
+    if ((rc = sim_get_u16(cJSON_GetObjectItemCaseSensitive(j, "dataFormatVersion"), &p->dataFormatVersion))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t(const cJSON *j, void *dst)
+{
+    nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "index"), &p->index))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "xidCode"), &p->xidCode))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlEventSetWait_v3_t(const cJSON *j, void *dst)
+{
+    nvmlEventSetWait_v3_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "timeoutMs"), &p->timeoutMs))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "dataType"), &p->dataType))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "uuid"), p->uuid, sizeof p->uuid))) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "sourceModule"), p->sourceModule, sizeof p->sourceModule))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventType"), &p->eventType))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "eventData"), &p->eventData))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "groupCursor"), &p->groupCursor))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "instanceId"), &p->instanceId))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "timestampUsec"), &p->timestampUsec))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "traceId"), &p->traceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "gpuInstanceId"), &p->gpuInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "computeInstanceId"), &p->computeInstanceId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "severity"), &p->severity))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "categoryId"), &p->categoryId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "moduleEventCode"), &p->moduleEventCode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "scope"), &p->scope))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "originator"), &p->originator))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "moduleInstance"), &p->moduleInstance))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "chipletId"), &p->chipletId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "logLevel"), &p->logLevel))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "attributes"), &p->attributes))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "groupCperSize"), &p->groupCperSize))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "groupAttributes"), &p->groupAttributes))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "groupSize"), &p->groupSize))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "groupIndex"), &p->groupIndex))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGetMemoryLimits_v1_t(const cJSON *j, void *dst)
+{
+    nvmlGetMemoryLimits_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "softLimit"), &p->softLimit))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "hardLimit"), &p->hardLimit))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "currentUsed"), &p->currentUsed))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricClique_v1_t(const cJSON *j, void *dst)
+{
+    nvmlGpuFabricClique_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "type"), &p->type))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "id"), &p->id))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuFabricInfo_v4_t(const cJSON *j, void *dst)
+{
+    nvmlGpuFabricInfo_v4_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "clusterUuid"), p->clusterUuid, 16, sizeof p->clusterUuid[0], sim_fill_u8))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "status"), &p->status))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "cliques"), p->cliques, 64, sizeof p->cliques[0], sim_fill_nvmlGpuFabricClique_v1_t))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numCliques"), &p->numCliques))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "state"), &p->state))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "healthMask"), &p->healthMask))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "healthSummary"), &p->healthSummary))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlGpuOperationalEventConfig_v1_t(const cJSON *j, void *dst)
+{
+    nvmlGpuOperationalEventConfig_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_chars(cJSON_GetObjectItemCaseSensitive(j, "uuid"), p->uuid, sizeof p->uuid))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minLogLevel"), &p->minLogLevel))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "minSeverity"), &p->minSeverity))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkSetBwModeAsync_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkSetBwModeAsync_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bSetBest"), &p->bSetBest))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "bwMode"), &p->bwMode))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "asyncPollTimeoutMs"), &p->asyncPollTimeoutMs))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkTelemetrySample_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkTelemetrySample_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "linkId"), &p->linkId))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sampleType"), &p->sampleType))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "sampleCount"), &p->sampleCount))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "nvmlReturn"), &p->nvmlReturn))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlNvlinkTelemetrySamples_v1_t(const cJSON *j, void *dst)
+{
+    nvmlNvlinkTelemetrySamples_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "telemetryCount"), &p->telemetryCount))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPmgrPwrTuple_t(const cJSON *j, void *dst)
+{
+    nvmlPmgrPwrTuple_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pwrmW"), &p->pwrmW))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsDlppm1xPerf_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelMetricsDlppm1xPerf_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "perfms"), &p->perfms))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsDlppm1x_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelMetricsDlppm1x_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bValid"), &p->bValid))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "coreRail") && (rc = sim_fill_nvmlCoreRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "coreRail"), &p->coreRail))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "fbRail") && (rc = sim_fill_nvmlRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "fbRail"), &p->fbRail))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "tgpPwrTuple") && (rc = sim_fill_nvmlPmgrPwrTuple_t(cJSON_GetObjectItemCaseSensitive(j, "tgpPwrTuple"), &p->tgpPwrTuple))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "perfMetrics") && (rc = sim_fill_nvmlPwrModelMetricsDlppm1xPerf_t(cJSON_GetObjectItemCaseSensitive(j, "perfMetrics"), &p->perfMetrics))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelMetricsDlppm1xDramclkEstimates_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, 8, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsDlppm1x_t))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numEstimatedMetrics"), &p->numEstimatedMetrics))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlObservedMetrics_t(const cJSON *j, void *dst)
+{
+    nvmlObservedMetrics_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "initialDramclkEst"), p->initialDramclkEst, 3, sizeof p->initialDramclkEst[0], sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bValid"), &p->bValid))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "coreRail") && (rc = sim_fill_nvmlCoreRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "coreRail"), &p->coreRail))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "fbRail") && (rc = sim_fill_nvmlRailMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "fbRail"), &p->fbRail))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "tgpPwrTuple") && (rc = sim_fill_nvmlPmgrPwrTuple_t(cJSON_GetObjectItemCaseSensitive(j, "tgpPwrTuple"), &p->tgpPwrTuple))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "perfMetrics") && (rc = sim_fill_nvmlPwrModelMetricsDlppm1xPerf_t(cJSON_GetObjectItemCaseSensitive(j, "perfMetrics"), &p->perfMetrics))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsDlppc2xSample_t(const cJSON *j, void *dst)
+{
+    nvmlPerfMetricsDlppc2xSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "observedMetrics") && (rc = sim_fill_nvmlObservedMetrics_t(cJSON_GetObjectItemCaseSensitive(j, "observedMetrics"), &p->observedMetrics))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelMetricsSamplePfpp1x_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "freqkHz"), p->freqkHz, 16, sizeof p->freqkHz[0], sim_fill_u32))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "estTgpPwrmW"), &p->estTgpPwrmW))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelOperatingPointPfpp1x_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelOperatingPointPfpp1x_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "freqkHz"), &p->freqkHz))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "pwrmW"), &p->pwrmW))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPwrModelMetricsPfpp1x_t(const cJSON *j, void *dst)
+{
+    nvmlPwrModelMetricsPfpp1x_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numVfPoints"), &p->numVfPoints))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), p->estimatedMetrics, 32, sizeof p->estimatedMetrics[0], sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t))) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "bValid"), &p->bValid))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "maxPerfPerWattPoint") && (rc = sim_fill_nvmlPwrModelOperatingPointPfpp1x_t(cJSON_GetObjectItemCaseSensitive(j, "maxPerfPerWattPoint"), &p->maxPerfPerWattPoint))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "fmaxAtVmaxPoint") && (rc = sim_fill_nvmlPwrModelOperatingPointPfpp1x_t(cJSON_GetObjectItemCaseSensitive(j, "fmaxAtVmaxPoint"), &p->fmaxAtVmaxPoint))) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "tgpHeadroommW"), &p->tgpHeadroommW))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsPfpp1xSample_t(const cJSON *j, void *dst)
+{
+    nvmlPerfMetricsPfpp1xSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics") && (rc = sim_fill_nvmlPwrModelMetricsPfpp1x_t(cJSON_GetObjectItemCaseSensitive(j, "estimatedMetrics"), &p->estimatedMetrics))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_pn_nvmlPerfMetricControllerSampleData_t(const cJSON *j, void *dst)
+{
+    pn_nvmlPerfMetricControllerSampleData_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "dlppc2x") && (rc = sim_fill_nvmlPerfMetricsDlppc2xSample_t(cJSON_GetObjectItemCaseSensitive(j, "dlppc2x"), &p->dlppc2x))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "pfpp1x") && (rc = sim_fill_nvmlPerfMetricsPfpp1xSample_t(cJSON_GetObjectItemCaseSensitive(j, "pfpp1x"), &p->pfpp1x))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricControllerSample_t(const cJSON *j, void *dst)
+{
+    nvmlPerfMetricControllerSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "controllerType"), &p->controllerType))) return rc;
+    if (cJSON_GetObjectItemCaseSensitive(j, "data") && (rc = sim_fill_pn_nvmlPerfMetricControllerSampleData_t(cJSON_GetObjectItemCaseSensitive(j, "data"), &p->data))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsSample_t(const cJSON *j, void *dst)
+{
+    nvmlPerfMetricsSample_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u8(cJSON_GetObjectItemCaseSensitive(j, "numControllerData"), &p->numControllerData))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "controllerData"), p->controllerData, 4, sizeof p->controllerData[0], sim_fill_nvmlPerfMetricControllerSample_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlPerfMetricsSamples_v1_t(const cJSON *j, void *dst)
+{
+    nvmlPerfMetricsSamples_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u32(cJSON_GetObjectItemCaseSensitive(j, "numSamples"), &p->numSamples))) return rc;
+    if ((rc = sim_get_array(cJSON_GetObjectItemCaseSensitive(j, "samples"), p->samples, 13, sizeof p->samples[0], sim_fill_nvmlPerfMetricsSample_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+static SIM_UNUSED nvmlReturn_t sim_fill_nvmlSetMemoryLimits_v1_t(const cJSON *j, void *dst)
+{
+    nvmlSetMemoryLimits_v1_t *p = dst;
+    (void)p;
+    nvmlReturn_t rc = sim_check_object(j);
+    if (rc != NVML_SUCCESS) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "softLimit"), &p->softLimit))) return rc;
+    if ((rc = sim_get_u64(cJSON_GetObjectItemCaseSensitive(j, "hardLimit"), &p->hardLimit))) return rc;
+    return NVML_SUCCESS;
+}
+
 const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {
     [PN_STRUCT_pn_metricInfo_t] = sim_fill_pn_metricInfo_t,
     [PN_STRUCT_nvmlAccountingStats_t] = sim_fill_nvmlAccountingStats_t,
@@ -2267,7 +2666,7 @@ const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {
     [PN_STRUCT_nvmlGpmSupport_t] = sim_fill_nvmlGpmSupport_t,
     [PN_STRUCT_nvmlGpuDynamicPstatesInfo_t] = sim_fill_nvmlGpuDynamicPstatesInfo_t,
     [PN_STRUCT_pn_nvmlGpuDynamicPstatesUtilization_t] = sim_fill_pn_nvmlGpuDynamicPstatesUtilization_t,
-    [PN_STRUCT_pn_nvmlGpuFabricInfo_t] = sim_fill_pn_nvmlGpuFabricInfo_t,
+    [PN_STRUCT_nvmlGpuFabricInfo_t] = sim_fill_nvmlGpuFabricInfo_t,
     [PN_STRUCT_nvmlGpuFabricInfo_v2_t] = sim_fill_nvmlGpuFabricInfo_v2_t,
     [PN_STRUCT_nvmlGpuFabricInfo_v3_t] = sim_fill_nvmlGpuFabricInfo_v3_t,
     [PN_STRUCT_nvmlGpuInstanceInfo_t] = sim_fill_nvmlGpuInstanceInfo_t,
@@ -2388,6 +2787,38 @@ const sim_fill_fn sim_struct_fillers[PN_NSTRUCTS] = {
     [PN_STRUCT_nvmlWorkloadPowerProfileProfilesInfo_v1_t] = sim_fill_nvmlWorkloadPowerProfileProfilesInfo_v1_t,
     [PN_STRUCT_nvmlWorkloadPowerProfileRequestedProfiles_v1_t] = sim_fill_nvmlWorkloadPowerProfileRequestedProfiles_v1_t,
     [PN_STRUCT_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t] = sim_fill_pn_nvmlWorkloadPowerProfileUpdateProfiles_v1_t,
+    [PN_STRUCT_nvmlAdaptiveTgpModeInfo_v1_t] = sim_fill_nvmlAdaptiveTgpModeInfo_v1_t,
+    [PN_STRUCT_nvmlCoreRailMetrics_t] = sim_fill_nvmlCoreRailMetrics_t,
+    [PN_STRUCT_nvmlEccBankRemapperHistogram_v1_t] = sim_fill_nvmlEccBankRemapperHistogram_v1_t,
+    [PN_STRUCT_nvmlEccBankRemapperStatus_v1_t] = sim_fill_nvmlEccBankRemapperStatus_v1_t,
+    [PN_STRUCT_nvmlEventSetGetContextCount_v1_t] = sim_fill_nvmlEventSetGetContextCount_v1_t,
+    [PN_STRUCT_nvmlEventSetGetContextData_v1_t] = sim_fill_nvmlEventSetGetContextData_v1_t,
+    [PN_STRUCT_nvmlEventSetGetContextInfo_v1_t] = sim_fill_nvmlEventSetGetContextInfo_v1_t,
+    [PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t] = sim_fill_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t,
+    [PN_STRUCT_nvmlEventSetWait_v3_t] = sim_fill_nvmlEventSetWait_v3_t,
+    [PN_STRUCT_nvmlGetMemoryLimits_v1_t] = sim_fill_nvmlGetMemoryLimits_v1_t,
+    [PN_STRUCT_nvmlGpuFabricClique_v1_t] = sim_fill_nvmlGpuFabricClique_v1_t,
+    [PN_STRUCT_nvmlGpuFabricInfo_v4_t] = sim_fill_nvmlGpuFabricInfo_v4_t,
+    [PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t] = sim_fill_nvmlGpuOperationalEventConfig_v1_t,
+    [PN_STRUCT_nvmlNvlinkSetBwModeAsync_v1_t] = sim_fill_nvmlNvlinkSetBwModeAsync_v1_t,
+    [PN_STRUCT_nvmlNvlinkTelemetrySample_v1_t] = sim_fill_nvmlNvlinkTelemetrySample_v1_t,
+    [PN_STRUCT_nvmlNvlinkTelemetrySamples_v1_t] = sim_fill_nvmlNvlinkTelemetrySamples_v1_t,
+    [PN_STRUCT_nvmlObservedMetrics_t] = sim_fill_nvmlObservedMetrics_t,
+    [PN_STRUCT_pn_nvmlPerfMetricControllerSampleData_t] = sim_fill_pn_nvmlPerfMetricControllerSampleData_t,
+    [PN_STRUCT_nvmlPerfMetricControllerSample_t] = sim_fill_nvmlPerfMetricControllerSample_t,
+    [PN_STRUCT_nvmlPerfMetricsDlppc2xSample_t] = sim_fill_nvmlPerfMetricsDlppc2xSample_t,
+    [PN_STRUCT_nvmlPerfMetricsPfpp1xSample_t] = sim_fill_nvmlPerfMetricsPfpp1xSample_t,
+    [PN_STRUCT_nvmlPerfMetricsSample_t] = sim_fill_nvmlPerfMetricsSample_t,
+    [PN_STRUCT_nvmlPerfMetricsSamples_v1_t] = sim_fill_nvmlPerfMetricsSamples_v1_t,
+    [PN_STRUCT_nvmlPmgrPwrTuple_t] = sim_fill_nvmlPmgrPwrTuple_t,
+    [PN_STRUCT_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t] = sim_fill_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t,
+    [PN_STRUCT_nvmlPwrModelMetricsDlppm1xPerf_t] = sim_fill_nvmlPwrModelMetricsDlppm1xPerf_t,
+    [PN_STRUCT_nvmlPwrModelMetricsDlppm1x_t] = sim_fill_nvmlPwrModelMetricsDlppm1x_t,
+    [PN_STRUCT_nvmlPwrModelMetricsPfpp1x_t] = sim_fill_nvmlPwrModelMetricsPfpp1x_t,
+    [PN_STRUCT_nvmlPwrModelMetricsSamplePfpp1x_t] = sim_fill_nvmlPwrModelMetricsSamplePfpp1x_t,
+    [PN_STRUCT_nvmlPwrModelOperatingPointPfpp1x_t] = sim_fill_nvmlPwrModelOperatingPointPfpp1x_t,
+    [PN_STRUCT_nvmlRailMetrics_t] = sim_fill_nvmlRailMetrics_t,
+    [PN_STRUCT_nvmlSetMemoryLimits_v1_t] = sim_fill_nvmlSetMemoryLimits_v1_t,
 };
 
 nvmlReturn_t nvmlSystemGetDriverVersion(char *version, unsigned int version_length)
@@ -4205,6 +4636,80 @@ nvmlReturn_t nvmlVgpuInstanceGetPlacementId(unsigned int vgpuInstance, nvmlVgpuP
     return NVML_SUCCESS;
 }
 
+nvmlReturn_t nvmlDeviceGetAdaptiveTgpModeInfo_v1(nvmlDevice_t device, nvmlAdaptiveTgpModeInfo_v1_t *info)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetAdaptiveTgpModeInfo_v1", device))) return rc;
+    if (info == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, info, sim_fill_nvmlAdaptiveTgpModeInfo_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetAdaptiveTgpMode_v1(nvmlDevice_t device, unsigned int mode)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetAdaptiveTgpMode_v1", device, 1))) return rc;
+    if ((double)mode < 0 || (double)mode > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetAdaptiveTgpModeInfo_v1", "inBandEnableRequest", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)mode, (const char *const[]){"nvmlDeviceGetAdaptiveTgpModeInfo_v1", "enablementStatus", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetBankRemapperStatus_v1(nvmlDevice_t device, nvmlEccBankRemapperStatus_v1_t *status)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetBankRemapperStatus_v1", device))) return rc;
+    if (status == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, status, sim_fill_nvmlEccBankRemapperStatus_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDevicePerfMetricsGetSamples_v1(nvmlDevice_t device, nvmlPerfMetricsSamples_v1_t *samples)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDevicePerfMetricsGetSamples_v1", device))) return rc;
+    if (samples == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, samples, sim_fill_nvmlPerfMetricsSamples_v1_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo_v4(nvmlDevice_t device, nvmlGpuFabricInfo_v4_t *gpuFabricInfo)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuFabricInfo_v4", device))) return rc;
+    if (gpuFabricInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_nvmlGpuFabricInfo_v4_t))) return rc;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetNvlinkBwModeAsync_v1(nvmlDevice_t device, nvmlNvlinkSetBwModeAsync_v1_t *setBwModeAsync)
+{
+    sim_call c;
+    nvmlReturn_t rc;
+    if ((rc = sim_setter_begin(&c, "nvmlDeviceSetNvlinkBwModeAsync_v1", device, 1))) return rc;
+    if (setBwModeAsync == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((double)setBwModeAsync->bSetBest < 0 || (double)setBwModeAsync->bSetBest > 1) return NVML_ERROR_INVALID_ARGUMENT;
+    if ((rc = sim_check_among(&c, (double)setBwModeAsync->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkSupportedBwModes", "bwModes", NULL}))) return rc;
+    sim_state_lock();
+    for (int w = 0; w < 2; w++) {   /* 0: find every target; 1: write them */
+        if ((rc = sim_set_number(&c, w, (double)setBwModeAsync->bSetBest, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bIsBest", NULL}))) break;
+        if ((rc = sim_set_number(&c, w, (double)setBwModeAsync->bwMode, (const char *const[]){"nvmlDeviceGetNvlinkBwMode", "bwMode", NULL}))) break;
+    }
+    sim_state_unlock();
+    if (rc) return rc;
+    return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t device, nvmlGpmSupport_t *gpmSupport)
 {
     sim_call c;
@@ -4302,13 +4807,13 @@ nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t handle, nvmlPciInfoExt_v1_t *c
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, pn_nvmlGpuFabricInfo_t *gpuFabricInfo)
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, nvmlGpuFabricInfo_t *gpuFabricInfo)
 {
     sim_call c;
     nvmlReturn_t rc;
     if ((rc = sim_begin_device(&c, "nvmlDeviceGetGpuFabricInfo", device))) return rc;
     if (gpuFabricInfo == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_pn_nvmlGpuFabricInfo_t))) return rc;
+    if ((rc = sim_out(&c, 0, 1, gpuFabricInfo, sim_fill_nvmlGpuFabricInfo_t))) return rc;
     return NVML_SUCCESS;
 }
 

@@ -27,7 +27,7 @@ _nvml._export(globals())
 globals().update(make_error_classes({k: v for k, v in vars(_nvml).items() if k.startswith("NVML_ERROR_")}))
 del make_error_classes
 
-__version__ = "13.610.43"
+__version__ = "13.615.71"   # the nvidia-ml-py release (NVML API) whose names it follows
 
 
 class NVMLLibraryMismatchError(Exception):

@@ -666,7 +666,7 @@ class c_nvmlGpuDynamicPstatesUtilization_t(_Structure):
 
 @disjoint_base
 class c_nvmlGpuFabricInfo_t(_Structure):
-    """c_nvmlGpuFabricInfo_t (nvidia-ml-py's layout)."""
+    """NVML's nvmlGpuFabricInfo_t."""
     _fmt_: ClassVar[dict[str, str]]
     clusterUuid: bytes
     status: int
@@ -1716,10 +1716,10 @@ class c_nvmlVgpuPlacementList_v1_t(_Structure):
     """NVML's nvmlVgpuPlacementList_v1_t."""
     _fmt_: ClassVar[dict[str, str]]
     version: int
-    count: int
     placementSize: int
+    count: int
     placementIds: int | None
-    def __init__(self, version: int = ..., count: int = ..., placementSize: int = ..., placementIds: None = ...) -> None: ...
+    def __init__(self, version: int = ..., placementSize: int = ..., count: int = ..., placementIds: None = ...) -> None: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: object, /) -> Self: ...
 
@@ -2111,6 +2111,375 @@ class c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t(_Structure):
     operation: int
     updateProfilesMask: c_nvmlMask255_t
     def __init__(self, operation: int = ..., updateProfilesMask: c_nvmlMask255_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlAdaptiveTgpModeInfo_v1_t(_Structure):
+    """NVML's nvmlAdaptiveTgpModeInfo_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    inBandEnableRequest: int
+    featureAllowedByAdmin: int
+    adminOverrideEnabled: int
+    enablementStatus: int
+    adjustedLimitMw: int
+    def __init__(self, inBandEnableRequest: int = ..., featureAllowedByAdmin: int = ..., adminOverrideEnabled: int = ..., enablementStatus: int = ..., adjustedLimitMw: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlCoreRailMetrics_t(_Structure):
+    """NVML's nvmlCoreRailMetrics_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    rails: list[c_nvmlRailMetrics_t]
+    def __init__(self, rails: Sequence[c_nvmlRailMetrics_t] = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEccBankRemapperHistogram_v1_t(_Structure):
+    """NVML's nvmlEccBankRemapperHistogram_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    maxSpareGroupCount: int
+    noSpareGroupCount: int
+    def __init__(self, maxSpareGroupCount: int = ..., noSpareGroupCount: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEccBankRemapperStatus_v1_t(_Structure):
+    """NVML's nvmlEccBankRemapperStatus_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    activeRemappings: int
+    inactiveRemappings: int
+    bPending: int
+    histogram: c_nvmlEccBankRemapperHistogram_v1_t
+    def __init__(self, activeRemappings: int = ..., inactiveRemappings: int = ..., bPending: int = ..., histogram: c_nvmlEccBankRemapperHistogram_v1_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEventSetGetContextCount_v1_t(_Structure):
+    """NVML's nvmlEventSetGetContextCount_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    count: int
+    def __init__(self, count: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEventSetGetContextData_v1_t(_Structure):
+    """NVML's nvmlEventSetGetContextData_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    data: int | None
+    index: int
+    dataSize: int
+    def __init__(self, data: None = ..., index: int = ..., dataSize: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEventSetGetContextInfo_v1_t(_Structure):
+    """NVML's nvmlEventSetGetContextInfo_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    index: int
+    nvmlGpuOperationalEventContextType: int
+    sourceEventContextType: int
+    dataSize: int
+    dataFormatVersion: int
+    def __init__(self, index: int = ..., nvmlGpuOperationalEventContextType: int = ..., sourceEventContextType: int = ..., dataSize: int = ..., dataFormatVersion: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t(_Structure):
+    """NVML's nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    index: int
+    xidCode: int
+    def __init__(self, index: int = ..., xidCode: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlEventSetWait_v3_t(_Structure):
+    """NVML's nvmlEventSetWait_v3_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    timeoutMs: int
+    dataType: int
+    uuid: str
+    sourceModule: str
+    eventType: int
+    eventData: int
+    groupCursor: int
+    instanceId: int
+    timestampUsec: int
+    traceId: int
+    gpuInstanceId: int
+    computeInstanceId: int
+    severity: int
+    categoryId: int
+    moduleEventCode: int
+    scope: int
+    originator: int
+    moduleInstance: int
+    chipletId: int
+    logLevel: int
+    attributes: int
+    groupCperSize: int
+    groupAttributes: int
+    groupSize: int
+    groupIndex: int
+    def __init__(self, timeoutMs: int = ..., dataType: int = ..., uuid: str | bytes = ..., sourceModule: str | bytes = ..., eventType: int = ..., eventData: int = ..., groupCursor: int = ..., instanceId: int = ..., timestampUsec: int = ..., traceId: int = ..., gpuInstanceId: int = ..., computeInstanceId: int = ..., severity: int = ..., categoryId: int = ..., moduleEventCode: int = ..., scope: int = ..., originator: int = ..., moduleInstance: int = ..., chipletId: int = ..., logLevel: int = ..., attributes: int = ..., groupCperSize: int = ..., groupAttributes: int = ..., groupSize: int = ..., groupIndex: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlGetMemoryLimits_v1_t(_Structure):
+    """NVML's nvmlGetMemoryLimits_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    nameSpace: str | None
+    softLimit: int
+    hardLimit: int
+    currentUsed: int
+    def __init__(self, nameSpace: None = ..., softLimit: int = ..., hardLimit: int = ..., currentUsed: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlGpuFabricClique_v1_t(_Structure):
+    """NVML's nvmlGpuFabricClique_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    type: int
+    id: int
+    def __init__(self, type: int = ..., id: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlGpuFabricInfo_v4_t(_Structure):
+    """NVML's nvmlGpuFabricInfo_v4_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    clusterUuid: bytes
+    status: int
+    cliques: list[c_nvmlGpuFabricClique_v1_t]
+    numCliques: int
+    state: int
+    healthMask: int
+    healthSummary: int
+    def __init__(self, clusterUuid: Buffer | Sequence[int] = ..., status: int = ..., cliques: Sequence[c_nvmlGpuFabricClique_v1_t] = ..., numCliques: int = ..., state: int = ..., healthMask: int = ..., healthSummary: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlGpuOperationalEventConfig_v1_t(_Structure):
+    """NVML's nvmlGpuOperationalEventConfig_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    uuid: str
+    minLogLevel: int
+    minSeverity: int
+    def __init__(self, uuid: str | bytes = ..., minLogLevel: int = ..., minSeverity: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlNvlinkSetBwModeAsync_v1_t(_Structure):
+    """NVML's nvmlNvlinkSetBwModeAsync_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    bSetBest: int
+    bwMode: int
+    asyncPollTimeoutMs: int
+    def __init__(self, bSetBest: int = ..., bwMode: int = ..., asyncPollTimeoutMs: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlNvlinkTelemetrySample_v1_t(_Structure):
+    """NVML's nvmlNvlinkTelemetrySample_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    linkId: int
+    sampleType: int
+    sampleCount: int
+    samples: int | None
+    nvmlReturn: int
+    def __init__(self, linkId: int = ..., sampleType: int = ..., sampleCount: int = ..., samples: None = ..., nvmlReturn: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlNvlinkTelemetrySamples_v1_t(_Structure):
+    """NVML's nvmlNvlinkTelemetrySamples_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    telemetryCount: int
+    telemetrySamples: int | None
+    def __init__(self, telemetryCount: int = ..., telemetrySamples: None = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlObservedMetrics_t(_Structure):
+    """NVML's nvmlObservedMetrics_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    initialDramclkEst: list[c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t]
+    bValid: int
+    coreRail: c_nvmlCoreRailMetrics_t
+    fbRail: c_nvmlRailMetrics_t
+    tgpPwrTuple: c_nvmlPmgrPwrTuple_t
+    perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t
+    def __init__(self, initialDramclkEst: Sequence[c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t] = ..., bValid: int = ..., coreRail: c_nvmlCoreRailMetrics_t = ..., fbRail: c_nvmlRailMetrics_t = ..., tgpPwrTuple: c_nvmlPmgrPwrTuple_t = ..., perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricControllerSampleData_t(_Union):
+    """c_nvmlPerfMetricControllerSampleData_t (nvidia-ml-py's layout)."""
+    dlppc2x: c_nvmlPerfMetricsDlppc2xSample_t
+    pfpp1x: c_nvmlPerfMetricsPfpp1xSample_t
+    def __init__(self, dlppc2x: c_nvmlPerfMetricsDlppc2xSample_t = ..., pfpp1x: c_nvmlPerfMetricsPfpp1xSample_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricControllerSample_t(_Structure):
+    """NVML's nvmlPerfMetricControllerSample_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    controllerType: int
+    data: c_nvmlPerfMetricControllerSampleData_t
+    def __init__(self, controllerType: int = ..., data: c_nvmlPerfMetricControllerSampleData_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricsDlppc2xSample_t(_Structure):
+    """NVML's nvmlPerfMetricsDlppc2xSample_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    observedMetrics: c_nvmlObservedMetrics_t
+    def __init__(self, observedMetrics: c_nvmlObservedMetrics_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricsPfpp1xSample_t(_Structure):
+    """NVML's nvmlPerfMetricsPfpp1xSample_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    estimatedMetrics: c_nvmlPwrModelMetricsPfpp1x_t
+    def __init__(self, estimatedMetrics: c_nvmlPwrModelMetricsPfpp1x_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricsSample_t(_Structure):
+    """NVML's nvmlPerfMetricsSample_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    numControllerData: int
+    controllerData: list[c_nvmlPerfMetricControllerSample_t]
+    def __init__(self, numControllerData: int = ..., controllerData: Sequence[c_nvmlPerfMetricControllerSample_t] = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPerfMetricsSamples_v1_t(_Structure):
+    """NVML's nvmlPerfMetricsSamples_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    numSamples: int
+    samples: list[c_nvmlPerfMetricsSample_t]
+    def __init__(self, numSamples: int = ..., samples: Sequence[c_nvmlPerfMetricsSample_t] = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPmgrPwrTuple_t(_Structure):
+    """NVML's nvmlPmgrPwrTuple_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    pwrmW: int
+    def __init__(self, pwrmW: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelMetricsDlppm1xDramclkEstimates_t(_Structure):
+    """NVML's nvmlPwrModelMetricsDlppm1xDramclkEstimates_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    estimatedMetrics: list[c_nvmlPwrModelMetricsDlppm1x_t]
+    numEstimatedMetrics: int
+    def __init__(self, estimatedMetrics: Sequence[c_nvmlPwrModelMetricsDlppm1x_t] = ..., numEstimatedMetrics: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelMetricsDlppm1xPerf_t(_Structure):
+    """NVML's nvmlPwrModelMetricsDlppm1xPerf_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    perfms: int
+    def __init__(self, perfms: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelMetricsDlppm1x_t(_Structure):
+    """NVML's nvmlPwrModelMetricsDlppm1x_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    bValid: int
+    coreRail: c_nvmlCoreRailMetrics_t
+    fbRail: c_nvmlRailMetrics_t
+    tgpPwrTuple: c_nvmlPmgrPwrTuple_t
+    perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t
+    def __init__(self, bValid: int = ..., coreRail: c_nvmlCoreRailMetrics_t = ..., fbRail: c_nvmlRailMetrics_t = ..., tgpPwrTuple: c_nvmlPmgrPwrTuple_t = ..., perfMetrics: c_nvmlPwrModelMetricsDlppm1xPerf_t = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelMetricsPfpp1x_t(_Structure):
+    """NVML's nvmlPwrModelMetricsPfpp1x_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    numVfPoints: int
+    estimatedMetrics: list[c_nvmlPwrModelMetricsSamplePfpp1x_t]
+    bValid: int
+    maxPerfPerWattPoint: c_nvmlPwrModelOperatingPointPfpp1x_t
+    fmaxAtVmaxPoint: c_nvmlPwrModelOperatingPointPfpp1x_t
+    tgpHeadroommW: int
+    def __init__(self, numVfPoints: int = ..., estimatedMetrics: Sequence[c_nvmlPwrModelMetricsSamplePfpp1x_t] = ..., bValid: int = ..., maxPerfPerWattPoint: c_nvmlPwrModelOperatingPointPfpp1x_t = ..., fmaxAtVmaxPoint: c_nvmlPwrModelOperatingPointPfpp1x_t = ..., tgpHeadroommW: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelMetricsSamplePfpp1x_t(_Structure):
+    """NVML's nvmlPwrModelMetricsSamplePfpp1x_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    freqkHz: list[int]
+    estTgpPwrmW: int
+    def __init__(self, freqkHz: Sequence[int] = ..., estTgpPwrmW: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlPwrModelOperatingPointPfpp1x_t(_Structure):
+    """NVML's nvmlPwrModelOperatingPointPfpp1x_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    freqkHz: int
+    pwrmW: int
+    def __init__(self, freqkHz: int = ..., pwrmW: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlRailMetrics_t(_Structure):
+    """NVML's nvmlRailMetrics_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    freqkHz: int
+    utilPct: int
+    def __init__(self, freqkHz: int = ..., utilPct: int = ...) -> None: ...
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, memo: object, /) -> Self: ...
+
+@disjoint_base
+class c_nvmlSetMemoryLimits_v1_t(_Structure):
+    """NVML's nvmlSetMemoryLimits_v1_t."""
+    _fmt_: ClassVar[dict[str, str]]
+    nameSpace: str | None
+    softLimit: int
+    hardLimit: int
+    def __init__(self, nameSpace: None = ..., softLimit: int = ..., hardLimit: int = ...) -> None: ...
     def __copy__(self) -> Self: ...
     def __deepcopy__(self, memo: object, /) -> Self: ...
 
@@ -3503,6 +3872,241 @@ nvmlWorkloadPowerProfileInfo_v1: Final[int]
 nvmlWorkloadPowerProfileProfilesInfo_v1: Final[int]
 nvmlWorkloadPowerProfileRequestedProfiles_v1: Final[int]
 nvmlWorkloadPowerProfileUpdateProfiles_v1: Final[int]
+NVML_BRAND_NVIDIA_DLA: Final[int]
+NVML_BRAND_NVIDIA_VGAMEDEV: Final[int]
+NVML_BRAND_NVIDIA_NPU: Final[int]
+NVML_TEMPERATURE_GPU_MAX: Final[int]
+NVML_DEVICE_ARCH_DLA: Final[int]
+NVML_DEVICE_ARCH_DLA2: Final[int]
+NVML_DEVICE_ARCH_NPU3: Final[int]
+NVML_GPU_RECOVERY_ACTION_BUS_RESET: Final[int]
+NVML_GPU_RECOVERY_ACTION_SYSTEM_REBOOT: Final[int]
+NVML_FI_DEV_ACTIVE_BANK_REMAPPINGS: Final[int]
+NVML_FI_DEV_INACTIVE_BANK_REMAPPINGS: Final[int]
+NVML_FI_DEV_BANK_REMAPPER_HISTOGRAM_MAX: Final[int]
+NVML_FI_DEV_BANK_REMAPPER_HISTOGRAM_NONE: Final[int]
+NVML_FI_DEV_PENDING_BANK_REMAPPING: Final[int]
+NVML_NVLINK_STATE_ACTIVE_TRAFFIC_DISABLED: Final[int]
+NVML_GRID_LICENSE_FEATURE_CODE_VGAMEDEV: Final[int]
+NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_THROUGHPUT_RAW_TX: Final[int]
+NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_THROUGHPUT_RAW_RX: Final[int]
+NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_COUNT: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TIME_IN_LAST_HOST_SERDES_FEQ_RECOVERY: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_TIME_IN_HOST_SERDES_FEQ_RECOVERY: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_HOST_SERDES_FEQ_RECOVERY_COUNT: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_HOST_SERDES_FEQ_SUCCESSFUL_RECOVERY_COUNT: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_HOST_SERDES_FEQ_ATTEMPTS_COUNT: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_SUCCESSFUL_RECOVERY_STEP_ATTEMPTS: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_LAST_SUCCESSFUL_RECOVERY_TIME: Final[int]
+NVML_PRM_COUNTER_ID_PPCNT_RECOVERY_CTRS_TOTAL_SUCCESSFUL_RECOVERY_TIME: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_ALL: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_TELEMETRY: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_DIAG: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_NOTICE: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_WARNING: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_LOG_LEVEL_ERROR: Final[int]
+NVML_OPERATIONAL_EVENT_SEVERITY_ALL: Final[int]
+NVML_OPERATIONAL_EVENT_SEVERITY_INFORMATIONAL: Final[int]
+NVML_OPERATIONAL_EVENT_SEVERITY_CORRECTED: Final[int]
+NVML_OPERATIONAL_EVENT_SEVERITY_RECOVERABLE: Final[int]
+NVML_OPERATIONAL_EVENT_SEVERITY_FATAL: Final[int]
+NVML_EVENT_DATA_TYPE_NVML_EVENT: Final[int]
+NVML_EVENT_DATA_TYPE_GPU_OPERATIONAL_EVENT: Final[int]
+NVML_GPU_INSTANCE_ID_ANY: Final[int]
+NVML_COMPUTE_INSTANCE_ID_ANY: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_UNCONTAINED: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_LATENT: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_PROPAGATED: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_COMPONENT_RESET: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_THRESHOLD_EXCEEDED: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_PRIMARY: Final[int]
+NVML_OPERATIONAL_EVENT_ATTR_OVERFLOW: Final[int]
+NVML_OPERATIONAL_EVENT_GROUP_ATTR_RECOVERED: Final[int]
+NVML_OPERATIONAL_EVENT_GROUP_ATTR_PREVERR: Final[int]
+NVML_OPERATIONAL_EVENT_GROUP_ATTR_SIMULATED: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_CONTEXT_TYPE_UNKNOWN: Final[int]
+NVML_GPU_OPERATIONAL_EVENT_CONTEXT_TYPE_LEGACY_XID: Final[int]
+nvmlClocksThrottleReasonBoardLimit: Final[int]
+nvmlClocksThrottleReasonReliability: Final[int]
+NVML_GPM_METRIC_NVLINK_L36_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L36_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L37_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L37_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L38_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L38_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L39_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L39_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L40_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L40_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L41_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L41_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L42_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L42_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L43_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L43_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L44_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L44_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L45_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L45_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L46_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L46_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L47_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L47_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L48_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L48_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L49_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L49_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L50_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L50_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L51_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L51_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L52_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L52_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L53_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L53_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L54_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L54_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L55_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L55_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L56_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L56_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L57_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L57_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L58_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L58_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L59_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L59_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L60_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L60_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L61_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L61_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L62_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L62_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L63_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L63_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L64_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L64_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L65_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L65_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L66_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L66_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L67_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L67_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L68_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L68_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L69_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L69_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L70_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L70_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L71_RX: Final[int]
+NVML_GPM_METRIC_NVLINK_L71_TX: Final[int]
+NVML_GPM_METRIC_NVLINK_L36_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L36_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L37_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L37_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L38_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L38_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L39_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L39_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L40_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L40_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L41_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L41_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L42_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L42_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L43_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L43_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L44_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L44_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L45_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L45_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L46_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L46_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L47_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L47_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L48_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L48_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L49_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L49_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L50_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L50_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L51_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L51_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L52_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L52_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L53_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L53_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L54_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L54_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L55_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L55_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L56_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L56_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L57_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L57_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L58_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L58_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L59_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L59_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L60_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L60_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L61_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L61_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L62_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L62_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L63_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L63_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L64_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L64_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L65_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L65_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L66_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L66_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L67_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L67_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L68_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L68_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L69_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L69_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L70_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L70_TX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L71_RX_PER_SEC: Final[int]
+NVML_GPM_METRIC_NVLINK_L71_TX_PER_SEC: Final[int]
+NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_NOT_SUPPORTED: Final[int]
+NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_CONNECTED: Final[int]
+NVML_GPU_FABRIC_HEALTH_MASK_GFM_STATE_DISCONNECTED: Final[int]
+NVML_GPU_FABRIC_HEALTH_MASK_SHIFT_GFM_STATE: Final[int]
+NVML_GPU_FABRIC_HEALTH_MASK_WIDTH_GFM_STATE: Final[int]
+NVML_GPU_FABRIC_CLIQUE_MAX: Final[int]
+NVML_GPU_FABRIC_CLIQUE_TYPE_UNICAST_POINTER: Final[int]
+NVML_GPU_FABRIC_CLIQUE_TYPE_MULTICAST_POINTER: Final[int]
+NVML_GPU_FABRIC_CLIQUE_TYPE_UNICAST_LOGICAL_ENDPOINT: Final[int]
+NVML_GPU_FABRIC_CLIQUE_TYPE_MULTICAST_LOGICAL_ENDPOINT: Final[int]
+NVML_POWER_PROFILE_MAX_Q_1: Final[int]
+NVML_POWER_PROFILE_NETWORK_BOUND: Final[int]
+NVML_POWER_PROFILE_HIGH_THROUGHPUT_INFERENCE: Final[int]
+NVML_POWER_PROFILE_MEDIUM_THROUGHPUT_INFERENCE: Final[int]
+NVML_POWER_PROFILE_LOW_LATENCY_INFERENCE: Final[int]
+NVML_POWER_PROFILE_TRAINING: Final[int]
+NVML_POWER_PROFILE_INFERENCE: Final[int]
+NVML_POWER_PROFILE_MAX_Q_2: Final[int]
+NVML_POWER_PROFILE_MAX_Q_3: Final[int]
+NVML_POWER_PROFILE_LOW_PRIORITY_BACKGROUND: Final[int]
+NVML_PERF_METRICS_PWR_MODEL_DLPPM_1X_MAX_CORE_RAILS: Final[int]
+NVML_PERF_METRICS_NNE_DESC_INFERENCE_LOOPS_MAX: Final[int]
+NVML_PERF_METRICS_PWR_MODEL_METRICS_DLPPM_1X_OBESRVED_INTIAL_DRAMCLK_ESTIMATES_MAX: Final[int]
+NVML_PERF_METRICS_CONTROLLER_DLPPC_2X_PWR_POLICY_RELATIONSHIP_SET_LIMITS_MAX: Final[int]
+NVML_PERF_METRICS_CONTROLLER_STATUS_DLPPC_2X_DRAMCLK_NUM: Final[int]
+NVML_PERF_METRICS_CONTROLLER_SAMPLE_CONTROLLER_MAX_NUM: Final[int]
+NVML_PERF_METRICS_SAMPLE_COUNT: Final[int]
+NVML_PERF_METRICS_PWR_MODEL_SCALE_LOOPS_MAX_PFPP_1X: Final[int]
+NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_INPUT_MAX: Final[int]
+NVML_PERF_METRICS_CONTROLLER_TYPE_DLPPC_2X: Final[int]
+NVML_PERF_METRICS_CONTROLLER_TYPE_PFPP_1X: Final[int]
+NVML_PERF_METRICS_PWR_MODEL_SCALE_METRICS_PFPP_1X_GPCCLK_IDX: Final[int]
+NVML_PERF_CF_PM_SENSOR_MAX_SIGNALS: Final[int]
+nvmlPerfMetricsSamples_v1: Final[int]
+NVML_DEVICE_MEMORY_LIMIT_MAX: Final[int]
 
 # private: what pynvml/__init__.py and pynvml.smi use
 def _export(namespace: dict[str, object], /) -> None: ...
@@ -7114,6 +7718,284 @@ def nvmlVgpuInstanceGetPlacementId(vgpuInstance: int) -> int:
         TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
 
     NVML entry point: nvmlVgpuInstanceGetPlacementId, first in the nvml.h of CUDA 12.4 (driver R550).
+    """
+
+def nvmlDeviceGetAdaptiveTgpModeInfo_v1(device: c_nvmlDevice_t, info: c_nvmlAdaptiveTgpModeInfo_v1_t) -> None:
+    """nvmlDeviceGetAdaptiveTgpModeInfo_v1(device: c_nvmlDevice_t, info: c_nvmlAdaptiveTgpModeInfo_v1_t) -> None
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        info (c_nvmlAdaptiveTgpModeInfo_v1_t): a c_nvmlAdaptiveTgpModeInfo_v1_t.
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceGetAdaptiveTgpModeInfo_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceSetAdaptiveTgpMode_v1(device: c_nvmlDevice_t, mode: int) -> None:
+    """nvmlDeviceSetAdaptiveTgpMode_v1(device: c_nvmlDevice_t, mode: int) -> None
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        mode (int)
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_NoPermission: the caller lacks the rights (most setters need root).
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceSetAdaptiveTgpMode_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceGetBankRemapperStatus_v1(device: c_nvmlDevice_t, status: c_nvmlEccBankRemapperStatus_v1_t) -> int:
+    """nvmlDeviceGetBankRemapperStatus_v1(device: c_nvmlDevice_t, status: c_nvmlEccBankRemapperStatus_v1_t) -> int
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        status (c_nvmlEccBankRemapperStatus_v1_t): a c_nvmlEccBankRemapperStatus_v1_t.
+    Returns:
+        int: NVML_SUCCESS (0), as nvidia-ml-py returns.
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceGetBankRemapperStatus_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceGetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlGetMemoryLimits_v1_t) -> None:
+    """nvmlDeviceGetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlGetMemoryLimits_v1_t) -> None
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        limits (c_nvmlGetMemoryLimits_v1_t): a c_nvmlGetMemoryLimits_v1_t.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotFound: nothing matches what was asked for.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_OperatingSystem: the operating system refused.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceGetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceSetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlSetMemoryLimits_v1_t) -> None:
+    """nvmlDeviceSetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlSetMemoryLimits_v1_t) -> None
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        limits (c_nvmlSetMemoryLimits_v1_t): a c_nvmlSetMemoryLimits_v1_t.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_NoPermission: the caller lacks the rights (most setters need root).
+        NVMLError_OperatingSystem: the operating system refused.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceSetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDevicePerfMetricsGetSamples_v1(device: c_nvmlDevice_t, samples: c_nvmlPerfMetricsSamples_v1_t) -> int:
+    """nvmlDevicePerfMetricsGetSamples_v1(device: c_nvmlDevice_t, samples: c_nvmlPerfMetricsSamples_v1_t) -> int
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        samples (c_nvmlPerfMetricsSamples_v1_t): a c_nvmlPerfMetricsSamples_v1_t.
+    Returns:
+        int: NVML_SUCCESS (0), as nvidia-ml-py returns.
+    Raises:
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDevicePerfMetricsGetSamples_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceGetGpuFabricInfo_v4(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v4_t) -> int:
+    """nvmlDeviceGetGpuFabricInfo_v4(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v4_t) -> int
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        gpuFabricInfo (c_nvmlGpuFabricInfo_v4_t): a c_nvmlGpuFabricInfo_v4_t.
+    Returns:
+        int: NVML_SUCCESS (0), as nvidia-ml-py returns.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceGetGpuFabricInfo_v4, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceGetNvLinkTelemetrySamples_v1(device: c_nvmlDevice_t, samples: c_nvmlNvlinkTelemetrySamples_v1_t) -> int:
+    """nvmlDeviceGetNvLinkTelemetrySamples_v1(device: c_nvmlDevice_t, samples: c_nvmlNvlinkTelemetrySamples_v1_t) -> int
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        samples (c_nvmlNvlinkTelemetrySamples_v1_t): a c_nvmlNvlinkTelemetrySamples_v1_t.
+    Returns:
+        int: NVML_SUCCESS (0), as nvidia-ml-py returns.
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceGetNvLinkTelemetrySamples_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlDeviceSetNvlinkBwModeAsync_v1(device: c_nvmlDevice_t, setBwModeAsync: c_nvmlNvlinkSetBwModeAsync_v1_t) -> int:
+    """nvmlDeviceSetNvlinkBwModeAsync_v1(device: c_nvmlDevice_t, setBwModeAsync: c_nvmlNvlinkSetBwModeAsync_v1_t) -> int
+
+    Args:
+        device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).
+        setBwModeAsync (c_nvmlNvlinkSetBwModeAsync_v1_t): a c_nvmlNvlinkSetBwModeAsync_v1_t.
+    Returns:
+        int: NVML_SUCCESS (0), as nvidia-ml-py returns.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_NoPermission: the caller lacks the rights (most setters need root).
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlDeviceSetNvlinkBwModeAsync_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet: c_nvmlEventSet_t, config: c_nvmlGpuOperationalEventConfig_v1_t) -> None:
+    """nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet: c_nvmlEventSet_t, config: c_nvmlGpuOperationalEventConfig_v1_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        config (c_nvmlGpuOperationalEventConfig_v1_t): a c_nvmlGpuOperationalEventConfig_v1_t.
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InsufficientResources: the GPU lacks the resources for it.
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_NoPermission: the caller lacks the rights (most setters need root).
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetRegisterGpuOperationalEvents_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetWait_v3(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetWait_v3_t) -> None:
+    """nvmlEventSetWait_v3(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetWait_v3_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        params (c_nvmlEventSetWait_v3_t): a c_nvmlEventSetWait_v3_t.
+    Raises:
+        NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_Memory: NVML ran out of memory.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Timeout: the wait ended before anything came.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetWait_v3, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetGetContextCount_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextCount_v1_t) -> None:
+    """nvmlEventSetGetContextCount_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextCount_v1_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        params (c_nvmlEventSetGetContextCount_v1_t): a c_nvmlEventSetGetContextCount_v1_t.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotFound: nothing matches what was asked for.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetGetContextCount_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetGetContextInfo_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextInfo_v1_t) -> None:
+    """nvmlEventSetGetContextInfo_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextInfo_v1_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        params (c_nvmlEventSetGetContextInfo_v1_t): a c_nvmlEventSetGetContextInfo_v1_t.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotFound: nothing matches what was asked for.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetGetContextInfo_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetGetContextData_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextData_v1_t) -> None:
+    """nvmlEventSetGetContextData_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextData_v1_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        params (c_nvmlEventSetGetContextData_v1_t): a c_nvmlEventSetGetContextData_v1_t.
+    Raises:
+        NVMLError_InsufficientSize: NVML has more than the room given.
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotFound: nothing matches what was asked for.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetGetContextData_v1, first in the nvml.h of CUDA 13.5.
+    """
+
+def nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t) -> None:
+    """nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t) -> None
+
+    Args:
+        eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).
+        params (c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t): a c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t.
+    Raises:
+        NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).
+        NVMLError_NotFound: nothing matches what was asked for.
+        NVMLError_NotSupported: this GPU, driver or mode does not have the feature.
+        NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.
+        NVMLError_Unknown: an error NVML does not name.
+        NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).
+        TypeError, ValueError: an argument of the wrong type, or out of its C type's range.
+
+    NVML entry point: nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, first in the nvml.h of CUDA 13.5.
     """
 
 def nvmlEventSetCreate() -> c_nvmlEventSet_t:
