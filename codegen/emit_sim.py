@@ -297,7 +297,9 @@ def emit_setter(spec: Spec, f: Function) -> list[str]:
 
 
 def emit(spec: Spec) -> str:
-    o = [HEADER, '#include "sim.h"', "", "#include <stdio.h>   /* snprintf: the setters' paths */", ""]
+    # <stdio.h>: the setters print into the profile's strings (snprintf); GCC 14 refuses an
+    # implicit declaration
+    o = [HEADER, "#include <stdio.h>", "", '#include "sim.h"', ""]
     o.append("/* Return codes by name, for {\"error\": \"NOT_SUPPORTED\"} in a profile. */")
     o.append("const sim_named_code sim_error_codes[] = {")
     for c in spec.constants:

@@ -219,6 +219,18 @@ h_refcount(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyLong_FromLong(st->refcount);
 }
 
+static PyObject *
+h_release_now(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return pn_release_now(pn_get_state(module));
+}
+
+static PyObject *
+h_release_pending(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return pn_release_pending(pn_get_state(module));
+}
+
 PyMethodDef pn_hand_methods[] = {
     {"nvmlInit", h_nvmlInit, METH_NOARGS, "nvmlInit()\n--\n\nInitialize NVML (loading the library on first use)."},
     {"nvmlInitWithFlags", h_nvmlInitWithFlags, METH_O,
@@ -237,6 +249,10 @@ PyMethodDef pn_hand_methods[] = {
     {"_configure", (PyCFunction)(void (*)(void))h_configure, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"_library_path", h_library_path, METH_NOARGS, "The path of the loaded NVML library, or None."},
     {"_refcount", h_refcount, METH_NOARGS, "How many nvmlInit* are not yet shut down."},
+    {"_release_now", h_release_now, METH_NOARGS,
+     "The real nvmlShutdown that a grace period defers (ext/loader.c), now: True if there was one."},
+    {"_release_pending", h_release_pending, METH_NOARGS,
+     "Whether NVML is kept initialized for a grace period after the last nvmlShutdown."},
     {"_struct_layouts", pn_struct_layouts, METH_NOARGS, "The C layout of each struct: {name: (size, align, [(field, offset)])}."},
     {NULL, NULL, 0, NULL},
 };

@@ -88,6 +88,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_hand_setters_methods) < 0 ||
         PyModule_AddFunctions(module, pn_hand_prm_methods) < 0 ||
         PyModule_AddFunctions(module, pn_smi_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_batch_methods) < 0 ||
         PyModule_AddFunctions(module, lazy_methods) < 0 ||
         PyModule_AddFunctions(module, pn_speed_methods) < 0)
         return -1;
@@ -145,8 +146,6 @@ module_free(void *module)
      * module instance (a sub-interpreter, a reload) may still use it. */
     free(st->lib_path);
     free(st->sim_path);
-    if (st->init_lock != NULL)
-        PyThread_free_lock(st->init_lock);
 }
 
 static PyModuleDef_Slot module_slots[] = {

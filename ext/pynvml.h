@@ -13,6 +13,7 @@
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
  *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
  *   docs.c      the hand-written functions' docstrings joined with the spec's words
+ *   batch.c     batch queries: many (device, metric) pairs, NVML calls made concurrently
  */
 #ifndef PYNVML_H
 #define PYNVML_H
@@ -60,8 +61,9 @@ typedef struct {
     char *lib_path;                 /* what dlopen was given */
     char *sim_path;                 /* the simulator shipped with the package */
     void *syms[PN_NSYMS];           /* resolved entry points, NULL until first use */
-    PyThread_type_lock init_lock;   /* serializes nvmlInit and nvmlShutdown */
     long refcount;                  /* successful inits minus shutdowns */
+    long real_refs;                 /* NVML's inits made through us, not yet shut down */
+    unsigned int real_flags;        /* the flags of the init that took refcount from 0 */
     unsigned long epoch;            /* bumped when the last shutdown invalidates handles */
     unsigned long forks_seen;       /* pn_fork_count when state was last checked */
     /* types */
@@ -87,6 +89,11 @@ int pn_check_fork(pn_state *st);
 PyObject *pn_init_with_flags(pn_state *st, unsigned int flags);
 PyObject *pn_shutdown(pn_state *st);
 int pn_loader_setup(pn_state *st);
+/* 1 when the caller's last nvmlShutdown left NVML initialized for the grace period only:
+ * calls answer NVML_ERROR_UNINITIALIZED as after a real shutdown. */
+int pn_layer_uninitialized(pn_state *st);
+PyObject *pn_release_now(pn_state *st);
+PyObject *pn_release_pending(pn_state *st);
 
 #define PN_RESOLVE(st, IDX, TYPE, var)                               \
     TYPE var = (TYPE)(st)->syms[IDX];                                 \
@@ -275,6 +282,23 @@ extern PyMethodDef pn_smi_methods[];
 
 /* docs.c: the spec's words added to the docstrings of these method tables */
 void pn_docs_apply(PyMethodDef *const *tables, size_t ntables);
+/* batch.c: n jobs run on up to n threads, the caller's among them (parallel 0: all on
+ * the caller's); no Python in a job, the GIL released by the caller. */
+typedef void (*pn_job_fn)(void *arg, size_t i);
+void pn_run_jobs(size_t njobs, pn_job_fn fn, void *arg, int parallel);
+extern PyMethodDef pn_batch_methods[];
+/* One (device, item) pair of a batch query: a device by index or by handle; the engine
+ * (pn_smi_batch, smi_query.c) sets value (a new reference) or, where NULL, rc. */
+typedef struct {
+    int item;
+    int by_index;
+    unsigned int index;
+    void *dev;
+    PyObject *value;
+    int rc;
+} pn_batch_pair;
+int pn_smi_item_count(void);
+int pn_smi_batch(pn_state *st, pn_batch_pair *pairs, size_t n);
 
 /* generated/wrappers.c.h */
 extern PyMethodDef pn_generated_methods[];

@@ -838,29 +838,48 @@ mono_ns(void)
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* timed: also note each fetch's time and entry point (f->ns, f->sym) and the batch's. */
+/* The calls NVML takes long over because it samples or checks something first
+ * (nvmlDeviceGetPcieThroughput ~20 ms a direction, nvmlDeviceValidateInforom ~69 ms, on
+ * an H200): each is a job of its own in the fetch phase, beside the device's other calls. */
+static int
+is_slow(const fetch_t *f)
+{
+    return f->kind == K_VALIDATE || (f->kind == K_U32A && (f->arg >> 8) == SY_PcieTput);
+}
+
 static void
-run_device(pn_state *st, devctx *dc, int timed)
+run_one(pn_state *st, devctx *dc, fetch_t *f, int timed)
+{
+    f->sym = -1;
+    if (f->kind == K_TIME || f->kind == K_DRVVER || f->kind == K_CUDAVER || f->kind == K_COUNT ||
+        f->kind == K_VGPUDRV || dc->rc == NVML_SUCCESS) {
+        long long t0 = timed ? mono_ns() : 0;
+        last_sym = -1;
+        run_fetch(st, dc->dev, f);
+        if (timed) {
+            f->ns = mono_ns() - t0;
+            f->sym = last_sym;
+        }
+    } else
+        f->rc = dc->rc;
+}
+
+/* timed: also note each fetch's time and entry point (f->ns, f->sym) and the batch's.
+ * skip_slow: leave the slow fetches (is_slow) to jobs of their own (fetch_devices). */
+static void
+run_device(pn_state *st, devctx *dc, int timed, int skip_slow)
 {
     unsigned int nfv = 0;
     for (unsigned int i = 0; i < dc->nf; i++) {
         fetch_t *f = &dc->f[i];
-        f->sym = -1;
+        if (skip_slow && is_slow(f))
+            continue;   /* another thread's: not even f->sym is ours to write */
         if (f->kind == K_FV) {
+            f->sym = -1;
             nfv++;
             continue;
         }
-        if (f->kind == K_TIME || f->kind == K_DRVVER || f->kind == K_CUDAVER || f->kind == K_COUNT ||
-            f->kind == K_VGPUDRV || dc->rc == NVML_SUCCESS) {
-            long long t0 = timed ? mono_ns() : 0;
-            last_sym = -1;
-            run_fetch(st, dc->dev, f);
-            if (timed) {
-                f->ns = mono_ns() - t0;
-                f->sym = last_sym;
-            }
-        } else
-            f->rc = dc->rc;
+        run_one(st, dc, f, timed);
     }
     if (nfv == 0)
         return;
@@ -895,6 +914,64 @@ run_device(pn_state *st, devctx *dc, int timed)
         k++;
     }
     free(fv);
+}
+
+/* The fetch phase of many devices (their handles already looked up): a job for each
+ * device's calls but the slow ones, and one for each slow call, run by pn_run_jobs
+ * (batch.c) on threads of their own, so that the devices and the slow samplers overlap.
+ * No Python: the GIL is released. */
+typedef struct {
+    devctx *dc;
+    int slow;           /* -1: the device's other calls; else the index of a slow fetch */
+} fjob;
+
+typedef struct {
+    pn_state *st;
+    fjob *jobs;
+    int timed;
+} fjobs;
+
+static void
+fetch_job(void *arg, size_t i)
+{
+    fjobs *J = arg;
+    fjob *j = &J->jobs[i];
+    if (j->slow < 0)
+        run_device(J->st, j->dc, J->timed, 1);
+    else
+        run_one(J->st, j->dc, &j->dc->f[j->slow], J->timed);
+}
+
+/* Whether threads pay: starting one costs ~10-30 us, a slow call costs milliseconds and
+ * a device's calls on a real GPU tens of microseconds each.  Without a slow call, a few
+ * fetches per device stay on the calling thread (a one-field poll of two GPUs). */
+#define PARALLEL_MIN_FETCHES 16
+
+static void
+fetch_devices(pn_state *st, devctx *dcs, size_t ndev, int timed)
+{
+    size_t nslow = 0, nfetch = 0, k = 0;
+    for (size_t d = 0; d < ndev; d++) {
+        nfetch += dcs[d].nf;
+        for (unsigned int i = 0; i < dcs[d].nf; i++)
+            nslow += is_slow(&dcs[d].f[i]);
+    }
+    fjob *jobs = malloc((ndev + nslow ? ndev + nslow : 1) * sizeof *jobs);
+    if (jobs == NULL) {   /* no memory for the list: one device after the other */
+        for (size_t d = 0; d < ndev; d++)
+            run_device(st, &dcs[d], timed, 0);
+        return;
+    }
+    /* the slow calls first: the first threads started take them */
+    for (size_t d = 0; d < ndev; d++)
+        for (unsigned int i = 0; i < dcs[d].nf; i++)
+            if (is_slow(&dcs[d].f[i]))
+                jobs[k++] = (fjob){&dcs[d], (int)i};
+    for (size_t d = 0; d < ndev; d++)
+        jobs[k++] = (fjob){&dcs[d], -1};
+    fjobs J = {st, jobs, timed};
+    pn_run_jobs(k, fetch_job, &J, k > 1 && (nslow > 0 || nfetch >= PARALLEL_MIN_FETCHES * ndev));
+    free(jobs);
 }
 
 /* ------------------------------------------------------------------------------------
@@ -2354,7 +2431,7 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         sel[k] = (int)v;
     }
-    if (st->lib == NULL) {
+    if (st->lib == NULL || pn_layer_uninitialized(st)) {
         pn_raise(st, NVML_ERROR_UNINITIALIZED);
         goto done;
     }
@@ -2430,11 +2507,10 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int timed = per_call != NULL;
     Py_BEGIN_ALLOW_THREADS
     t0 = mono_ns();
-    for (Py_ssize_t d = 0; d < ndev; d++) {
+    for (Py_ssize_t d = 0; d < ndev; d++)
         dcs[d].rc = handle(devs[d], &dcs[d].dev);
-        run_device(st, &dcs[d], timed);
-    }
-    run_device(st, &g, timed);
+    fetch_devices(st, dcs, (size_t)ndev, timed);
+    run_device(st, &g, timed, 0);
     t1 = mono_ns();
     Py_END_ALLOW_THREADS
     if (timings != NULL) {
@@ -2496,6 +2572,128 @@ done:
     PyMem_Free(sel);
     Py_DECREF(seq);
     return result;
+}
+
+/* ------------------------------------------------------------------------------------
+ * The batch API's engine (batch.c has its Python entry, _batch_query).
+ * ---------------------------------------------------------------------------------- */
+
+int
+pn_smi_item_count(void)
+{
+    return NITEMS;
+}
+
+/* One pair's answer as a Python value (mode M_PY), or its NVML error: 0 with *out a new
+ * reference or NULL and *rc set; -1 with a Python exception. */
+static int
+render_pair(const smi_item *it, devctx *g, devctx *dc, PyObject **out, int *rc)
+{
+    *out = NULL;
+    if (it->flags & FL_LIST) {
+        const fetch_t *f = src_of(NULL, dc, &it->src[0]);
+        *rc = f == NULL ? NVML_ERROR_UNKNOWN : f->rc;
+        if (*rc != NVML_SUCCESS)
+            return 0;
+        *out = render_list(it, dc, M_PY);
+        return *out == NULL ? -1 : 0;
+    }
+    sval o;
+    eval(it, g, dc, M_PY, &o);
+    if ((*rc = o.rc) != NVML_SUCCESS)
+        return 0;
+    *out = render_value(it, &o, M_PY);
+    return *out == NULL ? -1 : 0;
+}
+
+/* The pairs' devices: distinct ones, each with the items asked of it. */
+typedef struct {
+    int by_index;
+    unsigned int index;
+    void *dev;
+    int *sel;
+    Py_ssize_t nsel;
+} bdev;
+
+int
+pn_smi_batch(pn_state *st, pn_batch_pair *pairs, size_t n)
+{
+    if (st->lib == NULL || pn_layer_uninitialized(st)) {
+        pn_raise(st, NVML_ERROR_UNINITIALIZED);
+        return -1;
+    }
+    fn_handle handle = (fn_handle)getsym(st, SY_Handle);
+    bdev *bd = PyMem_Calloc(n ? n : 1, sizeof *bd);
+    int *dev_of = PyMem_Calloc(n ? n : 1, sizeof *dev_of);
+    int *sel = PyMem_Calloc(n ? n : 1, sizeof *sel);
+    devctx g = {0}, *dcs = NULL;
+    size_t nd = 0;
+    int ret = -1;
+    if (bd == NULL || dev_of == NULL || sel == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t d = 0;
+        while (d < nd && !(bd[d].by_index == pairs[k].by_index &&
+                           (pairs[k].by_index ? bd[d].index == pairs[k].index : bd[d].dev == pairs[k].dev)))
+            d++;
+        if (d == nd) {
+            bd[nd].by_index = pairs[k].by_index;
+            bd[nd].index = pairs[k].index;
+            bd[nd].dev = pairs[k].dev;
+            nd++;
+        }
+        dev_of[k] = (int)d;
+        bd[d].nsel++;
+    }
+    /* each device's items: consecutive runs of sel[] */
+    for (size_t d = 0, at = 0; d < nd; d++) {
+        bd[d].sel = sel + at;
+        at += (size_t)bd[d].nsel;
+        bd[d].nsel = 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        bdev *b = &bd[dev_of[k]];
+        b->sel[b->nsel++] = pairs[k].item;
+    }
+    dcs = PyMem_Calloc(nd ? nd : 1, sizeof *dcs);
+    if (dcs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    g.rc = NVML_SUCCESS;
+    for (size_t d = 0; d < nd; d++)
+        if (plan(&dcs[d], &g, bd[d].sel, bd[d].nsel) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t d = 0; d < nd; d++) {
+        if (!bd[d].by_index) {
+            dcs[d].dev = bd[d].dev;
+            dcs[d].rc = NVML_SUCCESS;
+        }
+        else
+            dcs[d].rc = handle == NULL ? NVML_ERROR_FUNCTION_NOT_FOUND : handle(bd[d].index, &dcs[d].dev);
+    }
+    fetch_devices(st, dcs, nd, 0);
+    run_device(st, &g, 0, 0);   /* after the devices, as in _smi_query */
+    Py_END_ALLOW_THREADS
+    for (size_t k = 0; k < n; k++)
+        if (render_pair(&items[pairs[k].item], &g, &dcs[dev_of[k]], &pairs[k].value, &pairs[k].rc) < 0)
+            goto done;
+    ret = 0;
+done:
+    devctx_free(&g);
+    if (dcs != NULL)
+        for (size_t d = 0; d < nd; d++)
+            devctx_free(&dcs[d]);
+    PyMem_Free(dcs);
+    PyMem_Free(bd);
+    PyMem_Free(dev_of);
+    PyMem_Free(sel);
+    return ret;
 }
 
 PyMethodDef pn_smi_methods[] = {

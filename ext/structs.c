@@ -97,17 +97,26 @@ is_result(PyObject *o)
     return Py_TYPE(o)->tp_dealloc == result_dealloc;
 }
 
-/* A result object: the ctypes header, the value slots, then the bytes (16-aligned). */
+/* A result object: the ctypes header, its table entry (NULL in one ctypes made: then the
+ * class says), the value slots, then the bytes (16-aligned). */
+#define RESULT_SLOTS_OFFSET (sizeof(pn_struct) + sizeof(void *))
+
 static inline PyObject **
 value_slots(PyObject *self)
 {
-    return (PyObject **)((char *)self + sizeof(pn_struct));
+    return (PyObject **)((char *)self + RESULT_SLOTS_OFFSET);
+}
+
+static inline const pn_struct_def **
+result_def_slot(PyObject *self)
+{
+    return (const pn_struct_def **)((char *)self + sizeof(pn_struct));
 }
 
 static inline size_t
 result_data_offset(const pn_struct_def *d)
 {
-    return (sizeof(pn_struct) + d->nfields * sizeof(PyObject *) + 15) & ~(size_t)15;
+    return (RESULT_SLOTS_OFFSET + d->nfields * sizeof(PyObject *) + 15) & ~(size_t)15;
 }
 
 /* An object we make of a class (not a result class): the ctypes header, then the bytes.
@@ -222,8 +231,28 @@ own_new(PyTypeObject *t, int exact, const pn_struct_def *d, const void *data)
         return NULL;
     cdata_init(o, (char *)o + OWN_DATA_OFFSET, NULL, d);
     memcpy(o->data, data, d->size);
-    PyObject_GC_Track((PyObject *)o);
+    /* not tracked: it holds no references (ctypes may add keep-alives later, of objects
+     * that cannot point back at it); what ctypes makes is tracked as ctypes does */
     return (PyObject *)o;
+}
+
+/* The classes' tp_dealloc: what ctypes' own (PyCData_dealloc) does, without the generic
+ * subtype_dealloc in front of it (a class has no __dict__ nor slots of its own).  A
+ * subclass someone makes gets subtype_dealloc, which clears its own parts, then this. */
+static void
+class_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    pn_struct *s = (pn_struct *)self;
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(s->objects);
+    if (s->needsfree && s->data != NULL && s->data != s->value.c &&
+        (s->data < (char *)self || s->data >= (char *)self + tp->tp_basicsize))
+        PyMem_Free(s->data);
+    s->data = NULL;
+    Py_CLEAR(s->base);
+    tp->tp_free(self);
+    Py_DECREF(tp);
 }
 
 /* A view of struct `sidx` at `data`, inside base's bytes (a nested field). */
@@ -642,7 +671,7 @@ result_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     pn_struct *s = (pn_struct *)self;
-    const pn_struct_def *d = def_of(self);
+    const pn_struct_def *d = *result_def_slot(self) ? *result_def_slot(self) : def_of(self);
     if (d != NULL) {
         PyObject **slot = value_slots(self);
         for (unsigned int i = 0; i < d->nfields; i++)
@@ -670,7 +699,7 @@ struct_setattro(PyObject *self, PyObject *name, PyObject *value)
         const pn_struct_def *d = def_of(self);
         if (d == NULL)
             return -1;
-        Py_ssize_t at = ((PyMemberDescrObject *)descr)->d_member->offset - (Py_ssize_t)sizeof(pn_struct);
+        Py_ssize_t at = ((PyMemberDescrObject *)descr)->d_member->offset - (Py_ssize_t)RESULT_SLOTS_OFFSET;
         if (at >= 0 && at % (Py_ssize_t)sizeof(PyObject *) == 0 &&
             at / (Py_ssize_t)sizeof(PyObject *) < (Py_ssize_t)d->nfields &&
             PyType_IsSubtype(Py_TYPE(self), PyDescr_TYPE(descr))) {
@@ -1060,7 +1089,7 @@ make_result_type(pn_state *st, int i, PyObject *cls)
         for (unsigned int k = 0; k < d->nfields; k++) {
             ms[k].name = d->fields[k].name;
             ms[k].type = PN_T_OBJECT_EX;
-            ms[k].offset = (Py_ssize_t)(sizeof(pn_struct) + k * sizeof(PyObject *));
+            ms[k].offset = (Py_ssize_t)(RESULT_SLOTS_OFFSET + k * sizeof(PyObject *));
             ms[k].flags = PN_READONLY;
         }
         members[i] = ms;
@@ -1213,6 +1242,7 @@ make_struct_type(pn_state *st, int i)
         ((PyHeapTypeObject *)tt)->as_buffer.bf_releasebuffer = NULL;
         tt->tp_as_buffer = &((PyHeapTypeObject *)tt)->as_buffer;
     }
+    tt->tp_dealloc = class_dealloc;
     /* our objects keep their bytes after the ctypes header (own_new) */
     tt->tp_basicsize = (Py_ssize_t)(OWN_DATA_OFFSET + ((d->size + 7) & ~7u));
     PyType_Modified(tt);
@@ -1361,6 +1391,7 @@ pn_struct_new(pn_state *st, int sidx, const void *data)
         return PyErr_NoMemory();
     PyObject_Init((PyObject *)o, t);
     cdata_init(o, (char *)o + result_data_offset(d), NULL, d);
+    *result_def_slot((PyObject *)o) = d;
     memcpy(o->data, data, d->size);
     memset(value_slots((PyObject *)o), 0, d->nfields * sizeof(PyObject *));
     if (values_fill((PyObject *)o, d) < 0) {

@@ -10,11 +10,26 @@
 #include <strings.h>
 #include <sys/time.h>
 
+/* How many times nvmlInit* and nvmlShutdown were called, whatever they answered: what
+ * shows a binding's amortized init/shutdown (issue #19) without timing anything.  Read
+ * with the control call pynvmlSimInitShutdownCalls (pynvml._sim.init_shutdown_calls()). */
+static unsigned long long init_calls, shutdown_calls;
+
+__attribute__((visibility("default"))) void
+pynvmlSimInitShutdownCalls(unsigned long long *inits, unsigned long long *shutdowns)
+{
+    if (inits != NULL)
+        *inits = __atomic_load_n(&init_calls, __ATOMIC_ACQUIRE);
+    if (shutdowns != NULL)
+        *shutdowns = __atomic_load_n(&shutdown_calls, __ATOMIC_ACQUIRE);
+}
+
 /* An injected fault on nvmlInit* fails it after the profile is loaded (the faults are
  * read with it), leaving the refcount as it was. */
 static nvmlReturn_t
 init(const char *name)
 {
+    __atomic_add_fetch(&init_calls, 1, __ATOMIC_ACQ_REL);
     nvmlReturn_t rc = sim_init();
     if (rc != NVML_SUCCESS)
         return rc;
@@ -30,6 +45,7 @@ nvmlReturn_t nvmlInit(void) { return init("nvmlInit"); }
 nvmlReturn_t
 nvmlShutdown(void)
 {
+    __atomic_add_fetch(&shutdown_calls, 1, __ATOMIC_ACQ_REL);
     if (sim_initialized()) {
         nvmlReturn_t rc = sim_system_enter("nvmlShutdown");
         if (rc != NVML_SUCCESS)

@@ -6,11 +6,12 @@ needs the simulator (marker `simulator`) or would change the GPU's state (`mutat
 
 Fixtures:
   nvml            nvmlInit() for the test, nvmlShutdown() after
+  (autouse)       NVML really shut down before and after each test (no grace period between)
   use_profile     use_profile(dict) runs the next nvmlInit on that simulator profile
   default_profile the built-in simulator profile, as a dict (a fresh copy)
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
   ref_new         nvidia-ml-py 13.615.71's, the same way
-  reference_data  ../shared/reference/, skipped where absent
+  reference_data  tests/data/reference/ (tools/import_reference.py)
 """
 import copy
 import ctypes
@@ -23,8 +24,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/reference, or a copy where PYNVML_REFERENCE_DATA points (the GPU machine)
-REFERENCE = Path(os.environ.get("PYNVML_REFERENCE_DATA") or ROOT.parent / "shared" / "reference")
+# The reference facts (ABI, nvidia-ml-py's names, H100/H200 captures): the copy in the
+# repo that tools/import_reference.py writes, so a bare clone runs every test.
+REFERENCE = ROOT / "tests" / "data" / "reference"
 # nvidia-ml-py's pynvml.py: from .ref/ (make ref), or where PYNVML_REFERENCE points
 REF_MODULE = Path(os.environ.get("PYNVML_REFERENCE") or ROOT / ".ref" / "nvidia-ml-py" / "pynvml.py")
 # nvidia-ml-py 13.615.71 (make ref puts it beside 13.610.43), or where PYNVML_REFERENCE_NEW points
@@ -51,6 +53,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_sim)
         if "mutates" in item.keywords:
             item.add_marker(skip_mut)
+
+
+@pytest.fixture(autouse=True)
+def _nvml_released():
+    """Each test starts and ends with NVML really shut down where nothing holds it: the
+    grace period after the last nvmlShutdown (ext/loader.c, tests/test_grace.py) would
+    otherwise carry one test's simulator profile into the next test's first nvmlInit."""
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
+    yield
+    if pynvml._nvml._refcount() == 0:
+        pynvml._nvml._release_now()
 
 
 @pytest.fixture
@@ -85,6 +99,9 @@ def use_profile(tmp_path, monkeypatch):
     assert pynvml._nvml._refcount() == 0, "a profile takes effect at the first nvmlInit"
 
     def use(profile):
+        # the simulator loads a profile at NVML's real first init: not within the grace
+        # period that keeps NVML initialized after the last nvmlShutdown (ext/loader.c)
+        pynvml._nvml._release_now()
         path = tmp_path / "profile.json"
         text = profile if isinstance(profile, (str, bytes)) else json.dumps(profile)
         path.write_bytes(text.encode() if isinstance(text, str) else text)
@@ -94,6 +111,7 @@ def use_profile(tmp_path, monkeypatch):
     yield use
     while pynvml._nvml._refcount() > 0:
         pynvml.nvmlShutdown()
+    pynvml._nvml._release_now()   # the next test's first nvmlInit loads its own profile
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +143,7 @@ def ref_new():
 
 @pytest.fixture(scope="session")
 def reference_data():
-    if not REFERENCE.exists():
-        pytest.skip("../shared/reference is not here")
+    assert REFERENCE.is_dir(), f"{REFERENCE} is missing (python tools/import_reference.py writes it)"
     return REFERENCE
 
 

@@ -1,6 +1,6 @@
-"""Our declarations of the NVML ABI against nvml.h's facts (../shared/reference/nvml-abi.json):
+"""Our declarations of the NVML ABI against nvml.h's facts (tests/data/reference/nvml-abi.json):
 every struct's size, alignment and field offsets as our C compiler laid them out, and
-every constant's value.  Skipped where the reference is absent."""
+every constant's value."""
 import json
 import re
 import sys

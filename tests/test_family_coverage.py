@@ -18,8 +18,7 @@ def _run(*args):
 
 @pytest.fixture(autouse=True)
 def _needs_reference():
-    if not (REFERENCE / "nvidia-ml-py-api.json").exists():
-        pytest.skip("../shared/reference/nvidia-ml-py-api.json is not here")
+    assert (REFERENCE / "nvidia-ml-py-api.json").exists(), "tests/data/reference: python tools/import_reference.py"
 
 
 def test_function_coverage_is_above_the_floor():

@@ -547,6 +547,7 @@ def test_instances_outlive_an_init_but_not_a_new_profile(default_profile, use_pr
     again = pynvml.nvmlDeviceGetGpuInstanceById(d, gid)                 # the instance is not
     assert pynvml.nvmlGpuInstanceGetInfo(again).profileId == P2G
     pynvml.nvmlShutdown()
+    pynvml._nvml._release_now()   # NVML's real shutdown, not kept for a grace period
     other = tmp_path / "other.json"
     other.write_text(json.dumps(default_profile))
     monkeypatch.setenv("PYNVML_SIM_PROFILE", str(other))

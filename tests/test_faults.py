@@ -230,8 +230,10 @@ def test_system_faults(use_profile, default_profile):
     assert pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0)) == "NVIDIA H100 80GB HBM3"
 
 
-def test_init_fault_leaves_nvml_uninitialized(use_profile, default_profile):
-    # pynvml's nvmlInit and nvmlInitWithFlags call nvmlInitWithFlags (as nvidia-ml-py's do)
+def test_init_fault_leaves_nvml_uninitialized(use_profile, default_profile, monkeypatch):
+    # pynvml's nvmlInit and nvmlInitWithFlags call nvmlInitWithFlags (as nvidia-ml-py's do);
+    # every nvmlShutdown reaches NVML (no grace period: ext/loader.c), so its faults show
+    monkeypatch.setenv("PYNVML_SHUTDOWN_GRACE", "0")
     default_profile["system"]["faults"] = {
         "nvmlInitWithFlags": {"error": "LIB_RM_VERSION_MISMATCH", "after": 1, "count": 1},
         "nvmlShutdown": {"error": "UNKNOWN", "after": 1, "count": 1}}
@@ -597,7 +599,7 @@ def test_simulator_exports_only_nvml_and_its_control_calls():
     names = hide_symbols.exported()
     assert {n for n in names if not n.startswith("nvml")} == {"pynvmlSimLoseDevice", "pynvmlSimResetFaults", "pynvmlSimFireEvent",
                                                                   "pynvmlSimFireSystemEvent", "pynvmlSimMaxConcurrentDelays",
-                                                                  "pynvmlSimDelaysNow"}
+                                                                  "pynvmlSimDelaysNow", "pynvmlSimInitShutdownCalls"}
 
 
 def test_the_readme_example_profile(use_profile):

@@ -1,7 +1,7 @@
 """Differential test: nvidia-ml-py 13.610.43 (the `ref` fixture, bound to the same simulated
 NVML) and ours, called with the same arguments, for every getter both have, on both
 simulated GPUs: each device handle, the ints 0..5 for every integer parameter (every
-combination, as ../shared/reference/h100/nvidia-ml-py.json's call keys), the no-argument
+combination, as tests/data/reference/h100/nvidia-ml-py.json's call keys), the no-argument
 system calls, and the identifiers for the handle lookups.  Runs on the default profile and
 on a "rich" one where every function has data (synthesized from the spec where the H100
 had none) and the corner cases nvidia-ml-py trips on are present.

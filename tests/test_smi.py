@@ -1,5 +1,5 @@
 """pynvml.smi: the dict API (DeviceQuery), the XML (XmlDeviceQuery), loop(), and every
-query field of nvidia-smi, on the simulated H100s (reference: ../shared/reference/h100)."""
+query field of nvidia-smi, on the simulated H100s (reference: tests/data/reference/h100)."""
 import os
 import re
 import subprocess

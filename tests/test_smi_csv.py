@@ -1,5 +1,5 @@
 """pynvml.smi's csv, field by field, against nvidia-smi's on the H100 the simulator is
-modelled on (../shared/reference/h100/query-gpu-all*.csv)."""
+modelled on (tests/data/reference/h100/query-gpu-all*.csv)."""
 import csv
 import re
 

@@ -36,15 +36,10 @@ def records(reference_data):
 
 
 def reference_class_names():
-    """The struct/union class names of nvidia-ml-py, from the reference data when it is
-    here (collection must not need it), else from our own module."""
+    """The struct/union class names of nvidia-ml-py, from the reference data."""
     from conftest import REFERENCE
-    path = REFERENCE / "nvidia-ml-py-api.json"
-    if path.exists():
-        classes = json.loads(path.read_text())["classes"]
-        return sorted(n for n, bases in classes.items()
-                      if bases[0] in ("Structure", "Union", "_PrintableStructure"))
-    return sorted(n for n in dir(pynvml._nvml) if hasattr(getattr(pynvml._nvml, n), "_fields_"))
+    classes = json.loads((REFERENCE / "nvidia-ml-py-api.json").read_text())["classes"]
+    return sorted(n for n, bases in classes.items() if bases[0] in ("Structure", "Union", "_PrintableStructure"))
 
 
 ALL = reference_class_names()

@@ -36,7 +36,7 @@ import spec as spec_mod  # noqa: E402
 # written for it must see the same numbers: name -> (ours, that nvml.h's).  The header is
 # told apart by its NVML_API_VERSION and by whether it declares nvmlEventSetWait_v3_t
 # (new in the 13.4 header, which goes with nvidia-ml-py 13.615.71).
-NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; ../shared/reference)
+NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; tests/data/reference)
     "NVML_GPM_METRIC_MAX": (477, 210),                    # newer metrics in nvidia-ml-py
     "NVML_COMPUTE_INSTANCE_PROFILE_COUNT": (9, 8),
     "NVML_FI_MAX": (308, 274),                            # newer field ids

@@ -4,7 +4,7 @@
     python tools/api_coverage.py [--reference PATH] [--min PERCENT] [--missing]
     python tools/api_coverage.py --module .ref/nvidia-ml-py-13.615.71/pynvml.py [--min ...] [--missing]
 
-Reads the names of nvidia-ml-py 13.610.43 from ../shared/reference/nvidia-ml-py-api.json
+Reads the names of nvidia-ml-py 13.610.43 from tests/data/reference/nvidia-ml-py-api.json
 (functions, struct classes, constants, NVMLError classes) and counts those that
 `import pynvml` (ours) has.  Prints one line per kind and the total; --missing also
 lists the absent names.  Exit status 1 when the function coverage is below --min
@@ -60,7 +60,7 @@ def api_of_module(path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reference", default=str(ROOT.parent / "shared" / "reference" / "nvidia-ml-py-api.json"))
+    ap.add_argument("--reference", default=str(ROOT / "tests" / "data" / "reference" / "nvidia-ml-py-api.json"))
     ap.add_argument("--module", help="an nvidia-ml-py pynvml.py to read the names (and values) from instead")
     ap.add_argument("--min", type=float, default=0.0, help="least function coverage, in percent")
     ap.add_argument("--missing", action="store_true", help="list the names we lack")

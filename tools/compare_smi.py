@@ -10,7 +10,7 @@ Values that change by themselves (time, temperatures, power, clocks, utilization
 throughput) count as equal within a tolerance.  Prints how many are equal and every
 difference; --json writes the same as data.  The fields are pynvml.smi's (the 214 of
 nvidia-smi 580), or those of FILE (one field a line, aliases after: the format of
-../shared/reference/nvidia-smi-query-gpu-fields.txt).  Exit status 0 (differences are
+tests/data/reference/nvidia-smi-query-gpu-fields.txt).  Exit status 0 (differences are
 reported, not judged), 2 where nvidia-smi or NVML cannot be run.
 
 Then every view (--views, on by default): for each capture in tests/data/reference/h200/

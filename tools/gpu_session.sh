@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Everything the project runs on the GPU machine (the `device` tool), in one call:
 #
-#   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build,
-#                                           and a copy of ../shared/reference in .carry/reference)
+#   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build;
+#                                           the reference data is the repo's tests/data)
 #
 # STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench smiviews rss sweep bench compare615
+#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls
+#
+# polls (bench/polls.py) also times gpustat and nvitop where .carry/clients holds them
+# (pure Python: cp -r .ref/clients .carry/clients, then
+#  pip install --no-deps --target .carry/clients blessed wcwidth); without them it says
+# "skipped" for those two cases and times the rest.
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -16,9 +21,9 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
-export PYNVML_CJSON="$PWD/.carry/cjson" PYNVML_REFERENCE_DATA="$PWD/.carry/reference" PYTHONUNBUFFERED=1
+export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"
@@ -106,4 +111,14 @@ if want bench; then
     timeout 300 $PY bench/run.py --reference /tmp/ref/pynvml.py --json "$OUT/bench.json" --markdown \
       2>&1 | tee "$OUT/bench.md" | tail -40
   fi
+fi
+if want polls; then
+  echo "== polls: init-query-shutdown, gpustat, nvitop, PCIe both ways, DeviceQuery(); ours vs nvidia-ml-py"
+  # read-only: getters, gpustat's and nvitop's queries, nvidia_smi.DeviceQuery()
+  CLIENTS="$PWD/.carry/clients"
+  timeout 400 $PY bench/polls.py --reference "$REFERENCE" --clients "$CLIENTS" --json "$OUT/polls.json" \
+    2>&1 | tee "$OUT/polls.md" | tail -20
+  echo "== polls on the simulator, delay_ms faults standing in for NVML's cost"
+  PYNVML_LIBRARY=sim timeout 150 $PY bench/polls.py --sim-delays --repeat 10 --reference "$REFERENCE" \
+    --clients "$CLIENTS" 2>&1 | tee "$OUT/polls-sim.md" | tail -14
 fi

@@ -1,5 +1,5 @@
 """Write sim/profiles/default.json: two H100 80GB HBM3, modelled on what nvidia-ml-py
-returned on a real one (../shared/reference/h100/nvidia-ml-py.json).
+returned on a real one (tests/data/reference/h100/nvidia-ml-py.json).
 
     python tools/make_default_profile.py [REFERENCE_DIR]
 
@@ -50,7 +50,7 @@ def shape_for_sim(f, value):
 
 
 def main(argv):
-    ref = Path(argv[0]) if argv else ROOT.parent / "shared" / "reference"
+    ref = Path(argv[0]) if argv else ROOT / "tests" / "data" / "reference"
     data = json.loads((ref / "h100" / "nvidia-ml-py.json").read_text())
     spec = spec_mod.load()
     codes = {c.value: c.name for c in spec.constants if c.name.startswith("NVML_ERROR_")}

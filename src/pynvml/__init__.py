@@ -171,6 +171,7 @@ def __getattr__(name):
     if name == "__all__":
         # `from pynvml import *`: every public name, the struct classes not made yet too
         # (nvidia-ml-py has no __all__: its star import gives all its public globals).
+        _warn_if_utils_shadowed()
         return sorted({n for n in globals() if not n.startswith("_")} | set(_nvml._lazy_names())
                       | set(_CTYPES_NAMES))
     if not name.startswith("_"):
@@ -183,6 +184,23 @@ def __getattr__(name):
             globals()[name] = value
             return value
     raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
+
+
+def _warn_if_utils_shadowed():
+    # PyPI's `pynvml` installs a package pynvml_utils that shadows our module of that
+    # name (src/pynvml_utils.py says why both can be there); its smi star-imports us.
+    import sys
+
+    utils = sys.modules.get("pynvml_utils")
+    if utils is not None and not getattr(utils, "_PYNVML_C", False) and not _SHADOW_WARNED:
+        globals()["_SHADOW_WARNED"] = True
+        import warnings
+
+        warnings.warn("pynvml_utils is the one of PyPI's (deprecated) 'pynvml' package, which shadows "
+                      "pynvml-c's: `pip uninstall pynvml` brings pynvml-c's back", RuntimeWarning, stacklevel=3)
+
+
+_SHADOW_WARNED = False
 
 
 def __dir__():

@@ -5,6 +5,7 @@ while it runs, through its control calls, and make copies without some entry poi
 
     lose_device(index, code=0)   the device answers GPU_IS_LOST (or code) from now on
     reset_faults()               fault counters and lost devices back to the profile's start
+    init_shutdown_calls()        (nvmlInit* calls, nvmlShutdown calls) it has had
     hide(names, out)             a copy of the library lacking those entry points (hide_symbols.py)
 
 lose_device and reset_faults act on the simulator pynvml has loaded (after nvmlInit),
@@ -64,6 +65,17 @@ def delays_now(library=None):
     lib = _control(library)
     lib.pynvmlSimDelaysNow.restype = __import__("ctypes").c_uint
     return int(lib.pynvmlSimDelaysNow())
+
+
+def init_shutdown_calls(library=None):
+    """(nvmlInit* calls, nvmlShutdown calls) the simulator has had since it was loaded:
+    the real ones, whatever a binding's own refcount or grace period made of the caller's."""
+    import ctypes
+
+    lib = _control(library)
+    i, s = ctypes.c_ulonglong(), ctypes.c_ulonglong()
+    lib.pynvmlSimInitShutdownCalls(ctypes.byref(i), ctypes.byref(s))
+    return int(i.value), int(s.value)
 
 
 def hide(names, out, library=None):

@@ -16,14 +16,19 @@ against the library's relocations before the copy is written.
     python -m pynvml._sim hide -o DIR nvmlDeviceGetPowerUsage 'nvmlDeviceGetMig*'
     PYNVML_LIBRARY=DIR/libnvidia-ml.so.1 python app.py      # pynvml
     LD_LIBRARY_PATH=DIR python app.py                       # nvidia-ml-py, others
+
+The libraries the simulator needs that lie beside it (cJSON, bundled by the build: its
+RUNPATH is $ORIGIN) are copied beside the copy too, so it loads wherever it is written.
 """
 import fnmatch
 import os
+import shutil
 import struct
 
 SIM_NAME = "libnvidia-ml.so.1"
 
-_SHT_RELA, _SHT_DYNSYM, _SHT_REL = 4, 11, 9
+_SHT_RELA, _SHT_DYNSYM, _SHT_REL, _SHT_DYNAMIC = 4, 11, 9, 6
+_DT_NEEDED = 1
 
 
 class HideError(Exception):
@@ -83,6 +88,20 @@ def _relocated(data, secs, dynsym_index):
     return used
 
 
+def _needed(data, secs):
+    """The DT_NEEDED names of the library (the libraries it asks the dynamic linker for)."""
+    out = []
+    for s in secs:
+        if s["type"] == _SHT_DYNAMIC and s["entsize"]:
+            strtab = secs[s["link"]]
+            for k in range(s["size"] // s["entsize"]):
+                tag, val = struct.unpack_from("<qQ", data, s["offset"] + k * s["entsize"])
+                if tag == _DT_NEEDED:
+                    start = strtab["offset"] + val
+                    out.append(data[start:data.index(b"\0", start)].decode("ascii", "replace"))
+    return out
+
+
 def exported(library=None):
     """The names of the functions and data the library defines for others to find."""
     with open(library or sim_library(), "rb") as f:
@@ -120,6 +139,11 @@ def hide(names, out, library=None):
         struct.pack_into("<I", data, off, 0)     # st_name -> "": no lookup matches it
     if os.path.isdir(out):
         out = os.path.join(out, SIM_NAME)
+    src_dir, out_dir = os.path.dirname(os.path.abspath(library)), os.path.dirname(os.path.abspath(out))
+    for name in _needed(data, secs):
+        beside = os.path.join(src_dir, name)
+        if os.path.exists(beside) and not os.path.exists(os.path.join(out_dir, name)):
+            shutil.copy2(beside, os.path.join(out_dir, name))
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)
