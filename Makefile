@@ -5,6 +5,7 @@
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
+#   make fuzz       the profile loader under libFuzzer for FUZZ_SECONDS (CI runs it)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make werror     the extension and the simulator built with -Werror, by gcc and by clang (CI)
 #   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
@@ -28,7 +29,7 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
+.PHONY: fuzz run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -65,15 +66,18 @@ endef
 build: sysdeps venv
 	$(call pip_install,$(PY))
 
-# nvidia-ml-py, and gpustat and nvitop without it (their own needs go into .venv)
+# nvidia-ml-py, and gpustat, nvitop and nvitop-exporter without it (their own needs, and
+# mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS)
+CLIENT_NEEDS := "psutil>=5.6.6" "blessed>=1.17.1" "prometheus-client>=0.19.0" "mockito>=1.2.1"
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py nvidia-ml-py==$(REF_VERSION); fi
 	@if [ ! -f $(REF)/nvidia-ml-py-$(REF_NEW_VERSION)/pynvml.py ]; then \
 	  $(PY) -m pip install -q --no-deps --target $(REF)/nvidia-ml-py-$(REF_NEW_VERSION) nvidia-ml-py==$(REF_NEW_VERSION); fi
-	@if [ ! -d $(REF)/clients/nvitop ]; then \
-	  $(PY) -m pip install -q --no-deps --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2; fi
-	@$(PY) -c "import psutil, blessed" 2>/dev/null || $(PY) -m pip install -q "psutil>=5.6.6" "blessed>=1.17.1"
+	@if [ ! -d $(REF)/clients/nvitop_exporter ]; then \
+	  $(PY) -m pip install -q --no-deps --upgrade --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 \
+	    nvitop-exporter==1.7.2; fi
+	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
 
 # The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
 # oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is
@@ -94,7 +98,7 @@ test-pythons:
 SAN_VENV := .venv-san
 sanitize: sysdeps ref
 	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
-	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
+	$(SAN_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" $(CLIENT_NEEDS)
 	$(call pip_install,$(SAN_VENV)/bin/python,PYNVML_SANITIZE=1 PYNVML_BUILD_DIR=build-san)
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -120,7 +124,7 @@ VALGRIND = valgrind -q --tool=memcheck --suppressions=tools/valgrind.supp --num-
 valgrind: sysdeps ref
 	@command -v valgrind >/dev/null || { echo "installing valgrind"; tools/apt_install.sh valgrind; }
 	test -x $(VG_VENV)/bin/python || $(VG_PYTHON) -m venv $(VG_VENV)
-	$(VG_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" "psutil>=5.6.6" "blessed>=1.17.1"
+	$(VG_VENV)/bin/python -m pip install -q "pytest>=7" "hypothesis>=6" $(CLIENT_NEEDS)
 	$(call pip_install,$(VG_VENV)/bin/python,PYNVML_DEBUG=1 PYNVML_BUILD_DIR=build-vg)
 	PYTHONMALLOC=malloc $(VALGRIND) --error-exitcode=99 $(VG_VENV)/bin/python -m pytest -q -p no:cacheprovider \
 	  -k "not test_calls_release_the_gil" $(VG_TESTS) $(PYTEST_ARGS)
@@ -130,6 +134,26 @@ valgrind: sysdeps ref
 	@if cat build-vg/children.*.log | grep -q .; then cat build-vg/children.*.log; \
 	  echo "valgrind: errors (build-vg/children.*.log)"; exit 1; fi
 	@echo "valgrind: no errors, no leaks ($$(ls build-vg/children.*.log | wc -l) processes traced in the second step)"
+
+# Coverage-guided fuzzing (libFuzzer, Debian's clang) of the simulator's profile loader:
+# fuzz/fuzz_profile.c, linked with the whole simulator under ASan + UBSan; the corpus
+# in fuzz/corpus/profile (what it finds new goes to build-fuzz/corpus, not the repo).
+# A crash stops it with the input in build-fuzz/: make it a test, then fix it.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz: sysdeps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "installing clang"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq clang >/dev/null; }
+	mkdir -p build-fuzz/corpus
+	$(FUZZ_CC) -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Iinclude -Isim -I/usr/include/cjson \
+	  $(foreach p,DEFAULT=default VGPU_HOST=vgpu-host HGX_H100_8=hgx-h100-8 H100_MIG=h100-mig A100=a100 RTX4090=rtx4090,\
+	    -DSIM_PROFILE_$(word 1,$(subst =, ,$(p)))='"$(CURDIR)/sim/profiles/$(word 2,$(subst =, ,$(p))).json"') \
+	  -DSIM_PROFILE_SCHEMA='"$(CURDIR)/src/pynvml/_sim/profile.schema.json"' \
+	  fuzz/fuzz_profile.c sim/*.c sim/generated/entry_points.c sim/incbin.S -lcjson -lpthread -lm -o build-fuzz/fuzz_profile
+	cd build-fuzz && { ./fuzz_profile -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	  -close_fd_mask=2 -print_final_stats=1 corpus ../fuzz/corpus/profile >fuzz.log 2>&1; \
+	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY)" fuzz.log; exit $$rc; }
 
 generate:
 	$(PYTHON) codegen/generate.py
@@ -167,7 +191,7 @@ docs: build
 	@echo "docs: docs/_build/html/index.html"
 
 clean:
-	rm -rf docs/_build docs/api build build-san build-vg build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
+	rm -rf docs/_build docs/api build build-san build-vg build-fuzz build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
 	  $(DIST_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so* src/pynvml/_sim/cJSON-LICENSE
 
 # Zero warnings: the extension and the simulator (generated C included) built with

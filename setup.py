@@ -147,7 +147,11 @@ NO_CJSON = None if inc is not None or os.environ.get("PYNVML_NO_SIM") else (
     "  or PYNVML_CJSON=<prefix> where <prefix>/include/cjson/cJSON.h is,\n"
     "  or PYNVML_NO_SIM=1 to build pynvml without the simulator.")
 if inc is not None:
-    profile = os.path.join("sim", "profiles", "default.json")
+    # the built-in profiles and the profile schema, linked in by sim/incbin.S
+    builtin = {"DEFAULT": "sim/profiles/default.json", "VGPU_HOST": "sim/profiles/vgpu-host.json",
+               "HGX_H100_8": "sim/profiles/hgx-h100-8.json", "H100_MIG": "sim/profiles/h100-mig.json",
+               "A100": "sim/profiles/a100.json", "RTX4090": "sim/profiles/rtx4090.json",
+               "SCHEMA": "src/pynvml/_sim/profile.schema.json"}
     extensions.append(Extension(
         "pynvml._sim.libnvidia_ml",
         sources=sorted(glob.glob("sim/*.c")) + ["sim/generated/entry_points.c", "sim/incbin.S"],
@@ -156,9 +160,9 @@ if inc is not None:
         # $ORIGIN: the bundled copy beside it
         runtime_library_dirs=(["$ORIGIN"] if BUNDLE_CJSON else
                               libdirs if os.environ.get("PYNVML_CJSON") else []),
-        libraries=["cjson", "pthread"],
-        define_macros=[("SIM_DEFAULT_PROFILE", '"%s"' % os.path.join(HERE, profile))],
-        depends=glob.glob("sim/*.h") + [profile, "include/nvml_decls.h"],
+        libraries=["cjson", "pthread", "m"],
+        define_macros=[("SIM_PROFILE_" + k, '"%s"' % os.path.join(HERE, v)) for k, v in builtin.items()],
+        depends=glob.glob("sim/*.h") + [os.path.join(HERE, v) for v in builtin.values()] + ["include/nvml_decls.h"],
         extra_compile_args=CFLAGS,
         # -Bsymbolic: the library's calls to its own entry points bind at link time, so a
         # copy with some symbols hidden (python -m pynvml._sim hide) still works

@@ -274,7 +274,8 @@ def bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st):
     # this one thread, keep the GIL).  Builds without the probes (ext/hand_speed.c) leave
     # them out.
     probes = {"loop": ("pass", {})}
-    for key, name in (("call", "_probe_call"), ("gil", "_probe_gil"), ("nvml_gil", "_probe_nvml_gil")):
+    for key, name in (("call", "_probe_call"), ("gil", "_probe_gil"), ("nvml_gil", "_probe_nvml_gil"),
+                      ("hook", "_probe_hook_entry")):
         fn = getattr(ours._nvml, name, None)
         if fn is not None:
             probes[key] = ("f()", {"f": fn})
@@ -301,6 +302,37 @@ def bench_calls(ours, ref, ours_h, ref_h, index, lib_path, st):
     if gil_ns is not None:
         fixed["gil_c"] = statistics.median(gil_ns(200_000) for _ in range(st.repeats))
     return out, fixed
+
+
+# --------------------------------------------------------------------------- a client's lookup
+HOOKED_CALLS = ("nvmlDeviceGetMemoryInfo", "nvmlDeviceGetName")
+
+
+def bench_hooked(ours, ref, ours_h, ref_h, st):
+    """ns per call of HOOKED_CALLS while a client's _nvmlGetFunctionPointer wraps the original
+    (gpustat's), ours before and after, nvidia-ml-py with the same wrapper.  Run last: reading
+    pynvml._nvmlGetFunctionPointer makes module attribute reads slower (_compat_names.py)."""
+    def wrap(original):
+        return lambda name: original(name)
+    jobs = {}
+    for name in HOOKED_CALLS:
+        jobs[name, "ours"] = call_job(getattr(ours, name), (ours_h,))
+    before = time_many(jobs, st)
+    originals = [(m, m._nvmlGetFunctionPointer) for m in (ours, ref) if m is not None]
+    for m, original in originals:
+        m._nvmlGetFunctionPointer = wrap(original)
+    try:
+        jobs = {(name, "ours_hooked"): call_job(getattr(ours, name), (ours_h,)) for name in HOOKED_CALLS}
+        if ref is not None:
+            jobs.update({(name, "ref_hooked"): call_job(getattr(ref, name), (ref_h,)) for name in HOOKED_CALLS})
+        after = time_many(jobs, st)
+    finally:
+        for m, original in originals:
+            m._nvmlGetFunctionPointer = original
+    out = {}
+    for (name, label), (med, _) in list(before.items()) + list(after.items()):
+        out.setdefault(name, {})[label] = med
+    return out
 
 
 # --------------------------------------------------------------------------- struct attribute
@@ -643,6 +675,9 @@ def report(res, markdown):
             parts.append(f"calling a C function that does nothing {fixed['call'] - fixed['loop']:.1f} ns")
         if "nvml_gil" in fixed and "call" in fixed:
             parts.append(f"deciding to keep the GIL (ext/gil.h: no other thread) {fixed['nvml_gil'] - fixed['call']:.1f} ns")
+        if "hook" in fixed and "call" in fixed:
+            parts.append(f"the check for a client's _nvmlGetFunctionPointer (ext/fnptr_hook.c's PN_HOOK_ENTRY, "
+                         f"in the process and memory getters only) {fixed['hook'] - fixed['call']:.1f} ns")
         out.append(nl + "Fixed costs in every call of ours, this thread alone: " + "; ".join(parts) + ".")
         if floor is not None:
             out.append(nl + "ours own ns = ours - raw C - those: the wrapper's own work (arguments, "
@@ -716,6 +751,14 @@ def report(res, markdown):
                    "and a GIL hand-off (nvmlDeviceGetPcieThroughput: NVML samples for ~20 ms on a GPU); "
                    "for sub-us calls the hand-offs cost more than they free and the total falls.  raw C "
                    "is how far NVML itself scales.)")
+    if res.get("hooked"):
+        out.append("\n" + h + "a client's _nvmlGetFunctionPointer: ns per call (gpustat's wrapper of the original)")
+        rows = []
+        for name, r in res["hooked"].items():
+            rows.append([name, fmt_ns(r.get("ours")), fmt_ns(r.get("ours_hooked")), fmt_ns(r.get("ref_hooked"))])
+        out.append(table(["call", "ours", "ours, hooked", "nvidia-ml-py, hooked"], rows, markdown))
+        out.append(("\n" if markdown else "") + "(hooked, every call asks the Python lookup once for its entry "
+                   "point, as nvidia-ml-py's do.  Not hooked, nothing of it runs but the check in Fixed costs.)")
     out.append(f"\ntotal run time {res['seconds']:.1f} s")
     return "\n".join(out)
 
@@ -776,6 +819,7 @@ def main(argv=None):
     res["attr"] = bench_attr(ours, ref, ours_h, ref_h, st)
     res["raw_rss_kib"] = bench_raw_rss(binary, lib_path) if binary is not None else None
     res["threads"] = bench_threads(ours, ref, ours_h, ref_h, index, lib_path, st, binary)
+    res["hooked"] = bench_hooked(ours, ref, ours_h, ref_h, st)
 
     res["import"], res["memory"] = {}, {}
     for label, ref_file, expect in (("ours", "", ours.__file__),

@@ -158,6 +158,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     o.append(f"pn_w_{name}(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)")
     o.append("{")
     o.append("    pn_state *st = pn_get_state(module);")
+    if "pyhook" in f.options:
+        o.append(f'    PN_HOOK_ENTRY(st, "{name}")')
     o.append("    nvmlReturn_t rc;")
     if nmax:
         names = ", ".join([f'"{p.name}"' for p in ins] + [f'"{a}"' for a in refargs(f)])
@@ -253,7 +255,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append(f"    if ({src} != NULL && {src} != Py_None &&")
         o.append(f'        pn_copy_to_buffer({src}, NULL, sizeof o_{outs0[i].name}, "{name}", "{a}") < 0)')
         o.append("        return NULL;")
-    o.append(f"    PN_RESOLVE(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
+    resolve = "PN_RESOLVE_HOOKED" if "pyhook" in f.options else "PN_RESOLVE"
+    o.append(f"    {resolve}(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
     o.append("    PN_NVML_BEGIN")
     o.append(f"    rc = {call};")

@@ -13,8 +13,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import emit_capture  # noqa: E402
 import emit_decls  # noqa: E402
 import emit_ext  # noqa: E402
+import emit_schema  # noqa: E402
 import emit_sim  # noqa: E402
 import emit_stubs  # noqa: E402
 import spec as spec_mod  # noqa: E402
@@ -38,6 +40,8 @@ def outputs() -> dict[Path, str]:
         ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec, ROOT),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
         ROOT / "src" / "pynvml" / "__init__.pyi": emit_stubs.emit_init(spec, ROOT),
+        ROOT / "src" / "pynvml" / "_sim" / "profile.schema.json": emit_schema.emit(spec),
+        ROOT / "src" / "pynvml" / "_sim" / "capture_plan.py": emit_capture.emit(spec),
     }
 
 

@@ -54,6 +54,7 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
     static const char *const names[] = {"handle", "version", NULL};
     PyObject *argv[2];
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMemoryInfo")
     if (pn_unpack("nvmlDeviceGetMemoryInfo", args, nargs, kwnames, names, 1, 2, argv) < 0)
         return NULL;
     nvmlDevice_t dev;
@@ -69,7 +70,7 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
     }
     nvmlReturn_t rc;
     if (!versioned) {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryInfo, pfn_nvmlDeviceGetMemoryInfo, fn);
+        PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMemoryInfo, pfn_nvmlDeviceGetMemoryInfo, fn);
         nvmlMemory_t m;
         memset(&m, 0, sizeof m);
         PN_NVML_BEGIN
@@ -79,7 +80,7 @@ h_nvmlDeviceGetMemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t na
             return pn_raise(st, rc);
         return pn_struct_new(st, PN_STRUCT_nvmlMemory_t, &m);
     }
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryInfo_v2, pfn_nvmlDeviceGetMemoryInfo_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMemoryInfo_v2, pfn_nvmlDeviceGetMemoryInfo_v2, fn);
     nvmlMemory_v2_t m;
     memset(&m, 0, sizeof m);
     m.version = version;

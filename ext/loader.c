@@ -39,6 +39,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +70,8 @@ static struct {
     unsigned int held_flags;        /* the flags of that initialization */
     void *held_lib;                 /* the library it was made through */
     shutdown_fn held_shutdown;      /* its nvmlShutdown */
+    char held_profile[512];         /* PYNVML_SIM_PROFILE when it was made ("" unset; see below) */
+    int held_profile_known;         /* held_profile holds the whole value */
     struct timespec deadline;       /* when the timer thread shuts it down (monotonic) */
     int timer_running;              /* the timer thread exists (not in a fork child) */
     int exiting;                    /* Py_AtExit ran: nothing is deferred from now on */
@@ -276,6 +279,8 @@ pn_resolve(pn_state *st, int sym)
         pn_raise(st, NVML_ERROR_UNINITIALIZED);
         return NULL;
     }
+    if (st->fnptr_hooked && sym != PN_SYM_nvmlInitWithFlags && sym != PN_SYM_nvmlShutdown)
+        return pn_hook_resolve(st, sym);    /* a client's _nvmlGetFunctionPointer: fnptr_hook.c */
     void *p = dlsym(st->lib, pn_sym_names[sym]);
     if (p == NULL) {
         pn_raise(st, NVML_ERROR_FUNCTION_NOT_FOUND);
@@ -296,6 +301,15 @@ resolve_raw(pn_state *st, int sym)
 }
 
 static double grace_seconds(int warn);
+
+/* PYNVML_SIM_PROFILE is what it was when the held initialization was made (a value too
+ * long to keep counts as changed: NVML is initialized anew). */
+static int
+same_profile(void)
+{
+    const char *profile = getenv("PYNVML_SIM_PROFILE");
+    return proc.held_profile_known && strcmp(profile ? profile : "", proc.held_profile) == 0;
+}
 
 /* proc.lock, waited for without the GIL. */
 static void
@@ -324,7 +338,10 @@ pn_init_with_flags(pn_state *st, unsigned int flags)
     if (load_library(st) < 0)
         goto fail;
     if (st->refcount == 0 && proc.held) {
-        if (proc.held_lib == st->lib && proc.held_flags == flags) {
+        /* Taken over only if it is the same NVML: same library, same flags and, for the
+         * simulator, the same profile (its GPUs are read at init: a test that points
+         * PYNVML_SIM_PROFILE elsewhere before nvmlInit must get those GPUs). */
+        if (proc.held_lib == st->lib && proc.held_flags == flags && same_profile()) {
             /* the grace period's initialization becomes the caller's: no NVML call */
             proc.held = 0;
             st->refcount = 1;
@@ -404,6 +421,9 @@ defer_shutdown(pn_state *st, shutdown_fn fn, double grace)
     if (start_timer() < 0)
         return 0;
     proc.held = 1;
+    const char *profile = getenv("PYNVML_SIM_PROFILE");
+    proc.held_profile_known = strlen(profile ? profile : "") < sizeof proc.held_profile;
+    snprintf(proc.held_profile, sizeof proc.held_profile, "%s", profile ? profile : "");
     proc.held_flags = st->real_flags;
     proc.held_lib = st->lib;
     proc.held_shutdown = fn;

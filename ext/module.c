@@ -90,6 +90,7 @@ module_exec(PyObject *module)
         PyModule_AddFunctions(module, pn_smi_methods) < 0 ||
         PyModule_AddFunctions(module, pn_batch_methods) < 0 ||
         PyModule_AddFunctions(module, lazy_methods) < 0 ||
+        PyModule_AddFunctions(module, pn_hook_methods) < 0 ||
         PyModule_AddFunctions(module, pn_speed_methods) < 0)
         return -1;
     return 0;
@@ -105,6 +106,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->code_to_class);
     Py_VISIT(st->friendly_class);
     Py_VISIT(st->live);
+    Py_VISIT(st->hook_resolve);
+    Py_VISIT(st->hook_call);
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_VISIT(st->handle_types[i]);
     for (int i = 0; i < PN_NSTRUCTS; i++) {
@@ -125,6 +128,9 @@ module_clear(PyObject *module)
     Py_CLEAR(st->code_to_class);
     Py_CLEAR(st->friendly_class);
     Py_CLEAR(st->live);
+    Py_CLEAR(st->hook_resolve);
+    Py_CLEAR(st->hook_call);
+    st->fnptr_hooked = 0;
     for (int i = 0; i < PN_NHANDLES; i++)
         Py_CLEAR(st->handle_types[i]);
     for (int i = 0; i < PN_NSTRUCTS; i++) {

@@ -5,6 +5,7 @@
  *   module.c    module init, state, constants, method table
  *   gil.h       when a wrapper releases the GIL around its NVML call (PN_NVML_BEGIN/END)
  *   loader.c    dlopen of libnvidia-ml, lazy symbol resolution, init/shutdown refcount
+ *   fnptr_hook.c  a client's pynvml._nvmlGetFunctionPointer honoured (as nvidia-ml-py's)
  *   errors.c    raising NVML return codes as NVMLError (classes: src/pynvml/_errors.py)
  *   handles.c   opaque handle types (devices, units, event sets, ...)
  *   structs.c   struct/union types built from the generated field tables
@@ -76,6 +77,10 @@ typedef struct {
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
     PyObject *module;               /* the module this state belongs to (borrowed) */
+    /* fnptr_hook.c: set while a client has changed pynvml._nvmlGetFunctionPointer */
+    int fnptr_hooked;
+    PyObject *hook_resolve;         /* name -> address of the entry point to call */
+    PyObject *hook_call;            /* (name, args, kwargs) -> result, or NotImplemented */
 } pn_state;
 
 static inline pn_state *pn_get_state(PyObject *module) {
@@ -107,6 +112,28 @@ PyObject *pn_release_pending(pn_state *st);
         (rc) = (expr);         \
         PN_NVML_END            \
     } while (0)
+
+/* fnptr_hook.c.  PN_HOOK_ENTRY(st, "pyname") opens the wrappers that clients fake through
+ * _nvmlGetFunctionPointer with Python functions (spec option pyhook): while a client has
+ * changed the lookup, it asks pynvml/_compat_names.py's call(), which calls such a fake as
+ * nvidia-ml-py would (the wrapper returns its result), or gives the address of the ctypes
+ * function the lookup gave, which the wrapper's PN_RESOLVE_HOOKED then takes: one lookup
+ * per call, as in nvidia-ml-py.  Needs the wrapper's args, nargs and kwnames. */
+extern PyMethodDef pn_hook_methods[];
+void *pn_hook_resolve(pn_state *st, int sym);
+int pn_hook_call(pn_state *st, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                 PyObject **result, void **fn);
+#define PN_HOOK_ENTRY(st, NAME)                                                            \
+    void *pn_hooked_fn = NULL;                                                             \
+    if ((st)->fnptr_hooked) {                                                              \
+        PyObject *hooked_ = NULL;                                                          \
+        if (pn_hook_call((st), (NAME), args, nargs, kwnames, &hooked_, &pn_hooked_fn) != 0) \
+            return hooked_;                                                                \
+    }
+#define PN_RESOLVE_HOOKED(st, IDX, TYPE, var)                                    \
+    TYPE var = pn_hooked_fn != NULL ? (TYPE)pn_hooked_fn : (TYPE)(st)->syms[IDX]; \
+    if (var == NULL && (var = (TYPE)pn_resolve((st), (IDX))) == NULL)             \
+        return NULL
 
 /* errors.c */
 PyObject *pn_raise(pn_state *st, int code);

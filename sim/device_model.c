@@ -13,16 +13,14 @@
 #include "sim.h"
 
 #include <pthread.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-/* incbin.S: the built-in profile, NUL-terminated */
-extern const char sim_default_profile[] __attribute__((visibility("hidden")));
-
-#define SIM_MAX_DEVICES 64
 
 /* An entry point finds its data by name among a device's members (a few hundred):
  * cJSON looks them up one by one, so each profile object the entry points read is
@@ -90,35 +88,6 @@ static sim_device devices[SIM_MAX_DEVICES];
 static unsigned int ndevices;
 static unsigned long generation;   /* bumped each time a profile is (re)loaded */
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (cap + 4096) * 2;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* What the loaded profile came from: "" for the built-in one. */
 static char loaded_path[4096];
 static struct stat loaded_stat;
@@ -128,7 +97,7 @@ source_unchanged(const char *path)
 {
     if (profile == NULL)
         return 0;
-    if (path == NULL || *path == '\0')
+    if (path == NULL)
         return loaded_path[0] == '\0';
     struct stat now;
     return strcmp(path, loaded_path) == 0 && stat(path, &now) == 0 &&
@@ -136,28 +105,75 @@ source_unchanged(const char *path)
            now.st_mtim.tv_nsec == loaded_stat.st_mtim.tv_nsec && now.st_ino == loaded_stat.st_ino;
 }
 
+/* What a reload replaced, kept for calls that may still read it: a call that began
+ * before the reload keeps its pointers into the old profile, its key indexes and its
+ * fault rules (one may sleep in a "delay_ms" fault for up to an hour).  They are freed
+ * at a later load, once retired for RETIRE_GRACE_NS and no call is, or was that long
+ * ago, inside a delay (sim_delays_quiet): any other call spends microseconds here. */
+#define RETIRE_GRACE_NS 1000000000ll
+struct retired {
+    struct retired *next;
+    long long when_ns;
+    cJSON *profile;
+    sim_fault_plan *plan;
+    unsigned int nkeys;
+    struct sim_key_index *keys[SIM_MAX_DEVICES + 1];
+};
+static struct retired *retired;
+
+static long long
+now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+static void
+free_retired(void)
+{
+    if (!sim_delays_quiet(RETIRE_GRACE_NS))
+        return;
+    struct retired **pp = &retired;
+    while (*pp != NULL) {
+        struct retired *r = *pp;
+        if (now_ns() - r->when_ns < RETIRE_GRACE_NS) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        cJSON_Delete(r->profile);
+        sim_faults_free(r->plan);
+        for (unsigned int i = 0; i < r->nkeys; i++)
+            free(r->keys[i]);
+        free(r);
+    }
+}
+
+/* The problems of the last load that failed, for pynvmlSimLastLoadError (one a line). */
+static char load_errors[8192];
+
 static nvmlReturn_t
 load_profile(void)
 {
     const char *path = getenv("PYNVML_SIM_PROFILE");
+    if (path != NULL && *path == '\0')
+        path = NULL;
     if (source_unchanged(path))
         return NVML_SUCCESS;
-    char *text = NULL;
-    if (path != NULL && *path != '\0' && (text = read_file(path)) == NULL) {
-        fprintf(stderr, "simulated NVML: cannot read PYNVML_SIM_PROFILE=%s\n", path);
+    free_retired();
+    struct retired *old = calloc(1, sizeof *old);
+    if (old == NULL)
+        return NVML_ERROR_MEMORY;
+    load_errors[0] = '\0';
+    cJSON *p = NULL;
+    sim_fault_plan *plan = NULL;
+    struct stat st;
+    if (sim_profile_load(path, &p, &st, load_errors, sizeof load_errors) != 0) {
+        fputs(load_errors, stderr);
+        free(old);
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
-    cJSON *p = cJSON_Parse(text ? text : sim_default_profile);
-    if (p == NULL || !cJSON_IsObject(p)) {
-        /* cJSON's error pointer points into the text: report before freeing it */
-        const char *near = p == NULL ? cJSON_GetErrorPtr() : NULL;
-        fprintf(stderr, "simulated NVML: the profile %s is not a JSON object (near: %.40s)\n",
-                path ? path : "(built in)", near ? near : "?");
-        cJSON_Delete(p);
-        free(text);
-        return NVML_ERROR_DRIVER_NOT_LOADED;
-    }
-    free(text);
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(p, "devices");
     unsigned int n = 0;
     const cJSON *d;
@@ -167,31 +183,47 @@ load_profile(void)
         n++;
     }
     /* the faults are read before anything changes: a profile with bad ones is refused */
-    sim_fault_plan *plan;
     if (sim_faults_parse(p, n, &plan) != NVML_SUCCESS) {
+        snprintf(load_errors, sizeof load_errors, "simulated NVML: the profile %s has bad faults\n",
+                 path ? path : "(built in)");
         cJSON_Delete(p);
+        free(old);
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
+    for (unsigned int i = 0; i < ndevices; i++)
+        old->keys[old->nkeys++] = devices[i].keys;
+    old->keys[old->nkeys++] = system_keys;
     ndevices = 0;
     cJSON_ArrayForEach(d, devs) {
         if (ndevices == n)
             break;
         devices[ndevices].index = ndevices;
         devices[ndevices].data = (cJSON *)d;
-        free(devices[ndevices].keys);   /* the previous profile's */
         devices[ndevices].keys = index_build(d);
         ndevices++;
     }
-    free(system_keys);
     system_keys = index_build(cJSON_GetObjectItemCaseSensitive(p, "system"));
-    sim_faults_apply(plan, devices);
-    cJSON_Delete(profile);   /* the previous source's: replaced only when the source changed */
+    old->plan = sim_faults_apply(plan, devices);
+    old->profile = profile;   /* the previous source's: replaced only when the source changed */
+    old->when_ns = now_ns();
+    sim_clock_reset();   /* moving values start again with the profile */
+    old->next = retired;
+    retired = old;
     profile = p;
     __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     snprintf(loaded_path, sizeof loaded_path, "%s", path ? path : "");
-    if (path == NULL || *path == '\0' || stat(path, &loaded_stat) != 0)
+    if (path == NULL)
         memset(&loaded_stat, 0, sizeof loaded_stat);
+    else
+        loaded_stat = st;
     return NVML_SUCCESS;
+}
+
+/* Exported: the problems that made the last nvmlInit refuse its profile ("" if none). */
+__attribute__((visibility("default"))) const char *
+pynvmlSimLastLoadError(void)
+{
+    return load_errors;
 }
 
 nvmlReturn_t
@@ -323,6 +355,7 @@ sim_begin_device(sim_call *c, const char *key, nvmlDevice_t d)
     }
     if (rc != NVML_SUCCESS)
         return rc;
+    sim_moving_device(c->dev);
     c->value = index_get(c->dev->keys, c->dev->data, key);
     if (c->value == NULL)
         return NVML_ERROR_NOT_SUPPORTED;
@@ -393,6 +426,14 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         *out = cJSON_IsTrue(j);
         return NVML_SUCCESS;
     }
+    if (sim_is_moving(j)) {   /* a function of the clock (moving.c) */
+        double d;
+        if ((rc = sim_moving_value(j, &d)) != NVML_SUCCESS)
+            return rc;
+        *out = (long double)d;
+        *is_str = -1;   /* a moving value: integer types round it */
+        return NVML_SUCCESS;
+    }
     if (cJSON_IsString(j)) {
         char *end;
         *u = strtoull(j->valuestring, &end, 0);
@@ -404,7 +445,9 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
     return NVML_ERROR_UNKNOWN;
 }
 
-#define SIM_GETTER(NAME, TYPE)                                          \
+/* A number that does not fit the C type (a moving value gone out of range; fixed ones are
+ * refused at load) answers UNKNOWN rather than wrap (or be undefined, for a double). */
+#define SIM_GETTER(NAME, TYPE, LO, HI, INTEGRAL)                        \
     nvmlReturn_t NAME(const cJSON *j, void *out)                        \
     {                                                                   \
         if (j == NULL)                                                  \
@@ -415,19 +458,23 @@ get_number(const cJSON *j, long double *out, int *is_str, unsigned long long *u)
         nvmlReturn_t rc = get_number(j, &v, &is_str, &u);               \
         if (rc != NVML_SUCCESS)                                         \
             return rc;                                                  \
-        TYPE t = is_str ? (TYPE)u : (TYPE)v;                            \
+        if (is_str < 0 && INTEGRAL)                                     \
+            v = nearbyintl(v);                                          \
+        if (is_str <= 0 && !(v >= (LO) && v <= (HI)))                   \
+            return NVML_ERROR_UNKNOWN;                                  \
+        TYPE t = is_str > 0 ? (TYPE)u : (TYPE)v;                        \
         memcpy(out, &t, sizeof t);                                      \
         return NVML_SUCCESS;                                            \
     }
 
-SIM_GETTER(sim_get_u8, unsigned char)
-SIM_GETTER(sim_get_u16, unsigned short)
-SIM_GETTER(sim_get_u32, unsigned int)
-SIM_GETTER(sim_get_i32, int)
-SIM_GETTER(sim_get_u64, unsigned long long)
-SIM_GETTER(sim_get_i64, long long)
-SIM_GETTER(sim_get_ulong, unsigned long)
-SIM_GETTER(sim_get_f64, double)
+SIM_GETTER(sim_get_u8, unsigned char, 0, 255, 1)
+SIM_GETTER(sim_get_u16, unsigned short, 0, 65535, 1)
+SIM_GETTER(sim_get_u32, unsigned int, 0, 4294967295.0L, 1)
+SIM_GETTER(sim_get_i32, int, -2147483648.0L, 2147483647.0L, 1)
+SIM_GETTER(sim_get_u64, unsigned long long, 0, 18446744073709551615.0L, 1)
+SIM_GETTER(sim_get_i64, long long, -9223372036854775808.0L, 9223372036854775807.0L, 1)
+SIM_GETTER(sim_get_ulong, unsigned long, 0, 18446744073709551615.0L, 1)
+SIM_GETTER(sim_get_f64, double, -1.7976931348623157e308L, 1.7976931348623157e308L, 0)
 
 nvmlReturn_t
 sim_get_chars(const cJSON *j, char *buf, size_t cap)
@@ -504,6 +551,31 @@ sim_out_chars(sim_call *c, int idx, int nout, char *buf, unsigned int len)
     return NVML_SUCCESS;
 }
 
+/* An item of an array output exists now unless its "_from_ms" is still to come or its
+ * "_until_ms" has passed, by the simulator's clock (moving.c): a process that starts and
+ * exits, in a list of running processes. */
+static int
+alive(const cJSON *e)
+{
+    if (!cJSON_IsObject(e))
+        return 1;
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "_from_ms");
+    const cJSON *until = cJSON_GetObjectItemCaseSensitive(e, "_until_ms");
+    if (from == NULL && until == NULL)
+        return 1;
+    double t = sim_clock_ms();
+    return !(cJSON_IsNumber(from) && t < from->valuedouble) && !(cJSON_IsNumber(until) && t >= until->valuedouble);
+}
+
+static unsigned int
+alive_count(const cJSON *arr)
+{
+    unsigned int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) n += (unsigned int)alive(e);
+    return n;
+}
+
 nvmlReturn_t
 sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int query_ok, unsigned int *n)
 {
@@ -513,7 +585,7 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
         return rc;
     if (!cJSON_IsArray(j))
         return NVML_ERROR_UNKNOWN;
-    *n = (unsigned int)cJSON_GetArraySize(j);
+    *n = alive_count(j);
     if (arr_null && *count == 0) {
         /* A size query. */
         *count = *n;
@@ -531,5 +603,22 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
 nvmlReturn_t
 sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n, size_t elsize, sim_fill_fn fill)
 {
-    return sim_get_array(output(c, idx, nout), arr, n, elsize, fill);
+    const cJSON *j = output(c, idx, nout);
+    if (j == NULL)
+        return NVML_SUCCESS;
+    if (!cJSON_IsArray(j))
+        return NVML_ERROR_UNKNOWN;
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) {   /* the items alive now (as sim_count counted them) */
+        if (i == n)
+            break;
+        if (!alive(e))
+            continue;
+        nvmlReturn_t rc = fill(e, (char *)arr + i * elsize);
+        if (rc != NVML_SUCCESS)
+            return rc;
+        i++;
+    }
+    return NVML_SUCCESS;
 }

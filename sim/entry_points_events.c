@@ -81,14 +81,14 @@ set_number(cJSON *obj, const char *key, double v)
 }
 
 static nvmlReturn_t
-device_begin(nvmlDevice_t device, sim_device **out)
+device_begin(nvmlDevice_t device, sim_device **out, const char *key)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     sim_device *d = sim_device_of(device);
     if (d == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, "lost"));
+    nvmlReturn_t rc = sim_device_enter(d, key);   /* lost, or a fault injected */
     if (rc != NVML_SUCCESS)
         return rc;
     *out = d;
@@ -307,7 +307,7 @@ nvmlReturn_t
 nvmlDeviceRegisterEvents(nvmlDevice_t handle, unsigned long long eventTypes, nvmlEventSet_t eventSet)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(handle, &d);
+    nvmlReturn_t rc = device_begin(handle, &d, "nvmlDeviceRegisterEvents");
     if (rc != NVML_SUCCESS)
         return rc;
     if ((rc = injected(d->data, "nvmlDeviceRegisterEvents")) != NVML_SUCCESS)
@@ -444,7 +444,7 @@ nvmlEventSetRegisterGpuOperationalEvents_v1(nvmlEventSet_t eventSet, nvmlGpuOper
     if (rc != NVML_SUCCESS)
         return rc == NVML_ERROR_INVALID_ARGUMENT ? NVML_ERROR_NOT_FOUND : rc;
     sim_device *d;
-    if ((rc = device_begin(handle, &d)) != NVML_SUCCESS)
+    if ((rc = device_begin(handle, &d, "nvmlEventSetRegisterGpuOperationalEvents_v1")) != NVML_SUCCESS)
         return rc;
     if ((rc = injected(d->data, "nvmlEventSetRegisterGpuOperationalEvents_v1")) != NVML_SUCCESS)
         return rc;
@@ -810,7 +810,7 @@ nvmlReturn_t
 nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t gpmSample)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmSampleGet");
     if (rc == NVML_SUCCESS)
         rc = injected(d->data, "nvmlGpmSampleGet");
     if (rc == NVML_SUCCESS)
@@ -822,7 +822,7 @@ nvmlReturn_t
 nvmlGpmMigSampleGet(nvmlDevice_t device, unsigned int gpuInstanceId, nvmlGpmSample_t gpmSample)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmMigSampleGet");
     if (rc == NVML_SUCCESS)
         rc = gpm_supported(d);
     if (rc != NVML_SUCCESS)
@@ -839,7 +839,7 @@ nvmlReturn_t
 nvmlGpmSetStreamingEnabled(nvmlDevice_t device, unsigned int state)
 {
     sim_device *d;
-    nvmlReturn_t rc = device_begin(device, &d);
+    nvmlReturn_t rc = device_begin(device, &d, "nvmlGpmSetStreamingEnabled");
     if (rc == NVML_SUCCESS)
         rc = injected(d->data, "nvmlGpmSetStreamingEnabled");
     if (rc == NVML_SUCCESS)

@@ -29,8 +29,9 @@ nvmlDeviceGetTemperatureV(nvmlDevice_t device, nvmlTemperature_v1_t *temperature
 {
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetTemperatureV", device);
-    if (rc == NVML_ERROR_NOT_SUPPORTED &&
-        cJSON_GetObjectItemCaseSensitive(sim_device_of(device)->data, "nvmlDeviceGetTemperatureV") == NULL)
+    /* c.dev: the GPU, or a MIG device of one (sim_device_of(device) is NULL for those) */
+    if (rc == NVML_ERROR_NOT_SUPPORTED && c.dev != NULL &&
+        cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceGetTemperatureV") == NULL)
         rc = sim_begin_device(&c, "nvmlDeviceGetTemperature", device);   /* the same thermometers */
     if (rc != NVML_SUCCESS)
         return rc;

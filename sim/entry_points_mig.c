@@ -145,11 +145,13 @@ sim_mig_device_of(nvmlDevice_t d)
     return md != NULL && md->data != NULL ? md : NULL;
 }
 
-/* The function's own key holding an error (fault injection), else NVML_SUCCESS. */
+/* The GPU lost, a fault injected on `key` (sim_device_enter), or the function's own key
+ * holding an error, else NVML_SUCCESS. */
 static nvmlReturn_t
-injected(const sim_device *d, const char *key)
+injected(sim_device *d, const char *key)
 {
-    return sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, key));
+    nvmlReturn_t rc = sim_device_enter(d, key);
+    return rc != NVML_SUCCESS ? rc : sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, key));
 }
 
 unsigned int
@@ -411,11 +413,8 @@ device_for(nvmlDevice_t device, const char *key, sim_device **out)
     sim_device *d = sim_device_of(device);
     if (d == NULL || d->index >= MIG_MAX_DEVICES)
         return NVML_ERROR_INVALID_ARGUMENT;
-    nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(d->data, "lost"));
-    if (rc == NVML_SUCCESS)
-        rc = injected(d, key);
     *out = d;
-    return rc;
+    return injected(d, key);
 }
 
 nvmlReturn_t

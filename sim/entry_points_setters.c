@@ -51,12 +51,15 @@ sim_setter_begin(sim_call *c, const char *key, nvmlDevice_t d, int on_device)
     if (on_device) {
         if ((c->dev = sim_device_of(d)) == NULL)
             return NVML_ERROR_INVALID_ARGUMENT;
-        nvmlReturn_t rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c->dev->data, "lost"));
+        nvmlReturn_t rc = sim_device_enter(c->dev, key);   /* lost, or a fault injected */
         if (rc != NVML_SUCCESS)
             return rc;
         root = c->dev->data;
     } else {
         c->dev = NULL;
+        nvmlReturn_t rc = sim_system_enter(key);
+        if (rc != NVML_SUCCESS)
+            return rc;
         root = sim_system();
     }
     c->value = root;

@@ -388,20 +388,20 @@ setter_target(const cJSON *data, const char *setter, const char *getter, nvmlRet
 }
 
 static nvmlReturn_t
-begin_device_setter(sim_device **dev, nvmlDevice_t device)
+begin_device_setter(sim_device **dev, nvmlDevice_t device, const char *key)
 {
     if (!sim_initialized())
         return NVML_ERROR_UNINITIALIZED;
     if ((*dev = sim_device_of(device)) == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
-    return sim_error_of(cJSON_GetObjectItemCaseSensitive((*dev)->data, "lost"));
+    return sim_device_enter(*dev, key);   /* lost, or a fault injected */
 }
 
 nvmlReturn_t
 nvmlDeviceSetVgpuCapabilities(nvmlDevice_t device, unsigned int capability, unsigned int state)
 {
     sim_device *d;
-    nvmlReturn_t rc = begin_device_setter(&d, device);
+    nvmlReturn_t rc = begin_device_setter(&d, device, "nvmlDeviceSetVgpuCapabilities");
     if (rc != NVML_SUCCESS)
         return rc;
     if (capability >= NVML_DEVICE_VGPU_CAP_COUNT || state > NVML_FEATURE_ENABLED)
@@ -423,7 +423,7 @@ nvmlReturn_t
 nvmlDeviceSetVgpuHeterogeneousMode(nvmlDevice_t device, nvmlVgpuHeterogeneousMode_v1_t *mode)
 {
     sim_device *d;
-    nvmlReturn_t rc = begin_device_setter(&d, device);
+    nvmlReturn_t rc = begin_device_setter(&d, device, "nvmlDeviceSetVgpuHeterogeneousMode");
     if (rc != NVML_SUCCESS || (rc = sim_versioned(mode, VgpuHeterogeneousMode_v1)) != NVML_SUCCESS)
         return rc;
     if (mode->mode > NVML_VGPU_PGPU_HOMOGENEOUS_MODE)
@@ -443,7 +443,7 @@ nvmlReturn_t
 nvmlDeviceSetVgpuSchedulerState(nvmlDevice_t device, nvmlVgpuSchedulerSetState_t *s)
 {
     sim_device *d;
-    nvmlReturn_t rc = begin_device_setter(&d, device);
+    nvmlReturn_t rc = begin_device_setter(&d, device, "nvmlDeviceSetVgpuSchedulerState");
     if (rc != NVML_SUCCESS)
         return rc;
     if (s == NULL)

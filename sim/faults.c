@@ -285,14 +285,17 @@ reset(sim_fault_plan *plan, sim_device *devices)
     }
 }
 
-void
+/* The previous plan is returned, not freed: a call may still be inside one of its rules
+ * (a delay); device_model.c frees it with the profile it came with (see there). */
+sim_fault_plan *
 sim_faults_apply(sim_fault_plan *plan, sim_device *devices)
 {
     reset(plan, devices);
     __atomic_store_n(&system_faults, plan->system, __ATOMIC_RELEASE);
-    sim_faults_free(current);   /* the previous profile's, replaced as the profile is */
+    sim_fault_plan *old = current;
     current = plan;
     plan_devices = devices;
+    return old;
 }
 
 /* --- the checks ------------------------------------------------------------------------ */
@@ -311,6 +314,25 @@ mix64(uint64_t x)   /* splitmix64's finalizer: a good 64-bit hash of a counter *
  * that callers' threads overlap inside NVML (a binding that serialized them would leave
  * it at 1) and that Python code runs meanwhile. */
 static unsigned int delays_now, delays_max;
+static long long last_delay_end_ns;   /* CLOCK_MONOTONIC, when a delay last ended */
+
+static long long
+mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+/* No call inside a delay now, and none has left one for grace_ns: a call that is not
+ * delayed spends microseconds in the simulator, so what such calls last read can go. */
+int
+sim_delays_quiet(long long grace_ns)
+{
+    if (__atomic_load_n(&delays_now, __ATOMIC_ACQUIRE) != 0)
+        return 0;
+    return mono_ns() - __atomic_load_n(&last_delay_end_ns, __ATOMIC_ACQUIRE) >= grace_ns;
+}
 
 static void
 delay_call(struct timespec left)
@@ -322,6 +344,7 @@ delay_call(struct timespec left)
         ;
     while (nanosleep(&left, &left) != 0)   /* a signal: sleep what is left */
         ;
+    __atomic_store_n(&last_delay_end_ns, mono_ns(), __ATOMIC_RELEASE);   /* before leaving the count */
     __atomic_sub_fetch(&delays_now, 1, __ATOMIC_ACQ_REL);
 }
 

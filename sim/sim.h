@@ -2,6 +2,9 @@
  *
  *   device_model.c        the profile (JSON, through cJSON), the devices, init refcount,
  *                         and the helpers below that generated/entry_points.c calls
+ *   profile_load.c        reading a profile (a file, or a built-in one by name) within limits
+ *   profile_check.c       checking it against the schema generated from the spec, at load
+ *   moving.c              values that move with the simulator's clock, and the clock
  *   faults.c              injected faults: calls failing after N calls, for M calls or at
  *                         random; devices lost part-way through a run; control calls
  *   entry_points_hand.c   the entry points that fit no pattern (init, handles, field values)
@@ -76,6 +79,8 @@
 /* Nothing below leaves the library: only the NVML entry points (declared above) and
  * the pynvmlSim* control calls are exported, and calls to these helpers are direct. */
 #pragma GCC visibility push(hidden)
+
+#define SIM_MAX_DEVICES 64
 
 typedef struct sim_fault sim_fault;              /* faults.c */
 typedef struct sim_fault_table sim_fault_table;
@@ -172,11 +177,31 @@ nvmlReturn_t sim_set_number(sim_call *c, int write, double v, const char *const 
 nvmlReturn_t sim_clear(sim_call *c, int write, const char *const *path, int empty_lists);
 nvmlReturn_t sim_copy(sim_call *c, int write, const char *const *src, const char *const *dst);
 
+/* profile_load.c: the profile `path` names (NULL: the built-in default; a built-in
+ * profile's name: that one) read, parsed and checked (profile_check.c).  0 and *out, or
+ * -1 and every problem found written to errors, one a line.  *st: the file's, for
+ * noticing a change (zeroed for a built-in one). */
+struct stat;
+int sim_profile_load(const char *path, cJSON **out, struct stat *st, char *errors, size_t cap);
+/* the same for a profile's text (`where` names it in the messages): what the fuzzer calls */
+int sim_profile_parse(const char *text, const char *where, cJSON **out, char *errors, size_t cap);
+/* profile_check.c: the problems of a parsed profile against the schema (the spec's,
+ * generated), each "WHERE: $.json.path: what was expected" appended to errors; how many. */
+int sim_profile_check(const cJSON *profile, const char *where, char *errors, size_t cap);
+
+/* moving.c: numbers that are functions of the simulator's clock (ms since the load) */
+void sim_clock_reset(void);
+double sim_clock_ms(void);
+int sim_is_moving(const cJSON *j);
+nvmlReturn_t sim_moving_value(const cJSON *j, double *out);
+void sim_moving_device(const sim_device *d);   /* the device a call answers for ("energy") */
+
 /* faults.c: reading a profile's faults (before it replaces the previous profile), then
  * putting them in force on the devices */
 nvmlReturn_t sim_faults_parse(const cJSON *profile, unsigned int ndevices, sim_fault_plan **out);
-void sim_faults_apply(sim_fault_plan *plan, sim_device *devices);
+sim_fault_plan *sim_faults_apply(sim_fault_plan *plan, sim_device *devices);   /* the previous plan */
 void sim_faults_free(sim_fault_plan *plan);
+int sim_delays_quiet(long long grace_ns);
 nvmlReturn_t sim_fault_hit(sim_fault_table *t, const char *name);
 nvmlReturn_t sim_device_count_call(sim_device *d);
 

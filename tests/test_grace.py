@@ -393,3 +393,18 @@ def test_exit_while_a_daemon_thread_is_inside_nvml_init(default_profile, tmp_pat
         print("exiting")
     """, timeout=60, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=str(profile), PYNVML_SHUTDOWN_GRACE="600")
     assert lines(r) == ["exiting"]
+
+
+def test_another_simulator_profile_is_initialized_anew(grace, monkeypatch, tmp_path, default_profile):
+    # Within the grace period, a test that points PYNVML_SIM_PROFILE at other GPUs before
+    # nvmlInit gets those GPUs: the held initialization is not taken over.
+    assert poll()[1] == 35                          # the built-in profile
+    c0 = calls()
+    default_profile["devices"][0]["nvmlDeviceGetTemperature"] = {"0": 71}
+    path = tmp_path / "hot.json"
+    path.write_text(__import__("json").dumps(default_profile))
+    monkeypatch.setenv("PYNVML_SIM_PROFILE", str(path))
+    assert poll()[1] == 71
+    i, s = delta(c0)
+    assert (i, s) == (1, 1)                          # the held one shut down, a real init
+    assert poll()[1] == 71 and delta(c0) == (1, 1)   # and that one is held in turn

@@ -155,7 +155,7 @@ def rich_profile(default_profile):
         d["nvmlDeviceGetRunningProcessDetailList"] = {"0": [proc, dict(proc, pid=7, usedGpuMemory=na)], "1": [],
                                                       "2": [dict(proc, pid=99)]}
         # the caller's structs, filled (nvidia-ml-py's through byref): layouts must agree
-        d["nvmlDeviceGetGpuFabricInfo"] = {"clusterUuid": list(range(16)), "status": 0, "partitionId": 5, "state": 3}
+        d["nvmlDeviceGetGpuFabricInfo"] = {"clusterUuid": list(range(16)), "status": 0, "state": 3}
         d["nvmlDeviceGetGpuFabricInfoV"] = {"clusterUuid": list(range(200, 216)), "status": 0, "cliqueId": 7,
                                             "state": 3, "healthMask": 9, "healthSummary": 1}
         d["nvmlDeviceGetPlatformInfo"] = {"ibGuid": "guid", "chassisSerialNumber": "1655822000123", "slotNumber": 4,

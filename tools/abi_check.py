@@ -36,6 +36,14 @@ import spec as spec_mod  # noqa: E402
 # written for it must see the same numbers: name -> (ours, that nvml.h's).  The header is
 # told apart by its NVML_API_VERSION and by whether it declares nvmlEventSetWait_v3_t
 # (new in the 13.4 header, which goes with nvidia-ml-py 13.615.71).
+ONE_TUPLES = {   # nvidia-ml-py's 1-tuples (a stray comma), kept for code that passes them on
+    "NVML_P2P_CAPS_INDEX_READ": ((0,), 0),
+    "NVML_GRID_LICENSE_EXPIRY_NOT_AVAILABLE": ((0,), 0),
+    "NVML_GRID_LICENSE_EXPIRY_INVALID": ((1,), 1),
+    "NVML_GRID_LICENSE_EXPIRY_VALID": ((2,), 2),
+    "NVML_GRID_LICENSE_EXPIRY_NOT_APPLICABLE": ((3,), 3),
+    "NVML_GRID_LICENSE_EXPIRY_PERMANENT": ((4,), 4),
+}
 NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; tests/data/reference)
     "NVML_GPM_METRIC_MAX": (477, 210),                    # newer metrics in nvidia-ml-py
     "NVML_COMPUTE_INSTANCE_PROFILE_COUNT": (9, 8),
@@ -44,6 +52,7 @@ NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; tests/data/
     "NVML_NVLINK_MAX_LINKS": (36, 18),
     "NVML_POWER_SMOOTHING_NUM_PROFILE_PARAMS": (8, 4),
     "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
+    **ONE_TUPLES,
     # newer members of these enums in nvidia-ml-py 13.615.71
     "NVML_BRAND_COUNT": (20, 18),
     "NVML_TEMPERATURE_COUNT": (2, 1),
@@ -52,6 +61,7 @@ NVIDIA_ML_PY_DIFFERS = {   # nvml.h of CUDA 13.0 (the GPU machine's; tests/data/
 }
 NVML_13_4_DIFFERS = {      # nvml.h of PyPI's nvidia-nvml-dev 13.4.92
     "nvmlC2cModeInfo_v1": (16777224, 16777220),           # nvidia-ml-py's struct is 8 bytes
+    **ONE_TUPLES,
     # nvidia-ml-py 13.615.71 widened nvmlClocksThrottleReasonAll by the two new reasons
     # (board limit, reliability) but left nvmlClocksEventReasonAll as it was
     "nvmlClocksEventReasonAll": (511, 2047),

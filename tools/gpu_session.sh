@@ -4,13 +4,18 @@
 #   bash tools/gpu_session.sh [STEP ...]   (carry .carry: cJSON for the simulator build;
 #                                           the reference data is the repo's tests/data)
 #
-# STEPs (all of them when none is named; each call has 10 minutes, so split a long run):
-#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls
+# STEPs (all of them when none is named; each call has 10 minutes, so split a long run,
+# REUSE=1 in the later calls):
+#   real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture
 #
 # polls (bench/polls.py) also times gpustat and nvitop where .carry/clients holds them
 # (pure Python: cp -r .ref/clients .carry/clients, then
 #  pip install --no-deps --target .carry/clients blessed wcwidth); without them it says
 # "skipped" for those two cases and times the rest.
+#
+# clients needs wheels in .whl/ (git-ignored; that machine has no network), made here with
+#   pip download -d .whl --only-binary=:all: --python-version 3.12 --no-deps nvitop==1.7.2 \
+#     nvitop-exporter==1.7.2 prometheus-client blessed wcwidth psutil
 #
 # It builds pynvml for that machine's Python, runs the test suite on the real GPU
 # (PYNVML_TEST_REAL=1: read-only tests only) and on the simulator, compares ours with
@@ -21,16 +26,19 @@ set -u
 PY=${PY:-/opt/torch/.venv/bin/python3}
 OUT=${OUT:-/tmp/gpu-session}
 mkdir -p "$OUT"
-STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls} "
+STEPS=" ${*:-real sim compare abi smi smibench smiviews rss sweep bench compare615 polls clients capture} "
 want() { [[ "$STEPS" == *" $1 "* ]]; }
 export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"
 
+# REUSE=1: keep the /tmp/ours an earlier call on this (still warm) machine built
+if [ -z "${REUSE:-}" ] || [ ! -d /tmp/ours/pynvml ]; then
 rm -rf /tmp/ours build
 $PY -m pip install -q --no-build-isolation --no-deps --target /tmp/ours . >"$OUT/build.txt" 2>&1 \
   || { cat "$OUT/build.txt"; exit 1; }
+fi
 # .pyc files, as a user's pip install writes them: the import benchmark must not time
 # compiling our .py files from source (this machine's Python writes no bytecode itself)
 $PY -m compileall -q /tmp/ours/pynvml >/dev/null
@@ -100,6 +108,14 @@ if want sweep; then
   timeout 300 $PY tools/crash_sweep.py --read-only --json "$OUT/sweep-ours.json" 2>&1 | tail -12
   timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
 fi
+if want capture; then
+  # read-only: the capture calls getters only (src/pynvml/_sim/capture.py); then the
+  # simulator replays the capture and every getter is compared with it
+  echo "== capture of this GPU as a simulator profile, and its replay"
+  timeout 300 $PY -m pynvml._sim capture --anonymize -o "$OUT/h200.json" 2>&1 | tee "$OUT/capture.txt"
+  timeout 300 $PY -m pynvml._sim check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -12
+  timeout 300 $PY -m pynvml._sim replay-check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -55
+fi
 if want bench; then
   if [ -f bench/run.py ]; then
     echo "== benchmarks"
@@ -121,4 +137,16 @@ if want polls; then
   echo "== polls on the simulator, delay_ms faults standing in for NVML's cost"
   PYNVML_LIBRARY=sim timeout 150 $PY bench/polls.py --sim-delays --repeat 10 --reference "$REFERENCE" \
     --clients "$CLIENTS" 2>&1 | tee "$OUT/polls-sim.md" | tail -14
+fi
+if want clients; then
+  if ls .whl/nvitop_exporter-*.whl >/dev/null 2>&1; then
+    echo "== nvitop's Device getters and nvitop-exporter's metrics: ours, then nvidia-ml-py (read-only)"
+    rm -rf /tmp/clients
+    $PY -m pip install -q --no-index --no-deps --find-links .whl --target /tmp/clients nvitop==1.7.2 \
+      nvitop-exporter==1.7.2 prometheus-client blessed wcwidth psutil >"$OUT/clients-install.txt" 2>&1
+    timeout 300 $PY tools/client_check.py --reference "$(dirname "$REFERENCE")" --clients /tmp/clients \
+      --json "$OUT/clients.json" 2>&1 | tee "$OUT/clients.txt" | tail -30
+  else
+    echo "== clients: no .whl/nvitop_exporter-*.whl (see the top of this file)"
+  fi
 fi

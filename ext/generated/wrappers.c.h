@@ -3870,6 +3870,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3883,7 +3884,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *arg
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -3949,6 +3950,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -3962,7 +3964,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v3, pfn_nvmlDeviceGetComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4027,6 +4029,7 @@ static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4040,7 +4043,7 @@ pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetComputeRunningProcesses_v2, pfn_nvmlDeviceGetComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4106,6 +4109,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4119,7 +4123,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4185,6 +4189,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4198,7 +4203,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v3, pfn_nvmlDeviceGetGraphicsRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4263,6 +4268,7 @@ static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetGraphicsRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4276,7 +4282,7 @@ pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGraphicsRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetGraphicsRunningProcesses_v2, pfn_nvmlDeviceGetGraphicsRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4342,6 +4348,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4355,7 +4362,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4421,6 +4428,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v3")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4434,7 +4442,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v3", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v3, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v3, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END
@@ -4499,6 +4507,7 @@ static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     pn_state *st = pn_get_state(module);
+    PN_HOOK_ENTRY(st, "nvmlDeviceGetMPSComputeRunningProcesses_v2")
     nvmlReturn_t rc;
     static const char *const names[] = {"handle", NULL};
     PyObject *argbuf[1];
@@ -4512,7 +4521,7 @@ pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMPSComputeRunningProcesses_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int c_infoCount = 0;
     nvmlProcessInfo_v2_t *o_infos = NULL;
-    PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
+    PN_RESOLVE_HOOKED(st, PN_SYM_nvmlDeviceGetMPSComputeRunningProcesses_v2, pfn_nvmlDeviceGetMPSComputeRunningProcesses_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &c_infoCount, o_infos);
     PN_NVML_END

@@ -116,40 +116,6 @@ nvmlDeviceGetMPSComputeRunningProcesses = throwOnVersionMismatch(  # noqa: F405
     nvmlDeviceGetMPSComputeRunningProcesses)  # noqa: F405
 
 
-# --- what ctypes-based tools reach for (nvitop, gpustat) -------------------------------
-# _nvmlGetFunctionPointer gives a ctypes function of the very library _nvml loaded.
-# Our own functions never go through it, so a tool that wraps it changes nothing here.
-_nvmlGetFunctionPointer_cache = dict()
-_nvmlLib_refcount = 0
-
-
-def _nvmlGetFunctionPointer(name):
-    if name in _nvmlGetFunctionPointer_cache:
-        return _nvmlGetFunctionPointer_cache[name]
-    lib = _ctypes_library()
-    if lib is None:
-        raise NVMLError(NVML_ERROR_UNINITIALIZED)  # noqa: F405
-    try:
-        fn = getattr(lib, name)
-    except AttributeError:
-        raise NVMLError(NVML_ERROR_FUNCTION_NOT_FOUND) from None  # noqa: F405
-    _nvmlGetFunctionPointer_cache[name] = fn
-    return fn
-
-
-def _ctypes_library():
-    global nvmlLib
-    path = _library_path()
-    if path is None:
-        return None
-    lib = globals().get("nvmlLib")
-    if lib is None:
-        import ctypes
-
-        lib = nvmlLib = ctypes.CDLL(path)
-    return lib
-
-
 # The ctypes-based names (_ctypes_compat), listed without importing ctypes.
 _CTYPES_NAMES = ("NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint",
                  "struct_c_nvmlDevice_t", "struct_c_nvmlUnit_t", "struct_c_nvmlEventSet_t",
@@ -159,8 +125,6 @@ _CTYPES_NAMES = ("NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE
 
 def __getattr__(name):
     # Lazily made names: they need ctypes, which `import pynvml` does not load.
-    if name == "nvmlLib":
-        return _ctypes_library()
     if name in ("_PrintableStructure", "NVML_VALUE_NOT_AVAILABLE_ulonglong", "NVML_VALUE_NOT_AVAILABLE_uint") \
             or name.startswith("struct_c_nvml"):
         from . import _ctypes_compat
@@ -173,7 +137,7 @@ def __getattr__(name):
         # (nvidia-ml-py has no __all__: its star import gives all its public globals).
         _warn_if_utils_shadowed()
         return sorted({n for n in globals() if not n.startswith("_")} | set(_nvml._lazy_names())
-                      | set(_CTYPES_NAMES))
+                      | set(_CTYPES_NAMES) | _compat().names(public_only=True))
     if not name.startswith("_"):
         # The struct classes: _nvml makes each on first use (import time).
         try:
@@ -183,7 +147,18 @@ def __getattr__(name):
         else:
             globals()[name] = value
             return value
-    raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
+    if name.startswith("__"):
+        raise AttributeError(f"module 'pynvml' has no attribute {name!r}")
+    # nvidia-ml-py's other names (ctypes', os, sys, the enum type aliases, its loader and
+    # function-pointer lookup, ...): _compat_names makes them, or says there is no such name.
+    return _compat().get(name)
+
+
+def _compat():
+    # import_module, not `from . import`: that asks hasattr(pynvml, ...), i.e. __getattr__
+    from importlib import import_module
+
+    return import_module(__name__ + "._compat_names")
 
 
 def _warn_if_utils_shadowed():
@@ -204,7 +179,8 @@ _SHADOW_WARNED = False
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_nvml._lazy_names()) | set(_CTYPES_NAMES) | {"_PrintableStructure"})
+    return sorted(set(globals()) | set(_nvml._lazy_names()) | set(_CTYPES_NAMES) | {"_PrintableStructure"}
+                  | _compat().names())
 
 
 _nvml._configure(sim_library=__path__[0] + "/_sim/libnvidia-ml.so.1", friendly_class=nvmlFriendlyObject,

@@ -175,3 +175,26 @@ class struct_c_nvmlComputeInstance_t(ctypes.Structure): ...
 class struct_c_nvmlGpmSample_t(ctypes.Structure): ...
 
 class struct_c_nvmlSystemEventSet_t(ctypes.Structure): ...
+
+# nvidia-ml-py's other names (src/pynvml/_compat_names.py makes them on first use):
+# ctypes' (its `from ctypes import *`: typeshed's ctypes, as this Python has it), the
+# modules it imports, its 1-tuple constants and its loader's state
+from ctypes import *
+from ctypes import util as util
+from ctypes.util import find_library as find_library
+import os as os
+import string as string
+import sys as sys
+import threading as threading
+from functools import wraps as wraps
+NVML_GRID_LICENSE_EXPIRY_INVALID: Final[tuple[int]]
+NVML_GRID_LICENSE_EXPIRY_NOT_APPLICABLE: Final[tuple[int]]
+NVML_GRID_LICENSE_EXPIRY_NOT_AVAILABLE: Final[tuple[int]]
+NVML_GRID_LICENSE_EXPIRY_PERMANENT: Final[tuple[int]]
+NVML_GRID_LICENSE_EXPIRY_VALID: Final[tuple[int]]
+NVML_P2P_CAPS_INDEX_READ: Final[tuple[int]]
+import threading as _threading
+libLoadLock: _threading.Lock
+def _LoadNvmlLibrary() -> None: ...
+_nvmlGetFunctionPointer_cache: dict[str, ctypes._NamedFuncPointer]
+_nvmlLib_refcount: int

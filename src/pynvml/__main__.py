@@ -64,6 +64,32 @@ def _cuda(v):
     return "%d.%d" % (v // 1000, v % 1000 // 10)
 
 
+def why_init_failed(e):
+    """One line for a failed nvmlInit: the library that is not NVML, the profile the
+    simulator refused (its first problem), or NVML's own error."""
+    lib = os.environ.get("PYNVML_LIBRARY", "")
+    path = N._nvml._library_path() or lib
+    if isinstance(e, N.NVMLError_FunctionNotFound):
+        return "%s is not an NVML library (it has no nvmlInit_v2)%s" % (
+            path, " (PYNVML_LIBRARY)" if lib else "")
+    if isinstance(e, N.NVMLError_DriverNotLoaded) and path:
+        try:
+            import ctypes
+
+            sim = ctypes.CDLL(path)
+            last = getattr(sim, "pynvmlSimLastLoadError", None)
+        except OSError:
+            last = None
+        if last is not None:
+            last.restype = ctypes.c_char_p
+            lines = (last() or b"").decode("utf-8", "replace").splitlines()
+            if lines:
+                more = " (and %d more: python -m pynvml._sim check %s)" % (
+                    len(lines) - 2, os.environ.get("PYNVML_SIM_PROFILE")) if len(lines) > 2 else ""
+                return "the simulated NVML refused its profile: %s%s" % (lines[0], more)
+    return "nvmlInit failed: %s%s" % (e, " (PYNVML_LIBRARY=%s)" % lib if lib else "")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m pynvml", description=__doc__)
     ap.add_argument("--sim", action="store_true", help="use the simulated NVML (PYNVML_LIBRARY=sim)")
@@ -72,13 +98,17 @@ def main(argv=None):
     if args.sim:
         os.environ["PYNVML_LIBRARY"] = "sim"
     try:
-        N.nvmlInit()
-    except N.NVMLError_LibraryNotFound as e:
-        if os.environ.get("PYNVML_LIBRARY"):
-            raise
-        print("(no NVIDIA driver here: %s; showing the simulated GPUs)" % e)
-        os.environ["PYNVML_LIBRARY"] = "sim"
-        N.nvmlInit()
+        try:
+            N.nvmlInit()
+        except N.NVMLError_LibraryNotFound as e:
+            if os.environ.get("PYNVML_LIBRARY"):
+                raise
+            print("(no NVIDIA driver here: %s; showing the simulated GPUs)" % e)
+            os.environ["PYNVML_LIBRARY"] = "sim"
+            N.nvmlInit()
+    except N.NVMLError as e:
+        print("python -m pynvml: %s" % why_init_failed(e), file=sys.stderr)
+        return 1
     try:
         while True:
             report()

@@ -6,6 +6,7 @@ while it runs, through its control calls, and make copies without some entry poi
     lose_device(index, code=0)   the device answers GPU_IS_LOST (or code) from now on
     reset_faults()               fault counters and lost devices back to the profile's start
     init_shutdown_calls()        (nvmlInit* calls, nvmlShutdown calls) it has had
+    advance_clock(ms)            stop the simulator's clock and move it on by ms (values that move)
     hide(names, out)             a copy of the library lacking those entry points (hide_symbols.py)
 
 lose_device and reset_faults act on the simulator pynvml has loaded (after nvmlInit),
@@ -76,6 +77,18 @@ def init_shutdown_calls(library=None):
     i, s = ctypes.c_ulonglong(), ctypes.c_ulonglong()
     lib.pynvmlSimInitShutdownCalls(ctypes.byref(i), ctypes.byref(s))
     return int(i.value), int(s.value)
+
+
+def advance_clock(ms=0.0, library=None):
+    """Stop the simulator's clock (values that move follow it; sim/moving.c) and move it
+    on by `ms` milliseconds; returns the clock's time, in ms since the profile was loaded.
+    A stopped clock moves only by this, so a test decides what each read sees."""
+    import ctypes
+
+    lib = _control(library)
+    lib.pynvmlSimAdvanceClock.restype = ctypes.c_double
+    lib.pynvmlSimAdvanceClock.argtypes = [ctypes.c_double]
+    return float(lib.pynvmlSimAdvanceClock(float(ms)))
 
 
 def hide(names, out, library=None):

@@ -111,8 +111,8 @@ def exported(library=None):
 
 
 def hide(names, out, library=None):
-    """Write a copy of `library` (the simulator by default) to `out` (a file, or a
-    directory that gets libnvidia-ml.so.1) in which the dynamic symbols `names` (exact
+    """Write a copy of `library` (the simulator by default) to `out` (a file whose
+    name holds ".so", or a directory, made if missing, that gets libnvidia-ml.so.1) in which the dynamic symbols `names` (exact
     names or fnmatch patterns like 'nvmlDeviceGetMig*') cannot be found.
 
     Returns (the path written, the sorted names hidden).  Raises HideError, writing
@@ -137,7 +137,9 @@ def hide(names, out, library=None):
                         "linker: hiding would break it (link it -Bsymbolic)")
     for name, off in chosen.values():
         struct.pack_into("<I", data, off, 0)     # st_name -> "": no lookup matches it
-    if os.path.isdir(out):
+    if os.path.isdir(out) or ".so" not in os.path.basename(out.rstrip("/")) or out.endswith("/"):
+        # a directory (made if missing): a file's name says it is a library (.so, .so.1)
+        os.makedirs(out, exist_ok=True)
         out = os.path.join(out, SIM_NAME)
     src_dir, out_dir = os.path.dirname(os.path.abspath(library)), os.path.dirname(os.path.abspath(out))
     for name in _needed(data, secs):
