@@ -151,6 +151,7 @@ if inc is not None:
     builtin = {"DEFAULT": "sim/profiles/default.json", "VGPU_HOST": "sim/profiles/vgpu-host.json",
                "HGX_H100_8": "sim/profiles/hgx-h100-8.json", "H100_MIG": "sim/profiles/h100-mig.json",
                "A100": "sim/profiles/a100.json", "RTX4090": "sim/profiles/rtx4090.json",
+                "H200": "sim/profiles/h200.json",
                "SCHEMA": "src/pynvml/_sim/profile.schema.json"}
     extensions.append(Extension(
         "pynvml._sim.libnvidia_ml",

@@ -17,5 +17,6 @@ BUILTIN(sim_profile_hgx8, SIM_PROFILE_HGX_H100_8)
 BUILTIN(sim_profile_h100_mig, SIM_PROFILE_H100_MIG)
 BUILTIN(sim_profile_a100, SIM_PROFILE_A100)
 BUILTIN(sim_profile_rtx4090, SIM_PROFILE_RTX4090)
+BUILTIN(sim_profile_h200, SIM_PROFILE_H200)
 BUILTIN(sim_profile_schema, SIM_PROFILE_SCHEMA)
     .section .note.GNU-stack,"",@progbits

@@ -26,7 +26,7 @@
 
 /* incbin.S: the built-in profiles, NUL-terminated */
 extern const char sim_profile_default[], sim_profile_vgpu_host[], sim_profile_hgx8[], sim_profile_h100_mig[],
-    sim_profile_a100[], sim_profile_rtx4090[];
+    sim_profile_a100[], sim_profile_rtx4090[], sim_profile_h200[];
 
 static const struct {
     const char *name;
@@ -38,6 +38,7 @@ static const struct {
     {"h100-mig", sim_profile_h100_mig},
     {"a100", sim_profile_a100},
     {"rtx4090", sim_profile_rtx4090},
+    {"h200", sim_profile_h200},   /* captured from a real H200 (python -m pynvml._sim capture --anonymize) */
     {NULL, NULL},
 };
 

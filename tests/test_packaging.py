@@ -15,6 +15,10 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 import check_dist  # noqa: E402
 
+# the package as this project's build makes it (bundled cJSON, stripped RUNPATH): not what
+# tools/gpu_session.sh installs on the GPU machine (--target, its own cJSON, no bundling)
+pytestmark = pytest.mark.simulator
+
 PKG = Path(pynvml.__file__).parent
 SIM = PKG / "_sim" / "libnvidia-ml.so.1"
 

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.simulator
 
-BUILT_IN = ["default", "vgpu-host", "hgx-h100-8", "h100-mig", "a100", "rtx4090"]
+BUILT_IN = ["default", "vgpu-host", "hgx-h100-8", "h100-mig", "a100", "rtx4090", "h200"]
 
 
 @pytest.fixture
@@ -104,3 +104,24 @@ def test_consumer_gpu_with_fans_and_a_display(builtin, ref):
             getter(gpu)
     with pytest.raises(pynvml.NVMLError_NotSupported):
         pynvml.nvmlDeviceGetNvLinkState(gpu, 0)
+
+
+def test_the_h200_captured_on_the_gpu_machine(builtin, ref):
+    # sim/profiles/h200.json is `python -m pynvml._sim capture --anonymize` of the real H200:
+    # what the real one answered comes back, through ours and through nvidia-ml-py alike
+    import json
+    captured = json.loads((ROOT / "sim" / "profiles" / "h200.json").read_text())["devices"][0]
+    (h,) = builtin("h200")
+    assert pynvml.nvmlDeviceGetName(h) == captured["nvmlDeviceGetName"] == "NVIDIA H200"
+    assert pynvml.nvmlDeviceGetUUID(h) == "GPU-00000000-0000-4000-8000-000000000000"   # anonymized
+    mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+    assert mem.total == captured["nvmlDeviceGetMemoryInfo"]["total"] and mem.total > 140 * 2**30
+    assert pynvml.nvmlDeviceGetPciInfo(h).busId == captured["nvmlDeviceGetPciInfo_v3"]["busId"]
+    ref.nvmlInit()
+    try:
+        rh = ref.nvmlDeviceGetHandleByIndex(0)
+        for f in ("nvmlDeviceGetName", "nvmlDeviceGetVbiosVersion", "nvmlDeviceGetPowerManagementLimit",
+                  "nvmlDeviceGetMaxPcieLinkGeneration", "nvmlDeviceGetCudaComputeCapability"):
+            assert getattr(pynvml, f)(h) == getattr(ref, f)(rh), f
+    finally:
+        ref.nvmlShutdown()

@@ -496,7 +496,11 @@ def test_engine_times_the_fetch_phase_per_entry_point(smi):
         assert per_call["nvmlDeviceGetFieldValues"][1] == count      # one batch per GPU
         assert per_call["nvmlDeviceGetName"][1] == count
         assert all(isinstance(ns, int) and ns >= 0 and n >= 1 for ns, n in per_call.values())
-        assert sum(ns for ns, _ in per_call.values()) <= total[0]
+        # calls may overlap (the engine runs each GPU's and the slow calls on threads of their
+        # own, ext/batch.c): none took longer than the phase, and together no more than the
+        # phase on each thread the engine can start
+        assert max(ns for ns, _ in per_call.values()) <= total[0]
+        assert sum(ns for ns, _ in per_call.values()) <= total[0] * (4 * count + 1)   # per GPU: its calls, PCIe tx, rx, inforom
         first = dict(per_call)
         _nvml._smi_query(items, None, 0, None, per_call)              # added to, not replaced
         assert per_call["nvmlDeviceGetName"][1] == 2 * count

@@ -32,6 +32,12 @@ export PYNVML_CJSON="$PWD/.carry/cjson" PYTHONUNBUFFERED=1
 REFERENCE=$($PY -c 'import importlib.util as u; print(u.find_spec("pynvml").origin)')
 export PYNVML_REFERENCE="$REFERENCE"
 echo "reference nvidia-ml-py: $REFERENCE"
+# nvidia-ml-py 13.615.71 too, where its wheel was carried (.whl/): the tests that compare the
+# classes 13.615 changed take it from PYNVML_REFERENCE_NEW (they skip without it)
+WHL615=$(ls .whl/nvidia_ml_py-13.615.71-*.whl 2>/dev/null | head -1)
+if [ -n "$WHL615" ]; then
+  rm -rf /tmp/ref615 && $PY -m zipfile -e "$WHL615" /tmp/ref615 && export PYNVML_REFERENCE_NEW=/tmp/ref615/pynvml.py
+fi
 
 # REUSE=1: keep the /tmp/ours an earlier call on this (still warm) machine built
 if [ -z "${REUSE:-}" ] || [ ! -d /tmp/ours/pynvml ]; then
