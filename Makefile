@@ -2,6 +2,7 @@
 #
 #   make run        build, then show each GPU (the simulated ones where no GPU is)
 #   make test       build, then run the whole test suite (what .ci/run does)
+#   make test-threads  the test suite with a second Python thread alive (CI runs it too)
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
@@ -29,13 +30,19 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: fuzz run test sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
+.PHONY: fuzz run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
 
 test: build ref
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The suite again with an idle second Python thread (tests/conftest.py): every wrapper
+# then releases the GIL around NVML, which a lone thread never does (ext/gil.h), so the
+# release path and its error paths run too.
+test-threads: build ref
+	PYNVML_TEST_SECOND_THREAD=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # apt-get through tools/apt_install.sh: it waits while another apt or dpkg holds the lock
 sysdeps:

@@ -28,6 +28,9 @@ TO_PY = {"u8": "PyLong_FromUnsignedLong((unsigned long)({}))",
          "ulong": "PyLong_FromUnsignedLong({})",
          "f64": "PyFloat_FromDouble({})"}
 
+# Handle kinds whose objects the caller frees (ext/pynvml.h, pn_handle_kind_tracked).
+TRACKED = {"EventSet", "GpmSample", "SystemEventSet"}
+
 ARG_CONV = {"u32": "pn_arg_u32", "i32": "pn_arg_i32", "u64": "pn_arg_u64", "i64": "pn_arg_i64",
             "f64": "pn_arg_f64"}
 
@@ -255,12 +258,29 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append(f"    if ({src} != NULL && {src} != Py_None &&")
         o.append(f'        pn_copy_to_buffer({src}, NULL, sizeof o_{outs0[i].name}, "{name}", "{a}") < 0)')
         o.append("        return NULL;")
+    # A conversion after a handle's check can run the caller's Python code (an int's
+    # __index__, a refarg's buffer): that code may have freed the handle's object or shut
+    # NVML down, so the handles are checked again after the last such conversion.
+    handles = [p for p in ins if p.type.kind == "handle"]
+    later = [p for p in ins if p.type.kind == "scalar"]
+    if handles and (refargs(f) or any(ins.index(q) > ins.index(handles[0]) for q in later)):
+        o.append("    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */")
+        for p in handles:
+            src = f"argv[{ins.index(p)}]"
+            guard = f"if ({src} != NULL) " if p.default is not None else ""
+            o.append(f'    {guard}if (pn_arg_handle(st, {src}, PN_HANDLE_{p.type.base}, "{name}", "{p.name}", '
+                     f"(void **)&a_{p.name}) < 0) return NULL;")
     resolve = "PN_RESOLVE_HOOKED" if "pyhook" in f.options else "PN_RESOLVE"
     o.append(f"    {resolve}(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
-    o.append("    PN_NVML_BEGIN")
-    o.append(f"    rc = {call};")
-    o.append("    PN_NVML_END")
+    # An object the caller frees (an event set, ...): the call keeps the GIL, so that no
+    # other thread frees it meanwhile (these calls are short; the waits are hand-written).
+    keep_gil = any(p.type.kind == "handle" and p.type.base in TRACKED for p in ins)
+    if not keep_gil:
+        o.append("    PN_NVML_BEGIN")
+    o.append(f"    rc = {call};{'   /* with the GIL: no free of its object meanwhile */' if keep_gil else ''}")
+    if not keep_gil:
+        o.append("    PN_NVML_END")
     if arrays_by_count:
         if len(arrays_by_count) > 1:
             raise SpecError(f"{f.pyname}: one count parameter at most")

@@ -76,6 +76,7 @@ typedef struct {
     PyObject *ctypes;               /* the ctypes module, once a class was made */
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
+    struct pn_waiting *waiting;     /* objects a wait is using with the GIL released (hand_events.c) */
     PyObject *module;               /* the module this state belongs to (borrowed) */
     /* fnptr_hook.c: set while a client has changed pynvml._nvmlGetFunctionPointer */
     int fnptr_hooked;
@@ -241,6 +242,7 @@ int pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
                      long long min, long long max, long long *out);
 int pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out);
 int pn_arg_cstr(PyObject *o, const char *fname, const char *argname, const char **out);
+PyObject *pn_arg_tuple(PyObject *o, const char *msg);
 PyObject *pn_decode(const char *buf, size_t cap);
 
 /* The integer arguments: an exact int in range converts inline; anything else (an

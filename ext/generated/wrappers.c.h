@@ -992,6 +992,8 @@ pn_w_nvmlDeviceGetInforomVersion(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceGetInforomVersion", "infoRomObject", &a_infoRomObject) < 0) return NULL;
     char o_version[NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetInforomVersion", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetInforomVersion, pfn_nvmlDeviceGetInforomVersion, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_infoRomObject, o_version, (unsigned int)sizeof o_version);
@@ -1695,6 +1697,8 @@ pn_w_nvmlDeviceGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_sensor;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperature", "sensor", &a_sensor) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTemperature", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperature, pfn_nvmlDeviceGetTemperature, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_sensor, &o_temp);
@@ -1750,6 +1754,8 @@ pn_w_nvmlDeviceGetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     unsigned int a_threshold;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTemperatureThreshold", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureThreshold, pfn_nvmlDeviceGetTemperatureThreshold, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &o_temp);
@@ -1857,6 +1863,8 @@ pn_w_nvmlDeviceGetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_fan;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetFanSpeed_v2", "fan", &a_fan) < 0) return NULL;
     unsigned int o_speed = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFanSpeed_v2, pfn_nvmlDeviceGetFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_speed);
@@ -2386,6 +2394,8 @@ pn_w_nvmlDeviceGetViolationStatus(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetViolationStatus", "perfPolicyType", &a_perfPolicyType) < 0) return NULL;
     nvmlViolationTime_t o_violTime;
     memset(&o_violTime, 0, sizeof o_violTime);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetViolationStatus", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetViolationStatus, pfn_nvmlDeviceGetViolationStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_perfPolicyType, &o_violTime);
@@ -2441,6 +2451,8 @@ pn_w_nvmlDeviceGetClockInfo(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClockInfo", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockInfo, pfn_nvmlDeviceGetClockInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
@@ -2496,6 +2508,8 @@ pn_w_nvmlDeviceGetMaxClockInfo(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxClockInfo", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxClockInfo, pfn_nvmlDeviceGetMaxClockInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
@@ -2551,6 +2565,8 @@ pn_w_nvmlDeviceGetApplicationsClock(PyObject *module, PyObject *const *args, Py_
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetApplicationsClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetApplicationsClock, pfn_nvmlDeviceGetApplicationsClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -2606,6 +2622,8 @@ pn_w_nvmlDeviceGetDefaultApplicationsClock(PyObject *module, PyObject *const *ar
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetDefaultApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDefaultApplicationsClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDefaultApplicationsClock, pfn_nvmlDeviceGetDefaultApplicationsClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -2661,6 +2679,8 @@ pn_w_nvmlDeviceGetMaxCustomerBoostClock(PyObject *module, PyObject *const *args,
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxCustomerBoostClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxCustomerBoostClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxCustomerBoostClock, pfn_nvmlDeviceGetMaxCustomerBoostClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -2719,6 +2739,8 @@ pn_w_nvmlDeviceGetClock(PyObject *module, PyObject *const *args, Py_ssize_t narg
     unsigned int a_id;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetClock", "id", &a_id) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClock, pfn_nvmlDeviceGetClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, a_id, &o_clockMHz);
@@ -3146,6 +3168,8 @@ pn_w_nvmlDeviceGetTotalEccErrors(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_counterType;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetTotalEccErrors", "counterType", &a_counterType) < 0) return NULL;
     unsigned long long o_eccCounts = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTotalEccErrors", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTotalEccErrors, pfn_nvmlDeviceGetTotalEccErrors, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
@@ -3205,6 +3229,8 @@ pn_w_nvmlDeviceGetDetailedEccErrors(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_u32(argv[2], "nvmlDeviceGetDetailedEccErrors", "counterType", &a_counterType) < 0) return NULL;
     nvmlEccErrorCounts_t o_eccCounts;
     memset(&o_eccCounts, 0, sizeof o_eccCounts);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDetailedEccErrors", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDetailedEccErrors, pfn_nvmlDeviceGetDetailedEccErrors, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
@@ -3266,6 +3292,8 @@ pn_w_nvmlDeviceGetMemoryErrorCounter(PyObject *module, PyObject *const *args, Py
     unsigned int a_locationType;
     if (pn_arg_u32(argv[3], "nvmlDeviceGetMemoryErrorCounter", "locationType", &a_locationType) < 0) return NULL;
     unsigned long long o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemoryErrorCounter", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryErrorCounter, pfn_nvmlDeviceGetMemoryErrorCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, a_locationType, &o_count);
@@ -3320,6 +3348,8 @@ pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_u32(argv[1], "nvmlDeviceGetRetiredPages", "sourceFilter", &a_sourceFilter) < 0) return NULL;
     unsigned int c_pageCount = 0;
     unsigned long long *o_addresses = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetRetiredPages", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages, pfn_nvmlDeviceGetRetiredPages, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses);
@@ -3403,6 +3433,8 @@ pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ss
     unsigned int c_pageCount = 0;
     unsigned long long *o_addresses = NULL;
     unsigned long long *o_timestamps = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetRetiredPages_v2", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages_v2, pfn_nvmlDeviceGetRetiredPages_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses, o_timestamps);
@@ -4607,6 +4639,8 @@ pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py
     unsigned int c_count = 0;
     unsigned long long a_timeStamp;
     if (pn_arg_u64(argv[1], "nvmlDeviceGetProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetProcessUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetProcessUtilization, pfn_nvmlDeviceGetProcessUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, o_samples, &c_count, a_timeStamp);
@@ -5001,6 +5035,8 @@ pn_w_nvmlDeviceGetPcieThroughput(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_counter;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetPcieThroughput", "counter", &a_counter) < 0) return NULL;
     unsigned int o_value = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieThroughput", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieThroughput, pfn_nvmlDeviceGetPcieThroughput, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_counter, &o_value);
@@ -5107,6 +5143,8 @@ pn_w_nvmlDeviceGetNvLinkState(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkState", "link", &a_link) < 0) return NULL;
     unsigned int o_isActive = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkState", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkState, pfn_nvmlDeviceGetNvLinkState, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_isActive);
@@ -5161,6 +5199,8 @@ pn_w_nvmlDeviceGetNvLinkVersion(PyObject *module, PyObject *const *args, Py_ssiz
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkVersion", "link", &a_link) < 0) return NULL;
     unsigned int o_version = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkVersion", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkVersion, pfn_nvmlDeviceGetNvLinkVersion, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_version);
@@ -5218,6 +5258,8 @@ pn_w_nvmlDeviceGetNvLinkCapability(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_capability;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkCapability", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkCapability", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkCapability, pfn_nvmlDeviceGetNvLinkCapability, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_capability, &o_capResult);
@@ -5323,6 +5365,8 @@ pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTopologyNearestGpus", "level", &a_level) < 0) return NULL;
     unsigned int c_count = 0;
     nvmlDevice_t *o_deviceArray = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTopologyNearestGpus", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTopologyNearestGpus, pfn_nvmlDeviceGetTopologyNearestGpus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_level, &c_count, o_deviceArray);
@@ -5824,6 +5868,8 @@ pn_w_nvmlDeviceGetEncoderCapacity(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_encoderQueryType;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetEncoderCapacity", "encoderQueryType", &a_encoderQueryType) < 0) return NULL;
     unsigned int o_encoderCapacity = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetEncoderCapacity", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderCapacity, pfn_nvmlDeviceGetEncoderCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_encoderQueryType, &o_encoderCapacity);
@@ -6928,6 +6974,8 @@ pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *arg
     if (pn_arg_u32(argv[1], "nvmlDeviceGetSupportedGraphicsClocks", "memoryClockMHz", &a_memoryClockMHz) < 0) return NULL;
     unsigned int c_count = 0;
     unsigned int *o_clocksMHz = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedGraphicsClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedGraphicsClocks, pfn_nvmlDeviceGetSupportedGraphicsClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_memoryClockMHz, &c_count, o_clocksMHz);
@@ -7879,6 +7927,8 @@ pn_w_nvmlDeviceGetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_apiType;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
     unsigned int o_isRestricted = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAPIRestriction", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAPIRestriction, pfn_nvmlDeviceGetAPIRestriction, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_apiType, &o_isRestricted);
@@ -8235,6 +8285,8 @@ pn_w_nvmlDeviceGetTargetFanSpeed(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_fan;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTargetFanSpeed", "fan", &a_fan) < 0) return NULL;
     unsigned int o_targetSpeed = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTargetFanSpeed", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTargetFanSpeed, pfn_nvmlDeviceGetTargetFanSpeed, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_targetSpeed);
@@ -8396,6 +8448,8 @@ pn_w_nvmlDeviceGetNvLinkErrorCounter(PyObject *module, PyObject *const *args, Py
     unsigned int a_counter;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkErrorCounter", "counter", &a_counter) < 0) return NULL;
     unsigned long long o_counterValue = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkErrorCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkErrorCounter, pfn_nvmlDeviceGetNvLinkErrorCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_counterValue);
@@ -8449,6 +8503,8 @@ pn_w_nvmlDeviceGetNvLinkRemoteDeviceType(PyObject *module, PyObject *const *args
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkRemoteDeviceType", "link", &a_link) < 0) return NULL;
     unsigned int o_pNvLinkDeviceType = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkRemoteDeviceType", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType, pfn_nvmlDeviceGetNvLinkRemoteDeviceType, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_link, &o_pNvLinkDeviceType);
@@ -8504,6 +8560,8 @@ pn_w_nvmlDeviceGetNvLinkRemotePciInfo(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkRemotePciInfo", "link", &a_link) < 0) return NULL;
     nvmlPciInfo_t o_pci;
     memset(&o_pci, 0, sizeof o_pci);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkRemotePciInfo", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2, pfn_nvmlDeviceGetNvLinkRemotePciInfo_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_pci);
@@ -8562,6 +8620,8 @@ pn_w_nvmlDeviceGetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkUtilizationControl", "counter", &a_counter) < 0) return NULL;
     nvmlNvLinkUtilizationControl_t o_control;
     memset(&o_control, 0, sizeof o_control);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkUtilizationControl", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationControl, pfn_nvmlDeviceGetNvLinkUtilizationControl, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_control);
@@ -8620,6 +8680,8 @@ pn_w_nvmlDeviceGetNvLinkUtilizationCounter(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
     unsigned long long o_rxcounter = 0;
     unsigned long long o_txcounter = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter, pfn_nvmlDeviceGetNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_rxcounter, &o_txcounter);
@@ -8681,6 +8743,9 @@ pn_w_nvmlDeviceGetP2PStatus(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_p2pIndex;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetP2PStatus", "p2pIndex", &a_p2pIndex) < 0) return NULL;
     unsigned int o_p2pStatus = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetP2PStatus", "device1", (void **)&a_device1) < 0) return NULL;
+    if (pn_arg_handle(st, argv[1], PN_HANDLE_Device, "nvmlDeviceGetP2PStatus", "device2", (void **)&a_device2) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetP2PStatus, pfn_nvmlDeviceGetP2PStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device1, a_device2, a_p2pIndex, &o_p2pStatus);
@@ -8838,6 +8903,8 @@ pn_w_nvmlDeviceGetMigDeviceHandleByIndex(PyObject *module, PyObject *const *args
     unsigned int a_index;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMigDeviceHandleByIndex", "index", &a_index) < 0) return NULL;
     nvmlDevice_t o_migDevice = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMigDeviceHandleByIndex", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex, pfn_nvmlDeviceGetMigDeviceHandleByIndex, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_index, &o_migDevice);
@@ -9045,6 +9112,8 @@ pn_w_nvmlDeviceGetGpuInstanceRemainingCapacity(PyObject *module, PyObject *const
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceRemainingCapacity", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity, pfn_nvmlDeviceGetGpuInstanceRemainingCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_count);
@@ -9101,6 +9170,8 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoByIdV(PyObject *module, PyObject *const 
     nvmlGpuInstanceProfileInfo_v2_t o_info;
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
@@ -9157,6 +9228,8 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoById(PyObject *module, PyObject *const *
     nvmlGpuInstanceProfileInfo_v2_t o_info;
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceProfileInfoById", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
@@ -9928,6 +10001,8 @@ pn_w_nvmlVgpuTypeGetMaxInstances(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_vgpuTypeId;
     if (pn_arg_u32(argv[1], "nvmlVgpuTypeGetMaxInstances", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_vgpuInstanceCount = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlVgpuTypeGetMaxInstances", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstances, pfn_nvmlVgpuTypeGetMaxInstances, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_vgpuTypeId, &o_vgpuInstanceCount);
@@ -10754,6 +10829,8 @@ pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAdaptiveTgpMode_v1", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAdaptiveTgpMode_v1, pfn_nvmlDeviceSetAdaptiveTgpMode_v1, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_mode);
@@ -11111,9 +11188,7 @@ pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *con
     void * a_config;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t, "nvmlEventSetRegisterGpuOperationalEvents_v1", "config", &a_config) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetRegisterGpuOperationalEvents_v1, pfn_nvmlEventSetRegisterGpuOperationalEvents_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11155,9 +11230,7 @@ pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextCount_v1_t, "nvmlEventSetGetContextCount_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextCount_v1, pfn_nvmlEventSetGetContextCount_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11199,9 +11272,7 @@ pn_w_nvmlEventSetGetContextInfo_v1(PyObject *module, PyObject *const *args, Py_s
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextInfo_v1_t, "nvmlEventSetGetContextInfo_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextInfo_v1, pfn_nvmlEventSetGetContextInfo_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11244,9 +11315,7 @@ pn_w_nvmlEventSetGetContextData_v1(PyObject *module, PyObject *const *args, Py_s
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextData_v1_t, "nvmlEventSetGetContextData_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextData_v1, pfn_nvmlEventSetGetContextData_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11288,9 +11357,7 @@ pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(PyObject *module, PyO
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, pfn_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11334,10 +11401,11 @@ pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u64(argv[1], "nvmlDeviceRegisterEvents", "eventTypes", &a_eventTypes) < 0) return NULL;
     nvmlEventSet_t a_eventSet;
     if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceRegisterEvents", "handle", (void **)&a_handle) < 0) return NULL;
+    if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceRegisterEvents, pfn_nvmlDeviceRegisterEvents, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_handle, a_eventTypes, a_eventSet);
-    PN_NVML_END
+    rc = fn(a_handle, a_eventTypes, a_eventSet);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11725,6 +11793,8 @@ pn_w_nvmlUnitGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlUnitGetTemperature", "type", &a_type) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetTemperature", "unit", (void **)&a_unit) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetTemperature, pfn_nvmlUnitGetTemperature, fn);
     PN_NVML_BEGIN
     rc = fn(a_unit, a_type, &o_temp);
@@ -11909,6 +11979,8 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitSetLedState", "unit", (void **)&a_unit) < 0) return NULL;
     unsigned int a_color;
     if (pn_arg_u32(argv[1], "nvmlUnitSetLedState", "color", &a_color) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitSetLedState", "unit", (void **)&a_unit) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitSetLedState, pfn_nvmlUnitSetLedState, fn);
     PN_NVML_BEGIN
     rc = fn(a_unit, a_color);
@@ -12401,6 +12473,8 @@ pn_w_nvmlDeviceGetThermalSettings(PyObject *module, PyObject *const *args, Py_ss
     if (argv[2] != NULL && argv[2] != Py_None &&
         pn_copy_to_buffer(argv[2], NULL, sizeof o_pThermalSettings, "nvmlDeviceGetThermalSettings", "c_thermalsettings") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetThermalSettings", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetThermalSettings, pfn_nvmlDeviceGetThermalSettings, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sensorindex, &o_pThermalSettings);
@@ -12518,6 +12592,8 @@ pn_w_nvmlDeviceGetDynamicPstatesInfo(PyObject *module, PyObject *const *args, Py
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_pDynamicPstatesInfo, "nvmlDeviceGetDynamicPstatesInfo", "c_dynamicpstatesinfo") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDynamicPstatesInfo", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDynamicPstatesInfo, pfn_nvmlDeviceGetDynamicPstatesInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, &o_pDynamicPstatesInfo);
@@ -12587,6 +12663,8 @@ pn_w_nvmlDeviceGetMinMaxClockOfPState(PyObject *module, PyObject *const *args, P
     if (argv[4] != NULL && argv[4] != Py_None &&
         pn_copy_to_buffer(argv[4], NULL, sizeof o_maxClockMHz, "nvmlDeviceGetMinMaxClockOfPState", "maxClockMHz") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMinMaxClockOfPState", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMinMaxClockOfPState, pfn_nvmlDeviceGetMinMaxClockOfPState, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_clockType, a_pstate, &o_minClockMHz, &o_maxClockMHz);
@@ -12656,6 +12734,8 @@ pn_w_nvmlDeviceGetClkMonStatus(PyObject *module, PyObject *const *args, Py_ssize
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_status, "nvmlDeviceGetClkMonStatus", "c_clkMonInfo") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClkMonStatus", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClkMonStatus, pfn_nvmlDeviceGetClkMonStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_status);
@@ -12718,6 +12798,8 @@ pn_w_nvmlDeviceGetGspFirmwareMode(PyObject *module, PyObject *const *args, Py_ss
     if (argv[2] != NULL && argv[2] != Py_None &&
         pn_copy_to_buffer(argv[2], NULL, sizeof o_defaultMode, "nvmlDeviceGetGspFirmwareMode", "defaultMode") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGspFirmwareMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareMode, pfn_nvmlDeviceGetGspFirmwareMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_isEnabled, &o_defaultMode);
@@ -12784,6 +12866,8 @@ pn_w_nvmlDeviceGetModuleId(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_moduleId, "nvmlDeviceGetModuleId", "moduleId") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetModuleId", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetModuleId, pfn_nvmlDeviceGetModuleId, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_moduleId);
@@ -13064,6 +13148,8 @@ pn_w_nvmlDeviceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetAccountingStats", "pid", &a_pid) < 0) return NULL;
     nvmlAccountingStats_t o_stats;
     memset(&o_stats, 0, sizeof o_stats);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAccountingStats", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats, pfn_nvmlDeviceGetAccountingStats, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_pid, &o_stats);
@@ -13373,6 +13459,8 @@ pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstance", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstance, pfn_nvmlDeviceCreateGpuInstance, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_gpuInstance);
@@ -13431,6 +13519,8 @@ pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const 
     void * a_placement;
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlGpuInstancePlacement_t, "nvmlDeviceCreateGpuInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstanceWithPlacement", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement, pfn_nvmlDeviceCreateGpuInstanceWithPlacement, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, (nvmlGpuInstancePlacement_t *)a_placement, &o_gpuInstance);
@@ -13529,6 +13619,8 @@ pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_gpuInstanceId;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceById", "gpuInstanceId", &a_gpuInstanceId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceById", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceById, pfn_nvmlDeviceGetGpuInstanceById, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_gpuInstanceId, &o_gpuInstance);
@@ -13634,6 +13726,8 @@ pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObje
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_count);
@@ -13689,6 +13783,8 @@ pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *arg
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstance", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstance, pfn_nvmlGpuInstanceCreateComputeInstance, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_computeInstance);
@@ -13747,6 +13843,8 @@ pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObjec
     void * a_placement;
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlComputeInstancePlacement_t, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement, pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, (nvmlComputeInstancePlacement_t *)a_placement, &o_computeInstance);
@@ -13844,6 +13942,8 @@ pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *ar
     unsigned int a_computeInstanceId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceById", "computeInstanceId", &a_computeInstanceId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceById", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceById, pfn_nvmlGpuInstanceGetComputeInstanceById, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_computeInstanceId, &o_computeInstance);
@@ -14332,6 +14432,8 @@ pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPersistenceMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPersistenceMode, pfn_nvmlDeviceSetPersistenceMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -14377,6 +14479,8 @@ pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetComputeMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetComputeMode, pfn_nvmlDeviceSetComputeMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -14422,6 +14526,8 @@ pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetEccMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetEccMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetEccMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetEccMode, pfn_nvmlDeviceSetEccMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -14468,6 +14574,8 @@ pn_w_nvmlDeviceSetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetMigMode", "mode", &a_mode) < 0) return NULL;
     unsigned int o_activationStatus = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMigMode", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMigMode, pfn_nvmlDeviceSetMigMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_mode, &o_activationStatus);
@@ -14521,6 +14629,8 @@ pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuOperationMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuOperationMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuOperationMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuOperationMode, pfn_nvmlDeviceSetGpuOperationMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -14566,6 +14676,8 @@ pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDriverModel", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_model;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDriverModel", "model", &a_model) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDriverModel", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDriverModel, pfn_nvmlDeviceSetDriverModel, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_model, (unsigned int)(0));
@@ -14610,6 +14722,8 @@ pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAccountingMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAccountingMode, pfn_nvmlDeviceSetAccountingMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -14658,6 +14772,8 @@ pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
     unsigned int a_isRestricted;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetAPIRestriction", "isRestricted", &a_isRestricted) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAPIRestriction", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAPIRestriction, pfn_nvmlDeviceSetAPIRestriction, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_apiType, a_isRestricted);
@@ -14699,6 +14815,8 @@ pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_virtualization_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetVirtualizationMode", "virtualization_mode", &a_virtualization_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVirtualizationMode, pfn_nvmlDeviceSetVirtualizationMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_virtualization_mode);
@@ -14743,6 +14861,8 @@ pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearEccErrorCounts", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_counterType;
     if (pn_arg_u32(argv[1], "nvmlDeviceClearEccErrorCounts", "counterType", &a_counterType) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearEccErrorCounts", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceClearEccErrorCounts, pfn_nvmlDeviceClearEccErrorCounts, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_counterType);
@@ -14869,6 +14989,8 @@ pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_limit;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPowerManagementLimit", "limit", &a_limit) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit, pfn_nvmlDeviceSetPowerManagementLimit, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_limit);
@@ -14917,6 +15039,8 @@ pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[1], "nvmlDeviceSetApplicationsClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
     unsigned int a_maxGraphicsClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetApplicationsClocks", "maxGraphicsClockMHz", &a_maxGraphicsClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetApplicationsClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetApplicationsClocks, pfn_nvmlDeviceSetApplicationsClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_maxMemClockMHz, a_maxGraphicsClockMHz);
@@ -15006,6 +15130,8 @@ pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuLockedClocks", "minGpuClockMHz", &a_minGpuClockMHz) < 0) return NULL;
     unsigned int a_maxGpuClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetGpuLockedClocks", "maxGpuClockMHz", &a_maxGpuClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuLockedClocks, pfn_nvmlDeviceSetGpuLockedClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_minGpuClockMHz, a_maxGpuClockMHz);
@@ -15095,6 +15221,8 @@ pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[1], "nvmlDeviceSetMemoryLockedClocks", "minMemClockMHz", &a_minMemClockMHz) < 0) return NULL;
     unsigned int a_maxMemClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetMemoryLockedClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemoryLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLockedClocks, pfn_nvmlDeviceSetMemoryLockedClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_minMemClockMHz, a_maxMemClockMHz);
@@ -15180,6 +15308,8 @@ pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_enabled;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled, pfn_nvmlDeviceSetAutoBoostedClocksEnabled, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled);
@@ -15228,6 +15358,8 @@ pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *co
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
     unsigned int a_flags;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "flags", &a_flags) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled, a_flags);
@@ -15274,6 +15406,8 @@ pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetGpcClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpcClkVfOffset, pfn_nvmlDeviceSetGpcClkVfOffset, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
@@ -15320,6 +15454,8 @@ pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetMemClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemClkVfOffset, pfn_nvmlDeviceSetMemClkVfOffset, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
@@ -15365,6 +15501,8 @@ pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[1], "nvmlDeviceSetFanSpeed_v2", "index", &a_index) < 0) return NULL;
     unsigned int a_speed;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanSpeed_v2", "speed", &a_speed) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanSpeed_v2, pfn_nvmlDeviceSetFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_index, a_speed);
@@ -15410,6 +15548,8 @@ pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_index;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultFanSpeed_v2", "index", &a_index) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2, pfn_nvmlDeviceSetDefaultFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_index);
@@ -15458,6 +15598,8 @@ pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[1], "nvmlDeviceSetFanControlPolicy", "fan", &a_fan) < 0) return NULL;
     unsigned int a_fanControlPolicy;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanControlPolicy", "fanControlPolicy", &a_fanControlPolicy) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanControlPolicy", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanControlPolicy, pfn_nvmlDeviceSetFanControlPolicy, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, a_fanControlPolicy);
@@ -15505,6 +15647,8 @@ pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     if (pn_arg_u32(argv[1], "nvmlDeviceSetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
     int a_temp;
     if (pn_arg_i32(argv[2], "nvmlDeviceSetTemperatureThreshold", "temp", &a_temp) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetTemperatureThreshold", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetTemperatureThreshold, pfn_nvmlDeviceSetTemperatureThreshold, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &a_temp);
@@ -15637,6 +15781,8 @@ pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     if (pn_arg_struct(st, argv[3], PN_STRUCT_nvmlNvLinkUtilizationControl_t, "nvmlDeviceSetNvLinkUtilizationControl", "control", &a_control) < 0) return NULL;
     unsigned int a_reset;
     if (pn_arg_u32(argv[4], "nvmlDeviceSetNvLinkUtilizationControl", "reset", &a_reset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvLinkUtilizationControl", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkUtilizationControl, pfn_nvmlDeviceSetNvLinkUtilizationControl, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, (nvmlNvLinkUtilizationControl_t *)a_control, a_reset);
@@ -15680,6 +15826,8 @@ pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args,
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkErrorCounters", "device", (void **)&a_device) < 0) return NULL;
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkErrorCounters", "link", &a_link) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkErrorCounters", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkErrorCounters, pfn_nvmlDeviceResetNvLinkErrorCounters, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link);
@@ -15726,6 +15874,8 @@ pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *
     if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkUtilizationCounter", "link", &a_link) < 0) return NULL;
     unsigned int a_counter;
     if (pn_arg_u32(argv[2], "nvmlDeviceResetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter, pfn_nvmlDeviceResetNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter);
@@ -15775,6 +15925,8 @@ pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const 
     if (pn_arg_u32(argv[2], "nvmlDeviceFreezeNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
     unsigned int a_freeze;
     if (pn_arg_u32(argv[3], "nvmlDeviceFreezeNvLinkUtilizationCounter", "freeze", &a_freeze) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceFreezeNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter, pfn_nvmlDeviceFreezeNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, a_freeze);
@@ -15861,6 +16013,8 @@ pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetConfComputeUnprotectedMemSize", "device", (void **)&a_device) < 0) return NULL;
     unsigned long long a_c_ccMemSize;
     if (pn_arg_u64(argv[1], "nvmlDeviceSetConfComputeUnprotectedMemSize", "c_ccMemSize", &a_c_ccMemSize) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetConfComputeUnprotectedMemSize", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize, pfn_nvmlDeviceSetConfComputeUnprotectedMemSize, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_c_ccMemSize);
@@ -17397,6 +17551,8 @@ pn_w_nvmlDeviceGetVgpuCapabilities(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_capability;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetVgpuCapabilities", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuCapabilities", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuCapabilities, pfn_nvmlDeviceGetVgpuCapabilities, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_capability, &o_capResult);
@@ -17456,6 +17612,8 @@ pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ss
     unsigned int o_sampleValType = 0;
     unsigned int c_vgpuInstanceSamplesCount = 0;
     nvmlVgpuInstanceUtilizationSample_t *o_utilizationSamples = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuUtilization, pfn_nvmlDeviceGetVgpuUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
@@ -17550,6 +17708,8 @@ pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args
     if (pn_arg_u64(argv[1], "nvmlDeviceGetVgpuProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
     unsigned int c_vgpuProcessSamplesCount = 0;
     nvmlVgpuProcessUtilizationSample_t *o_utilizationSamples = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuProcessUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuProcessUtilization, pfn_nvmlDeviceGetVgpuProcessUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
