@@ -13,6 +13,7 @@
  *   post.c      result converters for calls whose Python result has its own shape
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
  *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
+ *   docs.c      the hand-written functions' docstrings joined with the spec's words
  *   batch.c     batch queries: many (device, metric) pairs, NVML calls made concurrently
  */
 #ifndef PYNVML_H
@@ -308,6 +309,8 @@ PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t na
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
 
+/* docs.c: the spec's words added to the docstrings of these method tables */
+void pn_docs_apply(PyMethodDef *const *tables, size_t ntables);
 /* batch.c: n jobs run on up to n threads, the caller's among them (parallel 0: all on
  * the caller's); no Python in a job, the GIL released by the caller. */
 typedef void (*pn_job_fn)(void *arg, size_t i);

@@ -499,7 +499,7 @@ def test_engine_times_the_fetch_phase_per_entry_point(smi):
         # calls may overlap (the engine runs each GPU's and the slow calls on threads of their
         # own, ext/batch.c): none took longer than the phase, and together no more than the
         # phase on each thread the engine can start
-        assert max(ns for ns, _ in per_call.values()) <= total[0]
+        assert all(ns <= total[0] * n for ns, n in per_call.values())   # n calls of one may overlap
         assert sum(ns for ns, _ in per_call.values()) <= total[0] * (4 * count + 1)   # per GPU: its calls, PCIe tx, rx, inforom
         first = dict(per_call)
         _nvml._smi_query(items, None, 0, None, per_call)              # added to, not replaced
