@@ -30,6 +30,7 @@ for; the text format is a few lines (``_format``) and the server is the standard
 library's, so the exporter needs nothing beyond this package.
 """
 import argparse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import os
 import socket
 import sys
@@ -466,31 +467,37 @@ def _parser():
     return p
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """/metrics: one scrape of the server's exporter."""
+
+    def do_GET(self):
+        if self.path.split("?")[0] == "/metrics":
+            body = self.server.exporter.scrape().encode()
+            ctype, code = "text/plain; version=0.0.4; charset=utf-8", 200
+        elif self.path == "/":
+            body, ctype, code = b"<html><body><a href=\"/metrics\">/metrics</a></body></html>\n", "text/html", 200
+        else:
+            body, ctype, code = b"not found: try /metrics\n", "text/plain", 404
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, exporter):
+        self.exporter = exporter
+        super().__init__(address, _Handler)
+
+
 def _serve(exporter, host, port):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path.split("?")[0] == "/metrics":
-                body = exporter.scrape().encode()
-                ctype = "text/plain; version=0.0.4; charset=utf-8"
-                code = 200
-            elif self.path == "/":
-                body = b"<html><body><a href=\"/metrics\">/metrics</a></body></html>\n"
-                ctype, code = "text/html", 200
-            else:
-                body, ctype, code = b"not found: try /metrics\n", "text/plain", 404
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), exporter)
     sys.stderr.write("pynvml-exporter: serving /metrics of %d GPU(s) on %s:%d\n"
                      % (len(exporter.gpus), host, server.server_address[1]))
     sys.stderr.flush()
