@@ -87,12 +87,28 @@ def main():
     ap.add_argument("--scrapes", type=int, default=200)
     ap.add_argument("--profile", default="hgx-h100-8", help="simulator profile (default hgx-h100-8)")
     ap.add_argument("--json", help="write the figures there too")
+    ap.add_argument("--sim-delays", action="store_true",
+                    help="each nvmlDeviceGetPcieThroughput takes 20 ms, as on an H200 (a delay_ms fault)")
     ap.add_argument("--real", action="store_true", help="the driver's NVML (the GPU machine), not the simulator")
     ap.add_argument("--clients", default=str(CLIENTS), help="where nvitop and nvitop-exporter are (.ref/clients)")
     ap.add_argument("--reference", default=str(NVIDIA_ML_PY), help="the folder of nvidia-ml-py's pynvml.py")
     args = ap.parse_args()
     if not (Path(args.clients) / "nvitop_exporter").exists():
         sys.exit("exporter_bench: nvitop-exporter is not in %s: run make ref first" % args.clients)
+    if args.sim_delays and not args.real:
+        import tempfile
+        path = Path(args.profile)
+        if not path.exists():      # a built-in profile: its file in the repository
+            path = ROOT / "sim" / "profiles" / (args.profile + ".json")
+        p = json.loads(path.read_text())
+        for d in p["devices"]:
+            d.setdefault("faults", {})["nvmlDeviceGetPcieThroughput"] = {"delay_ms": 20}
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(p, tmp)
+        tmp.close()
+        args.profile = tmp.name
+        args.scrapes = min(args.scrapes, 20)
+        print("each nvmlDeviceGetPcieThroughput 20 ms (delay_ms), %d scrapes" % args.scrapes)
     results = {}
     for label, which, reference in [("pynvml-exporter (ours)", "ours", False),
                                     ("nvitop-exporter 1.7.2 on our pynvml", "nvitop", False),
