@@ -47,6 +47,10 @@ def profile():
         fv["142"] = {"value": i, "valueType": 3}
         fv["138:%d" % ALL_LINKS] = {"value": 1000 * i, "valueType": 3}
         fv["139:%d" % ALL_LINKS] = {"value": 7, "valueType": 3}
+    # memory that is not whole MiB (a real H200 reserves 645.9 MB: nvidia-smi shows 616 MiB)
+    mem = p["devices"][3].get("nvmlDeviceGetMemoryInfo_v2")
+    if isinstance(mem, dict) and "reserved" in mem:
+        mem["reserved"] = 616 * 2 ** 20 - 300 * 1024
     return p
 
 
@@ -68,9 +72,9 @@ def expected(d):
         "DCGM_FI_DEV_MEM_COPY_UTIL": d["nvmlDeviceGetUtilizationRates"]["memory"],
         "DCGM_FI_DEV_ENC_UTIL": d["nvmlDeviceGetEncoderUtilization"][0],
         "DCGM_FI_DEV_DEC_UTIL": d["nvmlDeviceGetDecoderUtilization"][0],
-        "DCGM_FI_DEV_FB_FREE": mem["free"] // 2 ** 20,
-        "DCGM_FI_DEV_FB_USED": mem["used"] // 2 ** 20,
-        "DCGM_FI_DEV_FB_RESERVED": mem["reserved"] // 2 ** 20,
+        "DCGM_FI_DEV_FB_FREE": (mem["free"] + 2 ** 19) // 2 ** 20,
+        "DCGM_FI_DEV_FB_USED": (mem["used"] + 2 ** 19) // 2 ** 20,
+        "DCGM_FI_DEV_FB_RESERVED": (mem["reserved"] + 2 ** 19) // 2 ** 20,
         "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": field("94"),
         "DCGM_FI_DEV_PCIE_TX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["0"],
         "DCGM_FI_DEV_PCIE_RX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["1"],

@@ -52,7 +52,9 @@ def _clock(kind):
 
 
 def _memory(attr):
-    return lambda h: getattr(N.nvmlDeviceGetMemoryInfo(h, N.nvmlMemory_v2), attr) // _MiB
+    # MiB rounded to the nearest, as nvidia-smi shows them (floored, the H200's 616 MiB
+    # reserved read 615)
+    return lambda h: (getattr(N.nvmlDeviceGetMemoryInfo(h, N.nvmlMemory_v2), attr) + _MiB // 2) // _MiB
 
 
 class _Batch(str):
