@@ -157,7 +157,7 @@ fuzz: sysdeps
 	mkdir -p build-fuzz/corpus
 	$(FUZZ_CC) -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Iinclude -Isim -I/usr/include/cjson \
-	  $(foreach p,DEFAULT=default VGPU_HOST=vgpu-host HGX_H100_8=hgx-h100-8 H100_MIG=h100-mig A100=a100 RTX4090=rtx4090,\
+	  $(foreach p,DEFAULT=default VGPU_HOST=vgpu-host HGX_H100_8=hgx-h100-8 H100_MIG=h100-mig A100=a100 RTX4090=rtx4090 H200=h200,\
 	    -DSIM_PROFILE_$(word 1,$(subst =, ,$(p)))='"$(CURDIR)/sim/profiles/$(word 2,$(subst =, ,$(p))).json"') \
 	  -DSIM_PROFILE_SCHEMA='"$(CURDIR)/src/pynvml/_sim/profile.schema.json"' \
 	  fuzz/fuzz_profile.c sim/*.c sim/generated/entry_points.c sim/incbin.S -lcjson -lpthread -lm -o build-fuzz/fuzz_profile
