@@ -11,6 +11,8 @@
 #   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
 #   make check-dist the sdist and this Python's wheel, each in a fresh venv without system cJSON (CI)
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
+#   make mutate     mutation testing: the mutants of tools/mutants.json, each against its tests
+#                   (tools/mutate.py; run it before resolving an issue that changes C)
 #
 # Everything lands in .venv (Python packages) and .ref (nvidia-ml-py and the client
 # tools the tests compare against, kept apart so their top-level pynvml.py can't
@@ -27,7 +29,7 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: fuzz run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean abi
+.PHONY: mutate fuzz run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -76,6 +78,11 @@ ref: venv
 	  $(PY) -m pip install -q --no-deps --upgrade --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 \
 	    nvitop-exporter==1.7.2; fi
 	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
+
+# Each mutant of tools/mutants.json built and tested on its own; prints the score and the
+# survivors (MUTATE_ARGS="--only ID,ID" for a few).  Not in CI: see tools/mutate.py.
+mutate: build ref
+	$(PY) tools/mutate.py $(MUTATE_ARGS)
 
 # The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
 # oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is
