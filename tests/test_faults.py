@@ -99,6 +99,16 @@ def test_star_is_every_entry_point_with_one_counter(use_profile, default_profile
     assert outcomes(power(h0), 3) == ["."] * 3
 
 
+def test_the_first_rule_that_fires_decides(use_profile, default_profile):
+    # two rules match one call: the first (in the profile's order) gives the error; the
+    # later one still counts the call (its "after" runs out at the same pace)
+    default_profile["devices"][0]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "IN_USE", "count": 2},
+                                               "*": {"error": "NO_DATA", "after": 2}}
+    h0, _ = start(use_profile, default_profile)
+    # "*" counted start()'s handle lookup as its call 0
+    assert outcomes(power(h0), 4) == ["InUse", "InUse", "NoData", "NoData"]
+
+
 def test_counting_starts_at_load_and_reset_starts_it_again(use_profile, default_profile):
     default_profile["devices"][0]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN", "after": 2}}
     h0, _ = start(use_profile, default_profile)
