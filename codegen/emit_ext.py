@@ -6,6 +6,11 @@ GIL released, raises the matching NVMLError on failure and converts the outputs.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import emit_doc
+import emit_stubs
 from emit_decls import c_type
 from spec import CTYPES_NAMES, HANDLES, OPAQUE_HANDLES, Function, Param, Spec, SpecError, Struct, Type
 
@@ -23,6 +28,9 @@ TO_PY = {"u8": "PyLong_FromUnsignedLong((unsigned long)({}))",
          "ulong": "PyLong_FromUnsignedLong({})",
          "f64": "PyFloat_FromDouble({})"}
 
+# Handle kinds whose objects the caller frees (ext/pynvml.h, pn_handle_kind_tracked).
+TRACKED = {"EventSet", "GpmSample", "SystemEventSet"}
+
 ARG_CONV = {"u32": "pn_arg_u32", "i32": "pn_arg_i32", "u64": "pn_arg_u64", "i64": "pn_arg_i64",
             "f64": "pn_arg_f64"}
 
@@ -33,6 +41,84 @@ def py_signature(f: Function) -> str:
         parts.append(f"{p.name}={p.default}" if p.default is not None else p.name)
     parts += [f"{a}=None" for a in refargs(f)]
     return f"{f.pyname}({', '.join(parts)})"
+
+
+def c_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def c_string_lines(text: str, indent: str) -> list[str]:
+    """A C string literal of text, a source line per line of text."""
+    lines = text.split("\n")
+    return [indent + c_string(ln + ("\n" if i < len(lines) - 1 else "")) for i, ln in enumerate(lines)]
+
+
+_C_TOKEN = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*|\S', re.S)
+_C_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "'": "'"}
+
+
+def _c_literal_groups(text: str) -> list[str]:
+    """The string constants of a C file in order, adjacent literals joined, decoded;
+    other tokens as themselves (comments dropped)."""
+    out: list[str] = []
+    joining = False
+    for tok in _C_TOKEN.findall(text):
+        if tok.startswith(("/*", "//")):
+            continue
+        if tok.startswith('"'):
+            body = re.sub(r"\\(.)", lambda m: _C_ESCAPES[m.group(1)], tok[1:-1])
+            if joining:
+                out[-1] = out[-1] + body
+            else:
+                out.append(body)
+            joining = True
+        else:
+            out.append("\0" + tok)    # not a string
+            joining = False
+    return out
+
+
+def hand_docstrings(root: Path) -> dict[str, str]:
+    """The docstrings the hand-written functions have in their method tables (ext/*.c):
+    "name(sig)\\n--\\n\\nwords", or built by ext/hand_vgpu.c's M(name, fn, sig, doc) macro."""
+    docs: dict[str, str] = {}
+    for path in sorted((root / "ext").glob("*.c")):
+        toks = _c_literal_groups(path.read_text())
+        strings = [(i, t) for i, t in enumerate(toks) if not t.startswith("\0")]
+        for i, t in strings:
+            m = re.match(r"(\w+)\(", t)
+            if m and "\n--\n\n" in t:
+                docs.setdefault(m.group(1), t)
+            elif re.fullmatch(r"nvml\w+", t) and i + 5 < len(toks) and toks[i + 4].startswith("(") \
+                    and not toks[i + 6].startswith("\0") and toks[i + 1:i + 4:2] == ["\0,", "\0,"]:
+                # M("name", fn, "(sig)", "words"): name sig "\n--\n\n" words
+                docs.setdefault(t, t + toks[i + 4] + "\n--\n\n" + toks[i + 6])
+    return docs
+
+
+def emit_docs(spec: Spec, root: Path) -> str:
+    """ext/generated/docs.c.h: the whole docstrings of the hand-written functions, their
+    own words (read from their method tables, ext/*.c) joined with the spec's: ext/docs.c
+    points the tables' entries at them when the module is made."""
+    o = [HEADER,
+         "/* {name, docstring}, sorted by name: the text signature and the words of the hand-written",
+         " * table entry (ext/hand_*.c and the like), with the typed signature and Args/Returns/Raises of the spec. */",
+         "static const pn_doc_entry pn_doc_entries[] = {"]
+    generated = {f.pyname for f in spec.functions if f.python and not f.hand_ext}
+    own = hand_docstrings(root)
+    for f in sorted(emit_stubs.public_functions(spec), key=lambda f: f.pyname):
+        if f.pyname in generated:
+            continue
+        if f.pyname not in own:
+            raise SpecError(f"{f.pyname}: no docstring \"{f.pyname}(...)\\n--\\n\\n...\" in ext/*.c's method tables")
+        head, _, words = own[f.pyname].partition("\n--\n\n")
+        text = head + "\n--\n\n" + emit_doc.typed_signature(spec, f) + "\n\n"
+        text += (words.strip() + "\n\n" if words.strip() else "") + emit_doc.tail(spec, f)
+        o.append(f'    {{"{f.pyname}",')
+        o.extend(c_string_lines(text, "     "))
+        o[-1] += "},"
+    o.append("};")
+    return "\n".join(o) + "\n"
 
 
 def refargs(f: Function) -> list[str]:
@@ -67,8 +153,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     nref = len(refargs(f))
     nmax = len(ins) + nref
     o = []
-    doc = py_signature(f) + "\\n--\\n\\n" + f"Calls NVML's {f.csym}."
-    o.append(f'PyDoc_STRVAR(pn_doc_{name}, "{doc}");')
+    # the text signature (inspect.signature), then the typed one and the rest (emit_doc.py)
+    o.append(f"PyDoc_STRVAR(pn_doc_{name},")
+    o.extend(c_string_lines(py_signature(f) + "\n--\n\n" + emit_doc.body(spec, f), "    "))
+    o[-1] += ");"
     o.append("static PyObject *")
     o.append(f"pn_w_{name}(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)")
     o.append("{")
@@ -170,12 +258,29 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
         o.append(f"    if ({src} != NULL && {src} != Py_None &&")
         o.append(f'        pn_copy_to_buffer({src}, NULL, sizeof o_{outs0[i].name}, "{name}", "{a}") < 0)')
         o.append("        return NULL;")
+    # A conversion after a handle's check can run the caller's Python code (an int's
+    # __index__, a refarg's buffer): that code may have freed the handle's object or shut
+    # NVML down, so the handles are checked again after the last such conversion.
+    handles = [p for p in ins if p.type.kind == "handle"]
+    later = [p for p in ins if p.type.kind == "scalar"]
+    if handles and (refargs(f) or any(ins.index(q) > ins.index(handles[0]) for q in later)):
+        o.append("    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */")
+        for p in handles:
+            src = f"argv[{ins.index(p)}]"
+            guard = f"if ({src} != NULL) " if p.default is not None else ""
+            o.append(f'    {guard}if (pn_arg_handle(st, {src}, PN_HANDLE_{p.type.base}, "{name}", "{p.name}", '
+                     f"(void **)&a_{p.name}) < 0) return NULL;")
     resolve = "PN_RESOLVE_HOOKED" if "pyhook" in f.options else "PN_RESOLVE"
     o.append(f"    {resolve}(st, PN_SYM_{f.csym}, pfn_{f.csym}, fn);")
     call = f"fn({', '.join(call_args)})"
-    o.append("    PN_NVML_BEGIN")
-    o.append(f"    rc = {call};")
-    o.append("    PN_NVML_END")
+    # An object the caller frees (an event set, ...): the call keeps the GIL, so that no
+    # other thread frees it meanwhile (these calls are short; the waits are hand-written).
+    keep_gil = any(p.type.kind == "handle" and p.type.base in TRACKED for p in ins)
+    if not keep_gil:
+        o.append("    PN_NVML_BEGIN")
+    o.append(f"    rc = {call};{'   /* with the GIL: no free of its object meanwhile */' if keep_gil else ''}")
+    if not keep_gil:
+        o.append("    PN_NVML_END")
     if arrays_by_count:
         if len(arrays_by_count) > 1:
             raise SpecError(f"{f.pyname}: one count parameter at most")

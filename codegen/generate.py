@@ -26,14 +26,19 @@ ROOT = HERE.parent
 
 def outputs() -> dict[Path, str]:
     spec = spec_mod.load()
-    return {
+    extra = {}
+    if (ROOT / emit_stubs.COMPAT_FILE).exists():   # issue #10's module: a stub of it too
+        extra[ROOT / emit_stubs.COMPAT_FILE.replace(".py", ".pyi")] = emit_stubs.COMPAT_STUB
+    return extra | {
         ROOT / "include" / "nvml_decls.h": emit_decls.emit(spec),
         ROOT / "ext" / "generated" / "sym_names.c.h": emit_decls.emit_sym_names(spec),
         ROOT / "ext" / "generated" / "wrappers.c.h": emit_ext.emit_wrappers(spec),
         ROOT / "ext" / "generated" / "structs.c.h": emit_ext.emit_structs(spec),
         ROOT / "ext" / "generated" / "constants.c.h": emit_ext.emit_constants(spec),
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
+        ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec, ROOT),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),
+        ROOT / "src" / "pynvml" / "__init__.pyi": emit_stubs.emit_init(spec, ROOT),
         ROOT / "src" / "pynvml" / "_sim" / "profile.schema.json": emit_schema.emit(spec),
         ROOT / "src" / "pynvml" / "_sim" / "capture_plan.py": emit_capture.emit(spec),
     }

@@ -173,6 +173,9 @@ class Spec:
     structs: dict[str, Struct]
     functions: list[Function]
     typedefs: dict[str, str] = field(default_factory=dict)  # C alias -> a struct's C name
+    # entry point -> (the first CUDA toolkit whose nvml.h has it, the NVML_ERROR_* codes
+    # NVIDIA documents for it): spec/entry_points.nvml, for the docstrings
+    entry_points: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
     def const_value(self, name: str) -> int:
         for c in self.constants:
@@ -388,6 +391,34 @@ def parse_functions(path: Path, structs: dict[str, Struct], typedefs: dict[str, 
     return out
 
 
+def parse_entry_points(path: Path) -> dict[str, tuple[str, list[str]]]:
+    out: dict[str, tuple[str, list[str]]] = {}
+    if not path.exists():
+        return out
+    for no, line in _lines(path):
+        words = line.split()
+        opts = dict(w.partition("=")[::2] for w in words[1:])
+        if "since" not in opts or set(opts) - {"since", "raises"} or words[0] in out:
+            raise SpecError(f"{path.name}:{no}: expected ENTRY_POINT since=TOOLKIT [raises=CODE,...], once each")
+        out[words[0]] = (opts["since"], [c for c in opts.get("raises", "").split(",") if c])
+    return out
+
+
+def apply_python_options(path: Path, functions: list[Function]) -> None:
+    """spec/python.nvml: more options of functions, by Python name (their Python types)."""
+    if not path.exists():
+        return
+    by_name = {f.pyname: f for f in functions}
+    for no, line in _lines(path):
+        words = line.split()
+        f = by_name.get(words[0])
+        if f is None or any("=" not in w for w in words[1:]):
+            raise SpecError(f"{path.name}:{no}: expected FUNCTION OPTION=VALUE ..., of a declared function")
+        for w in words[1:]:
+            key, _, value = w.partition("=")
+            f.options[key] = value
+
+
 def load(spec_dir: Path = SPEC_DIR) -> Spec:
     constants = parse_constants(spec_dir / "constants.nvml")
     structs, typedefs = parse_structs(spec_dir / "structs.nvml")
@@ -395,8 +426,9 @@ def load(spec_dir: Path = SPEC_DIR) -> Spec:
     functions = []
     for path in [spec_dir / "functions.nvml"] + sorted(spec_dir.glob("functions_*.nvml")):
         functions += parse_functions(path, structs, typedefs)
+    apply_python_options(spec_dir / "python.nvml", functions)
     names = [f.pyname for f in functions]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise SpecError(f"functions declared twice: {sorted(dup)}")
-    return Spec(constants, structs, functions, typedefs)
+    return Spec(constants, structs, functions, typedefs, parse_entry_points(spec_dir / "entry_points.nvml"))

@@ -3,6 +3,13 @@
  * Every input is checked before it can reach NVML: integers must be ints (or have
  * __index__) within the C type's range, strings are str or bytes without NUL bytes.
  * Anything else is a TypeError or ValueError naming the function and the argument.
+ *
+ * Converting can run the caller's Python code (__index__, __float__, a sequence's
+ * __iter__/__len__), which may change or free what is being converted.  So: an argument
+ * is held by a strong reference while its own conversion runs (its __index__ may remove
+ * it from the list it came from, the list's reference being the last), a sequence is
+ * converted from a tuple copy of it (pn_arg_tuple), and the wrappers check handles
+ * again after the last conversion that can run Python code (tests/test_reentrancy.py).
  */
 #include "pynvml.h"
 
@@ -70,28 +77,35 @@ int
 pn_arg_u64_range(PyObject *o, const char *fname, const char *argname,
                  unsigned long long max, unsigned long long *out)
 {
+    Py_INCREF(o);   /* its __index__ may drop the last other reference (see above) */
     PyObject *i = as_index(o, fname, argname);
+    int r = -1;
     if (i == NULL)
-        return -1;
+        goto done;
     unsigned long long v = PyLong_AsUnsignedLongLong(i);
     Py_DECREF(i);
     if ((v == (unsigned long long)-1 && PyErr_Occurred()) || v > max) {
         PyErr_Clear();
         PyErr_Format(PyExc_ValueError, "%s(): argument '%s' must be in range 0..%llu, got %R",
                      fname, argname, max, o);
-        return -1;
+        goto done;
     }
     *out = v;
-    return 0;
+    r = 0;
+done:
+    Py_DECREF(o);
+    return r;
 }
 
 int
 pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
                  long long min, long long max, long long *out)
 {
+    Py_INCREF(o);   /* as in pn_arg_u64_range */
     PyObject *i = as_index(o, fname, argname);
+    int r = -1;
     if (i == NULL)
-        return -1;
+        goto done;
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(i, &overflow);
     Py_DECREF(i);
@@ -99,10 +113,31 @@ pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
         PyErr_Clear();
         PyErr_Format(PyExc_ValueError, "%s(): argument '%s' must be in range %lld..%lld, got %R",
                      fname, argname, min, max, o);
-        return -1;
+        goto done;
     }
     *out = v;
-    return 0;
+    r = 0;
+done:
+    Py_DECREF(o);
+    return r;
+}
+
+/* A tuple of a sequence's items (new reference), or NULL with TypeError `msg`: what the
+ * wrappers convert from, so that an item's __index__ changing the caller's list (or a
+ * thread doing so while the GIL is released) cannot change what is being read. */
+PyObject *
+pn_arg_tuple(PyObject *o, const char *msg)
+{
+    if (PyTuple_CheckExact(o)) {
+        Py_INCREF(o);
+        return o;
+    }
+    PyObject *seq = PySequence_Fast(o, msg);   /* o itself if a list or tuple, else list(o) */
+    if (seq == NULL)
+        return NULL;
+    PyObject *t = PyList_CheckExact(seq) ? PyList_AsTuple(seq) : PySequence_Tuple(seq);
+    Py_DECREF(seq);
+    return t;
 }
 
 int

@@ -117,10 +117,11 @@ pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         PyErr_Format(PyExc_TypeError, "%s(): argument 'fieldIds' must be a sequence of field ids", fname);
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(argv[1], "argument 'fieldIds' must be a sequence of field ids");
+    /* a copy: an id's __index__ may change the caller's list (ext/convert.c) */
+    PyObject *seq = pn_arg_tuple(argv[1], "argument 'fieldIds' must be a sequence of field ids");
     if (seq == NULL)
         return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
     if (n > 0x7FFFFFFF) {
         Py_DECREF(seq);
         PyErr_Format(PyExc_ValueError, "%s(): too many field ids", fname);
@@ -133,7 +134,7 @@ pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
     }
     PyObject *result = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *item = PyTuple_GET_ITEM(seq, i);
         if (PyTuple_Check(item) || PyList_Check(item)) {
             if (PySequence_Size(item) != 2) {
                 PyErr_Format(PyExc_ValueError, "%s(): a field id pair must be (fieldId, scopeId)", fname);
@@ -151,6 +152,9 @@ pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
         else if (pn_arg_u32(item, fname, "fieldIds[i]", &values[i].fieldId) < 0)
             goto done;
     }
+    /* the ids' __index__ may have shut NVML down: the handle again */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "handle", (void **)&dev) < 0)
+        goto done;
     {
         /* nvmlDeviceGetFieldValues and nvmlDeviceClearFieldValues have one signature */
         pfn_nvmlDeviceGetFieldValues fn = (pfn_nvmlDeviceGetFieldValues)st->syms[sym];

@@ -9,6 +9,13 @@
  *     after the whole timeout (a signal handler only runs in the main thread, between
  *     bytecodes; a thread blocked inside C would otherwise not see it until NVML
  *     returned).  An event that arrives during a slice ends the wait as usual;
+ *   - a free while another thread waits on the object (its slice runs without the GIL):
+ *     the object is forgotten first (the waiter stops after its slice, with ValueError),
+ *     then the free waits for that slice to end before NVML frees it (struct pn_waiting).
+ *     The other calls that take an object the caller frees (nvmlGpmSampleGet, ...) are
+ *     short and keep the GIL, so no free can run during them;
+ *   - arguments converted first, the handles checked after (again): a later argument's
+ *     __index__ may free the set or shut NVML down (ext/convert.c);
  *   - calls that return one of their arguments (nvmlGpmSampleGet returns the sample,
  *     nvmlGpmMetricsGet the struct it filled, as nvidia-ml-py does), or NVML_SUCCESS;
  *   - nvidia-ml-py's system event API: request structs built from Python arguments, and
@@ -36,21 +43,65 @@ now_ms(void)
         return NULL
 
 /* fn(arg) for the entry point `sym`, which takes one pointer (an object NVML made, a
- * request struct), the GIL as ext/gil.h decides: 0, or -1 with an error raised (NVML's,
- * or the loader's where the symbol is missing). */
+ * request struct), with the GIL held (short calls: no other thread frees the object or
+ * changes the request meanwhile): 0, or -1 with an error raised (NVML's, or the
+ * loader's where the symbol is missing). */
 static int
 call_with_ptr(pn_state *st, int sym, void *arg)
 {
     nvmlReturn_t (*fn)(void *) = st->syms[sym];
     if (fn == NULL && (fn = (nvmlReturn_t (*)(void *))pn_resolve(st, sym)) == NULL)
         return -1;
-    nvmlReturn_t rc;
-    PN_NVML_CALL(rc, fn(arg));
+    nvmlReturn_t rc = fn(arg);
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
         return -1;
     }
     return 0;
+}
+
+/* An object used by a wait slice, which runs without the GIL: a list on the C stacks of
+ * the waiting threads, changed with the GIL held. */
+struct pn_waiting {
+    void *obj;
+    struct pn_waiting *next;
+};
+
+/* Before the free of `obj`, which is no longer tracked: until no slice uses it, let the
+ * other threads run (a slice ends within PN_WAIT_SLICE_MS). */
+static void
+wait_unused(pn_state *st, void *obj)
+{
+    for (;;) {
+        struct pn_waiting *w = st->waiting;
+        while (w != NULL && w->obj != obj)
+            w = w->next;
+        if (w == NULL)
+            return;
+        Py_BEGIN_ALLOW_THREADS
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+/* The NVML free of tracked object `obj` (argument `arg`, the handle object, or NULL):
+ * forgotten, so that no other call starts using it, then freed once no wait uses it;
+ * tracked again if NVML refuses (it is then still there).  0, or -1 with an error. */
+static int
+free_tracked(pn_state *st, int kind, int sym, void *obj, void *req, PyObject *arg)
+{
+    pn_handle_untrack(st, kind, obj, arg);
+    wait_unused(st, obj);
+    if (call_with_ptr(st, sym, req) == 0)
+        return 0;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (pn_handle_track(st, kind, obj) == 0 && arg != NULL)
+        ((pn_handle *)arg)->freed = 0;
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return -1;
 }
 
 /* --- device event sets --------------------------------------------------------------- */
@@ -87,9 +138,9 @@ tracked_free(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (pn_unpack(fname, args, nargs, kwnames, names, 1, 1, argv) < 0)
         return NULL;
     void *obj;
-    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0 || call_with_ptr(st, sym, obj) < 0)
+    if (pn_arg_handle(st, argv[0], kind, fname, names[0], &obj) < 0 ||
+        free_tracked(st, kind, sym, obj, obj, Py_TYPE(argv[0]) == (PyTypeObject *)st->handle_types[kind] ? argv[0] : NULL) < 0)
         return NULL;
-    pn_handle_untrack(st, kind, obj, argv[0]);
     Py_RETURN_NONE;
 }
 
@@ -105,24 +156,34 @@ TRACKED(nvmlEventSetCreate, nvmlEventSetFree, "eventSet", PN_HANDLE_EventSet)
 /* One slice of a wait, made with the GIL released. */
 typedef nvmlReturn_t (*wait_slice_fn)(void *ctx, unsigned int slice_ms);
 
-/* Wait up to timeout_ms in slices; between slices, handle signals and check (through
- * `recheck`, which may raise) that the object waited on is still ours.  Returns NVML's
- * code, or -1 with a Python error set. */
+/* Wait on `obj` up to timeout_ms in slices; before each slice check (through `recheck`,
+ * which may raise) that the object waited on is still ours, between slices handle
+ * signals.  Each slice is listed in st->waiting while it runs (a free waits for it).
+ * Returns NVML's code, or -1 with a Python error set. */
 static int
-wait_sliced(unsigned int timeout_ms, wait_slice_fn call, void *ctx, int (*recheck)(void *ctx))
+wait_sliced(pn_state *st, void *obj, unsigned int timeout_ms, wait_slice_fn call, void *ctx,
+            int (*recheck)(void *ctx))
 {
     unsigned long long deadline = now_ms() + timeout_ms;
     for (;;) {
+        if (recheck(ctx) < 0)
+            return -1;
         unsigned long long now = now_ms();
         unsigned int left = now >= deadline ? 0 : (unsigned int)(deadline - now);
         unsigned int slice = left < PN_WAIT_SLICE_MS ? left : PN_WAIT_SLICE_MS;
         nvmlReturn_t rc;
+        struct pn_waiting me = {obj, st->waiting};
+        st->waiting = &me;
         Py_BEGIN_ALLOW_THREADS   /* blocks by design: always (ext/gil.h) */
         rc = call(ctx, slice);
         Py_END_ALLOW_THREADS
+        struct pn_waiting **at = &st->waiting;   /* others may have come and gone meanwhile */
+        while (*at != &me)
+            at = &(*at)->next;
+        *at = me.next;
         if (rc != NVML_ERROR_TIMEOUT || slice == left)
             return rc;
-        if (PyErr_CheckSignals() < 0 || recheck(ctx) < 0)
+        if (PyErr_CheckSignals() < 0)
             return -1;
     }
 }
@@ -162,14 +223,15 @@ event_set_wait(PyObject *module, const char *fname, PyObject *const *args, Py_ss
     memset(&w, 0, sizeof w);
     unsigned int timeout;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, fname, "eventSet", (void **)&w.set) < 0 ||
-        pn_arg_u32(argv[1], fname, "timeoutms", &timeout) < 0)
-        return NULL;
+        pn_arg_u32(argv[1], fname, "timeoutms", &timeout) < 0 ||
+        pn_arg_handle(st, argv[0], PN_HANDLE_EventSet, fname, "eventSet", (void **)&w.set) < 0)
+        return NULL;   /* (the set again: timeoutms's __index__ may have freed it) */
     PN_RESOLVE(st, PN_SYM_nvmlEventSetWait_v2, pfn_nvmlEventSetWait_v2, fn);
     w.st = st;
     w.fn = fn;
     w.obj = argv[0];
     w.fname = fname;
-    int rc = wait_sliced(timeout, event_wait_slice, &w, event_wait_recheck);
+    int rc = wait_sliced(st, w.set, timeout, event_wait_slice, &w, event_wait_recheck);
     if (rc < 0)
         return NULL;
     if (rc != NVML_SUCCESS)
@@ -237,7 +299,7 @@ h_nvmlEventSetWait_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     w.obj = argv[0];
     memcpy(&w.params, params, sizeof w.params);
     unsigned int timeout = w.params.timeoutMs;
-    int rc = wait_sliced(timeout, event_wait_v3_slice, &w, event_wait_v3_recheck);
+    int rc = wait_sliced(st, w.set, timeout, event_wait_v3_slice, &w, event_wait_v3_recheck);
     if (rc < 0)
         return NULL;
     if (rc != NVML_SUCCESS)
@@ -315,10 +377,9 @@ h_c_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t n
         request_arg(st, args, nargs, kwnames, fname, PN_STRUCT_nvmlSystemEventSetFreeRequest_v1_t);
     if (req == NULL || check_request_set(st, req->set, fname) < 0)
         return NULL;
-    nvmlSystemEventSet_t set = req->set;
-    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, req) < 0)
+    nvmlSystemEventSetFreeRequest_v1_t copy = *req;   /* the caller's may change while the GIL is out */
+    if (free_tracked(st, PN_HANDLE_SystemEventSet, PN_SYM_nvmlSystemEventSetFree, copy.set, &copy, NULL) < 0)
         return NULL;
-    pn_handle_untrack(st, PN_HANDLE_SystemEventSet, set, NULL);
     Py_RETURN_NONE;
 }
 
@@ -333,6 +394,37 @@ h_c_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t
         call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, req) < 0)
         return NULL;
     Py_RETURN_NONE;
+}
+
+typedef struct {
+    pn_state *st;
+    pfn_nvmlSystemEventSetWait fn;
+    nvmlSystemEventSetWaitRequest_v1_t req;
+    PyObject *obj;
+} system_wait;
+
+static nvmlReturn_t
+system_wait_slice(void *ctx, unsigned int slice_ms)
+{
+    system_wait *w = ctx;
+    w->req.timeoutms = slice_ms;
+    return w->fn(&w->req);
+}
+
+static int
+system_wait_recheck(void *ctx)
+{
+    system_wait *w = ctx;
+    void *p;
+    return pn_arg_handle(w->st, w->obj, PN_HANDLE_SystemEventSet, "nvmlSystemEventSetWait", "setHandle", &p);
+}
+
+/* c_nvmlSystemEventSetWait's: the request's set, which has no handle object */
+static int
+c_system_wait_recheck(void *ctx)
+{
+    system_wait *w = ctx;
+    return check_request_set(w->st, w->req.set, "c_nvmlSystemEventSetWait");
 }
 
 /* The request's `data` member cannot be set from Python (a pointer NVML writes through):
@@ -352,10 +444,16 @@ h_c_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t n
         return NULL;
     }
     PN_RESOLVE(st, PN_SYM_nvmlSystemEventSetWait, pfn_nvmlSystemEventSetWait, fn);
-    nvmlReturn_t rc;
-    Py_BEGIN_ALLOW_THREADS   /* blocks by design: always (ext/gil.h) */
-    rc = fn(req);
-    Py_END_ALLOW_THREADS
+    /* NVML gets a copy, waited on in slices as nvmlSystemEventSetWait's (another thread
+     * may change or free what the caller's struct names meanwhile); what it wrote goes
+     * back into the caller's struct */
+    system_wait w = {st, fn, *req, NULL};
+    unsigned int timeout = req->timeoutms;
+    int rc = wait_sliced(st, w.req.set, timeout, system_wait_slice, &w, c_system_wait_recheck);
+    if (rc < 0)
+        return NULL;
+    w.req.timeoutms = timeout;
+    *req = w.req;
     if (rc == NVML_ERROR_TIMEOUT)
         return PyLong_FromLong(rc);
     if (rc != NVML_SUCCESS)
@@ -399,9 +497,9 @@ h_nvmlSystemEventSetFree(PyObject *module, PyObject *const *args, Py_ssize_t nar
         pn_arg_handle(st, argv[1], PN_HANDLE_SystemEventSet, fname, "setHandle", (void **)&req.set) < 0)
         return NULL;
     req.version = nvmlSystemEventSetFreeRequest_v1;
-    if (call_with_ptr(st, PN_SYM_nvmlSystemEventSetFree, &req) < 0)
+    if (free_tracked(st, PN_HANDLE_SystemEventSet, PN_SYM_nvmlSystemEventSetFree, req.set, &req,
+                     Py_TYPE(argv[1]) == (PyTypeObject *)st->handle_types[PN_HANDLE_SystemEventSet] ? argv[1] : NULL) < 0)
         return NULL;
-    pn_handle_untrack(st, PN_HANDLE_SystemEventSet, req.set, argv[1]);
     Py_RETURN_NONE;
 }
 
@@ -423,29 +521,6 @@ h_nvmlSystemRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (call_with_ptr(st, PN_SYM_nvmlSystemRegisterEvents, &req) < 0)
         return NULL;
     Py_RETURN_NONE;
-}
-
-typedef struct {
-    pn_state *st;
-    pfn_nvmlSystemEventSetWait fn;
-    nvmlSystemEventSetWaitRequest_v1_t req;
-    PyObject *obj;
-} system_wait;
-
-static nvmlReturn_t
-system_wait_slice(void *ctx, unsigned int slice_ms)
-{
-    system_wait *w = ctx;
-    w->req.timeoutms = slice_ms;
-    return w->fn(&w->req);
-}
-
-static int
-system_wait_recheck(void *ctx)
-{
-    system_wait *w = ctx;
-    void *p;
-    return pn_arg_handle(w->st, w->obj, PN_HANDLE_SystemEventSet, "nvmlSystemEventSetWait", "setHandle", &p);
 }
 
 /* nvmlSystemEventSetWait(version, setHandle, timeoutMs, eventData, eventDataSize): the
@@ -506,15 +581,17 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
         return NULL;
     }
     else {
-        if ((seq = PySequence_Fast(data, "eventData")) == NULL)
+        /* a copy: the structs checked here are the ones written after the wait, whatever
+         * another thread puts in the caller's list meanwhile */
+        if ((seq = pn_arg_tuple(data, "eventData")) == NULL)
             return NULL;
-        if (PySequence_Fast_GET_SIZE(seq) < (Py_ssize_t)size) {
+        if (PyTuple_GET_SIZE(seq) < (Py_ssize_t)size) {
             PyErr_Format(PyExc_ValueError, "%s(): eventData has %zd items, fewer than eventDataSize=%u", fname,
-                         PySequence_Fast_GET_SIZE(seq), size);
+                         PyTuple_GET_SIZE(seq), size);
             goto done;
         }
         for (unsigned int i = 0; i < size; i++) {
-            if (!PyObject_TypeCheck(PySequence_Fast_GET_ITEM(seq, i), elem)) {
+            if (!PyObject_TypeCheck(PyTuple_GET_ITEM(seq, i), elem)) {
                 PyErr_Format(PyExc_TypeError, "%s(): eventData[%u] must be a c_nvmlSystemEventData_v1_t", fname, i);
                 goto done;
             }
@@ -534,7 +611,7 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
         w.req.version = nvmlSystemEventSetWaitRequest_v1;
         w.req.data = have_view ? (nvmlSystemEventData_v1_t *)view.buf : buf;
         w.req.dataSize = size;
-        int rc = wait_sliced(timeout, system_wait_slice, &w, system_wait_recheck);
+        int rc = wait_sliced(st, w.req.set, timeout, system_wait_slice, &w, system_wait_recheck);
         if (rc < 0)
             goto done;
         if (rc == NVML_ERROR_TIMEOUT) {
@@ -551,7 +628,7 @@ h_nvmlSystemEventSetWait(PyObject *module, PyObject *const *args, Py_ssize_t nar
     for (unsigned int i = 0; result != NULL && i < n; i++) {
         nvmlSystemEventData_v1_t *e = &w.req.data[i];
         if (seq != NULL) {   /* the caller's structs get the events too */
-            PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
+            PyObject *s = PyTuple_GET_ITEM(seq, i);
             memcpy(((pn_struct *)s)->data, e, sizeof *e);
             if (pn_struct_changed(s) < 0) {
                 Py_CLEAR(result);
@@ -592,8 +669,7 @@ h_nvmlGpmSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, Py
         pn_arg_handle(st, argv[1], PN_HANDLE_GpmSample, fname, "gpmSample", (void **)&sample) < 0)
         return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpmSampleGet, pfn_nvmlGpmSampleGet, fn);
-    nvmlReturn_t rc;
-    PN_NVML_CALL(rc, fn(dev, sample));
+    nvmlReturn_t rc = fn(dev, sample);   /* with the GIL: no free of the sample meanwhile */
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[1]);
@@ -613,11 +689,11 @@ h_nvmlGpmMigSampleGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     nvmlGpmSample_t sample;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
         pn_arg_u32(argv[1], fname, "gpuInstanceId", &gi) < 0 ||
-        pn_arg_handle(st, argv[2], PN_HANDLE_GpmSample, fname, "gpmSample", (void **)&sample) < 0)
-        return NULL;
+        pn_arg_handle(st, argv[2], PN_HANDLE_GpmSample, fname, "gpmSample", (void **)&sample) < 0 ||
+        pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0)
+        return NULL;   /* (the device again: gpuInstanceId's __index__ may have shut NVML down) */
     PN_RESOLVE(st, PN_SYM_nvmlGpmMigSampleGet, pfn_nvmlGpmMigSampleGet, fn);
-    nvmlReturn_t rc;
-    PN_NVML_CALL(rc, fn(dev, gi, sample));
+    nvmlReturn_t rc = fn(dev, gi, sample);   /* with the GIL: no free of the sample meanwhile */
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[2]);
@@ -653,8 +729,7 @@ h_nvmlGpmMetricsGet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, P
         return NULL;
     }
     PN_RESOLVE(st, PN_SYM_nvmlGpmMetricsGet, pfn_nvmlGpmMetricsGet, fn);
-    nvmlReturn_t rc;
-    PN_NVML_CALL(rc, fn(m));
+    nvmlReturn_t rc = fn(m);   /* with the GIL: its samples are not freed, its bytes not changed meanwhile */
     if (rc != NVML_SUCCESS)
         return pn_raise(st, rc);
     Py_INCREF(argv[0]);
@@ -673,8 +748,9 @@ h_nvmlGpmSetStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t
     nvmlDevice_t dev;
     unsigned int state;
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0 ||
-        pn_arg_u32(argv[1], fname, "state", &state) < 0)
-        return NULL;
+        pn_arg_u32(argv[1], fname, "state", &state) < 0 ||
+        pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0)
+        return NULL;   /* (the device again: state's __index__ may have shut NVML down) */
     PN_RESOLVE(st, PN_SYM_nvmlGpmSetStreamingEnabled, pfn_nvmlGpmSetStreamingEnabled, fn);
     nvmlReturn_t rc;
     PN_NVML_CALL(rc, fn(dev, state));

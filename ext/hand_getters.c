@@ -243,28 +243,33 @@ h_nvmlDeviceGetConfComputeGpuAttestationReport(GETTER_ARGS)
     if (r == NULL)
         return PyErr_NoMemory();
     PyObject *seq = PyUnicode_Check(argv[1]) ? NULL
-                    : PySequence_Fast(argv[1], "c_nonce must be a sequence of 32 ints 0..255 or 32 bytes");
+                    : pn_arg_tuple(argv[1], "c_nonce must be a sequence of 32 ints 0..255 or 32 bytes");
     if (seq == NULL) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_TypeError, "%s(): c_nonce must be 32 bytes, not str", fname);
         PyMem_Free(r);
         return NULL;
     }
-    if (PySequence_Fast_GET_SIZE(seq) != NVML_CC_GPU_CEC_NONCE_SIZE) {
+    if (PyTuple_GET_SIZE(seq) != NVML_CC_GPU_CEC_NONCE_SIZE) {
         PyErr_Format(PyExc_ValueError, "%s(): c_nonce must hold %d bytes, not %zd", fname,
-                     NVML_CC_GPU_CEC_NONCE_SIZE, PySequence_Fast_GET_SIZE(seq));
+                     NVML_CC_GPU_CEC_NONCE_SIZE, PyTuple_GET_SIZE(seq));
         goto fail;
     }
     for (int i = 0; i < NVML_CC_GPU_CEC_NONCE_SIZE; i++) {
         unsigned long long b;
-        if (pn_arg_u64_range(PySequence_Fast_GET_ITEM(seq, i), fname, "c_nonce", 255, &b) < 0)
+        if (pn_arg_u64_range(PyTuple_GET_ITEM(seq, i), fname, "c_nonce", 255, &b) < 0)
             goto fail;
         r->nonce[i] = (unsigned char)b;
     }
     Py_CLEAR(seq);
+    /* the nonce's items may have run code that shut NVML down: the handle again */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, fname, "device", (void **)&dev) < 0)
+        goto fail;
     {
-        PN_RESOLVE(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport,
-                   pfn_nvmlDeviceGetConfComputeGpuAttestationReport, fn);
+        pfn_nvmlDeviceGetConfComputeGpuAttestationReport fn =
+            st->syms[PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport];
+        if (fn == NULL && (fn = pn_resolve(st, PN_SYM_nvmlDeviceGetConfComputeGpuAttestationReport)) == NULL)
+            goto fail;   /* (not PN_RESOLVE: r is to be freed) */
         nvmlReturn_t rc;
         PN_NVML_CALL(rc, fn(dev, r));
         PyObject *out = rc == NVML_SUCCESS ? pn_struct_new(st, PN_STRUCT_nvmlConfComputeGpuAttestationReport_t, r)

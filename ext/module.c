@@ -56,10 +56,25 @@ static PyMethodDef lazy_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The hand-written functions' docstrings get the spec's words once (docs.c). */
+static void
+apply_docs(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    PyMethodDef *const tables[] = {pn_hand_methods, pn_hand_mig_methods, pn_hand_events_methods,
+                                   pn_hand_getters_methods, pn_hand_vgpu_methods, pn_hand_setters_methods,
+                                   pn_hand_prm_methods};
+    pn_docs_apply(tables, sizeof tables / sizeof tables[0]);
+}
+
 static int
 module_exec(PyObject *module)
 {
     pn_state *st = pn_get_state(module);
+    apply_docs();
     if (pn_loader_setup(st) < 0 ||
         pn_handles_setup(module, st) < 0 ||
         pn_structs_setup(module, st) < 0 ||

@@ -13,6 +13,7 @@
  *   post.c      result converters for calls whose Python result has its own shape
  *   hand_*.c    wrappers for the calls that fit no pattern (each file says why)
  *   smi_*.c     the nvidia-smi query engine (pynvml.smi)
+ *   docs.c      the hand-written functions' docstrings joined with the spec's words
  *   batch.c     batch queries: many (device, metric) pairs, NVML calls made concurrently
  */
 #ifndef PYNVML_H
@@ -75,6 +76,7 @@ typedef struct {
     PyObject *ctypes;               /* the ctypes module, once a class was made */
     PyObject *friendly_class;       /* pynvml.nvmlFriendlyObject, set from Python */
     PyObject *live;                 /* {(kind, address): epoch}: event sets, GPM samples not freed */
+    struct pn_waiting *waiting;     /* objects a wait is using with the GIL released (hand_events.c) */
     PyObject *module;               /* the module this state belongs to (borrowed) */
     /* fnptr_hook.c: set while a client has changed pynvml._nvmlGetFunctionPointer */
     int fnptr_hooked;
@@ -240,6 +242,7 @@ int pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
                      long long min, long long max, long long *out);
 int pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out);
 int pn_arg_cstr(PyObject *o, const char *fname, const char *argname, const char **out);
+PyObject *pn_arg_tuple(PyObject *o, const char *msg);
 PyObject *pn_decode(const char *buf, size_t cap);
 
 /* The integer arguments: an exact int in range converts inline; anything else (an
@@ -306,6 +309,8 @@ PyObject *pn_field_values(PyObject *module, PyObject *const *args, Py_ssize_t na
 /* smi_query.c: the nvidia-smi query engine behind pynvml.smi */
 extern PyMethodDef pn_smi_methods[];
 
+/* docs.c: the spec's words added to the docstrings of these method tables */
+void pn_docs_apply(PyMethodDef *const *tables, size_t ntables);
 /* batch.c: n jobs run on up to n threads, the caller's among them (parallel 0: all on
  * the caller's); no Python in a job, the GIL released by the caller. */
 typedef void (*pn_job_fn)(void *arg, size_t i);

@@ -2462,10 +2462,11 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             devs[i] = i;
     }
     else {
-        PyObject *dseq = PySequence_Fast(args[1], "_smi_query: devices must be None or a sequence of indices");
+        /* a copy: an index's __index__ may change the caller's list (ext/convert.c) */
+        PyObject *dseq = pn_arg_tuple(args[1], "_smi_query: devices must be None or a sequence of indices");
         if (dseq == NULL)
             goto done;
-        ndev = PySequence_Fast_GET_SIZE(dseq);
+        ndev = PyTuple_GET_SIZE(dseq);
         devs = PyMem_Calloc(ndev ? ndev : 1, sizeof *devs);
         if (devs == NULL) {
             Py_DECREF(dseq);
@@ -2474,7 +2475,7 @@ smi_query(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         for (Py_ssize_t i = 0; i < ndev; i++) {
             long v;
-            if (arg_long(PySequence_Fast_GET_ITEM(dseq, i), "device index", &v) < 0 || v < 0 ||
+            if (arg_long(PyTuple_GET_ITEM(dseq, i), "device index", &v) < 0 || v < 0 ||
                 (unsigned long)v >= n) {
                 if (!PyErr_Occurred())
                     PyErr_Format(PyExc_ValueError, "no GPU with index %ld (%u GPUs)", v, n);

@@ -478,10 +478,11 @@ array_set(PyObject *self, const pn_field *f, char *p, PyObject *v)
     pn_state *st = NULL;
     if (f->kind == PN_K_STRUCT && (st = state_of_type(Py_TYPE(self))) == NULL)
         return -1;
-    PyObject *seq = PySequence_Fast(v, "an array field takes a sequence");
+    /* a copy: an item's __index__ may change the caller's list (ext/convert.c) */
+    PyObject *seq = pn_arg_tuple(v, "an array field takes a sequence");
     if (seq == NULL)
         return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
     if ((size_t)n > f->count) {
         PyErr_Format(PyExc_ValueError, "field '%s' holds %u items, got %zd", f->name, f->count, n);
         Py_DECREF(seq);
@@ -494,7 +495,7 @@ array_set(PyObject *self, const pn_field *f, char *p, PyObject *v)
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (item_set(st, f, tmp + i * esz, PySequence_Fast_GET_ITEM(seq, i)) < 0) {
+        if (item_set(st, f, tmp + i * esz, PyTuple_GET_ITEM(seq, i)) < 0) {
             PyMem_Free(tmp);
             Py_DECREF(seq);
             return -1;
@@ -805,6 +806,37 @@ struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
     return c;
 }
 
+/* A char field as struct_reduce gives it: 0 where its str (what field_get reads) sets
+ * the same bytes again; else 1 and *out the bytes themselves (a char buffer: up to its
+ * last nonzero byte; one char: its code; NULL with an error), which field_set takes too,
+ * so that a copy or unpickling has the very bytes (invalid UTF-8, bytes after the NUL). */
+static int
+reduce_text(PyObject *self, const pn_field *f, PyObject **out)
+{
+    const unsigned char *p = (const unsigned char *)((pn_struct *)self)->data + f->offset;
+    if (f->kind == PN_K_CHAR) {
+        if (p[0] < 0x80)
+            return 0;
+        *out = PyLong_FromLong(p[0]);
+        return 1;
+    }
+    if (f->kind != PN_K_CHARS)
+        return 0;
+    size_t n = strnlen((const char *)p, f->count), end = f->count;
+    while (end > n && p[end - 1] == 0)
+        end--;
+    if (end == n) {   /* nothing after the NUL: the str round-trips if the text is UTF-8 */
+        PyObject *t = PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)n, NULL);
+        if (t != NULL) {
+            Py_DECREF(t);
+            return 0;
+        }
+        PyErr_Clear();
+    }
+    *out = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)end);
+    return 1;
+}
+
 static PyObject *
 struct_deepcopy(PyObject *self, PyObject *Py_UNUSED(memo))
 {
@@ -824,7 +856,9 @@ struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
     PyObject *values = PyTuple_New(d->nfields);
     for (unsigned int i = 0; values != NULL && i < d->nfields; i++) {
         const pn_field *f = &d->fields[i];
-        PyObject *v = field_get(self, (void *)f);
+        PyObject *v = NULL;
+        if (!reduce_text(self, f, &v))
+            v = field_get(self, (void *)f);
         if (v != NULL && v != Py_None && (f->kind == PN_K_PTR || f->kind == PN_K_CSTR)) {
             PyErr_Format(PyExc_TypeError, "cannot pickle a %s whose '%s' points somewhere", d->pyname, f->name);
             Py_CLEAR(v);

@@ -12,6 +12,11 @@ Fixtures:
   ref             nvidia-ml-py's pynvml (from .ref/), bound to the same NVML as ours
   ref_new         nvidia-ml-py 13.615.71's, the same way
   reference_data  tests/data/reference/ (tools/import_reference.py)
+
+PYNVML_TEST_SECOND_THREAD=1 (make test-threads) keeps an idle second Python thread
+alive through the whole run: a wrapper releases the GIL around NVML only when another
+thread could want it (ext/gil.h), so without one the release path (its error paths
+included) never runs in a single-threaded test process.
 """
 import copy
 import ctypes
@@ -19,6 +24,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,6 +47,19 @@ if not REAL:
 import pynvml  # noqa: E402
 
 SIM_LIBRARY = Path(pynvml.__file__).parent / "_sim" / "libnvidia-ml.so.1"
+
+SECOND_THREAD = os.environ.get("PYNVML_TEST_SECOND_THREAD") == "1"
+if SECOND_THREAD:
+    _idle = threading.Thread(target=threading.Event().wait, name="pynvml-test-idle", daemon=True)
+    _idle.start()
+
+
+@pytest.fixture(autouse=True)
+def _second_thread():
+    """With PYNVML_TEST_SECOND_THREAD=1: each test runs with the GIL-releasing path on."""
+    if SECOND_THREAD:
+        assert _idle.is_alive() and pynvml._nvml._gil_shared()
+    yield
 
 
 def pytest_collection_modifyitems(config, items):

@@ -31,6 +31,9 @@ if mode == "ours":
 else:
     spec = importlib.util.spec_from_file_location("refpynvml", path)
     N = importlib.util.module_from_spec(spec); sys.modules["refpynvml"] = N; spec.loader.exec_module(N)
+if os.environ.get("PYNVML_TEST_SECOND_THREAD") == "1":   # make test-threads: the GIL-releasing path
+    import threading
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 N.nvmlInit()
 stale = N.nvmlDeviceGetHandleByIndex(0)    # dead after the shutdown below
 N.nvmlShutdown()
@@ -83,12 +86,14 @@ def build_plan(mod, names):
     return plan
 
 
-def run(plan, mode, path, timeout):
+def run(plan, mode, path, timeout, child=CHILD):
+    """Each call's outcome: the child's word for it, or CRASH/HANG/EXIT (tools/reentrancy_sweep.py
+    runs its own child code through this too)."""
     results = [None] * len(plan)
     start = 0
     while start < len(plan):
         todo = plan[start:]
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, path or ""], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-c", child, mode, path or ""], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         proc.stdin.write(json.dumps(todo) + "\n")
         proc.stdin.flush()

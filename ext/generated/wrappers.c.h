@@ -8,7 +8,22 @@ PyObject *pn_post_nonzero(pn_state *st, PyObject *result);
 PyObject *pn_post_processes(pn_state *st, PyObject *result);
 PyObject *pn_post_retired_pages_v2(pn_state *st, PyObject *result);
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetDriverVersion, "nvmlSystemGetDriverVersion()\n--\n\nCalls NVML's nvmlSystemGetDriverVersion.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetDriverVersion,
+    "nvmlSystemGetDriverVersion()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetDriverVersion() -> str\n"
+    "\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetDriverVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetDriverVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -35,7 +50,21 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetNVMLVersion, "nvmlSystemGetNVMLVersion()\n--\n\nCalls NVML's nvmlSystemGetNVMLVersion.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetNVMLVersion,
+    "nvmlSystemGetNVMLVersion()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetNVMLVersion() -> str\n"
+    "\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetNVMLVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetNVMLVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -62,7 +91,20 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetCudaDriverVersion, "nvmlSystemGetCudaDriverVersion()\n--\n\nCalls NVML's nvmlSystemGetCudaDriverVersion.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetCudaDriverVersion,
+    "nvmlSystemGetCudaDriverVersion()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetCudaDriverVersion() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: cudaDriverVersion.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetCudaDriverVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetCudaDriverVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -88,7 +130,21 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetCudaDriverVersion_v2, "nvmlSystemGetCudaDriverVersion_v2()\n--\n\nCalls NVML's nvmlSystemGetCudaDriverVersion_v2.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetCudaDriverVersion_v2,
+    "nvmlSystemGetCudaDriverVersion_v2()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetCudaDriverVersion_v2() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: cudaDriverVersion.\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_LibraryNotFound: libnvidia-ml.so.1 could not be loaded.\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetCudaDriverVersion_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetCudaDriverVersion_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -114,7 +170,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetProcessName, "nvmlSystemGetProcessName(pid)\n--\n\nCalls NVML's nvmlSystemGetProcessName.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetProcessName,
+    "nvmlSystemGetProcessName(pid)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetProcessName(pid: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    pid (int)\n"
+    "Returns:\n"
+    "    str: name.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetProcessName, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetProcessName(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -148,7 +223,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCount, "nvmlDeviceGetCount()\n--\n\nCalls NVML's nvmlDeviceGetCount_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCount,
+    "nvmlDeviceGetCount()\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCount() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: deviceCount.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCount_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -174,7 +264,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByIndex, "nvmlDeviceGetHandleByIndex(index)\n--\n\nCalls NVML's nvmlDeviceGetHandleByIndex_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByIndex,
+    "nvmlDeviceGetHandleByIndex(index)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHandleByIndex(index: int) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    index (int)\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: device.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientPower: the board's external power is not connected properly.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_IrqIssue: the kernel driver saw an interrupt problem.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHandleByIndex_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetHandleByIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -207,7 +318,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByUUID, "nvmlDeviceGetHandleByUUID(uuid)\n--\n\nCalls NVML's nvmlDeviceGetHandleByUUID.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByUUID,
+    "nvmlDeviceGetHandleByUUID(uuid)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHandleByUUID(uuid: str | bytes) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    uuid (str | bytes): a string (str, or bytes).\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: device.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientPower: the board's external power is not connected properly.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_IrqIssue: the kernel driver saw an interrupt problem.\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHandleByUUID, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetHandleByUUID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -240,7 +372,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleBySerial, "nvmlDeviceGetHandleBySerial(serial)\n--\n\nCalls NVML's nvmlDeviceGetHandleBySerial.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleBySerial,
+    "nvmlDeviceGetHandleBySerial(serial)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHandleBySerial(serial: str | bytes) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    serial (str | bytes): a string (str, or bytes).\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: device.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientPower: the board's external power is not connected properly.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_IrqIssue: the kernel driver saw an interrupt problem.\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHandleBySerial, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetHandleBySerial(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -273,7 +426,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByPciBusId, "nvmlDeviceGetHandleByPciBusId(pciBusId)\n--\n\nCalls NVML's nvmlDeviceGetHandleByPciBusId_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHandleByPciBusId,
+    "nvmlDeviceGetHandleByPciBusId(pciBusId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHandleByPciBusId(pciBusId: str | bytes) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    pciBusId (str | bytes): a string (str, or bytes).\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: device.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientPower: the board's external power is not connected properly.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_IrqIssue: the kernel driver saw an interrupt problem.\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHandleByPciBusId_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetHandleByPciBusId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -306,7 +481,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetName, "nvmlDeviceGetName(handle)\n--\n\nCalls NVML's nvmlDeviceGetName.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetName,
+    "nvmlDeviceGetName(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetName(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: name.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetName, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetName(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -340,7 +534,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBrand, "nvmlDeviceGetBrand(handle)\n--\n\nCalls NVML's nvmlDeviceGetBrand.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBrand,
+    "nvmlDeviceGetBrand(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBrand(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: type.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBrand, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBrand(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -373,7 +585,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetArchitecture, "nvmlDeviceGetArchitecture(device)\n--\n\nCalls NVML's nvmlDeviceGetArchitecture.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetArchitecture,
+    "nvmlDeviceGetArchitecture(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetArchitecture(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: arch.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetArchitecture, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetArchitecture(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -406,7 +634,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetUUID, "nvmlDeviceGetUUID(handle)\n--\n\nCalls NVML's nvmlDeviceGetUUID.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetUUID,
+    "nvmlDeviceGetUUID(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetUUID(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: uuid.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetUUID, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetUUID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -440,7 +688,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSerial, "nvmlDeviceGetSerial(handle)\n--\n\nCalls NVML's nvmlDeviceGetSerial.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSerial,
+    "nvmlDeviceGetSerial(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSerial(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: serial.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSerial, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSerial(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -474,7 +742,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetIndex, "nvmlDeviceGetIndex(handle)\n--\n\nCalls NVML's nvmlDeviceGetIndex.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetIndex,
+    "nvmlDeviceGetIndex(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetIndex(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: index.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetIndex, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -507,7 +793,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMinorNumber, "nvmlDeviceGetMinorNumber(handle)\n--\n\nCalls NVML's nvmlDeviceGetMinorNumber.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMinorNumber,
+    "nvmlDeviceGetMinorNumber(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMinorNumber(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: minorNumber.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMinorNumber, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMinorNumber(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -540,7 +845,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBoardPartNumber, "nvmlDeviceGetBoardPartNumber(handle)\n--\n\nCalls NVML's nvmlDeviceGetBoardPartNumber.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBoardPartNumber,
+    "nvmlDeviceGetBoardPartNumber(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBoardPartNumber(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: partNumber.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBoardPartNumber, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBoardPartNumber(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -574,7 +898,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVbiosVersion, "nvmlDeviceGetVbiosVersion(handle)\n--\n\nCalls NVML's nvmlDeviceGetVbiosVersion.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVbiosVersion,
+    "nvmlDeviceGetVbiosVersion(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVbiosVersion(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVbiosVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetVbiosVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -608,7 +951,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomVersion, "nvmlDeviceGetInforomVersion(handle, infoRomObject)\n--\n\nCalls NVML's nvmlDeviceGetInforomVersion.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomVersion,
+    "nvmlDeviceGetInforomVersion(handle, infoRomObject)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetInforomVersion(handle: c_nvmlDevice_t, infoRomObject: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    infoRomObject (int)\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetInforomVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetInforomVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -628,6 +992,8 @@ pn_w_nvmlDeviceGetInforomVersion(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceGetInforomVersion", "infoRomObject", &a_infoRomObject) < 0) return NULL;
     char o_version[NVML_DEVICE_INFOROM_VERSION_BUFFER_SIZE];
     o_version[0] = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetInforomVersion", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetInforomVersion, pfn_nvmlDeviceGetInforomVersion, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_infoRomObject, o_version, (unsigned int)sizeof o_version);
@@ -644,7 +1010,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomImageVersion, "nvmlDeviceGetInforomImageVersion(handle)\n--\n\nCalls NVML's nvmlDeviceGetInforomImageVersion.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomImageVersion,
+    "nvmlDeviceGetInforomImageVersion(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetInforomImageVersion(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetInforomImageVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetInforomImageVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -678,7 +1064,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomConfigurationChecksum, "nvmlDeviceGetInforomConfigurationChecksum(handle)\n--\n\nCalls NVML's nvmlDeviceGetInforomConfigurationChecksum.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetInforomConfigurationChecksum,
+    "nvmlDeviceGetInforomConfigurationChecksum(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetInforomConfigurationChecksum(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: checksum.\n"
+    "Raises:\n"
+    "    NVMLError_CorruptedInforom: the GPU's infoROM is corrupted.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetInforomConfigurationChecksum, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetInforomConfigurationChecksum(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -711,7 +1117,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBoardId, "nvmlDeviceGetBoardId(handle)\n--\n\nCalls NVML's nvmlDeviceGetBoardId.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBoardId,
+    "nvmlDeviceGetBoardId(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBoardId(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: boardId.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBoardId, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBoardId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -744,7 +1169,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMultiGpuBoard, "nvmlDeviceGetMultiGpuBoard(handle)\n--\n\nCalls NVML's nvmlDeviceGetMultiGpuBoard.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMultiGpuBoard,
+    "nvmlDeviceGetMultiGpuBoard(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMultiGpuBoard(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: multiGpuBool.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMultiGpuBoard, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMultiGpuBoard(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -777,7 +1221,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfo, "nvmlDeviceGetPciInfo(handle)\n--\n\nCalls NVML's nvmlDeviceGetPciInfo_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfo,
+    "nvmlDeviceGetPciInfo(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPciInfo(handle: c_nvmlDevice_t) -> nvmlPciInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    nvmlPciInfo_t: pci.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPciInfo_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPciInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -811,7 +1273,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfo_v3, "nvmlDeviceGetPciInfo_v3(handle)\n--\n\nCalls NVML's nvmlDeviceGetPciInfo_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfo_v3,
+    "nvmlDeviceGetPciInfo_v3(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPciInfo_v3(handle: c_nvmlDevice_t) -> nvmlPciInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    nvmlPciInfo_t: pci.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPciInfo_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPciInfo_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -845,7 +1325,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCudaComputeCapability, "nvmlDeviceGetCudaComputeCapability(handle)\n--\n\nCalls NVML's nvmlDeviceGetCudaComputeCapability.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCudaComputeCapability,
+    "nvmlDeviceGetCudaComputeCapability(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCudaComputeCapability(handle: c_nvmlDevice_t) -> tuple[int, int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    tuple[int, int]: (major, minor).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCudaComputeCapability, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCudaComputeCapability(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -885,7 +1383,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBAR1MemoryInfo, "nvmlDeviceGetBAR1MemoryInfo(handle)\n--\n\nCalls NVML's nvmlDeviceGetBAR1MemoryInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBAR1MemoryInfo,
+    "nvmlDeviceGetBAR1MemoryInfo(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBAR1MemoryInfo(handle: c_nvmlDevice_t) -> c_nvmlBAR1Memory_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlBAR1Memory_t: bar1Memory.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBAR1MemoryInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBAR1MemoryInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -919,7 +1436,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryBusWidth, "nvmlDeviceGetMemoryBusWidth(device)\n--\n\nCalls NVML's nvmlDeviceGetMemoryBusWidth.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryBusWidth,
+    "nvmlDeviceGetMemoryBusWidth(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMemoryBusWidth(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: busWidth.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMemoryBusWidth, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMemoryBusWidth(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -952,7 +1487,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetUtilizationRates, "nvmlDeviceGetUtilizationRates(handle)\n--\n\nCalls NVML's nvmlDeviceGetUtilizationRates.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetUtilizationRates,
+    "nvmlDeviceGetUtilizationRates(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetUtilizationRates(handle: c_nvmlDevice_t) -> c_nvmlUtilization_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlUtilization_t: utilization.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetUtilizationRates, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetUtilizationRates(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -986,7 +1540,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderUtilization, "nvmlDeviceGetEncoderUtilization(handle)\n--\n\nCalls NVML's nvmlDeviceGetEncoderUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderUtilization,
+    "nvmlDeviceGetEncoderUtilization(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEncoderUtilization(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [utilization, samplingPeriodUs].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEncoderUtilization, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEncoderUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1026,7 +1599,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDecoderUtilization, "nvmlDeviceGetDecoderUtilization(handle)\n--\n\nCalls NVML's nvmlDeviceGetDecoderUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDecoderUtilization,
+    "nvmlDeviceGetDecoderUtilization(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDecoderUtilization(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [utilization, samplingPeriodUs].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDecoderUtilization, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDecoderUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1066,7 +1658,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTemperature, "nvmlDeviceGetTemperature(handle, sensor)\n--\n\nCalls NVML's nvmlDeviceGetTemperature.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTemperature,
+    "nvmlDeviceGetTemperature(handle, sensor)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTemperature(handle: c_nvmlDevice_t, sensor: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    sensor (int)\n"
+    "Returns:\n"
+    "    int: temp.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTemperature, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1085,6 +1697,8 @@ pn_w_nvmlDeviceGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_sensor;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperature", "sensor", &a_sensor) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTemperature", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperature, pfn_nvmlDeviceGetTemperature, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_sensor, &o_temp);
@@ -1101,7 +1715,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTemperatureThreshold, "nvmlDeviceGetTemperatureThreshold(handle, threshold)\n--\n\nCalls NVML's nvmlDeviceGetTemperatureThreshold.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTemperatureThreshold,
+    "nvmlDeviceGetTemperatureThreshold(handle, threshold)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTemperatureThreshold(handle: c_nvmlDevice_t, threshold: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    threshold (int)\n"
+    "Returns:\n"
+    "    int: temp.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTemperatureThreshold, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTemperatureThreshold(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1120,6 +1754,8 @@ pn_w_nvmlDeviceGetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     unsigned int a_threshold;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTemperatureThreshold", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTemperatureThreshold, pfn_nvmlDeviceGetTemperatureThreshold, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &o_temp);
@@ -1136,7 +1772,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeed, "nvmlDeviceGetFanSpeed(handle)\n--\n\nCalls NVML's nvmlDeviceGetFanSpeed.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeed,
+    "nvmlDeviceGetFanSpeed(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetFanSpeed(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: speed.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetFanSpeed, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetFanSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1169,7 +1824,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeed_v2, "nvmlDeviceGetFanSpeed_v2(handle, fan)\n--\n\nCalls NVML's nvmlDeviceGetFanSpeed_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeed_v2,
+    "nvmlDeviceGetFanSpeed_v2(handle, fan)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetFanSpeed_v2(handle: c_nvmlDevice_t, fan: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    fan (int)\n"
+    "Returns:\n"
+    "    int: speed.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetFanSpeed_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1188,6 +1863,8 @@ pn_w_nvmlDeviceGetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_fan;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetFanSpeed_v2", "fan", &a_fan) < 0) return NULL;
     unsigned int o_speed = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetFanSpeed_v2, pfn_nvmlDeviceGetFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_speed);
@@ -1204,7 +1881,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumFans, "nvmlDeviceGetNumFans(device)\n--\n\nCalls NVML's nvmlDeviceGetNumFans.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumFans,
+    "nvmlDeviceGetNumFans(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNumFans(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: numFans.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNumFans, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNumFans(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1237,7 +1933,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerUsage, "nvmlDeviceGetPowerUsage(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerUsage.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerUsage,
+    "nvmlDeviceGetPowerUsage(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerUsage(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: power.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerUsage, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerUsage(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1270,7 +1985,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementMode, "nvmlDeviceGetPowerManagementMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerManagementMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementMode,
+    "nvmlDeviceGetPowerManagementMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerManagementMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: mode.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerManagementMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerManagementMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1303,7 +2037,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementLimit, "nvmlDeviceGetPowerManagementLimit(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerManagementLimit.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementLimit,
+    "nvmlDeviceGetPowerManagementLimit(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerManagementLimit(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: limit.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerManagementLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerManagementLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1336,7 +2089,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementLimitConstraints, "nvmlDeviceGetPowerManagementLimitConstraints(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerManagementLimitConstraints.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementLimitConstraints,
+    "nvmlDeviceGetPowerManagementLimitConstraints(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerManagementLimitConstraints(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [minLimit, maxLimit].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerManagementLimitConstraints, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerManagementLimitConstraints(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1376,7 +2148,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementDefaultLimit, "nvmlDeviceGetPowerManagementDefaultLimit(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerManagementDefaultLimit.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerManagementDefaultLimit,
+    "nvmlDeviceGetPowerManagementDefaultLimit(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerManagementDefaultLimit(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: defaultLimit.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerManagementDefaultLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerManagementDefaultLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1409,7 +2200,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEnforcedPowerLimit, "nvmlDeviceGetEnforcedPowerLimit(handle)\n--\n\nCalls NVML's nvmlDeviceGetEnforcedPowerLimit.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEnforcedPowerLimit,
+    "nvmlDeviceGetEnforcedPowerLimit(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEnforcedPowerLimit(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: limit.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEnforcedPowerLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEnforcedPowerLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1442,7 +2252,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTotalEnergyConsumption, "nvmlDeviceGetTotalEnergyConsumption(handle)\n--\n\nCalls NVML's nvmlDeviceGetTotalEnergyConsumption.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTotalEnergyConsumption,
+    "nvmlDeviceGetTotalEnergyConsumption(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTotalEnergyConsumption(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: energy.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTotalEnergyConsumption, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTotalEnergyConsumption(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1475,7 +2304,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerSource, "nvmlDeviceGetPowerSource(device)\n--\n\nCalls NVML's nvmlDeviceGetPowerSource.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerSource,
+    "nvmlDeviceGetPowerSource(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerSource(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: powerSource.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerSource, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerSource(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1508,7 +2355,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetViolationStatus, "nvmlDeviceGetViolationStatus(device, perfPolicyType)\n--\n\nCalls NVML's nvmlDeviceGetViolationStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetViolationStatus,
+    "nvmlDeviceGetViolationStatus(device, perfPolicyType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetViolationStatus(device: c_nvmlDevice_t, perfPolicyType: int) -> c_nvmlViolationTime_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    perfPolicyType (int)\n"
+    "Returns:\n"
+    "    c_nvmlViolationTime_t: violTime.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetViolationStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetViolationStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1528,6 +2394,8 @@ pn_w_nvmlDeviceGetViolationStatus(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetViolationStatus", "perfPolicyType", &a_perfPolicyType) < 0) return NULL;
     nvmlViolationTime_t o_violTime;
     memset(&o_violTime, 0, sizeof o_violTime);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetViolationStatus", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetViolationStatus, pfn_nvmlDeviceGetViolationStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_perfPolicyType, &o_violTime);
@@ -1544,7 +2412,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockInfo, "nvmlDeviceGetClockInfo(handle, type)\n--\n\nCalls NVML's nvmlDeviceGetClockInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockInfo,
+    "nvmlDeviceGetClockInfo(handle, type)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetClockInfo(handle: c_nvmlDevice_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: clock.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetClockInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetClockInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1563,6 +2451,8 @@ pn_w_nvmlDeviceGetClockInfo(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClockInfo", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClockInfo, pfn_nvmlDeviceGetClockInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
@@ -1579,7 +2469,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxClockInfo, "nvmlDeviceGetMaxClockInfo(handle, type)\n--\n\nCalls NVML's nvmlDeviceGetMaxClockInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxClockInfo,
+    "nvmlDeviceGetMaxClockInfo(handle, type)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMaxClockInfo(handle: c_nvmlDevice_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: clock.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMaxClockInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMaxClockInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1598,6 +2508,8 @@ pn_w_nvmlDeviceGetMaxClockInfo(PyObject *module, PyObject *const *args, Py_ssize
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxClockInfo", "type", &a_type) < 0) return NULL;
     unsigned int o_clock = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxClockInfo", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxClockInfo, pfn_nvmlDeviceGetMaxClockInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clock);
@@ -1614,7 +2526,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetApplicationsClock, "nvmlDeviceGetApplicationsClock(handle, type)\n--\n\nCalls NVML's nvmlDeviceGetApplicationsClock.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetApplicationsClock,
+    "nvmlDeviceGetApplicationsClock(handle, type)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetApplicationsClock(handle: c_nvmlDevice_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: clockMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetApplicationsClock, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetApplicationsClock(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1633,6 +2565,8 @@ pn_w_nvmlDeviceGetApplicationsClock(PyObject *module, PyObject *const *args, Py_
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetApplicationsClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetApplicationsClock, pfn_nvmlDeviceGetApplicationsClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -1649,7 +2583,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDefaultApplicationsClock, "nvmlDeviceGetDefaultApplicationsClock(handle, type)\n--\n\nCalls NVML's nvmlDeviceGetDefaultApplicationsClock.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDefaultApplicationsClock,
+    "nvmlDeviceGetDefaultApplicationsClock(handle, type)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDefaultApplicationsClock(handle: c_nvmlDevice_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: clockMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDefaultApplicationsClock, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDefaultApplicationsClock(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1668,6 +2622,8 @@ pn_w_nvmlDeviceGetDefaultApplicationsClock(PyObject *module, PyObject *const *ar
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetDefaultApplicationsClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDefaultApplicationsClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDefaultApplicationsClock, pfn_nvmlDeviceGetDefaultApplicationsClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -1684,7 +2640,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxCustomerBoostClock, "nvmlDeviceGetMaxCustomerBoostClock(handle, type)\n--\n\nCalls NVML's nvmlDeviceGetMaxCustomerBoostClock.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxCustomerBoostClock,
+    "nvmlDeviceGetMaxCustomerBoostClock(handle, type)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMaxCustomerBoostClock(handle: c_nvmlDevice_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: clockMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMaxCustomerBoostClock, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMaxCustomerBoostClock(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1703,6 +2679,8 @@ pn_w_nvmlDeviceGetMaxCustomerBoostClock(PyObject *module, PyObject *const *args,
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMaxCustomerBoostClock", "type", &a_type) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMaxCustomerBoostClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMaxCustomerBoostClock, pfn_nvmlDeviceGetMaxCustomerBoostClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, &o_clockMHz);
@@ -1719,7 +2697,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetClock, "nvmlDeviceGetClock(handle, type, id)\n--\n\nCalls NVML's nvmlDeviceGetClock.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClock,
+    "nvmlDeviceGetClock(handle, type, id)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetClock(handle: c_nvmlDevice_t, type: int, id: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    type (int)\n"
+    "    id (int)\n"
+    "Returns:\n"
+    "    int: clockMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetClock, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetClock(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1740,6 +2739,8 @@ pn_w_nvmlDeviceGetClock(PyObject *module, PyObject *const *args, Py_ssize_t narg
     unsigned int a_id;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetClock", "id", &a_id) < 0) return NULL;
     unsigned int o_clockMHz = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClock", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClock, pfn_nvmlDeviceGetClock, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_type, a_id, &o_clockMHz);
@@ -1756,7 +2757,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPerformanceState, "nvmlDeviceGetPerformanceState(handle)\n--\n\nCalls NVML's nvmlDeviceGetPerformanceState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPerformanceState,
+    "nvmlDeviceGetPerformanceState(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPerformanceState(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pState.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPerformanceState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPerformanceState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1789,7 +2809,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerState, "nvmlDeviceGetPowerState(handle)\n--\n\nCalls NVML's nvmlDeviceGetPowerState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerState,
+    "nvmlDeviceGetPowerState(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerState(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pState.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPowerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1822,7 +2861,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClocksEventReasons, "nvmlDeviceGetCurrentClocksEventReasons(handle)\n--\n\nCalls NVML's nvmlDeviceGetCurrentClocksEventReasons.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClocksEventReasons,
+    "nvmlDeviceGetCurrentClocksEventReasons(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentClocksEventReasons(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: clocksEventReasons.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCurrentClocksEventReasons, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentClocksEventReasons(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1855,7 +2913,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClocksThrottleReasons, "nvmlDeviceGetCurrentClocksThrottleReasons(handle)\n--\n\nCalls NVML's nvmlDeviceGetCurrentClocksThrottleReasons.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClocksThrottleReasons,
+    "nvmlDeviceGetCurrentClocksThrottleReasons(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentClocksThrottleReasons(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: clocksThrottleReasons.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCurrentClocksThrottleReasons, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentClocksThrottleReasons(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1888,7 +2965,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedClocksEventReasons, "nvmlDeviceGetSupportedClocksEventReasons(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedClocksEventReasons.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedClocksEventReasons,
+    "nvmlDeviceGetSupportedClocksEventReasons(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedClocksEventReasons(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: supportedClocksEventReasons.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedClocksEventReasons, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedClocksEventReasons(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1921,7 +3016,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedClocksThrottleReasons, "nvmlDeviceGetSupportedClocksThrottleReasons(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedClocksThrottleReasons.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedClocksThrottleReasons,
+    "nvmlDeviceGetSupportedClocksThrottleReasons(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedClocksThrottleReasons(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: supportedClocksThrottleReasons.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedClocksThrottleReasons, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedClocksThrottleReasons(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1954,7 +3067,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEccMode, "nvmlDeviceGetEccMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEccMode,
+    "nvmlDeviceGetEccMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEccMode(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1994,7 +3126,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTotalEccErrors, "nvmlDeviceGetTotalEccErrors(handle, errorType, counterType)\n--\n\nCalls NVML's nvmlDeviceGetTotalEccErrors.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTotalEccErrors,
+    "nvmlDeviceGetTotalEccErrors(handle, errorType, counterType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTotalEccErrors(handle: c_nvmlDevice_t, errorType: int, counterType: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    errorType (int)\n"
+    "    counterType (int)\n"
+    "Returns:\n"
+    "    int: eccCounts.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTotalEccErrors, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTotalEccErrors(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2015,6 +3168,8 @@ pn_w_nvmlDeviceGetTotalEccErrors(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_counterType;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetTotalEccErrors", "counterType", &a_counterType) < 0) return NULL;
     unsigned long long o_eccCounts = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTotalEccErrors", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTotalEccErrors, pfn_nvmlDeviceGetTotalEccErrors, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
@@ -2031,7 +3186,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDetailedEccErrors, "nvmlDeviceGetDetailedEccErrors(handle, errorType, counterType)\n--\n\nCalls NVML's nvmlDeviceGetDetailedEccErrors.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDetailedEccErrors,
+    "nvmlDeviceGetDetailedEccErrors(handle, errorType, counterType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDetailedEccErrors(handle: c_nvmlDevice_t, errorType: int, counterType: int) -> c_nvmlEccErrorCounts_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    errorType (int)\n"
+    "    counterType (int)\n"
+    "Returns:\n"
+    "    c_nvmlEccErrorCounts_t: eccCounts.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDetailedEccErrors, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDetailedEccErrors(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2053,6 +3229,8 @@ pn_w_nvmlDeviceGetDetailedEccErrors(PyObject *module, PyObject *const *args, Py_
     if (pn_arg_u32(argv[2], "nvmlDeviceGetDetailedEccErrors", "counterType", &a_counterType) < 0) return NULL;
     nvmlEccErrorCounts_t o_eccCounts;
     memset(&o_eccCounts, 0, sizeof o_eccCounts);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDetailedEccErrors", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDetailedEccErrors, pfn_nvmlDeviceGetDetailedEccErrors, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, &o_eccCounts);
@@ -2069,7 +3247,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryErrorCounter, "nvmlDeviceGetMemoryErrorCounter(handle, errorType, counterType, locationType)\n--\n\nCalls NVML's nvmlDeviceGetMemoryErrorCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryErrorCounter,
+    "nvmlDeviceGetMemoryErrorCounter(handle, errorType, counterType, locationType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMemoryErrorCounter(handle: c_nvmlDevice_t, errorType: int, counterType: int, locationType: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    errorType (int)\n"
+    "    counterType (int)\n"
+    "    locationType (int)\n"
+    "Returns:\n"
+    "    int: count.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMemoryErrorCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMemoryErrorCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2092,6 +3292,8 @@ pn_w_nvmlDeviceGetMemoryErrorCounter(PyObject *module, PyObject *const *args, Py
     unsigned int a_locationType;
     if (pn_arg_u32(argv[3], "nvmlDeviceGetMemoryErrorCounter", "locationType", &a_locationType) < 0) return NULL;
     unsigned long long o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMemoryErrorCounter", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryErrorCounter, pfn_nvmlDeviceGetMemoryErrorCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_errorType, a_counterType, a_locationType, &o_count);
@@ -2108,7 +3310,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPages, "nvmlDeviceGetRetiredPages(device, sourceFilter)\n--\n\nCalls NVML's nvmlDeviceGetRetiredPages.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPages,
+    "nvmlDeviceGetRetiredPages(device, sourceFilter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRetiredPages(device: c_nvmlDevice_t, sourceFilter: int) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    sourceFilter (int)\n"
+    "Returns:\n"
+    "    list[int]: addresses.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRetiredPages, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2128,6 +3348,8 @@ pn_w_nvmlDeviceGetRetiredPages(PyObject *module, PyObject *const *args, Py_ssize
     if (pn_arg_u32(argv[1], "nvmlDeviceGetRetiredPages", "sourceFilter", &a_sourceFilter) < 0) return NULL;
     unsigned int c_pageCount = 0;
     unsigned long long *o_addresses = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetRetiredPages", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages, pfn_nvmlDeviceGetRetiredPages, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses);
@@ -2172,7 +3394,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPages_v2, "nvmlDeviceGetRetiredPages_v2(device, sourceFilter)\n--\n\nCalls NVML's nvmlDeviceGetRetiredPages_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPages_v2,
+    "nvmlDeviceGetRetiredPages_v2(device, sourceFilter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRetiredPages_v2(device: c_nvmlDevice_t, sourceFilter: int) -> list[_RetiredPage]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    sourceFilter (int)\n"
+    "Returns:\n"
+    "    list[_RetiredPage]: (addresses, timestamps).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRetiredPages_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2193,6 +3433,8 @@ pn_w_nvmlDeviceGetRetiredPages_v2(PyObject *module, PyObject *const *args, Py_ss
     unsigned int c_pageCount = 0;
     unsigned long long *o_addresses = NULL;
     unsigned long long *o_timestamps = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetRetiredPages_v2", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetRetiredPages_v2, pfn_nvmlDeviceGetRetiredPages_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sourceFilter, &c_pageCount, o_addresses, o_timestamps);
@@ -2254,7 +3496,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPagesPendingStatus, "nvmlDeviceGetRetiredPagesPendingStatus(device)\n--\n\nCalls NVML's nvmlDeviceGetRetiredPagesPendingStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRetiredPagesPendingStatus,
+    "nvmlDeviceGetRetiredPagesPendingStatus(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRetiredPagesPendingStatus(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: isPending.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRetiredPagesPendingStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetRetiredPagesPendingStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2287,7 +3548,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRemappedRows, "nvmlDeviceGetRemappedRows(device)\n--\n\nCalls NVML's nvmlDeviceGetRemappedRows.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRemappedRows,
+    "nvmlDeviceGetRemappedRows(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRemappedRows(device: c_nvmlDevice_t) -> tuple[int, int, int, int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    tuple[int, int, int, int]: (corrRows, uncRows, isPending, failureOccurred).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRemappedRows, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetRemappedRows(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2337,7 +3615,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeMode, "nvmlDeviceGetComputeMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetComputeMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeMode,
+    "nvmlDeviceGetComputeMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetComputeMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: mode.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetComputeMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2370,7 +3667,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPersistenceMode, "nvmlDeviceGetPersistenceMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetPersistenceMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPersistenceMode,
+    "nvmlDeviceGetPersistenceMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPersistenceMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: mode.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPersistenceMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPersistenceMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2403,7 +3719,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDisplayMode, "nvmlDeviceGetDisplayMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDisplayMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDisplayMode,
+    "nvmlDeviceGetDisplayMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDisplayMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: display.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDisplayMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDisplayMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2436,7 +3771,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDisplayActive, "nvmlDeviceGetDisplayActive(handle)\n--\n\nCalls NVML's nvmlDeviceGetDisplayActive.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDisplayActive,
+    "nvmlDeviceGetDisplayActive(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDisplayActive(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: isActive.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDisplayActive, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDisplayActive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2469,7 +3823,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMigMode, "nvmlDeviceGetMigMode(device)\n--\n\nCalls NVML's nvmlDeviceGetMigMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMigMode,
+    "nvmlDeviceGetMigMode(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMigMode(device: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [currentMode, pendingMode].\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMigMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2509,7 +3881,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses, "nvmlDeviceGetComputeRunningProcesses(handle)\n--\n\nCalls NVML's nvmlDeviceGetComputeRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses,
+    "nvmlDeviceGetComputeRunningProcesses(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetComputeRunningProcesses(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetComputeRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2573,7 +3961,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses_v3, "nvmlDeviceGetComputeRunningProcesses_v3(handle)\n--\n\nCalls NVML's nvmlDeviceGetComputeRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses_v3,
+    "nvmlDeviceGetComputeRunningProcesses_v3(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetComputeRunningProcesses_v3(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetComputeRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2637,7 +4041,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses_v2, "nvmlDeviceGetComputeRunningProcesses_v2(handle)\n--\n\nCalls NVML's nvmlDeviceGetComputeRunningProcesses_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeRunningProcesses_v2,
+    "nvmlDeviceGetComputeRunningProcesses_v2(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetComputeRunningProcesses_v2(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetComputeRunningProcesses_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2701,7 +4120,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses, "nvmlDeviceGetGraphicsRunningProcesses(handle)\n--\n\nCalls NVML's nvmlDeviceGetGraphicsRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses,
+    "nvmlDeviceGetGraphicsRunningProcesses(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGraphicsRunningProcesses(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGraphicsRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2765,7 +4200,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses_v3, "nvmlDeviceGetGraphicsRunningProcesses_v3(handle)\n--\n\nCalls NVML's nvmlDeviceGetGraphicsRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses_v3,
+    "nvmlDeviceGetGraphicsRunningProcesses_v3(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGraphicsRunningProcesses_v3(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGraphicsRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2829,7 +4280,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses_v2, "nvmlDeviceGetGraphicsRunningProcesses_v2(handle)\n--\n\nCalls NVML's nvmlDeviceGetGraphicsRunningProcesses_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGraphicsRunningProcesses_v2,
+    "nvmlDeviceGetGraphicsRunningProcesses_v2(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGraphicsRunningProcesses_v2(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGraphicsRunningProcesses_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGraphicsRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2893,7 +4359,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses, "nvmlDeviceGetMPSComputeRunningProcesses(handle)\n--\n\nCalls NVML's nvmlDeviceGetMPSComputeRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses,
+    "nvmlDeviceGetMPSComputeRunningProcesses(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMPSComputeRunningProcesses(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMPSComputeRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2957,7 +4439,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses_v3, "nvmlDeviceGetMPSComputeRunningProcesses_v3(handle)\n--\n\nCalls NVML's nvmlDeviceGetMPSComputeRunningProcesses_v3.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses_v3,
+    "nvmlDeviceGetMPSComputeRunningProcesses_v3(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMPSComputeRunningProcesses_v3(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMPSComputeRunningProcesses_v3, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v3(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3021,7 +4519,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses_v2, "nvmlDeviceGetMPSComputeRunningProcesses_v2(handle)\n--\n\nCalls NVML's nvmlDeviceGetMPSComputeRunningProcesses_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMPSComputeRunningProcesses_v2,
+    "nvmlDeviceGetMPSComputeRunningProcesses_v2(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMPSComputeRunningProcesses_v2(handle: c_nvmlDevice_t) -> list[_Friendly_c_nvmlProcessInfo_v2_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[_Friendly_c_nvmlProcessInfo_v2_t]: one object per process (usedGpuMemory None where NVML has no figure).\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMPSComputeRunningProcesses_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMPSComputeRunningProcesses_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3085,7 +4598,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetProcessUtilization, "nvmlDeviceGetProcessUtilization(handle, timeStamp)\n--\n\nCalls NVML's nvmlDeviceGetProcessUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetProcessUtilization,
+    "nvmlDeviceGetProcessUtilization(handle, timeStamp)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetProcessUtilization(handle: c_nvmlDevice_t, timeStamp: int) -> list[c_nvmlProcessUtilizationSample_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    timeStamp (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlProcessUtilizationSample_t]: samples.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetProcessUtilization, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3105,6 +4639,8 @@ pn_w_nvmlDeviceGetProcessUtilization(PyObject *module, PyObject *const *args, Py
     unsigned int c_count = 0;
     unsigned long long a_timeStamp;
     if (pn_arg_u64(argv[1], "nvmlDeviceGetProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetProcessUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetProcessUtilization, pfn_nvmlDeviceGetProcessUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, o_samples, &c_count, a_timeStamp);
@@ -3149,7 +4685,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrPcieLinkGeneration, "nvmlDeviceGetCurrPcieLinkGeneration(handle)\n--\n\nCalls NVML's nvmlDeviceGetCurrPcieLinkGeneration.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrPcieLinkGeneration,
+    "nvmlDeviceGetCurrPcieLinkGeneration(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrPcieLinkGeneration(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: currLinkGen.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCurrPcieLinkGeneration, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCurrPcieLinkGeneration(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3182,7 +4737,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxPcieLinkGeneration, "nvmlDeviceGetMaxPcieLinkGeneration(handle)\n--\n\nCalls NVML's nvmlDeviceGetMaxPcieLinkGeneration.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxPcieLinkGeneration,
+    "nvmlDeviceGetMaxPcieLinkGeneration(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMaxPcieLinkGeneration(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: maxLinkGen.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMaxPcieLinkGeneration, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMaxPcieLinkGeneration(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3215,7 +4789,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuMaxPcieLinkGeneration, "nvmlDeviceGetGpuMaxPcieLinkGeneration(handle)\n--\n\nCalls NVML's nvmlDeviceGetGpuMaxPcieLinkGeneration.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuMaxPcieLinkGeneration,
+    "nvmlDeviceGetGpuMaxPcieLinkGeneration(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuMaxPcieLinkGeneration(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: maxLinkGenDevice.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuMaxPcieLinkGeneration, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetGpuMaxPcieLinkGeneration(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3248,7 +4841,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrPcieLinkWidth, "nvmlDeviceGetCurrPcieLinkWidth(handle)\n--\n\nCalls NVML's nvmlDeviceGetCurrPcieLinkWidth.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrPcieLinkWidth,
+    "nvmlDeviceGetCurrPcieLinkWidth(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrPcieLinkWidth(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: currLinkWidth.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCurrPcieLinkWidth, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCurrPcieLinkWidth(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3281,7 +4893,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxPcieLinkWidth, "nvmlDeviceGetMaxPcieLinkWidth(handle)\n--\n\nCalls NVML's nvmlDeviceGetMaxPcieLinkWidth.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxPcieLinkWidth,
+    "nvmlDeviceGetMaxPcieLinkWidth(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMaxPcieLinkWidth(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: maxLinkWidth.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMaxPcieLinkWidth, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMaxPcieLinkWidth(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3314,7 +4945,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieSpeed, "nvmlDeviceGetPcieSpeed(device)\n--\n\nCalls NVML's nvmlDeviceGetPcieSpeed.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieSpeed,
+    "nvmlDeviceGetPcieSpeed(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPcieSpeed(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pcieSpeed.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPcieSpeed, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPcieSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3347,7 +4996,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieThroughput, "nvmlDeviceGetPcieThroughput(device, counter)\n--\n\nCalls NVML's nvmlDeviceGetPcieThroughput.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieThroughput,
+    "nvmlDeviceGetPcieThroughput(device, counter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPcieThroughput(device: c_nvmlDevice_t, counter: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    counter (int)\n"
+    "Returns:\n"
+    "    int: value.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPcieThroughput, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPcieThroughput(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3366,6 +5035,8 @@ pn_w_nvmlDeviceGetPcieThroughput(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_counter;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetPcieThroughput", "counter", &a_counter) < 0) return NULL;
     unsigned int o_value = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetPcieThroughput", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetPcieThroughput, pfn_nvmlDeviceGetPcieThroughput, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_counter, &o_value);
@@ -3382,7 +5053,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieReplayCounter, "nvmlDeviceGetPcieReplayCounter(handle)\n--\n\nCalls NVML's nvmlDeviceGetPcieReplayCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieReplayCounter,
+    "nvmlDeviceGetPcieReplayCounter(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPcieReplayCounter(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: value.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPcieReplayCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPcieReplayCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3415,7 +5105,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkState, "nvmlDeviceGetNvLinkState(device, link)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkState,
+    "nvmlDeviceGetNvLinkState(device, link)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkState(device: c_nvmlDevice_t, link: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "Returns:\n"
+    "    int: isActive.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3434,6 +5143,8 @@ pn_w_nvmlDeviceGetNvLinkState(PyObject *module, PyObject *const *args, Py_ssize_
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkState", "link", &a_link) < 0) return NULL;
     unsigned int o_isActive = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkState", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkState, pfn_nvmlDeviceGetNvLinkState, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_isActive);
@@ -3450,7 +5161,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkVersion, "nvmlDeviceGetNvLinkVersion(device, link)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkVersion.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkVersion,
+    "nvmlDeviceGetNvLinkVersion(device, link)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkVersion(device: c_nvmlDevice_t, link: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "Returns:\n"
+    "    int: version.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3469,6 +5199,8 @@ pn_w_nvmlDeviceGetNvLinkVersion(PyObject *module, PyObject *const *args, Py_ssiz
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkVersion", "link", &a_link) < 0) return NULL;
     unsigned int o_version = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkVersion", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkVersion, pfn_nvmlDeviceGetNvLinkVersion, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_version);
@@ -3485,7 +5217,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkCapability, "nvmlDeviceGetNvLinkCapability(device, link, capability)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkCapability.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkCapability,
+    "nvmlDeviceGetNvLinkCapability(device, link, capability)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkCapability(device: c_nvmlDevice_t, link: int, capability: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    capability (int)\n"
+    "Returns:\n"
+    "    int: capResult.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkCapability, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkCapability(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3506,6 +5258,8 @@ pn_w_nvmlDeviceGetNvLinkCapability(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_capability;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkCapability", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkCapability", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkCapability, pfn_nvmlDeviceGetNvLinkCapability, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_capability, &o_capResult);
@@ -3522,7 +5276,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTopologyCommonAncestor, "nvmlDeviceGetTopologyCommonAncestor(device1, device2)\n--\n\nCalls NVML's nvmlDeviceGetTopologyCommonAncestor.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTopologyCommonAncestor,
+    "nvmlDeviceGetTopologyCommonAncestor(device1, device2)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTopologyCommonAncestor(device1: c_nvmlDevice_t, device2: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device1 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    device2 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pathInfo.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTopologyCommonAncestor, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTopologyCommonAncestor(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3557,7 +5327,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTopologyNearestGpus, "nvmlDeviceGetTopologyNearestGpus(device, level)\n--\n\nCalls NVML's nvmlDeviceGetTopologyNearestGpus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTopologyNearestGpus,
+    "nvmlDeviceGetTopologyNearestGpus(device, level)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTopologyNearestGpus(device: c_nvmlDevice_t, level: int) -> list[c_nvmlDevice_t]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    level (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlDevice_t]: deviceArray.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTopologyNearestGpus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3577,6 +5365,8 @@ pn_w_nvmlDeviceGetTopologyNearestGpus(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTopologyNearestGpus", "level", &a_level) < 0) return NULL;
     unsigned int c_count = 0;
     nvmlDevice_t *o_deviceArray = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTopologyNearestGpus", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTopologyNearestGpus, pfn_nvmlDeviceGetTopologyNearestGpus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_level, &c_count, o_deviceArray);
@@ -3621,7 +5411,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingMode, "nvmlDeviceGetAccountingMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetAccountingMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingMode,
+    "nvmlDeviceGetAccountingMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAccountingMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: mode.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAccountingMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAccountingMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3654,7 +5462,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingBufferSize, "nvmlDeviceGetAccountingBufferSize(handle)\n--\n\nCalls NVML's nvmlDeviceGetAccountingBufferSize.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingBufferSize,
+    "nvmlDeviceGetAccountingBufferSize(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAccountingBufferSize(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: bufferSize.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAccountingBufferSize, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAccountingBufferSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3687,7 +5513,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingPids, "nvmlDeviceGetAccountingPids(handle)\n--\n\nCalls NVML's nvmlDeviceGetAccountingPids.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingPids,
+    "nvmlDeviceGetAccountingPids(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAccountingPids(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: pids.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAccountingPids, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAccountingPids(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3749,7 +5594,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAddressingMode, "nvmlDeviceGetAddressingMode(device)\n--\n\nCalls NVML's nvmlDeviceGetAddressingMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAddressingMode,
+    "nvmlDeviceGetAddressingMode(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAddressingMode(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) value of NVML's nvmlDeviceAddressingMode_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAddressingMode, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetAddressingMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3786,7 +5648,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetJpgUtilization, "nvmlDeviceGetJpgUtilization(handle)\n--\n\nCalls NVML's nvmlDeviceGetJpgUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetJpgUtilization,
+    "nvmlDeviceGetJpgUtilization(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetJpgUtilization(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [utilization, samplingPeriodUs].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetJpgUtilization, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetJpgUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3826,7 +5707,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetOfaUtilization, "nvmlDeviceGetOfaUtilization(handle)\n--\n\nCalls NVML's nvmlDeviceGetOfaUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetOfaUtilization,
+    "nvmlDeviceGetOfaUtilization(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetOfaUtilization(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [utilization, samplingPeriodUs].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetOfaUtilization, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetOfaUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3866,7 +5766,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderStats, "nvmlDeviceGetEncoderStats(handle)\n--\n\nCalls NVML's nvmlDeviceGetEncoderStats.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderStats,
+    "nvmlDeviceGetEncoderStats(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEncoderStats(handle: c_nvmlDevice_t) -> tuple[int, int, int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    tuple[int, int, int]: (sessionCount, averageFps, averageLatency).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEncoderStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEncoderStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3911,7 +5829,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderCapacity, "nvmlDeviceGetEncoderCapacity(handle, encoderQueryType)\n--\n\nCalls NVML's nvmlDeviceGetEncoderCapacity.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderCapacity,
+    "nvmlDeviceGetEncoderCapacity(handle, encoderQueryType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEncoderCapacity(handle: c_nvmlDevice_t, encoderQueryType: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    encoderQueryType (int)\n"
+    "Returns:\n"
+    "    int: encoderCapacity.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEncoderCapacity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEncoderCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -3930,6 +5868,8 @@ pn_w_nvmlDeviceGetEncoderCapacity(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_encoderQueryType;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetEncoderCapacity", "encoderQueryType", &a_encoderQueryType) < 0) return NULL;
     unsigned int o_encoderCapacity = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetEncoderCapacity", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetEncoderCapacity, pfn_nvmlDeviceGetEncoderCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_encoderQueryType, &o_encoderCapacity);
@@ -3946,7 +5886,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderSessions, "nvmlDeviceGetEncoderSessions(handle)\n--\n\nCalls NVML's nvmlDeviceGetEncoderSessions.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetEncoderSessions,
+    "nvmlDeviceGetEncoderSessions(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetEncoderSessions(handle: c_nvmlDevice_t) -> list[c_nvmlEncoderSession_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[c_nvmlEncoderSession_t]: sessionInfos.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEncoderSessions, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4008,7 +5968,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetFBCStats, "nvmlDeviceGetFBCStats(handle)\n--\n\nCalls NVML's nvmlDeviceGetFBCStats.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetFBCStats,
+    "nvmlDeviceGetFBCStats(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetFBCStats(handle: c_nvmlDevice_t) -> c_nvmlFBCStats_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlFBCStats_t: fbcStats.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetFBCStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetFBCStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4042,7 +6020,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetFBCSessions, "nvmlDeviceGetFBCSessions(handle)\n--\n\nCalls NVML's nvmlDeviceGetFBCSessions.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetFBCSessions,
+    "nvmlDeviceGetFBCSessions(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetFBCSessions(handle: c_nvmlDevice_t) -> list[c_nvmlFBCSession_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[c_nvmlFBCSession_t]: sessionInfo.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetFBCSessions, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4104,7 +6101,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMarginTemperature, "nvmlDeviceGetMarginTemperature(handle)\n--\n\nCalls NVML's nvmlDeviceGetMarginTemperature.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMarginTemperature,
+    "nvmlDeviceGetMarginTemperature(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMarginTemperature(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) marginTemperature of NVML's nvmlMarginTemperature_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMarginTemperature, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetMarginTemperature(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4141,7 +6157,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVirtualizationMode, "nvmlDeviceGetVirtualizationMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetVirtualizationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVirtualizationMode,
+    "nvmlDeviceGetVirtualizationMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVirtualizationMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pVirtualMode.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVirtualizationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetVirtualizationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4174,7 +6208,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHostVgpuMode, "nvmlDeviceGetHostVgpuMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetHostVgpuMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHostVgpuMode,
+    "nvmlDeviceGetHostVgpuMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHostVgpuMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pHostVgpuMode.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHostVgpuMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetHostVgpuMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4207,7 +6258,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPdi, "nvmlDeviceGetPdi(device)\n--\n\nCalls NVML's nvmlDeviceGetPdi.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPdi,
+    "nvmlDeviceGetPdi(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPdi(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) value of NVML's nvmlPdi_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPdi, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetPdi(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4244,7 +6315,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRepairStatus, "nvmlDeviceGetRepairStatus(device)\n--\n\nCalls NVML's nvmlDeviceGetRepairStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRepairStatus,
+    "nvmlDeviceGetRepairStatus(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRepairStatus(device: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: the field(s) bChannelRepairPending, bTpcRepairPending of NVML's nvmlRepairStatus_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRepairStatus, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetRepairStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4281,7 +6371,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetUnrepairableMemoryFlag_v1, "nvmlDeviceGetUnrepairableMemoryFlag_v1(device)\n--\n\nCalls NVML's nvmlDeviceGetUnrepairableMemoryFlag_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetUnrepairableMemoryFlag_v1,
+    "nvmlDeviceGetUnrepairableMemoryFlag_v1(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetUnrepairableMemoryFlag_v1(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) unrepairableMemory of NVML's pn_nvmlUnrepairableMemory_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetUnrepairableMemoryFlag_v1, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlDeviceGetUnrepairableMemoryFlag_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4318,7 +6427,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRowRemapperHistogram, "nvmlDeviceGetRowRemapperHistogram(device)\n--\n\nCalls NVML's nvmlDeviceGetRowRemapperHistogram.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRowRemapperHistogram,
+    "nvmlDeviceGetRowRemapperHistogram(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRowRemapperHistogram(device: c_nvmlDevice_t) -> c_nvmlRowRemapperHistogramValues\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlRowRemapperHistogramValues: values.\n"
+    "Raises:\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRowRemapperHistogram, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetRowRemapperHistogram(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4352,7 +6476,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeMemSizeInfo, "nvmlDeviceGetConfComputeMemSizeInfo(device)\n--\n\nCalls NVML's nvmlDeviceGetConfComputeMemSizeInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeMemSizeInfo,
+    "nvmlDeviceGetConfComputeMemSizeInfo(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetConfComputeMemSizeInfo(device: c_nvmlDevice_t) -> c_nvmlConfComputeMemSizeInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlConfComputeMemSizeInfo_t: memInfo.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetConfComputeMemSizeInfo, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetConfComputeMemSizeInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4386,7 +6527,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeProtectedMemoryUsage, "nvmlDeviceGetConfComputeProtectedMemoryUsage(device)\n--\n\nCalls NVML's nvmlDeviceGetConfComputeProtectedMemoryUsage.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeProtectedMemoryUsage,
+    "nvmlDeviceGetConfComputeProtectedMemoryUsage(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetConfComputeProtectedMemoryUsage(device: c_nvmlDevice_t) -> c_nvmlMemory_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlMemory_t: memory.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetConfComputeProtectedMemoryUsage, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetConfComputeProtectedMemoryUsage(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4420,7 +6579,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetC2cModeInfoV1, "nvmlDeviceGetC2cModeInfoV1(handle)\n--\n\nCalls NVML's nvmlDeviceGetC2cModeInfoV.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetC2cModeInfoV1,
+    "nvmlDeviceGetC2cModeInfoV1(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetC2cModeInfoV1(handle: c_nvmlDevice_t) -> c_nvmlC2cModeInfo_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlC2cModeInfo_v1_t: c2cModeInfo.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetC2cModeInfoV, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetC2cModeInfoV1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4454,7 +6631,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetC2cModeInfoV, "nvmlDeviceGetC2cModeInfoV(handle)\n--\n\nCalls NVML's nvmlDeviceGetC2cModeInfoV.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetC2cModeInfoV,
+    "nvmlDeviceGetC2cModeInfoV(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetC2cModeInfoV(handle: c_nvmlDevice_t) -> c_nvmlC2cModeInfo_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlC2cModeInfo_v1_t: c2cModeInfo.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetC2cModeInfoV, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetC2cModeInfoV(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4488,7 +6683,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClockFreqs, "nvmlDeviceGetCurrentClockFreqs(handle)\n--\n\nCalls NVML's nvmlDeviceGetCurrentClockFreqs.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentClockFreqs,
+    "nvmlDeviceGetCurrentClockFreqs(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentClockFreqs(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: the field(s) str of NVML's nvmlDeviceCurrentClockFreqs_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCurrentClockFreqs, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentClockFreqs(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4525,7 +6739,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPerformanceModes, "nvmlDeviceGetPerformanceModes(handle)\n--\n\nCalls NVML's nvmlDeviceGetPerformanceModes.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPerformanceModes,
+    "nvmlDeviceGetPerformanceModes(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPerformanceModes(handle: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: the field(s) str of NVML's nvmlDevicePerfModes_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPerformanceModes, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetPerformanceModes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4562,7 +6795,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeedRPM, "nvmlDeviceGetFanSpeedRPM(handle)\n--\n\nCalls NVML's nvmlDeviceGetFanSpeedRPM.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetFanSpeedRPM,
+    "nvmlDeviceGetFanSpeedRPM(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetFanSpeedRPM(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) speed of NVML's nvmlFanSpeedInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetFanSpeedRPM, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetFanSpeedRPM(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4599,7 +6850,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedMemoryClocks, "nvmlDeviceGetSupportedMemoryClocks(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedMemoryClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedMemoryClocks,
+    "nvmlDeviceGetSupportedMemoryClocks(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedMemoryClocks(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: clocksMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedMemoryClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedMemoryClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4661,7 +6932,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedGraphicsClocks, "nvmlDeviceGetSupportedGraphicsClocks(handle, memoryClockMHz)\n--\n\nCalls NVML's nvmlDeviceGetSupportedGraphicsClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedGraphicsClocks,
+    "nvmlDeviceGetSupportedGraphicsClocks(handle, memoryClockMHz)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedGraphicsClocks(handle: c_nvmlDevice_t, memoryClockMHz: int) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    memoryClockMHz (int)\n"
+    "Returns:\n"
+    "    list[int]: clocksMHz.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedGraphicsClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4681,6 +6974,8 @@ pn_w_nvmlDeviceGetSupportedGraphicsClocks(PyObject *module, PyObject *const *arg
     if (pn_arg_u32(argv[1], "nvmlDeviceGetSupportedGraphicsClocks", "memoryClockMHz", &a_memoryClockMHz) < 0) return NULL;
     unsigned int c_count = 0;
     unsigned int *o_clocksMHz = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetSupportedGraphicsClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSupportedGraphicsClocks, pfn_nvmlDeviceGetSupportedGraphicsClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_memoryClockMHz, &c_count, o_clocksMHz);
@@ -4725,7 +7020,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAutoBoostedClocksEnabled, "nvmlDeviceGetAutoBoostedClocksEnabled(handle)\n--\n\nCalls NVML's nvmlDeviceGetAutoBoostedClocksEnabled.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAutoBoostedClocksEnabled,
+    "nvmlDeviceGetAutoBoostedClocksEnabled(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAutoBoostedClocksEnabled(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [isEnabled, defaultIsEnabled].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAutoBoostedClocksEnabled, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4765,7 +7079,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveClockInfoStatus, "nvmlDeviceGetAdaptiveClockInfoStatus(device)\n--\n\nCalls NVML's nvmlDeviceGetAdaptiveClockInfoStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveClockInfoStatus,
+    "nvmlDeviceGetAdaptiveClockInfoStatus(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAdaptiveClockInfoStatus(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: adaptiveClockStatus.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAdaptiveClockInfoStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAdaptiveClockInfoStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4798,7 +7130,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpcClkVfOffset, "nvmlDeviceGetGpcClkVfOffset(device)\n--\n\nCalls NVML's nvmlDeviceGetGpcClkVfOffset.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpcClkVfOffset,
+    "nvmlDeviceGetGpcClkVfOffset(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpcClkVfOffset(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: offset.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpcClkVfOffset, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4831,7 +7181,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemClkVfOffset, "nvmlDeviceGetMemClkVfOffset(device)\n--\n\nCalls NVML's nvmlDeviceGetMemClkVfOffset.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemClkVfOffset,
+    "nvmlDeviceGetMemClkVfOffset(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMemClkVfOffset(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: offset.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMemClkVfOffset, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4864,7 +7232,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel_v1, "nvmlDeviceGetDriverModel_v1(handle)\n--\n\nCalls NVML's nvmlDeviceGetDriverModel.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel_v1,
+    "nvmlDeviceGetDriverModel_v1(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDriverModel_v1(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDriverModel, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDriverModel_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4904,7 +7291,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel_v2, "nvmlDeviceGetDriverModel_v2(handle)\n--\n\nCalls NVML's nvmlDeviceGetDriverModel_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel_v2,
+    "nvmlDeviceGetDriverModel_v2(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDriverModel_v2(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDriverModel_v2, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetDriverModel_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4944,7 +7350,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel, "nvmlDeviceGetDriverModel(handle)\n--\n\nCalls NVML's nvmlDeviceGetDriverModel_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDriverModel,
+    "nvmlDeviceGetDriverModel(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDriverModel(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDriverModel_v2, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -4984,7 +7409,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDriverModel, "nvmlDeviceGetCurrentDriverModel(handle)\n--\n\nCalls NVML's nvmlDeviceGetDriverModel_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDriverModel,
+    "nvmlDeviceGetCurrentDriverModel(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentDriverModel(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: current.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDriverModel_v2, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentDriverModel(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5026,7 +7470,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDriverModel, "nvmlDeviceGetPendingDriverModel(handle)\n--\n\nCalls NVML's nvmlDeviceGetDriverModel_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDriverModel,
+    "nvmlDeviceGetPendingDriverModel(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPendingDriverModel(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pending.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDriverModel_v2, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetPendingDriverModel(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5068,7 +7531,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentEccMode, "nvmlDeviceGetCurrentEccMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentEccMode,
+    "nvmlDeviceGetCurrentEccMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentEccMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: current.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5110,7 +7592,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingEccMode, "nvmlDeviceGetPendingEccMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingEccMode,
+    "nvmlDeviceGetPendingEccMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPendingEccMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pending.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPendingEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5152,7 +7653,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDefaultEccMode, "nvmlDeviceGetDefaultEccMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDefaultEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDefaultEccMode,
+    "nvmlDeviceGetDefaultEccMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDefaultEccMode(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: defaultMode.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDefaultEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDefaultEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5187,7 +7707,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuOperationMode, "nvmlDeviceGetGpuOperationMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetGpuOperationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuOperationMode,
+    "nvmlDeviceGetGpuOperationMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuOperationMode(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuOperationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGpuOperationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5227,7 +7766,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentGpuOperationMode, "nvmlDeviceGetCurrentGpuOperationMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetGpuOperationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentGpuOperationMode,
+    "nvmlDeviceGetCurrentGpuOperationMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentGpuOperationMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: current.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuOperationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentGpuOperationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5269,7 +7827,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingGpuOperationMode, "nvmlDeviceGetPendingGpuOperationMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetGpuOperationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingGpuOperationMode,
+    "nvmlDeviceGetPendingGpuOperationMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPendingGpuOperationMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pending.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuOperationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPendingGpuOperationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5311,7 +7888,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAPIRestriction, "nvmlDeviceGetAPIRestriction(device, apiType)\n--\n\nCalls NVML's nvmlDeviceGetAPIRestriction.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAPIRestriction,
+    "nvmlDeviceGetAPIRestriction(device, apiType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAPIRestriction(device: c_nvmlDevice_t, apiType: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    apiType (int)\n"
+    "Returns:\n"
+    "    int: isRestricted.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAPIRestriction, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5330,6 +7927,8 @@ pn_w_nvmlDeviceGetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_apiType;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
     unsigned int o_isRestricted = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAPIRestriction", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAPIRestriction, pfn_nvmlDeviceGetAPIRestriction, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_apiType, &o_isRestricted);
@@ -5346,7 +7945,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedEventTypes, "nvmlDeviceGetSupportedEventTypes(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedEventTypes.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedEventTypes,
+    "nvmlDeviceGetSupportedEventTypes(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedEventTypes(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: eventTypes.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedEventTypes, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedEventTypes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5379,7 +7996,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBusType, "nvmlDeviceGetBusType(device)\n--\n\nCalls NVML's nvmlDeviceGetBusType.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBusType,
+    "nvmlDeviceGetBusType(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBusType(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: type.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBusType, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBusType(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5412,7 +8044,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetIrqNum, "nvmlDeviceGetIrqNum(device)\n--\n\nCalls NVML's nvmlDeviceGetIrqNum.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetIrqNum,
+    "nvmlDeviceGetIrqNum(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetIrqNum(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: irqNum.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetIrqNum, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetIrqNum(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5445,7 +8095,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumGpuCores, "nvmlDeviceGetNumGpuCores(device)\n--\n\nCalls NVML's nvmlDeviceGetNumGpuCores.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumGpuCores,
+    "nvmlDeviceGetNumGpuCores(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNumGpuCores(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: numCores.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNumGpuCores, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNumGpuCores(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5478,7 +8146,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieLinkMaxSpeed, "nvmlDeviceGetPcieLinkMaxSpeed(device)\n--\n\nCalls NVML's nvmlDeviceGetPcieLinkMaxSpeed.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPcieLinkMaxSpeed,
+    "nvmlDeviceGetPcieLinkMaxSpeed(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPcieLinkMaxSpeed(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: maxSpeed.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPcieLinkMaxSpeed, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetPcieLinkMaxSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5511,7 +8197,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumaNodeId, "nvmlDeviceGetNumaNodeId(handle)\n--\n\nCalls NVML's nvmlDeviceGetNumaNodeId.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNumaNodeId,
+    "nvmlDeviceGetNumaNodeId(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNumaNodeId(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: node.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNumaNodeId, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetNumaNodeId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5544,7 +8246,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetTargetFanSpeed, "nvmlDeviceGetTargetFanSpeed(handle, fan)\n--\n\nCalls NVML's nvmlDeviceGetTargetFanSpeed.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetTargetFanSpeed,
+    "nvmlDeviceGetTargetFanSpeed(handle, fan)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetTargetFanSpeed(handle: c_nvmlDevice_t, fan: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    fan (int)\n"
+    "Returns:\n"
+    "    int: targetSpeed.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetTargetFanSpeed, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetTargetFanSpeed(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5563,6 +8285,8 @@ pn_w_nvmlDeviceGetTargetFanSpeed(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_fan;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetTargetFanSpeed", "fan", &a_fan) < 0) return NULL;
     unsigned int o_targetSpeed = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetTargetFanSpeed", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetTargetFanSpeed, pfn_nvmlDeviceGetTargetFanSpeed, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, &o_targetSpeed);
@@ -5579,7 +8303,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAttributes_v2, "nvmlDeviceGetAttributes_v2(device)\n--\n\nCalls NVML's nvmlDeviceGetAttributes_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAttributes_v2,
+    "nvmlDeviceGetAttributes_v2(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAttributes_v2(device: c_nvmlDevice_t) -> c_nvmlDeviceAttributes\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlDeviceAttributes: attributes.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAttributes_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAttributes_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5613,7 +8355,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAttributes, "nvmlDeviceGetAttributes(device)\n--\n\nCalls NVML's nvmlDeviceGetAttributes_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAttributes,
+    "nvmlDeviceGetAttributes(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAttributes(device: c_nvmlDevice_t) -> c_nvmlDeviceAttributes\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlDeviceAttributes: attributes.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAttributes_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAttributes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5647,7 +8407,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkErrorCounter, "nvmlDeviceGetNvLinkErrorCounter(device, link, counter)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkErrorCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkErrorCounter,
+    "nvmlDeviceGetNvLinkErrorCounter(device, link, counter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkErrorCounter(device: c_nvmlDevice_t, link: int, counter: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "Returns:\n"
+    "    int: counterValue.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkErrorCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkErrorCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5668,6 +8448,8 @@ pn_w_nvmlDeviceGetNvLinkErrorCounter(PyObject *module, PyObject *const *args, Py
     unsigned int a_counter;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkErrorCounter", "counter", &a_counter) < 0) return NULL;
     unsigned long long o_counterValue = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkErrorCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkErrorCounter, pfn_nvmlDeviceGetNvLinkErrorCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_counterValue);
@@ -5684,7 +8466,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkRemoteDeviceType, "nvmlDeviceGetNvLinkRemoteDeviceType(handle, link)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkRemoteDeviceType.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkRemoteDeviceType,
+    "nvmlDeviceGetNvLinkRemoteDeviceType(handle, link)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkRemoteDeviceType(handle: c_nvmlDevice_t, link: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "Returns:\n"
+    "    int: pNvLinkDeviceType.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkRemoteDeviceType, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkRemoteDeviceType(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5703,6 +8503,8 @@ pn_w_nvmlDeviceGetNvLinkRemoteDeviceType(PyObject *module, PyObject *const *args
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkRemoteDeviceType", "link", &a_link) < 0) return NULL;
     unsigned int o_pNvLinkDeviceType = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkRemoteDeviceType", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemoteDeviceType, pfn_nvmlDeviceGetNvLinkRemoteDeviceType, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_link, &o_pNvLinkDeviceType);
@@ -5719,7 +8521,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkRemotePciInfo, "nvmlDeviceGetNvLinkRemotePciInfo(device, link)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkRemotePciInfo_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkRemotePciInfo,
+    "nvmlDeviceGetNvLinkRemotePciInfo(device, link)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkRemotePciInfo(device: c_nvmlDevice_t, link: int) -> nvmlPciInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "Returns:\n"
+    "    nvmlPciInfo_t: pci.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkRemotePciInfo_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkRemotePciInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5739,6 +8560,8 @@ pn_w_nvmlDeviceGetNvLinkRemotePciInfo(PyObject *module, PyObject *const *args, P
     if (pn_arg_u32(argv[1], "nvmlDeviceGetNvLinkRemotePciInfo", "link", &a_link) < 0) return NULL;
     nvmlPciInfo_t o_pci;
     memset(&o_pci, 0, sizeof o_pci);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkRemotePciInfo", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkRemotePciInfo_v2, pfn_nvmlDeviceGetNvLinkRemotePciInfo_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, &o_pci);
@@ -5755,7 +8578,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkUtilizationControl, "nvmlDeviceGetNvLinkUtilizationControl(device, link, counter)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkUtilizationControl.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkUtilizationControl,
+    "nvmlDeviceGetNvLinkUtilizationControl(device, link, counter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkUtilizationControl(device: c_nvmlDevice_t, link: int, counter: int) -> nvmlNvLinkUtilizationControl_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "Returns:\n"
+    "    nvmlNvLinkUtilizationControl_t: control.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkUtilizationControl, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkUtilizationControl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5777,6 +8620,8 @@ pn_w_nvmlDeviceGetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkUtilizationControl", "counter", &a_counter) < 0) return NULL;
     nvmlNvLinkUtilizationControl_t o_control;
     memset(&o_control, 0, sizeof o_control);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkUtilizationControl", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationControl, pfn_nvmlDeviceGetNvLinkUtilizationControl, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_control);
@@ -5793,7 +8638,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkUtilizationCounter, "nvmlDeviceGetNvLinkUtilizationCounter(device, link, counter)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkUtilizationCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkUtilizationCounter,
+    "nvmlDeviceGetNvLinkUtilizationCounter(device, link, counter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkUtilizationCounter(device: c_nvmlDevice_t, link: int, counter: int) -> tuple[int, int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "Returns:\n"
+    "    tuple[int, int]: (rxcounter, txcounter).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkUtilizationCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkUtilizationCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5815,6 +8680,8 @@ pn_w_nvmlDeviceGetNvLinkUtilizationCounter(PyObject *module, PyObject *const *ar
     if (pn_arg_u32(argv[2], "nvmlDeviceGetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
     unsigned long long o_rxcounter = 0;
     unsigned long long o_txcounter = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkUtilizationCounter, pfn_nvmlDeviceGetNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, &o_rxcounter, &o_txcounter);
@@ -5837,7 +8704,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetP2PStatus, "nvmlDeviceGetP2PStatus(device1, device2, p2pIndex)\n--\n\nCalls NVML's nvmlDeviceGetP2PStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetP2PStatus,
+    "nvmlDeviceGetP2PStatus(device1, device2, p2pIndex)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetP2PStatus(device1: c_nvmlDevice_t, device2: c_nvmlDevice_t, p2pIndex: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device1 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    device2 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    p2pIndex (int)\n"
+    "Returns:\n"
+    "    int: p2pStatus.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetP2PStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetP2PStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5858,6 +8743,9 @@ pn_w_nvmlDeviceGetP2PStatus(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_p2pIndex;
     if (pn_arg_u32(argv[2], "nvmlDeviceGetP2PStatus", "p2pIndex", &a_p2pIndex) < 0) return NULL;
     unsigned int o_p2pStatus = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetP2PStatus", "device1", (void **)&a_device1) < 0) return NULL;
+    if (pn_arg_handle(st, argv[1], PN_HANDLE_Device, "nvmlDeviceGetP2PStatus", "device2", (void **)&a_device2) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetP2PStatus, pfn_nvmlDeviceGetP2PStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_device1, a_device2, a_p2pIndex, &o_p2pStatus);
@@ -5874,7 +8762,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceIsMigDeviceHandle, "nvmlDeviceIsMigDeviceHandle(device)\n--\n\nCalls NVML's nvmlDeviceIsMigDeviceHandle.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceIsMigDeviceHandle,
+    "nvmlDeviceIsMigDeviceHandle(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceIsMigDeviceHandle(device: c_nvmlDevice_t) -> c_uint\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_uint: isMigDevice.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceIsMigDeviceHandle, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceIsMigDeviceHandle(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5908,7 +8814,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxMigDeviceCount, "nvmlDeviceGetMaxMigDeviceCount(device)\n--\n\nCalls NVML's nvmlDeviceGetMaxMigDeviceCount.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMaxMigDeviceCount,
+    "nvmlDeviceGetMaxMigDeviceCount(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMaxMigDeviceCount(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: count.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMaxMigDeviceCount, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMaxMigDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5941,7 +8864,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMigDeviceHandleByIndex, "nvmlDeviceGetMigDeviceHandleByIndex(device, index)\n--\n\nCalls NVML's nvmlDeviceGetMigDeviceHandleByIndex.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMigDeviceHandleByIndex,
+    "nvmlDeviceGetMigDeviceHandleByIndex(device, index)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMigDeviceHandleByIndex(device: c_nvmlDevice_t, index: int) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    index (int)\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: migDevice.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMigDeviceHandleByIndex, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMigDeviceHandleByIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -5960,6 +8903,8 @@ pn_w_nvmlDeviceGetMigDeviceHandleByIndex(PyObject *module, PyObject *const *args
     unsigned int a_index;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetMigDeviceHandleByIndex", "index", &a_index) < 0) return NULL;
     nvmlDevice_t o_migDevice = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMigDeviceHandleByIndex", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMigDeviceHandleByIndex, pfn_nvmlDeviceGetMigDeviceHandleByIndex, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_index, &o_migDevice);
@@ -5976,7 +8921,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDeviceHandleFromMigDeviceHandle, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice)\n--\n\nCalls NVML's nvmlDeviceGetDeviceHandleFromMigDeviceHandle.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
+    "nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice: c_nvmlDevice_t) -> c_nvmlDevice_t\n"
+    "\n"
+    "Args:\n"
+    "    migDevice (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlDevice_t: device.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDeviceHandleFromMigDeviceHandle, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDeviceHandleFromMigDeviceHandle(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6009,7 +8972,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceId, "nvmlDeviceGetGpuInstanceId(device)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceId.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceId,
+    "nvmlDeviceGetGpuInstanceId(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuInstanceId(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: id.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuInstanceId, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGpuInstanceId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6042,7 +9023,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeInstanceId, "nvmlDeviceGetComputeInstanceId(device)\n--\n\nCalls NVML's nvmlDeviceGetComputeInstanceId.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetComputeInstanceId,
+    "nvmlDeviceGetComputeInstanceId(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetComputeInstanceId(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: id.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetComputeInstanceId, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetComputeInstanceId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6075,7 +9074,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceRemainingCapacity, "nvmlDeviceGetGpuInstanceRemainingCapacity(device, profileId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceRemainingCapacity.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceRemainingCapacity,
+    "nvmlDeviceGetGpuInstanceRemainingCapacity(device, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuInstanceRemainingCapacity(device: c_nvmlDevice_t, profileId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    int: count.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuInstanceRemainingCapacity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGpuInstanceRemainingCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6094,6 +9112,8 @@ pn_w_nvmlDeviceGetGpuInstanceRemainingCapacity(PyObject *module, PyObject *const
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceRemainingCapacity", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceRemainingCapacity, pfn_nvmlDeviceGetGpuInstanceRemainingCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_count);
@@ -6110,7 +9130,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceProfileInfoByIdV, "nvmlDeviceGetGpuInstanceProfileInfoByIdV(device, profileId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceProfileInfoByIdV.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceProfileInfoByIdV,
+    "nvmlDeviceGetGpuInstanceProfileInfoByIdV(device, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuInstanceProfileInfoByIdV(device: c_nvmlDevice_t, profileId: int) -> c_nvmlGpuInstanceProfileInfo_v2_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstanceProfileInfo_v2_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuInstanceProfileInfoByIdV, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetGpuInstanceProfileInfoByIdV(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6131,6 +9170,8 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoByIdV(PyObject *module, PyObject *const 
     nvmlGpuInstanceProfileInfo_v2_t o_info;
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceProfileInfoByIdV", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
@@ -6147,7 +9188,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceProfileInfoById, "nvmlDeviceGetGpuInstanceProfileInfoById(device, profileId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceProfileInfoByIdV.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceProfileInfoById,
+    "nvmlDeviceGetGpuInstanceProfileInfoById(device, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuInstanceProfileInfoById(device: c_nvmlDevice_t, profileId: int) -> c_nvmlGpuInstanceProfileInfo_v2_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstanceProfileInfo_v2_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuInstanceProfileInfoByIdV, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetGpuInstanceProfileInfoById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6168,6 +9228,8 @@ pn_w_nvmlDeviceGetGpuInstanceProfileInfoById(PyObject *module, PyObject *const *
     nvmlGpuInstanceProfileInfo_v2_t o_info;
     memset(&o_info, 0, sizeof o_info);
     o_info.version = nvmlGpuInstanceProfileInfo_v2;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceProfileInfoById", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceProfileInfoByIdV, pfn_nvmlDeviceGetGpuInstanceProfileInfoByIdV, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_info);
@@ -6184,7 +9246,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuHeterogeneousMode, "nvmlDeviceGetVgpuHeterogeneousMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuHeterogeneousMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuHeterogeneousMode,
+    "nvmlDeviceGetVgpuHeterogeneousMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuHeterogeneousMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: the field(s) mode of NVML's nvmlVgpuHeterogeneousMode_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuHeterogeneousMode, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6221,7 +9302,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeCapabilities, "nvmlSystemGetConfComputeCapabilities()\n--\n\nCalls NVML's nvmlSystemGetConfComputeCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeCapabilities,
+    "nvmlSystemGetConfComputeCapabilities()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetConfComputeCapabilities() -> c_nvmlConfComputeSystemCaps_t\n"
+    "\n"
+    "Returns:\n"
+    "    c_nvmlConfComputeSystemCaps_t: capabilities.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetConfComputeCapabilities, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemGetConfComputeCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6248,7 +9344,20 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeGpusReadyState, "nvmlSystemGetConfComputeGpusReadyState()\n--\n\nCalls NVML's nvmlSystemGetConfComputeGpusReadyState.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeGpusReadyState,
+    "nvmlSystemGetConfComputeGpusReadyState()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetConfComputeGpusReadyState() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: isAcceptingWork.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetConfComputeGpusReadyState, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemGetConfComputeGpusReadyState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6274,7 +9383,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeState, "nvmlSystemGetConfComputeState()\n--\n\nCalls NVML's nvmlSystemGetConfComputeState.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeState,
+    "nvmlSystemGetConfComputeState()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetConfComputeState() -> c_nvmlConfComputeSystemState_t\n"
+    "\n"
+    "Returns:\n"
+    "    c_nvmlConfComputeSystemState_t: state.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetConfComputeState, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemGetConfComputeState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6301,7 +9425,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetNvlinkBwMode, "nvmlSystemGetNvlinkBwMode()\n--\n\nCalls NVML's nvmlSystemGetNvlinkBwMode.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetNvlinkBwMode,
+    "nvmlSystemGetNvlinkBwMode()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetNvlinkBwMode() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: nvlinkBwMode.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetNvlinkBwMode, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6327,7 +9466,20 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGetExcludedDeviceCount, "nvmlGetExcludedDeviceCount()\n--\n\nCalls NVML's nvmlGetExcludedDeviceCount.");
+PyDoc_STRVAR(pn_doc_nvmlGetExcludedDeviceCount,
+    "nvmlGetExcludedDeviceCount()\n"
+    "--\n"
+    "\n"
+    "nvmlGetExcludedDeviceCount() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: deviceCount.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGetExcludedDeviceCount, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGetExcludedDeviceCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6353,7 +9505,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGetExcludedDeviceInfoByIndex, "nvmlGetExcludedDeviceInfoByIndex(index)\n--\n\nCalls NVML's nvmlGetExcludedDeviceInfoByIndex.");
+PyDoc_STRVAR(pn_doc_nvmlGetExcludedDeviceInfoByIndex,
+    "nvmlGetExcludedDeviceInfoByIndex(index)\n"
+    "--\n"
+    "\n"
+    "nvmlGetExcludedDeviceInfoByIndex(index: int) -> c_nvmlExcludedDeviceInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    index (int)\n"
+    "Returns:\n"
+    "    c_nvmlExcludedDeviceInfo_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGetExcludedDeviceInfoByIndex, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGetExcludedDeviceInfoByIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6387,7 +9554,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetGpuInstanceProfileId, "nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetGpuInstanceProfileId.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetGpuInstanceProfileId,
+    "nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: gpuInstanceProfileId.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetGpuInstanceProfileId, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetGpuInstanceProfileId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6420,7 +9604,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetDeviceID, "nvmlVgpuTypeGetDeviceID(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetDeviceID.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetDeviceID,
+    "nvmlVgpuTypeGetDeviceID(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetDeviceID(vgpuTypeId: int) -> tuple[int, int]\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    tuple[int, int]: (deviceID, subsystemID).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetDeviceID, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetDeviceID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6460,7 +9661,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFramebufferSize, "nvmlVgpuTypeGetFramebufferSize(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetFramebufferSize.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFramebufferSize,
+    "nvmlVgpuTypeGetFramebufferSize(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetFramebufferSize(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: fbSize.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetFramebufferSize, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetFramebufferSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6493,7 +9711,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetNumDisplayHeads, "nvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetNumDisplayHeads.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetNumDisplayHeads,
+    "nvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetNumDisplayHeads(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: numDisplayHeads.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetNumDisplayHeads, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetNumDisplayHeads(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6526,7 +9761,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetLicense, "nvmlVgpuTypeGetLicense(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetLicense.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetLicense,
+    "nvmlVgpuTypeGetLicense(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetLicense(vgpuTypeId: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    str: vgpuTypeLicenseString.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetLicense, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetLicense(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6560,7 +9813,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFrameRateLimit, "nvmlVgpuTypeGetFrameRateLimit(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetFrameRateLimit.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFrameRateLimit,
+    "nvmlVgpuTypeGetFrameRateLimit(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetFrameRateLimit(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: frameRateLimit.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetFrameRateLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetFrameRateLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6593,7 +9864,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetGspHeapSize, "nvmlVgpuTypeGetGspHeapSize(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetGspHeapSize.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetGspHeapSize,
+    "nvmlVgpuTypeGetGspHeapSize(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetGspHeapSize(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: gspHeapSize.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetGspHeapSize, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlVgpuTypeGetGspHeapSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6626,7 +9914,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFbReservation, "nvmlVgpuTypeGetFbReservation(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetFbReservation.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetFbReservation,
+    "nvmlVgpuTypeGetFbReservation(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetFbReservation(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: fbReservation.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetFbReservation, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlVgpuTypeGetFbReservation(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6659,7 +9964,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetMaxInstances, "nvmlVgpuTypeGetMaxInstances(handle, vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetMaxInstances.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetMaxInstances,
+    "nvmlVgpuTypeGetMaxInstances(handle, vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetMaxInstances(handle: c_nvmlDevice_t, vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: vgpuInstanceCount.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetMaxInstances, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetMaxInstances(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6678,6 +10001,8 @@ pn_w_nvmlVgpuTypeGetMaxInstances(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_vgpuTypeId;
     if (pn_arg_u32(argv[1], "nvmlVgpuTypeGetMaxInstances", "vgpuTypeId", &a_vgpuTypeId) < 0) return NULL;
     unsigned int o_vgpuInstanceCount = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlVgpuTypeGetMaxInstances", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlVgpuTypeGetMaxInstances, pfn_nvmlVgpuTypeGetMaxInstances, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_vgpuTypeId, &o_vgpuInstanceCount);
@@ -6694,7 +10019,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetMaxInstancesPerVm, "nvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetMaxInstancesPerVm.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetMaxInstancesPerVm,
+    "nvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetMaxInstancesPerVm(vgpuTypeId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    int: vgpuInstanceCountPerVm.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetMaxInstancesPerVm, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetMaxInstancesPerVm(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6727,7 +10069,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetBAR1Info, "nvmlVgpuTypeGetBAR1Info(vgpuTypeId)\n--\n\nCalls NVML's nvmlVgpuTypeGetBAR1Info.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetBAR1Info,
+    "nvmlVgpuTypeGetBAR1Info(vgpuTypeId)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetBAR1Info(vgpuTypeId: int) -> c_nvmlVgpuTypeBar1Info_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "Returns:\n"
+    "    c_nvmlVgpuTypeBar1Info_v1_t: bar1Info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetBAR1Info, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlVgpuTypeGetBAR1Info(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6762,7 +10121,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetUUID, "nvmlVgpuInstanceGetUUID(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetUUID.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetUUID,
+    "nvmlVgpuInstanceGetUUID(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetUUID(vgpuInstance: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    str: uuid.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetUUID, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetUUID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6796,7 +10174,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetMdevUUID, "nvmlVgpuInstanceGetMdevUUID(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetMdevUUID.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetMdevUUID,
+    "nvmlVgpuInstanceGetMdevUUID(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetMdevUUID(vgpuInstance: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    str: mdevUuid.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetMdevUUID, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetMdevUUID(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6830,7 +10228,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetVmDriverVersion, "nvmlVgpuInstanceGetVmDriverVersion(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetVmDriverVersion.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetVmDriverVersion,
+    "nvmlVgpuInstanceGetVmDriverVersion(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetVmDriverVersion(vgpuInstance: int) -> str\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    str: version.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetVmDriverVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetVmDriverVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6864,7 +10281,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseStatus, "nvmlVgpuInstanceGetLicenseStatus(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseStatus.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseStatus,
+    "nvmlVgpuInstanceGetLicenseStatus(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetLicenseStatus(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: licensed.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetLicenseStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetLicenseStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6897,7 +10332,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFrameRateLimit, "nvmlVgpuInstanceGetFrameRateLimit(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFrameRateLimit.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFrameRateLimit,
+    "nvmlVgpuInstanceGetFrameRateLimit(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetFrameRateLimit(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: frameRateLimit.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetFrameRateLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetFrameRateLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6930,7 +10384,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEccMode, "nvmlVgpuInstanceGetEccMode(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEccMode,
+    "nvmlVgpuInstanceGetEccMode(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetEccMode(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: eccMode.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6963,7 +10436,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetType, "nvmlVgpuInstanceGetType(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetType.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetType,
+    "nvmlVgpuInstanceGetType(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetType(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: vgpuTypeId.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetType, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetType(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -6996,7 +10487,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFbUsage, "nvmlVgpuInstanceGetFbUsage(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFbUsage.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFbUsage,
+    "nvmlVgpuInstanceGetFbUsage(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetFbUsage(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: fbUsage.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetFbUsage, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetFbUsage(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7029,7 +10538,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderCapacity, "nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEncoderCapacity.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderCapacity,
+    "nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetEncoderCapacity(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: encoderCapacity.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetEncoderCapacity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetEncoderCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7062,7 +10589,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetGpuInstanceId, "nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetGpuInstanceId.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetGpuInstanceId,
+    "nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetGpuInstanceId(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: gpuInstanceId.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetGpuInstanceId, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetGpuInstanceId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7095,7 +10640,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetAccountingMode, "nvmlVgpuInstanceGetAccountingMode(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetAccountingMode.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetAccountingMode,
+    "nvmlVgpuInstanceGetAccountingMode(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetAccountingMode(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: mode.\n"
+    "Raises:\n"
+    "    NVMLError_DriverNotLoaded: the NVIDIA driver is not running.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetAccountingMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetAccountingMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7128,7 +10693,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetPlacementId, "nvmlVgpuInstanceGetPlacementId(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetPlacementId.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetPlacementId,
+    "nvmlVgpuInstanceGetPlacementId(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetPlacementId(vgpuInstance: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    int: the field(s) placementId of NVML's nvmlVgpuPlacementId_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetPlacementId, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetPlacementId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7165,7 +10748,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1, "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceGetAdaptiveTgpModeInfo_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAdaptiveTgpModeInfo_v1,
+    "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAdaptiveTgpModeInfo_v1(device: c_nvmlDevice_t, info: c_nvmlAdaptiveTgpModeInfo_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlAdaptiveTgpModeInfo_v1_t): a c_nvmlAdaptiveTgpModeInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAdaptiveTgpModeInfo_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7191,7 +10792,26 @@ pn_w_nvmlDeviceGetAdaptiveTgpModeInfo_v1(PyObject *module, PyObject *const *args
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1, "nvmlDeviceSetAdaptiveTgpMode_v1(device, mode)\n--\n\nCalls NVML's nvmlDeviceSetAdaptiveTgpMode_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAdaptiveTgpMode_v1,
+    "nvmlDeviceSetAdaptiveTgpMode_v1(device, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetAdaptiveTgpMode_v1(device: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetAdaptiveTgpMode_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7209,6 +10829,8 @@ pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAdaptiveTgpMode_v1", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAdaptiveTgpMode_v1", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAdaptiveTgpMode_v1, pfn_nvmlDeviceSetAdaptiveTgpMode_v1, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_mode);
@@ -7217,7 +10839,27 @@ pn_w_nvmlDeviceSetAdaptiveTgpMode_v1(PyObject *module, PyObject *const *args, Py
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBankRemapperStatus_v1, "nvmlDeviceGetBankRemapperStatus_v1(device, status)\n--\n\nCalls NVML's nvmlDeviceGetBankRemapperStatus_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBankRemapperStatus_v1,
+    "nvmlDeviceGetBankRemapperStatus_v1(device, status)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBankRemapperStatus_v1(device: c_nvmlDevice_t, status: c_nvmlEccBankRemapperStatus_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    status (c_nvmlEccBankRemapperStatus_v1_t): a c_nvmlEccBankRemapperStatus_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBankRemapperStatus_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetBankRemapperStatus_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7243,7 +10885,26 @@ pn_w_nvmlDeviceGetBankRemapperStatus_v1(PyObject *module, PyObject *const *args,
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryLimits_v1, "nvmlDeviceGetMemoryLimits_v1(device, limits)\n--\n\nCalls NVML's nvmlDeviceGetMemoryLimits_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMemoryLimits_v1,
+    "nvmlDeviceGetMemoryLimits_v1(device, limits)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlGetMemoryLimits_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    limits (c_nvmlGetMemoryLimits_v1_t): a c_nvmlGetMemoryLimits_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_OperatingSystem: the operating system refused.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7269,7 +10930,26 @@ pn_w_nvmlDeviceGetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLimits_v1, "nvmlDeviceSetMemoryLimits_v1(device, limits)\n--\n\nCalls NVML's nvmlDeviceSetMemoryLimits_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLimits_v1,
+    "nvmlDeviceSetMemoryLimits_v1(device, limits)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetMemoryLimits_v1(device: c_nvmlDevice_t, limits: c_nvmlSetMemoryLimits_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    limits (c_nvmlSetMemoryLimits_v1_t): a c_nvmlSetMemoryLimits_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_OperatingSystem: the operating system refused.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetMemoryLimits_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceSetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7295,7 +10975,23 @@ pn_w_nvmlDeviceSetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDevicePerfMetricsGetSamples_v1, "nvmlDevicePerfMetricsGetSamples_v1(device, samples)\n--\n\nCalls NVML's nvmlDevicePerfMetricsGetSamples_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDevicePerfMetricsGetSamples_v1,
+    "nvmlDevicePerfMetricsGetSamples_v1(device, samples)\n"
+    "--\n"
+    "\n"
+    "nvmlDevicePerfMetricsGetSamples_v1(device: c_nvmlDevice_t, samples: c_nvmlPerfMetricsSamples_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    samples (c_nvmlPerfMetricsSamples_v1_t): a c_nvmlPerfMetricsSamples_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDevicePerfMetricsGetSamples_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDevicePerfMetricsGetSamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7321,7 +11017,24 @@ pn_w_nvmlDevicePerfMetricsGetSamples_v1(PyObject *module, PyObject *const *args,
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo_v4, "nvmlDeviceGetGpuFabricInfo_v4(device, gpuFabricInfo)\n--\n\nCalls NVML's nvmlDeviceGetGpuFabricInfo_v4.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo_v4,
+    "nvmlDeviceGetGpuFabricInfo_v4(device, gpuFabricInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuFabricInfo_v4(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v4_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    gpuFabricInfo (c_nvmlGpuFabricInfo_v4_t): a c_nvmlGpuFabricInfo_v4_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuFabricInfo_v4, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetGpuFabricInfo_v4(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7347,7 +11060,26 @@ pn_w_nvmlDeviceGetGpuFabricInfo_v4(PyObject *module, PyObject *const *args, Py_s
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1, "nvmlDeviceGetNvLinkTelemetrySamples_v1(device, samples)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkTelemetrySamples_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkTelemetrySamples_v1,
+    "nvmlDeviceGetNvLinkTelemetrySamples_v1(device, samples)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkTelemetrySamples_v1(device: c_nvmlDevice_t, samples: c_nvmlNvlinkTelemetrySamples_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    samples (c_nvmlNvlinkTelemetrySamples_v1_t): a c_nvmlNvlinkTelemetrySamples_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkTelemetrySamples_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7373,7 +11105,25 @@ pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1(PyObject *module, PyObject *const *a
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1, "nvmlDeviceSetNvlinkBwModeAsync_v1(device, setBwModeAsync)\n--\n\nCalls NVML's nvmlDeviceSetNvlinkBwModeAsync_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwModeAsync_v1,
+    "nvmlDeviceSetNvlinkBwModeAsync_v1(device, setBwModeAsync)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetNvlinkBwModeAsync_v1(device: c_nvmlDevice_t, setBwModeAsync: c_nvmlNvlinkSetBwModeAsync_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    setBwModeAsync (c_nvmlNvlinkSetBwModeAsync_v1_t): a c_nvmlNvlinkSetBwModeAsync_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetNvlinkBwModeAsync_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7399,7 +11149,27 @@ pn_w_nvmlDeviceSetNvlinkBwModeAsync_v1(PyObject *module, PyObject *const *args, 
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1, "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet, config)\n--\n\nCalls NVML's nvmlEventSetRegisterGpuOperationalEvents_v1.");
+PyDoc_STRVAR(pn_doc_nvmlEventSetRegisterGpuOperationalEvents_v1,
+    "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet, config)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetRegisterGpuOperationalEvents_v1(eventSet: c_nvmlEventSet_t, config: c_nvmlGpuOperationalEventConfig_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    config (c_nvmlGpuOperationalEventConfig_v1_t): a c_nvmlGpuOperationalEventConfig_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetRegisterGpuOperationalEvents_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7418,14 +11188,30 @@ pn_w_nvmlEventSetRegisterGpuOperationalEvents_v1(PyObject *module, PyObject *con
     void * a_config;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGpuOperationalEventConfig_v1_t, "nvmlEventSetRegisterGpuOperationalEvents_v1", "config", &a_config) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetRegisterGpuOperationalEvents_v1, pfn_nvmlEventSetRegisterGpuOperationalEvents_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlGpuOperationalEventConfig_v1_t *)a_config);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextCount_v1, "nvmlEventSetGetContextCount_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextCount_v1.");
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextCount_v1,
+    "nvmlEventSetGetContextCount_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextCount_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextCount_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextCount_v1_t): a c_nvmlEventSetGetContextCount_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextCount_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7444,14 +11230,30 @@ pn_w_nvmlEventSetGetContextCount_v1(PyObject *module, PyObject *const *args, Py_
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextCount_v1_t, "nvmlEventSetGetContextCount_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextCount_v1, pfn_nvmlEventSetGetContextCount_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextCount_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextInfo_v1, "nvmlEventSetGetContextInfo_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextInfo_v1.");
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextInfo_v1,
+    "nvmlEventSetGetContextInfo_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextInfo_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextInfo_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextInfo_v1_t): a c_nvmlEventSetGetContextInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextInfo_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlEventSetGetContextInfo_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7470,14 +11272,31 @@ pn_w_nvmlEventSetGetContextInfo_v1(PyObject *module, PyObject *const *args, Py_s
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextInfo_v1_t, "nvmlEventSetGetContextInfo_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextInfo_v1, pfn_nvmlEventSetGetContextInfo_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextInfo_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextData_v1, "nvmlEventSetGetContextData_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetContextData_v1.");
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetContextData_v1,
+    "nvmlEventSetGetContextData_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetContextData_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetContextData_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetContextData_v1_t): a c_nvmlEventSetGetContextData_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetContextData_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlEventSetGetContextData_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7496,14 +11315,30 @@ pn_w_nvmlEventSetGetContextData_v1(PyObject *module, PyObject *const *args, Py_s
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetContextData_v1_t, "nvmlEventSetGetContextData_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetContextData_v1, pfn_nvmlEventSetGetContextData_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetContextData_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet, params)\n--\n\nCalls NVML's nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1.");
+PyDoc_STRVAR(pn_doc_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1,
+    "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet, params)\n"
+    "--\n"
+    "\n"
+    "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(eventSet: c_nvmlEventSet_t, params: c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "    params (c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t): a c_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7522,14 +11357,31 @@ pn_w_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(PyObject *module, PyO
     void * a_params;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t, "nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1", "params", &a_params) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, pfn_nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);
-    PN_NVML_END
+    rc = fn(a_eventSet, (nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1_t *)a_params);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceRegisterEvents, "nvmlDeviceRegisterEvents(handle, eventTypes, eventSet)\n--\n\nCalls NVML's nvmlDeviceRegisterEvents.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceRegisterEvents,
+    "nvmlDeviceRegisterEvents(handle, eventTypes, eventSet)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceRegisterEvents(handle: c_nvmlDevice_t, eventTypes: int, eventSet: c_nvmlEventSet_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    eventTypes (int)\n"
+    "    eventSet (c_nvmlEventSet_t): an event set (nvmlEventSetCreate).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceRegisterEvents, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7549,15 +11401,31 @@ pn_w_nvmlDeviceRegisterEvents(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u64(argv[1], "nvmlDeviceRegisterEvents", "eventTypes", &a_eventTypes) < 0) return NULL;
     nvmlEventSet_t a_eventSet;
     if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceRegisterEvents", "handle", (void **)&a_handle) < 0) return NULL;
+    if (pn_arg_handle(st, argv[2], PN_HANDLE_EventSet, "nvmlDeviceRegisterEvents", "eventSet", (void **)&a_eventSet) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceRegisterEvents, pfn_nvmlDeviceRegisterEvents, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_handle, a_eventTypes, a_eventSet);
-    PN_NVML_END
+    rc = fn(a_handle, a_eventTypes, a_eventSet);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpmQueryDeviceSupport, "nvmlGpmQueryDeviceSupport(device)\n--\n\nCalls NVML's nvmlGpmQueryDeviceSupport.");
+PyDoc_STRVAR(pn_doc_nvmlGpmQueryDeviceSupport,
+    "nvmlGpmQueryDeviceSupport(device)\n"
+    "--\n"
+    "\n"
+    "nvmlGpmQueryDeviceSupport(device: c_nvmlDevice_t) -> c_nvmlGpmSupport_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlGpmSupport_t: gpmSupport.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpmQueryDeviceSupport, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlGpmQueryDeviceSupport(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7592,7 +11460,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpmQueryIfStreamingEnabled, "nvmlGpmQueryIfStreamingEnabled(device)\n--\n\nCalls NVML's nvmlGpmQueryIfStreamingEnabled.");
+PyDoc_STRVAR(pn_doc_nvmlGpmQueryIfStreamingEnabled,
+    "nvmlGpmQueryIfStreamingEnabled(device)\n"
+    "--\n"
+    "\n"
+    "nvmlGpmQueryIfStreamingEnabled(device: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: state.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpmQueryIfStreamingEnabled, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlGpmQueryIfStreamingEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7625,7 +11510,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetCount, "nvmlUnitGetCount()\n--\n\nCalls NVML's nvmlUnitGetCount.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetCount,
+    "nvmlUnitGetCount()\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetCount() -> int\n"
+    "\n"
+    "Returns:\n"
+    "    int: unitCount.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetCount, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetCount(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7651,7 +11551,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetHandleByIndex, "nvmlUnitGetHandleByIndex(index)\n--\n\nCalls NVML's nvmlUnitGetHandleByIndex.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetHandleByIndex,
+    "nvmlUnitGetHandleByIndex(index)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetHandleByIndex(index: int) -> c_nvmlUnit_t\n"
+    "\n"
+    "Args:\n"
+    "    index (int)\n"
+    "Returns:\n"
+    "    c_nvmlUnit_t: unit.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetHandleByIndex, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetHandleByIndex(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7684,7 +11601,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetUnitInfo, "nvmlUnitGetUnitInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetUnitInfo.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetUnitInfo,
+    "nvmlUnitGetUnitInfo(unit)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetUnitInfo(unit: c_nvmlUnit_t) -> c_nvmlUnitInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "Returns:\n"
+    "    c_nvmlUnitInfo_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetUnitInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetUnitInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7718,7 +11651,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetLedState, "nvmlUnitGetLedState(unit)\n--\n\nCalls NVML's nvmlUnitGetLedState.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetLedState,
+    "nvmlUnitGetLedState(unit)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetLedState(unit: c_nvmlUnit_t) -> c_nvmlLedState_t\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "Returns:\n"
+    "    c_nvmlLedState_t: state.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetLedState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7752,7 +11703,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetPsuInfo, "nvmlUnitGetPsuInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetPsuInfo.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetPsuInfo,
+    "nvmlUnitGetPsuInfo(unit)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetPsuInfo(unit: c_nvmlUnit_t) -> c_nvmlPSUInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "Returns:\n"
+    "    c_nvmlPSUInfo_t: psu.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetPsuInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetPsuInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7786,7 +11755,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetTemperature, "nvmlUnitGetTemperature(unit, type)\n--\n\nCalls NVML's nvmlUnitGetTemperature.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetTemperature,
+    "nvmlUnitGetTemperature(unit, type)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetTemperature(unit: c_nvmlUnit_t, type: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "    type (int)\n"
+    "Returns:\n"
+    "    int: temp.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetTemperature, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7805,6 +11793,8 @@ pn_w_nvmlUnitGetTemperature(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned int a_type;
     if (pn_arg_u32(argv[1], "nvmlUnitGetTemperature", "type", &a_type) < 0) return NULL;
     unsigned int o_temp = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitGetTemperature", "unit", (void **)&a_unit) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitGetTemperature, pfn_nvmlUnitGetTemperature, fn);
     PN_NVML_BEGIN
     rc = fn(a_unit, a_type, &o_temp);
@@ -7821,7 +11811,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetFanSpeedInfo, "nvmlUnitGetFanSpeedInfo(unit)\n--\n\nCalls NVML's nvmlUnitGetFanSpeedInfo.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetFanSpeedInfo,
+    "nvmlUnitGetFanSpeedInfo(unit)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetFanSpeedInfo(unit: c_nvmlUnit_t) -> c_nvmlUnitFanSpeeds_t\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "Returns:\n"
+    "    c_nvmlUnitFanSpeeds_t: fanSpeeds.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetFanSpeedInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetFanSpeedInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7855,7 +11863,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitGetDevices, "nvmlUnitGetDevices(unit)\n--\n\nCalls NVML's nvmlUnitGetDevices.");
+PyDoc_STRVAR(pn_doc_nvmlUnitGetDevices,
+    "nvmlUnitGetDevices(unit)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitGetDevices(unit: c_nvmlUnit_t) -> list[c_nvmlDevice_t]\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "Returns:\n"
+    "    list[c_nvmlDevice_t]: devices.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitGetDevices, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitGetDevices(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7917,7 +11943,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlUnitSetLedState, "nvmlUnitSetLedState(unit, color)\n--\n\nCalls NVML's nvmlUnitSetLedState.");
+PyDoc_STRVAR(pn_doc_nvmlUnitSetLedState,
+    "nvmlUnitSetLedState(unit, color)\n"
+    "--\n"
+    "\n"
+    "nvmlUnitSetLedState(unit: c_nvmlUnit_t, color: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    unit (c_nvmlUnit_t): an S-class unit handle (nvmlUnitGetHandleByIndex).\n"
+    "    color (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlUnitSetLedState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7935,6 +11979,8 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitSetLedState", "unit", (void **)&a_unit) < 0) return NULL;
     unsigned int a_color;
     if (pn_arg_u32(argv[1], "nvmlUnitSetLedState", "color", &a_color) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Unit, "nvmlUnitSetLedState", "unit", (void **)&a_unit) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlUnitSetLedState, pfn_nvmlUnitSetLedState, fn);
     PN_NVML_BEGIN
     rc = fn(a_unit, a_color);
@@ -7943,7 +11989,24 @@ pn_w_nvmlUnitSetLedState(PyObject *module, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfoExt, "nvmlDeviceGetPciInfoExt(handle, c_info)\n--\n\nCalls NVML's nvmlDeviceGetPciInfoExt.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPciInfoExt,
+    "nvmlDeviceGetPciInfoExt(handle, c_info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPciInfoExt(handle: c_nvmlDevice_t, c_info: nvmlPciInfoExt_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    c_info (nvmlPciInfoExt_v1_t): a nvmlPciInfoExt_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPciInfoExt, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetPciInfoExt(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7969,7 +12032,23 @@ pn_w_nvmlDeviceGetPciInfoExt(PyObject *module, PyObject *const *args, Py_ssize_t
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo, "nvmlDeviceGetGpuFabricInfo(device, gpuFabricInfo)\n--\n\nCalls NVML's nvmlDeviceGetGpuFabricInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfo,
+    "nvmlDeviceGetGpuFabricInfo(device, gpuFabricInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuFabricInfo(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    gpuFabricInfo (c_nvmlGpuFabricInfo_t): a c_nvmlGpuFabricInfo_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuFabricInfo, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -7995,7 +12074,23 @@ pn_w_nvmlDeviceGetGpuFabricInfo(PyObject *module, PyObject *const *args, Py_ssiz
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfoV, "nvmlDeviceGetGpuFabricInfoV(device, gpuFabricInfo)\n--\n\nCalls NVML's nvmlDeviceGetGpuFabricInfoV.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuFabricInfoV,
+    "nvmlDeviceGetGpuFabricInfoV(device, gpuFabricInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuFabricInfoV(device: c_nvmlDevice_t, gpuFabricInfo: c_nvmlGpuFabricInfo_v3_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    gpuFabricInfo (c_nvmlGpuFabricInfo_v3_t): a c_nvmlGpuFabricInfo_v3_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuFabricInfoV, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetGpuFabricInfoV(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8021,7 +12116,27 @@ pn_w_nvmlDeviceGetGpuFabricInfoV(PyObject *module, PyObject *const *args, Py_ssi
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPlatformInfo, "nvmlDeviceGetPlatformInfo(device, platformInfo)\n--\n\nCalls NVML's nvmlDeviceGetPlatformInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPlatformInfo,
+    "nvmlDeviceGetPlatformInfo(device, platformInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPlatformInfo(device: c_nvmlDevice_t, platformInfo: c_nvmlPlatformInfo_v2_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    platformInfo (c_nvmlPlatformInfo_v2_t): a c_nvmlPlatformInfo_v2_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Memory: NVML ran out of memory.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPlatformInfo, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetPlatformInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8047,7 +12162,28 @@ pn_w_nvmlDeviceGetPlatformInfo(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSramEccErrorStatus, "nvmlDeviceGetSramEccErrorStatus(device, status)\n--\n\nCalls NVML's nvmlDeviceGetSramEccErrorStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSramEccErrorStatus,
+    "nvmlDeviceGetSramEccErrorStatus(device, status)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSramEccErrorStatus(device: c_nvmlDevice_t, status: c_nvmlEccSramErrorStatus_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    status (c_nvmlEccSramErrorStatus_v1_t): a c_nvmlEccSramErrorStatus_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSramEccErrorStatus, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetSramEccErrorStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8073,7 +12209,22 @@ pn_w_nvmlDeviceGetSramEccErrorStatus(PyObject *module, PyObject *const *args, Py
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCapabilities, "nvmlDeviceGetCapabilities(device, caps)\n--\n\nCalls NVML's nvmlDeviceGetCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCapabilities,
+    "nvmlDeviceGetCapabilities(device, caps)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCapabilities(device: c_nvmlDevice_t, caps: c_nvmlDeviceCapabilities_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    caps (c_nvmlDeviceCapabilities_v1_t): a c_nvmlDeviceCapabilities_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML's return code (this call returns it rather than raising).\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCapabilities, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8098,7 +12249,25 @@ pn_w_nvmlDeviceGetCapabilities(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetRemappedRows_v2, "nvmlDeviceGetRemappedRows_v2(device, info)\n--\n\nCalls NVML's nvmlDeviceGetRemappedRows_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetRemappedRows_v2,
+    "nvmlDeviceGetRemappedRows_v2(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetRemappedRows_v2(device: c_nvmlDevice_t, info: c_nvmlRemappedRowsInfo_v2_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlRemappedRowsInfo_v2_t): a c_nvmlRemappedRowsInfo_v2_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetRemappedRows_v2, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetRemappedRows_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8124,7 +12293,28 @@ pn_w_nvmlDeviceGetRemappedRows_v2(PyObject *module, PyObject *const *args, Py_ss
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkInfo, "nvmlDeviceGetNvLinkInfo(device, info)\n--\n\nCalls NVML's nvmlDeviceGetNvLinkInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvLinkInfo,
+    "nvmlDeviceGetNvLinkInfo(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvLinkInfo(device: c_nvmlDevice_t, info: c_nvmlNvLinkInfo_v2_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlNvLinkInfo_v2_t): a c_nvmlNvLinkInfo_v2_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvLinkInfo, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetNvLinkInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8150,7 +12340,28 @@ pn_w_nvmlDeviceGetNvLinkInfo(PyObject *module, PyObject *const *args, Py_ssize_t
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(device, counts)\n--\n\nCalls NVML's nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts,
+    "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(device, counts)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(device: c_nvmlDevice_t, counts: c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    counts (c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t): a c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8176,7 +12387,25 @@ pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(PyObject *module, PyObject
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetCPER_v1, "nvmlSystemGetCPER_v1(cper)\n--\n\nCalls NVML's nvmlSystemGetCPER_v1.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetCPER_v1,
+    "nvmlSystemGetCPER_v1(cper)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetCPER_v1(cper: c_nvmlGetCPER_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    cper (c_nvmlGetCPER_v1_t): a c_nvmlGetCPER_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetCPER_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlSystemGetCPER_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8200,7 +12429,28 @@ pn_w_nvmlSystemGetCPER_v1(PyObject *module, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetThermalSettings, "nvmlDeviceGetThermalSettings(device, sensorindex, c_thermalsettings=None)\n--\n\nCalls NVML's nvmlDeviceGetThermalSettings.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetThermalSettings,
+    "nvmlDeviceGetThermalSettings(device, sensorindex, c_thermalsettings=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetThermalSettings(device: c_nvmlDevice_t, sensorindex: int, c_thermalsettings: Buffer | None = None) -> list[c_nvmlGpuThermalSensor_t]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    sensorindex (int)\n"
+    "    c_thermalsettings (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    list[c_nvmlGpuThermalSensor_t]: the field(s) sensor of NVML's nvmlGpuThermalSettings_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetThermalSettings, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetThermalSettings(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8223,6 +12473,8 @@ pn_w_nvmlDeviceGetThermalSettings(PyObject *module, PyObject *const *args, Py_ss
     if (argv[2] != NULL && argv[2] != Py_None &&
         pn_copy_to_buffer(argv[2], NULL, sizeof o_pThermalSettings, "nvmlDeviceGetThermalSettings", "c_thermalsettings") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetThermalSettings", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetThermalSettings, pfn_nvmlDeviceGetThermalSettings, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_sensorindex, &o_pThermalSettings);
@@ -8244,7 +12496,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCoolerInfo, "nvmlDeviceGetCoolerInfo(handle)\n--\n\nCalls NVML's nvmlDeviceGetCoolerInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCoolerInfo,
+    "nvmlDeviceGetCoolerInfo(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCoolerInfo(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: the field(s) coolerControlType, coolerTarget of NVML's nvmlCoolerInfo_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCoolerInfo, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetCoolerInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8281,7 +12551,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDynamicPstatesInfo, "nvmlDeviceGetDynamicPstatesInfo(device, c_dynamicpstatesinfo=None)\n--\n\nCalls NVML's nvmlDeviceGetDynamicPstatesInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDynamicPstatesInfo,
+    "nvmlDeviceGetDynamicPstatesInfo(device, c_dynamicpstatesinfo=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDynamicPstatesInfo(device: c_nvmlDevice_t, c_dynamicpstatesinfo: Buffer | None = None) -> c_nvmlGpuDynamicPstatesInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    c_dynamicpstatesinfo (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    c_nvmlGpuDynamicPstatesInfo_t: pDynamicPstatesInfo.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDynamicPstatesInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetDynamicPstatesInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8302,6 +12592,8 @@ pn_w_nvmlDeviceGetDynamicPstatesInfo(PyObject *module, PyObject *const *args, Py
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_pDynamicPstatesInfo, "nvmlDeviceGetDynamicPstatesInfo", "c_dynamicpstatesinfo") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetDynamicPstatesInfo", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetDynamicPstatesInfo, pfn_nvmlDeviceGetDynamicPstatesInfo, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, &o_pDynamicPstatesInfo);
@@ -8321,7 +12613,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetMinMaxClockOfPState, "nvmlDeviceGetMinMaxClockOfPState(device, clockType, pstate, minClockMHz=None, maxClockMHz=None)\n--\n\nCalls NVML's nvmlDeviceGetMinMaxClockOfPState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetMinMaxClockOfPState,
+    "nvmlDeviceGetMinMaxClockOfPState(device, clockType, pstate, minClockMHz=None, maxClockMHz=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetMinMaxClockOfPState(device: c_nvmlDevice_t, clockType: int, pstate: int, minClockMHz: Buffer | None = None, maxClockMHz: Buffer | None = None) -> tuple[int, int]\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    clockType (int)\n"
+    "    pstate (int)\n"
+    "    minClockMHz (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "    maxClockMHz (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    tuple[int, int]: (minClockMHz, maxClockMHz).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetMinMaxClockOfPState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetMinMaxClockOfPState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8349,6 +12663,8 @@ pn_w_nvmlDeviceGetMinMaxClockOfPState(PyObject *module, PyObject *const *args, P
     if (argv[4] != NULL && argv[4] != Py_None &&
         pn_copy_to_buffer(argv[4], NULL, sizeof o_maxClockMHz, "nvmlDeviceGetMinMaxClockOfPState", "maxClockMHz") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetMinMaxClockOfPState", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMinMaxClockOfPState, pfn_nvmlDeviceGetMinMaxClockOfPState, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_clockType, a_pstate, &o_minClockMHz, &o_maxClockMHz);
@@ -8377,7 +12693,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetClkMonStatus, "nvmlDeviceGetClkMonStatus(handle, c_clkMonInfo=None)\n--\n\nCalls NVML's nvmlDeviceGetClkMonStatus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClkMonStatus,
+    "nvmlDeviceGetClkMonStatus(handle, c_clkMonInfo=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetClkMonStatus(handle: c_nvmlDevice_t, c_clkMonInfo: Buffer | None = None) -> nvmlClkMonStatus_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    c_clkMonInfo (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    nvmlClkMonStatus_t: status.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetClkMonStatus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetClkMonStatus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8398,6 +12734,8 @@ pn_w_nvmlDeviceGetClkMonStatus(PyObject *module, PyObject *const *args, Py_ssize
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_status, "nvmlDeviceGetClkMonStatus", "c_clkMonInfo") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetClkMonStatus", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetClkMonStatus, pfn_nvmlDeviceGetClkMonStatus, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_status);
@@ -8417,7 +12755,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGspFirmwareMode, "nvmlDeviceGetGspFirmwareMode(handle, isEnabled=None, defaultMode=None)\n--\n\nCalls NVML's nvmlDeviceGetGspFirmwareMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGspFirmwareMode,
+    "nvmlDeviceGetGspFirmwareMode(handle, isEnabled=None, defaultMode=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGspFirmwareMode(handle: c_nvmlDevice_t, isEnabled: Buffer | None = None, defaultMode: Buffer | None = None) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    isEnabled (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "    defaultMode (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    list[int]: [isEnabled, defaultMode].\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGspFirmwareMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGspFirmwareMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8441,6 +12798,8 @@ pn_w_nvmlDeviceGetGspFirmwareMode(PyObject *module, PyObject *const *args, Py_ss
     if (argv[2] != NULL && argv[2] != Py_None &&
         pn_copy_to_buffer(argv[2], NULL, sizeof o_defaultMode, "nvmlDeviceGetGspFirmwareMode", "defaultMode") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGspFirmwareMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGspFirmwareMode, pfn_nvmlDeviceGetGspFirmwareMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_isEnabled, &o_defaultMode);
@@ -8469,7 +12828,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetModuleId, "nvmlDeviceGetModuleId(handle, moduleId=None)\n--\n\nCalls NVML's nvmlDeviceGetModuleId.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetModuleId,
+    "nvmlDeviceGetModuleId(handle, moduleId=None)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetModuleId(handle: c_nvmlDevice_t, moduleId: Buffer | None = None) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    moduleId (Buffer | None): an object that also receives the output, or None; default None.\n"
+    "Returns:\n"
+    "    int: moduleId.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetModuleId, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetModuleId(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8489,6 +12866,8 @@ pn_w_nvmlDeviceGetModuleId(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (argv[1] != NULL && argv[1] != Py_None &&
         pn_copy_to_buffer(argv[1], NULL, sizeof o_moduleId, "nvmlDeviceGetModuleId", "moduleId") < 0)
         return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetModuleId", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetModuleId, pfn_nvmlDeviceGetModuleId, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, &o_moduleId);
@@ -8508,7 +12887,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetHostname_v1, "nvmlDeviceGetHostname_v1(device)\n--\n\nCalls NVML's nvmlDeviceGetHostname_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetHostname_v1,
+    "nvmlDeviceGetHostname_v1(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetHostname_v1(device: c_nvmlDevice_t) -> str\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    str: the field(s) value of NVML's nvmlHostname_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetHostname_v1, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlDeviceGetHostname_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8544,7 +12942,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBBXTimeData_v1, "nvmlDeviceGetBBXTimeData_v1(handle)\n--\n\nCalls NVML's nvmlDeviceGetBBXTimeData_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBBXTimeData_v1,
+    "nvmlDeviceGetBBXTimeData_v1(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBBXTimeData_v1(handle: c_nvmlDevice_t) -> c_nvmlBBXTimeData_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlBBXTimeData_v1_t: timeData.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBBXTimeData_v1, first in the nvml.h of CUDA 13.5.");
 static PyObject *
 pn_w_nvmlDeviceGetBBXTimeData_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8578,7 +12994,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetLastBBXFlushTime, "nvmlDeviceGetLastBBXFlushTime(handle)\n--\n\nCalls NVML's nvmlDeviceGetLastBBXFlushTime.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetLastBBXFlushTime,
+    "nvmlDeviceGetLastBBXFlushTime(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetLastBBXFlushTime(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [timestamp, durationUs].\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_NotReady: the GPU is not ready yet.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetLastBBXFlushTime, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlDeviceGetLastBBXFlushTime(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8618,7 +13052,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceOnSameBoard, "nvmlDeviceOnSameBoard(handle1, handle2)\n--\n\nCalls NVML's nvmlDeviceOnSameBoard.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceOnSameBoard,
+    "nvmlDeviceOnSameBoard(handle1, handle2)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceOnSameBoard(handle1: c_nvmlDevice_t, handle2: c_nvmlDevice_t) -> bool\n"
+    "\n"
+    "Args:\n"
+    "    handle1 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    handle2 (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    bool: onSameBoard.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceOnSameBoard, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceOnSameBoard(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8654,7 +13108,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingStats, "nvmlDeviceGetAccountingStats(handle, pid)\n--\n\nCalls NVML's nvmlDeviceGetAccountingStats.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetAccountingStats,
+    "nvmlDeviceGetAccountingStats(handle, pid)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetAccountingStats(handle: c_nvmlDevice_t, pid: int) -> c_nvmlAccountingStats_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    pid (int)\n"
+    "Returns:\n"
+    "    c_nvmlAccountingStats_t: stats.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetAccountingStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8674,6 +13148,8 @@ pn_w_nvmlDeviceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceGetAccountingStats", "pid", &a_pid) < 0) return NULL;
     nvmlAccountingStats_t o_stats;
     memset(&o_stats, 0, sizeof o_stats);
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetAccountingStats", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetAccountingStats, pfn_nvmlDeviceGetAccountingStats, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_pid, &o_stats);
@@ -8690,7 +13166,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetBridgeChipInfo, "nvmlDeviceGetBridgeChipInfo(handle)\n--\n\nCalls NVML's nvmlDeviceGetBridgeChipInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetBridgeChipInfo,
+    "nvmlDeviceGetBridgeChipInfo(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetBridgeChipInfo(handle: c_nvmlDevice_t) -> c_nvmlBridgeChipHierarchy_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlBridgeChipHierarchy_t: bridgeHierarchy.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetBridgeChipInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetBridgeChipInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8724,7 +13219,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeGpuCertificate, "nvmlDeviceGetConfComputeGpuCertificate(device)\n--\n\nCalls NVML's nvmlDeviceGetConfComputeGpuCertificate.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetConfComputeGpuCertificate,
+    "nvmlDeviceGetConfComputeGpuCertificate(device)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetConfComputeGpuCertificate(device: c_nvmlDevice_t) -> c_nvmlConfComputeGpuCertificate_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlConfComputeGpuCertificate_t: gpuCert.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetConfComputeGpuCertificate, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceGetConfComputeGpuCertificate(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8758,7 +13271,22 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetHicVersion, "nvmlSystemGetHicVersion()\n--\n\nCalls NVML's nvmlSystemGetHicVersion.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetHicVersion,
+    "nvmlSystemGetHicVersion()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetHicVersion() -> list[c_nvmlHwbcEntry_t]\n"
+    "\n"
+    "Returns:\n"
+    "    list[c_nvmlHwbcEntry_t]: hwbcEntries.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetHicVersion, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetHicVersion(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8813,7 +13341,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetTopologyGpuSet, "nvmlSystemGetTopologyGpuSet(cpuNumber)\n--\n\nCalls NVML's nvmlSystemGetTopologyGpuSet.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetTopologyGpuSet,
+    "nvmlSystemGetTopologyGpuSet(cpuNumber)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetTopologyGpuSet(cpuNumber: int) -> list[c_nvmlDevice_t]\n"
+    "\n"
+    "Args:\n"
+    "    cpuNumber (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlDevice_t]: deviceArray.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetTopologyGpuSet, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlSystemGetTopologyGpuSet(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8875,7 +13420,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstance, "nvmlDeviceCreateGpuInstance(device, profileId)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstance.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstance,
+    "nvmlDeviceCreateGpuInstance(device, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceCreateGpuInstance(device: c_nvmlDevice_t, profileId: int) -> c_nvmlGpuInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstance_t: gpuInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceCreateGpuInstance, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8894,6 +13459,8 @@ pn_w_nvmlDeviceCreateGpuInstance(PyObject *module, PyObject *const *args, Py_ssi
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlDeviceCreateGpuInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstance", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstance, pfn_nvmlDeviceCreateGpuInstance, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, &o_gpuInstance);
@@ -8910,7 +13477,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement, "nvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement)\n--\n\nCalls NVML's nvmlDeviceCreateGpuInstanceWithPlacement.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceCreateGpuInstanceWithPlacement,
+    "nvmlDeviceCreateGpuInstanceWithPlacement(device, profileId, placement)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceCreateGpuInstanceWithPlacement(device: c_nvmlDevice_t, profileId: int, placement: c_nvmlGpuInstancePlacement_t) -> c_nvmlGpuInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profileId (int)\n"
+    "    placement (c_nvmlGpuInstancePlacement_t): a c_nvmlGpuInstancePlacement_t.\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstance_t: gpuInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceCreateGpuInstanceWithPlacement, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8931,6 +13519,8 @@ pn_w_nvmlDeviceCreateGpuInstanceWithPlacement(PyObject *module, PyObject *const 
     void * a_placement;
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlGpuInstancePlacement_t, "nvmlDeviceCreateGpuInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceCreateGpuInstanceWithPlacement", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceCreateGpuInstanceWithPlacement, pfn_nvmlDeviceCreateGpuInstanceWithPlacement, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_profileId, (nvmlGpuInstancePlacement_t *)a_placement, &o_gpuInstance);
@@ -8947,7 +13537,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceDestroy, "nvmlGpuInstanceDestroy(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceDestroy.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceDestroy,
+    "nvmlGpuInstanceDestroy(gpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceDestroy(gpuInstance: c_nvmlGpuInstance_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_InUse: something is still using it.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceDestroy, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8971,7 +13580,27 @@ pn_w_nvmlGpuInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t 
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceById, "nvmlDeviceGetGpuInstanceById(device, gpuInstanceId)\n--\n\nCalls NVML's nvmlDeviceGetGpuInstanceById.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGpuInstanceById,
+    "nvmlDeviceGetGpuInstanceById(device, gpuInstanceId)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGpuInstanceById(device: c_nvmlDevice_t, gpuInstanceId: int) -> c_nvmlGpuInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    gpuInstanceId (int)\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstance_t: gpuInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGpuInstanceById, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -8990,6 +13619,8 @@ pn_w_nvmlDeviceGetGpuInstanceById(PyObject *module, PyObject *const *args, Py_ss
     unsigned int a_gpuInstanceId;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetGpuInstanceById", "gpuInstanceId", &a_gpuInstanceId) < 0) return NULL;
     nvmlGpuInstance_t o_gpuInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetGpuInstanceById", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetGpuInstanceById, pfn_nvmlDeviceGetGpuInstanceById, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_gpuInstanceId, &o_gpuInstance);
@@ -9006,7 +13637,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetInfo, "nvmlGpuInstanceGetInfo(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetInfo.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetInfo,
+    "nvmlGpuInstanceGetInfo(gpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetInfo(gpuInstance: c_nvmlGpuInstance_t) -> c_nvmlGpuInstanceInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "Returns:\n"
+    "    c_nvmlGpuInstanceInfo_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetInfo, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGpuInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9040,7 +13688,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceRemainingCapacity.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceRemainingCapacity,
+    "nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetComputeInstanceRemainingCapacity(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    int: count.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetComputeInstanceRemainingCapacity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9059,6 +13726,8 @@ pn_w_nvmlGpuInstanceGetComputeInstanceRemainingCapacity(PyObject *module, PyObje
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "profileId", &a_profileId) < 0) return NULL;
     unsigned int o_count = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceRemainingCapacity", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, pfn_nvmlGpuInstanceGetComputeInstanceRemainingCapacity, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_count);
@@ -9075,7 +13744,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstance, "nvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstance.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstance,
+    "nvmlGpuInstanceCreateComputeInstance(gpuInstance, profileId)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceCreateComputeInstance(gpuInstance: c_nvmlGpuInstance_t, profileId: int) -> c_nvmlComputeInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    profileId (int)\n"
+    "Returns:\n"
+    "    c_nvmlComputeInstance_t: computeInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceCreateComputeInstance, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9094,6 +13783,8 @@ pn_w_nvmlGpuInstanceCreateComputeInstance(PyObject *module, PyObject *const *arg
     unsigned int a_profileId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceCreateComputeInstance", "profileId", &a_profileId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstance", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstance, pfn_nvmlGpuInstanceCreateComputeInstance, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, &o_computeInstance);
@@ -9110,7 +13801,28 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement, "nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement)\n--\n\nCalls NVML's nvmlGpuInstanceCreateComputeInstanceWithPlacement.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceCreateComputeInstanceWithPlacement,
+    "nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance, profileId, placement)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceCreateComputeInstanceWithPlacement(gpuInstance: c_nvmlGpuInstance_t, profileId: int, placement: c_nvmlComputeInstancePlacement_t) -> c_nvmlComputeInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    profileId (int)\n"
+    "    placement (c_nvmlComputeInstancePlacement_t): a c_nvmlComputeInstancePlacement_t.\n"
+    "Returns:\n"
+    "    c_nvmlComputeInstance_t: computeInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientResources: the GPU lacks the resources for it.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceCreateComputeInstanceWithPlacement, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9131,6 +13843,8 @@ pn_w_nvmlGpuInstanceCreateComputeInstanceWithPlacement(PyObject *module, PyObjec
     void * a_placement;
     if (pn_arg_struct(st, argv[2], PN_STRUCT_nvmlComputeInstancePlacement_t, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "placement", &a_placement) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceCreateComputeInstanceWithPlacement", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceCreateComputeInstanceWithPlacement, pfn_nvmlGpuInstanceCreateComputeInstanceWithPlacement, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_profileId, (nvmlComputeInstancePlacement_t *)a_placement, &o_computeInstance);
@@ -9147,7 +13861,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlComputeInstanceDestroy, "nvmlComputeInstanceDestroy(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceDestroy.");
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceDestroy,
+    "nvmlComputeInstanceDestroy(computeInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlComputeInstanceDestroy(computeInstance: c_nvmlComputeInstance_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    computeInstance (c_nvmlComputeInstance_t): a MIG compute instance handle.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_InUse: something is still using it.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlComputeInstanceDestroy, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9171,7 +13903,27 @@ pn_w_nvmlComputeInstanceDestroy(PyObject *module, PyObject *const *args, Py_ssiz
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceById, "nvmlGpuInstanceGetComputeInstanceById(gpuInstance, computeInstanceId)\n--\n\nCalls NVML's nvmlGpuInstanceGetComputeInstanceById.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetComputeInstanceById,
+    "nvmlGpuInstanceGetComputeInstanceById(gpuInstance, computeInstanceId)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetComputeInstanceById(gpuInstance: c_nvmlGpuInstance_t, computeInstanceId: int) -> c_nvmlComputeInstance_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    computeInstanceId (int)\n"
+    "Returns:\n"
+    "    c_nvmlComputeInstance_t: computeInstance.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetComputeInstanceById, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9190,6 +13942,8 @@ pn_w_nvmlGpuInstanceGetComputeInstanceById(PyObject *module, PyObject *const *ar
     unsigned int a_computeInstanceId;
     if (pn_arg_u32(argv[1], "nvmlGpuInstanceGetComputeInstanceById", "computeInstanceId", &a_computeInstanceId) < 0) return NULL;
     nvmlComputeInstance_t o_computeInstance = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_GpuInstance, "nvmlGpuInstanceGetComputeInstanceById", "gpuInstance", (void **)&a_gpuInstance) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlGpuInstanceGetComputeInstanceById, pfn_nvmlGpuInstanceGetComputeInstanceById, fn);
     PN_NVML_BEGIN
     rc = fn(a_gpuInstance, a_computeInstanceId, &o_computeInstance);
@@ -9206,7 +13960,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo_v2, "nvmlComputeInstanceGetInfo_v2(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo_v2,
+    "nvmlComputeInstanceGetInfo_v2(computeInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlComputeInstanceGetInfo_v2(computeInstance: c_nvmlComputeInstance_t) -> c_nvmlComputeInstanceInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    computeInstance (c_nvmlComputeInstance_t): a MIG compute instance handle.\n"
+    "Returns:\n"
+    "    c_nvmlComputeInstanceInfo_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlComputeInstanceGetInfo_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlComputeInstanceGetInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9240,7 +14011,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo, "nvmlComputeInstanceGetInfo(computeInstance)\n--\n\nCalls NVML's nvmlComputeInstanceGetInfo_v2.");
+PyDoc_STRVAR(pn_doc_nvmlComputeInstanceGetInfo,
+    "nvmlComputeInstanceGetInfo(computeInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlComputeInstanceGetInfo(computeInstance: c_nvmlComputeInstance_t) -> c_nvmlComputeInstanceInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    computeInstance (c_nvmlComputeInstance_t): a MIG compute instance handle.\n"
+    "Returns:\n"
+    "    c_nvmlComputeInstanceInfo_t: info.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlComputeInstanceGetInfo_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlComputeInstanceGetInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9274,7 +14062,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode, "nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuHeterogeneousMode.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuHeterogeneousMode,
+    "nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetVgpuHeterogeneousMode(gpuInstance: c_nvmlGpuInstance_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "Returns:\n"
+    "    int: the field(s) mode of NVML's nvmlVgpuHeterogeneousMode_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetVgpuHeterogeneousMode, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlGpuInstanceGetVgpuHeterogeneousMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9311,7 +14118,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState, "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, c_vgpu_sched_state_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState,
+    "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance, c_vgpu_sched_state_info)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetVgpuSchedulerState(gpuInstance: c_nvmlGpuInstance_t, c_vgpu_sched_state_info: c_nvmlVgpuSchedulerStateInfo_v1_t) -> c_nvmlVgpuSchedulerStateInfo_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    c_vgpu_sched_state_info (c_nvmlVgpuSchedulerStateInfo_v1_t): a c_nvmlVgpuSchedulerStateInfo_v1_t.\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerStateInfo_v1_t: the c_vgpu_sched_state_info argument, filled in by NVML.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetVgpuSchedulerState, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9338,7 +14165,27 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerState(PyObject *module, PyObject *const *arg
     return argv[1];
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog, "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, c_vgpu_sched_log_info)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog,
+    "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance, c_vgpu_sched_log_info)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetVgpuSchedulerLog(gpuInstance: c_nvmlGpuInstance_t, c_vgpu_sched_log_info: c_nvmlVgpuSchedulerLogInfo_v1_t) -> c_nvmlVgpuSchedulerLogInfo_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    c_vgpu_sched_log_info (c_nvmlVgpuSchedulerLogInfo_v1_t): a c_nvmlVgpuSchedulerLogInfo_v1_t.\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerLogInfo_v1_t: the c_vgpu_sched_log_info argument, filled in by NVML.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetVgpuSchedulerLog, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9365,7 +14212,27 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args,
     return argv[1];
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState, "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, sched_state)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState,
+    "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance, sched_state)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceSetVgpuSchedulerState(gpuInstance: c_nvmlGpuInstance_t, sched_state: c_nvmlVgpuSchedulerState_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    sched_state (c_nvmlVgpuSchedulerState_v1_t): a c_nvmlVgpuSchedulerState_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_ResetRequired: the GPU needs a reset first.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceSetVgpuSchedulerState, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9391,7 +14258,26 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState(PyObject *module, PyObject *const *arg
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2, "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerState_v2.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerState_v2,
+    "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance, c_vgpu_sched_state_info_v2)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetVgpuSchedulerState_v2(gpuInstance: c_nvmlGpuInstance_t, c_vgpu_sched_state_info_v2: c_nvmlVgpuSchedulerStateInfo_v2_t) -> c_nvmlVgpuSchedulerStateInfo_v2_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    c_vgpu_sched_state_info_v2 (c_nvmlVgpuSchedulerStateInfo_v2_t): a c_nvmlVgpuSchedulerStateInfo_v2_t.\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerStateInfo_v2_t: the c_vgpu_sched_state_info_v2 argument, filled in by NVML.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetVgpuSchedulerState_v2, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9418,7 +14304,26 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     return argv[1];
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2, "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance, c_vgpu_sched_log_info_v2)\n--\n\nCalls NVML's nvmlGpuInstanceGetVgpuSchedulerLog_v2.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceGetVgpuSchedulerLog_v2,
+    "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance, c_vgpu_sched_log_info_v2)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceGetVgpuSchedulerLog_v2(gpuInstance: c_nvmlGpuInstance_t, c_vgpu_sched_log_info_v2: c_nvmlVgpuSchedulerLogInfo_v2_t) -> c_nvmlVgpuSchedulerLogInfo_v2_t\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    c_vgpu_sched_log_info_v2 (c_nvmlVgpuSchedulerLogInfo_v2_t): a c_nvmlVgpuSchedulerLogInfo_v2_t.\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerLogInfo_v2_t: the c_vgpu_sched_log_info_v2 argument, filled in by NVML.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceGetVgpuSchedulerLog_v2, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9445,7 +14350,26 @@ pn_w_nvmlGpuInstanceGetVgpuSchedulerLog_v2(PyObject *module, PyObject *const *ar
     return argv[1];
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2, "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance, sched_state_v2)\n--\n\nCalls NVML's nvmlGpuInstanceSetVgpuSchedulerState_v2.");
+PyDoc_STRVAR(pn_doc_nvmlGpuInstanceSetVgpuSchedulerState_v2,
+    "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance, sched_state_v2)\n"
+    "--\n"
+    "\n"
+    "nvmlGpuInstanceSetVgpuSchedulerState_v2(gpuInstance: c_nvmlGpuInstance_t, sched_state_v2: c_nvmlVgpuSchedulerState_v2_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    gpuInstance (c_nvmlGpuInstance_t): a MIG GPU instance handle.\n"
+    "    sched_state_v2 (c_nvmlVgpuSchedulerState_v2_t): a c_nvmlVgpuSchedulerState_v2_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_ResetRequired: the GPU needs a reset first.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGpuInstanceSetVgpuSchedulerState_v2, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9471,7 +14395,26 @@ pn_w_nvmlGpuInstanceSetVgpuSchedulerState_v2(PyObject *module, PyObject *const *
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetPersistenceMode, "nvmlDeviceSetPersistenceMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetPersistenceMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPersistenceMode,
+    "nvmlDeviceSetPersistenceMode(handle, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetPersistenceMode(handle: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetPersistenceMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9489,6 +14432,8 @@ pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPersistenceMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPersistenceMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPersistenceMode, pfn_nvmlDeviceSetPersistenceMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -9497,7 +14442,26 @@ pn_w_nvmlDeviceSetPersistenceMode(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetComputeMode, "nvmlDeviceSetComputeMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetComputeMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetComputeMode,
+    "nvmlDeviceSetComputeMode(handle, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetComputeMode(handle: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetComputeMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9515,6 +14479,8 @@ pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetComputeMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetComputeMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetComputeMode, pfn_nvmlDeviceSetComputeMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -9523,7 +14489,26 @@ pn_w_nvmlDeviceSetComputeMode(PyObject *module, PyObject *const *args, Py_ssize_
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetEccMode, "nvmlDeviceSetEccMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetEccMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetEccMode,
+    "nvmlDeviceSetEccMode(handle, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetEccMode(handle: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetEccMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9541,6 +14526,8 @@ pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetEccMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetEccMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetEccMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetEccMode, pfn_nvmlDeviceSetEccMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -9549,7 +14536,26 @@ pn_w_nvmlDeviceSetEccMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetMigMode, "nvmlDeviceSetMigMode(device, mode)\n--\n\nCalls NVML's nvmlDeviceSetMigMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMigMode,
+    "nvmlDeviceSetMigMode(device, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetMigMode(device: c_nvmlDevice_t, mode: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Returns:\n"
+    "    int: activationStatus.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetMigMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9568,6 +14574,8 @@ pn_w_nvmlDeviceSetMigMode(PyObject *module, PyObject *const *args, Py_ssize_t na
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetMigMode", "mode", &a_mode) < 0) return NULL;
     unsigned int o_activationStatus = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMigMode", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMigMode, pfn_nvmlDeviceSetMigMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_mode, &o_activationStatus);
@@ -9584,7 +14592,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuOperationMode, "nvmlDeviceSetGpuOperationMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetGpuOperationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuOperationMode,
+    "nvmlDeviceSetGpuOperationMode(handle, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetGpuOperationMode(handle: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetGpuOperationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9602,6 +14629,8 @@ pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuOperationMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuOperationMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuOperationMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuOperationMode, pfn_nvmlDeviceSetGpuOperationMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -9610,7 +14639,26 @@ pn_w_nvmlDeviceSetGpuOperationMode(PyObject *module, PyObject *const *args, Py_s
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetDriverModel, "nvmlDeviceSetDriverModel(handle, model)\n--\n\nCalls NVML's nvmlDeviceSetDriverModel.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDriverModel,
+    "nvmlDeviceSetDriverModel(handle, model)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetDriverModel(handle: c_nvmlDevice_t, model: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    model (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetDriverModel, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9628,6 +14676,8 @@ pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDriverModel", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_model;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDriverModel", "model", &a_model) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDriverModel", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDriverModel, pfn_nvmlDeviceSetDriverModel, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_model, (unsigned int)(0));
@@ -9636,7 +14686,25 @@ pn_w_nvmlDeviceSetDriverModel(PyObject *module, PyObject *const *args, Py_ssize_
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetAccountingMode, "nvmlDeviceSetAccountingMode(handle, mode)\n--\n\nCalls NVML's nvmlDeviceSetAccountingMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAccountingMode,
+    "nvmlDeviceSetAccountingMode(handle, mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetAccountingMode(handle: c_nvmlDevice_t, mode: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    mode (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetAccountingMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9654,6 +14722,8 @@ pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAccountingMode", "mode", &a_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAccountingMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAccountingMode, pfn_nvmlDeviceSetAccountingMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_mode);
@@ -9662,7 +14732,27 @@ pn_w_nvmlDeviceSetAccountingMode(PyObject *module, PyObject *const *args, Py_ssi
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetAPIRestriction, "nvmlDeviceSetAPIRestriction(handle, apiType, isRestricted)\n--\n\nCalls NVML's nvmlDeviceSetAPIRestriction.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAPIRestriction,
+    "nvmlDeviceSetAPIRestriction(handle, apiType, isRestricted)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetAPIRestriction(handle: c_nvmlDevice_t, apiType: int, isRestricted: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    apiType (int)\n"
+    "    isRestricted (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetAPIRestriction, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9682,6 +14772,8 @@ pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAPIRestriction", "apiType", &a_apiType) < 0) return NULL;
     unsigned int a_isRestricted;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetAPIRestriction", "isRestricted", &a_isRestricted) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAPIRestriction", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAPIRestriction, pfn_nvmlDeviceSetAPIRestriction, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_apiType, a_isRestricted);
@@ -9690,7 +14782,22 @@ pn_w_nvmlDeviceSetAPIRestriction(PyObject *module, PyObject *const *args, Py_ssi
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetVirtualizationMode, "nvmlDeviceSetVirtualizationMode(handle, virtualization_mode)\n--\n\nCalls NVML's nvmlDeviceSetVirtualizationMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetVirtualizationMode,
+    "nvmlDeviceSetVirtualizationMode(handle, virtualization_mode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetVirtualizationMode(handle: c_nvmlDevice_t, virtualization_mode: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    virtualization_mode (int)\n"
+    "Returns:\n"
+    "    int: NVML's return code (this call returns it rather than raising).\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetVirtualizationMode, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9708,6 +14815,8 @@ pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_virtualization_mode;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetVirtualizationMode", "virtualization_mode", &a_virtualization_mode) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetVirtualizationMode", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetVirtualizationMode, pfn_nvmlDeviceSetVirtualizationMode, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_virtualization_mode);
@@ -9715,7 +14824,26 @@ pn_w_nvmlDeviceSetVirtualizationMode(PyObject *module, PyObject *const *args, Py
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceClearEccErrorCounts, "nvmlDeviceClearEccErrorCounts(handle, counterType)\n--\n\nCalls NVML's nvmlDeviceClearEccErrorCounts.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearEccErrorCounts,
+    "nvmlDeviceClearEccErrorCounts(handle, counterType)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceClearEccErrorCounts(handle: c_nvmlDevice_t, counterType: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    counterType (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceClearEccErrorCounts, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9733,6 +14861,8 @@ pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearEccErrorCounts", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_counterType;
     if (pn_arg_u32(argv[1], "nvmlDeviceClearEccErrorCounts", "counterType", &a_counterType) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceClearEccErrorCounts", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceClearEccErrorCounts, pfn_nvmlDeviceClearEccErrorCounts, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_counterType);
@@ -9741,7 +14871,24 @@ pn_w_nvmlDeviceClearEccErrorCounts(PyObject *module, PyObject *const *args, Py_s
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceClearAccountingPids, "nvmlDeviceClearAccountingPids(handle)\n--\n\nCalls NVML's nvmlDeviceClearAccountingPids.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearAccountingPids,
+    "nvmlDeviceClearAccountingPids(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceClearAccountingPids(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceClearAccountingPids, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceClearAccountingPids(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9765,7 +14912,24 @@ pn_w_nvmlDeviceClearAccountingPids(PyObject *module, PyObject *const *args, Py_s
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceValidateInforom, "nvmlDeviceValidateInforom(handle)\n--\n\nCalls NVML's nvmlDeviceValidateInforom.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceValidateInforom,
+    "nvmlDeviceValidateInforom(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceValidateInforom(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_CorruptedInforom: the GPU's infoROM is corrupted.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceValidateInforom, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceValidateInforom(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9789,7 +14953,25 @@ pn_w_nvmlDeviceValidateInforom(PyObject *module, PyObject *const *args, Py_ssize
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerManagementLimit, "nvmlDeviceSetPowerManagementLimit(handle, limit)\n--\n\nCalls NVML's nvmlDeviceSetPowerManagementLimit.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerManagementLimit,
+    "nvmlDeviceSetPowerManagementLimit(handle, limit)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetPowerManagementLimit(handle: c_nvmlDevice_t, limit: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    limit (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetPowerManagementLimit, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9807,6 +14989,8 @@ pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, 
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_limit;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetPowerManagementLimit", "limit", &a_limit) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetPowerManagementLimit", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetPowerManagementLimit, pfn_nvmlDeviceSetPowerManagementLimit, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_limit);
@@ -9815,7 +14999,27 @@ pn_w_nvmlDeviceSetPowerManagementLimit(PyObject *module, PyObject *const *args, 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetApplicationsClocks, "nvmlDeviceSetApplicationsClocks(handle, maxMemClockMHz, maxGraphicsClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetApplicationsClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetApplicationsClocks,
+    "nvmlDeviceSetApplicationsClocks(handle, maxMemClockMHz, maxGraphicsClockMHz)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetApplicationsClocks(handle: c_nvmlDevice_t, maxMemClockMHz: int, maxGraphicsClockMHz: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    maxMemClockMHz (int)\n"
+    "    maxGraphicsClockMHz (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetApplicationsClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9835,6 +15039,8 @@ pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[1], "nvmlDeviceSetApplicationsClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
     unsigned int a_maxGraphicsClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetApplicationsClocks", "maxGraphicsClockMHz", &a_maxGraphicsClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetApplicationsClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetApplicationsClocks, pfn_nvmlDeviceSetApplicationsClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_maxMemClockMHz, a_maxGraphicsClockMHz);
@@ -9843,7 +15049,24 @@ pn_w_nvmlDeviceSetApplicationsClocks(PyObject *module, PyObject *const *args, Py
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceResetApplicationsClocks, "nvmlDeviceResetApplicationsClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetApplicationsClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetApplicationsClocks,
+    "nvmlDeviceResetApplicationsClocks(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceResetApplicationsClocks(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceResetApplicationsClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceResetApplicationsClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9867,7 +15090,27 @@ pn_w_nvmlDeviceResetApplicationsClocks(PyObject *module, PyObject *const *args, 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuLockedClocks, "nvmlDeviceSetGpuLockedClocks(handle, minGpuClockMHz, maxGpuClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetGpuLockedClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpuLockedClocks,
+    "nvmlDeviceSetGpuLockedClocks(handle, minGpuClockMHz, maxGpuClockMHz)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetGpuLockedClocks(handle: c_nvmlDevice_t, minGpuClockMHz: int, maxGpuClockMHz: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    minGpuClockMHz (int)\n"
+    "    maxGpuClockMHz (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetGpuLockedClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9887,6 +15130,8 @@ pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ss
     if (pn_arg_u32(argv[1], "nvmlDeviceSetGpuLockedClocks", "minGpuClockMHz", &a_minGpuClockMHz) < 0) return NULL;
     unsigned int a_maxGpuClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetGpuLockedClocks", "maxGpuClockMHz", &a_maxGpuClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpuLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpuLockedClocks, pfn_nvmlDeviceSetGpuLockedClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_minGpuClockMHz, a_maxGpuClockMHz);
@@ -9895,7 +15140,24 @@ pn_w_nvmlDeviceSetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceResetGpuLockedClocks, "nvmlDeviceResetGpuLockedClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetGpuLockedClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetGpuLockedClocks,
+    "nvmlDeviceResetGpuLockedClocks(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceResetGpuLockedClocks(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceResetGpuLockedClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceResetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9919,7 +15181,27 @@ pn_w_nvmlDeviceResetGpuLockedClocks(PyObject *module, PyObject *const *args, Py_
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLockedClocks, "nvmlDeviceSetMemoryLockedClocks(handle, minMemClockMHz, maxMemClockMHz)\n--\n\nCalls NVML's nvmlDeviceSetMemoryLockedClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemoryLockedClocks,
+    "nvmlDeviceSetMemoryLockedClocks(handle, minMemClockMHz, maxMemClockMHz)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetMemoryLockedClocks(handle: c_nvmlDevice_t, minMemClockMHz: int, maxMemClockMHz: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    minMemClockMHz (int)\n"
+    "    maxMemClockMHz (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetMemoryLockedClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9939,6 +15221,8 @@ pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py
     if (pn_arg_u32(argv[1], "nvmlDeviceSetMemoryLockedClocks", "minMemClockMHz", &a_minMemClockMHz) < 0) return NULL;
     unsigned int a_maxMemClockMHz;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetMemoryLockedClocks", "maxMemClockMHz", &a_maxMemClockMHz) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemoryLockedClocks", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLockedClocks, pfn_nvmlDeviceSetMemoryLockedClocks, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_minMemClockMHz, a_maxMemClockMHz);
@@ -9947,7 +15231,24 @@ pn_w_nvmlDeviceSetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceResetMemoryLockedClocks, "nvmlDeviceResetMemoryLockedClocks(handle)\n--\n\nCalls NVML's nvmlDeviceResetMemoryLockedClocks.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetMemoryLockedClocks,
+    "nvmlDeviceResetMemoryLockedClocks(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceResetMemoryLockedClocks(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceResetMemoryLockedClocks, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceResetMemoryLockedClocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9971,7 +15272,25 @@ pn_w_nvmlDeviceResetMemoryLockedClocks(PyObject *module, PyObject *const *args, 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetAutoBoostedClocksEnabled, "nvmlDeviceSetAutoBoostedClocksEnabled(handle, enabled)\n--\n\nCalls NVML's nvmlDeviceSetAutoBoostedClocksEnabled.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetAutoBoostedClocksEnabled,
+    "nvmlDeviceSetAutoBoostedClocksEnabled(handle, enabled)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetAutoBoostedClocksEnabled(handle: c_nvmlDevice_t, enabled: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    enabled (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetAutoBoostedClocksEnabled, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -9989,6 +15308,8 @@ pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *ar
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_enabled;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetAutoBoostedClocksEnabled, pfn_nvmlDeviceSetAutoBoostedClocksEnabled, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled);
@@ -9997,7 +15318,27 @@ pn_w_nvmlDeviceSetAutoBoostedClocksEnabled(PyObject *module, PyObject *const *ar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled(handle, enabled, flags)\n--\n\nCalls NVML's nvmlDeviceSetDefaultAutoBoostedClocksEnabled.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultAutoBoostedClocksEnabled,
+    "nvmlDeviceSetDefaultAutoBoostedClocksEnabled(handle, enabled, flags)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetDefaultAutoBoostedClocksEnabled(handle: c_nvmlDevice_t, enabled: int, flags: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    enabled (int)\n"
+    "    flags (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetDefaultAutoBoostedClocksEnabled, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10017,6 +15358,8 @@ pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *co
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "enabled", &a_enabled) < 0) return NULL;
     unsigned int a_flags;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "flags", &a_flags) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultAutoBoostedClocksEnabled", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, pfn_nvmlDeviceSetDefaultAutoBoostedClocksEnabled, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_enabled, a_flags);
@@ -10025,7 +15368,27 @@ pn_w_nvmlDeviceSetDefaultAutoBoostedClocksEnabled(PyObject *module, PyObject *co
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpcClkVfOffset, "nvmlDeviceSetGpcClkVfOffset(device, offset)\n--\n\nCalls NVML's nvmlDeviceSetGpcClkVfOffset.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetGpcClkVfOffset,
+    "nvmlDeviceSetGpcClkVfOffset(device, offset)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetGpcClkVfOffset(device: c_nvmlDevice_t, offset: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    offset (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetGpcClkVfOffset, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10043,6 +15406,8 @@ pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetGpcClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetGpcClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetGpcClkVfOffset, pfn_nvmlDeviceSetGpcClkVfOffset, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
@@ -10051,7 +15416,27 @@ pn_w_nvmlDeviceSetGpcClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemClkVfOffset, "nvmlDeviceSetMemClkVfOffset(device, offset)\n--\n\nCalls NVML's nvmlDeviceSetMemClkVfOffset.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetMemClkVfOffset,
+    "nvmlDeviceSetMemClkVfOffset(device, offset)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetMemClkVfOffset(device: c_nvmlDevice_t, offset: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    offset (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetMemClkVfOffset, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10069,6 +15454,8 @@ pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     int a_offset;
     if (pn_arg_i32(argv[1], "nvmlDeviceSetMemClkVfOffset", "offset", &a_offset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetMemClkVfOffset", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemClkVfOffset, pfn_nvmlDeviceSetMemClkVfOffset, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_offset);
@@ -10077,7 +15464,24 @@ pn_w_nvmlDeviceSetMemClkVfOffset(PyObject *module, PyObject *const *args, Py_ssi
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanSpeed_v2, "nvmlDeviceSetFanSpeed_v2(handle, index, speed)\n--\n\nCalls NVML's nvmlDeviceSetFanSpeed_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanSpeed_v2,
+    "nvmlDeviceSetFanSpeed_v2(handle, index, speed)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetFanSpeed_v2(handle: c_nvmlDevice_t, index: int, speed: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    index (int)\n"
+    "    speed (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetFanSpeed_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10097,6 +15501,8 @@ pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     if (pn_arg_u32(argv[1], "nvmlDeviceSetFanSpeed_v2", "index", &a_index) < 0) return NULL;
     unsigned int a_speed;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanSpeed_v2", "speed", &a_speed) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanSpeed_v2, pfn_nvmlDeviceSetFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_index, a_speed);
@@ -10105,7 +15511,26 @@ pn_w_nvmlDeviceSetFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultFanSpeed_v2, "nvmlDeviceSetDefaultFanSpeed_v2(handle, index)\n--\n\nCalls NVML's nvmlDeviceSetDefaultFanSpeed_v2.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetDefaultFanSpeed_v2,
+    "nvmlDeviceSetDefaultFanSpeed_v2(handle, index)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetDefaultFanSpeed_v2(handle: c_nvmlDevice_t, index: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    index (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetDefaultFanSpeed_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10123,6 +15548,8 @@ pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     unsigned int a_index;
     if (pn_arg_u32(argv[1], "nvmlDeviceSetDefaultFanSpeed_v2", "index", &a_index) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetDefaultFanSpeed_v2", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetDefaultFanSpeed_v2, pfn_nvmlDeviceSetDefaultFanSpeed_v2, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_index);
@@ -10131,7 +15558,27 @@ pn_w_nvmlDeviceSetDefaultFanSpeed_v2(PyObject *module, PyObject *const *args, Py
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanControlPolicy, "nvmlDeviceSetFanControlPolicy(handle, fan, fanControlPolicy)\n--\n\nCalls NVML's nvmlDeviceSetFanControlPolicy.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetFanControlPolicy,
+    "nvmlDeviceSetFanControlPolicy(handle, fan, fanControlPolicy)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetFanControlPolicy(handle: c_nvmlDevice_t, fan: int, fanControlPolicy: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    fan (int)\n"
+    "    fanControlPolicy (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetFanControlPolicy, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10151,6 +15598,8 @@ pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_s
     if (pn_arg_u32(argv[1], "nvmlDeviceSetFanControlPolicy", "fan", &a_fan) < 0) return NULL;
     unsigned int a_fanControlPolicy;
     if (pn_arg_u32(argv[2], "nvmlDeviceSetFanControlPolicy", "fanControlPolicy", &a_fanControlPolicy) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetFanControlPolicy", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetFanControlPolicy, pfn_nvmlDeviceSetFanControlPolicy, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_fan, a_fanControlPolicy);
@@ -10159,7 +15608,26 @@ pn_w_nvmlDeviceSetFanControlPolicy(PyObject *module, PyObject *const *args, Py_s
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetTemperatureThreshold, "nvmlDeviceSetTemperatureThreshold(handle, threshold, temp)\n--\n\nCalls NVML's nvmlDeviceSetTemperatureThreshold.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetTemperatureThreshold,
+    "nvmlDeviceSetTemperatureThreshold(handle, threshold, temp)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetTemperatureThreshold(handle: c_nvmlDevice_t, threshold: int, temp: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    threshold (int)\n"
+    "    temp (int)\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetTemperatureThreshold, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10179,6 +15647,8 @@ pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     if (pn_arg_u32(argv[1], "nvmlDeviceSetTemperatureThreshold", "threshold", &a_threshold) < 0) return NULL;
     int a_temp;
     if (pn_arg_i32(argv[2], "nvmlDeviceSetTemperatureThreshold", "temp", &a_temp) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetTemperatureThreshold", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetTemperatureThreshold, pfn_nvmlDeviceSetTemperatureThreshold, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_threshold, &a_temp);
@@ -10187,7 +15657,24 @@ pn_w_nvmlDeviceSetTemperatureThreshold(PyObject *module, PyObject *const *args, 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetCpuAffinity, "nvmlDeviceSetCpuAffinity(handle)\n--\n\nCalls NVML's nvmlDeviceSetCpuAffinity.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetCpuAffinity,
+    "nvmlDeviceSetCpuAffinity(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetCpuAffinity(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetCpuAffinity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10211,7 +15698,22 @@ pn_w_nvmlDeviceSetCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceClearCpuAffinity, "nvmlDeviceClearCpuAffinity(handle)\n--\n\nCalls NVML's nvmlDeviceClearCpuAffinity.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceClearCpuAffinity,
+    "nvmlDeviceClearCpuAffinity(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceClearCpuAffinity(handle: c_nvmlDevice_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceClearCpuAffinity, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceClearCpuAffinity(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10235,7 +15737,27 @@ pn_w_nvmlDeviceClearCpuAffinity(PyObject *module, PyObject *const *args, Py_ssiz
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvLinkUtilizationControl, "nvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)\n--\n\nCalls NVML's nvmlDeviceSetNvLinkUtilizationControl.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvLinkUtilizationControl,
+    "nvmlDeviceSetNvLinkUtilizationControl(device, link, counter, control, reset)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetNvLinkUtilizationControl(device: c_nvmlDevice_t, link: int, counter: int, control: nvmlNvLinkUtilizationControl_t, reset: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "    control (nvmlNvLinkUtilizationControl_t): a nvmlNvLinkUtilizationControl_t.\n"
+    "    reset (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetNvLinkUtilizationControl, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10259,6 +15781,8 @@ pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     if (pn_arg_struct(st, argv[3], PN_STRUCT_nvmlNvLinkUtilizationControl_t, "nvmlDeviceSetNvLinkUtilizationControl", "control", &a_control) < 0) return NULL;
     unsigned int a_reset;
     if (pn_arg_u32(argv[4], "nvmlDeviceSetNvLinkUtilizationControl", "reset", &a_reset) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetNvLinkUtilizationControl", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetNvLinkUtilizationControl, pfn_nvmlDeviceSetNvLinkUtilizationControl, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, (nvmlNvLinkUtilizationControl_t *)a_control, a_reset);
@@ -10267,7 +15791,24 @@ pn_w_nvmlDeviceSetNvLinkUtilizationControl(PyObject *module, PyObject *const *ar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkErrorCounters, "nvmlDeviceResetNvLinkErrorCounters(device, link)\n--\n\nCalls NVML's nvmlDeviceResetNvLinkErrorCounters.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkErrorCounters,
+    "nvmlDeviceResetNvLinkErrorCounters(device, link)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceResetNvLinkErrorCounters(device: c_nvmlDevice_t, link: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceResetNvLinkErrorCounters, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10285,6 +15826,8 @@ pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args,
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkErrorCounters", "device", (void **)&a_device) < 0) return NULL;
     unsigned int a_link;
     if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkErrorCounters", "link", &a_link) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkErrorCounters", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkErrorCounters, pfn_nvmlDeviceResetNvLinkErrorCounters, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link);
@@ -10293,7 +15836,25 @@ pn_w_nvmlDeviceResetNvLinkErrorCounters(PyObject *module, PyObject *const *args,
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkUtilizationCounter, "nvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)\n--\n\nCalls NVML's nvmlDeviceResetNvLinkUtilizationCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceResetNvLinkUtilizationCounter,
+    "nvmlDeviceResetNvLinkUtilizationCounter(device, link, counter)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceResetNvLinkUtilizationCounter(device: c_nvmlDevice_t, link: int, counter: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceResetNvLinkUtilizationCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10313,6 +15874,8 @@ pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *
     if (pn_arg_u32(argv[1], "nvmlDeviceResetNvLinkUtilizationCounter", "link", &a_link) < 0) return NULL;
     unsigned int a_counter;
     if (pn_arg_u32(argv[2], "nvmlDeviceResetNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceResetNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceResetNvLinkUtilizationCounter, pfn_nvmlDeviceResetNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter);
@@ -10321,7 +15884,26 @@ pn_w_nvmlDeviceResetNvLinkUtilizationCounter(PyObject *module, PyObject *const *
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceFreezeNvLinkUtilizationCounter, "nvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)\n--\n\nCalls NVML's nvmlDeviceFreezeNvLinkUtilizationCounter.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceFreezeNvLinkUtilizationCounter,
+    "nvmlDeviceFreezeNvLinkUtilizationCounter(device, link, counter, freeze)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceFreezeNvLinkUtilizationCounter(device: c_nvmlDevice_t, link: int, counter: int, freeze: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    link (int)\n"
+    "    counter (int)\n"
+    "    freeze (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceFreezeNvLinkUtilizationCounter, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10343,6 +15925,8 @@ pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const 
     if (pn_arg_u32(argv[2], "nvmlDeviceFreezeNvLinkUtilizationCounter", "counter", &a_counter) < 0) return NULL;
     unsigned int a_freeze;
     if (pn_arg_u32(argv[3], "nvmlDeviceFreezeNvLinkUtilizationCounter", "freeze", &a_freeze) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceFreezeNvLinkUtilizationCounter", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceFreezeNvLinkUtilizationCounter, pfn_nvmlDeviceFreezeNvLinkUtilizationCounter, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_link, a_counter, a_freeze);
@@ -10351,7 +15935,25 @@ pn_w_nvmlDeviceFreezeNvLinkUtilizationCounter(PyObject *module, PyObject *const 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemSetNvlinkBwMode, "nvmlSystemSetNvlinkBwMode(mode)\n--\n\nCalls NVML's nvmlSystemSetNvlinkBwMode.");
+PyDoc_STRVAR(pn_doc_nvmlSystemSetNvlinkBwMode,
+    "nvmlSystemSetNvlinkBwMode(mode)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemSetNvlinkBwMode(mode: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    mode (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_InUse: something is still using it.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemSetNvlinkBwMode, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10375,7 +15977,25 @@ pn_w_nvmlSystemSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetConfComputeUnprotectedMemSize, "nvmlDeviceSetConfComputeUnprotectedMemSize(device, c_ccMemSize)\n--\n\nCalls NVML's nvmlDeviceSetConfComputeUnprotectedMemSize.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetConfComputeUnprotectedMemSize,
+    "nvmlDeviceSetConfComputeUnprotectedMemSize(device, c_ccMemSize)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetConfComputeUnprotectedMemSize(device: c_nvmlDevice_t, c_ccMemSize: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    c_ccMemSize (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetConfComputeUnprotectedMemSize, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10393,6 +16013,8 @@ pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *cons
     if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetConfComputeUnprotectedMemSize", "device", (void **)&a_device) < 0) return NULL;
     unsigned long long a_c_ccMemSize;
     if (pn_arg_u64(argv[1], "nvmlDeviceSetConfComputeUnprotectedMemSize", "c_ccMemSize", &a_c_ccMemSize) < 0) return NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceSetConfComputeUnprotectedMemSize", "device", (void **)&a_device) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetConfComputeUnprotectedMemSize, pfn_nvmlDeviceSetConfComputeUnprotectedMemSize, fn);
     PN_NVML_BEGIN
     rc = fn(a_device, a_c_ccMemSize);
@@ -10401,7 +16023,22 @@ pn_w_nvmlDeviceSetConfComputeUnprotectedMemSize(PyObject *module, PyObject *cons
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemSetConfComputeGpusReadyState, "nvmlSystemSetConfComputeGpusReadyState(state)\n--\n\nCalls NVML's nvmlSystemSetConfComputeGpusReadyState.");
+PyDoc_STRVAR(pn_doc_nvmlSystemSetConfComputeGpusReadyState,
+    "nvmlSystemSetConfComputeGpusReadyState(state)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemSetConfComputeGpusReadyState(state: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    state (int)\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemSetConfComputeGpusReadyState, first in the nvml.h of CUDA 12.2 (driver R535).");
 static PyObject *
 pn_w_nvmlSystemSetConfComputeGpusReadyState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10425,7 +16062,24 @@ pn_w_nvmlSystemSetConfComputeGpusReadyState(PyObject *module, PyObject *const *a
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockOffsets, "nvmlDeviceGetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceGetClockOffsets.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetClockOffsets,
+    "nvmlDeviceGetClockOffsets(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetClockOffsets(device: c_nvmlDevice_t, info: c_nvmlClockOffset_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlClockOffset_t): a c_nvmlClockOffset_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetClockOffsets, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceGetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10451,7 +16105,25 @@ pn_w_nvmlDeviceGetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetClockOffsets, "nvmlDeviceSetClockOffsets(device, info)\n--\n\nCalls NVML's nvmlDeviceSetClockOffsets.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetClockOffsets,
+    "nvmlDeviceSetClockOffsets(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetClockOffsets(device: c_nvmlDevice_t, info: c_nvmlClockOffset_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlClockOffset_t): a c_nvmlClockOffset_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetClockOffsets, first in the nvml.h of CUDA 12.6 (driver R560).");
 static PyObject *
 pn_w_nvmlDeviceSetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10477,7 +16149,22 @@ pn_w_nvmlDeviceSetClockOffsets(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerMizerMode_v1, "nvmlDeviceGetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceGetPowerMizerMode_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPowerMizerMode_v1,
+    "nvmlDeviceGetPowerMizerMode_v1(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPowerMizerMode_v1(device: c_nvmlDevice_t, info: c_nvmlDevicePowerMizerModes_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlDevicePowerMizerModes_v1_t): a c_nvmlDevicePowerMizerModes_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML's return code (this call returns it rather than raising).\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetPowerMizerMode_v1, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceGetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10502,7 +16189,22 @@ pn_w_nvmlDeviceGetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerMizerMode_v1, "nvmlDeviceSetPowerMizerMode_v1(device, info)\n--\n\nCalls NVML's nvmlDeviceSetPowerMizerMode_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetPowerMizerMode_v1,
+    "nvmlDeviceSetPowerMizerMode_v1(device, info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetPowerMizerMode_v1(device: c_nvmlDevice_t, info: c_nvmlDevicePowerMizerModes_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    info (c_nvmlDevicePowerMizerModes_v1_t): a c_nvmlDevicePowerMizerModes_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML's return code (this call returns it rather than raising).\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetPowerMizerMode_v1, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceSetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10527,7 +16229,25 @@ pn_w_nvmlDeviceSetPowerMizerMode_v1(PyObject *module, PyObject *const *args, Py_
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkBwMode, "nvmlDeviceGetNvlinkBwMode(device, getBwMode)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkBwMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkBwMode,
+    "nvmlDeviceGetNvlinkBwMode(device, getBwMode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvlinkBwMode(device: c_nvmlDevice_t, getBwMode: c_nvmlNvlinkGetBwMode_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    getBwMode (c_nvmlNvlinkGetBwMode_v1_t): a c_nvmlNvlinkGetBwMode_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvlinkBwMode, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10553,7 +16273,25 @@ pn_w_nvmlDeviceGetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkSupportedBwModes, "nvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwModes)\n--\n\nCalls NVML's nvmlDeviceGetNvlinkSupportedBwModes.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetNvlinkSupportedBwModes,
+    "nvmlDeviceGetNvlinkSupportedBwModes(device, supportedBwModes)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetNvlinkSupportedBwModes(device: c_nvmlDevice_t, supportedBwModes: c_nvmlNvlinkSupportedBwModes_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    supportedBwModes (c_nvmlNvlinkSupportedBwModes_v1_t): a c_nvmlNvlinkSupportedBwModes_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetNvlinkSupportedBwModes, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetNvlinkSupportedBwModes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10579,7 +16317,26 @@ pn_w_nvmlDeviceGetNvlinkSupportedBwModes(PyObject *module, PyObject *const *args
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwMode, "nvmlDeviceSetNvlinkBwMode(device, setBwMode)\n--\n\nCalls NVML's nvmlDeviceSetNvlinkBwMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetNvlinkBwMode,
+    "nvmlDeviceSetNvlinkBwMode(device, setBwMode)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetNvlinkBwMode(device: c_nvmlDevice_t, setBwMode: c_nvmlNvlinkSetBwMode_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    setBwMode (c_nvmlNvlinkSetBwMode_v1_t): a c_nvmlNvlinkSetBwMode_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetNvlinkBwMode, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10605,7 +16362,21 @@ pn_w_nvmlDeviceSetNvlinkBwMode(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeSettings, "nvmlSystemGetConfComputeSettings(settings)\n--\n\nCalls NVML's nvmlSystemGetConfComputeSettings.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeSettings,
+    "nvmlSystemGetConfComputeSettings(settings)\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetConfComputeSettings(settings: c_nvmlSystemConfComputeSettings_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    settings (c_nvmlSystemConfComputeSettings_v1_t): a c_nvmlSystemConfComputeSettings_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML's return code (this call returns it rather than raising).\n"
+    "Raises:\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetConfComputeSettings, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlSystemGetConfComputeSettings(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10628,7 +16399,23 @@ pn_w_nvmlSystemGetConfComputeSettings(PyObject *module, PyObject *const *args, P
     return PyLong_FromLong((long)rc);
 }
 
-PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo, "nvmlSystemGetConfComputeKeyRotationThresholdInfo()\n--\n\nCalls NVML's nvmlSystemGetConfComputeKeyRotationThresholdInfo.");
+PyDoc_STRVAR(pn_doc_nvmlSystemGetConfComputeKeyRotationThresholdInfo,
+    "nvmlSystemGetConfComputeKeyRotationThresholdInfo()\n"
+    "--\n"
+    "\n"
+    "nvmlSystemGetConfComputeKeyRotationThresholdInfo() -> c_nvmlConfComputeGetKeyRotationThresholdInfo_t\n"
+    "\n"
+    "Returns:\n"
+    "    c_nvmlConfComputeGetKeyRotationThresholdInfo_t: pKeyRotationThrInfo.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlSystemGetConfComputeKeyRotationThresholdInfo, first in the nvml.h of CUDA 12.4 (driver R550).");
 static PyObject *
 pn_w_nvmlSystemGetConfComputeKeyRotationThresholdInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10656,7 +16443,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo, "nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetProfilesInfo.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetProfilesInfo,
+    "nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device, profilesInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceWorkloadPowerProfileGetProfilesInfo(device: c_nvmlDevice_t, profilesInfo: c_nvmlWorkloadPowerProfileProfilesInfo_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profilesInfo (c_nvmlWorkloadPowerProfileProfilesInfo_v1_t): a c_nvmlWorkloadPowerProfileProfilesInfo_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceWorkloadPowerProfileGetProfilesInfo, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10682,7 +16491,28 @@ pn_w_nvmlDeviceWorkloadPowerProfileGetProfilesInfo(PyObject *module, PyObject *c
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileGetCurrentProfiles.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles,
+    "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device, currentProfiles)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(device: c_nvmlDevice_t, currentProfiles: c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    currentProfiles (c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t): a c_nvmlWorkloadPowerProfileCurrentProfiles_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceWorkloadPowerProfileGetCurrentProfiles, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10708,7 +16538,28 @@ pn_w_nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(PyObject *module, PyObject
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileSetRequestedProfiles.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles,
+    "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device, requestedProfiles)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(device: c_nvmlDevice_t, requestedProfiles: c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    requestedProfiles (c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t): a c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceWorkloadPowerProfileSetRequestedProfiles, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10734,7 +16585,28 @@ pn_w_nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(PyObject *module, PyObje
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileClearRequestedProfiles.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles,
+    "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device, requestedProfiles)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(device: c_nvmlDevice_t, requestedProfiles: c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    requestedProfiles (c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t): a c_nvmlWorkloadPowerProfileRequestedProfiles_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceWorkloadPowerProfileClearRequestedProfiles, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10760,7 +16632,27 @@ pn_w_nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(PyObject *module, PyOb
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(device, updateProfiles)\n--\n\nCalls NVML's nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1,
+    "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(device, updateProfiles)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(device: c_nvmlDevice_t, updateProfiles: c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    updateProfiles (c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t): a c_nvmlWorkloadPowerProfileUpdateProfiles_v1_t.\n"
+    "Returns:\n"
+    "    int: NVML_SUCCESS (0), as nvidia-ml-py returns.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10786,7 +16678,23 @@ pn_w_nvmlDeviceWorkloadPowerProfileUpdateProfiles_v1(PyObject *module, PyObject 
     return PyLong_FromLong(NVML_SUCCESS);   /* as nvidia-ml-py returns */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile, "nvmlDevicePowerSmoothingActivatePresetProfile(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingActivatePresetProfile.");
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingActivatePresetProfile,
+    "nvmlDevicePowerSmoothingActivatePresetProfile(device, profile)\n"
+    "--\n"
+    "\n"
+    "nvmlDevicePowerSmoothingActivatePresetProfile(device: c_nvmlDevice_t, profile: c_nvmlPowerSmoothingProfile_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profile (c_nvmlPowerSmoothingProfile_v1_t): a c_nvmlPowerSmoothingProfile_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDevicePowerSmoothingActivatePresetProfile, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDevicePowerSmoothingActivatePresetProfile(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10812,7 +16720,23 @@ pn_w_nvmlDevicePowerSmoothingActivatePresetProfile(PyObject *module, PyObject *c
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingSetState, "nvmlDevicePowerSmoothingSetState(device, state)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingSetState.");
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingSetState,
+    "nvmlDevicePowerSmoothingSetState(device, state)\n"
+    "--\n"
+    "\n"
+    "nvmlDevicePowerSmoothingSetState(device: c_nvmlDevice_t, state: c_nvmlPowerSmoothingState_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    state (c_nvmlPowerSmoothingState_v1_t): a c_nvmlPowerSmoothingState_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDevicePowerSmoothingSetState, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDevicePowerSmoothingSetState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10838,7 +16762,23 @@ pn_w_nvmlDevicePowerSmoothingSetState(PyObject *module, PyObject *const *args, P
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam, "nvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)\n--\n\nCalls NVML's nvmlDevicePowerSmoothingUpdatePresetProfileParam.");
+PyDoc_STRVAR(pn_doc_nvmlDevicePowerSmoothingUpdatePresetProfileParam,
+    "nvmlDevicePowerSmoothingUpdatePresetProfileParam(device, profile)\n"
+    "--\n"
+    "\n"
+    "nvmlDevicePowerSmoothingUpdatePresetProfileParam(device: c_nvmlDevice_t, profile: c_nvmlPowerSmoothingProfile_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    profile (c_nvmlPowerSmoothingProfile_v1_t): a c_nvmlPowerSmoothingProfile_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDevicePowerSmoothingUpdatePresetProfileParam, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10864,7 +16804,24 @@ pn_w_nvmlDevicePowerSmoothingUpdatePresetProfileParam(PyObject *module, PyObject
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceSetRusdSettings_v1, "nvmlDeviceSetRusdSettings_v1(device, settings)\n--\n\nCalls NVML's nvmlDeviceSetRusdSettings_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceSetRusdSettings_v1,
+    "nvmlDeviceSetRusdSettings_v1(device, settings)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceSetRusdSettings_v1(device: c_nvmlDevice_t, settings: c_nvmlRusdSettings_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    device (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    settings (c_nvmlRusdSettings_v1_t): a c_nvmlRusdSettings_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceSetRusdSettings_v1, first in the nvml.h of CUDA 13.2.");
 static PyObject *
 pn_w_nvmlDeviceSetRusdSettings_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10890,7 +16847,23 @@ pn_w_nvmlDeviceSetRusdSettings_v1(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceReadWritePRM_v1, "nvmlDeviceReadWritePRM_v1(handle, c_info)\n--\n\nCalls NVML's nvmlDeviceReadWritePRM_v1.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceReadWritePRM_v1,
+    "nvmlDeviceReadWritePRM_v1(handle, c_info)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceReadWritePRM_v1(handle: c_nvmlDevice_t, c_info: c_nvmlPRMTLV_v1_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    c_info (c_nvmlPRMTLV_v1_t): a c_nvmlPRMTLV_v1_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceReadWritePRM_v1, first in the nvml.h of CUDA 13.0 (driver R580).");
 static PyObject *
 pn_w_nvmlDeviceReadWritePRM_v1(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10916,7 +16889,26 @@ pn_w_nvmlDeviceReadWritePRM_v1(PyObject *module, PyObject *const *args, Py_ssize
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceModifyDrainState, "nvmlDeviceModifyDrainState(pciInfo, newState)\n--\n\nCalls NVML's nvmlDeviceModifyDrainState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceModifyDrainState,
+    "nvmlDeviceModifyDrainState(pciInfo, newState)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceModifyDrainState(pciInfo: nvmlPciInfo_t, newState: int) -> None\n"
+    "\n"
+    "Args:\n"
+    "    pciInfo (nvmlPciInfo_t): a nvmlPciInfo_t.\n"
+    "    newState (int)\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_InUse: something is still using it.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceModifyDrainState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceModifyDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10942,7 +16934,25 @@ pn_w_nvmlDeviceModifyDrainState(PyObject *module, PyObject *const *args, Py_ssiz
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceQueryDrainState, "nvmlDeviceQueryDrainState(pciInfo)\n--\n\nCalls NVML's nvmlDeviceQueryDrainState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceQueryDrainState,
+    "nvmlDeviceQueryDrainState(pciInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceQueryDrainState(pciInfo: nvmlPciInfo_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    pciInfo (nvmlPciInfo_t): a nvmlPciInfo_t.\n"
+    "Returns:\n"
+    "    int: currentState.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceQueryDrainState, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceQueryDrainState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10975,7 +16985,20 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceRemoveGpu, "nvmlDeviceRemoveGpu(pciInfo)\n--\n\nCalls NVML's nvmlDeviceRemoveGpu.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceRemoveGpu,
+    "nvmlDeviceRemoveGpu(pciInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceRemoveGpu(pciInfo: nvmlPciInfo_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    pciInfo (nvmlPciInfo_t): a nvmlPciInfo_t.\n"
+    "Raises:\n"
+    "    NVMLError: the code NVML returns (its documentation lists none for this call).\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceRemoveGpu, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceRemoveGpu(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -10999,7 +17022,25 @@ pn_w_nvmlDeviceRemoveGpu(PyObject *module, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceDiscoverGpus, "nvmlDeviceDiscoverGpus(pciInfo)\n--\n\nCalls NVML's nvmlDeviceDiscoverGpus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceDiscoverGpus,
+    "nvmlDeviceDiscoverGpus(pciInfo)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceDiscoverGpus(pciInfo: nvmlPciInfo_t) -> None\n"
+    "\n"
+    "Args:\n"
+    "    pciInfo (nvmlPciInfo_t): a nvmlPciInfo_t.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_NoPermission: the caller lacks the rights (most setters need root).\n"
+    "    NVMLError_OperatingSystem: the operating system refused.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceDiscoverGpus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11023,7 +17064,27 @@ pn_w_nvmlDeviceDiscoverGpus(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetDramEncryptionMode, "nvmlDeviceGetDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetDramEncryptionMode,
+    "nvmlDeviceGetDramEncryptionMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetDramEncryptionMode(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: [current, pending].\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDramEncryptionMode, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11071,7 +17132,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDramEncryptionMode, "nvmlDeviceGetCurrentDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCurrentDramEncryptionMode,
+    "nvmlDeviceGetCurrentDramEncryptionMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCurrentDramEncryptionMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: current.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDramEncryptionMode, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetCurrentDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11121,7 +17202,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDramEncryptionMode, "nvmlDeviceGetPendingDramEncryptionMode(handle)\n--\n\nCalls NVML's nvmlDeviceGetDramEncryptionMode.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetPendingDramEncryptionMode,
+    "nvmlDeviceGetPendingDramEncryptionMode(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetPendingDramEncryptionMode(handle: c_nvmlDevice_t) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    int: pending.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetDramEncryptionMode, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlDeviceGetPendingDramEncryptionMode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11171,7 +17272,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedVgpus, "nvmlDeviceGetSupportedVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetSupportedVgpus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetSupportedVgpus,
+    "nvmlDeviceGetSupportedVgpus(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetSupportedVgpus(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: vgpuTypeIds.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetSupportedVgpus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetSupportedVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11233,7 +17352,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetCreatableVgpus, "nvmlDeviceGetCreatableVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetCreatableVgpus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetCreatableVgpus,
+    "nvmlDeviceGetCreatableVgpus(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetCreatableVgpus(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: vgpuTypeIds.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetCreatableVgpus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetCreatableVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11295,7 +17432,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetActiveVgpus, "nvmlDeviceGetActiveVgpus(handle)\n--\n\nCalls NVML's nvmlDeviceGetActiveVgpus.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetActiveVgpus,
+    "nvmlDeviceGetActiveVgpus(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetActiveVgpus(handle: c_nvmlDevice_t) -> list[int]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    list[int]: vgpuInstances.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetActiveVgpus, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetActiveVgpus(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11357,7 +17513,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuCapabilities, "nvmlDeviceGetVgpuCapabilities(handle, capability)\n--\n\nCalls NVML's nvmlDeviceGetVgpuCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuCapabilities,
+    "nvmlDeviceGetVgpuCapabilities(handle, capability)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuCapabilities(handle: c_nvmlDevice_t, capability: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    capability (int)\n"
+    "Returns:\n"
+    "    int: capResult.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuCapabilities, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11376,6 +17551,8 @@ pn_w_nvmlDeviceGetVgpuCapabilities(PyObject *module, PyObject *const *args, Py_s
     unsigned int a_capability;
     if (pn_arg_u32(argv[1], "nvmlDeviceGetVgpuCapabilities", "capability", &a_capability) < 0) return NULL;
     unsigned int o_capResult = 0;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuCapabilities", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuCapabilities, pfn_nvmlDeviceGetVgpuCapabilities, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_capability, &o_capResult);
@@ -11392,7 +17569,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuUtilization, "nvmlDeviceGetVgpuUtilization(handle, timeStamp)\n--\n\nCalls NVML's nvmlDeviceGetVgpuUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuUtilization,
+    "nvmlDeviceGetVgpuUtilization(handle, timeStamp)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuUtilization(handle: c_nvmlDevice_t, timeStamp: int) -> list[c_nvmlVgpuInstanceUtilizationSample_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    timeStamp (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlVgpuInstanceUtilizationSample_t]: utilizationSamples.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuUtilization, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11413,6 +17612,8 @@ pn_w_nvmlDeviceGetVgpuUtilization(PyObject *module, PyObject *const *args, Py_ss
     unsigned int o_sampleValType = 0;
     unsigned int c_vgpuInstanceSamplesCount = 0;
     nvmlVgpuInstanceUtilizationSample_t *o_utilizationSamples = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuUtilization, pfn_nvmlDeviceGetVgpuUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &o_sampleValType, &c_vgpuInstanceSamplesCount, o_utilizationSamples);
@@ -11465,7 +17666,29 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuProcessUtilization, "nvmlDeviceGetVgpuProcessUtilization(handle, timeStamp)\n--\n\nCalls NVML's nvmlDeviceGetVgpuProcessUtilization.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuProcessUtilization,
+    "nvmlDeviceGetVgpuProcessUtilization(handle, timeStamp)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuProcessUtilization(handle: c_nvmlDevice_t, timeStamp: int) -> list[c_nvmlVgpuProcessUtilizationSample_t]\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "    timeStamp (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlVgpuProcessUtilizationSample_t]: utilizationSamples.\n"
+    "Raises:\n"
+    "    NVMLError_GpuIsLost: the GPU stopped answering (fell off the bus).\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuProcessUtilization, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11485,6 +17708,8 @@ pn_w_nvmlDeviceGetVgpuProcessUtilization(PyObject *module, PyObject *const *args
     if (pn_arg_u64(argv[1], "nvmlDeviceGetVgpuProcessUtilization", "timeStamp", &a_timeStamp) < 0) return NULL;
     unsigned int c_vgpuProcessSamplesCount = 0;
     nvmlVgpuProcessUtilizationSample_t *o_utilizationSamples = NULL;
+    /* again: a later argument's conversion may have run code that freed it (ext/convert.c) */
+    if (pn_arg_handle(st, argv[0], PN_HANDLE_Device, "nvmlDeviceGetVgpuProcessUtilization", "handle", (void **)&a_handle) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetVgpuProcessUtilization, pfn_nvmlDeviceGetVgpuProcessUtilization, fn);
     PN_NVML_BEGIN
     rc = fn(a_handle, a_timeStamp, &c_vgpuProcessSamplesCount, o_utilizationSamples);
@@ -11529,7 +17754,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerCapabilities, "nvmlDeviceGetVgpuSchedulerCapabilities(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerCapabilities,
+    "nvmlDeviceGetVgpuSchedulerCapabilities(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuSchedulerCapabilities(handle: c_nvmlDevice_t) -> c_nvmlVgpuSchedulerCapabilities_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerCapabilities_t: pCapabilities.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuSchedulerCapabilities, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuSchedulerCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11563,7 +17805,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerLog, "nvmlDeviceGetVgpuSchedulerLog(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerLog.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerLog,
+    "nvmlDeviceGetVgpuSchedulerLog(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuSchedulerLog(handle: c_nvmlDevice_t) -> c_nvmlVgpuSchedulerLog_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerLog_t: pSchedulerLog.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuSchedulerLog, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuSchedulerLog(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11597,7 +17856,24 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerState, "nvmlDeviceGetVgpuSchedulerState(handle)\n--\n\nCalls NVML's nvmlDeviceGetVgpuSchedulerState.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetVgpuSchedulerState,
+    "nvmlDeviceGetVgpuSchedulerState(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetVgpuSchedulerState(handle: c_nvmlDevice_t) -> c_nvmlVgpuSchedulerGetState_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlVgpuSchedulerGetState_t: pSchedulerState.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetVgpuSchedulerState, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlDeviceGetVgpuSchedulerState(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11631,7 +17907,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures_v4, "nvmlDeviceGetGridLicensableFeatures_v4(handle)\n--\n\nCalls NVML's nvmlDeviceGetGridLicensableFeatures_v4.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures_v4,
+    "nvmlDeviceGetGridLicensableFeatures_v4(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGridLicensableFeatures_v4(handle: c_nvmlDevice_t) -> c_nvmlGridLicensableFeatures_v4_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlGridLicensableFeatures_v4_t: pGridLicensableFeatures.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGridLicensableFeatures_v4, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGridLicensableFeatures_v4(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11665,7 +17957,23 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures, "nvmlDeviceGetGridLicensableFeatures(handle)\n--\n\nCalls NVML's nvmlDeviceGetGridLicensableFeatures_v4.");
+PyDoc_STRVAR(pn_doc_nvmlDeviceGetGridLicensableFeatures,
+    "nvmlDeviceGetGridLicensableFeatures(handle)\n"
+    "--\n"
+    "\n"
+    "nvmlDeviceGetGridLicensableFeatures(handle: c_nvmlDevice_t) -> c_nvmlGridLicensableFeatures_v4_t\n"
+    "\n"
+    "Args:\n"
+    "    handle (c_nvmlDevice_t): a device handle (nvmlDeviceGetHandleByIndex and the like).\n"
+    "Returns:\n"
+    "    c_nvmlGridLicensableFeatures_v4_t: pGridLicensableFeatures.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlDeviceGetGridLicensableFeatures_v4, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlDeviceGetGridLicensableFeatures(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11699,7 +18007,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlGetVgpuDriverCapabilities, "nvmlGetVgpuDriverCapabilities(capability)\n--\n\nCalls NVML's nvmlGetVgpuDriverCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlGetVgpuDriverCapabilities,
+    "nvmlGetVgpuDriverCapabilities(capability)\n"
+    "--\n"
+    "\n"
+    "nvmlGetVgpuDriverCapabilities(capability: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    capability (int)\n"
+    "Returns:\n"
+    "    int: capResult.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlGetVgpuDriverCapabilities, first in the nvml.h of CUDA 12.0 (driver R525).");
 static PyObject *
 pn_w_nvmlGetVgpuDriverCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11732,7 +18058,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetCapabilities, "nvmlVgpuTypeGetCapabilities(vgpuTypeId, capability)\n--\n\nCalls NVML's nvmlVgpuTypeGetCapabilities.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuTypeGetCapabilities,
+    "nvmlVgpuTypeGetCapabilities(vgpuTypeId, capability)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuTypeGetCapabilities(vgpuTypeId: int, capability: int) -> int\n"
+    "\n"
+    "Args:\n"
+    "    vgpuTypeId (int)\n"
+    "    capability (int)\n"
+    "Returns:\n"
+    "    int: capResult.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuTypeGetCapabilities, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuTypeGetCapabilities(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11767,7 +18111,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2, "nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseInfo_v2.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo_v2,
+    "nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetLicenseInfo_v2(vgpuInstance: int) -> c_nvmlVgpuLicenseInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    c_nvmlVgpuLicenseInfo_t: licenseInfo.\n"
+    "Raises:\n"
+    "    NVMLError_DriverNotLoaded: the NVIDIA driver is not running.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetLicenseInfo_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetLicenseInfo_v2(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11801,7 +18163,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo, "nvmlVgpuInstanceGetLicenseInfo(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetLicenseInfo_v2.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetLicenseInfo,
+    "nvmlVgpuInstanceGetLicenseInfo(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetLicenseInfo(vgpuInstance: int) -> c_nvmlVgpuLicenseInfo_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    c_nvmlVgpuLicenseInfo_t: licenseInfo.\n"
+    "Raises:\n"
+    "    NVMLError_DriverNotLoaded: the NVIDIA driver is not running.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetLicenseInfo_v2, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetLicenseInfo(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11835,7 +18215,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetRuntimeStateSize, "nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetRuntimeStateSize.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetRuntimeStateSize,
+    "nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetRuntimeStateSize(vgpuInstance: int) -> nvmlVgpuRuntimeState_v1_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    nvmlVgpuRuntimeState_v1_t: pState.\n"
+    "Raises:\n"
+    "    NVMLError_ArgumentVersionMismatch: the struct's version word is not one this driver knows.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetRuntimeStateSize, first in the nvml.h of CUDA 12.8 (driver R570).");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetRuntimeStateSize(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11870,7 +18269,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderStats, "nvmlVgpuInstanceGetEncoderStats(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEncoderStats.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderStats,
+    "nvmlVgpuInstanceGetEncoderStats(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetEncoderStats(vgpuInstance: int) -> tuple[int, int, int]\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    tuple[int, int, int]: (sessionCount, averageFps, averageLatency).\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetEncoderStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetEncoderStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11915,7 +18332,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderSessions, "nvmlVgpuInstanceGetEncoderSessions(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetEncoderSessions.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetEncoderSessions,
+    "nvmlVgpuInstanceGetEncoderSessions(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetEncoderSessions(vgpuInstance: int) -> list[c_nvmlEncoderSession_t]\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlEncoderSession_t]: sessionInfo.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetEncoderSessions, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetEncoderSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -11977,7 +18413,25 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCStats, "nvmlVgpuInstanceGetFBCStats(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFBCStats.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCStats,
+    "nvmlVgpuInstanceGetFBCStats(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetFBCStats(vgpuInstance: int) -> c_nvmlFBCStats_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    c_nvmlFBCStats_t: fbcStats.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetFBCStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetFBCStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -12011,7 +18465,26 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCSessions, "nvmlVgpuInstanceGetFBCSessions(vgpuInstance)\n--\n\nCalls NVML's nvmlVgpuInstanceGetFBCSessions.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetFBCSessions,
+    "nvmlVgpuInstanceGetFBCSessions(vgpuInstance)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetFBCSessions(vgpuInstance: int) -> list[c_nvmlFBCSession_t]\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "Returns:\n"
+    "    list[c_nvmlFBCSession_t]: sessionInfo.\n"
+    "Raises:\n"
+    "    NVMLError_InsufficientSize: NVML has more than the room given.\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetFBCSessions, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetFBCSessions(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -12073,7 +18546,27 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetAccountingStats, "nvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid)\n--\n\nCalls NVML's nvmlVgpuInstanceGetAccountingStats.");
+PyDoc_STRVAR(pn_doc_nvmlVgpuInstanceGetAccountingStats,
+    "nvmlVgpuInstanceGetAccountingStats(vgpuInstance, pid)\n"
+    "--\n"
+    "\n"
+    "nvmlVgpuInstanceGetAccountingStats(vgpuInstance: int, pid: int) -> c_nvmlAccountingStats_t\n"
+    "\n"
+    "Args:\n"
+    "    vgpuInstance (int)\n"
+    "    pid (int)\n"
+    "Returns:\n"
+    "    c_nvmlAccountingStats_t: stats.\n"
+    "Raises:\n"
+    "    NVMLError_InvalidArgument: NVML refused an argument (a handle of another kind, a value out of its range).\n"
+    "    NVMLError_NotFound: nothing matches what was asked for.\n"
+    "    NVMLError_NotSupported: this GPU, driver or mode does not have the feature.\n"
+    "    NVMLError_Uninitialized: NVML is not initialized (nvmlInit), or was shut down.\n"
+    "    NVMLError_Unknown: an error NVML does not name.\n"
+    "    NVMLError_FunctionNotFound: the loaded NVML lacks the entry point (an older driver).\n"
+    "    TypeError, ValueError: an argument of the wrong type, or out of its C type's range.\n"
+    "\n"
+    "NVML entry point: nvmlVgpuInstanceGetAccountingStats, first in the nvml.h of CUDA 11.7 (driver R515) or older.");
 static PyObject *
 pn_w_nvmlVgpuInstanceGetAccountingStats(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {

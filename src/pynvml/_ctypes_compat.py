@@ -14,7 +14,7 @@ class _PrintableStructure(ctypes.Structure):
     Byte strings read back as str, and str assigned to a field is stored as bytes.
     """
 
-    _fmt_ = {}
+    _fmt_: "dict[str, str]" = {}
 
     def __str__(self):
         parts = []

@@ -1,0 +1,9 @@
+# The stub of `python -m pynvml` (hand-written: a script, not in the spec).
+from collections.abc import Sequence
+from typing import TextIO
+
+from ._errors import NVMLError
+
+def report(out: TextIO = ...) -> None: ...
+def why_init_failed(e: NVMLError) -> str: ...
+def main(argv: Sequence[str] | None = None) -> int: ...
