@@ -737,3 +737,17 @@ def test_random_faults_of_every_code_everywhere_never_crash(tmp_path, default_pr
     assert r.returncode == 0, r.stderr[-3000:]
     kinds, ok, smi_runs = map(int, r.stdout.split())
     assert kinds > 25 and ok > 100 and smi_runs == 5      # most codes seen, many calls succeeded
+
+
+def test_a_list_that_keeps_growing_is_asked_again(use_profile, default_profile):
+    # INSUFFICIENT_SIZE on the calls after the size query (a list that grew each time): the
+    # generated wrapper asks again, with more room, up to its limit of tries (ext/generated)
+    default_profile["devices"][0]["faults"] = {
+        "nvmlDeviceGetSupportedMemoryClocks": {"error": "INSUFFICIENT_SIZE", "after": 1, "count": 3}}
+    h0, _ = start(use_profile, default_profile)
+    assert pynvml.nvmlDeviceGetSupportedMemoryClocks(h0) == [2619, 1593]
+    default_profile["devices"][0]["faults"] = {"nvmlDeviceGetSupportedMemoryClocks": {"error": "INSUFFICIENT_SIZE"}}
+    pynvml.nvmlShutdown()
+    h0, _ = start(use_profile, default_profile)
+    with pytest.raises(pynvml.NVMLError_InsufficientSize):      # never enough: it gives up
+        pynvml.nvmlDeviceGetSupportedMemoryClocks(h0)
