@@ -491,8 +491,8 @@ def test_zz_summary(records, capsys):
     parts = []
     for label, recs in records.items():
         s = cmp.summarize(recs)
-        parts.append(f"{label} profile: {s['compared']} calls of {s['functions']} functions, {s['agreed']} agreed, "
-                      f"{s['known']} known nvidia-ml-py differences, {s['unexplained']} unexplained")
+        parts.append(f"{label} profile: {s['compared']} calls of {s['functions']} functions, {s['agreed']} agreed "
+                      f"({s['values']} on a value, {s['errors']} on the same exception), {s['known']} known nvidia-ml-py differences, {s['unexplained']} unexplained")
         assert s["unexplained"] == 0
     with capsys.disabled():
         print(f"\n[reference diff] {total} calls compared with nvidia-ml-py 13.610.43 on the simulator; "
