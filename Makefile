@@ -14,6 +14,8 @@
 #   make bench      time our calls against raw NVML and nvidia-ml-py (bench/README.md)
 #   make typecheck  the typing corpus (tests/typing) under mypy --strict and pyright, stubtest
 #   make docs       the API reference and guide, HTML in docs/_build/html (Sphinx)
+#   make mutate     mutation testing: the mutants of tools/mutants.json, each against its tests
+#                   (tools/mutate.py; run it before resolving an issue that changes C)
 #
 # Everything lands in .venv (Python packages) and .ref (nvidia-ml-py and the client
 # tools the tests compare against, kept apart so their top-level pynvml.py can't
@@ -30,7 +32,7 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: fuzz run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
+.PHONY: mutate fuzz run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -88,6 +90,11 @@ ref: venv
 	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
 	@command -v prometheus >/dev/null || { echo "installing prometheus (tests/test_exporter.py scrapes the exporter with it)"; \
 	  tools/apt_install.sh prometheus || echo "prometheus could not be installed: its test will skip"; }
+
+# Each mutant of tools/mutants.json built and tested on its own; prints the score and the
+# survivors (MUTATE_ARGS="--only ID,ID" for a few).  Not in CI: see tools/mutate.py.
+mutate: build ref
+	$(PY) tools/mutate.py $(MUTATE_ARGS)
 
 # The suite on the other CPython versions this machine has (pyenv's 3.9 and 3.13: the
 # oldest we support and the newest), each in a venv of its own (.venv-3.9, ...); .ref is

@@ -565,17 +565,5 @@ def emit_constants(spec: Spec) -> str:
     return "\n".join(o) + "\n"
 
 
-def emit_error_classes(spec: Spec) -> str:
-    o = [HEADER]
-    o.append("/* NVMLError subclasses: NVML_ERROR_NOT_SUPPORTED -> NVMLError_NotSupported. */")
-    o.append("static const struct { const char *name; int code; } pn_error_classes[] = {")
-    for c in spec.constants:
-        if c.name.startswith("NVML_ERROR_") and isinstance(c.value, int):
-            words = c.name[len("NVML_ERROR_"):].split("_")
-            o.append(f'    {{"NVMLError_{"".join(w.capitalize() for w in words)}", {c.name}}},')
-    o.append("};")
-    return "\n".join(o) + "\n"
-
-
 def handle_pyname(kind: str) -> str:
     return HANDLES[kind][1]

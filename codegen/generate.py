@@ -35,7 +35,6 @@ def outputs() -> dict[Path, str]:
         ROOT / "ext" / "generated" / "wrappers.c.h": emit_ext.emit_wrappers(spec),
         ROOT / "ext" / "generated" / "structs.c.h": emit_ext.emit_structs(spec),
         ROOT / "ext" / "generated" / "constants.c.h": emit_ext.emit_constants(spec),
-        ROOT / "ext" / "generated" / "error_classes.c.h": emit_ext.emit_error_classes(spec),
         ROOT / "sim" / "generated" / "entry_points.c": emit_sim.emit(spec),
         ROOT / "ext" / "generated" / "docs.c.h": emit_ext.emit_docs(spec, ROOT),
         ROOT / "src" / "pynvml" / "_nvml.pyi": emit_stubs.emit(spec),

@@ -61,3 +61,21 @@ def test_ctypes_names_load_on_first_use():
 def test_unknown_attribute_is_attribute_error(attr):
     with pytest.raises(AttributeError):
         getattr(pynvml, attr)
+
+
+def test_nvml_check_return_as_nvidia_ml_py(ref):
+    # nvidia-ml-py's helper for code that calls NVML through ctypes: 0 back, an error raised
+    for code in (0, 3, 999):
+        ours = theirs = None
+        try:
+            ours = pynvml._nvmlCheckReturn(code)
+        except pynvml.NVMLError as e:
+            ours = (type(e).__name__, e.value)
+        try:
+            theirs = ref._nvmlCheckReturn(code)
+        except ref.NVMLError as e:
+            theirs = (type(e).__name__, e.value)
+        assert ours == theirs, code
+    assert pynvml._nvmlCheckReturn(0) == 0
+    with pytest.raises(pynvml.NVMLError_NotSupported):
+        pynvml._nvmlCheckReturn(3)

@@ -410,12 +410,89 @@ def test_no_permission_as_for_a_user_who_is_not_root(start, default_profile):
     assert N.nvmlDeviceGetPersistenceMode(h) == 1 and N.nvmlDeviceGetPowerManagementLimit(h) == 700000
 
 
+# --- "changes nothing": every getter that takes only the device, before and after ---------------
+
+# getters that need more than the device (keyed by a fan, a link, a clock type, ...): the
+# snapshot reads them at argument 0 (and 1 for a second one)
+def _snapshot_calls():
+    calls = []
+    for g in SPEC.functions:
+        if not (g.python and g.pyname.startswith("nvmlDeviceGet") and g.params and g.params[0].type.kind == "handle"):
+            continue
+        ins = [p for p in g.params if p.role in ("in", "ref")][1:]
+        if any(p.type.kind != "scalar" for p in ins if p.default is None):
+            continue
+        calls.append((g.pyname, [0] * sum(p.default is None for p in ins)))
+    return calls
+
+
+SNAPSHOT_CALLS = _snapshot_calls()
+
+
+def _plain(v):
+    """A getter's answer as plain data (structs by their bytes, handles by their index)."""
+    if isinstance(v, (list, tuple)) or (isinstance(v, ctypes.Array) and not isinstance(v, (bytes, str))):
+        return [_plain(x) for x in v]
+    if isinstance(v, (ctypes.Structure, ctypes.Union)):
+        return bytes(v)
+    if isinstance(v, N.nvmlFriendlyObject):
+        return {k: _plain(x) for k, x in vars(v).items()}
+    if type(v).__name__.endswith("_t") or "Handle" in type(v).__name__:
+        return type(v).__name__
+    return v
+
+
+def snapshot(h):
+    """{getter: its answer, or its exception's class}, for device 0's getters (but the
+    samples, which are the simulator's clock's)."""
+    out = {}
+    for name, args in SNAPSHOT_CALLS:
+        if name == "nvmlDeviceGetSamples":
+            continue
+        try:
+            out[name] = _plain(getattr(N, name)(h, *args))
+        except N.NVMLError as e:
+            out[name] = type(e).__name__
+        except (TypeError, ValueError) as e:
+            out[name] = type(e).__name__
+    return out
+
+
+def getters_written(f):
+    """The getters whose data the setter `f` writes (the keys of its sets=, clears=, copies=)."""
+    keys = []
+    for opt in ("sets", "clears", "copies"):
+        for part in str(f.options.get(opt, "")).split(";"):
+            key = part.split("=")[0].split(">")[-1].split("/")[0].strip()   # copies=FROM>TO
+            if key.startswith("nvmlDeviceGet"):
+                keys.append(PYNAME_OF_KEY.get(key, key))
+    return keys
+
+
+# the simulator's keys (C names, or a function's simkey=) -> the Python function
+PYNAME_OF_KEY = {g.options.get("simkey", g.csym): g.pyname for g in SPEC.functions if g.python}
+
+
+# written by setters, read by getters that fill a caller's struct (not in the snapshot)
+NO_PLAIN_GETTER = {"nvmlDeviceGetAdaptiveTgpModeInfo_v1", "nvmlDeviceGetNvlinkBwMode", "nvmlDeviceGetClockOffsets",
+                   "nvmlDeviceGetPowerMizerMode_v1"}
+
+
+def test_snapshot_is_steady_and_sees_a_change(h):
+    a = snapshot(h)
+    assert len(a) > 150 and snapshot(h) == a      # nothing moves on its own
+    assert sum(not isinstance(v, str) or not v.startswith("NVMLError") for v in a.values()) > 100
+    N.nvmlDeviceSetPersistenceMode(h, 0)
+    b = snapshot(h)
+    assert {k for k in a if a[k] != b[k]} == {"nvmlDeviceGetPersistenceMode"}
+
+
 @pytest.mark.parametrize("name", [f.pyname for f in SETTERS])
 def test_wrong_types_are_type_errors_and_change_nothing(name, h):
     f = next(x for x in SETTERS if x.pyname == name)
     good = args_of(f, h)
     fn = getattr(N, name)
-    before = N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)
+    before = snapshot(h)
     for i, (_, t) in enumerate(py_args(f)):
         bads = (1, 1.5, None, object()) if t in ("str", "list") else ("1", 1.5, None, object())
         for bad in bads + ((ctypes.c_uint(1),) if getattr(t, "kind", "") == "struct" else ()):
@@ -426,7 +503,10 @@ def test_wrong_types_are_type_errors_and_change_nothing(name, h):
     optional = sum("=" in a for a in f.options.get("pyargs", "").split(","))
     with pytest.raises(TypeError):
         fn(*good, *[0] * (optional + 1))   # one argument too many
-    assert (N.nvmlDeviceGetPersistenceMode(h), N.nvmlDeviceGetApplicationsClock(h, 2)) == before
+    after = snapshot(h)
+    # what the setter's own getters answer (its sets=/clears=/copies= keys) among them
+    assert set(getters_written(f)) <= set(before) | NO_PLAIN_GETTER, getters_written(f)
+    assert after == before
 
 
 @pytest.mark.parametrize("name", [f.pyname for f in SETTERS])

@@ -99,6 +99,16 @@ def test_star_is_every_entry_point_with_one_counter(use_profile, default_profile
     assert outcomes(power(h0), 3) == ["."] * 3
 
 
+def test_the_first_rule_that_fires_decides(use_profile, default_profile):
+    # two rules match one call: the first (in the profile's order) gives the error; the
+    # later one still counts the call (its "after" runs out at the same pace)
+    default_profile["devices"][0]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "IN_USE", "count": 2},
+                                               "*": {"error": "NO_DATA", "after": 2}}
+    h0, _ = start(use_profile, default_profile)
+    # "*" counted start()'s handle lookup as its call 0
+    assert outcomes(power(h0), 4) == ["InUse", "InUse", "NoData", "NoData"]
+
+
 def test_counting_starts_at_load_and_reset_starts_it_again(use_profile, default_profile):
     default_profile["devices"][0]["faults"] = {"nvmlDeviceGetPowerUsage": {"error": "UNKNOWN", "after": 2}}
     h0, _ = start(use_profile, default_profile)
@@ -727,3 +737,17 @@ def test_random_faults_of_every_code_everywhere_never_crash(tmp_path, default_pr
     assert r.returncode == 0, r.stderr[-3000:]
     kinds, ok, smi_runs = map(int, r.stdout.split())
     assert kinds > 25 and ok > 100 and smi_runs == 5      # most codes seen, many calls succeeded
+
+
+def test_a_list_that_keeps_growing_is_asked_again(use_profile, default_profile):
+    # INSUFFICIENT_SIZE on the calls after the size query (a list that grew each time): the
+    # generated wrapper asks again, with more room, up to its limit of tries (ext/generated)
+    default_profile["devices"][0]["faults"] = {
+        "nvmlDeviceGetSupportedMemoryClocks": {"error": "INSUFFICIENT_SIZE", "after": 1, "count": 3}}
+    h0, _ = start(use_profile, default_profile)
+    assert pynvml.nvmlDeviceGetSupportedMemoryClocks(h0) == [2619, 1593]
+    default_profile["devices"][0]["faults"] = {"nvmlDeviceGetSupportedMemoryClocks": {"error": "INSUFFICIENT_SIZE"}}
+    pynvml.nvmlShutdown()
+    h0, _ = start(use_profile, default_profile)
+    with pytest.raises(pynvml.NVMLError_InsufficientSize):      # never enough: it gives up
+        pynvml.nvmlDeviceGetSupportedMemoryClocks(h0)

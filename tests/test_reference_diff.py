@@ -219,7 +219,14 @@ def records(ref, tmp_path_factory):
     out = {}
     for label, prof in (("default", base), ("rich", rich_profile(base))):
         out[label] = _run(ref, prof, tmp_path_factory)
+    # the built-in profiles where the vGPU and MIG getters answer (the H100's have no vGPU
+    # and no MIG instance): so that each function is compared on a value at least once
+    for label, name in VALUE_PROFILES.items():
+        out[label] = _run(ref, json.loads((ROOT / "sim" / "profiles" / name).read_text()), tmp_path_factory)
     return out
+
+
+VALUE_PROFILES = {"vgpu": "vgpu-host.json", "mig": "h100-mig.json"}
 
 
 OUR_GETTERS = sorted(n for n in dir(pynvml) if n.startswith("nvml") and cmp.is_compared(n, getattr(pynvml, n))
@@ -484,11 +491,99 @@ def test_zz_summary(records, capsys):
     parts = []
     for label, recs in records.items():
         s = cmp.summarize(recs)
-        parts.append(f"{label} profile: {s['compared']} calls of {s['functions']} functions, {s['agreed']} agreed, "
-                      f"{s['known']} known nvidia-ml-py differences, {s['unexplained']} unexplained")
+        parts.append(f"{label} profile: {s['compared']} calls of {s['functions']} functions, {s['agreed']} agreed "
+                      f"({s['values']} on a value, {s['errors']} on the same exception), {s['known']} known nvidia-ml-py differences, {s['unexplained']} unexplained")
         assert s["unexplained"] == 0
     with capsys.disabled():
         print(f"\n[reference diff] {total} calls compared with nvidia-ml-py 13.610.43 on the simulator; "
               + "; ".join(parts))
         kinds = sorted({r["function"] for rs in records.values() for r in rs if r["status"] == "known"})
         print(f"[reference diff] known differences in: {', '.join(kinds)}")
+
+
+# Functions no profile here compares on a value (only exceptions of one class), and why.
+# Not yet done (issue #18): the tool calls these with the ints 0..5 as vGPU type and instance
+# ids, which no profile has (vgpu-host.json's are NVML's real ids); the MIG and handle
+# lookups need ids and handles the tool does not chain from earlier answers.
+_VGPU_IDS = "the tool passes vGPU type/instance ids 0..5, which no profile has"
+_OTHER = "needs an argument the tool does not take from an earlier answer (a MIG id or handle, a field id list, a struct)"
+NEVER_A_VALUE = {
+    "handle ==": "compares two handles (an == of the tool's, not a call)",
+    "nvmlDeviceGetComputeInstanceId": _OTHER,
+    "nvmlDeviceGetConfComputeGpuAttestationReport": _OTHER,
+    "nvmlDeviceGetDeviceHandleFromMigDeviceHandle": _OTHER,
+    "nvmlDeviceGetFieldValues": _OTHER,
+    "nvmlDeviceGetGpuFabricInfo": _OTHER,
+    "nvmlDeviceGetGpuInstanceById": _OTHER,
+    "nvmlDeviceGetGpuInstanceId": _OTHER,
+    "nvmlDeviceGetMigDeviceHandleByIndex": _OTHER,
+    "nvmlDeviceGetTemperatureV": _OTHER,
+    "nvmlDeviceGetVgpuTypeCreatablePlacements": _OTHER,
+    "nvmlDeviceGetVgpuTypeSupportedPlacements": _OTHER,
+    "nvmlGetExcludedDeviceCount": _OTHER,
+    "nvmlGetExcludedDeviceInfoByIndex": _OTHER,
+    "nvmlGetVgpuCompatibility": _OTHER,
+    "nvmlGetVgpuVersion": _OTHER,
+    "nvmlUnitGetDevices": _OTHER,
+    "nvmlVgpuInstanceGetAccountingMode": _VGPU_IDS,
+    "nvmlVgpuInstanceGetAccountingPids": _VGPU_IDS,
+    "nvmlVgpuInstanceGetAccountingStats": _VGPU_IDS,
+    "nvmlVgpuInstanceGetEccMode": _VGPU_IDS,
+    "nvmlVgpuInstanceGetEncoderCapacity": _VGPU_IDS,
+    "nvmlVgpuInstanceGetEncoderSessions": _VGPU_IDS,
+    "nvmlVgpuInstanceGetEncoderStats": _VGPU_IDS,
+    "nvmlVgpuInstanceGetFBCSessions": _VGPU_IDS,
+    "nvmlVgpuInstanceGetFBCStats": _VGPU_IDS,
+    "nvmlVgpuInstanceGetFbUsage": _VGPU_IDS,
+    "nvmlVgpuInstanceGetFrameRateLimit": _VGPU_IDS,
+    "nvmlVgpuInstanceGetGpuInstanceId": _VGPU_IDS,
+    "nvmlVgpuInstanceGetGpuPciId": _VGPU_IDS,
+    "nvmlVgpuInstanceGetLicenseInfo": _VGPU_IDS,
+    "nvmlVgpuInstanceGetLicenseInfo_v2": _VGPU_IDS,
+    "nvmlVgpuInstanceGetLicenseStatus": _VGPU_IDS,
+    "nvmlVgpuInstanceGetMdevUUID": _VGPU_IDS,
+    "nvmlVgpuInstanceGetMetadata": _VGPU_IDS,
+    "nvmlVgpuInstanceGetPlacementId": _VGPU_IDS,
+    "nvmlVgpuInstanceGetRuntimeStateSize": _VGPU_IDS,
+    "nvmlVgpuInstanceGetType": _VGPU_IDS,
+    "nvmlVgpuInstanceGetUUID": _VGPU_IDS,
+    "nvmlVgpuInstanceGetVmDriverVersion": _VGPU_IDS,
+    "nvmlVgpuInstanceGetVmID": _VGPU_IDS,
+    "nvmlVgpuTypeGetBAR1Info": _VGPU_IDS,
+    "nvmlVgpuTypeGetCapabilities": _VGPU_IDS,
+    "nvmlVgpuTypeGetClass": _VGPU_IDS,
+    "nvmlVgpuTypeGetDeviceID": _VGPU_IDS,
+    "nvmlVgpuTypeGetFbReservation": _VGPU_IDS,
+    "nvmlVgpuTypeGetFrameRateLimit": _VGPU_IDS,
+    "nvmlVgpuTypeGetFramebufferSize": _VGPU_IDS,
+    "nvmlVgpuTypeGetGpuInstanceProfileId": _VGPU_IDS,
+    "nvmlVgpuTypeGetGspHeapSize": _VGPU_IDS,
+    "nvmlVgpuTypeGetLicense": _VGPU_IDS,
+    "nvmlVgpuTypeGetMaxInstancesPerGpuInstance": _VGPU_IDS,
+    "nvmlVgpuTypeGetMaxInstancesPerVm": _VGPU_IDS,
+    "nvmlVgpuTypeGetName": _VGPU_IDS,
+    "nvmlVgpuTypeGetNumDisplayHeads": _VGPU_IDS,
+    "nvmlVgpuTypeGetResolution": _VGPU_IDS,
+}
+
+
+@pytest.mark.simulator
+def test_value_comparisons_are_counted(records, capsys):
+    """An agreement on NVMLError_NotSupported against NVMLError_NotSupported says little:
+    the summary counts the agreements on a value apart, and they stay above a floor; on
+    the rich profile every function is compared on a value at least once."""
+    for label, floor in VALUE_FLOORS.items():
+        s = cmp.summarize(records[label])
+        with capsys.disabled():
+            print(f"\n[{label}] " + cmp.format_summary(s).splitlines()[1])
+        assert s["values"] + s["errors"] == s["agreed"]
+        assert s["values"] >= floor, (label, s["values"])
+    every = [r for rs in records.values() for r in rs]
+    on_value = {r["function"] for r in every if r["status"] == "agree" and r["ours"]["type"] != "exception"}
+    never = {r["function"] for r in every} - on_value
+    with capsys.disabled():
+        print(f"[all profiles] {len(on_value)} of {len(on_value | never)} functions compared on a value")
+    assert never == set(NEVER_A_VALUE), " ".join(sorted(never))
+
+
+VALUE_FLOORS = {"default": 550, "rich": 700, "vgpu": 400, "mig": 290}   # measured: 564, 712, 414, 301

@@ -210,19 +210,74 @@ def test_version_defaults_examples():
 
 
 @pytest.mark.parametrize("name", CLASSES)
-def test_construction_by_position_and_keyword(name):
-    cls = getattr(pynvml, name)
+def test_construction_by_position_and_keyword(ref, name):
+    # every field a value of its own, none zero (a constructor that ignored an argument, or
+    # put it in the wrong field, shows), read back field by field; and the bytes are those
+    # nvidia-ml-py's class makes of the same values
+    cls, theirs = ours_and_theirs(ref, name)
     names = [f[0] for f in cls._fields_]
-    zero = cls()
-    values = [getattr(zero, n) for n in names]
-    assert bytes(cls(*values)) == bytes(zero)
-    assert bytes(cls(**dict(zip(names, values)))) == bytes(zero)
+    values, theirs_values, checked = distinct_values(cls)
+    by_position, by_keyword = cls(*values), cls(**dict(zip(names, values)))
+    for n in checked:
+        want = values[names.index(n)]
+        assert getattr(by_position, n) == want, (name, n)
+        assert getattr(by_keyword, n) == want, (name, n)
+    assert bytes(by_position) == bytes(by_keyword)
+    try:
+        r = theirs(*theirs_values)
+    except (TypeError, NameError):      # nvidia-ml-py's own __init__ fails (see ref_instance)
+        r = None
+    if r is not None:
+        assert bytes(by_position) == bytes(r), name
     with pytest.raises(TypeError):
-        cls(*values, 0)
+        cls(*values, *[0] * (len(names) - len(values) + 1))
     with pytest.raises(TypeError):
         cls(no_such_field=1)
-    back = pickle.loads(pickle.dumps(zero))
-    assert type(back) is cls and back == zero
+    with pytest.raises(TypeError):
+        cls(*values[:1], **{names[0]: values[0]})     # one field given twice
+    back = pickle.loads(pickle.dumps(by_position))
+    assert type(back) is cls and back == by_position and (back != cls()) == bool(checked)
+
+
+def test_distinct_values_reach_nearly_every_class():
+    # only classes of arrays, pointers and nested structs get no value of their own
+    bare = [n for n in CLASSES if not distinct_values(getattr(pynvml, n))[2]]
+    assert len(bare) <= 8, bare
+
+
+def distinct_values(cls):
+    """(ours, nvidia-ml-py's, the fields given a value of their own): i + 1 for unsigned
+    ints (wrapped to a bit field's width), -(i + 1) for signed ones, i + 0.5 for doubles,
+    a letter or a short text for chars; what a new object holds for arrays, pointers and
+    nested structs.  A union gets one such value (its fields overlap)."""
+    zero = cls()
+    values, theirs, checked = [], [], []
+    for i, f in enumerate(cls._fields_):
+        name, t = f[0], f[1]
+        v = getattr(zero, name)
+        r = getattr(zero, name) if not isinstance(v, str) else v.encode()
+        if issubclass(cls, ctypes.Union) and checked:
+            break                           # a union: the fields after it would overwrite it
+        if t in (ctypes.c_uint, ctypes.c_ulong, ctypes.c_ushort, ctypes.c_ubyte, ctypes.c_ulonglong):
+            v = r = (i % (2 ** f[2] - 1)) + 1 if len(f) > 2 else i + 1
+        elif t in (ctypes.c_int, ctypes.c_long, ctypes.c_longlong):
+            v = r = -(i + 1)
+        elif t is ctypes.c_double:
+            v = r = i + 0.5
+        elif t is ctypes.c_char:
+            v = chr(ord("A") + i % 26)
+            r = v.encode()
+        elif issubclass(t, ctypes.Array) and t._type_ is ctypes.c_char:
+            v = "f%d" % i
+            r = v.encode()
+        else:
+            values.append(v)
+            theirs.append(r)
+            continue
+        checked.append(name)
+        values.append(v)
+        theirs.append(r)
+    return values, theirs, checked
 
 
 class _Expected:

@@ -544,6 +544,22 @@ def test_struct_to_friendly_object_matches_reference(ref):
                        "'computeInstanceId': 4294967295}")
 
 
+def test_struct_to_friendly_object_of_a_ctypes_struct(ref):
+    # any ctypes struct (a tool's own, as nvidia-ml-py takes them): c_char arrays come back
+    # as str, other fields as ctypes reads them, as nvidia-ml-py's function gives them
+    class Named(ctypes.Structure):
+        _fields_ = [("name", ctypes.c_char * 16), ("count", ctypes.c_uint), ("raw", ctypes.c_ubyte * 2)]
+
+    src = Named(b"GPU-7", 3, (ctypes.c_ubyte * 2)(1, 2))
+    fo = pynvml.nvmlStructToFriendlyObject(src)
+    assert of_class(fo, pynvml.nvmlFriendlyObject)
+    assert fo.name == "GPU-7" and type(fo.name) is str and fo.count == 3
+    assert list(fo.raw) == [1, 2]
+    theirs = ref.nvmlStructToFriendlyObject(src)
+    assert (fo.name, fo.count) == (theirs.name, theirs.count)
+    assert str(fo).startswith("{'name': 'GPU-7', 'count': 3, 'raw': <")
+
+
 def test_friendly_object_back_to_struct():
     src = pynvml.nvmlPciInfo_t(busIdLegacy="0000:65:00.0", domain=1, bus=0x65, device=0,
                                pciDeviceId=0x233010DE, pciSubSystemId=7, busId="00000001:65:00.0")

@@ -37,7 +37,8 @@ read latency is not compared) unless --exact.  Differences that are known behavi
 nvidia-ml-py (known_difference below) are counted apart from the rest.
 
 Output: with --verbose one line per call (AGREE, or DIFF with the reason); always a
-summary (calls compared, agreed, differed, of those known) and a table of differences.
+summary (calls compared, agreed, of the agreements how many on a value rather than on the
+same exception, differed, of those known) and a table of differences.
 --json OUT writes every call with both results.  Exit status 0 when no difference is
 left unexplained, 1 otherwise, 2 when the comparison could not run.
 """
@@ -756,8 +757,13 @@ def run_comparison(ours, ref, only=None, exact=False, log=None):
 def summarize(records):
     c = Counter(r["status"] for r in records)
     table = Counter((r["function"], r["status"], r["reason"]) for r in records if r["status"] != "agree")
+    # an agreement on a value (a number, a struct, a list, ...) says more than two exceptions
+    # of one class (NotSupported against NotSupported): both are counted
+    on_value = [r for r in records if r["status"] == "agree" and r["ours"].get("type") != "exception"]
     return {
         "compared": len(records), "agreed": c["agree"], "differed": c["known"] + c["diff"],
+        "values": len(on_value), "errors": c["agree"] - len(on_value),
+        "functions_on_value": len({r["function"] for r in on_value}),
         "known": c["known"], "unexplained": c["diff"],
         "functions": len({r["function"] for r in records}),
         "differences": [{"function": f, "status": s, "reason": why, "calls": k}
@@ -767,7 +773,9 @@ def summarize(records):
 
 def format_summary(s):
     lines = [f"compared {s['compared']} calls of {s['functions']} functions: {s['agreed']} agreed, "
-             f"{s['differed']} differed ({s['known']} known nvidia-ml-py behaviour, {s['unexplained']} unexplained)"]
+             f"{s['differed']} differed ({s['known']} known nvidia-ml-py behaviour, {s['unexplained']} unexplained)",
+             f"of the agreements, {s['values']} on a value and {s['errors']} on the same exception; "
+             f"{s['functions_on_value']} of the {s['functions']} functions compared on a value at least once"]
     if s["differences"]:
         w = max(len(d["function"]) for d in s["differences"])
         lines.append(f"{'function':<{w}}  {'calls':>5}  {'kind':<7}  reason")

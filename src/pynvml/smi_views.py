@@ -420,12 +420,13 @@ def _records(kind, i, h):
         for cause, label in ((pynvml.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS, "Single Bit ECC"),
                              (pynvml.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR, "Double Bit ECC")):
             try:
-                pages, times = pynvml.nvmlDeviceGetRetiredPages_v2(h, cause)
+                # [{"address": ..., "timestamp": ...}] (nvidia-ml-py's shape), one per page
+                pages = pynvml.nvmlDeviceGetRetiredPages_v2(h, cause)
             except pynvml.NVMLError:
                 # not supported (a GPU that remaps rows instead): one line per cause, no page
                 yield {"retired_pages.address": None, "retired_pages.timestamp": None, "retired_pages.cause": label}
                 continue
-            for addr, t in zip(pages, times):
+            for addr, t in ((p["address"], p["timestamp"]) for p in pages):
                 yield {"retired_pages.address": "0x%016x" % addr,
                        "retired_pages.timestamp": _timestamp_text(t / 1e6), "retired_pages.cause": label}
     elif kind == "remapped-rows":
