@@ -133,14 +133,13 @@ def use_profile(tmp_path, monkeypatch):
     pynvml._nvml._release_now()   # the next test's first nvmlInit loads its own profile
 
 
-@pytest.fixture(scope="session")
-def ref():
-    """nvidia-ml-py 13.610.43, imported under another name, on the NVML ours uses."""
-    if not REF_MODULE.exists():
-        pytest.skip("nvidia-ml-py is not in .ref/ (make ref)")
-    spec = importlib.util.spec_from_file_location("nvidia_ml_py_ref", REF_MODULE)
+def _reference_module(path, name, release):
+    """nvidia-ml-py's pynvml.py at `path`, imported as `name`, on the NVML ours uses."""
+    if not path.exists():
+        pytest.skip(f"nvidia-ml-py {release} is not in .ref/ (make ref)")
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["nvidia_ml_py_ref"] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     # Its loader only opens a library when nvmlLib is None: hand it ours.
     mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
@@ -148,16 +147,15 @@ def ref():
 
 
 @pytest.fixture(scope="session")
+def ref():
+    """nvidia-ml-py 13.610.43, imported under another name, on the NVML ours uses."""
+    return _reference_module(REF_MODULE, "nvidia_ml_py_ref", "13.610.43")
+
+
+@pytest.fixture(scope="session")
 def ref_new():
     """nvidia-ml-py 13.615.71, imported under another name, on the NVML ours uses."""
-    if not REF_NEW_MODULE.exists():
-        pytest.skip("nvidia-ml-py 13.615.71 is not in .ref/ (make ref)")
-    spec = importlib.util.spec_from_file_location("nvidia_ml_py_ref_new", REF_NEW_MODULE)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["nvidia_ml_py_ref_new"] = mod
-    spec.loader.exec_module(mod)
-    mod.nvmlLib = ctypes.CDLL(str(SIM_LIBRARY) if not REAL else "libnvidia-ml.so.1")
-    return mod
+    return _reference_module(REF_NEW_MODULE, "nvidia_ml_py_ref_new", "13.615.71")
 
 
 @pytest.fixture(scope="session")
