@@ -443,6 +443,8 @@ def ctypes_name(spec: Spec, t: Type) -> str:
     if t.kind == "ptr":
         if t.pointee.kind == "char1":
             return "c_char_p"
+        if t.pointee.kind == "void":
+            return "c_void_p"
         return "LP_" + ctypes_name(spec, t.pointee)
     if t.kind == "handle":
         return "LP_struct_" + HANDLES[t.base][1]
@@ -513,7 +515,7 @@ def emit_structs(spec: Spec) -> str:
             elif t.kind == "ptr":
                 kind = "PN_K_CSTR" if t.pointee.kind == "char1" else "PN_K_PTR"
             elif t.kind == "opaque":
-                kind = "PN_K_PTR"
+                kind = "PN_K_OPAQUE"
             elif t.kind == "handle":
                 kind, sub = "PN_K_HANDLE", f"PN_HANDLE_{t.base}"
             else:

@@ -213,6 +213,8 @@ def parse_type(text: str, structs: dict[str, Struct] | None, where: str, in_stru
             raise SpecError(f"{where}: pointers are struct fields only, and not in arrays")
         if base == "char":
             return Type("char", "ptr", pointee=Type("char", "char1"))
+        if base == "void":   # nvml.h's void * (nvidia-ml-py's c_void_p): an address
+            return Type("void", "ptr", pointee=Type("void", "void"))
         pointee = parse_type(base, structs, where, in_struct, typedefs)
         if pointee.kind not in ("scalar", "struct"):
             raise SpecError(f"{where}: a pointer to {base} is not supported")

@@ -207,10 +207,11 @@ typedef struct pn_struct_def {
 } pn_struct_def;
 
 /* Field kinds: the scalars (in this order), then a char buffer (char[N], read as str),
- * a nested struct or union, one char, a pointer (read as its address), a C string
- * pointer (char *, read as str) and a handle. */
+ * a nested struct or union, one char, a pointer (T* or void*: ctypes' own field), a C
+ * string pointer (char *, read as str), a handle, and a handle the bindings have no
+ * class for (read as its address, set to None only). */
 enum { PN_K_U8, PN_K_U16, PN_K_U32, PN_K_I32, PN_K_U64, PN_K_I64, PN_K_ULONG, PN_K_F64,
-       PN_K_CHARS, PN_K_STRUCT, PN_K_CHAR, PN_K_PTR, PN_K_CSTR, PN_K_HANDLE };
+       PN_K_CHARS, PN_K_STRUCT, PN_K_CHAR, PN_K_PTR, PN_K_CSTR, PN_K_HANDLE, PN_K_OPAQUE };
 
 extern const pn_struct_def pn_struct_defs[PN_NSTRUCTS];
 int pn_structs_setup(PyObject *module, pn_state *st);

@@ -255,9 +255,11 @@ class_dealloc(PyObject *self)
     Py_DECREF(tp);
 }
 
-/* A view of struct `sidx` at `data`, inside base's bytes (a nested field). */
+/* A view of struct `sidx` at `data`, inside base's bytes (a nested field).  `index` is its
+ * b_index: ctypes keys what a pointer field of the view keeps alive (KeepRef) by the chain
+ * of b_index up to the owner, so each view of one parent needs its own. */
 static PyObject *
-new_view(pn_state *st, int sidx, PyObject *base, char *data)
+new_view(pn_state *st, int sidx, PyObject *base, char *data, Py_ssize_t index)
 {
     PyTypeObject *t = (PyTypeObject *)pn_struct_type(st, sidx);
     if (t == NULL)
@@ -266,6 +268,7 @@ new_view(pn_state *st, int sidx, PyObject *base, char *data)
     if (v == NULL)
         return NULL;
     cdata_init(v, data, base, &pn_struct_defs[sidx]);
+    v->index = index;
     PyObject_GC_Track((PyObject *)v);
     return (PyObject *)v;
 }
@@ -351,12 +354,97 @@ scalar_set(unsigned char kind, char *p, PyObject *v, const char *name)
     return 0;
 }
 
+/* Item `i` of field `f` (i 0 for a single value): b_index (field << 16 | i) is unique
+ * among the views of one parent. */
 static PyObject *
-item_get(pn_state *st, PyObject *self, const pn_field *f, char *p)
+item_get(pn_state *st, PyObject *self, const pn_field *f, char *p, unsigned int i)
 {
-    if (f->kind == PN_K_STRUCT)
-        return new_view(st, f->sub, self, p);
+    if (f->kind == PN_K_STRUCT) {
+        const pn_struct_def *d = def_of(self);
+        if (d == NULL)
+            return NULL;
+        return new_view(st, f->sub, self, p, (Py_ssize_t)(((size_t)(f - d->fields) << 16) | i));
+    }
     return scalar_get(f->kind, p);
+}
+
+/* Pointer fields (T*, void*, char*) are ctypes' own: the layout gives them nvidia-ml-py's
+ * ctypes types (POINTER(T), c_void_p, c_char_p) and our descriptors hand reads and writes to
+ * the field ctypes made (a CField, kept in the class's `_pn_cf_` tuple by field index).  So
+ * they take what a ctypes Structure takes there (None; for POINTER(T) a pointer to a T or
+ * an array of T; an int address for void* and char*; bytes for char*, str as nvidia-ml-py's
+ * classes encode it) and keep the object pointed to alive as long as the struct, in the
+ * owner's b_objects under ctypes' own keys (KeepRef).  A wrapper hands those bytes to NVML
+ * as they are, as nvidia-ml-py's byref() does. */
+static PyObject *cf_key;   /* "_pn_cf_", interned once */
+
+static PyObject *
+ctypes_field_of(PyObject *self, const pn_field *f, const pn_struct_def **dp)
+{
+    const pn_struct_def *d = def_of(self);
+    PyObject *cfs = d && cf_key ? _PyType_Lookup(Py_TYPE(self), cf_key) : NULL;
+    if (d == NULL)
+        return NULL;
+    Py_ssize_t k = f - d->fields;
+    if (cfs == NULL || !PyTuple_Check(cfs) || k < 0 || k >= PyTuple_GET_SIZE(cfs) ||
+        PyTuple_GET_ITEM(cfs, k) == Py_None) {
+        PyErr_Format(PyExc_SystemError, "pynvml.%s.%s: no ctypes field", d->pyname, f->name);
+        return NULL;
+    }
+    if (dp != NULL)
+        *dp = d;
+    return PyTuple_GET_ITEM(cfs, k);
+}
+
+static PyObject *
+ctypes_field_get(PyObject *self, const pn_field *f)
+{
+    PyObject *cf = ctypes_field_of(self, f, NULL);
+    if (cf == NULL)
+        return NULL;
+    return Py_TYPE(cf)->tp_descr_get(cf, self, (PyObject *)Py_TYPE(self));
+}
+
+/* The owner of `o`'s bytes (b_base up to the end): where ctypes keeps what its pointer
+ * fields point to.  One of our own objects is not tracked by the garbage collector until
+ * it keeps something (own_new); then it is, as ctypes' objects are. */
+static void
+track_owner(PyObject *o)
+{
+    while (((pn_struct *)o)->base != NULL)
+        o = ((pn_struct *)o)->base;
+    if (PyObject_IS_GC(o) && !PyObject_GC_IsTracked(o) && ((pn_struct *)o)->objects != NULL)
+        PyObject_GC_Track(o);
+}
+
+static int
+ctypes_field_set(PyObject *self, const pn_field *f, PyObject *v)
+{
+    const pn_struct_def *d;
+    PyObject *cf = ctypes_field_of(self, f, &d);
+    if (cf == NULL)
+        return -1;
+    PyObject *enc = NULL;
+    if (f->kind == PN_K_CSTR && d->printable && PyUnicode_Check(v)) {   /* _PrintableStructure's __setattr__ */
+        if ((enc = PyUnicode_AsUTF8String(v)) == NULL)
+            return -1;
+        v = enc;
+    }
+    int rc = Py_TYPE(cf)->tp_descr_set(cf, self, v);
+    Py_XDECREF(enc);
+    if (rc == 0)
+        track_owner(self);
+    else if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        /* ctypes' message names no field: say which, and what it takes */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyErr_Format(PyExc_TypeError, "%s.%s (%s): %S", d->pyname, f->name, f->ctype, value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return rc;
 }
 
 static PyObject *
@@ -370,16 +458,23 @@ field_get(PyObject *self, void *closure)
         return pn_decode(p, f->count);
     case PN_K_CHAR:
         return PyUnicode_DecodeUTF8(p, 1, "replace");
-    case PN_K_PTR:
+    case PN_K_PTR:   /* as ctypes reads it: a POINTER(T) object over these bytes, or the int */
+        return ctypes_field_get(self, f);
     case PN_K_CSTR:
     case PN_K_HANDLE:
+    case PN_K_OPAQUE:
         memcpy(&ptr, p, sizeof ptr);
         if (ptr == NULL)
             Py_RETURN_NONE;
-        if (f->kind == PN_K_PTR)
+        if (f->kind == PN_K_OPAQUE)
             return PyLong_FromVoidPtr(ptr);
-        if (f->kind == PN_K_CSTR)     /* a string NVML points to (static in the library) */
-            return PyUnicode_DecodeUTF8(ptr, (Py_ssize_t)strlen(ptr), "replace");
+        if (f->kind == PN_K_CSTR) {   /* _PrintableStructure decodes what ctypes reads */
+            const pn_struct_def *d = def_of(self);
+            if (d == NULL)
+                return NULL;
+            return d->printable ? PyUnicode_DecodeUTF8(ptr, (Py_ssize_t)strlen(ptr), "replace")
+                                : PyBytes_FromString(ptr);   /* a plain ctypes Structure's bytes */
+        }
         {
             pn_state *st = state_of_type(Py_TYPE(self));
             return st ? pn_handle_new(st, f->sub, ptr) : NULL;
@@ -400,10 +495,10 @@ field_get(PyObject *self, void *closure)
     if (st == NULL)
         return NULL;
     if (f->count == 0)
-        return item_get(st, self, f, p);
+        return item_get(st, self, f, p, 0);
     PyObject *list = PyList_New(f->count);
     for (unsigned int i = 0; list != NULL && i < f->count; i++) {
-        PyObject *item = item_get(st, self, f, p + i * elem_size(f));
+        PyObject *item = item_get(st, self, f, p + i * elem_size(f), i);
         if (item == NULL)
             Py_CLEAR(list);
         else
@@ -551,10 +646,11 @@ field_set(PyObject *self, PyObject *v, void *closure)
         return 0;
     case PN_K_PTR:
     case PN_K_CSTR:
+        return ctypes_field_set(self, f, v);
+    case PN_K_OPAQUE:   /* only NVML makes one (nvmlSystemEventSetCreate) */
         if (v != Py_None) {
-            PyErr_Format(PyExc_TypeError,
-                         "field '%s' is a pointer that NVML follows: it can only be set to None "
-                         "(the functions that take a %s fill it)", f->name, def_of(self)->pyname);
+            PyErr_Format(PyExc_TypeError, "field '%s' is a handle only NVML makes: it can only be set to None",
+                         f->name);
             return -1;
         }
         memset(p, 0, sizeof(void *));
@@ -798,11 +894,21 @@ struct_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
     PyObject *c = is_result(self) ? pn_struct_new(st, sidx, s->data)
                                   : own_new(Py_TYPE(self), Py_TYPE(self) == (PyTypeObject *)st->struct_types[sidx],
                                             &pn_struct_defs[sidx], s->data);
-    /* an owning struct that keeps what its pointers point to (pn_struct_keep: hand_vgpu.c's
-     * placement lists, hand_mig.c's id lists): the copy keeps it too */
-    PyObject *keep = s->objects && PyDict_Check(s->objects) ? PyDict_GetItemString(s->objects, "pn_keep") : NULL;
-    if (c != NULL && keep != NULL && pn_struct_keep(c, keep) < 0)
-        Py_CLEAR(c);
+    /* the copy's pointers point where the original's do: it keeps alive all that the
+     * original's owner keeps (ctypes' keep-alives, pn_struct_keep's arrays) */
+    PyObject *owner = self;
+    while (((pn_struct *)owner)->base != NULL)
+        owner = ((pn_struct *)owner)->base;
+    PyObject *kept = ((pn_struct *)owner)->objects;
+    if (c != NULL && kept != NULL && PyDict_Check(kept) && PyDict_Size(kept) > 0) {
+        PyObject *dup = PyDict_Copy(kept);
+        if (dup == NULL)
+            Py_CLEAR(c);
+        else {
+            Py_XSETREF(((pn_struct *)c)->objects, dup);
+            track_owner(c);
+        }
+    }
     return c;
 }
 
@@ -857,12 +963,16 @@ struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
     for (unsigned int i = 0; values != NULL && i < d->nfields; i++) {
         const pn_field *f = &d->fields[i];
         PyObject *v = NULL;
-        if (!reduce_text(self, f, &v))
-            v = field_get(self, (void *)f);
-        if (v != NULL && v != Py_None && (f->kind == PN_K_PTR || f->kind == PN_K_CSTR)) {
-            PyErr_Format(PyExc_TypeError, "cannot pickle a %s whose '%s' points somewhere", d->pyname, f->name);
-            Py_CLEAR(v);
+        if (f->kind == PN_K_PTR || f->kind == PN_K_CSTR || f->kind == PN_K_OPAQUE) {   /* only NULL pickles */
+            void *ptr;
+            memcpy(&ptr, ((pn_struct *)self)->data + f->offset, sizeof ptr);
+            if (ptr != NULL)
+                PyErr_Format(PyExc_TypeError, "cannot pickle a %s whose '%s' points somewhere", d->pyname, f->name);
+            else
+                v = Py_None, Py_INCREF(v);
         }
+        else if (!reduce_text(self, f, &v))
+            v = field_get(self, (void *)f);
         if (v == NULL) {
             Py_CLEAR(values);
             break;
@@ -925,16 +1035,21 @@ static PyMethodDef struct_methods[] = {
 static PyGetSetDef *getsets[PN_NSTRUCTS];
 static PyMemberDef *members[PN_NSTRUCTS];   /* result classes: over the value slots */
 
+static PyObject *pointer_ctype(pn_state *st, const pn_field *f);
+
 /* The ctypes type of a field (a new reference): for the layout, the whole member (a bit
- * field's too); nested structs are their classes; arrays T * count. */
+ * field's too); nested structs are their classes; arrays T * count; pointers
+ * nvidia-ml-py's POINTER(T) (ctypes' field then does their reads and writes). */
 static PyObject *
 field_ctype(pn_state *st, const pn_field *f)
 {
+    if (f->kind == PN_K_PTR && strncmp(f->ctype, "LP_", 3) == 0)
+        return pointer_ctype(st, f);
     static const char *const names[] = {
         [PN_K_U8] = "c_ubyte", [PN_K_U16] = "c_ushort", [PN_K_U32] = "c_uint", [PN_K_I32] = "c_int",
         [PN_K_U64] = "c_ulonglong", [PN_K_I64] = "c_longlong", [PN_K_ULONG] = "c_ulong",
         [PN_K_F64] = "c_double", [PN_K_CHARS] = "c_char", [PN_K_CHAR] = "c_char", [PN_K_PTR] = "c_void_p",
-        [PN_K_CSTR] = "c_char_p", [PN_K_HANDLE] = "c_void_p",
+        [PN_K_CSTR] = "c_char_p", [PN_K_HANDLE] = "c_void_p", [PN_K_OPAQUE] = "c_void_p",
     };
     PyObject *t;
     if (f->kind == PN_K_STRUCT) {
@@ -1006,7 +1121,8 @@ ctypes_fields(pn_state *st, const pn_struct_def *d, PyObject **layout, PyObject 
         }
     for (unsigned int k = 0; k < d->nfields; k++) {
         const pn_field *f = &d->fields[k];
-        PyObject *t = (f->kind == PN_K_PTR || f->kind == PN_K_HANDLE) ? pointer_ctype(st, f) : field_ctype(st, f);
+        PyObject *t = (f->kind == PN_K_PTR || f->kind == PN_K_HANDLE || f->kind == PN_K_OPAQUE)
+                          ? pointer_ctype(st, f) : field_ctype(st, f);
         if (t == NULL)
             goto fail;
         PyObject *pair = f->bits ? Py_BuildValue("(sNi)", f->name, t, (int)f->bits)
@@ -1174,6 +1290,8 @@ make_struct_type(pn_state *st, int i)
     const pn_struct_def *d = &pn_struct_defs[i];
     if (pn_key == NULL && (pn_key = PyUnicode_InternFromString("_pn_")) == NULL)
         return NULL;
+    if (cf_key == NULL && (cf_key = PyUnicode_InternFromString("_pn_cf_")) == NULL)
+        return NULL;
     if (st->ctypes == NULL) {
         PyObject *ctypes = PyImport_ImportModule("ctypes");
         if (ctypes == NULL)
@@ -1225,6 +1343,24 @@ make_struct_type(pn_state *st, int i)
         goto fail;
     }
     shown = NULL;
+    /* ctypes' own fields of the pointers, before ours replace them (ctypes_field_set) */
+    PyObject *cfs = PyTuple_New(d->nfields);
+    if (cfs == NULL)
+        goto fail;
+    for (unsigned int k = 0; k < d->nfields; k++) {
+        const pn_field *f = &d->fields[k];
+        PyObject *cf = f->kind == PN_K_PTR || f->kind == PN_K_CSTR
+                           ? PyDict_GetItemString(((PyTypeObject *)t)->tp_dict, f->name) : Py_None;
+        if (cf == NULL || (cf != Py_None && Py_TYPE(cf)->tp_descr_set == NULL)) {
+            Py_DECREF(cfs);
+            PyErr_Format(PyExc_SystemError, "pynvml.%s.%s: ctypes made no field", d->pyname, f->name);
+            goto fail;
+        }
+        Py_INCREF(cf);
+        PyTuple_SET_ITEM(cfs, k, cf);
+    }
+    if (dict_set(t, "_pn_cf_", cfs) < 0)
+        goto fail;
     for (unsigned int k = 0; k < d->nfields; k++)
         if (dict_set(t, d->fields[k].name, PyDescr_NewGetSet((PyTypeObject *)t, &getsets[i][k])) < 0)
             goto fail;

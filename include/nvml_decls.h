@@ -2707,7 +2707,7 @@ typedef struct {
     unsigned int count;
 } nvmlEventSetGetContextCount_v1_t;
 typedef struct {
-    unsigned char *data;
+    void *data;
     unsigned int index;
     unsigned int dataSize;
 } nvmlEventSetGetContextData_v1_t;

@@ -6,19 +6,24 @@
  * struct's nameSpace) to {"softLimit", "hardLimit", "currentUsed"}:
  *     "nvmlDeviceGetMemoryLimits_v1": {"/sys/fs/cgroup/job1": {"softLimit": 0,
  *                                      "hardLimit": "18446744073709551615", "currentUsed": 0}}
- * A path it lacks is NOT_FOUND; no nameSpace (NULL) INVALID_ARGUMENT; no such key
- * NOT_SUPPORTED.  nvmlDeviceSetMemoryLimits_v1 writes softLimit and hardLimit of a path
- * (adding it, currentUsed 0): soft above hard is INVALID_ARGUMENT; soft 0 and hard
+ * A path it lacks is NOT_FOUND; no nameSpace (NULL) INVALID_ARGUMENT; a path that is not
+ * absolute OPERATING_SYSTEM (NVML cannot open it); no such key NOT_SUPPORTED.
+ * nvmlDeviceSetMemoryLimits_v1 writes softLimit and hardLimit of a path (adding it,
+ * currentUsed 0): soft above hard, or a limit above the device's memory
+ * (nvmlDeviceGetMemoryInfo's total), is INVALID_ARGUMENT; soft 0 and hard
  * NVML_DEVICE_MEMORY_LIMIT_MAX clear the limits; "nvmlDeviceSetMemoryLimits_v1": {"error": ...}
  * makes it fail so (NO_PERMISSION: a user who is not root).
  *
  * NVLINK TELEMETRY.  A device's "nvmlDeviceGetNvLinkTelemetrySamples_v1" maps a link id to
- * a sample type to a list of samples (u64).  Each request slot gets its own nvmlReturn:
- * NOT_SUPPORTED for a link or type the profile lacks; with sampleCount 0 (or samples
- * NULL) the slot's sampleCount becomes the number the profile holds; else the first
- * min(sampleCount, held) samples are written and sampleCount set to that number.  The
- * call itself fails only for a NULL struct, or telemetrySamples NULL with a nonzero
- * telemetryCount (INVALID_ARGUMENT).
+ * a sample type to a list of samples (u64); the list's length is the link's supported
+ * sampleCount.  The call checks every slot first, as nvml.h says, and answers
+ * INVALID_ARGUMENT (writing nothing) for a NULL struct, telemetrySamples NULL with a
+ * nonzero telemetryCount, a linkId of NVML_NVLINK_MAX_LINKS or more, a sampleType of
+ * NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_COUNT or more, a nonzero sampleCount with samples
+ * NULL, or a sampleCount above what the link supports.  Then each slot gets its own
+ * nvmlReturn: NOT_SUPPORTED for a link or type the profile lacks; with sampleCount 0 the
+ * slot's sampleCount becomes the supported number (samples untouched); else sampleCount
+ * samples are written.
  */
 #include "sim.h"
 
@@ -36,6 +41,8 @@ nvmlDeviceGetMemoryLimits_v1(nvmlDevice_t device, nvmlGetMemoryLimits_v1_t *limi
         return rc;
     if (limits == NULL || limits->nameSpace == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
+    if (limits->nameSpace[0] != '/')
+        return NVML_ERROR_OPERATING_SYSTEM;
     const cJSON *ns = cJSON_GetObjectItemCaseSensitive(c.value, limits->nameSpace);
     if (ns == NULL)
         return NVML_ERROR_NOT_FOUND;
@@ -74,9 +81,17 @@ nvmlDeviceSetMemoryLimits_v1(nvmlDevice_t device, nvmlSetMemoryLimits_v1_t *limi
     /* the setter's own key may hold an error, as every setter's (a user who is not root) */
     if ((rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceSetMemoryLimits_v1"))))
         return rc;
-    if (limits == NULL || limits->nameSpace == NULL || limits->nameSpace[0] == 0)
+    if (limits == NULL || limits->nameSpace == NULL)
         return NVML_ERROR_INVALID_ARGUMENT;
+    if (limits->nameSpace[0] != '/')
+        return NVML_ERROR_OPERATING_SYSTEM;
     if (limits->hardLimit != MEMORY_LIMIT_MAX && limits->softLimit > limits->hardLimit)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    /* no limit above the device's memory (MAX: no hard limit) */
+    const cJSON *mem = cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceGetMemoryInfo");
+    unsigned long long total = 0;
+    if (mem != NULL && sim_get_u64(cJSON_GetObjectItemCaseSensitive(mem, "total"), &total) == NVML_SUCCESS &&
+        total > 0 && (limits->softLimit > total || (limits->hardLimit != MEMORY_LIMIT_MAX && limits->hardLimit > total)))
         return NVML_ERROR_INVALID_ARGUMENT;
     cJSON *all = (cJSON *)c.value, *ns = NULL;
     cJSON *soft = u64_json(limits->softLimit), *hard = u64_json(limits->hardLimit);
@@ -111,6 +126,19 @@ nvmlDeviceGetNvLinkTelemetrySamples_v1(nvmlDevice_t device, nvmlNvlinkTelemetryS
         return rc;
     if (samples == NULL || (samples->telemetryCount > 0 && samples->telemetrySamples == NULL))
         return NVML_ERROR_INVALID_ARGUMENT;
+    for (unsigned int i = 0; i < samples->telemetryCount; i++) {   /* the checks, before any write */
+        const nvmlNvlinkTelemetrySample_v1_t *slot = &samples->telemetrySamples[i];
+        if (slot->linkId >= NVML_NVLINK_MAX_LINKS || slot->sampleType >= NVML_NVLINK_TELEMETRY_SAMPLE_TYPE_COUNT ||
+            (slot->sampleCount > 0 && slot->samples == NULL))
+            return NVML_ERROR_INVALID_ARGUMENT;
+        char key[16];
+        snprintf(key, sizeof key, "%u", slot->linkId);
+        const cJSON *link = cJSON_GetObjectItemCaseSensitive(c.value, key);
+        snprintf(key, sizeof key, "%u", slot->sampleType);
+        const cJSON *list = link ? cJSON_GetObjectItemCaseSensitive(link, key) : NULL;
+        if (cJSON_IsArray(list) && slot->sampleCount > (unsigned int)cJSON_GetArraySize(list))
+            return NVML_ERROR_INVALID_ARGUMENT;
+    }
     for (unsigned int i = 0; i < samples->telemetryCount; i++) {
         nvmlNvlinkTelemetrySample_v1_t *slot = &samples->telemetrySamples[i];
         char key[16];
@@ -129,14 +157,12 @@ nvmlDeviceGetNvLinkTelemetrySamples_v1(nvmlDevice_t device, nvmlNvlinkTelemetryS
             continue;
         }
         unsigned int held = (unsigned int)cJSON_GetArraySize(list);
-        if (slot->sampleCount == 0 || slot->samples == NULL) {
+        if (slot->sampleCount == 0) {   /* the count query */
             slot->sampleCount = held;
             slot->nvmlReturn = NVML_SUCCESS;
             continue;
         }
-        unsigned int n = slot->sampleCount < held ? slot->sampleCount : held;
-        slot->nvmlReturn = sim_get_array(list, slot->samples, n, sizeof *slot->samples, sim_get_u64);
-        slot->sampleCount = n;
+        slot->nvmlReturn = sim_get_array(list, slot->samples, slot->sampleCount, sizeof *slot->samples, sim_get_u64);
     }
     return NVML_SUCCESS;
 }

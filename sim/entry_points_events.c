@@ -581,11 +581,11 @@ nvmlEventSetGetContextData_v1(nvmlEventSet_t set, nvmlEventSetGetContextData_v1_
         return rc;
     if (params->index >= n)
         return NVML_ERROR_INVALID_ARGUMENT;
+    /* the payload (the XID, 4 bytes): data NULL is the size query, which answers
+     * INSUFFICIENT_SIZE with the size, as a buffer too small does (nvml.h) */
     unsigned int have = params->dataSize;
     params->dataSize = 4;
-    if (params->data == NULL)   /* the size query */
-        return NVML_SUCCESS;
-    if (have < 4)
+    if (params->data == NULL || have < 4)
         return NVML_ERROR_INSUFFICIENT_SIZE;
     unsigned char *out = params->data;
     for (int i = 0; i < 4; i++)

@@ -75,11 +75,6 @@ def test_version_says_which_nvml_api():
 LAYOUTS = pynvml._nvml._struct_layouts()
 
 
-def _norm(t):
-    # nvml.h's void * (nvidia-ml-py's c_void_p): the spec has no void pointer, ours is a u8 *
-    return {"c_void_p": "LP_c_ubyte"}.get(t, t)
-
-
 def test_new_classes_have_the_reference_fields_and_size(ref_new, ref):
     new = sorted(set(public_names(ref_new)["classes"]) - set(public_names(ref)["classes"]))
     assert len(new) == 32
@@ -87,7 +82,7 @@ def test_new_classes_have_the_reference_fields_and_size(ref_new, ref):
     for n in new:
         ours, theirs = getattr(pynvml, n), getattr(ref_new, n)
         ofields = [(f[0], tn(f[1])) for f in ours._fields_]
-        tfields = [(f[0], _norm(tn(f[1]))) for f in theirs._fields_]
+        tfields = [(f[0], tn(f[1])) for f in theirs._fields_]
         assert ofields == tfields, n
         assert len(bytes(ours())) == ctypes.sizeof(theirs), n
         layout = LAYOUTS.get(n[2:]) or LAYOUTS["pn_" + n[2:]]
@@ -171,9 +166,9 @@ def _sim_lib():
 @pytest.mark.simulator
 @pytest.mark.mutates
 def test_memory_limits_through_the_c_abi(nvml):
-    """The cgroup path is a char * that Python cannot set on our struct (it reads as None):
-    ours answers INVALID_ARGUMENT as NVML does without one; through the C ABI (nvidia-ml-py's
-    c_char_p) the simulator keeps the limits per path."""
+    """Without a cgroup path (nameSpace NULL) NVML answers INVALID_ARGUMENT; through the C ABI
+    the simulator keeps the limits per path (tests/test_pointer_fields.py: through ours and
+    nvidia-ml-py)."""
     h = pynvml.nvmlDeviceGetHandleByIndex(1)
     with pytest.raises(pynvml.NVMLError_InvalidArgument):
         pynvml.nvmlDeviceGetMemoryLimits_v1(h, pynvml.c_nvmlGetMemoryLimits_v1_t())
@@ -223,7 +218,7 @@ def test_memory_limits_setter_answers_its_profile_error(use_profile, default_pro
 @pytest.mark.simulator
 def test_nvlink_telemetry_counts_and_samples(nvml, default_profile):
     h = pynvml.nvmlDeviceGetHandleByIndex(1)
-    # ours: the request array is a pointer Python cannot set, so an empty request only
+    # an empty request (tests/test_pointer_fields.py fills one through ours and nvidia-ml-py)
     assert pynvml.nvmlDeviceGetNvLinkTelemetrySamples_v1(h, pynvml.c_nvmlNvlinkTelemetrySamples_v1_t()) == 0
     want = default_profile["devices"][1]["nvmlDeviceGetNvLinkTelemetrySamples_v1"]
 
@@ -236,13 +231,13 @@ def test_nvlink_telemetry_counts_and_samples(nvml, default_profile):
 
     lib, dev = _sim_lib()
     try:
-        slots = (Sample * 3)(Sample(3, 1, 0), Sample(5, 0, 2), Sample(99, 0, 0))
+        slots = (Sample * 3)(Sample(3, 1, 0), Sample(5, 0, 2), Sample(30, 0, 0))
         buf = (ctypes.c_ulonglong * 2)()
         slots[1].samples = buf
         assert lib.nvmlDeviceGetNvLinkTelemetrySamples_v1(dev, ctypes.byref(Samples(3, slots))) == 0
         assert (slots[0].nvmlReturn, slots[0].sampleCount) == (0, len(want["3"]["1"]))      # a count query
         assert (slots[1].nvmlReturn, slots[1].sampleCount, list(buf)) == (0, 2, want["5"]["0"][:2])
-        assert slots[2].nvmlReturn == pynvml.NVML_ERROR_NOT_SUPPORTED                       # no link 99
+        assert slots[2].nvmlReturn == pynvml.NVML_ERROR_NOT_SUPPORTED                       # no link 30
         assert lib.nvmlDeviceGetNvLinkTelemetrySamples_v1(dev, ctypes.byref(Samples(1, None))) == \
             pynvml.NVML_ERROR_INVALID_ARGUMENT
     finally:
@@ -289,7 +284,8 @@ def test_gpu_operational_events_registered_delivered_and_their_context(use_profi
         pynvml.nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(es, xid)
         assert xid.xidCode == 79
         data = pynvml.c_nvmlEventSetGetContextData_v1_t(index=0)   # no buffer: the size query
-        pynvml.nvmlEventSetGetContextData_v1(es, data)
+        with pytest.raises(pynvml.NVMLError_InsufficientSize):
+            pynvml.nvmlEventSetGetContextData_v1(es, data)
         assert data.dataSize == 4
         with pytest.raises(pynvml.NVMLError_InvalidArgument):
             pynvml.nvmlEventSetGetGpuOperationalEventContextLegacyXid_v1(

@@ -457,10 +457,10 @@ def test_gpm_metrics_from_two_samples(h, ref):
         by = {m.metrics[i].metricId: m.metrics[i] for i in range(len(ids))}
         for mid, short in PCT.items():
             assert by[mid].nvmlReturn == 0 and 0.0 <= by[mid].value <= 100.0, (mid, by[mid].value)
-            assert by[mid].metricInfo.shortName == short and by[mid].metricInfo.unit == "%"
+            assert by[mid].metricInfo.shortName == short.encode() and by[mid].metricInfo.unit == b"%"
         assert 87 * 0.85 - 0.01 <= by[1].value <= 87 * 1.15 + 0.01          # the profile's mean, +-15%
         for mid in BW:
-            assert by[mid].value > 500 and by[mid].metricInfo.unit == "MiB/sec"
+            assert by[mid].value > 500 and by[mid].metricInfo.unit == b"MiB/sec"
         assert by[60].nvmlReturn == 0 and by[60].value == 0.0               # no NVLink traffic
         assert by[999].nvmlReturn == pynvml.NVML_ERROR_NOT_SUPPORTED and by[999].metricInfo.shortName is None
     # two intervals, two sets of values

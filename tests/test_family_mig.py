@@ -781,7 +781,8 @@ def test_vgpu_on_a_gpu_instance_as_nvidia_ml_py(default_profile, use_profile, re
 
 
 def _ids(ptr, n):
-    return list(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint))[:n]) if n else []
+    assert isinstance(ptr, ctypes.POINTER(ctypes.c_uint))   # read as nvidia-ml-py's POINTER(c_uint)
+    return ptr[:n] if n else []
 
 
 @simulator
@@ -804,11 +805,11 @@ def test_vgpu_id_lists_of_a_gpu_instance(default_profile, use_profile):
     assert (places.count, places.placementSize, _ids(places.placementIds, 2)) == (2, 4, [0, 4])
     places.vgpuTypeId = 8                                      # none: no array
     pynvml.nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gi, places)
-    assert (places.count, places.placementSize, places.placementIds) == (0, 8, None)
+    assert (places.count, places.placementSize, bool(places.placementIds)) == (0, 8, False)   # NULL
     places.vgpuTypeId = 99
     with pytest.raises(pynvml.NVMLError_InvalidArgument):
         pynvml.nvmlGpuInstanceGetVgpuTypeCreatablePlacements(gi, places)
-    assert places.placementIds is None and places.count == 0   # nothing left pointing anywhere
+    assert not places.placementIds and places.count == 0       # nothing left pointing anywhere
     active.version = 0
     with pytest.raises(pynvml.NVMLError_ArgumentVersionMismatch):
         pynvml.nvmlGpuInstanceGetActiveVgpus(gi, active)
@@ -837,7 +838,7 @@ def test_vgpu_id_lists_as_nvidia_ml_py(default_profile, use_profile, ref):
         b.version = pynvml.nvmlActiveVgpuInstanceInfo_v1
         b = pynvml.nvmlGpuInstanceGetActiveVgpus(gi, b)
         assert a.vgpuCount == b.vgpuCount == 2
-        assert [a.vgpuInstances[i] for i in range(2)] == _ids(b.vgpuInstances, 2)
+        assert [a.vgpuInstances[i] for i in range(2)] == [b.vgpuInstances[i] for i in range(2)]
         c = ref.c_nvmlVgpuTypeIdInfo_v1_t()
         c.version = ref.nvmlVgpuTypeIdInfo_v1
         c = ref.nvmlGpuInstanceGetCreatableVgpus(rgi, c)

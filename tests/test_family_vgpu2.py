@@ -241,19 +241,19 @@ def test_placements(h):
     p = pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements(h, T4C)
     assert of_class(p, pynvml.c_nvmlVgpuPlacementList_v1_t) and p.version == pynvml.VgpuPlacementList_v1
     assert (p.count, p.placementSize) == (4, 2)
-    ids = (ctypes.c_uint * p.count).from_address(p.placementIds)   # the ids live as long as p
-    assert list(ids) == [0, 2, 4, 6]
+    ids = p.placementIds[:p.count]          # a POINTER(c_uint), as nvidia-ml-py's reads
+    assert ids == [0, 2, 4, 6]
     q = copy.copy(p)                                    # a copy keeps the ids too (ASan would see otherwise)
     del p, ids
     gc.collect()
-    assert list((ctypes.c_uint * q.count).from_address(q.placementIds)) == [0, 2, 4, 6]
+    assert q.placementIds[:q.count] == [0, 2, 4, 6]     # the ids live as long as q
     with pytest.raises(TypeError):                      # the address means nothing elsewhere
         pickle.dumps(q)
     p2 = pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements(h, T4C, mode=1, version=2)
     assert of_class(p2, pynvml.c_nvmlVgpuPlacementList_v2_t) and (p2.count, p2.mode) == (4, 1)
-    assert list((ctypes.c_uint * p2.count).from_address(p2.placementIds)) == [0, 2, 4, 6]
+    assert p2.placementIds[:p2.count] == [0, 2, 4, 6]
     c = pynvml.nvmlDeviceGetVgpuTypeCreatablePlacements(h, T4C, 2)
-    assert list((ctypes.c_uint * c.count).from_address(c.placementIds)) == [4, 6]
+    assert c.placementIds[:c.count] == [4, 6]
     assert pynvml.nvmlDeviceGetVgpuTypeCreatablePlacements(h, T80C).count == 0
     for fn in (pynvml.nvmlDeviceGetVgpuTypeSupportedPlacements, pynvml.nvmlDeviceGetVgpuTypeCreatablePlacements):
         for v in (0, 3):
@@ -502,9 +502,7 @@ QUIRKS = {
 def _canon_placements(v, lib):
     """A placement list: its fields, and the ids its pointer points to (the address differs)."""
     out = {f[0]: getattr(v, f[0]) for f in v._fields_ if f[0] != "placementIds"}
-    ptr = v.placementIds
-    addr = ptr if isinstance(ptr, int) else ctypes.cast(ptr, ctypes.c_void_p).value
-    out["ids"] = list((ctypes.c_uint * v.count).from_address(addr)) if addr else []
+    out["ids"] = v.placementIds[:v.count] if v.placementIds else []
     return {"type": "placements", "class": type(v).__name__, "value": out}
 
 

@@ -52,7 +52,7 @@ import spec as spec_mod  # noqa: E402
 CTYPES_TO_SPEC = {"c_uint": "u32", "c_int": "i32", "c_ulonglong": "u64", "c_ulong": "u64", "c_longlong": "i64",
                   "c_long": "i64", "c_ubyte": "u8", "c_uint8": "u8", "c_byte": "u8", "c_ushort": "u16",
                   "c_short": "i32", "c_double": "f64", "c_uint32": "u32", "c_uint64": "u64", "c_int32": "i32",
-                  "c_char": "char", "c_char_p": "char*", "c_void_p": "u8*", "c_bool": "u8"}
+                  "c_char": "char", "c_char_p": "char*", "c_void_p": "void*", "c_bool": "u8"}
 
 
 def load_nvidia_ml_py(what: str):
@@ -129,7 +129,9 @@ def _spec_ctypes(spec, t) -> str:
     elif t.kind in ("char", "char1"):
         base = "c_char"
     elif t.kind == "ptr":
-        return "c_char_p" if t.pointee.kind == "char1" else f"{_spec_ctypes(spec, t.pointee)}*"
+        if t.pointee.kind in ("char1", "void"):
+            return "c_char_p" if t.pointee.kind == "char1" else "c_void_p"
+        return f"{_spec_ctypes(spec, t.pointee)}*"
     elif t.kind in ("handle", "opaque"):
         base = t.base
     if t.count is not None:
@@ -186,7 +188,6 @@ def _norm(t: str) -> str:
     for a, b in (("c_ulonglong", "c_ulong"), ("c_longlong", "c_long"), ("c_uint8", "c_ubyte"),
                  ("c_uint32", "c_uint"), ("c_uint64", "c_ulong"), ("c_int32", "c_int"), ("LP_", "")):
         t = t.replace(a, b)
-    t = t.replace("c_void_p", "c_ubyte*")   # the spec has no void *: a u8 * there
     # a handle field: ours names the handle kind, nvidia-ml-py a pointer to its opaque struct
     m = re.match(r"struct_c_nvml(\w+)_t\*$", t)
     return m.group(1) if m else t

@@ -1156,7 +1156,7 @@ static const pn_field pn_fields_nvmlEventSetGetContextCount_v1_t[] = {
     {"count", "count", offsetof(nvmlEventSetGetContextCount_v1_t, count), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
 static const pn_field pn_fields_nvmlEventSetGetContextData_v1_t[] = {
-    {"data", "data", offsetof(nvmlEventSetGetContextData_v1_t, data), PN_K_PTR, 0, -1, NULL, "LP_c_ubyte", 0},
+    {"data", "data", offsetof(nvmlEventSetGetContextData_v1_t, data), PN_K_PTR, 0, -1, NULL, "c_void_p", 0},
     {"index", "index", offsetof(nvmlEventSetGetContextData_v1_t, index), PN_K_U32, 0, -1, NULL, "c_uint", 0},
     {"dataSize", "dataSize", offsetof(nvmlEventSetGetContextData_v1_t, dataSize), PN_K_U32, 0, -1, NULL, "c_uint", 0},
 };
