@@ -536,9 +536,10 @@ def emit_structs(spec: Spec) -> str:
         vfield = next((i for i, fl in enumerate(s.fields) if fl.name == "version"), -1) if s.version else -1
         ver = s.version or "0"
         defaults = f"pn_defaults_{s.cname}, {len(s.defaults)}" if s.defaults else "NULL, 0"
+        attr = f'"{s.attr[0]}", (unsigned long long)({s.attr[1]})' if s.attr else "NULL, 0"
         o.append(f'    {{"{s.pyname}", "{s.cname}", sizeof({s.cname}), _Alignof({s.cname}), pn_fields_{s.cname}, '
                  f"{len(s.fields)}, {fmt}, {int(s.printable)}, {vfield}, {ver}, {int(has_pointers(spec, s))}, "
-                 f"{defaults}, {int(s.nonabi)}, {int(s.cname in cached)}, {int(s.union)}}},")
+                 f"{defaults}, {int(s.nonabi)}, {int(s.cname in cached)}, {int(s.union)}, {attr}}},")
     o.append("};")
     o.append("/* Other Python names of struct classes. */")
     o.append("static const struct { const char *name; int sidx; } pn_struct_aliases[] = {")

@@ -380,6 +380,8 @@ def emit(spec: Spec) -> str:
         o.append(f'    """NVML\'s {s.cname}."""' if not s.nonabi else f'    """{s.pyname} (nvidia-ml-py\'s layout)."""')
         if s.printable:
             o.append("    _fmt_: ClassVar[dict[str, str]]")
+        if s.attr:   # nvidia-ml-py's __init__ sets it; no field
+            o.append(f"    {s.attr[0]}: int")
         for fld in s.fields:
             t = field_type(spec, fld.type)
             if not s.printable and t == "str | None" and fld.type.kind == "ptr":

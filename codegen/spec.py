@@ -91,6 +91,7 @@ class Struct:
     nonabi: bool = False         # no such struct in nvml.h: the layout is nvidia-ml-py's
     c_order: list[str] | None = None   # Python field names in C order, where it differs
     defaults: dict[str, str] = field(default_factory=dict)  # field -> value set at construction
+    attr: tuple[str, str] | None = None   # (name, value): a Python attribute that is no field
     line: int = 0
 
     def c_fields(self) -> list[Field]:
@@ -321,11 +322,14 @@ def parse_structs(path: Path) -> tuple[dict[str, Struct], dict[str, str]]:
             cur.version = words[1].strip()
         elif words[0] == "c_order":
             cur.c_order = words[1].split()
-        elif words[0] == "default":
+        elif words[0] in ("default", "attr"):
             fname, _, value = (w.strip() for w in words[1].partition("="))
             if not value:
-                raise SpecError(f"{where}: expected 'default FIELD = VALUE'")
-            cur.defaults[fname] = value
+                raise SpecError(f"{where}: expected '{words[0]} NAME = VALUE'")
+            if words[0] == "attr":
+                cur.attr = (fname, value)
+            else:
+                cur.defaults[fname] = value
         else:
             m = _STR_RE.search(line)
             fmt = m.group(1) if m else None
@@ -343,6 +347,8 @@ def parse_structs(path: Path) -> tuple[dict[str, Struct], dict[str, str]]:
             raise SpecError(f"{where}: {st.pyname} needs fields, each once")
         if st.c_order is not None and sorted(st.c_order) != sorted(names):
             raise SpecError(f"{where}: c_order must name every field once")
+        if st.attr and st.attr[0] in names:
+            raise SpecError(f"{where}: attr {st.attr[0]} is a field")
         for fname in st.defaults:
             if fname not in names or st.fields[names.index(fname)].type.kind != "scalar" \
                     or st.fields[names.index(fname)].type.count:

@@ -204,6 +204,8 @@ typedef struct pn_struct_def {
     int nonabi;                 /* our own C name: nvml.h has no struct of this layout */
     int cached;                 /* fields read from value slots (structs.c, "Value slots") */
     int is_union;               /* a union: a ctypes.Union subclass */
+    const char *attr;           /* nvidia-ml-py's __init__ sets this attribute, no field, or NULL */
+    unsigned long long attr_value;   /* to this */
 } pn_struct_def;
 
 /* Field kinds: the scalars (in this order), then a char buffer (char[N], read as str),

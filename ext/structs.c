@@ -691,6 +691,59 @@ field_set(PyObject *self, PyObject *v, void *closure)
     return item_set(st, f, p, v);
 }
 
+/* An attribute nvidia-ml-py's __init__ sets that is no field (spec: `attr`, the version
+ * word of c_nvmlPerfMetricsSamples_v1_t, which nvml.h's struct lacks): there it lives in
+ * the instance's __dict__, so it reads back, takes any value and can be deleted, and
+ * NVML never sees it.  Ours have no __dict__: it lives in the object's b_objects dict
+ * (ctypes' keep-alive dict, under a key of ours), which copies keep too. */
+static int
+attr_store(PyObject *self, PyObject *v)
+{
+    pn_struct *s = (pn_struct *)self;
+    if (s->objects == NULL || !PyDict_Check(s->objects)) {
+        if (v == NULL)
+            return 1;   /* nothing stored */
+        if (pn_struct_keep(self, NULL) < 0)   /* makes the dict */
+            return -1;
+    }
+    if (v == NULL) {
+        int rc = PyDict_DelItemString(s->objects, "pn_attr");
+        if (rc < 0 && PyErr_ExceptionMatches(PyExc_KeyError)) {
+            PyErr_Clear();
+            return 1;
+        }
+        return rc;
+    }
+    if (PyDict_SetItemString(s->objects, "pn_attr", v) < 0)
+        return -1;
+    track_owner(self);   /* it may hold anything, this object too */
+    return 0;
+}
+
+static PyObject *
+attr_get(PyObject *self, void *closure)
+{
+    pn_struct *s = (pn_struct *)self;
+    PyObject *v = s->objects && PyDict_Check(s->objects) ? PyDict_GetItemString(s->objects, "pn_attr") : NULL;
+    if (v == NULL) {
+        PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%s'", Py_TYPE(self)->tp_name,
+                     (const char *)closure);
+        return NULL;
+    }
+    Py_INCREF(v);
+    return v;
+}
+
+static int
+attr_set(PyObject *self, PyObject *v, void *closure)
+{
+    int rc = attr_store(self, v);
+    if (rc == 1)
+        PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%s'", Py_TYPE(self)->tp_name,
+                     (const char *)closure);
+    return rc == 0 ? 0 : -1;
+}
+
 /* What nvidia-ml-py's __init__ sets before the arguments (version words). */
 static void
 set_defaults(pn_struct *self, const pn_struct_def *d)
@@ -718,6 +771,13 @@ struct_init(PyObject *self, PyObject *args, PyObject *kwds)
     if (d == NULL)
         return NULL;
     set_defaults((pn_struct *)self, d);
+    if (d->attr != NULL) {
+        PyObject *v = PyLong_FromUnsignedLongLong(d->attr_value);
+        int stored = v ? attr_store(self, v) : -1;
+        Py_XDECREF(v);
+        if (stored < 0)
+            return NULL;
+    }
     int rc = init_fields(self, d, args, kwds);
     /* also after a failure: the fields set before it are in the bytes */
     if (is_result(self) && values_fill(self, d) < 0)
@@ -981,7 +1041,28 @@ struct_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
     }
     if (values == NULL)
         return NULL;
+    if (d->attr != NULL) {   /* and the attribute that is no field: (value,), or () if deleted */
+        pn_struct *s = (pn_struct *)self;
+        PyObject *v = s->objects && PyDict_Check(s->objects) ? PyDict_GetItemString(s->objects, "pn_attr") : NULL;
+        return Py_BuildValue("(ONN)", cls, values, v ? PyTuple_Pack(1, v) : PyTuple_New(0));
+    }
     return Py_BuildValue("(ON)", cls, values);
+}
+
+/* __setstate__: what struct_reduce gave after the fields (the attribute that is no field). */
+static PyObject *
+struct_setstate(PyObject *self, PyObject *state)
+{
+    const pn_struct_def *d = def_of(self);
+    if (d == NULL)
+        return NULL;
+    if (d->attr == NULL || !PyTuple_Check(state) || PyTuple_GET_SIZE(state) > 1) {
+        PyErr_Format(PyExc_TypeError, "%s: bad pickled state", d->pyname);
+        return NULL;
+    }
+    if (attr_store(self, PyTuple_GET_SIZE(state) ? PyTuple_GET_ITEM(state, 0) : NULL) < 0)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static int
@@ -1027,6 +1108,7 @@ static PyMethodDef struct_methods[] = {
     {"__copy__", struct_copy, METH_NOARGS, NULL},
     {"__deepcopy__", struct_deepcopy, METH_O, NULL},   /* bytes and numbers: a copy is deep */
     {"__reduce__", struct_reduce, METH_NOARGS, NULL},
+    {"__setstate__", struct_setstate, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1304,7 +1386,8 @@ make_struct_type(pn_state *st, int i)
             return NULL;
     }
     if (getsets[i] == NULL) {
-        PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 1, sizeof *gs);
+        /* the fields, the attribute that is no field (if any), the end */
+        PyGetSetDef *gs = PyMem_RawCalloc(d->nfields + 2, sizeof *gs);
         if (gs == NULL)
             return PyErr_NoMemory();
         for (unsigned int k = 0; k < d->nfields; k++) {
@@ -1312,6 +1395,12 @@ make_struct_type(pn_state *st, int i)
             gs[k].get = field_get;
             gs[k].set = field_set;
             gs[k].closure = (void *)&d->fields[k];
+        }
+        if (d->attr != NULL) {
+            gs[d->nfields].name = d->attr;
+            gs[d->nfields].get = attr_get;
+            gs[d->nfields].set = attr_set;
+            gs[d->nfields].closure = (void *)d->attr;
         }
         getsets[i] = gs;
     }
@@ -1364,6 +1453,8 @@ make_struct_type(pn_state *st, int i)
     for (unsigned int k = 0; k < d->nfields; k++)
         if (dict_set(t, d->fields[k].name, PyDescr_NewGetSet((PyTypeObject *)t, &getsets[i][k])) < 0)
             goto fail;
+    if (d->attr != NULL && dict_set(t, d->attr, PyDescr_NewGetSet((PyTypeObject *)t, &getsets[i][d->nfields])) < 0)
+        goto fail;
     /* the dunders through the type's __setattr__, which points the slots at them */
     for (PyMethodDef *m = struct_methods; m->ml_name != NULL; m++) {
         PyObject *descr = PyDescr_NewMethod((PyTypeObject *)t, m);

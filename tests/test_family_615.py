@@ -5,9 +5,11 @@ size, and the new functions do on the simulator what the profile says (spec/
 functions_615.nvml; sim/entry_points_615.c and sim/entry_points_events.c), with the same
 results as nvidia-ml-py 13.615.71 called on the same simulated NVML.  Then the whole
 differential comparison (tools/compare_with_nvidia_ml_py.py) with 13.615.71 as reference."""
+import copy
 import ctypes
 import inspect
 import json
+import pickle
 import sys
 import time
 
@@ -470,3 +472,34 @@ def test_upgrade_diff_tool(ref_new, ref):
     values = r.stdout.split("constants whose value differs: ")[1].splitlines()
     assert values[0] == "6" and {v.split(":")[0].strip() for v in values[1:7]} == set(CHANGED)
     assert "fields that differ: 3" in r.stdout     # the three classes 13.615.71 changed
+
+
+def _version_attribute(M):
+    """What a program can do with c_nvmlPerfMetricsSamples_v1_t().version, which nvml.h's
+    struct lacks: nvidia-ml-py's __init__ sets it as a plain attribute."""
+    C = M.c_nvmlPerfMetricsSamples_v1_t
+    s = C()
+    out = [s.version, bytes(s)[:8], "version" in [f[0] for f in C._fields_]]
+    s.version = 5
+    out += [s.version, bytes(s)[:8]]
+    s.version = "any"
+    out += [s.version, copy.copy(s).version, pickle.loads(pickle.dumps(s)).version]
+    del s.version
+    out.append(hasattr(s, "version"))
+    with pytest.raises(AttributeError):
+        del s.version
+    out.append(hasattr(C.from_buffer_copy(bytes(ctypes.sizeof(C))), "version"))   # no __init__, no version
+    return out
+
+
+def test_perf_metrics_samples_version_attribute_as_nvidia_ml_py(ref_new):
+    assert _version_attribute(pynvml) == _version_attribute(ref_new) == \
+        [0x100a428, bytes(8), False, 5, bytes(8), "any", "any", "any", False, False]
+
+
+@pytest.mark.simulator
+def test_perf_metrics_version_attribute_is_not_seen_by_nvml(nvml):
+    s = pynvml.c_nvmlPerfMetricsSamples_v1_t()
+    s.version = 0
+    assert pynvml.nvmlDevicePerfMetricsGetSamples_v1(pynvml.nvmlDeviceGetHandleByIndex(1), s) == 0
+    assert s.numSamples == 2 and s.version == 0

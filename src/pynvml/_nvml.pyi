@@ -2381,6 +2381,7 @@ class c_nvmlPerfMetricsSample_t(_Structure):
 class c_nvmlPerfMetricsSamples_v1_t(_Structure):
     """NVML's nvmlPerfMetricsSamples_v1_t."""
     _fmt_: ClassVar[dict[str, str]]
+    version: int
     numSamples: int
     samples: list[c_nvmlPerfMetricsSample_t]
     def __init__(self, numSamples: int = ..., samples: Sequence[c_nvmlPerfMetricsSample_t] = ...) -> None: ...
