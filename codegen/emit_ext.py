@@ -213,8 +213,8 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
                 o.append(f'{guard}    if (pn_arg_handle(st, {src}, PN_HANDLE_{t.base}, "{name}", "{p.name}", '
                          f"(void **)&a_{p.name}) < 0) return NULL;")
             elif t.kind == "struct":
-                # (fills: the caller's struct object, whose pointer fields Python can only set
-                # to None: NVML sees NULL there and answers what it answers without them)
+                # (fills: the caller's struct object, whose pointer fields point where Python
+                # set them, as nvidia-ml-py's byref() passes them; the call keeps the GIL)
                 if has_pointers(spec, spec.structs[t.base]) and "fills" not in f.options:
                     raise SpecError(f"{f.pyname}: {t.base} holds pointers NVML follows: its input needs a "
                                     "hand-written wrapper that fills them")
@@ -275,7 +275,10 @@ def emit_wrapper(spec: Spec, f: Function) -> list[str]:
     call = f"fn({', '.join(call_args)})"
     # An object the caller frees (an event set, ...): the call keeps the GIL, so that no
     # other thread frees it meanwhile (these calls are short; the waits are hand-written).
-    keep_gil = any(p.type.kind == "handle" and p.type.base in TRACKED for p in ins)
+    # So does a struct with pointers Python set (ext/structs.c): NVML writes through them, and
+    # no other thread may meanwhile point a field elsewhere and free what it pointed to.
+    keep_gil = any(p.type.kind == "handle" and p.type.base in TRACKED for p in ins) or \
+        any(p.type.kind == "struct" and has_pointers(spec, spec.structs[p.type.base]) for p in ins)
     if not keep_gil:
         o.append("    PN_NVML_BEGIN")
     o.append(f"    rc = {call};{'   /* with the GIL: no free of its object meanwhile */' if keep_gil else ''}")

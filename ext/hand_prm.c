@@ -1,11 +1,12 @@
 /* nvmlDeviceReadPRMCounters_v1, by hand: NVML takes {numCounters, counters} where
  * `counters` points at the caller's array of counters, each filled in place (its
- * outputValue).  nvidia-ml-py callers build that with ctypes; our struct classes hold no
- * pointers to Python objects, so ours takes the counters as a list (or tuple) of
- * c_nvmlPRMCounter_v1_t, copies them into one C array, and writes each result back into
- * its object.  A c_nvmlPRMCounterList_v1_t is accepted too, with no counters (its pointer
- * field can only be None): NVML then just answers for an empty list.  Returns None, as
- * nvidia-ml-py does; NVML's errors raise.
+ * outputValue).  nvidia-ml-py callers build that with ctypes: a c_nvmlPRMCounterList_v1_t
+ * whose `counters` points at a ctypes array of counters, which ours takes too (the field
+ * is ctypes' own, ext/structs.c) and hands to NVML as it is, keeping the GIL so that no
+ * other thread points it elsewhere meanwhile.  Ours also takes the counters as a list (or
+ * tuple, or ctypes array) of c_nvmlPRMCounter_v1_t, copies them into one C array, and
+ * writes each result back into its object.  Returns None, as nvidia-ml-py does; NVML's
+ * errors raise.
  */
 #include "pynvml.h"
 
@@ -27,6 +28,7 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
         return NULL;
 
     pn_nvmlPRMCounterList_v1_t list = {0, NULL};
+    pn_nvmlPRMCounterList_v1_t *given = NULL;   /* the caller's list struct, passed as it is */
     pn_nvmlPRMCounter_v1_t *arr = NULL;
     PyObject *items = NULL, *result = NULL;
     int is_array = pn_is_struct_array(st, argv[1], PN_STRUCT_pn_nvmlPRMCounter_v1_t);
@@ -60,18 +62,12 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
     } else {
         void *p;
         if (pn_arg_struct(st, argv[1], PN_STRUCT_pn_nvmlPRMCounterList_v1_t, fname, "c_info", &p) < 0) {
-            PyErr_Format(PyExc_TypeError, "%s(): argument 'c_info' must be a list of pynvml.c_nvmlPRMCounter_v1_t "
-                         "(or a c_nvmlPRMCounterList_v1_t without counters), not %.100s", fname,
+            PyErr_Format(PyExc_TypeError, "%s(): argument 'c_info' must be a pynvml.c_nvmlPRMCounterList_v1_t "
+                         "or a list of pynvml.c_nvmlPRMCounter_v1_t, not %.100s", fname,
                          Py_TYPE(argv[1])->tp_name);
             return NULL;
         }
-        memcpy(&list, p, sizeof list);
-        if (list.numCounters != 0 || list.counters != NULL) {
-            PyErr_Format(PyExc_ValueError, "%s(): a c_nvmlPRMCounterList_v1_t cannot carry counters here "
-                         "(numCounters %u): pass the list of c_nvmlPRMCounter_v1_t itself", fname,
-                         list.numCounters);
-            return NULL;
-        }
+        given = p;
     }
 
     void *fnp = st->syms[PN_SYM_nvmlDeviceReadPRMCounters_v1];
@@ -79,9 +75,13 @@ h_nvmlDeviceReadPRMCounters_v1(PyObject *module, PyObject *const *args, Py_ssize
         goto done;
     nvmlReturn_t (*fn)(nvmlDevice_t, pn_nvmlPRMCounterList_v1_t *) = fnp;
     nvmlReturn_t rc;
-    PN_NVML_BEGIN
-    rc = fn(dev, &list);
-    PN_NVML_END
+    if (given != NULL)
+        rc = fn(dev, given);   /* with the GIL: NVML writes where the caller's pointer points */
+    else {
+        PN_NVML_BEGIN
+        rc = fn(dev, &list);
+        PN_NVML_END
+    }
     if (rc != NVML_SUCCESS) {
         pn_raise(st, rc);
         goto done;

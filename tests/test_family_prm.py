@@ -40,8 +40,32 @@ def test_counters_are_filled_in_place(gpu):
 def test_empty_list_and_list_struct_without_counters(gpu):
     assert pynvml.nvmlDeviceReadPRMCounters_v1(gpu[0], []) is None
     assert pynvml.nvmlDeviceReadPRMCounters_v1(gpu[0], pynvml.c_nvmlPRMCounterList_v1_t()) is None
-    with pytest.raises(ValueError, match="cannot carry counters"):
+    with pytest.raises(pynvml.NVMLError_InvalidArgument):   # counters NULL: as NVML answers
         pynvml.nvmlDeviceReadPRMCounters_v1(gpu[0], pynvml.c_nvmlPRMCounterList_v1_t(numCounters=2))
+
+
+def _read_list_struct(M, h):
+    """nvidia-ml-py's way: a list struct pointing at a ctypes array of counters."""
+    arr = (M.c_nvmlPRMCounter_v1_t * 3)()
+    for i, cid in enumerate((1, 2, 99)):
+        arr[i].counterId = cid
+    lst = M.c_nvmlPRMCounterList_v1_t(3, arr)
+    del arr                                           # the list struct keeps it
+    assert M.nvmlDeviceReadPRMCounters_v1(h, lst) is None
+    out = [lst.counters[i].outputValue for i in range(3)]
+    return [(o.status, o.outputType, o.outputValue.ullVal) for o in out]
+
+
+@simulator
+def test_list_struct_pointing_at_an_array_as_nvidia_ml_py(gpu, ref_new):
+    ours = _read_list_struct(pynvml, gpu[0])
+    ref_new.nvmlInit()
+    try:
+        theirs = _read_list_struct(ref_new, ref_new.nvmlDeviceGetHandleByIndex(0))
+    finally:
+        ref_new.nvmlShutdown()
+    assert ours == theirs
+    assert ours[0] == (0, 3, 123456789012) and ours[2][0] == pynvml.NVML_ERROR_NOT_SUPPORTED
 
 
 @simulator

@@ -10923,9 +10923,7 @@ pn_w_nvmlDeviceGetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ss
     void * a_limits;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlGetMemoryLimits_v1_t, "nvmlDeviceGetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetMemoryLimits_v1, pfn_nvmlDeviceGetMemoryLimits_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_device, (nvmlGetMemoryLimits_v1_t *)a_limits);
-    PN_NVML_END
+    rc = fn(a_device, (nvmlGetMemoryLimits_v1_t *)a_limits);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -10968,9 +10966,7 @@ pn_w_nvmlDeviceSetMemoryLimits_v1(PyObject *module, PyObject *const *args, Py_ss
     void * a_limits;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlSetMemoryLimits_v1_t, "nvmlDeviceSetMemoryLimits_v1", "limits", &a_limits) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceSetMemoryLimits_v1, pfn_nvmlDeviceSetMemoryLimits_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_device, (nvmlSetMemoryLimits_v1_t *)a_limits);
-    PN_NVML_END
+    rc = fn(a_device, (nvmlSetMemoryLimits_v1_t *)a_limits);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
@@ -11098,9 +11094,7 @@ pn_w_nvmlDeviceGetNvLinkTelemetrySamples_v1(PyObject *module, PyObject *const *a
     void * a_samples;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlNvlinkTelemetrySamples_v1_t, "nvmlDeviceGetNvLinkTelemetrySamples_v1", "samples", &a_samples) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetNvLinkTelemetrySamples_v1, pfn_nvmlDeviceGetNvLinkTelemetrySamples_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_device, (nvmlNvlinkTelemetrySamples_v1_t *)a_samples);
-    PN_NVML_END
+    rc = fn(a_device, (nvmlNvlinkTelemetrySamples_v1_t *)a_samples);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -12380,9 +12374,7 @@ pn_w_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(PyObject *module, PyObject
     void * a_counts;
     if (pn_arg_struct(st, argv[1], PN_STRUCT_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", "counts", &a_counts) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, pfn_nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, fn);
-    PN_NVML_BEGIN
-    rc = fn(a_device, (nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *)a_counts);
-    PN_NVML_END
+    rc = fn(a_device, (nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *)a_counts);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     return PyLong_FromLong((long)rc);
 }
@@ -12422,9 +12414,7 @@ pn_w_nvmlSystemGetCPER_v1(PyObject *module, PyObject *const *args, Py_ssize_t na
     void * a_cper;
     if (pn_arg_struct(st, argv[0], PN_STRUCT_pn_nvmlGetCPER_v1_t, "nvmlSystemGetCPER_v1", "cper", &a_cper) < 0) return NULL;
     PN_RESOLVE(st, PN_SYM_nvmlSystemGetCPER_v1, pfn_nvmlSystemGetCPER_v1, fn);
-    PN_NVML_BEGIN
-    rc = fn((pn_nvmlGetCPER_v1_t *)a_cper);
-    PN_NVML_END
+    rc = fn((pn_nvmlGetCPER_v1_t *)a_cper);   /* with the GIL: no free of its object meanwhile */
     if (rc != 0) return pn_raise(st, rc);
     Py_RETURN_NONE;   /* no outputs: None, as nvidia-ml-py's setters return */
 }
