@@ -287,3 +287,56 @@ def test_event_context_data_as_nvidia_ml_py(ref_new, use_profile, default_profil
                     ("raised", "NVMLError_InsufficientSize"), 4, bytes(2),
                     ("returned", None), 4, (79).to_bytes(4, "little"), True,
                     ("raised", "NVMLError_InvalidArgument")]
+
+
+# --- the older calls whose struct points at the caller's buffer ----------------------------
+
+SRAM = [{"unit": 1, "location": 2, "sublocation": 3, "extlocation": 4, "address": 0x4000, "isParity": 0, "count": 5},
+        {"unit": 2, "location": 0, "sublocation": 0, "extlocation": 0, "address": 0x8000, "isParity": 1, "count": 1}]
+
+
+def sram_errors(M, h):
+    counts = M.c_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t()
+    arg = (lambda c: ctypes.byref(c)) if M is not pynvml else (lambda c: c)   # theirs passes it on as given
+    out = [M.nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(h, arg(counts)), counts.entryCount]   # count query
+    small = (M.c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t * 1)()
+    counts.entryCount, counts.entries = 1, small
+    out += [_error(M.nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, h, arg(counts)), counts.entryCount]
+    counts.entries = (M.c_nvmlEccSramUniqueUncorrectedErrorEntry_v1_t * counts.entryCount)()
+    out.append(_error(M.nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts, h, arg(counts)))
+    out.append([{k: getattr(counts.entries[i], k) for k, *_ in counts.entries[i]._fields_}
+                for i in range(counts.entryCount)])
+    return out
+
+
+def cper_records(M, h):
+    cper = M.c_nvmlGetCPER_v1_t()
+    cper.cursor.cperTypeMask = 1
+    M.nvmlSystemGetCPER_v1(cper)                                  # the size query
+    out = [cper.bufferSize, cper.cursor.handle]
+    buf = (ctypes.c_ubyte * 8)()
+    cper.buffer, cper.bufferSize = buf, len(buf)
+    out += [_error(M.nvmlSystemGetCPER_v1, cper), cper.bufferSize]
+    buf = (ctypes.c_ubyte * cper.bufferSize)()
+    cper.buffer, cper.bufferSize = buf, len(buf)
+    out += [_error(M.nvmlSystemGetCPER_v1, cper), cper.bufferSize, bytes(buf[:4]), cper.cursor.handle,
+            int.from_bytes(bytes(buf[20:24]), "little")]
+    cper.bufferSize = len(buf)
+    out += [_error(M.nvmlSystemGetCPER_v1, cper), cper.bufferSize]   # no more records
+    return out
+
+
+@pytest.mark.simulator
+def test_sram_unique_uncorrected_errors_as_nvidia_ml_py(ref_new, use_profile, default_profile):
+    default_profile["devices"][1]["nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts"] = {"entries": SRAM}
+    theirs, ours = _both(ref_new, use_profile, default_profile, sram_errors, 1)
+    assert ours == theirs == [0, 2, ("raised", "NVMLError_InsufficientSize"), 2, ("returned", 0), SRAM]
+
+
+@pytest.mark.simulator
+def test_cper_records_as_nvidia_ml_py(ref_new, use_profile, default_profile):
+    default_profile["system"]["nvmlSystemGetCPER_v1"] = {
+        "cursor": {"cperTypeMask": 1, "uuid": "", "handle": 77}, "bufferSize": 256}
+    theirs, ours = _both(ref_new, use_profile, default_profile, cper_records, 0)
+    assert ours == theirs == [256, 0, ("raised", "NVMLError_InsufficientSize"), 256,
+                              ("returned", None), 256, b"CPER", 77, 256, ("returned", None), 0]

@@ -470,7 +470,7 @@ def canon(v, lib, depth=0):
                              "value": canon(getattr(x, member), lib, depth + 1) if member else None}
             elif isinstance(x, ctypes._Pointer) and not getattr(type(x), "_type_", None) in (
                     getattr(lib, "struct_c_nvmlDevice_t", None), getattr(lib, "struct_c_nvmlUnit_t", None)):
-                # a pointer field: ours reads as its address, None when NULL (spec/structs.nvml)
+                # a pointer field (a ctypes pointer in both): its address, None when NULL
                 values[n] = canon(ctypes.cast(x, ctypes.c_void_p).value, lib, depth + 1)
             else:
                 values[n] = canon(x, lib, depth + 1)

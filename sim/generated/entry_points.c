@@ -4882,27 +4882,6 @@ nvmlReturn_t nvmlDeviceGetNvLinkInfo(nvmlDevice_t device, nvmlNvLinkInfo_v2_t *i
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts(nvmlDevice_t device, nvmlEccSramUniqueUncorrectedErrorCounts_v1_t *counts)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_device(&c, "nvmlDeviceGetSramUniqueUncorrectedEccErrorCounts", device))) return rc;
-    if (counts == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if (counts->version != nvmlEccSramUniqueUncorrectedErrorCounts_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-    if ((rc = sim_out(&c, 0, 1, counts, sim_fill_nvmlEccSramUniqueUncorrectedErrorCounts_v1_t))) return rc;
-    return NVML_SUCCESS;
-}
-
-nvmlReturn_t nvmlSystemGetCPER_v1(pn_nvmlGetCPER_v1_t *cper)
-{
-    sim_call c;
-    nvmlReturn_t rc;
-    if ((rc = sim_begin_system(&c, "nvmlSystemGetCPER_v1"))) return rc;
-    if (cper == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    if ((rc = sim_out(&c, 0, 1, cper, sim_fill_pn_nvmlGetCPER_v1_t))) return rc;
-    return NVML_SUCCESS;
-}
-
 nvmlReturn_t nvmlDeviceGetThermalSettings(nvmlDevice_t device, unsigned int sensorindex, nvmlGpuThermalSettings_t *pThermalSettings)
 {
     sim_call c;
