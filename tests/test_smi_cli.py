@@ -115,8 +115,51 @@ def test_python_dash_m_and_console_script():
     eps = importlib.metadata.entry_points()
     eps = eps.select(group="console_scripts") if hasattr(eps, "select") else eps.get("console_scripts", [])  # 3.9
     scripts = {ep.name: ep.value for ep in eps}
-    assert scripts.get("pynvml-smi") == "pynvml.smi:main"
+    assert scripts.get("pynvml-smi") == "pynvml.smi:_console"
     exe = os.path.join(os.path.dirname(sys.executable), "pynvml-smi")
     if os.path.exists(exe):
         out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and out.stdout.startswith("GPU 0: NVIDIA H100")
+
+
+def _console(*args, **kw):
+    """pynvml-smi as a process, through the console script's entry (main, then os._exit)."""
+    return subprocess.run([sys.executable, "-c", "from pynvml.smi import _console; _console()", *args],
+                          capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_console_exit_keeps_output_and_codes(tmp_path, capsys):
+    # the process ends with os._exit: everything written must still arrive, codes unchanged
+    q = _console("-q")
+    assert q.returncode == 0 and q.stderr == ""
+    assert run(capsys, "-q") == (0, q.stdout)
+    assert len(q.stdout.splitlines()) > 300
+    out = tmp_path / "q.txt"
+    f = _console("-q", "-f", str(out))
+    assert (f.returncode, f.stdout) == (0, "")
+    assert out.read_text() == q.stdout
+    bad = _console("--bogus")
+    assert (bad.returncode, bad.stdout) == (255, "ERROR: Option --bogus is not recognized. Please run 'pynvml-smi -h'.\n\n")
+    none = _console("-i", "7")
+    assert (none.returncode, none.stdout) == (6, "No devices were found\n")
+    missing = _console("-L", env=dict(os.environ, PYNVML_LIBRARY="/nonexistent/libnvidia-ml.so.1"))
+    assert missing.returncode == 9 and "PYNVML_LIBRARY=sim" in missing.stdout and missing.stderr == ""
+
+
+def test_console_exit_into_a_closed_pipe():
+    # `pynvml-smi -q -lms 10 | head -1`: the reader goes away; no traceback, no "Exception ignored"
+    proc = subprocess.Popen([sys.executable, "-c", "from pynvml.smi import _console; _console()", "-q", "-lms", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(60) == 0 and err == b""
+
+
+def test_in_process_main_still_shuts_nvml_down(capsys):
+    # only the process entry leaves nvmlShutdown to the process's end; main() called from
+    # Python balances its nvmlInit (the caller's own init count is left as it was)
+    from pynvml import _nvml
+    before = _nvml._refcount()
+    assert run(capsys, "-L")[0] == 0
+    assert _nvml._refcount() == before
