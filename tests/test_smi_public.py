@@ -164,3 +164,44 @@ def test_mig_block_on_the_simulator(mig_gpu, capsys):
         for gi, ci, _, _ in reversed(made):
             pynvml.nvmlComputeInstanceDestroy(ci)
             pynvml.nvmlGpuInstanceDestroy(gi)
+
+
+@pytest.fixture
+def hgx(use_profile):
+    use_profile((ROOT / "sim" / "profiles" / "hgx-h100-8.json").read_text())
+    pynvml.nvmlInit()
+    yield
+    pynvml.nvmlShutdown()
+
+
+def test_topology_through_nvswitches_as_published(hgx, capsys):
+    # An HGX H100's GPUs reach each other through NVSwitches (each link's remote is a
+    # switch, not the other GPU): nvidia-smi counts NV18 for every pair all the same.
+    want = (PUBLIC / "topo-m-hgx-h100-8.txt").read_text().splitlines()
+    rc, out = _run(capsys, "topo", "-m")
+    ours = out.replace("\x1b[4m", "").replace("\x1b[0m", "").splitlines()
+    assert rc == 0 and len(ours) == len(want)
+    assert ours[0] == want[0]
+    for mine, theirs in zip(ours[1:9], want[1:9]):
+        m, t = mine.split("\t"), theirs.split("\t")
+        assert len(m) == len(t)
+        assert m[:9] == t[:9]                     # the GPU's name and its links to the 8 GPUs
+        assert m[10:] == t[10:]                   # NUMA affinity column's neighbours, GPU NUMA ID
+    assert ours[9:] == want[9:]                   # the legend
+
+
+def test_nvlink_status_layout_as_published():
+    lines = (PUBLIC / "nvlink-s-hgx-h100.txt").read_text()
+    status = [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-00000000-0000-0000-0000-000000000000",
+               "links": [{"link": n, "active": True, "speed_mbps": 26562} for n in (0, 1, 17)]}]
+    assert v.render_nvlink_status(status) == lines
+
+
+def test_nvlink_status_on_the_simulated_hgx(hgx, capsys):
+    rc, out = _run(capsys, "nvlink", "-s")
+    lines = out.splitlines()
+    gpus = [n for n, line in enumerate(lines) if line.startswith("GPU ")]
+    assert rc == 0 and len(gpus) == 8
+    for n in gpus:
+        links = lines[n + 1:n + 19]
+        assert [line.split(":")[0] for line in links] == ["\t Link %d" % k for k in range(18)]

@@ -774,8 +774,11 @@ def _mask_bits(words, width=64):
     return [w * width + b for w, word in enumerate(words) for b in range(width) if word >> b & 1]
 
 
+_NVLINK_TO_SWITCH = 2      # nvmlDeviceGetNvLinkRemoteDeviceType: an NVSwitch (0 a GPU, 1 an IBMNPU)
+
+
 def _nvlinks(h):
-    """Active NVLinks of a GPU: [(link, remote PCI bus id)]."""
+    """Active NVLinks of a GPU: [(link, remote PCI bus id, remote is an NVSwitch)]."""
     out = []
     for link in range(getattr(pynvml, "NVML_NVLINK_MAX_LINKS", 18)):
         try:
@@ -784,8 +787,18 @@ def _nvlinks(h):
         except pynvml.NVMLError:
             continue
         pci = _try(pynvml.nvmlDeviceGetNvLinkRemotePciInfo, h, link)
-        out.append((link, pci.busId if pci is not None else None))
+        switch = _try(pynvml.nvmlDeviceGetNvLinkRemoteDeviceType, h, link) == _NVLINK_TO_SWITCH
+        out.append((link, pci.busId if pci is not None else None, switch))
     return out
+
+
+def _nvlink_count(mine, theirs, their_bus):
+    """The NV# of a pair: links from one GPU straight to the other, plus, where both reach
+    NVSwitches, the links of the one with fewer (an HGX H100's 18 per GPU: NV18 between
+    every pair, as nvidia-smi topo -m shows on those machines)."""
+    direct = sum(1 for _, remote, switch in mine
+                 if not switch and remote is not None and remote.lower() == their_bus.lower())
+    return direct + min(sum(1 for link in mine if link[2]), sum(1 for link in theirs if link[2]))
 
 
 def topology():
@@ -801,7 +814,7 @@ def topology():
             if i == j:
                 links[j] = "X"
                 continue
-            n = sum(1 for _, remote in nv[i] if remote is not None and remote.lower() == bus[j].lower())
+            n = _nvlink_count(nv[i], nv[j], bus[j])
             if n:
                 links[j] = "NV%d" % n
             else:
