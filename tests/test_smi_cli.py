@@ -163,3 +163,30 @@ def test_in_process_main_still_shuts_nvml_down(capsys):
     before = _nvml._refcount()
     assert run(capsys, "-L")[0] == 0
     assert _nvml._refcount() == before
+
+
+# every view the parser accepts (each command line below must parse), and the words --help
+# must show for it
+_VIEWS = [([], "(no option)"), (["-L"], "-L, --list-gpus"), (["-q"], "-q, --query"), (["-q", "-x"], "-x, --xml-format"),
+          (["-q", "-d", "MEMORY"], "-d, --display"), (["-i", "0"], "-i, --id"), (["-f", "x"], "-f, --filename"),
+          (["--query-gpu=name"], "--query-gpu=FIELDS"), (["--query-compute-apps=pid"], "--query-compute-apps="),
+          (["--query-accounted-apps=pid"], "--query-accounted-apps="),
+          (["--query-retired-pages=timestamp"], "--query-retired-pages="),
+          (["--query-remapped-rows=gpu_uuid"], "--query-remapped-rows="),
+          (["--query-supported-clocks=memory"], "--query-supported-clocks="),
+          (["--help-query-gpu"], "--help-query-gpu"), (["--help-query-compute-apps"], "--help-query-compute-apps"),
+          (["--format=csv"], "--format=csv[,noheader][,nounits]"), (["-l", "1"], "-l, --loop"),
+          (["-lms", "100"], "-lms, --loop-ms"), (["--version"], "--version"), (["--sim"], "--sim"),
+          (["dmon", "-s", "pucvmet", "-d", "1", "-c", "1", "-o", "DT"], "dmon [-i ID] [-s pucvmet] [-d SEC] [-c COUNT] [-o DT]"),
+          (["pmon", "-d", "1", "-c", "1"], "pmon [-i ID] [-d SEC] [-c COUNT]"), (["topo", "-m"], "topo -m"),
+          (["nvlink", "-s"], "nvlink -s | -c"), (["nvlink", "-c"], "nvlink -s | -c"),
+          (["mig", "-lgip"], "mig -lgip | -lgi | -lci"), (["mig", "-lgi"], "mig -lgip | -lgi | -lci"),
+          (["mig", "-lci"], "mig -lgip | -lgi | -lci")]
+
+
+@pytest.mark.parametrize("args, shown", _VIEWS, ids=[" ".join(a) or "summary" for a, _ in _VIEWS])
+def test_help_lists_every_view(capsys, args, shown):
+    from pynvml import smi
+    smi._parse(args)                        # a view the command line takes...
+    rc, out = run(capsys, "--help")
+    assert rc == 0 and shown in out         # ...is in --help

@@ -922,8 +922,8 @@ _USAGE = """usage: pynvml-smi [OPTION]...   |   pynvml-smi dmon|pmon|topo|nvlink
 nvidia-smi's read-only views, through pynvml (NVML of the driver, or pynvml's simulated
 GPUs with --sim or PYNVML_LIBRARY=sim).  Output as nvidia-smi 580 prints it.
 
-  (no option)                  the summary table: GPUs, then processes
-  -L, --list-gpus              list the GPUs
+  (no option)                  the summary table: GPUs, MIG devices (in MIG mode), processes
+  -L, --list-gpus              list the GPUs (and their MIG devices)
   -q, --query                  everything about each GPU, as text
   -x, --xml-format             with -q: as nvidia-smi -q -x's XML
   -d, --display=SECTION[,...]  with -q: only these sections: MEMORY, UTILIZATION, ECC,
