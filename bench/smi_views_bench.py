@@ -4,7 +4,8 @@
 
 1. Each view (`pynvml-smi ARGS` as a user runs it: the console script pip wrote, run by an
    interpreter: its start, our imports, NVML's init and the view) timed as a process, median
-   of --repeat runs, beside `nvidia-smi ARGS` where nvidia-smi is on the PATH.  The console
+   of --repeat runs, beside `nvidia-smi ARGS` where nvidia-smi is on the PATH (the commands
+   of a view run in turn, so that a drift of the machine weighs on each alike).  The console
    script is run by each interpreter of --python (default: this one, and /usr/bin/python3
    when it is another interpreter that can load our C extension, with our package on
    PYTHONPATH).  An interpreter's start differs from one to another (a virtual environment
@@ -109,6 +110,23 @@ def time_process(cmd, repeat, env=None):
     return statistics.median(times)
 
 
+def time_alternating(cmds, repeat, envs):
+    """Median seconds of each command, run in turn (one of each, `repeat` times) so that a
+    drift of the machine (another tenant of the GPU, a clock) weighs on all alike; None for
+    a command that failed."""
+    times = [[] for _ in cmds]
+    failed = [False] * len(cmds)
+    for _ in range(repeat):
+        for k, (cmd, env) in enumerate(zip(cmds, envs)):
+            if failed[k]:
+                continue
+            t = time.perf_counter()
+            out = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            times[k].append(time.perf_counter() - t)
+            failed[k] = out.returncode not in (0, 6)
+    return [None if bad else statistics.median(ts) for bad, ts in zip(failed, times)]
+
+
 def phases(py, view, repeat, env):
     """Median seconds of each step inside one process of ours (see PHASES)."""
     rows = []
@@ -168,28 +186,29 @@ def main(argv=None):
     print("%-52s %10s" % tuple(rows[0][:2]) + "".join(" %9s" % c for c in rows[0][2:]))
     for view in VIEWS:
         name = " ".join(view) or "(summary table)"
-        b = time_process(theirs + view, args.repeat) if theirs else None
-        ours = [time_process([py] + ([script] if script else ["-m", "pynvml.smi"]) + view, args.repeat, env)
-                for _, py in pys]
+        cmds = [[py] + ([script] if script else ["-m", "pynvml.smi"]) + view for _, py in pys]
+        got = time_alternating(cmds + ([theirs + view] if theirs else []), args.repeat,
+                               [env] * len(cmds) + [None])
+        ours, b = got[:len(cmds)], (got[-1] if theirs else None)
         results.append({"view": name, "nvidia_smi_s": b, "ours_s": dict(zip([p for _, p in pys], ours))})
         rows.append([name, ms(b)] + [ms(a) if a else "failed" for a in ours])
         print("%-52s %10s" % (name[:52], rows[-1][1]) + "".join(" %9s" % c for c in rows[-1][2:]))
 
-    print("\nwhere one process of ours goes, ms (median of %d; start is python -c pass):" % args.repeat)
-    print("%-24s %-48s %6s %7s %5s %7s %5s %9s" % ("interpreter", "view", "start", "import", "init",
+    print("\nwhere one process of ours goes, ms (median of %d; start is python -c pass):" % min(args.repeat, 5))
+    print("%-12s %-60s %6s %7s %5s %7s %5s %9s" % ("interpreter", "view", "start", "import", "init",
                                                  "attach", "view", "shutdown"))
     split = []
     for i, (label, py) in enumerate(pys):
-        for view in (["-L"], ["--query-gpu=name", "--format=csv"], [], ["-q"]):
-            p = phases(py, view, args.repeat, env)
+        for view in VIEWS:
+            p = phases(py, view, min(args.repeat, 5), env)
             name = " ".join(view) or "(summary table)"
             if p is None:
-                print("%-24s %-48s failed" % ("[%d]" % (i + 1), name))
+                print("%-12s %-60s failed" % ("[%d]" % (i + 1), name[:60]))
                 continue
             split.append({"python": py, "view": name, "start_s": starts[i], "import_s": p[0], "init_s": p[1],
                           "attach_s": p[2], "view_s": p[3], "shutdown_s": p[4]})
-            print("%-24s %-48s %6s %7.1f %5.1f %7.1f %5.1f %9.1f" % (
-                "[%d]" % (i + 1), name, ms(starts[i]), *(x * 1e3 for x in p)))
+            print("%-12s %-60s %6s %7.1f %5.1f %7.1f %5.1f %9.1f" % (
+                "[%d]" % (i + 1), name[:60], ms(starts[i]), *(x * 1e3 for x in p)))
 
     print()
     dmon = {}
