@@ -1133,10 +1133,13 @@ def _select_devices(spec):
     if spec is None:
         return None
     count = pynvml.nvmlDeviceGetCount()
-    ident = _query([_BY_KEY["uuid"], _BY_KEY["pci.bus_id"], _BY_KEY["serial"]], None, _MODE_XML)[1]
+    wants = [w.strip() for w in spec.split(",")]
+    # indices alone need no GPU's identifiers: reading them would attach every GPU (7 ms
+    # each on an H200) where nvidia-smi -i 0 attaches one
+    ident = None if all(w.isdigit() for w in wants) else \
+        _query([_BY_KEY["uuid"], _BY_KEY["pci.bus_id"], _BY_KEY["serial"]], None, _MODE_XML)[1]
     chosen = []
-    for want in spec.split(","):
-        want = want.strip()
+    for want in wants:
         found = None
         if want.isdigit():
             if int(want) < count:
@@ -1281,7 +1284,10 @@ def _one_view(opts, out, devices, items, list_fields, header, units):
         tree, extra = v.query_sections(opts["display"], devices)
         out.write(v.render_sections(tree, extra, opts["display"], devices))
     elif opts["q"]:
-        items_all = [it for it in _ITEMS if it.in_full_xml]
+        # -q as text leaves some elements of -q -x out: their NVML calls are not made
+        # (the supported clocks, ~90 calls on an H200; the accounted processes, ...)
+        items_all = [it for it in _ITEMS if it.in_full_xml
+                     and (opts["x"] or _NOT_IN_TEXT.isdisjoint(it.xml_path))]
         tree = _xml_tree(items_all, devices)
         out.write(_render_xml(tree) if opts["x"] else _render_text(tree))
     else:
