@@ -125,6 +125,8 @@ def test_mig_block_on_the_simulator(mig_gpu, capsys):
     at = lines.index("| MIG devices:                                                                            |")
     assert lines[at + 6] == "|  No MIG devices found                                                                   |"
     assert lines[at + 8] == " " * 89 and lines[at + 10].startswith("| Processes:")
+    from pynvml.smi import nvidia_smi
+    assert nvidia_smi.getInstance().MigDevices() == []
 
     made = [_make(h, pynvml.NVML_GPU_INSTANCE_PROFILE_3_SLICE, pynvml.NVML_COMPUTE_INSTANCE_PROFILE_3_SLICE),
             _make(h, pynvml.NVML_GPU_INSTANCE_PROFILE_1_SLICE, pynvml.NVML_COMPUTE_INSTANCE_PROFILE_1_SLICE)]
@@ -147,6 +149,13 @@ def test_mig_block_on_the_simulator(mig_gpu, capsys):
                 cinfo.sharedOfaCount, cinfo.sharedJpegCount)
             assert row == want
             assert attrs.multiprocessorCount == cinfo.multiprocessorCount
+        # the same as data, from the API
+        from pynvml.smi import nvidia_smi
+        data = nvidia_smi.getInstance().MigDevices()
+        assert [(d["gpu_instance_id"], d["compute_instance_id"], d["mig_device"], d["sm"]) for d in data] == \
+            [(pynvml.nvmlGpuInstanceGetInfo(gi).id, pynvml.nvmlComputeInstanceGetInfo(ci).id, n,
+              cinfo.multiprocessorCount) for n, (gi, ci, _, cinfo) in enumerate(made)]
+        assert nvidia_smi.getInstance().Summary()["mig_devices"] == data
         # the GPU's own lines in MIG mode: ECC mode, N/A memory and utilization
         gpu = lines.index("|=========================================+========================+======================|")
         assert lines[gpu + 1].endswith("|                   On |")

@@ -779,7 +779,8 @@ class nvidia_smi:
     @classmethod
     def Summary(cls, devices=None):
         """The data of nvidia-smi's table: {'timestamp', 'driver_version', 'cuda_version',
-        'gpus': [{field: text}], 'processes': [{'gpu', 'pid', 'type', 'process_name', ...}]}."""
+        'gpus': [{field: text}], 'mig_devices': MigDevices()'s list (None when no GPU is in MIG
+        mode), 'processes': [{'gpu', 'pid', 'type', 'process_name', ...}]}."""
         from pynvml import smi_views
         cls._ready()
         return smi_views.summary(devices)
@@ -863,6 +864,15 @@ class nvidia_smi:
         from pynvml import smi_views
         cls._ready()
         return smi_views.mig_instances(devices)
+
+    @classmethod
+    def MigDevices(cls, devices=None):
+        """The table's "MIG devices:" block as data: per MIG device its GPU, GPU and compute
+        instance ids, index, profile, UUID, memory and BAR1 (MiB), SMs, volatile uncorrected
+        ECC errors and shared engines (None where no GPU is in MIG mode)."""
+        from pynvml import smi_views
+        cls._ready()
+        return smi_views.mig_devices(devices)
 
     @classmethod
     def Version(cls):
