@@ -127,6 +127,29 @@ def test_a_cycle_through_a_pointer_field_is_collected():
     assert alive() is None
 
 
+def test_an_object_of_ours_is_tracked_once_it_keeps_something():
+    # what a wrapper or copy.copy makes is not tracked by the collector (it holds nothing)
+    # until a pointer field keeps an object, which may lead back to it
+    c = copy.copy(pynvml.c_nvmlNvlinkTelemetrySamples_v1_t())
+    assert not gc.is_tracked(c)
+    c.telemetrySamples = (pynvml.c_nvmlNvlinkTelemetrySample_v1_t * 1)()
+    assert gc.is_tracked(c)
+
+
+def test_pointer_fields_of_nested_structs_keep_their_own_targets(ref_new):
+    """Two views of one parent (metrics[0].metricInfo, metrics[1].metricInfo) each keep what
+    their char * points to (ctypes keys it by the chain of view indexes)."""
+    def names(M):
+        m = M.c_nvmlGpmMetricsGet_t()
+        for i in range(3):
+            m.metrics[i].metricInfo.shortName = ("name-%d-" % i).encode() * 20   # a new bytes each
+        gc.collect()
+        junk = [bytes(range(200)) for _ in range(200)]   # noqa: F841 - reuses freed memory, if any
+        return [m.metrics[i].metricInfo.shortName for i in range(3)]
+
+    assert names(pynvml) == names(ref_new) == [("name-%d-" % i).encode() * 20 for i in range(3)]
+
+
 def test_wrong_values_are_type_errors_that_name_the_field():
     s = pynvml.c_nvmlNvlinkTelemetrySamples_v1_t()
     with pytest.raises(TypeError, match="telemetrySamples"):
