@@ -213,6 +213,14 @@ def test_mig_instances_round_trip(tmp_path):
     (tmp_path / "cap.json").write_text(json.dumps(out["profile"]))
     r = replay_check(tmp_path / "cap.json")
     assert r.returncode == 0 and ", 0 differences" in r.stdout, r.stdout
+    # anonymized: no MIG device's UUID left, and it still replays
+    from pynvml._sim.capture import anonymize
+
+    uuids = {ci["device"]["nvmlDeviceGetUUID"] for g in mig["instances"] for ci in g["computeInstances"]}
+    anon = anonymize(json.loads(json.dumps(out["profile"])))
+    assert len(uuids) == 3 and not any(u in json.dumps(anon) for u in uuids)
+    (tmp_path / "anon.json").write_text(json.dumps(anon))
+    assert replay_check(tmp_path / "anon.json").returncode == 0
     r = subprocess.run([sys.executable, "-c", MIG_NAMES], env=sim_env(tmp_path / "cap.json"), capture_output=True,
                        text=True, timeout=60)
     assert r.stdout.split("\n")[:2] == ["|".join(out["names"]), "1"], r.stderr

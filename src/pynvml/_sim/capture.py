@@ -22,8 +22,9 @@ NOT_SUPPORTED and derives no answer from another getter's data (sim.h).  Format 
 H200's built-in capture) held the plan's getters only; 2 holds HAND's, MIG and process
 names too, which replay_check compares only in a capture of format 2.
 
---anonymize replaces UUIDs, serial numbers, PCI bus ids and board ids with made-up ones
-(the same made-up value wherever a real one appeared).
+--anonymize replaces UUIDs (of GPUs and MIG devices), serial numbers, PCI bus ids and
+board ids with made-up ones (the same made-up value wherever a real one appeared), and
+keeps only the last part of a process's name (a command's path may hold a user's name).
 """
 import json
 import re
@@ -444,7 +445,17 @@ def anonymize(profile):
         return v
 
     profile["system"] = walk(profile["system"])
+    names = profile["system"].get("nvmlSystemGetProcessName")
+    if isinstance(names, dict):   # a command's path may hold a user's name: its last part
+        profile["system"]["nvmlSystemGetProcessName"] = {
+            pid: n.rstrip("/").rsplit("/", 1)[-1] if isinstance(n, str) else n for pid, n in names.items()}
     profile["devices"] = [{k: walk(v, k) for k, v in d.items()} for d in profile["devices"]]
+    # a MIG device's getters are a device's: its serial, its board's ids
+    for d in profile["devices"]:
+        for gi in d.get("mig", {}).get("instances", []) if isinstance(d.get("mig"), dict) else []:
+            for ci in gi.get("computeInstances", []):
+                if isinstance(ci.get("device"), dict):
+                    ci["device"] = {k: walk(v, k) for k, v in ci["device"].items()}
     # the bus numbers inside PCI info structs follow their (made-up) bus id
     for d in profile["devices"]:
         for key in ("nvmlDeviceGetPciInfo", "nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfoExt"):
