@@ -871,10 +871,12 @@ load_instances(void)
                 ci->size = c;
                 migdev_data(gi, ci);
                 const cJSON *dev = cJSON_GetObjectItemCaseSensitive(cj, "device"), *m;
+                if (!cJSON_IsObject(dev))
+                    dev = NULL;
                 cJSON *data = ((sim_device *)migdev_handle(gi, ci))->data;
                 if (data == NULL)
                     continue;
-                cJSON_ArrayForEach(m, cJSON_IsObject(dev) ? dev : NULL) {
+                cJSON_ArrayForEach(m, dev) {
                     cJSON *copy = m->string != NULL ? cJSON_Duplicate(m, 1) : NULL;
                     if (copy == NULL)
                         continue;
