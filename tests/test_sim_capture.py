@@ -254,3 +254,9 @@ def test_processes_fields_and_samples_round_trip(tmp_path, default_profile):
     assert sorted(set(g["nvmlDeviceGetSamples"]["0"]["values"])) == sorted(set(s["values"]))
     r = replay_check(tmp_path / "cap.json")
     assert r.returncode == 0 and ", 0 differences" in r.stdout, r.stdout
+
+
+def test_replay_check_of_a_missing_file_is_one_line(tmp_path):
+    r = replay_check(tmp_path / "none.json")
+    assert r.returncode == 1 and "Traceback" not in r.stderr + r.stdout
+    assert r.stdout.strip().endswith("No such file or directory: '%s'" % (tmp_path / "none.json"))

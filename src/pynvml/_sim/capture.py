@@ -507,8 +507,12 @@ def replay_check(path, out=sys.stdout):
     import os
     import subprocess
 
-    with open(path) as f:
-        want = json.load(f)
+    try:
+        with open(path) as f:
+            want = json.load(f)
+    except (OSError, ValueError) as e:   # no such file, not JSON: one line
+        print(f"{path}: cannot be read as a capture: {e}", file=out)
+        return 1
     env = dict(os.environ, PYNVML_LIBRARY="sim", PYNVML_SIM_PROFILE=os.path.abspath(path))
     r = subprocess.run([sys.executable, "-m", "pynvml._sim", "capture"], env=env, capture_output=True, text=True)
     if r.returncode != 0:
