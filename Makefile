@@ -193,7 +193,7 @@ fuzz-args: sysdeps
 	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ../$(FUZZ_VENV)/bin/python ../fuzz/fuzz_args.py -max_total_time=$(FUZZ_ARGS_SECONDS) -rss_limit_mb=4096 \
 	  -print_final_stats=1 corpus ../fuzz/corpus/args >fuzz.log 2>&1; \
-	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY|SystemError|Traceback|  File|[A-Za-z]*Error)" fuzz.log | tail -40; exit $$rc; }
+	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY|SystemError|Traceback|  File|[A-Za-z]*Error)|runtime error|Test unit written" fuzz.log | tail -40; exit $$rc; }
 
 generate:
 	$(PYTHON) codegen/generate.py

@@ -36,6 +36,10 @@ STRUCTS = sorted(n for n in dir(pynvml) if n.startswith("c_nvml") and isinstance
 INTS = (0, 1, -1, 2, 7, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, -2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32,
         2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1, 2 ** 64, -2 ** 63 - 1, 2 ** 100, -2 ** 100)
 FLOATS = (0.0, -0.0, 1.5, -1.0, 1e300, float("nan"), float("inf"), float("-inf"))
+# strings a converter must refuse or take whole: a lone surrogate (no UTF-8), NULs inside,
+# bad UTF-8, long ones, a GPU's real UUID and bus id with something after them
+STRINGS = ("\ud800", "GPU-\udfff", "a\x00b", "\x00", b"\xff\xfe\x00", b"\xc3(", "", "x" * 4096, b"y" * 100000,
+           "GPU-00000000-0000-0000-0000-000000000000\x00tail", "00000000:17:00.0", "0000:17:00.0 ", "\u00e9" * 300)
 
 STATE = {}
 
@@ -120,7 +124,9 @@ def stale_handle():
 
 
 def argument(fdp, depth=0):
-    kind = fdp.ConsumeIntInRange(0, 17)
+    kind = fdp.ConsumeIntInRange(0, 18)
+    if kind == 18:
+        return STRINGS[fdp.ConsumeIntInRange(0, len(STRINGS) - 1)]
     if kind == 0:
         return INTS[fdp.ConsumeIntInRange(0, len(INTS) - 1)]
     if kind == 1:
