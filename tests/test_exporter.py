@@ -24,6 +24,8 @@ from conftest import REAL, ROOT
 pytestmark = pytest.mark.simulator
 
 HGX = json.loads((ROOT / "sim" / "profiles" / "hgx-h100-8.json").read_text())
+H100_MIG = json.loads((ROOT / "sim" / "profiles" / "h100-mig.json").read_text())
+MiB = 2 ** 20
 LABELS = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname")
 LINE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 ALL_LINKS = 4294967295
@@ -47,11 +49,59 @@ def profile():
         fv["142"] = {"value": i, "valueType": 3}
         fv["138:%d" % ALL_LINKS] = {"value": 1000 * i, "valueType": 3}
         fv["139:%d" % ALL_LINKS] = {"value": 7, "valueType": 3}
+        d["nvmlGpmMetricsGet"] = dict(GPM_MEANS)
+        d["nvmlDeviceGetComputeRunningProcesses_v3"] = [
+            {"pid": 1000 + i, "usedGpuMemory": (100 + i) * MiB + 1000, "gpuInstanceId": NO_INSTANCE,
+             "computeInstanceId": NO_INSTANCE}]
+        d["nvmlDeviceGetGraphicsRunningProcesses_v3"] = [
+            {"pid": 2000 + i, "usedGpuMemory": 7 * MiB, "gpuInstanceId": NO_INSTANCE,
+             "computeInstanceId": NO_INSTANCE}] if i == 0 else []
     # memory that is not whole MiB (a real H200 reserves 645.9 MB: nvidia-smi shows 616 MiB)
     mem = p["devices"][3].get("nvmlDeviceGetMemoryInfo_v2")
     if isinstance(mem, dict) and "reserved" in mem:
         mem["reserved"] = 616 * 2 ** 20 - 300 * 1024
     return p
+
+
+NO_INSTANCE = 0xFFFFFFFF
+# The simulator's GPM model: a metric's value over an interval is its mean (the profile's
+# "nvmlGpmMetricsGet") within +-15% (a triangle wave over time).  Means 1.4 times apart, so
+# that no two ranges meet and a metric mixed up with another shows.
+GPM = {  # dcgm-exporter's name -> (NVML's GPM metric id, factor to dcgm-exporter's unit)
+    "DCGM_FI_PROF_GR_ENGINE_ACTIVE": (1, 0.01), "DCGM_FI_PROF_SM_ACTIVE": (2, 0.01),
+    "DCGM_FI_PROF_SM_OCCUPANCY": (3, 0.01), "DCGM_FI_PROF_PIPE_INT_ACTIVE": (4, 0.01),
+    "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE": (5, 0.01), "DCGM_FI_PROF_PIPE_TENSOR_DFMA_ACTIVE": (6, 0.01),
+    "DCGM_FI_PROF_PIPE_TENSOR_HMMA_ACTIVE": (7, 0.01), "DCGM_FI_PROF_PIPE_TENSOR_IMMA_ACTIVE": (9, 0.01),
+    "DCGM_FI_PROF_DRAM_ACTIVE": (10, 0.01), "DCGM_FI_PROF_PIPE_FP64_ACTIVE": (11, 0.01),
+    "DCGM_FI_PROF_PIPE_FP32_ACTIVE": (12, 0.01), "DCGM_FI_PROF_PIPE_FP16_ACTIVE": (13, 0.01),
+    "DCGM_FI_PROF_PCIE_TX_BYTES": (20, MiB), "DCGM_FI_PROF_PCIE_RX_BYTES": (21, MiB),
+    "DCGM_FI_PROF_NVLINK_RX_BYTES": (60, MiB), "DCGM_FI_PROF_NVLINK_TX_BYTES": (61, MiB),
+}
+GPM_MEANS = {str(metric): round(1.4 ** k, 3) for k, (metric, _) in enumerate(GPM.values())}
+
+
+def gpm_range(d, name):
+    """(lowest, highest) the simulator can give for a GPM metric of device d, in dcgm-exporter's unit."""
+    metric, factor = GPM[name]
+    mean = d["nvmlGpmMetricsGet"][str(metric)] * factor
+    return mean * 0.85 * 0.999, mean * 1.15 * 1.001
+
+
+def check_gpm(got, d, name):
+    lo, hi = gpm_range(d, name)
+    assert lo <= got <= hi, (name, got, lo, hi)
+    if GPM[name][1] == 0.01:
+        assert 0 <= got <= 1, name          # a ratio, as dcgm-exporter's, not NVML's percentage
+
+
+def processes(d):
+    """{(pid, type): MiB} of a device of the profile, as the exporter rounds them."""
+    out = {}
+    for kind in ("compute", "graphics"):
+        key = "nvmlDevice%sRunningProcesses_v3" % ("GetCompute" if kind == "compute" else "GetGraphics")
+        for p in d.get(key, []):
+            out[(str(p["pid"]), kind)] = (p["usedGpuMemory"] + MiB // 2) // MiB
+    return out
 
 
 def expected(d):
@@ -100,8 +150,9 @@ COUNTERS = {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "DCGM_FI_DEV_PCIE_REPLAY_COU
             "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL"}
 
 
-def parse(text):
-    """({(name, gpu): (value, labels)}, {name: type}) from the exposition text."""
+def parse(text, key=("gpu", "metric", "error")):
+    """({(name, gpu, metric, error): (value, labels)}, {name: type}) from the exposition
+    text (key: the labels after the name in each key)."""
     samples, types = {}, {}
     for line in text.splitlines():
         if line.startswith("# TYPE "):
@@ -113,8 +164,8 @@ def parse(text):
         m = LINE.match(line)
         assert m, "not a sample line: %r" % line
         labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        samples[(m.group(1), labels.get("gpu"), labels.get("metric"), labels.get("error"))] = \
-            (float(m.group(3)), labels)
+        k = (m.group(1),) + tuple(labels.get(x) for x in key)
+        samples[k] = (float(m.group(3)), labels)
     return samples, types
 
 
@@ -149,13 +200,24 @@ def test_every_metric_of_every_gpu(profile_file):
             got, labels = samples[(name, str(i), None, None)]
             assert got == pytest.approx(value), (name, i)
             assert labels == identity(d, i)
+        for name in GPM:
+            got, labels = samples[(name, str(i), None, None)]
+            check_gpm(got, d, name)
+            assert labels == identity(d, i)
         assert samples[("pynvml_exporter_gpu_up", str(i), None, None)][0] == 1
-    for name in expected(p["devices"][0]):
+    for name in list(expected(p["devices"][0])) + list(GPM) + ["pynvml_exporter_process_fb_used"]:
         assert types[name] == ("counter" if name in COUNTERS else "gauge"), name
+    # per-process memory: a line a process, with the GPU's labels, pid and type
+    procs, _ = parse(r.stdout, key=("gpu", "pid", "type"))
+    got = {(k[1], k[2], k[3]): v for k, (v, _) in procs.items() if k[0] == "pynvml_exporter_process_fb_used"}
+    want = {(str(i), pid, kind): mib for i, d in enumerate(p["devices"]) for (pid, kind), mib in processes(d).items()}
+    assert got == want and len(want) == 9
+    assert procs[("pynvml_exporter_process_fb_used", "3", "1003", "compute")][1] == dict(
+        identity(p["devices"][3], 3), pid="1003", type="compute")
     # nothing failed, nothing else exported
     assert not [k for k in samples if k[0] == "pynvml_exporter_errors_total"]
-    assert {k[0] for k in samples} == set(expected(p["devices"][0])) | {
-        "pynvml_exporter_gpu_up", "pynvml_exporter_scrape_duration_seconds"}
+    assert {k[0] for k in procs} == set(expected(p["devices"][0])) | set(GPM) | {
+        "pynvml_exporter_process_fb_used", "pynvml_exporter_gpu_up", "pynvml_exporter_scrape_duration_seconds"}
 
 
 def test_unsupported_metrics_are_left_out(profile_file):
@@ -171,19 +233,22 @@ def test_counters_file_chooses(profile_file, tmp_path):
     csv.write_text("# Format\n# DCGM FIELD, Prometheus metric type, help message\n\n"
                    "DCGM_FI_DEV_GPU_TEMP,    gauge, Temperature of the GPU (C), as we say.\n"
                    "DCGM_FI_DEV_CLOCKS_EVENT_REASONS, gauge, reasons\n"
-                   "DCGM_FI_PROF_GR_ENGINE_ACTIVE, gauge, Ratio of time the graphics engine is active.\n"
-                   "DCGM_FI_DEV_POWER_USAGE , counter,\n")
+                   "DCGM_FI_DEV_VGPU_LICENSE_STATUS, gauge, vGPU License status\n"
+                   "DCGM_FI_DEV_POWER_USAGE , counter,\n"
+                   "DCGM_FI_PROF_DRAM_ACTIVE, gauge, DRAM\n")
     p = profile()
     r = run(["--once", "-f", str(csv)], profile_file(p))
     assert r.returncode == 0, r.stderr
     samples, types = parse(r.stdout)
     assert {k[0] for k in samples} - {"pynvml_exporter_gpu_up", "pynvml_exporter_scrape_duration_seconds"} == {
-        "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS", "DCGM_FI_DEV_POWER_USAGE"}
+        "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS", "DCGM_FI_DEV_POWER_USAGE",
+        "DCGM_FI_PROF_DRAM_ACTIVE"}
+    check_gpm(samples[("DCGM_FI_PROF_DRAM_ACTIVE", "5", None, None)][0], p["devices"][5], "DCGM_FI_PROF_DRAM_ACTIVE")
     assert "# HELP DCGM_FI_DEV_GPU_TEMP Temperature of the GPU (C), as we say.\n" in r.stdout
     assert types["DCGM_FI_DEV_POWER_USAGE"] == "counter"     # the file's type wins, as in dcgm-exporter
     assert samples[("DCGM_FI_DEV_GPU_TEMP", "3", None, None)][0] == 33
     # the field NVML cannot give is named once on stderr
-    assert r.stderr.count("DCGM_FI_PROF_GR_ENGINE_ACTIVE") == 1 and "line 6" in r.stderr
+    assert r.stderr.count("DCGM_FI_DEV_VGPU_LICENSE_STATUS") == 1 and "line 6" in r.stderr
 
 
 @pytest.mark.parametrize("args, content, message", [
@@ -195,7 +260,8 @@ def test_counters_file_chooses(profile_file, tmp_path):
     (["-f", "COUNTERS"], "DCGM_FI_DEV_GPU_TEMP, histogram, x\n", "line 1: type 'histogram' (gauge or counter)"),
     (["-f", "COUNTERS"], "# c\nGPU_TEMP, gauge, x\n", "line 2: 'GPU_TEMP' is not a DCGM field name"),
     (["-f", "COUNTERS"], "DCGM_FI_DEV_GPU_TEMP\n", "line 1: expected 'DCGM FIELD, type, help'"),
-    (["-f", "COUNTERS"], "DCGM_FI_PROF_SM_ACTIVE, gauge, x\n", "names no metric this exporter gives"),
+    (["-f", "COUNTERS"], "DCGM_FI_DEV_VGPU_LICENSE_STATUS, gauge, x\n", "names no metric this exporter gives"),
+    (["-f", "COUNTERS"], "process_fb_used, gauge, x\n", "'process_fb_used' is not a DCGM field name"),
     (["-f", "COUNTERS"], b"\xff\xfe", "counters file"),
 ])
 def test_bad_usage_is_one_line_and_status_2(profile_file, tmp_path, args, content, message):
