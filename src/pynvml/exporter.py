@@ -301,6 +301,10 @@ class _GpmSamples:
         self.query = N.c_nvmlGpmMetricsGet_t()
         self.query.version = N.NVML_GPM_METRICS_GET_VERSION
         self.query.numMetrics = len(ids)
+        # the struct's entries, taken once (each read of .metrics builds all 477 of them)
+        self.entries = self.query.metrics[:len(ids)]
+        for entry, i in zip(self.entries, ids):
+            entry.metricId = i
         try:
             take(self.last)
         except N.NVMLError:
@@ -312,11 +316,9 @@ class _GpmSamples:
         self.take(self.spare)
         q = self.query
         q.sample1, q.sample2 = self.last, self.spare
-        for k, i in enumerate(self.ids):
-            q.metrics[k].metricId = i
         self.last, self.spare = self.spare, self.last
         N.nvmlGpmMetricsGet(q)
-        return [(q.metrics[k].nvmlReturn, q.metrics[k].value) for k in range(len(self.ids))]
+        return [(m.nvmlReturn, m.value) for m in self.entries]
 
     def free(self):
         for s in (self.last, self.spare):
@@ -414,6 +416,9 @@ class Exporter:
             elif isinstance(source, _Part) or callable(source):
                 self._calls.append((name, source))
         self._gpm_ids = [g.id for _, g in self._gpm]
+        # each family's HELP and TYPE lines, written once
+        self._headers = [(name, "# HELP %s %s\n# TYPE %s %s\n" % (name, _escape_help(help_), name, kind))
+                         for name, kind, help_ in self.counters]
         self._mig_calls = [(n, s) for n, s in self._calls if n in _MIG_METRICS]
         self._processes = "pynvml_exporter_process_fb_used" in chosen
         self._xid = "DCGM_FI_DEV_XID_ERRORS" in chosen
@@ -743,7 +748,7 @@ class Exporter:
                 entities.append((gpu.label_text, values))
                 entities.extend((mig.label_text, mv) for mig, mv in mig_results)
         out = []
-        for name, kind, help_ in self.counters:
+        for name, header in self._headers:
             lines = []
             for label_text, values in entities:
                 v = values.get(name)
@@ -754,7 +759,7 @@ class Exporter:
                 else:
                     lines.append("%s{%s} %s" % (name, label_text, _number(v)))
             if lines:
-                out.append("# HELP %s %s\n# TYPE %s %s\n" % (name, _escape_help(help_), name, kind))
+                out.append(header)
                 out.append("\n".join(lines) + "\n")
         out.append("# HELP pynvml_exporter_gpu_up 1 when this GPU's metrics were read in this scrape.\n"
                    "# TYPE pynvml_exporter_gpu_up gauge\n")
