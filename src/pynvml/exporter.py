@@ -4,24 +4,32 @@
     python -m pynvml.exporter ...
 
 Serves ``/metrics`` in Prometheus's text format: for every GPU the ``DCGM_FI_DEV_*``
-metrics of NVIDIA's dcgm-exporter that NVML gives directly (``METRICS`` below), with the
-same names, types, units and labels (``gpu``, ``UUID``, ``pci_bus_id``, ``device``,
-``modelName``, ``Hostname``), so that dashboards and alert rules written for
-dcgm-exporter work unchanged.  ``-f`` takes a counters file in dcgm-exporter's CSV form
-(``DCGM FIELD, type, help`` a line, ``#`` comments): only those metrics are exported,
-with that file's types and help.  A field of dcgm-exporter that NVML cannot give (a DCGM
-profiling field, say) is named on stderr once and left out; a line that is no field at
-all, or a type other than gauge or counter, is one clear line and exit status 2.
+metrics of NVIDIA's dcgm-exporter that NVML gives directly and its ``DCGM_FI_PROF_*``
+profiling metrics through GPM (``METRICS`` below), with the same names, types, units and
+labels (``gpu``, ``UUID``, ``pci_bus_id``, ``device``, ``modelName``, ``Hostname``), so that
+dashboards and alert rules written for dcgm-exporter work unchanged.  Each GPU instance of
+a GPU in MIG mode has its own series of what NVML gives per instance (framebuffer, GPM,
+processes), labelled as dcgm-exporter's: the parent's labels plus ``GPU_I_PROFILE``
+(``1g.10gb``) and ``GPU_I_ID``.  Per-process memory, which dcgm-exporter lacks, is
+``pynvml_exporter_process_fb_used`` (MiB) with ``pid`` and ``type`` labels.  ``-f`` takes
+a counters file in dcgm-exporter's CSV form (``DCGM FIELD, type, help`` a line, ``#``
+comments): only those metrics are exported, with that file's types and help.  A field of
+dcgm-exporter that NVML cannot give is named on stderr once and left out; a line that is
+no field at all, or a type other than gauge or counter, is one clear line and exit status 2.
 
 A scrape costs per GPU one nvmlDeviceGetFieldValues for every field-valued metric, one
-``pynvml.batch.query`` for the slow samplers (PCIe throughput: both directions at once)
-and a direct call for each of the others, made on a thread of that GPU's own, all GPUs
-side by side.  A scrape never waits past ``--timeout`` (default 2 s): a GPU whose calls hang
-(a driver stuck, the simulator's ``delay_ms``) or is lost gets ``pynvml_exporter_gpu_up``
-0 and a count in ``pynvml_exporter_errors_total`` while the others are served; a hung GPU
-is not asked again until its earlier call has come back, so threads never pile up.
-XID errors come from a thread that waits on an NVML event set (``DCGM_FI_DEV_XID_ERRORS``
-is the last XID seen on that GPU, 0 before any, as dcgm-exporter).
+``pynvml.batch.query`` for the slow samplers (PCIe throughput: both directions at once),
+one call for the metrics that share one (memory, utilization), a direct call for each of
+the others and one GPM sample (the last scrape's is kept: the GPM metrics are over the
+scrape interval, never a sleep).  Several GPUs are read side by side, each on a thread of
+its own; one GPU is read on the scrape's own thread (less CPU than a hand-over).  A scrape
+never waits past ``--timeout`` (default 2 s): a GPU whose calls hang (a driver stuck, the
+simulator's ``delay_ms``) or is lost gets ``pynvml_exporter_gpu_up`` 0 and a count in
+``pynvml_exporter_errors_total`` while the others are served (a read made inline that
+hangs is answered for by a watchdog thread at the timeout); a hung GPU is not asked again
+until its earlier call has come back, so threads never pile up.  XID errors come from a
+thread that waits on an NVML event set (``DCGM_FI_DEV_XID_ERRORS`` is the last XID seen on
+that GPU, 0 before any, as dcgm-exporter).
 
 Why not prometheus-client: its counters always carry ``_total`` in the family name (the
 OpenMetrics rule), which would rename dcgm-exporter's counters
