@@ -666,3 +666,17 @@ def test_prometheus_stores_mig_instances(mig_exporter, tmp_path):
         server.wait(10)
         http.shutdown()
         http.server_close()
+
+
+def test_once_on_one_hung_gpu_still_answers_on_time(profile_file):
+    """--once prints scrape(): on one GPU too, a hung read costs the timeout, not the hang."""
+    p = profile()
+    p["devices"] = p["devices"][:1]
+    p["devices"][0]["faults"] = {"nvmlDeviceGetFieldValues": {"delay_ms": 30000}}
+    start = time.monotonic()
+    r = run(["--once", "--timeout", "0.5"], profile_file(p))
+    assert time.monotonic() - start < 15
+    assert r.returncode == 0, r.stderr
+    samples, _ = parse(r.stdout)
+    assert samples[("pynvml_exporter_gpu_up", "0", None, None)][0] == 0
+    assert samples[("pynvml_exporter_errors_total", "0", "scrape", "Timeout")][0] == 1

@@ -990,7 +990,8 @@ def main(argv=None):
     except N.NVMLError as e:
         sys.stderr.write("pynvml-exporter: NVML cannot start: %s\n" % e)
         return 1
-    exporter = Exporter(counters, timeout=opts.timeout, hostname=opts.hostname)
+    # --once prints scrape(), bounded by the timeout only where each GPU has its thread
+    exporter = Exporter(counters, timeout=opts.timeout, hostname=opts.hostname, inline=False if opts.once else None)
     try:
         if opts.once:
             sys.stdout.write(exporter.scrape())
