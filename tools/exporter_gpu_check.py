@@ -160,7 +160,8 @@ def call_costs(reps=20):
         if fn in seen:
             continue
         seen.add(fn)
-        groups.append((name, lambda fn=fn: fn(h)))
+        label = "%s (shared)" % getattr(fn, "__name__", name) if isinstance(call, exporter._Part) else name
+        groups.append((label, lambda fn=fn: fn(h)))
     if e._batch:
         groups.append(("pynvml.batch.query (PCIe tx+rx)", lambda: batch.query([(h, m) for _, m in e._batch])))
     if gpu.gpm is not None:
