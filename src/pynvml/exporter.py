@@ -720,7 +720,8 @@ class Exporter:
                     gpu.pending = _Job(lambda: self._read(gpu))
                     return gpu.pending
             now = time.monotonic()
-            if (wait_until is None or now - last.started > self.timeout
+            # a read older than a scrape's budget hangs: not waited for
+            if (wait_until is None or now - last.started >= self.timeout - self._tick()
                     or not last.done.wait(max(0.0, wait_until - now))):
                 self._count(gpu.index, "scrape", "busy")
                 return None
