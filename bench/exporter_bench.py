@@ -36,7 +36,11 @@ which, n = sys.argv[1], int(sys.argv[2])
 import pynvml
 pynvml.nvmlInit()
 if which.startswith("ours"):
+    from pynvml import exporter
     from pynvml.exporter import Exporter
+    # every scrape reads GPM, as Prometheus's (seconds apart) do: no reuse of a read that is
+    # less than GPM_MIN_INTERVAL old
+    exporter.GPM_MIN_INTERVAL = 0.0
     # what an HTTP request costs: Exporter.serve (inline on a machine of one GPU, unless
     # "ours-threads" asks for a thread per GPU)
     e = Exporter(timeout=10.0, hostname="bench", inline=False if which == "ours-threads" else None)

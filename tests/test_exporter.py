@@ -449,15 +449,32 @@ def test_mig_instances(mig_exporter):
     assert e.inline                         # one GPU
     out = []
     e.serve(out.append)
+    # GPM's first interval is too short: none of its metrics yet, no error either
+    assert "DCGM_FI_PROF_" not in out[0] and "pynvml_exporter_errors_total{" not in out[0]
+    time.sleep(exporter_module().GPM_MIN_INTERVAL)
+    out = []
+    e.serve(out.append)
     samples = check_mig(out[0], p, made)
     assert samples[("pynvml_exporter_process_fb_used", "4", "4242")] == (
         300, dict(mig_identity(p["devices"][0], 4, made[4]), Hostname="node-7", pid="4242", type="compute"))
     assert samples[("pynvml_exporter_process_fb_used", None, "4243")][0] == 20
     assert "pynvml_exporter_errors_total{" not in out[0]
-    # a second scrape: GPM over the interval since the first, still within the model
+    # a scrape right after it: the same GPM values (not an interval too short to mean much)
     out2 = []
     e.serve(out2.append)
-    check_mig(out2[0], p, made)
+    again = check_mig(out2[0], p, made)
+    assert {k: v for k, v in again.items() if k[0] in GPM} == {k: v for k, v in samples.items() if k[0] in GPM}
+    # and later: the interval since that scrape, still within the model
+    time.sleep(exporter_module().GPM_MIN_INTERVAL)
+    out3 = []
+    e.serve(out3.append)
+    later = check_mig(out3[0], p, made)
+    assert {k: v for k, v in later.items() if k[0] in GPM} != {k: v for k, v in samples.items() if k[0] in GPM}
+
+
+def exporter_module():
+    from pynvml import exporter
+    return exporter
 
 
 def test_mig_off_has_no_instance_series(in_process):

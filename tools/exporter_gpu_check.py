@@ -142,6 +142,7 @@ def call_costs(reps=20):
     import pynvml as N
     from pynvml import batch, exporter
     N.nvmlInit()
+    exporter.GPM_MIN_INTERVAL = 0.0      # each read a GPM sample, as scrapes seconds apart
     e = exporter.Exporter(hostname="check")
     gpu = next((g for g in e.gpus if g.handle is not None), None)
     if gpu is None:

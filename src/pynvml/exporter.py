@@ -297,6 +297,11 @@ def _work(jobs):
         job.run()
 
 
+# The shortest interval GPM metrics are taken over: a shorter one holds few updates of the
+# GPU's counters, and its ratios jump.
+GPM_MIN_INTERVAL = 0.1
+
+
 class _GpmSamples:
     """Two GPM samples of a GPU or a GPU instance: the last one taken and a spare; each read
     takes a new one into the spare and gets the metrics of the interval since the last."""
@@ -313,20 +318,28 @@ class _GpmSamples:
         self.entries = self.query.metrics[:len(ids)]
         for entry, i in zip(self.entries, ids):
             entry.metricId = i
+        self.answers = None      # the last read's, given again to a scrape too soon after it
         try:
             take(self.last)
         except N.NVMLError:
             self.free()
             raise
+        self.taken = time.monotonic()
 
     def read(self):
-        """[(nvmlReturn, value), ...] in the order of ids, over the time since the last read."""
+        """[(nvmlReturn, value), ...] in the order of ids, over the time since the last read
+        (the last read's answers where that was less than GPM_MIN_INTERVAL ago, None before
+        any: two Prometheus servers scraping at once, the first scrape right after the start)."""
+        if time.monotonic() - self.taken < GPM_MIN_INTERVAL:
+            return self.answers
         self.take(self.spare)
         q = self.query
         q.sample1, q.sample2 = self.last, self.spare
         self.last, self.spare = self.spare, self.last
+        self.taken = time.monotonic()
         N.nvmlGpmMetricsGet(q)
-        return [(m.nvmlReturn, m.value) for m in self.entries]
+        self.answers = [(m.nvmlReturn, m.value) for m in self.entries]
+        return self.answers
 
     def free(self):
         for s in (self.last, self.spare):
@@ -600,7 +613,7 @@ class Exporter:
         except N.NVMLError as e:
             errors.append(("gpm", e))
             return
-        for (name, g), (rc, v) in zip(self._gpm, answers):
+        for (name, g), (rc, v) in zip(self._gpm, answers or ()):
             if rc == N.NVML_SUCCESS:
                 values[name] = v * g.scale
             elif rc != N.NVML_ERROR_NOT_SUPPORTED:
@@ -995,6 +1008,8 @@ def main(argv=None):
     exporter = Exporter(counters, timeout=opts.timeout, hostname=opts.hostname, inline=False if opts.once else None)
     try:
         if opts.once:
+            if exporter._gpm_ids:    # GPM's first interval: from the exporter's start
+                time.sleep(GPM_MIN_INTERVAL)
             sys.stdout.write(exporter.scrape())
             return 0
         _serve(exporter, opts.host, opts.port)
