@@ -78,7 +78,8 @@ build: sysdeps venv
 
 # nvidia-ml-py, and gpustat, nvitop and nvitop-exporter without it (their own needs, and
 # mockito for gpustat's test suite, go into the venv: CLIENT_NEEDS); Debian's prometheus
-# for the exporter's test (the Prometheus server: about 96 MB installed, once)
+# for the exporter's test (the Prometheus server: about 96 MB installed, once);
+# kubernetes-validate for deploy/'s DaemonSet (tests/test_deploy.py: 22 MB of schemas, once)
 CLIENT_NEEDS := "psutil>=5.6.6" "blessed>=1.17.1" "prometheus-client>=0.19.0" "mockito>=1.2.1"
 ref: venv
 	@if [ ! -f $(REF)/nvidia-ml-py/pynvml.py ]; then \
@@ -89,6 +90,7 @@ ref: venv
 	  $(PY) -m pip install -q --no-deps --upgrade --target $(REF)/clients gpustat==1.1.1 nvitop==1.7.2 \
 	    nvitop-exporter==1.7.2; fi
 	@$(PY) -c "import psutil, blessed, prometheus_client, mockito" 2>/dev/null || $(PY) -m pip install -q $(CLIENT_NEEDS)
+	@$(PY) -c "import kubernetes_validate" 2>/dev/null || $(PY) -m pip install -q kubernetes-validate==1.37.0
 	@command -v prometheus >/dev/null || { echo "installing prometheus (tests/test_exporter.py scrapes the exporter with it)"; \
 	  tools/apt_install.sh prometheus || echo "prometheus could not be installed: its test will skip"; }
 

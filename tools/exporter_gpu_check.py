@@ -5,7 +5,10 @@
 Runs one scrape (`python -m pynvml.exporter --once`) and `nvidia-smi --query-gpu` right
 after, and prints each metric of each GPU beside nvidia-smi's value of the same thing.
 Values that move (power, utilization, clocks, temperature) are compared within a
-tolerance; the others must be equal.  Exit status 1 where one differs.
+tolerance; the others must be equal.  Exit status 1 where one differs.  Then, also
+read-only: the per-process memory against ``nvidia-smi --query-compute-apps``, the
+DCGM_FI_PROF_* (GPM) values (ratios within 0-1), the MIG instances where MIG is on, and
+the CPU time of each NVML call a scrape makes (where the CPU per scrape goes).
 """
 import argparse
 import json
@@ -75,10 +78,117 @@ def main():
             print("%d %-38s ours %-14s nvidia-smi %-14s %s" % (gpu, name, mine, theirs, verdict))
     exported = sorted({k[0] for k in ours})
     print("exported: %d metrics of %d GPU(s); %d differ from nvidia-smi" % (len(exported), len(smi), bad))
+    bad += check_processes(r.stdout)
+    bad += check_prof(r.stdout)
+    mig = [line for line in r.stdout.splitlines() if "GPU_I_ID=" in line and not line.startswith("#")]
+    print("MIG instance series: %d%s" % (len(mig), "" if mig else " (MIG off on every GPU)"))
+    for line in mig[:10]:
+        print("  " + line)
+    costs = call_costs()
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "exported": exported, "scrape": r.stdout}, f, indent=1)
+            json.dump({"rows": rows, "exported": exported, "scrape": r.stdout, "call_costs": costs}, f, indent=1)
     return 1 if bad else 0
+
+
+def check_processes(text):
+    """pynvml_exporter_process_fb_used against nvidia-smi --query-compute-apps (MiB)."""
+    ours = {}
+    for line in text.splitlines():
+        m = re.match(r'^pynvml_exporter_process_fb_used\{.*UUID="([^"]*)".*pid="(\d+)",type="compute".*\} (\S+)$', line)
+        if m:
+            ours[(m.group(1), int(m.group(2)))] = float(m.group(3))
+    s = subprocess.run(["nvidia-smi", "--query-compute-apps=gpu_uuid,pid,used_memory", "--format=csv,noheader,nounits"],
+                       capture_output=True, text=True, timeout=60)
+    theirs = {}
+    for line in s.stdout.strip().splitlines():
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) == 3 and cells[1].isdigit():
+            try:
+                theirs[(cells[0], int(cells[1]))] = float(cells[2])
+            except ValueError:
+                theirs[(cells[0], int(cells[1]))] = None
+    bad = 0
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(key), theirs.get(key)
+        ok = a is not None and b is not None and abs(a - b) <= 64     # memory moves between the two reads
+        bad += not ok and (a is None) != (b is None)
+        print("process %s pid %d: ours %s MiB, nvidia-smi %s MiB %s" % (key[0], key[1], a, b, "ok" if ok else "DIFFERS"))
+    print("processes: %d ours, %d nvidia-smi" % (len(ours), len(theirs)))
+    return bad
+
+
+def check_prof(text):
+    """DCGM_FI_PROF_*: present where GPM is (Hopper), ratios within 0-1, rates >= 0."""
+    bad, n = 0, 0
+    for line in text.splitlines():
+        m = re.match(r'^(DCGM_FI_PROF_\w+)\{gpu="(\d+)"(.*)\} (\S+)$', line)
+        if not m:
+            continue
+        n += 1
+        v = float(m.group(4))
+        ratio = not m.group(1).endswith("_BYTES")
+        ok = (0 <= v <= 1) if ratio else v >= 0
+        bad += not ok
+        if not ok or m.group(2) == "0" and "GPU_I_ID" not in m.group(3):
+            print("%s gpu %s %s %s" % (m.group(1), m.group(2), v, "ok" if ok else "OUT OF RANGE"))
+    print("DCGM_FI_PROF_* series: %d, %d out of range" % (n, bad))
+    return bad
+
+
+def call_costs(reps=20):
+    """CPU ms of each NVML call (or call group) of one GPU's read, and of a whole scrape."""
+    import time
+    import pynvml as N
+    from pynvml import batch, exporter
+    N.nvmlInit()
+    exporter.GPM_MIN_INTERVAL = 0.0      # each read a GPM sample, as scrapes seconds apart
+    e = exporter.Exporter(hostname="check")
+    gpu = next((g for g in e.gpus if g.handle is not None), None)
+    if gpu is None:
+        return {}
+    h = gpu.handle
+    groups = []
+    if e._fields:
+        groups.append(("nvmlDeviceGetFieldValues (%d fields)" % len(e._fields),
+                       lambda: N.nvmlDeviceGetFieldValues(h, e._fields)))
+    for name, fields in e._slots.items():
+        chosen = [e._fields[i] for i in fields]
+        groups.append(("  field of " + name, lambda chosen=chosen: N.nvmlDeviceGetFieldValues(h, chosen)))
+    seen = set()
+    for name, call in e._calls:
+        fn = call.call if isinstance(call, exporter._Part) else call
+        if fn in seen:
+            continue
+        seen.add(fn)
+        label = "%s (shared)" % getattr(fn, "__name__", name) if isinstance(call, exporter._Part) else name
+        groups.append((label, lambda fn=fn: fn(h)))
+    if e._batch:
+        groups.append(("pynvml.batch.query (PCIe tx+rx)", lambda: batch.query([(h, m) for _, m in e._batch])))
+    if gpu.gpm is not None:
+        groups.append(("GPM sample + metrics", gpu.gpm.read))
+    groups.append(("processes (compute + graphics)", lambda: (N.nvmlDeviceGetComputeRunningProcesses(h),
+                                                              N.nvmlDeviceGetGraphicsRunningProcesses(h))))
+    answers = []
+    groups.append(("a whole scrape (serve, %s)" % ("inline" if e.inline else "a thread per GPU"),
+                   lambda: e.serve(answers.append)))
+    costs = {}
+    print("CPU per call on GPU %d (ms, mean of %d):" % (gpu.index, reps))
+    for label, fn in groups:
+        try:
+            fn()
+        except N.NVMLError as err:
+            print("  %-48s %s" % (label, err))
+            continue
+        c = time.process_time()
+        w = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        costs[label] = cpu = (time.process_time() - c) * 1000 / reps
+        wall = (time.perf_counter() - w) * 1000 / reps
+        print("  %-48s CPU %7.3f   wall %7.3f" % (label, cpu, wall))
+    e.close()
+    return costs
 
 
 if __name__ == "__main__":

@@ -161,11 +161,13 @@ if want clients; then
   fi
 fi
 if want exporter; then
-  # read-only: one scrape of pynvml-exporter (getters, field values, an XID event set)
-  # beside nvidia-smi --query-gpu; then its CPU per scrape against nvitop-exporter's, where
-  # the clients step installed nvitop-exporter into /tmp/clients
+  # read-only: one scrape of pynvml-exporter (getters, field values, GPM samples, MIG and
+  # process lists, an XID event set) beside nvidia-smi --query-gpu and --query-compute-apps,
+  # the DCGM_FI_PROF_* ranges, the CPU of each NVML call of a scrape; then its CPU per
+  # scrape (read inline on one GPU, and with a thread per GPU) against nvitop-exporter's,
+  # where the clients step installed nvitop-exporter into /tmp/clients
   echo "== pynvml-exporter: one scrape against nvidia-smi"
-  timeout 120 $PY tools/exporter_gpu_check.py --json "$OUT/exporter.json" 2>&1 | tee "$OUT/exporter.txt" | tail -30
+  timeout 120 $PY tools/exporter_gpu_check.py --json "$OUT/exporter.json" 2>&1 | tee "$OUT/exporter.txt" | tail -80
   if [ -d /tmp/clients/nvitop_exporter ]; then
     echo "== pynvml-exporter vs nvitop-exporter: CPU per scrape"
     timeout 200 $PY bench/exporter_bench.py --real --clients /tmp/clients --reference "$(dirname "$REFERENCE")" \
