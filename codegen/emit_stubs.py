@@ -335,6 +335,7 @@ def emit(spec: Spec) -> str:
 
     o = [HEADER,
          "import builtins",
+         "import ctypes",
          "from collections.abc import Sequence",
          "from ctypes import Array, Structure, Union, _CArgObject, _Pointer, c_uint, c_ulong",
          "from typing import ClassVar, Final, Literal, TypedDict, final, overload, type_check_only",
@@ -387,7 +388,10 @@ def emit(spec: Spec) -> str:
             if not s.printable and t == "str | None" and fld.type.kind == "ptr":
                 t = "bytes | None"   # a plain ctypes Structure's char * reads as bytes
             o.append(f"    {fld.name}: {t}")
-        params = ", ".join(f"{fld.name}: {field_in_type(spec, fld.type)} = ..." for fld in s.fields)
+        def in_t(fld, s=s):   # a plain ctypes Structure's char * takes no str (no encoding)
+            t = field_in_type(spec, fld.type)
+            return "bytes | int | None" if not s.printable and t == "str | bytes | int | None" else t
+        params = ", ".join(f"{fld.name}: {in_t(fld)} = ..." for fld in s.fields)
         o.append(f"    def __init__(self, {params}) -> None: ...")
         o.append("    def __copy__(self) -> Self: ...")
         o.append("    def __deepcopy__(self, memo: object, /) -> Self: ...")

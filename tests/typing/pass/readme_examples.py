@@ -119,6 +119,22 @@ def ctypes_interop(h: c_nvmlDevice_t) -> None:
     print(size, ref, copy.used, mem.__deepcopy__({}).free)
 
 
+def pointer_fields(h: c_nvmlDevice_t) -> None:
+    """Pointer fields as nvidia-ml-py's: a ctypes array in, a ctypes pointer out."""
+    req = (c_nvmlNvlinkTelemetrySample_v1_t * 2)()
+    buf = (ctypes.c_ulonglong * 4)()
+    req[0].linkId, req[0].sampleCount = 2, 4
+    s = c_nvmlNvlinkTelemetrySamples_v1_t(telemetryCount=2, telemetrySamples=req)
+    nvmlDeviceGetNvLinkTelemetrySamples_v1(h, s)
+    first: int = s.telemetrySamples[0].linkId
+    lim = c_nvmlGetMemoryLimits_v1_t(nameSpace="/sys/fs/cgroup/job")
+    nvmlDeviceGetMemoryLimits_v1(h, lim)
+    path: str | None = lim.nameSpace
+    data = c_nvmlEventSetGetContextData_v1_t(data=ctypes.addressof(buf), dataSize=32)
+    version: int = c_nvmlPerfMetricsSamples_v1_t().version
+    print(first, path, data.data, version, len(buf))
+
+
 def smi_views() -> None:
     from pynvml.smi import nvidia_smi
 
