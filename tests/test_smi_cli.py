@@ -115,8 +115,78 @@ def test_python_dash_m_and_console_script():
     eps = importlib.metadata.entry_points()
     eps = eps.select(group="console_scripts") if hasattr(eps, "select") else eps.get("console_scripts", [])  # 3.9
     scripts = {ep.name: ep.value for ep in eps}
-    assert scripts.get("pynvml-smi") == "pynvml.smi:main"
+    assert scripts.get("pynvml-smi") == "pynvml.smi:_console"
     exe = os.path.join(os.path.dirname(sys.executable), "pynvml-smi")
     if os.path.exists(exe):
         out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and out.stdout.startswith("GPU 0: NVIDIA H100")
+
+
+def _console(*args, **kw):
+    """pynvml-smi as a process, through the console script's entry (main, then os._exit)."""
+    return subprocess.run([sys.executable, "-c", "from pynvml.smi import _console; _console()", *args],
+                          capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_console_exit_keeps_output_and_codes(tmp_path, capsys):
+    # the process ends with os._exit: everything written must still arrive, codes unchanged
+    q = _console("-q")
+    assert q.returncode == 0 and q.stderr == ""
+    assert run(capsys, "-q") == (0, q.stdout)
+    assert len(q.stdout.splitlines()) > 300
+    out = tmp_path / "q.txt"
+    f = _console("-q", "-f", str(out))
+    assert (f.returncode, f.stdout) == (0, "")
+    assert out.read_text() == q.stdout
+    bad = _console("--bogus")
+    assert (bad.returncode, bad.stdout) == (255, "ERROR: Option --bogus is not recognized. Please run 'pynvml-smi -h'.\n\n")
+    none = _console("-i", "7")
+    assert (none.returncode, none.stdout) == (6, "No devices were found\n")
+    missing = _console("-L", env=dict(os.environ, PYNVML_LIBRARY="/nonexistent/libnvidia-ml.so.1"))
+    assert missing.returncode == 9 and "PYNVML_LIBRARY=sim" in missing.stdout and missing.stderr == ""
+
+
+def test_console_exit_into_a_closed_pipe():
+    # `pynvml-smi -q -lms 10 | head -1`: the reader goes away; no traceback, no "Exception ignored"
+    proc = subprocess.Popen([sys.executable, "-c", "from pynvml.smi import _console; _console()", "-q", "-lms", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(60) == 0 and err == b""
+
+
+def test_in_process_main_still_shuts_nvml_down(capsys):
+    # only the process entry leaves nvmlShutdown to the process's end; main() called from
+    # Python balances its nvmlInit (the caller's own init count is left as it was)
+    from pynvml import _nvml
+    before = _nvml._refcount()
+    assert run(capsys, "-L")[0] == 0
+    assert _nvml._refcount() == before
+
+
+# every view the parser accepts (each command line below must parse), and the words --help
+# must show for it
+_VIEWS = [([], "(no option)"), (["-L"], "-L, --list-gpus"), (["-q"], "-q, --query"), (["-q", "-x"], "-x, --xml-format"),
+          (["-q", "-d", "MEMORY"], "-d, --display"), (["-i", "0"], "-i, --id"), (["-f", "x"], "-f, --filename"),
+          (["--query-gpu=name"], "--query-gpu=FIELDS"), (["--query-compute-apps=pid"], "--query-compute-apps="),
+          (["--query-accounted-apps=pid"], "--query-accounted-apps="),
+          (["--query-retired-pages=timestamp"], "--query-retired-pages="),
+          (["--query-remapped-rows=gpu_uuid"], "--query-remapped-rows="),
+          (["--query-supported-clocks=memory"], "--query-supported-clocks="),
+          (["--help-query-gpu"], "--help-query-gpu"), (["--help-query-compute-apps"], "--help-query-compute-apps"),
+          (["--format=csv"], "--format=csv[,noheader][,nounits]"), (["-l", "1"], "-l, --loop"),
+          (["-lms", "100"], "-lms, --loop-ms"), (["--version"], "--version"), (["--sim"], "--sim"),
+          (["dmon", "-s", "pucvmet", "-d", "1", "-c", "1", "-o", "DT"], "dmon [-i ID] [-s pucvmet] [-d SEC] [-c COUNT] [-o DT]"),
+          (["pmon", "-d", "1", "-c", "1"], "pmon [-i ID] [-d SEC] [-c COUNT]"), (["topo", "-m"], "topo -m"),
+          (["nvlink", "-s"], "nvlink -s | -c"), (["nvlink", "-c"], "nvlink -s | -c"),
+          (["mig", "-lgip"], "mig -lgip | -lgi | -lci"), (["mig", "-lgi"], "mig -lgip | -lgi | -lci"),
+          (["mig", "-lci"], "mig -lgip | -lgi | -lci")]
+
+
+@pytest.mark.parametrize("args, shown", _VIEWS, ids=[" ".join(a) or "summary" for a, _ in _VIEWS])
+def test_help_lists_every_view(capsys, args, shown):
+    from pynvml import smi
+    smi._parse(args)                        # a view the command line takes...
+    rc, out = run(capsys, "--help")
+    assert rc == 0 and shown in out         # ...is in --help

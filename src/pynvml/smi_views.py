@@ -77,7 +77,54 @@ def render_version(v):
 _SUMMARY_KEYS = ["name", "persistence_mode", "pci.bus_id", "display_active",
                  "ecc.errors.uncorrected.volatile.total", "fan.speed", "temperature.gpu", "pstate",
                  "power.draw", "power.limit", "memory.used", "memory.total", "utilization.gpu",
-                 "compute_mode", "mig.mode.current", "index"]
+                 "compute_mode", "mig.mode.current", "index", "ecc.mode.current"]
+
+
+def _mig_devices(i, h, full=True):
+    """The MIG devices of GPU i (handle h, MIG mode on), in NVML's order (the MIG Dev column);
+    full=False: their profile and UUID only (what -L shows)."""
+    out = []
+    for n in range(_try(pynvml.nvmlDeviceGetMaxMigDeviceCount, h, default=0) or 0):
+        m = _try(pynvml.nvmlDeviceGetMigDeviceHandleByIndex, h, n)
+        if m is None:
+            continue
+        name = _try(pynvml.nvmlDeviceGetName, m, default="")
+        profile = name.rpartition(" MIG ")[2] if " MIG " in name else None
+        if not full:
+            out.append({"gpu": i, "mig_device": len(out), "profile": profile,
+                        "uuid": _try(pynvml.nvmlDeviceGetUUID, m, default=_NA)})
+            continue
+        mem = _try(pynvml.nvmlDeviceGetMemoryInfo, m)
+        bar1 = _try(pynvml.nvmlDeviceGetBAR1MemoryInfo, m)
+        attrs = _try(pynvml.nvmlDeviceGetAttributes, m)
+        ecc = _try(pynvml.nvmlDeviceGetTotalEccErrors, m, pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
+                   pynvml.NVML_VOLATILE_ECC)
+        out.append({"gpu": i, "mig_device": len(out),
+                    "gpu_instance_id": _try(pynvml.nvmlDeviceGetGpuInstanceId, m),
+                    "compute_instance_id": _try(pynvml.nvmlDeviceGetComputeInstanceId, m),
+                    "profile": profile,
+                    "uuid": _try(pynvml.nvmlDeviceGetUUID, m, default=_NA),
+                    "memory_used_mib": None if mem is None else mem.used >> 20,
+                    "memory_total_mib": None if mem is None else mem.total >> 20,
+                    "bar1_used_mib": None if bar1 is None else bar1.bar1Used >> 20,
+                    "bar1_total_mib": None if bar1 is None else bar1.bar1Total >> 20,
+                    "sm": None if attrs is None else attrs.multiprocessorCount,
+                    "ecc_uncorrected_volatile": ecc,
+                    # the engines the compute instance shares with the others of its GPU instance
+                    "shared": None if attrs is None else {
+                        "ce": attrs.sharedCopyEngineCount, "enc": attrs.sharedEncoderCount,
+                        "dec": attrs.sharedDecoderCount, "ofa": attrs.sharedOfaCount,
+                        "jpg": attrs.sharedJpegCount}})
+    return out
+
+
+def mig_devices(devices=None):
+    """The MIG devices of the GPUs in MIG mode; None where no GPU is in MIG mode."""
+    found = None
+    for i, h in _handles(devices):
+        if _mig_on(h):
+            found = (found or []) + _mig_devices(i, h)
+    return found
 
 
 def _processes(devices):
@@ -111,8 +158,9 @@ def summary(devices=None):
     gpus = []
     for row in _rows(_SUMMARY_KEYS, devices):
         gpus.append(dict(row))
+    mig = mig_devices(devices) if any(g["mig.mode.current"] == "Enabled" for g in gpus) else None
     return {"timestamp": _timestamp_text(), "driver_version": v["driver"], "cuda_version": v["cuda"],
-            "gpus": gpus, "processes": _processes(devices)}
+            "gpus": gpus, "mig_devices": mig, "processes": _processes(devices)}
 
 
 def _num(text, unit):
@@ -154,14 +202,26 @@ def render_summary(s):
         fan, temp, util = (_compact(g[k]) for k in ("fan.speed", "temperature.gpu", "utilization.gpu"))
         compute = {"Exclusive_Process": "E. Process", "Exclusive_Thread": "E. Thread"}.get(
             g["compute_mode"], g["compute_mode"])
-        out.append("|%4s  %-30s%3s  | %18s %3s |%21s |" % (
-            g["index"], _fit(g["name"], 29), pers, g["pci.bus_id"], disp,
-            g["ecc.errors.uncorrected.volatile.total"]))
-        out.append("| %3s %5s %5s %15s / %5s | %10s / %9s | %7s%13s |" % (
+        mig = g["mig.mode.current"] == "Enabled"
+        # In MIG mode nvidia-smi (570 and later, in every public capture) shows the ECC mode
+        # where the volatile count is, and N/A for the GPU's memory and utilization: those
+        # belong to the MIG devices, in the block below.
+        ecc = ({"Enabled": "On", "Disabled": "Off"}.get(g.get("ecc.mode.current"), _NA) if mig
+               else g["ecc.errors.uncorrected.volatile.total"])
+        # persistence mode left-aligned ("On  |", "Off |"); a name longer than 27 characters
+        # cut to 24 and "..." (published captures: "NVIDIA GeForce RTX 4070 Ti" whole, longer
+        # names cut so)
+        out.append("|%4s  %-31s%-3s | %18s %3s |%21s |" % (
+            g["index"], _fit(g["name"], 27), pers, g["pci.bus_id"], disp, ecc))
+        memory = "%21s   " % _NA if mig else " %10s / %9s " % (_mib(g["memory.used"]), _mib(g["memory.total"]))
+        out.append("| %3s %5s %5s %15s / %5s |%s| %7s%13s |" % (
             fan, temp, g["pstate"], _num(g["power.draw"], "W"), _num(g["power.limit"], "W"),
-            _mib(g["memory.used"]), _mib(g["memory.total"]), util, compute))
+            memory, _NA if mig else util, compute))
         out.append("|%41s|%24s|%21s |" % ("", "", g["mig.mode.current"]))
-    out += [cols, "", bar,
+    out += [cols, ""]
+    if s.get("mig_devices") is not None:
+        out += _render_mig_block(s["mig_devices"], bar)
+    out += [bar,
             "| Processes:                                                                              |",
             "|  GPU   GI   CI              PID   Type   Process name                        GPU Memory |",
             "|        ID   ID                                                               Usage      |",
@@ -180,16 +240,57 @@ def render_summary(s):
     return "\n".join(out) + "\n"
 
 
+def _render_mig_block(migs, bar):
+    """nvidia-smi's "MIG devices:" block (its layout as 570-580 print it), then the line of
+    spaces it leaves before the processes."""
+    cols = "+" + "-" * 18 + "+" + "-" * 34 + "+" + "-" * 11 + "+" + "-" * 23 + "+"
+    out = [bar, "| %-88s|" % "MIG devices:", cols,
+           "| GPU  GI  CI  MIG |                     Memory-Usage |        Vol|        Shared         |",
+           "|      ID  ID  Dev |                       BAR1-Usage | SM     Unc| CE ENC  DEC  OFA  JPG |",
+           "|                  |                                  |        ECC|                       |",
+           "|" + "=" * 18 + "+" + "=" * 34 + "+" + "=" * 11 + "+" + "=" * 23 + "|"]
+    if not migs:
+        return out + ["|  %-87s|" % "No MIG devices found", bar, " " * 89]
+
+    def num(v):
+        return _NA if v is None else str(v)
+
+    def pair(used, total, width, tail):
+        if used is None or total is None:
+            return "%*s%s" % (width + 11, _NA, tail)
+        return "%*s / %5dMiB%s" % (width, "%dMiB" % used, total, tail)
+
+    for d in migs:
+        sh = d["shared"] or {}
+        out.append("|%3s%5s%4s%4s  |%s|%3s%7s |%3s%4s%5s%5s%5s |" % (
+            d["gpu"], num(d["gpu_instance_id"]), num(d["compute_instance_id"]), d["mig_device"],
+            pair(d["memory_used_mib"], d["memory_total_mib"], 19, "    "),
+            num(d["sm"]), num(d["ecc_uncorrected_volatile"]),
+            *(num(sh.get(k)) for k in ("ce", "enc", "dec", "ofa", "jpg"))))
+        out.append("|%18s|%s|%11s|%23s|" % ("", pair(d["bar1_used_mib"], d["bar1_total_mib"], 21, "  "), "", ""))
+        out.append(cols)
+    return out + [" " * 89]
+
+
 def list_gpus(devices=None):
     out = []
     idx = list(range(pynvml.nvmlDeviceGetCount())) if devices is None else list(devices)
-    for i, row in zip(idx, _rows(["name", "uuid"], devices)):
-        out.append({"index": i, "name": row["name"], "uuid": row["uuid"]})
+    rows = _rows(["name", "uuid", "mig.mode.current"], devices)
+    mig = [i for i, row in zip(idx, rows) if row["mig.mode.current"] == "Enabled"]
+    handles = dict(_handles(mig)) if mig else {}
+    for i, row in zip(idx, rows):
+        out.append({"index": i, "name": row["name"], "uuid": row["uuid"],
+                    "mig_devices": _mig_devices(i, handles[i], full=False) if i in handles else []})
     return out
 
 
 def render_list(gpus):
-    return "".join("GPU %d: %s (UUID: %s)\n" % (g["index"], g["name"], g["uuid"]) for g in gpus)
+    out = []
+    for g in gpus:
+        out.append("GPU %d: %s (UUID: %s)\n" % (g["index"], g["name"], g["uuid"]))
+        for d in g.get("mig_devices", ()):
+            out.append("  MIG %-12sDevice %2d: (UUID: %s)\n" % (d["profile"] or _NA, d["mig_device"], d["uuid"]))
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -673,8 +774,11 @@ def _mask_bits(words, width=64):
     return [w * width + b for w, word in enumerate(words) for b in range(width) if word >> b & 1]
 
 
+_NVLINK_TO_SWITCH = 2      # nvmlDeviceGetNvLinkRemoteDeviceType: an NVSwitch (0 a GPU, 1 an IBMNPU)
+
+
 def _nvlinks(h):
-    """Active NVLinks of a GPU: [(link, remote PCI bus id)]."""
+    """Active NVLinks of a GPU: [(link, remote PCI bus id, remote is an NVSwitch)]."""
     out = []
     for link in range(getattr(pynvml, "NVML_NVLINK_MAX_LINKS", 18)):
         try:
@@ -683,8 +787,18 @@ def _nvlinks(h):
         except pynvml.NVMLError:
             continue
         pci = _try(pynvml.nvmlDeviceGetNvLinkRemotePciInfo, h, link)
-        out.append((link, pci.busId if pci is not None else None))
+        switch = _try(pynvml.nvmlDeviceGetNvLinkRemoteDeviceType, h, link) == _NVLINK_TO_SWITCH
+        out.append((link, pci.busId if pci is not None else None, switch))
     return out
+
+
+def _nvlink_count(mine, theirs, their_bus):
+    """The NV# of a pair: links from one GPU straight to the other, plus, where both reach
+    NVSwitches, the links of the one with fewer (an HGX H100's 18 per GPU: NV18 between
+    every pair, as nvidia-smi topo -m shows on those machines)."""
+    direct = sum(1 for _, remote, switch in mine
+                 if not switch and remote is not None and remote.lower() == their_bus.lower())
+    return direct + min(sum(1 for link in mine if link[2]), sum(1 for link in theirs if link[2]))
 
 
 def topology():
@@ -700,7 +814,7 @@ def topology():
             if i == j:
                 links[j] = "X"
                 continue
-            n = sum(1 for _, remote in nv[i] if remote is not None and remote.lower() == bus[j].lower())
+            n = _nvlink_count(nv[i], nv[j], bus[j])
             if n:
                 links[j] = "NV%d" % n
             else:
