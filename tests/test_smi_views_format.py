@@ -7,7 +7,8 @@ whose H200 has no NVLink, one CPU range and a name far from the column's width):
   - ``nvlink -s`` gives each active link's speed in GB/s of 1000 MB/s, three decimals (an
     H100 SXM's NVLink 4: "Link 0: 26.562 GB/s");
   - the summary's Pwr:Usage/Cap are whole watts rounded to the nearest, and a name longer
-    than its 29 columns ends in "...", one of 29 does not;
+    than 27 characters is cut to 24 and "..." ("NVIDIA RTX PRO 6000 Blac..." in a published
+    capture), one of 27 is not;
   - ``--query-gpu`` and ``--query-compute-apps`` CSV quote a value holding a comma or a quote, a
     quote doubled (RFC 4180).
 """
@@ -63,9 +64,9 @@ def test_summary_power_rounded_to_whole_watts(start, capsys, default_profile, mw
     assert (" %s /  700W |" % shown) in line, line
 
 
-@pytest.mark.parametrize("name,shown", [("N" * 29, "N" * 29), ("N" * 30, "N" * 26 + "..."),
+@pytest.mark.parametrize("name,shown", [("N" * 27, "N" * 27), ("N" * 28, "N" * 24 + "..."),
                                         ("NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3")])
-def test_summary_name_fits_29_columns(start, capsys, name, shown):
+def test_summary_name_fits_27_columns(start, capsys, name, shown):
     start(nvmlDeviceGetName=name)
     assert main([]) == 0
     out = capsys.readouterr().out
