@@ -7,6 +7,7 @@
 #   make valgrind   part of the test suite under valgrind's memcheck (see below)
 #   make test-pythons  the test suite on CPython 3.9 and 3.13 too, where pyenv has them (CI runs it)
 #   make fuzz       the profile loader under libFuzzer for FUZZ_SECONDS (CI runs it)
+#   make fuzz-args  the extension's argument converters under atheris for FUZZ_ARGS_SECONDS (CI)
 #   make generate   regenerate the C, simulator and stubs from spec/
 #   make werror     the extension and the simulator built with -Werror, by gcc and by clang (CI)
 #   make dist       sdist and manylinux wheels for each CPython pyenv has (3.9-3.13), in dist/
@@ -32,7 +33,7 @@ REF_NEW_VERSION := 13.615.71
 # PyPI's nvidia-nvml-dev, whose nvml.h `make abi` checks our declarations against
 NVML_DEV_VERSION := 13.4.92
 
-.PHONY: mutate fuzz run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
+.PHONY: mutate fuzz fuzz-args run test test-threads sanitize valgrind test-pythons generate bench typecheck docs sysdeps venv build ref clean abi
 
 run: build
 	$(PY) -m pynvml
@@ -181,6 +182,28 @@ fuzz: sysdeps
 	  -close_fd_mask=2 -print_final_stats=1 corpus ../fuzz/corpus/profile >fuzz.log 2>&1; \
 	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY)" fuzz.log; exit $$rc; }
 
+# Coverage-guided fuzzing of the extension's argument converters: fuzz/fuzz_args.py drives
+# every function of pynvml._nvml, on the simulator, with fuzzed arguments (see that file),
+# through atheris (PyPI; its wheel carries libFuzzer and the ASan + UBSan runtime, which
+# LD_PRELOAD puts first).  The extension and the simulator are built by clang with ASan,
+# UBSan and libFuzzer's coverage (PYNVML_FUZZ=1) into .venv-fuzz; about 40 s to build,
+# then FUZZ_ARGS_SECONDS.  A crash leaves its input in build-fuzz-args/ (crash-*):
+# `.venv-fuzz/bin/python fuzz/fuzz_args.py FILE` (with the same LD_PRELOAD) replays it.
+FUZZ_VENV := .venv-fuzz
+FUZZ_ARGS_SECONDS ?= 60
+ATHERIS := atheris==3.0.0
+fuzz-args: sysdeps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "installing clang"; tools/apt_install.sh clang; }
+	test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	@$(FUZZ_VENV)/bin/python -c "import atheris" 2>/dev/null || $(FUZZ_VENV)/bin/python -m pip install -q $(ATHERIS)
+	$(call pip_install,$(FUZZ_VENV)/bin/python,CC=$(FUZZ_CC) LDSHARED="$(FUZZ_CC) -shared" PYNVML_FUZZ=1 PYNVML_BUILD_DIR=build-fuzz-args/build)
+	mkdir -p build-fuzz-args/corpus
+	cd build-fuzz-args && { LD_PRELOAD="$$(../$(FUZZ_VENV)/bin/python -c 'import atheris; print(atheris.path())')/asan_with_fuzzer.so" \
+	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ../$(FUZZ_VENV)/bin/python ../fuzz/fuzz_args.py -max_total_time=$(FUZZ_ARGS_SECONDS) -rss_limit_mb=4096 \
+	  -print_final_stats=1 corpus ../fuzz/corpus/args >fuzz.log 2>&1; \
+	  rc=$$?; grep -E "^(stat::|Done|==|SUMMARY|SystemError|Traceback|  File|[A-Za-z]*Error)|runtime error|Test unit written" fuzz.log | tail -40; exit $$rc; }
+
 generate:
 	$(PYTHON) codegen/generate.py
 
@@ -217,7 +240,7 @@ docs: build
 	@echo "docs: docs/_build/html/index.html"
 
 clean:
-	rm -rf docs/_build docs/api build build-san build-vg build-fuzz build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
+	rm -rf docs/_build docs/api build build-san build-vg build-fuzz build-fuzz-args $(FUZZ_VENV) build-werror build-clang build-dist dist $(VENV) $(SAN_VENV) $(VG_VENV) \
 	  $(DIST_VENV) .venv-3.* $(REF) src/pynvml/*.so src/pynvml/_sim/*.so* src/pynvml/_sim/cJSON-LICENSE
 
 # Zero warnings: the extension and the simulator (generated C included) built with

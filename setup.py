@@ -9,6 +9,7 @@ Environment:
   PYNVML_WERROR=1    every warning is an error (CI builds so, with gcc and with clang: CC=clang)
   PYNVML_DEBUG=1     keep the debug information (the binaries are stripped otherwise)
   PYNVML_SANITIZE=1  ASan + UBSan build (make sanitize)
+  PYNVML_FUZZ=1      ASan + UBSan + libFuzzer's coverage, by clang (make fuzz-args)
   PYNVML_BUILD_DIR   build folder (default build/), to keep such builds apart
 
   PYNVML_SYSTEM_CJSON=1  link the system's cJSON without a copy (a distribution's package)
@@ -43,7 +44,10 @@ if os.environ.get("PYNVML_WERROR"):     # CI: a warning fails the build (GCC 14 
 # make sanitize: ASan + UBSan build for the tests (float-cast-overflow, not in UBSan's
 # default set: a double out of the C type's range converted, e.g. a profile's 1e300)
 SANITIZERS = "-fsanitize=address,undefined,float-cast-overflow"
-if os.environ.get("PYNVML_SANITIZE"):
+if os.environ.get("PYNVML_FUZZ"):       # make fuzz-args: the same, and libFuzzer's coverage (clang only)
+    CFLAGS += [SANITIZERS + ",fuzzer-no-link", "-fno-omit-frame-pointer", "-O1", "-g"]
+    LINK += [SANITIZERS + ",fuzzer-no-link"]
+elif os.environ.get("PYNVML_SANITIZE"):
     CFLAGS += [SANITIZERS, "-fno-omit-frame-pointer", "-O1", "-g"]
     LINK += [SANITIZERS]
 elif not os.environ.get("PYNVML_DEBUG"):

@@ -84,8 +84,11 @@ def interpreters(asked):
     """[(label, python)] to time ours under: the ones asked, else this one and /usr/bin/python3
     where it is another interpreter that can import our C extension."""
     found = [os.path.abspath(p) for p in asked] if asked else [sys.executable]
-    if not asked and os.path.exists("/usr/bin/python3") \
-            and os.path.realpath("/usr/bin/python3") != os.path.realpath(sys.executable):
+    # a virtual environment's python is often a link to /usr/bin/python3 itself: run by its
+    # own path the same binary is the plain interpreter (no venv site, no .pth files)
+    in_venv = sys.prefix != sys.base_prefix
+    if not asked and os.path.exists("/usr/bin/python3") and (
+            in_venv or os.path.realpath("/usr/bin/python3") != os.path.realpath(sys.executable)):
         found.append("/usr/bin/python3")
     usable = []
     for py in found:

@@ -275,6 +275,10 @@ def emit_schema(spec: Spec) -> dict:
         "type": "object",
         "properties": {
             "about": {"description": "what the profile is, where it came from (not read)"},
+            "captured": {"type": "integer", "minimum": 1, "maximum": 1000,
+                         "description": "written by python -m pynvml._sim capture, its format: the profile "
+                                        "holds every getter that answered, and no entry point falls back to "
+                                        "another's data (1: the plan's getters; 2: the hand-written ones too)"},
             "system": {"$ref": "#/definitions/system"},
             "devices": {"type": "array", "maxItems": 64, "items": {"$ref": "#/definitions/device"},
                         "description": "a list of device objects (at most 64)"},

@@ -294,6 +294,13 @@ sim_profile_root(void)
     return profile;
 }
 
+int
+sim_profile_captured(void)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(profile, "captured");
+    return cJSON_IsNumber(c) && c->valuedouble >= 1;
+}
+
 const cJSON *
 sim_system(void)
 {

@@ -5,6 +5,7 @@
  *
  * Profile data (a device's object, unless said):
  *   nvmlDeviceGetTemperatureV          {"SENSOR": celsius}; without it, nvmlDeviceGetTemperature's
+ *                                      (not in a captured profile: sim.h, sim_profile_captured)
  *   nvmlDeviceGetSupportedPerformanceStates   [pstate, ...]
  *   nvmlDeviceGetGspFirmwareVersion    "version"
  *   nvmlSystemGetDriverBranch          (system) "branch"
@@ -30,7 +31,7 @@ nvmlDeviceGetTemperatureV(nvmlDevice_t device, nvmlTemperature_v1_t *temperature
     sim_call c;
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetTemperatureV", device);
     /* c.dev: the GPU, or a MIG device of one (sim_device_of(device) is NULL for those) */
-    if (rc == NVML_ERROR_NOT_SUPPORTED && c.dev != NULL &&
+    if (rc == NVML_ERROR_NOT_SUPPORTED && c.dev != NULL && !sim_profile_captured() &&
         cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceGetTemperatureV") == NULL)
         rc = sim_begin_device(&c, "nvmlDeviceGetTemperature", device);   /* the same thermometers */
     if (rc != NVML_SUCCESS)

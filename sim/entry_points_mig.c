@@ -11,6 +11,12 @@
  *               fields of nvmlGpuInstanceProfileInfo_v2_t ..., "placementSize": memory slices,
  *               "placements": [start, ...]}, ...]}
  *   "nvmlDeviceGetMigMode": [current, pending]   (instances need current == 1)
+ * and the instances that exist when the profile is loaded (what capture writes):
+ *   "mig": {..., "instances": [{"id": GI id, "profile": GI profile id, "start": memory slice,
+ *               "computeInstances": [{"id": CI id, "profile": NVML_COMPUTE_INSTANCE_PROFILE_*,
+ *                                     "start": compute slice, "device": {MIG device's getters}}]}]}
+ * "device" holds the MIG device's answers, entry point by entry point, over the ones made
+ * from its profile (name, UUID, memory...); an entry that fits no free place is left out.
  * A device without "mig" supports no MIG.  Any function's own key holding {"error": ...}
  * makes that function fail so (fault injection, as for every entry point).
  *
@@ -55,6 +61,7 @@ static sim_device migdevs[MIG_MAX_DEVICES][MIG_MAX_GI][MIG_MAX_CI];
 /* --- state and lookups (called with the lock held) ------------------------------------ */
 
 static nvmlReturn_t mig_enabled(const sim_device *d);
+static void load_instances(void);
 
 /* No instances from another profile, nor on a GPU whose MIG mode is off now (a mode
  * change takes effect with a reset, which takes the instances with it). */
@@ -66,6 +73,7 @@ fresh_state(void)
         memset(gis, 0, sizeof gis);
         memset(cis, 0, sizeof cis);
         state_generation = g;
+        load_instances();
     }
     for (unsigned int d = 0; d < sim_device_count() && d < MIG_MAX_DEVICES; d++) {
         int any = 0;
@@ -819,6 +827,67 @@ migdev_data(const mig_gi *gi, const mig_ci *ci)
     cJSON_Delete(md->data);
     md->index = parent->index;
     md->data = j;
+}
+
+/* The instances a profile says exist (its device's "mig": {"instances"}), put in place
+ * when the profile is loaded (fresh_state, the lock held): each as create_gi and create_ci
+ * would make it at that place, under the id given where that one is free. */
+static void
+load_instances(void)
+{
+    for (unsigned int dn = 0; dn < sim_device_count() && dn < MIG_MAX_DEVICES; dn++) {
+        const sim_device *d = sim_device_at(dn);
+        const cJSON *g;
+        if (mig_enabled(d) != NVML_SUCCESS)
+            continue;
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(model(d), "instances")) {
+            const cJSON *p = gi_profile(d, num(g, "profile"), 0);
+            unsigned int size = num(p, "placementSize"), start = num(g, "start");
+            unsigned int id = cJSON_HasObjectItem(g, "id") ? num(g, "id")
+                                                           : gi_id_of(num(model(d), "memorySlices"), start, size);
+            if (p == NULL || id >= MIG_MAX_GI || gis[dn][id].alive || !gi_range_free(dn, start, size))
+                continue;
+            mig_gi *gi = &gis[dn][id];
+            memset(gi, 0, sizeof *gi);
+            gi->alive = 1;
+            gi->dev = dn;
+            gi->id = id;
+            gi->profile_id = num(p, "id");
+            gi->start = start;
+            gi->size = size;
+            gi->slices = num(p, "sliceCount");
+            const cJSON *cj;
+            cJSON_ArrayForEach(cj, cJSON_GetObjectItemCaseSensitive(g, "computeInstances")) {
+                unsigned int profile = num(cj, "profile"), c = ci_slices(profile, gi->slices);
+                unsigned int slot = num(cj, "id"), cstart = num(cj, "start");
+                mig_ci *list = cis[dn][id];
+                if (c == 0 || slot >= MIG_MAX_CI || list[slot].alive || !ci_range_free(list, cstart, c))
+                    continue;
+                mig_ci *ci = &list[slot];
+                ci->alive = 1;
+                ci->id = slot;
+                ci->profile = profile;
+                ci->start = cstart;
+                ci->size = c;
+                migdev_data(gi, ci);
+                const cJSON *dev = cJSON_GetObjectItemCaseSensitive(cj, "device"), *m;
+                if (!cJSON_IsObject(dev))
+                    dev = NULL;
+                cJSON *data = ((sim_device *)migdev_handle(gi, ci))->data;
+                if (data == NULL)
+                    continue;
+                cJSON_ArrayForEach(m, dev) {
+                    cJSON *copy = m->string != NULL ? cJSON_Duplicate(m, 1) : NULL;
+                    if (copy == NULL)
+                        continue;
+                    if (cJSON_HasObjectItem(data, m->string))
+                        cJSON_ReplaceItemInObjectCaseSensitive(data, m->string, copy);
+                    else
+                        cJSON_AddItemToObject(data, m->string, copy);
+                }
+            }
+        }
+    }
 }
 
 static nvmlReturn_t

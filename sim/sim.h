@@ -126,6 +126,10 @@ sim_device *sim_device_of(nvmlDevice_t d);   /* NULL if d is not one of ours */
 const cJSON *sim_system(void);
 unsigned long sim_profile_generation(void);  /* bumped by each profile (re)load */
 cJSON *sim_profile_root(void);
+/* the profile says "captured": FORMAT (python -m pynvml._sim capture wrote it): it holds
+ * every getter that answered on the GPU, so an entry point falls back to no other's data
+ * (nvmlDeviceGetTemperatureV to nvmlDeviceGetTemperature's) where it has none */
+int sim_profile_captured(void);
 nvmlReturn_t sim_error_of(const cJSON *j);   /* NVML_SUCCESS if j is not an error object */
 
 /* entry_points_mig.c: GPU instances on device `dev` now (a MIG mode setter refuses to turn

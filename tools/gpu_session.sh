@@ -117,8 +117,10 @@ if want sweep; then
   timeout 400 $PY tools/crash_sweep.py --read-only --module "$REFERENCE" --json "$OUT/sweep-ref.json" 2>&1 | tail -8
 fi
 if want capture; then
-  # read-only: the capture calls getters only (src/pynvml/_sim/capture.py); then the
-  # simulator replays the capture and every getter is compared with it
+  # read-only: the capture calls getters only (src/pynvml/_sim/capture.py: the spec's
+  # getters, field values, samples, process names, MIG profiles and instances as they
+  # are, MIG devices' getters; no instance is made); then the simulator replays the
+  # capture and every getter is compared with it
   echo "== capture of this GPU as a simulator profile, and its replay"
   timeout 300 $PY -m pynvml._sim capture --anonymize -o "$OUT/h200.json" 2>&1 | tee "$OUT/capture.txt"
   timeout 300 $PY -m pynvml._sim check "$OUT/h200.json" 2>&1 | tee -a "$OUT/capture.txt" | tail -12
