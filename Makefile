@@ -65,10 +65,19 @@ venv: $(VENV)/.created
 # The package into a venv, the compiler's warnings shown (pip -q would hide them) and the
 # whole log kept in build/pip-install-<venv>.log (printed where the build fails).
 # $(call pip_install,PYTHON,ENV): ENV for the build, e.g. PYNVML_BUILD_DIR=build-san
+# First the build folder's lib* and bdist* go: setuptools copies into them and never
+# deletes, so a module deleted from src/ was installed again from there.  Everything is
+# then compiled anew, through the compile cache of tools/mutate.py (build/cc-cache: an
+# object file, and the compiler's warnings, reused where the preprocessed source and the
+# flags are the same; about 5 s instead of 20 s for an unchanged tree).  A CC of your own
+# (make build CC=clang) is used as it is, without the cache.
+BUILD_CC = $(if $(filter default undefined,$(origin CC)),CC="$(PYTHON) $(CURDIR)/tools/mutate.py cc")
 define pip_install
-	@mkdir -p build; log=build/pip-install-$(firstword $(subst /, ,$(1))).log; \
+	@bd=$(or $(patsubst PYNVML_BUILD_DIR=%,%,$(filter PYNVML_BUILD_DIR=%,$(2))),build); \
+	rm -rf $$bd/lib $$bd/lib.* $$bd/bdist.*; \
+	mkdir -p build; log=build/pip-install-$(firstword $(subst /, ,$(1))).log; \
 	echo "$(strip $(2) $(1)) -m pip install --no-deps --force-reinstall ."; \
-	if $(2) $(1) -m pip install -v --no-deps --force-reinstall . >$$log 2>&1; then \
+	if $(BUILD_CC) $(2) $(1) -m pip install -v --no-deps --force-reinstall . >$$log 2>&1; then \
 	  grep -E ": (warning|error)[: ]" $$log | grep -v "no previously-included" || true; \
 	else cat $$log; echo "build failed (log: $$log)"; exit 1; fi
 endef

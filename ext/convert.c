@@ -140,21 +140,6 @@ pn_arg_tuple(PyObject *o, const char *msg)
     return t;
 }
 
-int
-pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out)
-{
-    if (!PyFloat_Check(o) && !PyLong_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be a number, not %.100s",
-                     fname, argname, Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    double v = PyFloat_AsDouble(o);
-    if (v == -1.0 && PyErr_Occurred())
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* A C string view of a str (UTF-8, cached in the str object) or bytes argument.  The
  * pointer lives as long as the argument, which the caller holds for the call. */
 int

@@ -243,7 +243,6 @@ int pn_arg_u64_range(PyObject *o, const char *fname, const char *argname,
                      unsigned long long max, unsigned long long *out);
 int pn_arg_i64_range(PyObject *o, const char *fname, const char *argname,
                      long long min, long long max, long long *out);
-int pn_arg_f64(PyObject *o, const char *fname, const char *argname, double *out);
 int pn_arg_cstr(PyObject *o, const char *fname, const char *argname, const char **out);
 PyObject *pn_arg_tuple(PyObject *o, const char *msg);
 PyObject *pn_decode(const char *buf, size_t cap);

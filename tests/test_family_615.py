@@ -190,9 +190,16 @@ def test_memory_limits_through_the_c_abi(nvml):
         assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(g)) == pynvml.NVML_ERROR_NOT_FOUND
         assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(path, 2 << 30, 1 << 30))) == \
             pynvml.NVML_ERROR_INVALID_ARGUMENT                                  # soft above hard
+        assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(path, 3 << 30, 3 << 30))) == 0  # soft = hard
+        assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(g)) == 0
+        assert (g.softLimit, g.hardLimit, g.currentUsed) == (3 << 30, 3 << 30, 0)
         assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(path, 1 << 30, 4 << 30))) == 0
         assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(g)) == 0
         assert (g.softLimit, g.hardLimit, g.currentUsed) == (1 << 30, 4 << 30, 0)
+        # an empty cgroup path names no cgroup: refused, and nothing is kept under ""
+        assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(b"", 1, 2))) == \
+            pynvml.NVML_ERROR_INVALID_ARGUMENT
+        assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(Get(b""))) == pynvml.NVML_ERROR_NOT_FOUND
         assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(
             Set(path, 0, pynvml.NVML_DEVICE_MEMORY_LIMIT_MAX))) == 0            # cleared
         assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(g)) == 0

@@ -75,3 +75,29 @@ def test_binaries_have_no_runpath_of_the_build_machine():
     if (SIM.parent / "libcjson.so.1").exists():      # a bundling build (all but the sanitizer's)
         assert check_dist.elf_info(SIM)[1] == ["$ORIGIN"]
 
+
+
+def test_make_build_clears_stale_build_folders(tmp_path):
+    """make build (and every build of the package by the Makefile) first removes build/lib*
+    and build/bdist*: setuptools copies into them and never deletes, so a module deleted
+    from src/ went into the venv again from there.  Run with a stand-in venv whose python
+    only records its arguments (nothing is built or installed)."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".created").touch()
+    calls = tmp_path / "calls"
+    fake = venv / "bin" / "python"
+    fake.write_text(f"#!/bin/sh\nls -d {ROOT}/build/lib* {ROOT}/build/bdist* >>{calls} 2>&1\n"
+                    f"echo \"python $*\" >>{calls}\n")
+    fake.chmod(0o755)
+    stale = [ROOT / "build" / "lib.stale-test" / "pynvml" / "deleted_module.py",
+             ROOT / "build" / "bdist.stale-test" / "wheel" / "pynvml" / "deleted_module.py"]
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("raise ImportError('a module deleted from src/')\n")
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "build", f"VENV={venv}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not any(p.exists() or p.parent.parent.exists() for p in stale)
+    log = calls.read_text()
+    assert "-m pip install" in log and "stale-test" not in log, log      # gone before pip ran

@@ -74,7 +74,25 @@ BAD = [
     (lambda p: with_device(p, nvmlDeviceGetClockInfo={"0": [1, 2]}),
      ["$.devices[0].nvmlDeviceGetClockInfo.0: expected an unsigned 32-bit integer"]),
     (lambda p: with_device(p, nvmlDeviceGetUUID=5), ['$.devices[0].nvmlDeviceGetUUID: expected a string, or {"error": CODE}, got 5']),
+    # exclusiveMinimum: a period of 0 ms is refused (above 0 is the rule, not "at least 0")
+    (lambda p: with_device(p, nvmlDeviceGetTemperature={"0": {"sequence": [30, 40], "period_ms": 0}}),
+     ["$.devices[0].nvmlDeviceGetTemperature.0.period_ms: out of range: expected a number of milliseconds "
+      "above 0, got 0"]),
+    # maxLength: a char field of the platform info holds one character
+    (lambda p: with_device(p, nvmlDeviceGetPlatformInfo={"slotNumber": "ab"}),
+     ['$.devices[0].nvmlDeviceGetPlatformInfo.slotNumber: expected', 'got "ab"']),
 ]
+
+
+@pytest.mark.parametrize("members", [
+    {"nvmlDeviceGetTemperature": {"0": {"sequence": [30, 40], "period_ms": 0.5}}},
+    {"nvmlDeviceGetPlatformInfo": {"slotNumber": "a", "trayIndex": 3}},
+    {"nvmlDeviceGetPowerUsage": 4294967295},
+], ids=["period-just-above-0", "one-char", "u32-max"])
+def test_values_at_the_bounds_are_accepted(members, tmp_path, default_profile):
+    """The other side of the bounds the cases above cross: the checker refuses no more."""
+    outcome, err = init_error(write(tmp_path, with_device(default_profile, **members)))
+    assert outcome == "loaded 2", err
 
 
 @pytest.mark.parametrize("case,messages", BAD, ids=[f"bad{i}" for i in range(len(BAD))])

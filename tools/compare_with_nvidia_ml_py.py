@@ -18,7 +18,10 @@ that change state (MUTATING below); nvmlErrorString is the one exception.  Nor a
 that take a MIG instance handle or the caller's ctypes buffers (POINTER_PARAMS).  Arguments:
 each device handle, the ints 0..5 for every integer parameter (every combination), a
 few extra values where a parameter has meaningful ones (topology levels, pids, field
-ids), and for the handle lookups the identifiers the devices report.
+ids, a version's default), and what the GPUs answer: for the handle lookups the
+identifiers the devices report, for the vGPU getters the vGPU type ids and instances
+(and their accounted pids) the devices list, for the MIG getters the MIG device handles,
+for nvmlGetVgpuCompatibility the metadata structs each library's own getters return.
 
 A getter that fills the caller's struct (FILLED_STRUCTS) is called with a new object of
 that class for each library (nvidia-ml-py's through ctypes.byref, as its callers pass it)
@@ -148,6 +151,20 @@ OPTIONAL_OUTPUTS = {"nvmlDeviceGetThermalSettings": {"c_thermalsettings"},
                     "nvmlDeviceGetGspFirmwareVersion": {"version"},
                     "nvmlDeviceGetModuleId": {"moduleId"}}
 INT_VALUES = range(6)
+# Arguments taken from what the GPUs answer (device_facts), beside the ints 0..5: the vGPU
+# type ids a device supports, the vGPU instances running on it (and their accounted pids),
+# so that the vGPU type and instance getters reach their answers, not only their errors.
+FACT_INTS = {"vgpuTypeId": "vgpu_types", "vgpuInstance": "vgpu_instances"}
+# Getters whose device argument may also be a MIG device handle (each one that
+# nvmlDeviceGetMigDeviceHandleByIndex gives on a GPU in MIG mode, asked anew for each library).
+MIG_HANDLE_FUNCS = {"nvmlDeviceGetComputeInstanceId", "nvmlDeviceGetGpuInstanceId",
+                    "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", "nvmlDeviceIsMigDeviceHandle"}
+# Struct arguments made by an earlier getter of the same library: (function, parameter) ->
+# (the getter, the fact whose values are its argument: a device index or a vGPU instance).
+CHAINED = {("nvmlGetVgpuCompatibility", "vgpuMetadata"): ("nvmlVgpuInstanceGetMetadata", "vgpu_instances"),
+           ("nvmlGetVgpuCompatibility", "pgpuMetadata"): ("nvmlDeviceGetVgpuMetadata", "devices")}
+# A nonce for the attestation report (NVML takes 32 bytes; nvidia-ml-py copies len(c_nonce)).
+NONCES = {"c_nonce": [bytes(range(32))]}
 
 # Values that change between two calls made a moment apart.
 VOLATILE_FUNCTIONS = re.compile(
@@ -155,6 +172,9 @@ VOLATILE_FUNCTIONS = re.compile(
     r"PcieThroughput|PcieReplayCounter|ViolationStatus|MemoryInfo|RunningProcesses|PerformanceState|"
     r"PowerState|ClocksEventReasons|ClocksThrottleReasons|FieldValues|EnforcedPowerLimit|GetSamples|"
     r"ThermalSettings")
+# Pointer fields that point to an array of `count` unsigned ints NVML filled (the caller's
+# buffer): compared by those ints, not by the buffer's address.
+POINTED_ARRAYS = {"placementIds": "count"}
 VALUE_MEMBERS = ["dVal", "uiVal", "ulVal", "ullVal", "sllVal", "siVal", "usVal"]   # by NVML_VALUE_TYPE_*
 VOLATILE_FIELDS = re.compile(r"(?i)timestamp|referenceTime|violationTime")
 # How long NVML took to read a field value: says nothing about the value (types compared only).
@@ -272,6 +292,10 @@ def param_kind(fname: str, p: inspect.Parameter) -> str:
         return "str"
     if p.name == "fieldIds":
         return "fieldids"
+    if (fname, p.name) in CHAINED:
+        return "chained"
+    if p.name in NONCES:
+        return "nonce"
     if fname == "nvmlDeviceGetMemoryInfo" and p.name == "version":
         return "version"
     return "int"
@@ -296,12 +320,15 @@ def common_functions(ours, ref, only=None) -> list[str]:
 class Arg:
     """An argument, made for each library separately (handles differ)."""
 
-    def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None):
+    def __init__(self, label, value=None, device=None, unit=None, filled=None, version=None, chain=None):
         self.label, self.value, self.device, self.unit, self.filled = label, value, device, unit, filled
-        self.version = version
+        self.version, self.chain = version, chain
         self.callee_byref = filled in CALLEE_BYREF   # nvidia-ml-py's byref() is its own
 
     def make(self, handles, units=(), lib=None, filled=None):
+        if self.chain is not None:      # (getter, [Arg]): that library's own answer
+            fn, args = self.chain
+            return getattr(lib, fn)(*[a.make(handles, units, lib, filled) for a in args])
         if self.filled is not None:
             obj = getattr(lib, self.filled)()
             if self.version:
@@ -338,8 +365,34 @@ def device_facts(ours, handles):
             except Exception:  # noqa: BLE001
                 pass
         f["pids"] = sorted(pids)
+        # vGPU types and instances, and MIG devices: arguments of the vGPU and MIG getters
+        f["vgpu_types"], f["vgpu_instances"], f["vgpu_pids"], f["mig_devices"] = [], [], [], []
+        for key, fn in (("vgpu_types", "nvmlDeviceGetSupportedVgpus"), ("vgpu_instances", "nvmlDeviceGetActiveVgpus")):
+            try:
+                f[key] = [int(v) for v in getattr(ours, fn)(h)]
+            except Exception:  # noqa: BLE001
+                pass
+        for i in f["vgpu_instances"]:
+            try:
+                count, pids = ours.nvmlVgpuInstanceGetAccountingPids(i)     # nvidia-ml-py's (c_uint, array)
+                f["vgpu_pids"] += [int(p) for p in pids]
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            for i in range(ours.nvmlDeviceGetMaxMigDeviceCount(h)):
+                try:
+                    ours.nvmlDeviceGetMigDeviceHandleByIndex(h, i)
+                    f["mig_devices"].append(i)
+                except Exception:  # noqa: BLE001 - no MIG device at this index
+                    pass
+        except Exception:  # noqa: BLE001 - not MIG-capable
+            pass
         facts.append(f)
     return facts
+
+
+def _fact_values(facts, key):
+    return sorted({v for f in facts for v in f.get(key, ())})
 
 
 def constants(ours, prefix):
@@ -379,6 +432,17 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
     for p, k in zip(params, kinds):
         if k == "device":
             choices.append([Arg(f"dev{i}", device=i) for i in range(ndev)])
+            if name in MIG_HANDLE_FUNCS:
+                choices[-1] += [Arg(f"mig{d}.{m}", chain=("nvmlDeviceGetMigDeviceHandleByIndex",
+                                                          [Arg(f"dev{d}", device=d), Arg(repr(m), m)]))
+                                for d, f in enumerate(facts) for m in f.get("mig_devices", ())]
+        elif k == "chained":
+            fn, key = CHAINED[(name, p.name)]
+            srcs = ([Arg(f"dev{i}", device=i) for i in range(ndev)] if key == "devices" else
+                    [Arg(repr(v), v) for v in _fact_values(facts, key)])
+            choices.append([Arg(f"{fn}({a.label})", chain=(fn, [a])) for a in srcs])
+        elif k == "nonce":
+            choices.append([Arg(repr(v), v) for v in NONCES[p.name]])
         elif k == "unit":
             choices.append([Arg(f"unit{i}", unit=i) for i in range(nunits)])
         elif k == "struct" and name in FILLED_STRUCTS:
@@ -399,7 +463,14 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
                 vals += [getattr(ours, "nvmlProcessDetailList_v1", 0x1000018)]
             elif name == "nvmlErrorString":
                 vals += constants(ours, "NVML_ERROR_") + [-1, 999]
-            choices.append([Arg(repr(v), v) for v in sorted(set(vals), key=vals.index)])
+            elif p.name in FACT_INTS:
+                vals += _fact_values(facts, FACT_INTS[p.name])
+            elif name == "nvmlVgpuInstanceGetAccountingStats" and p.name == "pid":
+                vals += _fact_values(facts, "vgpu_pids")
+            if isinstance(p.default, int) and not isinstance(p.default, bool):
+                vals.append(p.default)          # a version's default: what callers pass
+            choices.append(([Arg("<default>", inspect.Parameter.empty)] if p.default is None else []) +
+                           [Arg(repr(v), v) for v in sorted(set(vals), key=vals.index)])
         elif k == "str":
             choices.append([Arg(repr(v), v) for v in str_values(p.name, facts)])
         elif k == "version":
@@ -413,6 +484,9 @@ def plan_calls(ours, name, ndev, facts, nunits=0):
                             Arg("[(id, 0) pairs, 99999]", [(i, 0) for i in ids[:20]] + [99999])])
     calls = []
     for combo in itertools.product(*choices):
+        left_out = [a.value is inspect.Parameter.empty and a.device is None and a.chain is None for a in combo]
+        if any(left_out[i] and not left_out[i + 1] for i in range(len(combo) - 1)):
+            continue                            # left out, then one given: not a call one can write
         args = [a for a in combo if a.value is not inspect.Parameter.empty or a.device is not None]
         label = f"{name}({', '.join(a.label for a in args)})"
         calls.append((label, args, {}))
@@ -451,7 +525,18 @@ def canon(v, lib, depth=0):
         try:
             return {"type": "handle", "index": lib.nvmlDeviceGetIndex(v)}
         except Exception as e:  # noqa: BLE001
-            return {"type": "handle", "index": None, "error": type(e).__name__}
+            # a MIG device handle has no index: its UUID ("MIG-...") says which it is
+            try:
+                return {"type": "handle", "index": None, "uuid": lib.nvmlDeviceGetUUID(v)}
+            except Exception:  # noqa: BLE001
+                return {"type": "handle", "index": None, "error": type(e).__name__}
+    gi_cls = getattr(lib, "c_nvmlGpuInstance_t", None)
+    if isinstance(gi_cls, type) and isinstance(v, gi_cls):
+        # a GPU instance handle: what nvmlGpuInstanceGetInfo says of it (its device, id, profile, placement)
+        try:
+            return {"type": "gpu_instance", "info": canon(lib.nvmlGpuInstanceGetInfo(v), lib, depth + 1)}
+        except Exception as e:  # noqa: BLE001
+            return {"type": "gpu_instance", "info": None, "error": type(e).__name__}
     if isinstance(v, ctypes.Array):
         return {"type": "ctypes_array", "items": [canon(x, lib, depth + 1) for x in v]}
     if type(v).__name__ == "nvmlFriendlyObject":
@@ -468,6 +553,11 @@ def canon(v, lib, depth=0):
                 member = VALUE_MEMBERS[t] if t < len(VALUE_MEMBERS) else None
                 values[n] = {"type": "union", "member": member,
                              "value": canon(getattr(x, member), lib, depth + 1) if member else None}
+            elif n in POINTED_ARRAYS and POINTED_ARRAYS[n] in names:
+                address = x if isinstance(x, int) or x is None else ctypes.cast(x, ctypes.c_void_p).value
+                count = getattr(v, POINTED_ARRAYS[n])
+                values[n] = ({"type": "NoneType", "value": None} if not address else
+                             canon(list(ctypes.cast(address, ctypes.POINTER(ctypes.c_uint))[:count]), lib, depth + 1))
             elif isinstance(x, ctypes._Pointer) and not getattr(type(x), "_type_", None) in (
                     getattr(lib, "struct_c_nvmlDevice_t", None), getattr(lib, "struct_c_nvmlUnit_t", None)):
                 # a pointer field (a ctypes pointer in both): its address, None when NULL
@@ -558,7 +648,13 @@ def compare(a, b, volatile=False, exact=False, path="", tol=(REL_TOL, ABS_TOL)) 
             out += compare(x, y, volatile, exact, f"{path}.{k}", tol)
         return out
     if t == "handle":
-        return [] if a["index"] == b["index"] else [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
+        if a["index"] != b["index"]:
+            return [f"{where}: ours device {a['index']}, nvidia-ml-py {b['index']}"]
+        return [] if a.get("uuid") == b.get("uuid") else [f"{where}: ours {a.get('uuid')}, nvidia-ml-py {b.get('uuid')}"]
+    if t == "gpu_instance":
+        if a["info"] is None or b["info"] is None:
+            return [] if a == b else [f"{where}: ours {a}, nvidia-ml-py {b}"]
+        return compare(a["info"], b["info"], volatile, exact, f"{path}.info", tol)
     if t == "unit":
         return [] if a["address"] == b["address"] else [f"{where}: ours unit {a['address']}, nvidia-ml-py {b['address']}"]
     if t == "union":
@@ -588,6 +684,25 @@ def _holds_not_available(o):
 def _all_zero(rec):
     """A struct record whose fields are all the int 0."""
     return rec.get("type") == "struct" and all(v == {"type": "int", "value": 0} for v in rec["values"].values())
+
+
+def _placements_count_first(o, r):
+    """A c_nvmlVgpuPlacementList_v1_t whose count and placementSize the reference swapped."""
+    try:
+        ov, rv = o["values"], r["values"]
+        return (o["class"] == r["class"] == "c_nvmlVgpuPlacementList_v1_t"
+                and o["fields"] == ["version", "placementSize", "count", "placementIds"]
+                and r["fields"] == ["version", "count", "placementSize", "placementIds"]
+                and ov["version"] == rv["version"] and ov["count"] == rv["placementSize"]
+                and ov["placementSize"] == rv["count"])
+    except (KeyError, TypeError):
+        return False
+
+
+def _zero_count(o):
+    """nvidia-ml-py's (c_uint count, ctypes array) with count 0 and no items."""
+    c, arr = o["items"] if len(o.get("items", [])) == 2 else (None, None)
+    return c == {"type": "other", "class": "c_uint", "repr": "c_uint(0)"} and arr.get("items") == []
 
 
 def _fabric_info_80(o, r):
@@ -628,6 +743,13 @@ def known_difference(name, keyword, o, r, volatile=False, exact=False, tol=(REL_
             r["type"] == "exception" and r["class"] == "TypeError" and _holds_not_available(o):
         return ("nvidia-ml-py assigns None to a ctypes integer field where NVML says "
                 "NVML_VALUE_NOT_AVAILABLE (TypeError); ours returns the struct with NVML's value")
+    if name in ("nvmlDeviceGetVgpuTypeCreatablePlacements", "nvmlDeviceGetVgpuTypeSupportedPlacements") \
+            and _placements_count_first(o, r):
+        return ("nvidia-ml-py before 13.615.71 declares c_nvmlVgpuPlacementList_v1_t with count before "
+                "placementSize, so it reads each in the other's place; ours as nvml.h (and 13.615.71)")
+    if name == "nvmlVgpuInstanceGetAccountingPids" and o["type"] == "tuple" and _zero_count(o) \
+            and r["type"] == "exception" and r["class"] == "NVMLError" and r["value"] == 0:
+        return "nvidia-ml-py raises NVMLError(0) when NVML's size query succeeds (no pids); ours returns the empty list"
     if name == "nvmlDeviceGetVgpuTypeCreatablePlacements" and o["type"] == "exception" \
             and o["class"] == "NVMLError_ArgumentVersionMismatch" and r["type"] == "exception" \
             and r["class"] == "UnboundLocalError":
@@ -754,16 +876,28 @@ def run_comparison(ours, ref, only=None, exact=False, log=None):
     return records
 
 
+# Known differences that compare the values all the same: nvidia-ml-py's ctypes array
+# against our list, item by item (known_difference requires the items to agree).
+ITEMS_COMPARED = {"nvmlDeviceGetFieldValues", "nvmlUnitGetDevices"}
+
+
+def on_value(rec):
+    """Whether a record compared a value (not only two exceptions of one class)."""
+    if rec["status"] == "agree":
+        return rec["ours"].get("type") != "exception"
+    return rec["status"] == "known" and rec["function"] in ITEMS_COMPARED and rec["ours"].get("type") == "list"
+
+
 def summarize(records):
     c = Counter(r["status"] for r in records)
     table = Counter((r["function"], r["status"], r["reason"]) for r in records if r["status"] != "agree")
     # an agreement on a value (a number, a struct, a list, ...) says more than two exceptions
     # of one class (NotSupported against NotSupported): both are counted
-    on_value = [r for r in records if r["status"] == "agree" and r["ours"].get("type") != "exception"]
+    valued = [r for r in records if on_value(r)]
     return {
         "compared": len(records), "agreed": c["agree"], "differed": c["known"] + c["diff"],
-        "values": len(on_value), "errors": c["agree"] - len(on_value),
-        "functions_on_value": len({r["function"] for r in on_value}),
+        "values": len(valued), "values_known": sum(r["status"] == "known" for r in valued), "errors": sum(r["status"] == "agree" and not on_value(r) for r in records),
+        "functions_on_value": len({r["function"] for r in valued}),
         "known": c["known"], "unexplained": c["diff"],
         "functions": len({r["function"] for r in records}),
         "differences": [{"function": f, "status": s, "reason": why, "calls": k}
@@ -774,7 +908,8 @@ def summarize(records):
 def format_summary(s):
     lines = [f"compared {s['compared']} calls of {s['functions']} functions: {s['agreed']} agreed, "
              f"{s['differed']} differed ({s['known']} known nvidia-ml-py behaviour, {s['unexplained']} unexplained)",
-             f"of the agreements, {s['values']} on a value and {s['errors']} on the same exception; "
+             f"{s['values']} compared on a value ({s['values_known']} of them known differences whose items agree), "
+             f"{s['errors']} agreements on the same exception; "
              f"{s['functions_on_value']} of the {s['functions']} functions compared on a value at least once"]
     if s["differences"]:
         w = max(len(d["function"]) for d in s["differences"])

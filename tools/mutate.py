@@ -24,8 +24,10 @@ The score is killed / mutants; the run fails (exit 1) when it is under --min per
 survivor has no `equivalent` note.
 
     python tools/mutate.py cc ARGS...   the compile cache the builds run through (CC):
-                                        gcc ARGS, its object file reused when the
-                                        preprocessed source and the arguments are the same
+                                        gcc ARGS, its object file (and what the compiler
+                                        said: its warnings) reused when the preprocessed
+                                        source and the arguments are the same.  make build
+                                        compiles through it too (see the Makefile).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "tools" / "mutants.json"
 PY = ROOT / ".venv" / "bin" / "python"
-CACHE = ROOT / "build" / "mutate-cc-cache"
+CACHE = ROOT / "build" / "cc-cache"
 
 
 # ---- the compile cache ------------------------------------------------------------------
@@ -61,17 +63,20 @@ def cc_main(args: list[str]) -> int:
     if pre.returncode != 0:
         return subprocess.call([real, *args])
     key = hashlib.sha256(pre.stdout + "\0".join(pre_args).encode() + real.encode()).hexdigest()
-    hit = CACHE / (key + ".o")
-    if hit.exists():
+    hit, said = CACHE / (key + ".o"), CACHE / (key + ".err")
+    if hit.exists() and said.exists():
         shutil.copyfile(hit, out)
+        sys.stderr.buffer.write(said.read_bytes())     # its warnings again, as a compile shows them
         return 0
-    rc = subprocess.call([real, *args])
-    if rc == 0:
+    r = subprocess.run([real, *args], stderr=subprocess.PIPE)
+    sys.stderr.buffer.write(r.stderr)
+    if r.returncode == 0:
         CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = hit.with_suffix(".tmp%d" % os.getpid())
-        shutil.copyfile(out, tmp)
-        os.replace(tmp, hit)
-    return rc
+        for src, dst in ((r.stderr, said), (Path(out).read_bytes(), hit)):
+            tmp = dst.with_suffix(".tmp%d" % os.getpid())
+            tmp.write_bytes(src)
+            os.replace(tmp, dst)
+    return r.returncode
 
 
 # ---- the run ----------------------------------------------------------------------------
@@ -88,7 +93,16 @@ def load() -> list[dict]:
     return mutants
 
 
+def clear_stale_build() -> None:
+    """build/lib* and build/bdist* as an earlier build left them: setuptools copies into them
+    and never deletes, so a module deleted since would be installed again (make build does
+    the same)."""
+    for d in list(ROOT.glob("build/lib*")) + list(ROOT.glob("build/bdist*")):
+        shutil.rmtree(d)
+
+
 def build(log: Path) -> bool:
+    clear_stale_build()
     env = dict(os.environ, CC=f"{sys.executable} {Path(__file__).resolve()} cc")
     with log.open("ab") as f:
         rc = subprocess.call([str(PY), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "."],

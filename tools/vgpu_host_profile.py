@@ -116,6 +116,28 @@ def vgpu_host_profile(default_profile):
             "version": 1, "revision": 1, "guestInfoState": 1, "guestDriverVersion": "580.159.04",
             "hostDriverVersion": "580.159.04", "vgpuVirtualizationCaps": 1, "guestVgpuVersion": 0x110000,
             "opaqueDataSize": 4, "opaqueData": "vopq"}},
+        # the rest of the type and instance getters (H100-4C: 4 GiB, H100-80C: the whole GPU),
+        # so that each is compared with nvidia-ml-py on a value (tests/test_reference_diff.py)
+        "nvmlVgpuTypeGetBAR1Info": {str(T4C): {"version": 0x1000010, "bar1Size": 256 << 20},
+                                    str(T80C): {"version": 0x1000010, "bar1Size": 128 << 30}},
+        "nvmlVgpuTypeGetDeviceID": {str(T4C): [0x2331, 0x18c310de], str(T80C): [0x2331, 0x18d710de]},
+        "nvmlVgpuTypeGetFramebufferSize": {str(T4C): 4 << 30, str(T80C): 80 << 30},
+        "nvmlVgpuTypeGetFbReservation": {str(T4C): 92 << 20, str(T80C): 1 << 30},
+        "nvmlVgpuTypeGetGspHeapSize": {str(T4C): 40 << 20, str(T80C): 86 << 20},
+        "nvmlVgpuTypeGetFrameRateLimit": {str(T4C): 60, str(T80C): 60},
+        "nvmlVgpuTypeGetGpuInstanceProfileId": {str(T4C): 0xFFFFFFFF, str(T80C): 0xFFFFFFFF},
+        "nvmlVgpuTypeGetMaxInstancesPerVm": {str(T4C): 1, str(T80C): 1},
+        "nvmlVgpuTypeGetNumDisplayHeads": {str(T4C): 1, str(T80C): 1},
+        "nvmlVgpuInstanceGetAccountingMode": {str(I1): 1, str(I2): 0},
+        "nvmlVgpuInstanceGetEccMode": {str(I1): 1, str(I2): 1},
+        "nvmlVgpuInstanceGetFbUsage": {str(I1): 1 << 30, str(I2): 0},
+        "nvmlVgpuInstanceGetFrameRateLimit": {str(I1): 60, str(I2): 60},
+        "nvmlVgpuInstanceGetGpuInstanceId": {str(I1): 0xFFFFFFFF, str(I2): 0xFFFFFFFF},
+        "nvmlVgpuInstanceGetLicenseStatus": {str(I1): 1, str(I2): 0},
+        "nvmlVgpuInstanceGetMdevUUID": {str(I1): "b2c1e1f0-0000-4000-8000-000000003001"},
+        "nvmlVgpuInstanceGetPlacementId": {str(I1): {"version": 0x1000008, "placementId": 0},
+                                           str(I2): {"version": 0x1000008, "placementId": 2}},
+        "nvmlVgpuInstanceGetVmDriverVersion": {str(I1): "580.159.04", str(I2): "Not Available"},
     })
     return p
 
