@@ -6,7 +6,7 @@
  * struct's nameSpace) to {"softLimit", "hardLimit", "currentUsed"}:
  *     "nvmlDeviceGetMemoryLimits_v1": {"/sys/fs/cgroup/job1": {"softLimit": 0,
  *                                      "hardLimit": "18446744073709551615", "currentUsed": 0}}
- * A path it lacks is NOT_FOUND; no nameSpace (NULL) INVALID_ARGUMENT; a path that is not
+ * A path it lacks is NOT_FOUND; no nameSpace (NULL or empty) INVALID_ARGUMENT; a path that is not
  * absolute OPERATING_SYSTEM (NVML cannot open it); no such key NOT_SUPPORTED.
  * nvmlDeviceSetMemoryLimits_v1 writes softLimit and hardLimit of a path (adding it,
  * currentUsed 0): soft above hard, or a limit above the device's memory
@@ -39,7 +39,7 @@ nvmlDeviceGetMemoryLimits_v1(nvmlDevice_t device, nvmlGetMemoryLimits_v1_t *limi
     nvmlReturn_t rc = sim_begin_device(&c, "nvmlDeviceGetMemoryLimits_v1", device);
     if (rc != NVML_SUCCESS)
         return rc;
-    if (limits == NULL || limits->nameSpace == NULL)
+    if (limits == NULL || limits->nameSpace == NULL || limits->nameSpace[0] == 0)
         return NVML_ERROR_INVALID_ARGUMENT;
     if (limits->nameSpace[0] != '/')
         return NVML_ERROR_OPERATING_SYSTEM;
@@ -81,7 +81,7 @@ nvmlDeviceSetMemoryLimits_v1(nvmlDevice_t device, nvmlSetMemoryLimits_v1_t *limi
     /* the setter's own key may hold an error, as every setter's (a user who is not root) */
     if ((rc = sim_error_of(cJSON_GetObjectItemCaseSensitive(c.dev->data, "nvmlDeviceSetMemoryLimits_v1"))))
         return rc;
-    if (limits == NULL || limits->nameSpace == NULL)
+    if (limits == NULL || limits->nameSpace == NULL || limits->nameSpace[0] == 0)
         return NVML_ERROR_INVALID_ARGUMENT;
     if (limits->nameSpace[0] != '/')
         return NVML_ERROR_OPERATING_SYSTEM;

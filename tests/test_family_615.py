@@ -199,7 +199,7 @@ def test_memory_limits_through_the_c_abi(nvml):
         # an empty cgroup path names no cgroup: refused, and nothing is kept under ""
         assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(Set(b"", 1, 2))) == \
             pynvml.NVML_ERROR_INVALID_ARGUMENT
-        assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(Get(b""))) == pynvml.NVML_ERROR_NOT_FOUND
+        assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(Get(b""))) == pynvml.NVML_ERROR_INVALID_ARGUMENT
         assert lib.nvmlDeviceSetMemoryLimits_v1(dev, ctypes.byref(
             Set(path, 0, pynvml.NVML_DEVICE_MEMORY_LIMIT_MAX))) == 0            # cleared
         assert lib.nvmlDeviceGetMemoryLimits_v1(dev, ctypes.byref(g)) == 0
