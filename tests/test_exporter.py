@@ -56,10 +56,14 @@ def profile():
         d["nvmlDeviceGetGraphicsRunningProcesses_v3"] = [
             {"pid": 2000 + i, "usedGpuMemory": 7 * MiB, "gpuInstanceId": NO_INSTANCE,
              "computeInstanceId": NO_INSTANCE}] if i == 0 else []
-    # memory that is not whole MiB (a real H200 reserves 645.9 MB: nvidia-smi shows 616 MiB)
+    # memory that is not whole MiB: the real H200's reserved 644939776 bytes (615.06 MiB),
+    # which its nvidia-smi shows as 616 MiB
     mem = p["devices"][3].get("nvmlDeviceGetMemoryInfo_v2")
     if isinstance(mem, dict) and "reserved" in mem:
-        mem["reserved"] = 616 * 2 ** 20 - 300 * 1024
+        mem["reserved"] = 644939776
+        # and used/free off whole MiB by 0.7 MiB, which nvidia-smi rounds to the nearest
+        mem["used"] += 700 * 1024
+        mem["free"] -= 700 * 1024
     return p
 
 
@@ -124,7 +128,7 @@ def expected(d):
         "DCGM_FI_DEV_DEC_UTIL": d["nvmlDeviceGetDecoderUtilization"][0],
         "DCGM_FI_DEV_FB_FREE": (mem["free"] + 2 ** 19) // 2 ** 20,
         "DCGM_FI_DEV_FB_USED": (mem["used"] + 2 ** 19) // 2 ** 20,
-        "DCGM_FI_DEV_FB_RESERVED": (mem["reserved"] + 2 ** 19) // 2 ** 20,
+        "DCGM_FI_DEV_FB_RESERVED": -(-mem["reserved"] // 2 ** 20),   # rounded up, as nvidia-smi
         "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": field("94"),
         "DCGM_FI_DEV_PCIE_TX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["0"],
         "DCGM_FI_DEV_PCIE_RX_THROUGHPUT": d["nvmlDeviceGetPcieThroughput"]["1"],

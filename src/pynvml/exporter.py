@@ -71,8 +71,10 @@ def _memory_info(h):
 
 
 def _memory(attr):
-    # MiB rounded to the nearest, as nvidia-smi shows them (floored, the H200's 616 MiB
-    # reserved read 615)
+    # MiB as nvidia-smi shows them (ext/smi_query.c does the same): free and used rounded to
+    # the nearest, reserved rounded up (the H200 reserves 615.06 MiB; nvidia-smi shows 616)
+    if attr == "reserved":
+        return _Part(_memory_info, lambda m: -(-m.reserved // _MiB))
     return _Part(_memory_info, lambda m: (getattr(m, attr) + _MiB // 2) // _MiB)
 
 
