@@ -494,8 +494,12 @@ sim_get_chars(const cJSON *j, char *buf, size_t cap)
     return NVML_SUCCESS;
 }
 
-nvmlReturn_t
-sim_get_array(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fill)
+static int alive(const cJSON *e);
+
+/* Fills at most n items of arr from the JSON array j (none when j is absent); with
+ * only_alive, the items that exist now by the simulator's clock (see alive()). */
+static nvmlReturn_t
+fill_items(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fill, int only_alive)
 {
     if (j == NULL)
         return NVML_SUCCESS;
@@ -506,12 +510,20 @@ sim_get_array(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fi
     cJSON_ArrayForEach(e, j) {
         if (i == n)
             break;
+        if (only_alive && !alive(e))
+            continue;
         nvmlReturn_t rc = fill(e, (char *)arr + i * elsize);
         if (rc != NVML_SUCCESS)
             return rc;
         i++;
     }
     return NVML_SUCCESS;
+}
+
+nvmlReturn_t
+sim_get_array(const cJSON *j, void *arr, size_t n, size_t elsize, sim_fill_fn fill)
+{
+    return fill_items(j, arr, n, elsize, fill, 0);
 }
 
 nvmlReturn_t
@@ -610,22 +622,6 @@ sim_count(sim_call *c, int idx, int nout, unsigned int *count, int arr_null, int
 nvmlReturn_t
 sim_out_array(sim_call *c, int idx, int nout, void *arr, unsigned int n, size_t elsize, sim_fill_fn fill)
 {
-    const cJSON *j = output(c, idx, nout);
-    if (j == NULL)
-        return NVML_SUCCESS;
-    if (!cJSON_IsArray(j))
-        return NVML_ERROR_UNKNOWN;
-    size_t i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, j) {   /* the items alive now (as sim_count counted them) */
-        if (i == n)
-            break;
-        if (!alive(e))
-            continue;
-        nvmlReturn_t rc = fill(e, (char *)arr + i * elsize);
-        if (rc != NVML_SUCCESS)
-            return rc;
-        i++;
-    }
-    return NVML_SUCCESS;
+    /* the items alive now, as sim_count counted them */
+    return fill_items(output(c, idx, nout), arr, n, elsize, fill, 1);
 }

@@ -70,12 +70,17 @@ def _memory_info(h):
     return N.nvmlDeviceGetMemoryInfo(h, N.nvmlMemory_v2)
 
 
+def _nearest_mib(nbytes):
+    """Bytes to MiB as nvidia-smi shows framebuffer memory (ext/smi_query.c's F_FBMIB)."""
+    return (nbytes + _MiB // 2) // _MiB
+
+
 def _memory(attr):
     # MiB as nvidia-smi shows them (ext/smi_query.c does the same): free and used rounded to
     # the nearest, reserved rounded up (the H200 reserves 615.06 MiB; nvidia-smi shows 616)
     if attr == "reserved":
         return _Part(_memory_info, lambda m: -(-m.reserved // _MiB))
-    return _Part(_memory_info, lambda m: (getattr(m, attr) + _MiB // 2) // _MiB)
+    return _Part(_memory_info, lambda m: _nearest_mib(getattr(m, attr)))
 
 
 def _utilization(attr):
@@ -643,7 +648,7 @@ class Exporter:
                 if gi != _NO_INSTANCE and gi in mig_values:
                     target = mig_values[gi]
                 target.setdefault("pynvml_exporter_process_fb_used", []).append(
-                    (',pid="%d",type="%s"' % (p.pid, kind), (p.usedGpuMemory + _MiB // 2) // _MiB))
+                    (',pid="%d",type="%s"' % (p.pid, kind), _nearest_mib(p.usedGpuMemory)))
 
     def _read(self, gpu):
         """({name: value}, [(name, NVMLError), ...], [(_Mig, {name: value}), ...]) of one GPU
